@@ -1,0 +1,120 @@
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import asyncpg
+
+from domain.accounts.visibility import collector_sees
+from domain.db import Connection
+from domain.sql import Where, assignments, placeholders
+
+COLUMNS = """a.id, a.external_ref, a.debtor_id,
+  trim(d.first_name || ' ' || d.last_name) AS debtor_name, a.creditor, a.currency,
+  a.principal, a.interest, a.fees, a.due_date, a.status, a.owner_id, a.custom, a.version,
+  a.created_at, a.updated_at"""
+
+_FROM = "accounts a JOIN debtors d ON d.id = a.debtor_id"
+
+
+def _visible(viewer_param: str) -> str:
+    return f"({viewer_param}::bigint IS NULL OR {collector_sees('a', viewer_param + '::bigint')})"
+
+
+async def get(
+    conn: Connection, account_id: int, *, viewer: int | None = None, for_update: bool = False
+) -> asyncpg.Record | None:
+    lock = " FOR UPDATE OF a" if for_update else ""
+    return await conn.fetchrow(
+        f"SELECT {COLUMNS} FROM {_FROM} WHERE a.id = $1 AND {_visible('$2')}{lock}",
+        account_id,
+        viewer,
+    )
+
+
+async def ref_taken(conn: Connection, ref: str, *, other_than: int | None = None) -> bool:
+    return bool(
+        await conn.fetchval(
+            "SELECT 1 FROM accounts WHERE external_ref = $1 AND id IS DISTINCT FROM $2",
+            ref,
+            other_than,
+        )
+    )
+
+
+async def assignable_user(conn: Connection, user_id: int) -> bool:
+    """An account can be owned by any active user who works accounts (not read-only)."""
+    return bool(
+        await conn.fetchval(
+            "SELECT 1 FROM users WHERE id = $1 AND active AND role <> 'readonly'", user_id
+        )
+    )
+
+
+async def insert(conn: Connection, tenant_id: int, values: dict[str, Any]) -> int:
+    columns = ["tenant_id", *values]
+    return await conn.fetchval(
+        f"INSERT INTO accounts ({', '.join(columns)}) VALUES ({placeholders(len(columns))}) "
+        f"RETURNING id",
+        tenant_id,
+        *values.values(),
+    )
+
+
+async def update(conn: Connection, account_id: int, changes: dict[str, Any]) -> None:
+    await conn.execute(
+        f"UPDATE accounts SET {assignments(changes)}, version = version + 1, updated_at = now() "
+        f"WHERE id = $1",
+        account_id,
+        *changes.values(),
+    )
+
+
+async def search(
+    conn: Connection,
+    *,
+    viewer: int | None,
+    statuses: list[str] | None,
+    due_on_or_before: dt.date | None,
+    due_on_or_after: dt.date | None,
+    owner_id: int | None,
+    unowned: bool,
+    currency: str | None,
+    debtor_id: int | None,
+    tsquery: str | None,
+    ref_prefix: str | None,
+    after_id: int | None,
+    limit: int,
+) -> list[asyncpg.Record]:
+    """Accounts newest first. Days past due arrive as due-date bounds, which the
+    (tenant_id, due_date) index serves; an account without a due date is 0 days past due."""
+    w = Where()
+    if viewer is not None:
+        w.add(collector_sees("a", w.param(viewer)))
+    if statuses:
+        w.add(f"a.status = ANY({w.param(statuses)}::text[])")
+    if due_on_or_before is not None:
+        w.add(f"a.due_date <= {w.param(due_on_or_before)}")
+    if due_on_or_after is not None:
+        w.add(f"(a.due_date IS NULL OR a.due_date >= {w.param(due_on_or_after)})")
+    if owner_id is not None:
+        w.add(f"a.owner_id = {w.param(owner_id)}")
+    if unowned:
+        w.add("a.owner_id IS NULL")
+    if currency is not None:
+        w.add(f"a.currency = {w.param(currency)}")
+    if debtor_id is not None:
+        w.add(f"a.debtor_id = {w.param(debtor_id)}")
+    text = []
+    if tsquery is not None:
+        text.append(f"d.search @@ to_tsquery('simple', {w.param(tsquery)})")
+    if ref_prefix is not None:
+        text.append(f"lower(a.external_ref) LIKE {w.param(ref_prefix)}")
+    if text:
+        w.add("(" + " OR ".join(text) + ")")
+    if after_id is not None:
+        w.add(f"a.id < {w.param(after_id)}")
+    return await conn.fetch(
+        f"SELECT {COLUMNS} FROM {_FROM} WHERE {w.sql()} ORDER BY a.id DESC LIMIT {w.param(limit)}",
+        *w.args,
+    )

@@ -1,0 +1,83 @@
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+import msgspec
+
+from domain.debtors.schemas import DebtorCreate, Ref
+
+Unset = msgspec.UnsetType
+UNSET = msgspec.UNSET
+
+AccountStatus = Literal["active", "promised", "promise_broken", "disputed", "paid", "closed"]
+ACCOUNT_STATUSES: tuple[str, ...] = AccountStatus.__args__  # type: ignore[attr-defined]
+Currency = Annotated[str, msgspec.Meta(pattern=r"^[A-Z]{3}$")]
+Creditor = Annotated[str, msgspec.Meta(max_length=200)]
+
+
+class Account(msgspec.Struct, kw_only=True):
+    id: int
+    external_ref: str
+    debtor_id: int
+    debtor_name: str
+    creditor: str
+    currency: str
+    principal: Decimal
+    interest: Decimal
+    fees: Decimal
+    balance: Decimal
+    due_date: dt.date | None
+    days_past_due: int
+    bucket: str
+    status: AccountStatus
+    owner_id: int | None
+    custom: dict[str, Any]
+    version: int
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+class AccountCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """A new account, for an existing debtor (``debtor_id``) or a new one (``debtor``)."""
+
+    external_ref: Ref
+    currency: Currency
+    principal: Decimal
+    interest: Decimal = Decimal(0)
+    fees: Decimal = Decimal(0)
+    debtor_id: int | None = None
+    debtor: DebtorCreate | None = None
+    creditor: Creditor = ""
+    due_date: dt.date | None = None
+    status: AccountStatus = "active"
+    owner_id: int | None = None
+    custom: dict[str, Any] = {}
+
+
+class AccountUpdate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """Fields to change; ``version``, when sent, must match (optimistic concurrency)."""
+
+    external_ref: Ref | Unset = UNSET
+    creditor: Creditor | Unset = UNSET
+    principal: Decimal | Unset = UNSET
+    interest: Decimal | Unset = UNSET
+    fees: Decimal | Unset = UNSET
+    due_date: dt.date | Unset | None = UNSET
+    status: AccountStatus | Unset = UNSET
+    owner_id: int | Unset | None = UNSET
+    custom: dict[str, Any] | Unset = UNSET
+    version: int | Unset = UNSET
+
+
+class AccountFilter(msgspec.Struct, kw_only=True):
+    status: list[str] | None = None
+    bucket: str | None = None
+    dpd_min: int | None = None
+    dpd_max: int | None = None
+    owner_id: int | None = None
+    unowned: bool = False
+    currency: str | None = None
+    debtor_id: int | None = None
+    q: str | None = None

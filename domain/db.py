@@ -1,0 +1,159 @@
+"""Connections: pools that run as row-level-security roles, and per-transaction tenancy.
+
+Two PostgreSQL roles do all the work (created by the migrations):
+
+- ``recoup_app`` serves requests. Every tenant table has a policy that shows it
+  only the rows of the tenant named by ``app.tenant_id``, set per transaction,
+  so a query that forgets its tenant filter still sees nothing of another tenant.
+- ``recoup_system`` is for the few jobs that span tenants by nature (the outbox
+  relay, schedules, seeding, the CLI).
+
+Both pools log in with ``DATABASE_URL`` and take their role as a session default
+(a startup parameter), which ``RESET ALL`` and ``RESET ROLE`` return to.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import asyncpg
+import msgspec
+
+APP_ROLE = "recoup_app"
+SYSTEM_ROLE = "recoup_system"
+
+Connection = asyncpg.Connection
+
+_json_encode = msgspec.json.Encoder(decimal_format="string").encode
+_json_decode = msgspec.json.Decoder().decode
+
+
+def _encode_jsonb(value: Any) -> bytes:
+    return b"\x01" + _json_encode(value)
+
+
+def _decode_jsonb(data: bytes) -> Any:
+    return _json_decode(data[1:])
+
+
+async def _init_connection(conn: asyncpg.Connection) -> None:
+    await conn.set_type_codec(
+        "jsonb",
+        schema="pg_catalog",
+        encoder=_encode_jsonb,
+        decoder=_decode_jsonb,
+        format="binary",
+    )
+
+
+async def connect(
+    dsn: str, *, role: str | None = None, application_name: str = "recoup"
+) -> Connection:
+    """A single connection (for LISTEN, COPY or one-off commands) with Recoup's codecs."""
+    settings = {"application_name": application_name}
+    if role:
+        settings["role"] = role
+    conn = await asyncpg.connect(dsn, server_settings=settings)
+    await _init_connection(conn)
+    return conn
+
+
+class Database:
+    """The pools of one process and the transactions everything runs in."""
+
+    def __init__(
+        self,
+        dsn: str,
+        *,
+        min_size: int = 2,
+        max_size: int = 10,
+        system_max_size: int = 4,
+        application_name: str = "recoup",
+    ) -> None:
+        self.dsn = dsn
+        self._sizes = (min_size, max_size, system_max_size)
+        self._application_name = application_name
+        self._app: asyncpg.Pool | None = None
+        self._system: asyncpg.Pool | None = None
+
+    async def open(self) -> Database:
+        min_size, max_size, system_max = self._sizes
+        self._app = await asyncpg.create_pool(
+            self.dsn,
+            min_size=min_size,
+            max_size=max_size,
+            init=_init_connection,
+            server_settings={"role": APP_ROLE, "application_name": self._application_name},
+        )
+        self._system = await asyncpg.create_pool(
+            self.dsn,
+            min_size=0,
+            max_size=system_max,
+            init=_init_connection,
+            server_settings={
+                "role": SYSTEM_ROLE,
+                "application_name": f"{self._application_name}-system",
+            },
+        )
+        return self
+
+    async def close(self) -> None:
+        for pool in (self._app, self._system):
+            if pool is not None:
+                await pool.close()
+        self._app = self._system = None
+
+    @property
+    def app_pool(self) -> asyncpg.Pool:
+        if self._app is None:
+            raise RuntimeError("Database.open() was not awaited")
+        return self._app
+
+    @asynccontextmanager
+    async def tenant(self, tenant_id: int) -> AsyncIterator[Connection]:
+        """A transaction that sees only ``tenant_id``'s rows; commits when the block ends."""
+        async with self.app_pool.acquire() as conn, conn.transaction():
+            await conn.execute("SELECT set_config('app.tenant_id', $1, true)", str(tenant_id))
+            yield conn
+
+    @asynccontextmanager
+    async def anonymous(self) -> AsyncIterator[Connection]:
+        """A transaction under the application role with no tenant: sees no tenant rows."""
+        async with self.app_pool.acquire() as conn, conn.transaction():
+            yield conn
+
+    @asynccontextmanager
+    async def system(self) -> AsyncIterator[Connection]:
+        """A transaction across tenants, for the relay, schedules, seeding and the CLI."""
+        if self._system is None:
+            raise RuntimeError("Database.open() was not awaited")
+        async with self._system.acquire() as conn, conn.transaction():
+            yield conn
+
+    async def ping(self) -> None:
+        async with self.app_pool.acquire() as conn:
+            await conn.fetchval("SELECT 1")
+
+
+async def copy_rows(
+    conn: Connection, table: str, columns: tuple[str, ...], records: list[tuple[Any, ...]]
+) -> None:
+    """Bulk-insert ``records`` with COPY, inside the caller's transaction.
+
+    PostgreSQL refuses COPY FROM into a table under row-level security, so the rows
+    go by COPY into a column-shaped temporary table first and then into ``table``
+    with one INSERT ... SELECT, to which the policies apply as usual.
+    """
+    staging = f"_copy_{table}"
+    column_list = ", ".join(columns)
+    await conn.execute(
+        f"CREATE TEMP TABLE {staging} ON COMMIT DROP AS "
+        f"SELECT {column_list} FROM {table} WITH NO DATA"
+    )
+    await conn.copy_records_to_table(staging, columns=columns, records=records)
+    await conn.execute(
+        f"INSERT INTO {table} ({column_list}) SELECT {column_list} FROM {staging}; "
+        f"DROP TABLE {staging}"
+    )

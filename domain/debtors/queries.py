@@ -1,0 +1,86 @@
+from __future__ import annotations
+
+from typing import Any
+
+import asyncpg
+
+from domain.accounts.visibility import collector_sees
+from domain.db import Connection
+from domain.sql import assignments, placeholders
+
+COLUMNS = """d.id, d.external_ref, d.first_name, d.last_name, d.email, d.phone, d.address_line1,
+  d.address_line2, d.city, d.region, d.postal_code, d.country, d.time_zone, d.do_not_contact,
+  d.opt_out_call, d.opt_out_sms, d.opt_out_email, d.cease_requested_at, d.custom, d.created_at,
+  d.updated_at"""
+
+
+def _visible(viewer_param: str) -> str:
+    return (
+        f"({viewer_param}::bigint IS NULL OR EXISTS (SELECT 1 FROM accounts a "
+        f"WHERE a.debtor_id = d.id AND {collector_sees('a', viewer_param + '::bigint')}))"
+    )
+
+
+async def get(
+    conn: Connection, debtor_id: int, *, viewer: int | None = None, for_update: bool = False
+) -> asyncpg.Record | None:
+    lock = " FOR UPDATE" if for_update else ""
+    return await conn.fetchrow(
+        f"SELECT {COLUMNS} FROM debtors d WHERE d.id = $1 AND {_visible('$2')}{lock}",
+        debtor_id,
+        viewer,
+    )
+
+
+async def ref_taken(conn: Connection, ref: str, *, other_than: int | None = None) -> bool:
+    return bool(
+        await conn.fetchval(
+            "SELECT 1 FROM debtors WHERE external_ref = $1 AND id IS DISTINCT FROM $2",
+            ref,
+            other_than,
+        )
+    )
+
+
+async def insert(conn: Connection, tenant_id: int, values: dict[str, Any]) -> asyncpg.Record:
+    columns = ["tenant_id", *values]
+    return await conn.fetchrow(
+        f"INSERT INTO debtors AS d ({', '.join(columns)}) VALUES ({placeholders(len(columns))}) "
+        f"RETURNING {COLUMNS}",
+        tenant_id,
+        *values.values(),
+    )
+
+
+async def update(conn: Connection, debtor_id: int, changes: dict[str, Any]) -> asyncpg.Record:
+    return await conn.fetchrow(
+        f"UPDATE debtors AS d SET {assignments(changes)}, updated_at = now() WHERE d.id = $1 "
+        f"RETURNING {COLUMNS}",
+        debtor_id,
+        *changes.values(),
+    )
+
+
+async def account_ids(conn: Connection, debtor_id: int) -> list[int]:
+    return [
+        r["id"]
+        for r in await conn.fetch(
+            "SELECT id FROM accounts WHERE debtor_id = $1 ORDER BY id", debtor_id
+        )
+    ]
+
+
+async def search(
+    conn: Connection, *, tsquery: str | None, viewer: int | None, after_id: int | None, limit: int
+) -> list[asyncpg.Record]:
+    return await conn.fetch(
+        f"""SELECT {COLUMNS} FROM debtors d
+        WHERE ($1::text IS NULL OR d.search @@ to_tsquery('simple', $1))
+          AND {_visible("$2")}
+          AND ($3::bigint IS NULL OR d.id < $3)
+        ORDER BY d.id DESC LIMIT $4""",
+        tsquery,
+        viewer,
+        after_id,
+        limit,
+    )

@@ -1,0 +1,138 @@
+"""Debtors: who owes, how to reach them, and the contact choices they made."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from typing import Any
+
+import asyncpg
+import msgspec
+
+from channels import names
+from domain.actor import Actor
+from domain.clock import utcnow
+from domain.db import Connection
+from domain.debtors import queries
+from domain.debtors.schemas import UNSET, Debtor, DebtorCreate, DebtorUpdate
+from domain.errors import Conflict, NotFound
+from domain.outbox import events
+from domain.outbox.service import ChangeRecorder
+from domain.pagination import Page, check_limit, decode_cursor, page
+from domain.search import prefix_tsquery
+from domain.validation import check_custom, check_email, check_phone, check_time_zone
+
+
+def to_debtor(row: asyncpg.Record) -> Debtor:
+    return Debtor(**dict(row))
+
+
+def _clean(values: dict[str, Any]) -> dict[str, Any]:
+    """Validate and normalise the fields present in ``values`` (create or update)."""
+    out = dict(values)
+    for key in ("first_name", "last_name"):
+        if key in out:
+            out[key] = out[key].strip()
+    for key in ("address_line1", "address_line2", "city", "region", "postal_code"):
+        if isinstance(out.get(key), str):
+            out[key] = out[key].strip() or None
+    if out.get("email"):
+        out["email"] = check_email(out["email"])
+    if out.get("phone"):
+        out["phone"] = check_phone(out["phone"])
+    if "time_zone" in out:
+        check_time_zone(out["time_zone"])
+    if "custom" in out:
+        check_custom(out["custom"])
+    return out
+
+
+class DebtorService:
+    def __init__(
+        self, conn: Connection, actor: Actor, clock: Callable[[], dt.datetime] = utcnow
+    ) -> None:
+        self.conn = conn
+        self.actor = actor
+        self.clock = clock
+        self.changes = ChangeRecorder(conn, actor, clock)
+
+    @property
+    def _viewer(self) -> int | None:
+        """The collector whose view limits what is seen, or None for the whole tenant."""
+        return None if self.actor.sees_whole_tenant else self.actor.id
+
+    async def get(self, debtor_id: int, *, for_update: bool = False) -> Debtor:
+        row = await queries.get(self.conn, debtor_id, viewer=self._viewer, for_update=for_update)
+        if row is None:
+            raise NotFound(f"debtor {debtor_id} not found")
+        return to_debtor(row)
+
+    async def list(
+        self, *, q: str | None = None, cursor: str | None = None, limit: int = 50
+    ) -> Page[Debtor]:
+        check_limit(limit)
+        after = decode_cursor(cursor, tuple[int])[0] if cursor else None
+        rows = await queries.search(
+            self.conn,
+            tsquery=prefix_tsquery(q),
+            viewer=self._viewer,
+            after_id=after,
+            limit=limit + 1,
+        )
+        return page([to_debtor(r) for r in rows], limit, lambda d: (d.id,))
+
+    async def create(self, data: DebtorCreate) -> Debtor:
+        values = _clean(msgspec.structs.asdict(data))
+        if values["external_ref"] and await queries.ref_taken(self.conn, values["external_ref"]):
+            raise Conflict(
+                f"a debtor with external_ref {values['external_ref']!r} already exists",
+                field="external_ref",
+            )
+        try:
+            debtor = to_debtor(await queries.insert(self.conn, self.actor.tenant_id, values))
+        except asyncpg.UniqueViolationError:
+            raise Conflict(
+                "a debtor with that external_ref already exists", field="external_ref"
+            ) from None
+        await self.changes.record(
+            action="debtor.create",
+            entity_type="debtor",
+            entity_id=debtor.id,
+            before=None,
+            after=msgspec.to_builtins(debtor),
+            event_type=events.DEBTOR_CREATED,
+        )
+        return debtor
+
+    async def update(self, debtor_id: int, data: DebtorUpdate) -> Debtor:
+        before = await self.get(debtor_id, for_update=True)
+        raw = {k: v for k, v in msgspec.structs.asdict(data).items() if v is not UNSET}
+        cease = raw.pop("cease_requested", UNSET)
+        changes = _clean(raw)
+        if cease is not UNSET:
+            if cease and before.cease_requested_at is None:
+                changes["cease_requested_at"] = self.clock()
+            elif not cease:
+                changes["cease_requested_at"] = None
+        changes = {k: v for k, v in changes.items() if getattr(before, k) != v}
+        if not changes:
+            return before
+        if changes.get("external_ref") and await queries.ref_taken(
+            self.conn, changes["external_ref"], other_than=debtor_id
+        ):
+            raise Conflict(
+                f"a debtor with external_ref {changes['external_ref']!r} already exists",
+                field="external_ref",
+            )
+        after = to_debtor(await queries.update(self.conn, debtor_id, changes))
+        account_ids = await queries.account_ids(self.conn, debtor_id)
+        await self.changes.record(
+            action="debtor.update",
+            entity_type="debtor",
+            entity_id=debtor_id,
+            before=msgspec.to_builtins(before),
+            after=msgspec.to_builtins(after),
+            event_type=events.DEBTOR_UPDATED,
+            channels=[names.account(a) for a in account_ids],
+        )
+        return after

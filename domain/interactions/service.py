@@ -1,0 +1,85 @@
+"""Interactions: every contact attempt, conversation and note on an account."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+
+import asyncpg
+import msgspec
+
+from channels import names
+from domain.accounts.service import AccountService
+from domain.actor import Actor
+from domain.clock import utcnow
+from domain.db import Connection
+from domain.errors import InvalidInput
+from domain.interactions import queries
+from domain.interactions.schemas import Interaction, InteractionCreate
+from domain.outbox import events
+from domain.outbox.service import ChangeRecorder
+from domain.pagination import Page, check_limit, decode_cursor, page
+
+# A little room for clocks that run ahead of ours.
+_FUTURE_TOLERANCE = dt.timedelta(minutes=5)
+
+
+def to_interaction(row: asyncpg.Record) -> Interaction:
+    return Interaction(**dict(row))
+
+
+class InteractionService:
+    def __init__(
+        self, conn: Connection, actor: Actor, clock: Callable[[], dt.datetime] = utcnow
+    ) -> None:
+        self.conn = conn
+        self.actor = actor
+        self.clock = clock
+        self.accounts = AccountService(conn, actor, clock)
+        self.changes = ChangeRecorder(conn, actor, clock)
+
+    async def log(self, account_id: int, data: InteractionCreate) -> Interaction:
+        account = await self.accounts.get(account_id)
+        now = self.clock()
+        occurred_at = data.occurred_at or now
+        if occurred_at.tzinfo is None:
+            raise InvalidInput("occurred_at needs a time zone offset", field="occurred_at")
+        if occurred_at > now + _FUTURE_TOLERANCE:
+            raise InvalidInput("occurred_at is in the future", field="occurred_at")
+        if data.channel == "note" and data.disposition is not None:
+            raise InvalidInput("a note has no disposition", field="disposition")
+        row = await queries.insert(
+            self.conn,
+            tenant_id=self.actor.tenant_id,
+            account_id=account.id,
+            debtor_id=account.debtor_id,
+            user_id=self.actor.id if self.actor.is_user else None,
+            channel=data.channel,
+            direction=data.direction,
+            disposition=data.disposition,
+            notes=data.notes,
+            occurred_at=occurred_at,
+        )
+        interaction = to_interaction(row)
+        channels = [names.account(account.id)]
+        if account.owner_id is not None:
+            channels.append(names.agent(account.owner_id))
+        await self.changes.record(
+            action="interaction.log",
+            entity_type="interaction",
+            entity_id=interaction.id,
+            before=None,
+            after=msgspec.to_builtins(interaction),
+            event_type=events.INTERACTION_LOGGED,
+            channels=channels,
+        )
+        return interaction
+
+    async def list(
+        self, account_id: int, *, cursor: str | None = None, limit: int = 50
+    ) -> Page[Interaction]:
+        check_limit(limit)
+        await self.accounts.get(account_id)  # 404 unless the viewer may see the account
+        before = decode_cursor(cursor, tuple[dt.datetime, int]) if cursor else None
+        rows = await queries.for_account(self.conn, account_id, before=before, limit=limit + 1)
+        return page([to_interaction(r) for r in rows], limit, lambda i: (i.occurred_at, i.id))

@@ -1,0 +1,88 @@
+"""Money: exact Decimal amounts in ISO 4217 currencies, never floats.
+
+Babel's CLDR data says which currencies are legal tender today; the number of
+minor digits is ISO 4217's, where CLDR's display precision differs from it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from functools import lru_cache
+
+from domain.errors import InvalidInput
+
+# ISO 4217 minor units for the currencies where CLDR's display digits differ.
+_ISO_MINOR_UNITS = {
+    "IQD": 3,
+    "AFN": 2,
+    "ALL": 2,
+    "IRR": 2,
+    "KPW": 2,
+    "LAK": 2,
+    "LBP": 2,
+    "MGA": 2,
+    "MMK": 2,
+    "RSD": 2,
+    "SOS": 2,
+    "SYP": 2,
+    "YER": 2,
+}
+
+
+@lru_cache(maxsize=1)
+def _currencies() -> dict[str, int]:
+    from babel.core import get_global
+    from babel.numbers import get_currency_precision, get_territory_currencies
+
+    today = dt.datetime.now(dt.UTC).date()
+    codes: set[str] = set()
+    for territory in get_global("territory_currencies"):
+        codes.update(get_territory_currencies(territory, today, tender=True))
+    return {c: _ISO_MINOR_UNITS.get(c, get_currency_precision(c)) for c in codes}
+
+
+def currencies() -> dict[str, int]:
+    """Every currency Recoup accepts, with its number of minor digits."""
+    return dict(_currencies())
+
+
+def minor_digits(currency: str) -> int:
+    """How many decimals an amount in ``currency`` may carry (JPY 0, USD 2, BHD 3)."""
+    try:
+        return _currencies()[currency]
+    except KeyError:
+        raise InvalidInput(
+            f"{currency!r} is not an ISO 4217 currency in use", field="currency"
+        ) from None
+
+
+def check_currency(currency: str, *, field: str = "currency") -> str:
+    if currency not in _currencies():
+        raise InvalidInput(f"{currency!r} is not an ISO 4217 currency in use", field=field)
+    return currency
+
+
+def check_amount(amount: Decimal, currency: str, *, field: str, positive: bool = False) -> Decimal:
+    """Refuse a negative (or, with ``positive``, zero) amount or one with too many decimals."""
+    digits = minor_digits(currency)
+    if not amount.is_finite():
+        raise InvalidInput(f"{field} must be a finite amount", field=field)
+    if positive and amount <= 0:
+        raise InvalidInput(f"{field} must be greater than zero", field=field)
+    if amount < 0:
+        raise InvalidInput(f"{field} must not be negative", field=field)
+    exponent = amount.normalize().as_tuple().exponent
+    if isinstance(exponent, int) and -exponent > digits:
+        raise InvalidInput(
+            f"{field} has more decimals than {currency} allows ({digits})", field=field
+        )
+    if amount >= Decimal(10) ** 16:
+        raise InvalidInput(f"{field} is too large", field=field)
+    return amount.quantize(Decimal(1).scaleb(-digits))
+
+
+def to_minor_str(amount: Decimal, currency: str) -> str:
+    """The amount as a string with exactly the currency's decimals ("12.50", "1200")."""
+    digits = _currencies().get(currency, 2)
+    return str(amount.quantize(Decimal(1).scaleb(-digits)))

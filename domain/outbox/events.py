@@ -1,0 +1,61 @@
+"""The event envelope and the event types Recoup writes to the outbox."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any, Final
+
+import msgspec
+
+ACCOUNT_CREATED: Final = "account.created"
+ACCOUNT_UPDATED: Final = "account.updated"
+DEBTOR_CREATED: Final = "debtor.created"
+DEBTOR_UPDATED: Final = "debtor.updated"
+INTERACTION_LOGGED: Final = "interaction.logged"
+USER_CREATED: Final = "user.created"
+USER_UPDATED: Final = "user.updated"
+AGENT_STATUS: Final = "agent.status"
+GROUP_CREATED: Final = "group.created"
+GROUP_UPDATED: Final = "group.updated"
+GROUP_DELETED: Final = "group.deleted"
+API_KEY_CREATED: Final = "api_key.created"
+API_KEY_REVOKED: Final = "api_key.revoked"
+PAYMENT_RECEIVED: Final = "payment.received"
+PAYMENT_FAILED: Final = "payment.failed"
+PAYMENT_REFUNDED: Final = "payment.refunded"
+PROMISE_MADE: Final = "promise.made"
+PROMISE_KEPT: Final = "promise.kept"
+PROMISE_BROKEN: Final = "promise.broken"
+TASK_CREATED: Final = "task.created"
+TASK_ASSIGNED: Final = "task.assigned"
+TASK_UPDATED: Final = "task.updated"
+TASK_COMPLETED: Final = "task.completed"
+WORKFLOW_TRIGGERED: Final = "workflow.triggered"
+WORKFLOW_STEP: Final = "workflow.step"
+WALLBOARD_KPIS: Final = "wallboard.kpis"
+IMPORT_PROGRESS: Final = "import.progress"
+
+
+class Event(msgspec.Struct, frozen=True, kw_only=True):
+    """What happened, to whom it matters (channels), and the data to show for it."""
+
+    id: uuid.UUID
+    type: str
+    tenant_id: int
+    occurred_at: dt.datetime
+    channels: list[str]
+    data: dict[str, Any]
+
+
+def new_event(
+    type: str, *, tenant_id: int, channels: list[str], data: dict[str, Any], at: dt.datetime
+) -> Event:
+    return Event(
+        id=uuid.uuid4(),
+        type=type,
+        tenant_id=tenant_id,
+        occurred_at=at,
+        channels=channels,
+        data=data,
+    )

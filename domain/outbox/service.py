@@ -1,0 +1,60 @@
+"""Recording a change: its audit row and its outbox event, in the caller's transaction."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from typing import Any
+
+from domain.actor import Actor
+from domain.clock import utcnow
+from domain.db import Connection
+from domain.outbox import queries
+from domain.outbox.events import Event, new_event
+
+
+class ChangeRecorder:
+    """Every mutation calls ``record`` once, inside the transaction of the change itself."""
+
+    def __init__(
+        self, conn: Connection, actor: Actor, clock: Callable[[], dt.datetime] = utcnow
+    ) -> None:
+        self.conn = conn
+        self.actor = actor
+        self.clock = clock
+
+    async def record(
+        self,
+        *,
+        action: str,
+        entity_type: str,
+        entity_id: int | None,
+        before: dict[str, Any] | None,
+        after: dict[str, Any] | None,
+        event_type: str | None,
+        channels: list[str] | None = None,
+        data: dict[str, Any] | None = None,
+    ) -> Event | None:
+        at = self.clock()
+        event = None
+        if event_type is not None:
+            event = new_event(
+                event_type,
+                tenant_id=self.actor.tenant_id,
+                channels=channels or [],
+                data=data if data is not None else (after or before or {}),
+                at=at,
+            )
+        audit = (
+            self.actor.tenant_id,
+            self.actor.type,
+            self.actor.id,
+            action,
+            entity_type,
+            entity_id,
+            before,
+            after,
+            self.actor.request_id,
+        )
+        await queries.insert_change(self.conn, audit, at, event)
+        return event

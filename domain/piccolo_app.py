@@ -1,0 +1,39 @@
+"""The Piccolo app: every table of the domain, migrations in the top-level ``migrations/``."""
+
+from pathlib import Path
+
+from piccolo.conf.apps import AppConfig
+
+from domain.accounts.tables import Account
+from domain.audit.tables import AuditEntry
+from domain.auth.tables import ApiKey, RefreshToken
+from domain.debtors.tables import Debtor
+from domain.interactions.tables import Interaction
+from domain.outbox.tables import OutboxEvent
+from domain.payments.tables import Payment
+from domain.promises.tables import Promise
+from domain.tenancy.tables import Tenant
+from domain.users.tables import AgentGroup, User
+
+MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
+
+APP_CONFIG = AppConfig(
+    app_name="recoup",
+    migrations_folder_path=str(MIGRATIONS),
+    table_classes=[
+        Tenant,
+        AgentGroup,
+        User,
+        ApiKey,
+        RefreshToken,
+        Debtor,
+        Account,
+        Payment,
+        Promise,
+        Interaction,
+        AuditEntry,
+        OutboxEvent,
+    ],
+    migration_dependencies=[],
+    commands=[],
+)

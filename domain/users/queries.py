@@ -1,0 +1,114 @@
+from __future__ import annotations
+
+from typing import Any
+
+import asyncpg
+
+from domain.db import Connection
+from domain.sql import assignments, placeholders
+
+USER_COLUMNS = """id, email, name, role, group_id, status, capacity, time_zone, active,
+  last_login_at, created_at, updated_at"""
+
+
+async def get(conn: Connection, user_id: int, *, for_update: bool = False) -> asyncpg.Record | None:
+    lock = " FOR UPDATE" if for_update else ""
+    return await conn.fetchrow(f"SELECT {USER_COLUMNS} FROM users WHERE id = $1{lock}", user_id)
+
+
+async def password_hash(conn: Connection, user_id: int) -> str | None:
+    return await conn.fetchval("SELECT password_hash FROM users WHERE id = $1", user_id)
+
+
+async def email_taken(conn: Connection, email: str) -> bool:
+    """Across tenants: e-mail addresses sign in, so they are unique everywhere."""
+    return bool(await conn.fetchval("SELECT count(*) FROM auth_find_login($1)", email))
+
+
+async def insert(conn: Connection, tenant_id: int, values: dict[str, Any]) -> asyncpg.Record:
+    columns = ["tenant_id", *values]
+    params = placeholders(len(columns))
+    return await conn.fetchrow(
+        f"INSERT INTO users ({', '.join(columns)}) VALUES ({params}) RETURNING {USER_COLUMNS}",
+        tenant_id,
+        *values.values(),
+    )
+
+
+async def update(conn: Connection, user_id: int, changes: dict[str, Any]) -> asyncpg.Record:
+    sets = assignments(changes)
+    return await conn.fetchrow(
+        f"UPDATE users SET {sets}, updated_at = now() WHERE id = $1 RETURNING {USER_COLUMNS}",
+        user_id,
+        *changes.values(),
+    )
+
+
+async def touch_login(conn: Connection, user_id: int) -> None:
+    await conn.execute("UPDATE users SET last_login_at = now() WHERE id = $1", user_id)
+
+
+async def list_users(
+    conn: Connection, *, role: str | None, group_id: int | None, after_id: int | None, limit: int
+) -> list[asyncpg.Record]:
+    return await conn.fetch(
+        f"""SELECT {USER_COLUMNS} FROM users
+        WHERE ($1::text IS NULL OR role = $1)
+          AND ($2::bigint IS NULL OR group_id = $2)
+          AND ($3::bigint IS NULL OR id > $3)
+        ORDER BY id LIMIT $4""",
+        role,
+        group_id,
+        after_id,
+        limit,
+    )
+
+
+GROUP_COLUMNS = """g.id, g.name, g.description, g.created_at, g.updated_at,
+  (SELECT count(*) FROM users u WHERE u.group_id = g.id) AS member_count"""
+
+
+async def get_group(conn: Connection, group_id: int) -> asyncpg.Record | None:
+    return await conn.fetchrow(
+        f"SELECT {GROUP_COLUMNS} FROM agent_groups g WHERE g.id = $1", group_id
+    )
+
+
+async def group_exists(conn: Connection, group_id: int) -> bool:
+    return bool(await conn.fetchval("SELECT 1 FROM agent_groups WHERE id = $1", group_id))
+
+
+async def group_name_taken(conn: Connection, name: str, *, other_than: int | None = None) -> bool:
+    return bool(
+        await conn.fetchval(
+            "SELECT 1 FROM agent_groups WHERE lower(name) = lower($1) AND id IS DISTINCT FROM $2",
+            name,
+            other_than,
+        )
+    )
+
+
+async def list_groups(conn: Connection) -> list[asyncpg.Record]:
+    return await conn.fetch(f"SELECT {GROUP_COLUMNS} FROM agent_groups g ORDER BY lower(g.name)")
+
+
+async def insert_group(conn: Connection, tenant_id: int, name: str, description: str) -> int:
+    return await conn.fetchval(
+        "INSERT INTO agent_groups (tenant_id, name, description) VALUES ($1, $2, $3) RETURNING id",
+        tenant_id,
+        name,
+        description,
+    )
+
+
+async def update_group(conn: Connection, group_id: int, changes: dict[str, Any]) -> None:
+    sets = assignments(changes)
+    await conn.execute(
+        f"UPDATE agent_groups SET {sets}, updated_at = now() WHERE id = $1",
+        group_id,
+        *changes.values(),
+    )
+
+
+async def delete_group(conn: Connection, group_id: int) -> None:
+    await conn.execute("DELETE FROM agent_groups WHERE id = $1", group_id)

@@ -1,0 +1,274 @@
+"""Users (the people who sign in) and the agent groups collectors work in."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from typing import Any
+
+import asyncpg
+import msgspec
+
+from channels import names
+from domain.actor import Actor
+from domain.auth.passwords import check_password_strength, hash_password, verify_password
+from domain.clock import utcnow
+from domain.db import Connection
+from domain.errors import Conflict, Forbidden, InvalidInput, NotFound
+from domain.outbox import events
+from domain.outbox.service import ChangeRecorder
+from domain.pagination import Page, check_limit, decode_cursor, page
+from domain.users import queries
+from domain.users.schemas import (
+    UNSET,
+    AgentGroup,
+    AgentGroupCreate,
+    AgentGroupUpdate,
+    ProfileUpdate,
+    User,
+    UserCreate,
+    UserUpdate,
+)
+from domain.validation import check_email, check_time_zone
+
+
+def to_user(row: asyncpg.Record) -> User:
+    return User(**dict(row))
+
+
+def to_group(row: asyncpg.Record) -> AgentGroup:
+    return AgentGroup(**dict(row))
+
+
+def _set(changes: dict[str, Any], name: str, value: Any) -> None:
+    if value is not UNSET:
+        changes[name] = value
+
+
+class UserService:
+    def __init__(
+        self, conn: Connection, actor: Actor, clock: Callable[[], dt.datetime] = utcnow
+    ) -> None:
+        self.conn = conn
+        self.actor = actor
+        self.changes = ChangeRecorder(conn, actor, clock)
+
+    async def get(self, user_id: int) -> User:
+        row = await queries.get(self.conn, user_id)
+        if row is None:
+            raise NotFound(f"user {user_id} not found")
+        return to_user(row)
+
+    async def list(
+        self,
+        *,
+        role: str | None = None,
+        group_id: int | None = None,
+        cursor: str | None = None,
+        limit: int = 50,
+    ) -> Page[User]:
+        check_limit(limit)
+        after = decode_cursor(cursor, tuple[int])[0] if cursor else None
+        rows = await queries.list_users(
+            self.conn, role=role, group_id=group_id, after_id=after, limit=limit + 1
+        )
+        return page([to_user(r) for r in rows], limit, lambda u: (u.id,))
+
+    async def create(self, data: UserCreate) -> User:
+        email = check_email(data.email)
+        check_password_strength(data.password)
+        check_time_zone(data.time_zone)
+        await self._check_group(data.group_id)
+        if await queries.email_taken(self.conn, email):
+            raise Conflict(f"a user with e-mail {email!r} already exists", field="email")
+        values = {
+            "email": email,
+            "name": data.name.strip(),
+            "password_hash": await hash_password(data.password),
+            "role": data.role,
+            "group_id": data.group_id,
+            "capacity": data.capacity,
+            "time_zone": data.time_zone,
+        }
+        try:
+            row = await queries.insert(self.conn, self.actor.tenant_id, values)
+        except asyncpg.UniqueViolationError:
+            raise Conflict(f"a user with e-mail {email!r} already exists", field="email") from None
+        user = to_user(row)
+        await self.changes.record(
+            action="user.create",
+            entity_type="user",
+            entity_id=user.id,
+            before=None,
+            after=msgspec.to_builtins(user),
+            event_type=events.USER_CREATED,
+            channels=[names.agent(user.id)],
+        )
+        return user
+
+    async def update(self, user_id: int, data: UserUpdate) -> User:
+        current = await queries.get(self.conn, user_id, for_update=True)
+        if current is None:
+            raise NotFound(f"user {user_id} not found")
+        before = to_user(current)
+        changes: dict[str, Any] = {}
+        if data.name is not UNSET:
+            changes["name"] = data.name.strip()
+        _set(changes, "role", data.role)
+        _set(changes, "capacity", data.capacity)
+        _set(changes, "active", data.active)
+        if data.group_id is not UNSET:
+            await self._check_group(data.group_id)
+            changes["group_id"] = data.group_id
+        if data.time_zone is not UNSET:
+            changes["time_zone"] = check_time_zone(data.time_zone)
+        if data.password is not UNSET:
+            check_password_strength(data.password)
+            changes["password_hash"] = await hash_password(data.password)
+        if data.status is not UNSET:
+            changes["status"] = data.status
+        return await self._apply(before, changes)
+
+    async def update_profile(self, data: ProfileUpdate) -> User:
+        """A user changing their own name, time zone, status or password."""
+        if self.actor.id is None:
+            raise Forbidden("only a signed-in user has a profile")
+        current = await queries.get(self.conn, self.actor.id, for_update=True)
+        if current is None:
+            raise NotFound("your user no longer exists")
+        before = to_user(current)
+        changes: dict[str, Any] = {}
+        if data.name is not UNSET:
+            changes["name"] = data.name.strip()
+        if data.time_zone is not UNSET:
+            changes["time_zone"] = check_time_zone(data.time_zone)
+        _set(changes, "status", data.status)
+        if data.password is not UNSET:
+            stored = await queries.password_hash(self.conn, before.id)
+            given = data.current_password if data.current_password is not UNSET else ""
+            if not await verify_password(stored, given):
+                raise InvalidInput("current password is wrong", field="current_password")
+            check_password_strength(data.password)
+            changes["password_hash"] = await hash_password(data.password)
+        return await self._apply(before, changes)
+
+    async def _apply(self, before: User, changes: dict[str, Any]) -> User:
+        changes = {
+            k: v for k, v in changes.items() if k == "password_hash" or getattr(before, k) != v
+        }
+        if not changes:
+            return before
+        if (
+            before.role == "admin"
+            and before.active
+            and (changes.get("role", "admin") != "admin" or changes.get("active") is False)
+        ):
+            await self._keep_an_admin(before.id)
+        if "status" in changes:
+            changes["status_changed_at"] = self.changes.clock()
+        after = to_user(await queries.update(self.conn, before.id, changes))
+        status_changed = before.status != after.status
+        channels = [names.agent(after.id)]
+        if status_changed:
+            channels.append(names.WALLBOARD)
+            if after.group_id is not None:
+                channels.append(names.group(after.group_id))
+        audit_after = msgspec.to_builtins(after)
+        if "password_hash" in changes:
+            audit_after["password_changed"] = True
+        await self.changes.record(
+            action="user.update",
+            entity_type="user",
+            entity_id=after.id,
+            before=msgspec.to_builtins(before),
+            after=audit_after,
+            event_type=events.AGENT_STATUS if status_changed else events.USER_UPDATED,
+            channels=channels,
+            data=msgspec.to_builtins(after),
+        )
+        return after
+
+    async def _keep_an_admin(self, user_id: int) -> None:
+        others = await self.conn.fetchval(
+            "SELECT count(*) FROM users WHERE role = 'admin' AND active AND id <> $1", user_id
+        )
+        if not others:
+            raise Conflict("the tenant must keep at least one active admin", field="role")
+
+    async def _check_group(self, group_id: int | None) -> None:
+        if group_id is not None and not await queries.group_exists(self.conn, group_id):
+            raise InvalidInput(f"agent group {group_id} not found", field="group_id")
+
+
+class AgentGroupService:
+    def __init__(
+        self, conn: Connection, actor: Actor, clock: Callable[[], dt.datetime] = utcnow
+    ) -> None:
+        self.conn = conn
+        self.actor = actor
+        self.changes = ChangeRecorder(conn, actor, clock)
+
+    async def get(self, group_id: int) -> AgentGroup:
+        row = await queries.get_group(self.conn, group_id)
+        if row is None:
+            raise NotFound(f"agent group {group_id} not found")
+        return to_group(row)
+
+    async def list(self) -> list[AgentGroup]:
+        return [to_group(r) for r in await queries.list_groups(self.conn)]
+
+    async def create(self, data: AgentGroupCreate) -> AgentGroup:
+        name = data.name.strip()
+        if await queries.group_name_taken(self.conn, name):
+            raise Conflict(f"an agent group named {name!r} already exists", field="name")
+        group = await self.get(
+            await queries.insert_group(self.conn, self.actor.tenant_id, name, data.description)
+        )
+        await self.changes.record(
+            action="group.create",
+            entity_type="agent_group",
+            entity_id=group.id,
+            before=None,
+            after=msgspec.to_builtins(group),
+            event_type=events.GROUP_CREATED,
+            channels=[names.group(group.id)],
+        )
+        return group
+
+    async def update(self, group_id: int, data: AgentGroupUpdate) -> AgentGroup:
+        before = await self.get(group_id)
+        changes: dict[str, Any] = {}
+        if data.name is not UNSET:
+            name = data.name.strip()
+            if await queries.group_name_taken(self.conn, name, other_than=group_id):
+                raise Conflict(f"an agent group named {name!r} already exists", field="name")
+            changes["name"] = name
+        _set(changes, "description", data.description)
+        if not changes:
+            return before
+        await queries.update_group(self.conn, group_id, changes)
+        after = await self.get(group_id)
+        await self.changes.record(
+            action="group.update",
+            entity_type="agent_group",
+            entity_id=group_id,
+            before=msgspec.to_builtins(before),
+            after=msgspec.to_builtins(after),
+            event_type=events.GROUP_UPDATED,
+            channels=[names.group(group_id)],
+        )
+        return after
+
+    async def delete(self, group_id: int) -> None:
+        before = await self.get(group_id)
+        await queries.delete_group(self.conn, group_id)
+        await self.changes.record(
+            action="group.delete",
+            entity_type="agent_group",
+            entity_id=group_id,
+            before=msgspec.to_builtins(before),
+            after=None,
+            event_type=events.GROUP_DELETED,
+            channels=[names.group(group_id)],
+            data={"id": group_id},
+        )

@@ -1,0 +1,65 @@
+// The app frame: who is signed in, navigation, and the screen for the current path.
+import "../components/rc-money.js";
+import { api } from "./api.js";
+import { h, problemBox } from "./dom.js";
+import { refresh, signOut } from "./session.js";
+import { accountScreen, accountsScreen } from "./screens/accounts.js";
+import { adminScreen } from "./screens/admin.js";
+
+const screen = document.querySelector("#screen");
+const routes = [
+  [/^\/(accounts)?$/, "accounts", () => accountsScreen()],
+  [/^\/accounts\/(\d+)$/, "accounts", (m) => accountScreen(Number(m[1]))],
+  [/^\/admin$/, "admin", () => adminScreen()],
+];
+
+async function start() {
+  try {
+    await refresh();
+  } catch {
+    location.replace(`/login?next=${encodeURIComponent(location.pathname + location.search)}`);
+    return;
+  }
+  const me = await api("/users/me");
+  document.body.dataset.role = me.role;
+  document.querySelector("#who").textContent = `${me.name} · ${me.role}`;
+  for (const link of document.querySelectorAll("#nav a[data-roles]")) {
+    link.hidden = !link.dataset.roles.split(",").includes(me.role);
+  }
+  document.querySelector("#sign-out").addEventListener("click", async () => {
+    await signOut();
+    location.replace("/login");
+  });
+  document.addEventListener("click", (event) => {
+    const link = event.target.closest("a[href^='/']");
+    if (!link || event.defaultPrevented || event.button !== 0 || event.metaKey || event.ctrlKey) return;
+    if (!routes.some(([pattern]) => pattern.test(new URL(link.href).pathname))) return;
+    event.preventDefault();
+    history.pushState({}, "", link.href);
+    show();
+  });
+  addEventListener("popstate", show);
+  await show();
+}
+
+async function show() {
+  const path = location.pathname;
+  for (const [pattern, name, render] of routes) {
+    const match = path.match(pattern);
+    if (!match) continue;
+    for (const link of document.querySelectorAll("#nav a")) {
+      if (link.dataset.screen === name) link.setAttribute("aria-current", "page");
+      else link.removeAttribute("aria-current");
+    }
+    try {
+      screen.replaceChildren(await render(match));
+    } catch (error) {
+      screen.replaceChildren(problemBox(error));
+    }
+    screen.focus({ preventScroll: true });
+    return;
+  }
+  screen.replaceChildren(h("p", {}, "Nothing here. ", h("a", { href: "/" }, "Back to accounts")));
+}
+
+start();

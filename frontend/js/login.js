@@ -1,0 +1,31 @@
+import { ProblemError, refresh, signIn } from "./session.js";
+
+const form = document.querySelector("#login-form");
+const problem = document.querySelector("#login-problem");
+const button = form.querySelector("button[type=submit]");
+
+// Already signed in (a valid session cookie)? Go straight to the app.
+refresh().then(() => location.replace(next()), () => {});
+
+function next() {
+  const target = new URLSearchParams(location.search).get("next") || "/";
+  return target.startsWith("/") && !target.startsWith("//") ? target : "/";
+}
+
+form.addEventListener("submit", async (event) => {
+  event.preventDefault();
+  problem.hidden = true;
+  button.setAttribute("aria-busy", "true");
+  button.textContent = "Signing in…";
+  try {
+    await signIn(form.email.value, form.password.value);
+    location.replace(next());
+  } catch (error) {
+    problem.textContent = error instanceof ProblemError ? error.message : "Recoup cannot be reached; try again.";
+    problem.hidden = false;
+    form.password.select();
+  } finally {
+    button.removeAttribute("aria-busy");
+    button.textContent = "Sign in";
+  }
+});

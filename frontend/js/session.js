@@ -1,0 +1,79 @@
+// The browser session: the access token lives in memory only; the refresh token lives in an
+// HttpOnly cookie that no script can read. A reload asks the server for a fresh access token.
+
+const AUTH = "/api/v1/auth";
+const SESSION_HEADERS = { "X-Recoup-Session": "cookie" };
+
+let accessToken = null;
+let expiresAt = 0;
+let refreshing = null;
+
+export class ProblemError extends Error {
+  constructor(problem, status) {
+    super(problem?.detail || problem?.title || `request failed (${status})`);
+    this.problem = problem || {};
+    this.status = status;
+  }
+}
+
+async function readProblem(response) {
+  try {
+    return await response.json();
+  } catch {
+    return { status: response.status, detail: response.statusText };
+  }
+}
+
+function remember(body) {
+  accessToken = body.access_token;
+  // Refresh a little before the server would refuse the token.
+  expiresAt = Date.now() + Math.max(body.expires_in - 30, 5) * 1000;
+}
+
+export async function signIn(email, password) {
+  const response = await fetch(`${AUTH}/login`, {
+    method: "POST",
+    headers: { "Content-Type": "application/json", ...SESSION_HEADERS },
+    body: JSON.stringify({ email, password }),
+    credentials: "same-origin",
+  });
+  if (!response.ok) throw new ProblemError(await readProblem(response), response.status);
+  remember(await response.json());
+}
+
+async function refreshOnce() {
+  const response = await fetch(`${AUTH}/refresh`, {
+    method: "POST",
+    headers: SESSION_HEADERS,
+    credentials: "same-origin",
+  });
+  if (!response.ok) {
+    accessToken = null;
+    throw new ProblemError(await readProblem(response), response.status);
+  }
+  remember(await response.json());
+}
+
+// Tabs share the cookie, and a refresh token works once: refreshes queue behind one lock,
+// so the second tab sends the cookie the first one just received.
+export function refresh() {
+  if (!refreshing) {
+    const run = navigator.locks
+      ? navigator.locks.request("recoup-refresh", refreshOnce)
+      : refreshOnce();
+    refreshing = run.finally(() => { refreshing = null; });
+  }
+  return refreshing;
+}
+
+export async function token() {
+  if (!accessToken || Date.now() > expiresAt) await refresh();
+  return accessToken;
+}
+
+export async function signOut() {
+  const headers = { ...SESSION_HEADERS };
+  if (accessToken) headers.Authorization = `Bearer ${accessToken}`;
+  accessToken = null;
+  await fetch(`${AUTH}/logout`, { method: "POST", headers, credentials: "same-origin" });
+}

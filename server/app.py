@@ -1,0 +1,122 @@
+"""The Litestar application factory."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from litestar import Litestar, Router
+from litestar.config.compression import CompressionConfig
+from litestar.datastructures import ResponseHeader
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme
+from litestar.static_files import create_static_files_router
+
+from server.auth.middleware import BearerAuthMiddleware
+from server.controllers.accounts import AccountController
+from server.controllers.api_keys import ApiKeyController
+from server.controllers.audit import AuditController
+from server.controllers.auth import AuthController
+from server.controllers.debtors import DebtorController
+from server.controllers.deps import provide_actor
+from server.controllers.health import live, metrics, ready
+from server.controllers.tenant import TenantController
+from server.controllers.users import AgentGroupController, UserController
+from server.frontend import frontend_router
+from server.observability import ObservabilityMiddleware, configure_logging
+from server.problems import EXCEPTION_HANDLERS
+from server.resources import Resources
+from server.settings import Settings, get_settings
+
+API_CONTROLLERS = [
+    AuthController,
+    UserController,
+    AgentGroupController,
+    ApiKeyController,
+    TenantController,
+    DebtorController,
+    AccountController,
+    AuditController,
+]
+
+SECURITY_HEADERS = [
+    ResponseHeader(name="X-Content-Type-Options", value="nosniff"),
+    ResponseHeader(name="Referrer-Policy", value="same-origin"),
+    ResponseHeader(name="X-Frame-Options", value="DENY"),
+]
+
+
+def _api_docs() -> tuple[SwaggerRenderPlugin, Router]:
+    """Swagger UI from the swagger-ui-bundle wheel, so the docs work without a CDN."""
+    import swagger_ui_bundle
+
+    assets = create_static_files_router(
+        path="/schema-assets",
+        directories=[swagger_ui_bundle.swagger_ui_path],
+        opt={"exclude_from_auth": True},
+        include_in_schema=False,
+    )
+    plugin = SwaggerRenderPlugin(
+        path="/",
+        js_url="/schema-assets/swagger-ui-bundle.js",
+        css_url="/schema-assets/swagger-ui.css",
+        standalone_preset_js_url="/schema-assets/swagger-ui-standalone-preset.js",
+    )
+    return plugin, Router(path="/", route_handlers=[assets])
+
+
+def create_app(settings: Settings | None = None, *, resources: Resources | None = None) -> Litestar:
+    """Build the app. With ``resources`` the caller owns them; otherwise they open at start-up."""
+    settings = settings or get_settings()
+    configure_logging(settings.log_level, json=settings.log_json)
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        owned = resources is None
+        app.state.resources = resources or await Resources.open(settings)
+        try:
+            yield
+        finally:
+            if owned:
+                await app.state.resources.close()
+
+    api = Router(
+        path="/api/v1",
+        route_handlers=API_CONTROLLERS,
+        middleware=[BearerAuthMiddleware],
+        security=[{"bearer": []}],
+    )
+    docs_plugin, docs_assets = _api_docs()
+    return Litestar(
+        route_handlers=[api, live, ready, metrics, frontend_router(), docs_assets],
+        dependencies={"actor": provide_actor},
+        lifespan=[lifespan],
+        middleware=[ObservabilityMiddleware],
+        exception_handlers=EXCEPTION_HANDLERS,
+        request_max_body_size=settings.max_body_bytes,
+        response_headers=SECURITY_HEADERS,
+        compression_config=CompressionConfig(backend="gzip", minimum_size=1024),
+        openapi_config=OpenAPIConfig(
+            title="Recoup API",
+            version="1",
+            description=(
+                "Accounts, debtors, interactions, users and API keys of one tenant. "
+                "Authenticate with `Authorization: Bearer <access token or API key>`; errors "
+                "are RFC 9457 problem documents; lists page with `next_cursor`."
+            ),
+            path="/schema",
+            render_plugins=[docs_plugin, JsonRenderPlugin()],
+            components=Components(
+                security_schemes={
+                    "bearer": SecurityScheme(
+                        type="http",
+                        scheme="bearer",
+                        description="A JWT access token from /api/v1/auth/login, or an API key",
+                    )
+                }
+            ),
+        ),
+        logging_config=None,
+        debug=False,
+    )

@@ -1,0 +1,55 @@
+"""Who is calling: a bearer access token (JWT) or an integrator's API key."""
+
+from __future__ import annotations
+
+import structlog
+from litestar.connection import ASGIConnection
+from litestar.middleware.authentication import (
+    AbstractAuthenticationMiddleware,
+    AuthenticationResult,
+)
+from redis.exceptions import RedisError
+
+from domain.actor import Actor
+from domain.auth.tokens import API_KEY_PREFIX, decode_access_token
+from domain.errors import Unauthenticated
+from server.auth.revocation import is_revoked
+from server.observability import request_id_of
+
+log = structlog.get_logger("recoup.auth")
+
+
+class BearerAuthMiddleware(AbstractAuthenticationMiddleware):
+    async def authenticate_request(self, connection: ASGIConnection) -> AuthenticationResult:
+        header = connection.headers.get("authorization", "")
+        scheme, _, token = header.partition(" ")
+        token = token.strip()
+        if not header:
+            raise Unauthenticated("sign in, or send Authorization: Bearer <token or API key>")
+        if scheme.lower() != "bearer" or not token:
+            raise Unauthenticated("the Authorization header must be 'Bearer <token or API key>'")
+        resources = connection.app.state.resources
+        request_id = request_id_of(connection.scope)
+        if token.startswith(API_KEY_PREFIX):
+            actor = await resources.auth.authenticate_api_key(token, request_id=request_id)
+        else:
+            claims = decode_access_token(resources.settings.secret_key, token)
+            try:
+                revoked = await is_revoked(resources.redis, claims.jti)
+            except RedisError as exc:
+                # REST keeps working while Redis is away; sign-out takes effect when it is back.
+                log.warning("token revocation check skipped", error=str(exc))
+                revoked = False
+            if revoked:
+                raise Unauthenticated("this access token was signed out")
+            actor = Actor(
+                tenant_id=claims.tid,
+                type="user",
+                id=claims.user_id,
+                role=claims.role,
+                request_id=request_id,
+            )
+        structlog.contextvars.bind_contextvars(
+            tenant_id=actor.tenant_id, actor=f"{actor.type}:{actor.id}"
+        )
+        return AuthenticationResult(user=actor, auth=token)

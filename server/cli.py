@@ -1,0 +1,338 @@
+"""The ``recoup`` command: run the processes, migrate, seed, manage users."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import getpass
+import os
+import socket
+import sys
+import threading
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import click
+import msgspec
+
+from server.observability import configure_logging
+from server.settings import Settings, SettingsError, get_settings
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _settings() -> Settings:
+    try:
+        return get_settings()
+    except SettingsError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@contextlib.contextmanager
+def _services(settings: Settings, database: str = "recoup") -> Iterator[Settings]:
+    """Settings with both URLs resolved, starting the embedded servers for what is unset.
+
+    Servers started here are stopped when the block ends; ones already running stay.
+    """
+    if not settings.embedded:
+        yield settings
+        return
+    from server.embedded import EmbeddedServices
+
+    services = EmbeddedServices(settings.data_dir, database=database)
+    try:
+        database_url, redis_url = services.start(
+            need_postgres=settings.database_url is None, need_redis=settings.redis_url is None
+        )
+    except Exception as exc:
+        raise click.ClickException(f"could not start the embedded servers: {exc}") from exc
+    resolved = msgspec.structs.replace(
+        settings,
+        database_url=settings.database_url or database_url,
+        redis_url=settings.redis_url or redis_url,
+    )
+    # Children (and code that reads the environment, such as the taskiq broker) see the same.
+    os.environ["DATABASE_URL"] = resolved.database_url or ""
+    os.environ["REDIS_URL"] = resolved.redis_url or ""
+    get_settings.cache_clear()
+    try:
+        yield resolved
+    finally:
+        services.stop()
+
+
+async def _prepare_database(settings: Settings, *, seed: bool) -> bool:
+    from domain.db import Database
+    from domain.demo import seed_demo
+    from domain.schema import ensure_database, migrate
+
+    assert settings.database_url
+    await ensure_database(settings.database_url)
+    await migrate(settings.database_url)
+    if not seed:
+        return False
+    db = await Database(settings.database_url, min_size=0, max_size=2).open()
+    try:
+        return await seed_demo(db)
+    finally:
+        await db.close()
+
+
+@click.group()
+def main() -> None:
+    """Recoup, the real-time collections workstation."""
+
+
+@main.command()
+def migrate() -> None:
+    """Create the database if needed and apply every pending migration."""
+    with _services(_settings()) as settings:
+        asyncio.run(_prepare_database(settings, seed=False))
+    click.echo("migrations applied")
+
+
+@main.command("seed-demo")
+def seed_demo_command() -> None:
+    """Create the demo tenant (does nothing if it exists)."""
+    with _services(_settings()) as settings:
+        created = asyncio.run(_prepare_database(settings, seed=True))
+    click.echo("demo tenant created" if created else "demo tenant already there")
+
+
+@main.group()
+def tenant() -> None:
+    """Tenants."""
+
+
+@tenant.command("create")
+@click.option("--slug", required=True, help="short name, lower-case letters, digits, dashes")
+@click.option("--name", required=True)
+@click.option("--time-zone", default="UTC", show_default=True)
+def tenant_create(slug: str, name: str, time_zone: str) -> None:
+    """Create a tenant."""
+    from domain.db import Database
+    from domain.errors import RecoupError
+    from domain.tenancy.service import create_tenant
+
+    async def run(url: str) -> int:
+        db = await Database(url, min_size=0, max_size=1).open()
+        try:
+            async with db.system() as conn:
+                return (await create_tenant(conn, slug=slug, name=name, time_zone=time_zone)).id
+        finally:
+            await db.close()
+
+    with _services(_settings()) as settings:
+        try:
+            tenant_id = asyncio.run(run(settings.database_url or ""))
+        except RecoupError as exc:
+            raise click.ClickException(exc.detail) from None
+    click.echo(f"tenant {slug} created (id {tenant_id})")
+
+
+@main.group()
+def user() -> None:
+    """Users."""
+
+
+@user.command("create")
+@click.option("--tenant", "tenant_slug", default="demo", show_default=True)
+@click.option("--email", required=True)
+@click.option("--name", required=True)
+@click.option(
+    "--role",
+    type=click.Choice(["admin", "supervisor", "collector", "readonly"]),
+    default="collector",
+    show_default=True,
+)
+@click.option("--password", default=None, help="prompted for when not given")
+def user_create(tenant_slug: str, email: str, name: str, role: str, password: str | None) -> None:
+    """Create a user in a tenant."""
+    from domain.actor import system_actor
+    from domain.db import Database
+    from domain.errors import RecoupError
+    from domain.users.schemas import UserCreate
+    from domain.users.service import UserService
+
+    if password is None:
+        password = getpass.getpass("Password: ")
+        if password != getpass.getpass("Repeat: "):
+            raise click.ClickException("the passwords differ")
+
+    async def run(url: str) -> int:
+        db = await Database(url, min_size=0, max_size=1).open()
+        try:
+            async with db.system() as conn:
+                tenant_id = await conn.fetchval(
+                    "SELECT id FROM tenants WHERE slug = $1", tenant_slug
+                )
+            if tenant_id is None:
+                raise click.ClickException(f"no tenant {tenant_slug!r}")
+            async with db.tenant(tenant_id) as conn:
+                created = await UserService(conn, system_actor(tenant_id)).create(
+                    UserCreate(email=email, name=name, password=password, role=role)  # type: ignore[arg-type]
+                )
+                return created.id
+        finally:
+            await db.close()
+
+    with _services(_settings()) as settings:
+        try:
+            user_id = asyncio.run(run(settings.database_url or ""))
+        except RecoupError as exc:
+            raise click.ClickException(
+                f"{exc.field + ': ' if exc.field else ''}{exc.detail}"
+            ) from None
+    click.echo(f"user {email} created (id {user_id}, {role})")
+
+
+@main.command()
+def web() -> None:
+    """Serve HTTP and WebSocket on HOST:PORT."""
+    import uvicorn
+
+    with _services(_settings()) as settings:
+        from server.app import create_app
+
+        uvicorn.run(
+            create_app(settings),
+            host=settings.host,
+            port=settings.port,
+            loop="uvloop",
+            http="httptools",
+            proxy_headers=True,
+            access_log=False,
+            log_config=None,
+            timeout_graceful_shutdown=10,
+        )
+
+
+@main.command()
+@click.option("--processes", type=int, default=None, help="worker processes (WORKER_PROCESSES)")
+def worker(processes: int | None) -> None:
+    """Run taskiq workers for the background jobs."""
+    from taskiq.cli.worker.args import WorkerArgs
+    from taskiq.cli.worker.run import run_worker
+
+    with _services(_settings()) as settings:
+        configure_logging(settings.log_level, json=settings.log_json)
+        count = processes or settings.worker_processes
+        status = run_worker(
+            WorkerArgs.from_cli(
+                [
+                    "tasks.broker:broker",
+                    "tasks.maintenance",
+                    "--workers",
+                    str(count),
+                    "--shutdown-timeout",
+                    "10",
+                    "--no-configure-logging",
+                ]
+            )
+        )
+    sys.exit(status or 0)
+
+
+@main.command()
+def scheduler() -> None:
+    """Run the taskiq scheduler that kicks scheduled jobs."""
+    from taskiq.cli.scheduler.args import SchedulerArgs
+    from taskiq.cli.scheduler.run import run_scheduler
+
+    with _services(_settings()) as settings:
+        configure_logging(settings.log_level, json=settings.log_json)
+        asyncio.run(
+            run_scheduler(
+                SchedulerArgs.from_cli(
+                    [
+                        "tasks.broker:scheduler",
+                        "tasks.maintenance",
+                        "--skip-first-run",
+                        "--no-configure-logging",
+                    ]
+                )
+            )
+        )
+
+
+def _port_free(host: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def _announce_when_ready(url: str, stop: threading.Event) -> None:
+    from domain.demo import DEMO_PASSWORD, DEMO_USERS
+
+    while not stop.is_set():
+        try:
+            with urllib.request.urlopen(f"{url}/health/ready", timeout=2) as response:
+                if response.status == 200:
+                    break
+        except OSError:
+            pass
+        stop.wait(0.5)
+    else:
+        return
+    logins = "\n".join(f"    {email:<24} {role}" for email, _, role, _ in DEMO_USERS)
+    click.echo(
+        f"\n  Recoup is running at {url}\n\n"
+        f"  Demo logins (password: {DEMO_PASSWORD}):\n{logins}\n\n"
+        f"  API docs: {url}/schema    Press Ctrl-C to stop.\n",
+        err=False,
+    )
+
+
+@main.command()
+@click.option("--no-seed", is_flag=True, help="skip creating the demo tenant")
+def dev(no_seed: bool) -> None:
+    """Everything for development: embedded servers, migrations, demo data, all processes."""
+    from honcho.environ import parse_procfile
+    from honcho.manager import Manager
+
+    settings = _settings()
+    if not _port_free(settings.host, settings.port):
+        raise click.ClickException(
+            f"port {settings.port} on {settings.host} is taken; set PORT to another one"
+        )
+    with _services(settings) as resolved:
+        click.echo("preparing the database (migrations, demo tenant)...")
+        created = asyncio.run(_prepare_database(resolved, seed=not no_seed))
+        if created:
+            click.echo("demo tenant created")
+        procfile = parse_procfile((ROOT / "Procfile").read_text())
+        env = dict(os.environ)
+        env.update(
+            {
+                "DATABASE_URL": resolved.database_url or "",
+                "REDIS_URL": resolved.redis_url or "",
+                "HOST": resolved.host,
+                "PORT": str(resolved.port),
+                "RECOUP_DATA_DIR": str(resolved.data_dir),
+                "PATH": f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}",
+                "PYTHONUNBUFFERED": "1",
+            }
+        )
+        env.setdefault("LOG_JSON", "false")
+        manager = Manager()
+        for name, entry in procfile.processes.items():
+            manager.add_process(name, entry, env=env, cwd=str(ROOT))
+        stop = threading.Event()
+        announcer = threading.Thread(
+            target=_announce_when_ready, args=(resolved.base_url, stop), daemon=True
+        )
+        announcer.start()
+        try:
+            manager.loop()
+        finally:
+            stop.set()
+        click.echo("stopping the embedded servers..." if resolved is not settings else "stopped")
+        # Give children that ignored SIGTERM a moment before the servers go away under them.
+        time.sleep(0.2)
+    sys.exit(manager.returncode or 0)

@@ -1,0 +1,33 @@
+"""API keys for integrators: created and revoked by admins, shown once."""
+
+from __future__ import annotations
+
+from litestar import Controller, delete, get, post
+
+from domain.auth.schemas import ApiKey, ApiKeyCreate, ApiKeyCreated
+from domain.auth.service import ApiKeyService
+from server.auth.guards import ADMINS, allow
+from server.controllers.deps import service
+
+
+class ApiKeyController(Controller):
+    path = "/api-keys"
+    tags = ["api keys"]
+    guards = allow(*ADMINS)
+    dependencies = {"keys": service(ApiKeyService)}
+
+    @get("/", summary="List API keys (never the keys themselves)")
+    async def list_keys(self, keys: ApiKeyService) -> list[ApiKey]:
+        return await keys.list()
+
+    @post("/", summary="Create an API key; the response is the only time the key is shown")
+    async def create(self, keys: ApiKeyService, data: ApiKeyCreate) -> ApiKeyCreated:
+        return await keys.create(data)
+
+    @get("/{key_id:int}", summary="One API key")
+    async def get_key(self, keys: ApiKeyService, key_id: int) -> ApiKey:
+        return await keys.get(key_id)
+
+    @delete("/{key_id:int}", status_code=200, summary="Revoke an API key")
+    async def revoke(self, keys: ApiKeyService, key_id: int) -> ApiKey:
+        return await keys.revoke(key_id)

@@ -1,0 +1,172 @@
+"""Signing in and out, and refreshing the access token.
+
+API clients send and receive the refresh token in JSON. Browsers ask for a cookie
+session (header ``X-Recoup-Session: cookie``): the refresh token then lives only in
+an HttpOnly, SameSite=Strict cookie scoped to this path, where no script can read
+it; refreshing with that cookie needs the same header, which a cross-site form
+cannot send, and a same-origin ``Origin`` when the browser sends one.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+import structlog
+from litestar import Controller, Request, Response, post
+from litestar.datastructures import Cookie
+from litestar.status_codes import HTTP_200_OK, HTTP_204_NO_CONTENT
+from redis.exceptions import RedisError
+
+from domain.auth.schemas import Credentials, RefreshRequest
+from domain.auth.tokens import API_KEY_PREFIX, decode_access_token
+from domain.errors import Forbidden, RecoupError, Unauthenticated
+from server.auth.revocation import revoke
+from server.observability import request_id_of
+from server.resources import Resources
+
+log = structlog.get_logger("recoup.auth")
+
+AUTH_PATH = "/api/v1/auth"
+REFRESH_COOKIE = "recoup_refresh"
+SESSION_HEADER = "x-recoup-session"
+
+
+class AccessToken(msgspec.Struct, kw_only=True, omit_defaults=True):
+    access_token: str
+    token_type: str = "bearer"
+    expires_in: int
+    refresh_token: str | None = None
+
+
+def _resources(request: Request[Any, Any, Any]) -> Resources:
+    return request.app.state.resources
+
+
+def _wants_cookie(request: Request[Any, Any, Any]) -> bool:
+    return request.headers.get(SESSION_HEADER, "").lower() == "cookie"
+
+
+def _check_same_origin(request: Request[Any, Any, Any]) -> None:
+    origin = request.headers.get("origin")
+    if origin is None:
+        return
+    host = request.headers.get("host", "")
+    if origin.split("://", 1)[-1] != host:
+        raise Forbidden("cross-origin requests may not use the session cookie")
+
+
+def _cookie(request: Request[Any, Any, Any], value: str, max_age: int) -> Cookie:
+    return Cookie(
+        key=REFRESH_COOKIE,
+        value=value,
+        path=AUTH_PATH,
+        httponly=True,
+        secure=_resources(request).settings.cookie_secure,
+        samesite="strict",
+        max_age=max_age,
+    )
+
+
+def _client_ip(request: Request[Any, Any, Any]) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+class AuthController(Controller):
+    path = "/auth"
+    tags = ["auth"]
+    opt = {"exclude_from_auth": True}
+
+    @post("/login", status_code=HTTP_200_OK, summary="Sign in with e-mail and password")
+    async def login(
+        self, request: Request[Any, Any, Any], data: Credentials
+    ) -> Response[AccessToken]:
+        resources = _resources(request)
+        try:
+            await resources.limiter.attempt(data.email, _client_ip(request))
+        except RedisError as exc:
+            log.warning("login rate limit unavailable", error=str(exc))
+        tokens = await resources.auth.login(
+            data.email, data.password, request_id=request_id_of(request.scope)
+        )
+        try:
+            await resources.limiter.succeeded(data.email)
+        except RedisError as exc:
+            log.warning("login rate limit unavailable", error=str(exc))
+        return self._tokens(request, tokens.access_token, tokens.refresh_token, tokens.expires_in)
+
+    @post("/refresh", status_code=HTTP_200_OK, summary="Trade a refresh token for new tokens")
+    async def refresh(
+        self, request: Request[Any, Any, Any], data: RefreshRequest | None = None
+    ) -> Response[AccessToken]:
+        token = data.refresh_token if data and data.refresh_token else None
+        from_cookie = False
+        if token is None:
+            token = request.cookies.get(REFRESH_COOKIE)
+            from_cookie = token is not None
+        if token is None:
+            raise Unauthenticated("send refresh_token in the body, or the session cookie")
+        if from_cookie:
+            if not _wants_cookie(request):
+                raise Forbidden(
+                    f"refreshing with the session cookie needs the {SESSION_HEADER} header"
+                )
+            _check_same_origin(request)
+        try:
+            tokens = await _resources(request).auth.refresh(token)
+        except RecoupError as exc:
+            if from_cookie:
+                exc.headers["Set-Cookie"] = _cookie(request, "", 0).to_header(header="")
+            raise
+        return self._tokens(request, tokens.access_token, tokens.refresh_token, tokens.expires_in)
+
+    @post("/logout", status_code=HTTP_204_NO_CONTENT, summary="Sign out: revoke this sign-in")
+    async def logout(
+        self, request: Request[Any, Any, Any], data: RefreshRequest | None = None
+    ) -> Response[None]:
+        resources = _resources(request)
+        token = data.refresh_token if data and data.refresh_token else None
+        if token is None and (cookie := request.cookies.get(REFRESH_COOKIE)):
+            if not _wants_cookie(request):
+                raise Forbidden(
+                    f"signing out with the session cookie needs the {SESSION_HEADER} header"
+                )
+            _check_same_origin(request)
+            token = cookie
+        if token:
+            await resources.auth.logout(token)
+        scheme, _, bearer = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() == "bearer" and bearer and not bearer.startswith(API_KEY_PREFIX):
+            try:
+                claims = decode_access_token(resources.settings.secret_key, bearer.strip())
+                await revoke(resources.redis, claims.jti, claims.exp - _now_seconds())
+            except Unauthenticated:
+                pass  # an expired or foreign token needs no revoking
+            except RedisError as exc:
+                log.warning("access token revocation unavailable", error=str(exc))
+        response: Response[None] = Response(None, status_code=HTTP_204_NO_CONTENT)
+        response.set_cookie(_cookie(request, "", 0))
+        return response
+
+    @staticmethod
+    def _tokens(
+        request: Request[Any, Any, Any], access: str, refresh: str, expires_in: int
+    ) -> Response[AccessToken]:
+        headers = {"Cache-Control": "no-store"}
+        if _wants_cookie(request):
+            ttl = _resources(request).settings.refresh_token_ttl
+            return Response(
+                AccessToken(access_token=access, expires_in=expires_in),
+                headers=headers,
+                cookies=[_cookie(request, refresh, ttl)],
+            )
+        return Response(
+            AccessToken(access_token=access, refresh_token=refresh, expires_in=expires_in),
+            headers=headers,
+        )
+
+
+def _now_seconds() -> int:
+    import time
+
+    return int(time.time())

@@ -1,0 +1,60 @@
+"""The browser screens: plain HTML, CSS and ES modules served as they are (no build step)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from litestar import Router, get
+from litestar.datastructures import CacheControlHeader, ResponseHeader
+from litestar.response import File
+from litestar.static_files import create_static_files_router
+
+FRONTEND = Path(__file__).resolve().parent.parent / "frontend"
+_PUBLIC = {"opt": {"exclude_from_auth": True}, "include_in_schema": False}
+
+
+def _page(name: str) -> File:
+    return File(
+        FRONTEND / name,
+        content_disposition_type="inline",
+        media_type="text/html",
+        headers={"Cache-Control": "no-cache"},
+    )
+
+
+@get(["/", "/accounts", "/accounts/{account_id:int}", "/admin"], **_PUBLIC)
+async def app_frame() -> File:
+    """Every signed-in screen starts from the app frame; its router picks the screen."""
+    return _page("index.html")
+
+
+@get("/login", **_PUBLIC)
+async def login_page() -> File:
+    return _page("login.html")
+
+
+# The screens load nothing from elsewhere and run no inline script.
+CONTENT_SECURITY_POLICY = ResponseHeader(
+    name="Content-Security-Policy",
+    value=(
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "connect-src 'self' ws: wss:; frame-ancestors 'none'; base-uri 'none'; "
+        "form-action 'self'"
+    ),
+)
+
+
+def frontend_router() -> Router:
+    static = create_static_files_router(
+        path="/static",
+        directories=[FRONTEND],
+        opt={"exclude_from_auth": True},
+        include_in_schema=False,
+        # Revalidate every time (cheap with ETags), so a new release is seen at once.
+        cache_control=CacheControlHeader(no_cache=True),
+    )
+    return Router(
+        path="/",
+        route_handlers=[app_frame, login_page, static],
+        response_headers=[CONTENT_SECURITY_POLICY],
+    )

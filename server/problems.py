@@ -1,0 +1,168 @@
+"""Every error leaves as an RFC 9457 problem document (``application/problem+json``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import structlog
+from litestar import MediaType, Request, Response
+from litestar.exceptions import (
+    HTTPException,
+    NotAuthorizedException,
+    PermissionDeniedException,
+    ValidationException,
+)
+from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+
+from domain.errors import RecoupError
+from server.observability import request_id_of
+
+PROBLEM_JSON = "application/problem+json"
+log = structlog.get_logger("recoup.errors")
+
+_TITLES = {
+    400: "Bad request",
+    401: "Authentication required",
+    403: "Not allowed",
+    404: "Not found",
+    405: "Method not allowed",
+    409: "Conflict with the current state",
+    413: "Request body too large",
+    415: "Unsupported media type",
+    422: "The request is not valid",
+    429: "Too many requests",
+    500: "Internal server error",
+    503: "Service unavailable",
+}
+_SLUGS = {
+    400: "bad-request",
+    401: "unauthenticated",
+    403: "forbidden",
+    404: "not-found",
+    405: "method-not-allowed",
+    409: "conflict",
+    413: "body-too-large",
+    415: "unsupported-media-type",
+    422: "invalid-input",
+    429: "rate-limited",
+    500: "internal-error",
+    503: "unavailable",
+}
+
+
+def problem(
+    request: Request[Any, Any, Any],
+    status: int,
+    detail: str,
+    *,
+    slug: str | None = None,
+    title: str | None = None,
+    headers: dict[str, str] | None = None,
+    **extra: Any,
+) -> Response[dict[str, Any]]:
+    body: dict[str, Any] = {
+        "type": f"urn:recoup:problem:{slug or _SLUGS.get(status, 'error')}",
+        "title": title or _TITLES.get(status, "Error"),
+        "status": status,
+        "detail": detail,
+        "instance": request.url.path,
+    }
+    request_id = request_id_of(request.scope)
+    if request_id:
+        body["request_id"] = request_id
+    body.update({k: v for k, v in extra.items() if v is not None})
+    return Response(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def recoup_error(request: Request[Any, Any, Any], exc: RecoupError) -> Response[dict[str, Any]]:
+    errors = [{"field": exc.field, "message": exc.detail}] if exc.field else None
+    return problem(
+        request,
+        exc.status,
+        exc.detail,
+        slug=exc.slug,
+        title=exc.title,
+        headers=exc.headers,
+        errors=errors,
+        **exc.extra,
+    )
+
+
+def _field_of(key: str | None, message: str) -> str | None:
+    """Litestar names the parameter; msgspec names the path inside the body (``$.amount``)."""
+    if "at `$" in message:
+        path = message.rsplit("at `$", 1)[1].rstrip("`")
+        return path.lstrip(".") or key
+    return key or None
+
+
+def validation_error(
+    request: Request[Any, Any, Any], exc: ValidationException
+) -> Response[dict[str, Any]]:
+    items = exc.extra if isinstance(exc.extra, list) else []
+    errors = []
+    malformed = False
+    for item in items:
+        if not isinstance(item, dict):
+            continue
+        message = str(item.get("message", ""))
+        if "malformed" in message.lower() or "JSON is malformed" in message:
+            malformed = True
+        field = item.get("key") if item.get("source") != "body" else None
+        errors.append(
+            {"field": _field_of(field, message) or item.get("key") or "body", "message": message}
+        )
+    if malformed:
+        return problem(
+            request,
+            400,
+            "the request body is not valid JSON",
+            slug="malformed-json",
+            title="Malformed request body",
+            errors=errors or None,
+        )
+    detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors) or str(exc.detail)
+    return problem(request, 422, detail, errors=errors or None)
+
+
+def http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[dict[str, Any]]:
+    status = exc.status_code
+    detail = exc.detail if exc.detail and exc.detail != _TITLES.get(status) else None
+    if isinstance(exc, NotAuthorizedException):
+        return problem(
+            request,
+            401,
+            detail or "sign in, or send a valid bearer token or API key",
+            headers={"WWW-Authenticate": "Bearer", **(exc.headers or {})},
+        )
+    if isinstance(exc, PermissionDeniedException):
+        return problem(request, 403, detail or "your role does not allow this")
+    if status == 404:
+        return problem(request, 404, detail or f"nothing at {request.url.path}")
+    if status == 405:
+        return problem(
+            request, 405, detail or f"{request.method} is not allowed here", headers=exc.headers
+        )
+    if status == 413:
+        return problem(request, 413, "the request body is larger than this server accepts")
+    return problem(request, status, detail or _TITLES.get(status, "error"), headers=exc.headers)
+
+
+def internal_error(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
+    log.exception("unhandled error", exc_info=exc, path=request.url.path)
+    return problem(
+        request,
+        HTTP_500_INTERNAL_SERVER_ERROR,
+        "something went wrong on our side; nothing was changed. Quote the request id if it "
+        "happens again.",
+    )
+
+
+EXCEPTION_HANDLERS: dict[type[Exception] | int, Any] = {
+    RecoupError: recoup_error,
+    ValidationException: validation_error,
+    HTTPException: http_error,
+    Exception: internal_error,
+}
+
+__all__ = ["EXCEPTION_HANDLERS", "PROBLEM_JSON", "MediaType", "problem"]

@@ -1,0 +1,60 @@
+"""What a web process holds open: the database pools, Redis, and the services built on them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import redis.asyncio as aioredis
+
+from domain.auth.service import AuthService
+from domain.db import Database
+from server.auth.ratelimit import LoginLimiter
+from server.settings import Settings
+
+
+@dataclass
+class Resources:
+    settings: Settings
+    db: Database
+    redis: aioredis.Redis
+    auth: AuthService
+    limiter: LoginLimiter
+
+    @classmethod
+    async def open(cls, settings: Settings, *, application_name: str = "recoup-web") -> Resources:
+        if settings.database_url is None or settings.redis_url is None:
+            raise RuntimeError("DATABASE_URL and REDIS_URL must be resolved before opening")
+        db = await Database(
+            settings.database_url,
+            min_size=settings.db_pool_min,
+            max_size=settings.db_pool_max,
+            application_name=application_name,
+        ).open()
+        redis = aioredis.Redis.from_url(
+            settings.redis_url,
+            socket_timeout=5,
+            socket_connect_timeout=5,
+            health_check_interval=30,
+        )
+        return cls(
+            settings=settings,
+            db=db,
+            redis=redis,
+            auth=AuthService(
+                db,
+                secret=settings.secret_key,
+                access_ttl=settings.access_token_ttl,
+                refresh_ttl=settings.refresh_token_ttl,
+            ),
+            limiter=LoginLimiter(
+                redis,
+                per_email=settings.login_limit_per_email,
+                email_window=settings.login_limit_per_email_window,
+                per_ip=settings.login_limit_per_ip,
+                ip_window=settings.login_limit_per_ip_window,
+            ),
+        )
+
+    async def close(self) -> None:
+        await self.redis.aclose()
+        await self.db.close()

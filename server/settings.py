@@ -1,0 +1,141 @@
+"""Settings read once from the environment into one typed, frozen object.
+
+Development gets safe defaults; production refuses to start with a development
+secret. Nothing here does work at import time: call ``get_settings()``.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+import msgspec
+
+DEV_SECRET = "recoup-development-secret-do-not-use-in-production"
+
+Environment = Literal["development", "test", "production"]
+
+
+class SettingsError(RuntimeError):
+    """The environment describes a configuration Recoup refuses to run with."""
+
+
+class Settings(msgspec.Struct, frozen=True, kw_only=True):
+    env: Environment = "development"
+    secret_key: str = DEV_SECRET
+    # Owner connection (migrations, relay, scheduler); the app itself runs as `app_db_role`.
+    database_url: str | None = None
+    redis_url: str | None = None
+    app_db_role: str = "recoup_app"
+    db_pool_min: int = 2
+    db_pool_max: int = 10
+    host: str = "127.0.0.1"
+    port: int = 8000
+    data_dir: Path = Path(".recoup")
+    public_url: str | None = None
+    access_token_ttl: int = 15 * 60
+    refresh_token_ttl: int = 30 * 24 * 3600
+    login_limit_per_email: int = 10
+    login_limit_per_email_window: int = 15 * 60
+    login_limit_per_ip: int = 100
+    login_limit_per_ip_window: int = 60
+    max_body_bytes: int = 1024 * 1024
+    log_level: str = "INFO"
+    log_json: bool = True
+    worker_processes: int = 1
+    # Development serves over plain http, where a Secure cookie would never come back.
+    cookie_secure: bool = False
+
+    @property
+    def embedded(self) -> bool:
+        """True when Recoup runs its own PostgreSQL and Redis under ``data_dir``."""
+        return self.database_url is None or self.redis_url is None
+
+    @property
+    def base_url(self) -> str:
+        return self.public_url or f"http://{self.host}:{self.port}"
+
+    def check(self) -> Settings:
+        """Refuse configurations that would be unsafe; returns self for chaining."""
+        if self.env == "production":
+            if self.secret_key == DEV_SECRET or len(self.secret_key) < 32:
+                raise SettingsError(
+                    "RECOUP_ENV=production needs SECRET_KEY set to a random value of at least "
+                    "32 characters (for example: python -c 'import secrets; "
+                    "print(secrets.token_urlsafe(48))'); refusing to start with the "
+                    "development secret."
+                )
+            if self.database_url is None or self.redis_url is None:
+                raise SettingsError(
+                    "RECOUP_ENV=production needs DATABASE_URL and REDIS_URL; the embedded "
+                    "servers are for development only."
+                )
+        return self
+
+
+def _bool(value: str) -> bool:
+    if value.lower() in {"1", "true", "yes", "on"}:
+        return True
+    if value.lower() in {"0", "false", "no", "off"}:
+        return False
+    raise SettingsError(f"expected a boolean (true/false), got {value!r}")
+
+
+def _int(name: str, value: str) -> int:
+    try:
+        return int(value)
+    except ValueError:
+        raise SettingsError(f"{name} must be a whole number, got {value!r}") from None
+
+
+def settings_from_env(environ: dict[str, str] | os._Environ[str] | None = None) -> Settings:
+    """Build settings from an environment mapping (``os.environ`` by default)."""
+    e = os.environ if environ is None else environ
+    env = e.get("RECOUP_ENV", "development")
+    if env not in ("development", "test", "production"):
+        raise SettingsError(f"RECOUP_ENV must be development, test or production, got {env!r}")
+    values: dict[str, object] = {"env": env}
+    text = {
+        "SECRET_KEY": "secret_key",
+        "DATABASE_URL": "database_url",
+        "REDIS_URL": "redis_url",
+        "RECOUP_APP_DB_ROLE": "app_db_role",
+        "HOST": "host",
+        "PUBLIC_URL": "public_url",
+        "LOG_LEVEL": "log_level",
+    }
+    for var, field in text.items():
+        if e.get(var):
+            values[field] = e[var]
+    numbers = {
+        "PORT": "port",
+        "DB_POOL_MIN": "db_pool_min",
+        "DB_POOL_MAX": "db_pool_max",
+        "ACCESS_TOKEN_TTL": "access_token_ttl",
+        "REFRESH_TOKEN_TTL": "refresh_token_ttl",
+        "LOGIN_LIMIT_PER_EMAIL": "login_limit_per_email",
+        "LOGIN_LIMIT_PER_IP": "login_limit_per_ip",
+        "MAX_BODY_BYTES": "max_body_bytes",
+        "WORKER_PROCESSES": "worker_processes",
+    }
+    for var, field in numbers.items():
+        if e.get(var):
+            values[field] = _int(var, e[var])
+    if e.get("RECOUP_DATA_DIR"):
+        values["data_dir"] = Path(e["RECOUP_DATA_DIR"])
+    values["data_dir"] = Path(values.get("data_dir", Path(".recoup"))).resolve()  # type: ignore[arg-type]
+    if e.get("LOG_JSON"):
+        values["log_json"] = _bool(e["LOG_JSON"])
+    if e.get("COOKIE_SECURE"):
+        values["cookie_secure"] = _bool(e["COOKIE_SECURE"])
+    elif env == "production":
+        values["cookie_secure"] = True
+    return Settings(**values).check()  # type: ignore[arg-type]
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read from the environment on first use."""
+    return settings_from_env()
