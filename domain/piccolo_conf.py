@@ -8,6 +8,11 @@ import os
 from piccolo.conf.apps import AppRegistry
 from piccolo.engine.postgres import PostgresEngine
 
-DB = PostgresEngine(config={"dsn": os.environ.get("DATABASE_URL", "postgresql:///recoup")})
+DB = PostgresEngine(
+    config={
+        "dsn": os.environ.get("RECOUP_MIGRATION_URL")
+        or os.environ.get("DATABASE_URL", "postgresql:///recoup")
+    }
+)
 
 APP_REGISTRY = AppRegistry(apps=["domain.piccolo_app"])

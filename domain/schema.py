@@ -45,6 +45,7 @@ async def ensure_database(url: str) -> bool:
 async def migrate(url: str, *, quiet: bool = True) -> None:
     """Apply every pending migration to the database of ``url``."""
     os.environ.setdefault("PICCOLO_CONF", "domain.piccolo_conf")
+    os.environ["RECOUP_MIGRATION_URL"] = url
     from piccolo.apps.migrations.commands.forwards import run_forwards
     from piccolo.engine.postgres import PostgresEngine
 

@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 
 from litestar import Litestar, Router
 from litestar.config.compression import CompressionConfig
-from litestar.datastructures import ResponseHeader
+from litestar.datastructures import ResponseHeader, State
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
@@ -73,13 +73,14 @@ def create_app(settings: Settings | None = None, *, resources: Resources | None 
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        owned = resources is None
-        app.state.resources = resources or await Resources.open(settings)
+        if resources is not None:
+            yield
+            return
+        app.state.resources = await Resources.open(settings)
         try:
             yield
         finally:
-            if owned:
-                await app.state.resources.close()
+            await app.state.resources.close()
 
     api = Router(
         path="/api/v1",
@@ -92,6 +93,7 @@ def create_app(settings: Settings | None = None, *, resources: Resources | None 
         route_handlers=[api, live, ready, metrics, frontend_router(), docs_assets],
         dependencies={"actor": provide_actor},
         lifespan=[lifespan],
+        state=State({"resources": resources} if resources is not None else {}),
         middleware=[ObservabilityMiddleware],
         exception_handlers=EXCEPTION_HANDLERS,
         request_max_body_size=settings.max_body_bytes,

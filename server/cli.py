@@ -336,3 +336,7 @@ def dev(no_seed: bool) -> None:
         # Give children that ignored SIGTERM a moment before the servers go away under them.
         time.sleep(0.2)
     sys.exit(manager.returncode or 0)
+
+
+if __name__ == "__main__":
+    main()

@@ -107,7 +107,8 @@ async def touch_api_key(conn: Connection, key_id: int, now: dt.datetime) -> None
     """Record use at most once a minute per key, so that busy keys do not write on every call."""
     await conn.execute(
         """UPDATE api_keys SET last_used_at = $2
-        WHERE id = $1 AND (last_used_at IS NULL OR last_used_at < $2 - interval '60 seconds')""",
+        WHERE id = $1
+          AND (last_used_at IS NULL OR last_used_at < $2::timestamptz - interval '60 seconds')""",
         key_id,
         now,
     )

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from litestar import Controller, get, patch, post
-from litestar.params import Parameter
+from litestar.di import NamedDependency
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from domain.accounts.schemas import Account, AccountCreate, AccountFilter, AccountUpdate
 from domain.accounts.service import AccountService
 from domain.interactions.schemas import Interaction, InteractionCreate
 from domain.interactions.service import InteractionService
-from domain.pagination import DEFAULT_LIMIT, Page
+from domain.pagination import Page
 from server.auth.guards import EVERYONE, MANAGERS, WORKERS, allow
 from server.controllers.deps import service
+from server.controllers.params import DEFAULT_LIMIT, Cursor, Limit, Search
+
+Days = Annotated[int | None, QueryParameter(ge=0, le=100_000)]
 
 
 class AccountController(Controller):
@@ -25,20 +31,18 @@ class AccountController(Controller):
     @get("/", guards=allow(*EVERYONE, scope="accounts:read"), summary="List and filter accounts")
     async def list_accounts(
         self,
-        accounts: AccountService,
-        status: list[str] | None = Parameter(default=None, description="one or more statuses"),
-        bucket: str | None = Parameter(default=None, description="delinquency bucket name"),
-        dpd_min: int | None = Parameter(default=None, ge=0, description="days past due, at least"),
-        dpd_max: int | None = Parameter(default=None, ge=0, description="days past due, at most"),
-        owner_id: int | None = None,
-        unowned: bool = False,
-        currency: str | None = Parameter(default=None, pattern=r"^[A-Z]{3}$"),
-        debtor_id: int | None = None,
-        q: str | None = Parameter(
-            default=None, max_length=200, description="debtor name or account reference, by prefix"
-        ),
-        cursor: str | None = None,
-        limit: int = Parameter(default=DEFAULT_LIMIT, ge=1, le=200),
+        accounts: NamedDependency[AccountService],
+        status: Annotated[list[str] | None, QueryParameter(description="one or more")] = None,
+        bucket: Annotated[str | None, QueryParameter(description="bucket name")] = None,
+        dpd_min: Days = None,
+        dpd_max: Days = None,
+        owner_id: FromQuery[int | None] = None,
+        unowned: FromQuery[bool] = False,
+        currency: Annotated[str | None, QueryParameter(pattern=r"^[A-Z]{3}$")] = None,
+        debtor_id: FromQuery[int | None] = None,
+        q: Search = None,
+        cursor: Cursor = None,
+        limit: Limit = DEFAULT_LIMIT,
     ) -> Page[Account]:
         filters = AccountFilter(
             status=status,
@@ -53,21 +57,32 @@ class AccountController(Controller):
         )
         return await accounts.list(filters, cursor=cursor, limit=limit)
 
-    @post("/", guards=allow(*MANAGERS, scope="accounts:write"), summary="Create an account")
-    async def create(self, accounts: AccountService, data: AccountCreate) -> Account:
+    @post(
+        "/",
+        guards=allow(*MANAGERS, scope="accounts:write"),
+        summary="Create an account, for an existing debtor or a new one",
+    )
+    async def create(
+        self, accounts: NamedDependency[AccountService], data: JSONBody[AccountCreate]
+    ) -> Account:
         return await accounts.create(data)
 
     @get("/{account_id:int}", guards=allow(*EVERYONE, scope="accounts:read"), summary="One account")
-    async def get_account(self, accounts: AccountService, account_id: int) -> Account:
+    async def get_account(
+        self, accounts: NamedDependency[AccountService], account_id: FromPath[int]
+    ) -> Account:
         return await accounts.get(account_id)
 
     @patch(
         "/{account_id:int}",
         guards=allow(*MANAGERS, scope="accounts:write"),
-        summary="Change an account",
+        summary="Change an account (send version to refuse a stale edit)",
     )
     async def update(
-        self, accounts: AccountService, account_id: int, data: AccountUpdate
+        self,
+        accounts: NamedDependency[AccountService],
+        account_id: FromPath[int],
+        data: JSONBody[AccountUpdate],
     ) -> Account:
         return await accounts.update(account_id, data)
 
@@ -78,10 +93,10 @@ class AccountController(Controller):
     )
     async def list_interactions(
         self,
-        interactions: InteractionService,
-        account_id: int,
-        cursor: str | None = None,
-        limit: int = Parameter(default=DEFAULT_LIMIT, ge=1, le=200),
+        interactions: NamedDependency[InteractionService],
+        account_id: FromPath[int],
+        cursor: Cursor = None,
+        limit: Limit = DEFAULT_LIMIT,
     ) -> Page[Interaction]:
         return await interactions.list(account_id, cursor=cursor, limit=limit)
 
@@ -91,6 +106,9 @@ class AccountController(Controller):
         summary="Log a call, e-mail, SMS, letter or note",
     )
     async def log_interaction(
-        self, interactions: InteractionService, account_id: int, data: InteractionCreate
+        self,
+        interactions: NamedDependency[InteractionService],
+        account_id: FromPath[int],
+        data: JSONBody[InteractionCreate],
     ) -> Interaction:
         return await interactions.log(account_id, data)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from litestar import Controller, delete, get, post
+from litestar.di import NamedDependency
+from litestar.params import FromPath, JSONBody
 
 from domain.auth.schemas import ApiKey, ApiKeyCreate, ApiKeyCreated
 from domain.auth.service import ApiKeyService
@@ -17,17 +19,19 @@ class ApiKeyController(Controller):
     dependencies = {"keys": service(ApiKeyService)}
 
     @get("/", summary="List API keys (never the keys themselves)")
-    async def list_keys(self, keys: ApiKeyService) -> list[ApiKey]:
+    async def list_keys(self, keys: NamedDependency[ApiKeyService]) -> list[ApiKey]:
         return await keys.list()
 
     @post("/", summary="Create an API key; the response is the only time the key is shown")
-    async def create(self, keys: ApiKeyService, data: ApiKeyCreate) -> ApiKeyCreated:
+    async def create(
+        self, keys: NamedDependency[ApiKeyService], data: JSONBody[ApiKeyCreate]
+    ) -> ApiKeyCreated:
         return await keys.create(data)
 
     @get("/{key_id:int}", summary="One API key")
-    async def get_key(self, keys: ApiKeyService, key_id: int) -> ApiKey:
+    async def get_key(self, keys: NamedDependency[ApiKeyService], key_id: FromPath[int]) -> ApiKey:
         return await keys.get(key_id)
 
     @delete("/{key_id:int}", status_code=200, summary="Revoke an API key")
-    async def revoke(self, keys: ApiKeyService, key_id: int) -> ApiKey:
+    async def revoke(self, keys: NamedDependency[ApiKeyService], key_id: FromPath[int]) -> ApiKey:
         return await keys.revoke(key_id)

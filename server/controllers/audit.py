@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from litestar import Controller, get
-from litestar.params import Parameter
+from litestar.di import NamedDependency
+from litestar.params import FromQuery
 
 from domain.audit.service import AuditEntry, AuditService
-from domain.pagination import DEFAULT_LIMIT, Page
+from domain.pagination import Page
 from server.auth.guards import ADMINS, allow
 from server.controllers.deps import service
+from server.controllers.params import DEFAULT_LIMIT, Cursor, Limit
 
 
 class AuditController(Controller):
@@ -20,11 +22,11 @@ class AuditController(Controller):
     @get("/", summary="Who changed what, newest first")
     async def list_entries(
         self,
-        audit: AuditService,
-        entity_type: str | None = None,
-        entity_id: int | None = None,
-        cursor: str | None = None,
-        limit: int = Parameter(default=DEFAULT_LIMIT, ge=1, le=200),
+        audit: NamedDependency[AuditService],
+        entity_type: FromQuery[str | None] = None,
+        entity_id: FromQuery[int | None] = None,
+        cursor: Cursor = None,
+        limit: Limit = DEFAULT_LIMIT,
     ) -> Page[AuditEntry]:
         return await audit.list(
             entity_type=entity_type, entity_id=entity_id, cursor=cursor, limit=limit

@@ -15,6 +15,7 @@ import msgspec
 import structlog
 from litestar import Controller, Request, Response, post
 from litestar.datastructures import Cookie
+from litestar.params import JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_204_NO_CONTENT
 from redis.exceptions import RedisError
 
@@ -32,11 +33,13 @@ REFRESH_COOKIE = "recoup_refresh"
 SESSION_HEADER = "x-recoup-session"
 
 
-class AccessToken(msgspec.Struct, kw_only=True, omit_defaults=True):
+class AccessToken(msgspec.Struct, kw_only=True):
+    """Tokens for the caller; a browser session gets its refresh token as a cookie instead."""
+
     access_token: str
     token_type: str = "bearer"
     expires_in: int
-    refresh_token: str | None = None
+    refresh_token: str | msgspec.UnsetType = msgspec.UNSET
 
 
 def _resources(request: Request[Any, Any, Any]) -> Resources:
@@ -79,7 +82,7 @@ class AuthController(Controller):
 
     @post("/login", status_code=HTTP_200_OK, summary="Sign in with e-mail and password")
     async def login(
-        self, request: Request[Any, Any, Any], data: Credentials
+        self, request: Request[Any, Any, Any], data: JSONBody[Credentials]
     ) -> Response[AccessToken]:
         resources = _resources(request)
         try:
@@ -97,7 +100,7 @@ class AuthController(Controller):
 
     @post("/refresh", status_code=HTTP_200_OK, summary="Trade a refresh token for new tokens")
     async def refresh(
-        self, request: Request[Any, Any, Any], data: RefreshRequest | None = None
+        self, request: Request[Any, Any, Any], data: JSONBody[RefreshRequest | None] = None
     ) -> Response[AccessToken]:
         token = data.refresh_token if data and data.refresh_token else None
         from_cookie = False
@@ -122,7 +125,7 @@ class AuthController(Controller):
 
     @post("/logout", status_code=HTTP_204_NO_CONTENT, summary="Sign out: revoke this sign-in")
     async def logout(
-        self, request: Request[Any, Any, Any], data: RefreshRequest | None = None
+        self, request: Request[Any, Any, Any], data: JSONBody[RefreshRequest | None] = None
     ) -> Response[None]:
         resources = _resources(request)
         token = data.refresh_token if data and data.refresh_token else None

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from litestar import Controller, get, patch, post
-from litestar.params import Parameter
+from litestar.di import NamedDependency
+from litestar.params import FromPath, JSONBody
 
 from domain.debtors.schemas import Debtor, DebtorCreate, DebtorUpdate
 from domain.debtors.service import DebtorService
-from domain.pagination import DEFAULT_LIMIT, Page
+from domain.pagination import Page
 from server.auth.guards import EVERYONE, MANAGERS, WORKERS, allow
 from server.controllers.deps import service
+from server.controllers.params import DEFAULT_LIMIT, Cursor, Limit, Search
 
 
 class DebtorController(Controller):
@@ -17,24 +19,30 @@ class DebtorController(Controller):
     tags = ["debtors"]
     dependencies = {"debtors": service(DebtorService)}
 
-    @get("/", guards=allow(*EVERYONE, scope="debtors:read"), summary="Search debtors")
+    @get(
+        "/",
+        guards=allow(*EVERYONE, scope="debtors:read"),
+        summary="Search debtors by name, e-mail or reference",
+    )
     async def list_debtors(
         self,
-        debtors: DebtorService,
-        q: str | None = Parameter(
-            default=None, max_length=200, description="name, e-mail or reference, by prefix"
-        ),
-        cursor: str | None = None,
-        limit: int = Parameter(default=DEFAULT_LIMIT, ge=1, le=200),
+        debtors: NamedDependency[DebtorService],
+        q: Search = None,
+        cursor: Cursor = None,
+        limit: Limit = DEFAULT_LIMIT,
     ) -> Page[Debtor]:
         return await debtors.list(q=q, cursor=cursor, limit=limit)
 
     @post("/", guards=allow(*MANAGERS, scope="debtors:write"), summary="Create a debtor")
-    async def create(self, debtors: DebtorService, data: DebtorCreate) -> Debtor:
+    async def create(
+        self, debtors: NamedDependency[DebtorService], data: JSONBody[DebtorCreate]
+    ) -> Debtor:
         return await debtors.create(data)
 
     @get("/{debtor_id:int}", guards=allow(*EVERYONE, scope="debtors:read"), summary="One debtor")
-    async def get_debtor(self, debtors: DebtorService, debtor_id: int) -> Debtor:
+    async def get_debtor(
+        self, debtors: NamedDependency[DebtorService], debtor_id: FromPath[int]
+    ) -> Debtor:
         return await debtors.get(debtor_id)
 
     @patch(
@@ -42,5 +50,10 @@ class DebtorController(Controller):
         guards=allow(*WORKERS, scope="debtors:write"),
         summary="Change a debtor's contact data or contact choices",
     )
-    async def update(self, debtors: DebtorService, debtor_id: int, data: DebtorUpdate) -> Debtor:
+    async def update(
+        self,
+        debtors: NamedDependency[DebtorService],
+        debtor_id: FromPath[int],
+        data: JSONBody[DebtorUpdate],
+    ) -> Debtor:
         return await debtors.update(debtor_id, data)

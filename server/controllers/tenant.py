@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from litestar import Controller, get, patch
+from litestar.di import NamedDependency
+from litestar.params import JSONBody
 
 from domain.tenancy.schemas import Tenant, TenantUpdate
 from domain.tenancy.service import TenantService
@@ -18,9 +20,11 @@ class TenantController(Controller):
     @get(
         "/", guards=allow(*EVERYONE, scope="accounts:read"), summary="Your tenant and its settings"
     )
-    async def current(self, tenants: TenantService) -> Tenant:
+    async def current(self, tenants: NamedDependency[TenantService]) -> Tenant:
         return await tenants.current()
 
     @patch("/", guards=allow(*ADMINS), summary="Change the tenant's name, time zone or buckets")
-    async def update(self, tenants: TenantService, data: TenantUpdate) -> Tenant:
+    async def update(
+        self, tenants: NamedDependency[TenantService], data: JSONBody[TenantUpdate]
+    ) -> Tenant:
         return await tenants.update(data)

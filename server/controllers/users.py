@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from litestar import Controller, delete, get, patch, post
-from litestar.params import Parameter
+from litestar.di import NamedDependency
+from litestar.params import FromPath, FromQuery, JSONBody
 from litestar.status_codes import HTTP_204_NO_CONTENT
 
 from domain.actor import Role
-from domain.pagination import DEFAULT_LIMIT, Page
+from domain.pagination import Page
 from domain.users.schemas import (
     AgentGroup,
     AgentGroupCreate,
@@ -20,6 +21,7 @@ from domain.users.schemas import (
 from domain.users.service import AgentGroupService, UserService
 from server.auth.guards import ADMINS, EVERYONE, MANAGERS, allow
 from server.controllers.deps import service
+from server.controllers.params import DEFAULT_LIMIT, Cursor, Limit
 
 
 class UserController(Controller):
@@ -28,7 +30,7 @@ class UserController(Controller):
     dependencies = {"users": service(UserService)}
 
     @get("/me", guards=allow(*EVERYONE), summary="The signed-in user")
-    async def me(self, users: UserService) -> User:
+    async def me(self, users: NamedDependency[UserService]) -> User:
         return await users.get(users.actor.id)  # type: ignore[arg-type]
 
     @patch(
@@ -36,30 +38,37 @@ class UserController(Controller):
         guards=allow(*EVERYONE),
         summary="Change your own name, time zone, status or password",
     )
-    async def update_me(self, users: UserService, data: ProfileUpdate) -> User:
+    async def update_me(
+        self, users: NamedDependency[UserService], data: JSONBody[ProfileUpdate]
+    ) -> User:
         return await users.update_profile(data)
 
     @get("/", guards=allow(*MANAGERS), summary="List users")
     async def list_users(
         self,
-        users: UserService,
-        role: Role | None = None,
-        group_id: int | None = None,
-        cursor: str | None = None,
-        limit: int = Parameter(default=DEFAULT_LIMIT, ge=1, le=200),
+        users: NamedDependency[UserService],
+        role: FromQuery[Role | None] = None,
+        group_id: FromQuery[int | None] = None,
+        cursor: Cursor = None,
+        limit: Limit = DEFAULT_LIMIT,
     ) -> Page[User]:
         return await users.list(role=role, group_id=group_id, cursor=cursor, limit=limit)
 
     @post("/", guards=allow(*ADMINS), summary="Create a user")
-    async def create(self, users: UserService, data: UserCreate) -> User:
+    async def create(self, users: NamedDependency[UserService], data: JSONBody[UserCreate]) -> User:
         return await users.create(data)
 
     @get("/{user_id:int}", guards=allow(*MANAGERS), summary="One user")
-    async def get_user(self, users: UserService, user_id: int) -> User:
+    async def get_user(self, users: NamedDependency[UserService], user_id: FromPath[int]) -> User:
         return await users.get(user_id)
 
     @patch("/{user_id:int}", guards=allow(*ADMINS), summary="Change a user")
-    async def update(self, users: UserService, user_id: int, data: UserUpdate) -> User:
+    async def update(
+        self,
+        users: NamedDependency[UserService],
+        user_id: FromPath[int],
+        data: JSONBody[UserUpdate],
+    ) -> User:
         return await users.update(user_id, data)
 
 
@@ -69,20 +78,27 @@ class AgentGroupController(Controller):
     dependencies = {"groups": service(AgentGroupService)}
 
     @get("/", guards=allow(*EVERYONE), summary="List agent groups")
-    async def list_groups(self, groups: AgentGroupService) -> list[AgentGroup]:
+    async def list_groups(self, groups: NamedDependency[AgentGroupService]) -> list[AgentGroup]:
         return await groups.list()
 
     @post("/", guards=allow(*ADMINS), summary="Create an agent group")
-    async def create(self, groups: AgentGroupService, data: AgentGroupCreate) -> AgentGroup:
+    async def create(
+        self, groups: NamedDependency[AgentGroupService], data: JSONBody[AgentGroupCreate]
+    ) -> AgentGroup:
         return await groups.create(data)
 
     @get("/{group_id:int}", guards=allow(*EVERYONE), summary="One agent group")
-    async def get_group(self, groups: AgentGroupService, group_id: int) -> AgentGroup:
+    async def get_group(
+        self, groups: NamedDependency[AgentGroupService], group_id: FromPath[int]
+    ) -> AgentGroup:
         return await groups.get(group_id)
 
     @patch("/{group_id:int}", guards=allow(*ADMINS), summary="Rename or describe an agent group")
     async def update(
-        self, groups: AgentGroupService, group_id: int, data: AgentGroupUpdate
+        self,
+        groups: NamedDependency[AgentGroupService],
+        group_id: FromPath[int],
+        data: JSONBody[AgentGroupUpdate],
     ) -> AgentGroup:
         return await groups.update(group_id, data)
 
@@ -92,5 +108,7 @@ class AgentGroupController(Controller):
         status_code=HTTP_204_NO_CONTENT,
         summary="Delete an agent group (its members keep working, without a group)",
     )
-    async def remove(self, groups: AgentGroupService, group_id: int) -> None:
+    async def remove(
+        self, groups: NamedDependency[AgentGroupService], group_id: FromPath[int]
+    ) -> None:
         await groups.delete(group_id)

@@ -1,0 +1,199 @@
+"""Shared fixtures: real PostgreSQL and Redis (embedded, or DATABASE_URL / REDIS_URL), the
+migrations applied once to a fresh test database, and one tenant per test that needs one."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+import httpx
+import pytest
+import redis.asyncio as aioredis
+from litestar import Litestar
+
+from domain.db import Database
+from domain.schema import migrate
+from server.app import create_app
+from server.resources import Resources
+from server.settings import Settings
+from tests.factories import TenantFactory
+
+ROOT = Path(__file__).resolve().parent.parent
+TEST_DATABASE = "recoup_test"
+TEST_REDIS_DB = 15
+SECRET = "test-secret-" + "x" * 40
+TEST_CLIENT_IP = "127.0.0.9"
+
+
+def _with_database(url: str, database: str) -> str:
+    return urlunsplit(urlsplit(url)._replace(path=f"/{database}"))
+
+
+def _with_redis_db(url: str, db: int) -> str:
+    parts = urlsplit(url)
+    if parts.scheme == "unix":
+        return urlunsplit(parts._replace(query=f"db={db}"))
+    return urlunsplit(parts._replace(path=f"/{db}"))
+
+
+@pytest.fixture(scope="session")
+def server_urls() -> Iterator[tuple[str, str]]:
+    """Owner URL of a fresh test database and a Redis URL on its own db number."""
+    database_url = os.environ.get("DATABASE_URL")
+    redis_url = os.environ.get("REDIS_URL")
+    services = None
+    if not database_url or not redis_url:
+        from server.embedded import EmbeddedServices
+
+        services = EmbeddedServices(ROOT / ".recoup" / "test", database=TEST_DATABASE)
+        started_db, started_redis = services.start(
+            need_postgres=not database_url, need_redis=not redis_url
+        )
+        database_url = database_url or started_db
+        redis_url = redis_url or started_redis
+    assert database_url
+    assert redis_url
+    try:
+        yield _with_database(database_url, TEST_DATABASE), _with_redis_db(redis_url, TEST_REDIS_DB)
+    finally:
+        if services is not None:
+            services.stop()
+
+
+async def _fresh_database(url: str) -> None:
+    admin = await asyncpg.connect(_with_database(url, "postgres"))
+    try:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{TEST_DATABASE}" WITH (FORCE)')
+        await admin.execute(f'CREATE DATABASE "{TEST_DATABASE}"')
+    finally:
+        await admin.close()
+
+
+@pytest.fixture(scope="session")
+async def database_url(server_urls: tuple[str, str]) -> str:
+    url = server_urls[0]
+    await _fresh_database(url)
+    await migrate(url)
+    return url
+
+
+@pytest.fixture(scope="session")
+async def redis_url(server_urls: tuple[str, str]) -> str:
+    client = aioredis.Redis.from_url(server_urls[1])
+    await client.flushdb()
+    await client.aclose()
+    return server_urls[1]
+
+
+@pytest.fixture(scope="session")
+def settings(database_url: str, redis_url: str) -> Settings:
+    return Settings(
+        env="test",
+        secret_key=SECRET,
+        database_url=database_url,
+        redis_url=redis_url,
+        login_limit_per_ip=100_000,
+        login_limit_per_email=1000,
+        log_json=True,
+        log_level="WARNING",
+    )
+
+
+@pytest.fixture(scope="session")
+async def resources(settings: Settings) -> AsyncIterator[Resources]:
+    opened = await Resources.open(settings, application_name="recoup-tests")
+    try:
+        yield opened
+    finally:
+        await opened.close()
+
+
+@pytest.fixture(scope="session")
+def db(resources: Resources) -> Database:
+    return resources.db
+
+
+def asgi_client(app: Litestar) -> httpx.AsyncClient:
+    """An HTTP client calling the app in this event loop (the pools live in this loop)."""
+    return httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app, client=(TEST_CLIENT_IP, 40000)),
+        base_url="http://testserver",
+    )
+
+
+@pytest.fixture(scope="session")
+async def client(settings: Settings, resources: Resources) -> AsyncIterator[httpx.AsyncClient]:
+    async with asgi_client(create_app(settings, resources=resources)) as test_client:
+        yield test_client
+
+
+@pytest.fixture(scope="session")
+async def tenants(db: Database) -> TenantFactory:
+    return await TenantFactory.create(db, SECRET)
+
+
+@pytest.fixture
+async def tenant(tenants: TenantFactory):  # type: ignore[no-untyped-def]
+    """A fresh tenant with one user of each role and a few accounts."""
+    return await tenants.new()
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def live_server(settings: Settings) -> Iterator[str]:
+    """``recoup web`` in its own process on a free port: the real HTTP server."""
+    port = _free_port()
+    env = {
+        **os.environ,
+        "DATABASE_URL": settings.database_url or "",
+        "REDIS_URL": settings.redis_url or "",
+        "SECRET_KEY": SECRET,
+        "RECOUP_ENV": "test",
+        "PORT": str(port),
+        "HOST": "127.0.0.1",
+        "LOG_LEVEL": "WARNING",
+        "LOGIN_LIMIT_PER_IP": "100000",
+        "LOGIN_LIMIT_PER_EMAIL": "1000",
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "server.cli", "web"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            with urllib.request.urlopen(f"{url}/health/ready", timeout=2) as response:
+                if response.status == 200:
+                    break
+        except OSError:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            output = process.stdout.read().decode() if process.stdout else ""
+            process.kill()
+            raise RuntimeError(f"recoup web did not start:\n{output[-3000:]}")
+        time.sleep(0.2)
+    try:
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
