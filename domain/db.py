@@ -1,6 +1,6 @@
 """Connections: pools that run as row-level-security roles, and per-transaction tenancy.
 
-Two PostgreSQL roles do all the work (created by the migrations):
+Two PostgreSQL login roles do all the work (created by the migrations):
 
 - ``recoup_app`` serves requests. Every tenant table has a policy that shows it
   only the rows of the tenant named by ``app.tenant_id``, set per transaction,
@@ -8,8 +8,11 @@ Two PostgreSQL roles do all the work (created by the migrations):
 - ``recoup_system`` is for the few jobs that span tenants by nature (the outbox
   relay, schedules, seeding, the CLI).
 
-Both pools log in with ``DATABASE_URL`` and take their role as a session default
-(a startup parameter), which ``RESET ALL`` and ``RESET ROLE`` return to.
+Each pool logs in as its role, so no statement can switch to another one (``SET
+ROLE`` needs the session's user to be a member). Their URLs default to the owner's
+``DATABASE_URL`` with the user swapped and no password, which is what the
+embedded server and local trust authentication accept; elsewhere give them as
+``APP_DATABASE_URL`` and ``SYSTEM_DATABASE_URL``.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import msgspec
@@ -48,14 +52,19 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
     )
 
 
-async def connect(
-    dsn: str, *, role: str | None = None, application_name: str = "recoup"
-) -> Connection:
+def role_url(url: str, role: str) -> str:
+    """``url`` logging in as ``role`` (no password: for trust or peer authentication)."""
+    parts = urlsplit(url)
+    host = parts.netloc.rpartition("@")[2]
+    query = "&".join(
+        p for p in parts.query.split("&") if p and not p.startswith(("user=", "password="))
+    )
+    return urlunsplit(parts._replace(netloc=f"{role}@{host}", query=query))
+
+
+async def connect(dsn: str, *, application_name: str = "recoup") -> Connection:
     """A single connection (for LISTEN, COPY or one-off commands) with Recoup's codecs."""
-    settings = {"application_name": application_name}
-    if role:
-        settings["role"] = role
-    conn = await asyncpg.connect(dsn, server_settings=settings)
+    conn = await asyncpg.connect(dsn, server_settings={"application_name": application_name})
     await _init_connection(conn)
     return conn
 
@@ -67,12 +76,16 @@ class Database:
         self,
         dsn: str,
         *,
+        app_dsn: str | None = None,
+        system_dsn: str | None = None,
         min_size: int = 2,
         max_size: int = 10,
         system_max_size: int = 4,
         application_name: str = "recoup",
     ) -> None:
         self.dsn = dsn
+        self.app_dsn = app_dsn or role_url(dsn, APP_ROLE)
+        self.system_dsn = system_dsn or role_url(dsn, SYSTEM_ROLE)
         self._sizes = (min_size, max_size, system_max_size)
         self._application_name = application_name
         self._app: asyncpg.Pool | None = None
@@ -81,21 +94,18 @@ class Database:
     async def open(self) -> Database:
         min_size, max_size, system_max = self._sizes
         self._app = await asyncpg.create_pool(
-            self.dsn,
+            self.app_dsn,
             min_size=min_size,
             max_size=max_size,
             init=_init_connection,
-            server_settings={"role": APP_ROLE, "application_name": self._application_name},
+            server_settings={"application_name": self._application_name},
         )
         self._system = await asyncpg.create_pool(
-            self.dsn,
+            self.system_dsn,
             min_size=0,
             max_size=system_max,
             init=_init_connection,
-            server_settings={
-                "role": SYSTEM_ROLE,
-                "application_name": f"{self._application_name}-system",
-            },
+            server_settings={"application_name": f"{self._application_name}-system"},
         )
         return self
 

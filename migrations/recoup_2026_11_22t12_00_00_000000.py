@@ -28,11 +28,16 @@ CURRENT_TENANT = "NULLIF(current_setting('app.tenant_id', true), '')::bigint"
 ROLES = """
 DO $$
 BEGIN
+  -- Login roles, so that a session of the application cannot switch to any other role.
   IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'recoup_app') THEN
-    CREATE ROLE recoup_app NOLOGIN NOBYPASSRLS;
+    CREATE ROLE recoup_app LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEROLE NOCREATEDB;
+  ELSE
+    ALTER ROLE recoup_app LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEROLE NOCREATEDB;
   END IF;
   IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'recoup_system') THEN
-    CREATE ROLE recoup_system NOLOGIN NOBYPASSRLS;
+    CREATE ROLE recoup_system LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEROLE NOCREATEDB;
+  ELSE
+    ALTER ROLE recoup_system LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEROLE NOCREATEDB;
   END IF;
   IF NOT pg_has_role(current_user, 'recoup_app', 'MEMBER') THEN
     EXECUTE format('GRANT recoup_app TO %I', current_user);
@@ -40,6 +45,8 @@ BEGIN
   IF NOT pg_has_role(current_user, 'recoup_system', 'MEMBER') THEN
     EXECUTE format('GRANT recoup_system TO %I', current_user);
   END IF;
+  EXECUTE format('GRANT CONNECT, TEMPORARY ON DATABASE %I TO recoup_app, recoup_system',
+                 current_database());
 END $$;
 GRANT USAGE ON SCHEMA public TO recoup_app, recoup_system;
 """

@@ -64,7 +64,6 @@ def _services(settings: Settings, database: str = "recoup") -> Iterator[Settings
 
 
 async def _prepare_database(settings: Settings, *, seed: bool) -> bool:
-    from domain.db import Database
     from domain.demo import seed_demo
     from domain.schema import ensure_database, migrate
 
@@ -73,7 +72,7 @@ async def _prepare_database(settings: Settings, *, seed: bool) -> bool:
     await migrate(settings.database_url)
     if not seed:
         return False
-    db = await Database(settings.database_url, min_size=0, max_size=2).open()
+    db = await settings.database(application_name="recoup-cli", max_size=2).open()
     try:
         return await seed_demo(db)
     finally:
@@ -112,12 +111,11 @@ def tenant() -> None:
 @click.option("--time-zone", default="UTC", show_default=True)
 def tenant_create(slug: str, name: str, time_zone: str) -> None:
     """Create a tenant."""
-    from domain.db import Database
     from domain.errors import RecoupError
     from domain.tenancy.service import create_tenant
 
-    async def run(url: str) -> int:
-        db = await Database(url, min_size=0, max_size=1).open()
+    async def run(settings: Settings) -> int:
+        db = await settings.database(application_name="recoup-cli", max_size=1).open()
         try:
             async with db.system() as conn:
                 return (await create_tenant(conn, slug=slug, name=name, time_zone=time_zone)).id
@@ -126,7 +124,7 @@ def tenant_create(slug: str, name: str, time_zone: str) -> None:
 
     with _services(_settings()) as settings:
         try:
-            tenant_id = asyncio.run(run(settings.database_url or ""))
+            tenant_id = asyncio.run(run(settings))
         except RecoupError as exc:
             raise click.ClickException(exc.detail) from None
     click.echo(f"tenant {slug} created (id {tenant_id})")
@@ -151,7 +149,6 @@ def user() -> None:
 def user_create(tenant_slug: str, email: str, name: str, role: str, password: str | None) -> None:
     """Create a user in a tenant."""
     from domain.actor import system_actor
-    from domain.db import Database
     from domain.errors import RecoupError
     from domain.users.schemas import UserCreate
     from domain.users.service import UserService
@@ -161,8 +158,8 @@ def user_create(tenant_slug: str, email: str, name: str, role: str, password: st
         if password != getpass.getpass("Repeat: "):
             raise click.ClickException("the passwords differ")
 
-    async def run(url: str) -> int:
-        db = await Database(url, min_size=0, max_size=1).open()
+    async def run(settings: Settings) -> int:
+        db = await settings.database(application_name="recoup-cli", max_size=1).open()
         try:
             async with db.system() as conn:
                 tenant_id = await conn.fetchval(
@@ -180,7 +177,7 @@ def user_create(tenant_slug: str, email: str, name: str, role: str, password: st
 
     with _services(_settings()) as settings:
         try:
-            user_id = asyncio.run(run(settings.database_url or ""))
+            user_id = asyncio.run(run(settings))
         except RecoupError as exc:
             raise click.ClickException(
                 f"{exc.field + ': ' if exc.field else ''}{exc.detail}"

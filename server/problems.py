@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import structlog
@@ -10,6 +11,7 @@ from litestar.exceptions import (
     HTTPException,
     NotAuthorizedException,
     PermissionDeniedException,
+    SerializationException,
     ValidationException,
 )
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
@@ -88,39 +90,28 @@ def recoup_error(request: Request[Any, Any, Any], exc: RecoupError) -> Response[
     )
 
 
+_UNKNOWN_FIELD = re.compile(r"unknown field `([^`]+)`")
+
+
 def _field_of(key: str | None, message: str) -> str | None:
     """Litestar names the parameter; msgspec names the path inside the body (``$.amount``)."""
-    if "at `$" in message:
-        path = message.rsplit("at `$", 1)[1].rstrip("`")
-        return path.lstrip(".") or key
-    return key or None
+    path = message.rsplit("at `$", 1)[1].rstrip("`").lstrip(".") if "at `$" in message else ""
+    if unknown := _UNKNOWN_FIELD.search(message):
+        return f"{path}.{unknown[1]}" if path else unknown[1]
+    return path or key or None
 
 
 def validation_error(
     request: Request[Any, Any, Any], exc: ValidationException
 ) -> Response[dict[str, Any]]:
-    items = exc.extra if isinstance(exc.extra, list) else []
     errors = []
-    malformed = False
-    for item in items:
-        if not isinstance(item, dict):
-            continue
-        message = str(item.get("message", ""))
-        if "malformed" in message.lower() or "JSON is malformed" in message:
-            malformed = True
-        field = item.get("key") if item.get("source") != "body" else None
-        errors.append(
-            {"field": _field_of(field, message) or item.get("key") or "body", "message": message}
-        )
-    if malformed:
-        return problem(
-            request,
-            400,
-            "the request body is not valid JSON",
-            slug="malformed-json",
-            title="Malformed request body",
-            errors=errors or None,
-        )
+    for item in exc.extra if isinstance(exc.extra, list) else []:
+        if isinstance(item, dict):
+            message = str(item.get("message", ""))
+            field = _field_of(item.get("key"), message)
+            if field == "data":  # Litestar's name for the whole body
+                field = "body"
+            errors.append({"field": field or "body", "message": message})
     detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors) or str(exc.detail)
     return problem(request, 422, detail, errors=errors or None)
 
@@ -142,6 +133,14 @@ def http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[
     if status == 405:
         return problem(
             request, 405, detail or f"{request.method} is not allowed here", headers=exc.headers
+        )
+    if status == 400 and isinstance(exc.__cause__, SerializationException):
+        return problem(
+            request,
+            400,
+            f"the request body is not valid JSON ({exc.detail})",
+            slug="malformed-json",
+            title="Malformed request body",
         )
     if status == 413:
         return problem(request, 413, "the request body is larger than this server accepts")

@@ -24,11 +24,8 @@ class Resources:
     async def open(cls, settings: Settings, *, application_name: str = "recoup-web") -> Resources:
         if settings.database_url is None or settings.redis_url is None:
             raise RuntimeError("DATABASE_URL and REDIS_URL must be resolved before opening")
-        db = await Database(
-            settings.database_url,
-            min_size=settings.db_pool_min,
-            max_size=settings.db_pool_max,
-            application_name=application_name,
+        db = await settings.database(
+            application_name=application_name, min_size=settings.db_pool_min
         ).open()
         redis = aioredis.Redis.from_url(
             settings.redis_url,

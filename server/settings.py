@@ -27,8 +27,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     secret_key: str = DEV_SECRET
     # Owner connection (migrations, relay, scheduler); the app itself runs as `app_db_role`.
     database_url: str | None = None
+    # The login roles of the pools; by default DATABASE_URL with the user swapped.
+    app_database_url: str | None = None
+    system_database_url: str | None = None
     redis_url: str | None = None
-    app_db_role: str = "recoup_app"
     db_pool_min: int = 2
     db_pool_max: int = 10
     host: str = "127.0.0.1"
@@ -56,6 +58,21 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     @property
     def base_url(self) -> str:
         return self.public_url or f"http://{self.host}:{self.port}"
+
+    def database(self, *, application_name: str, min_size: int = 0, max_size: int | None = None):  # type: ignore[no-untyped-def]
+        """An unopened ``Database`` for these settings (``await ....open()``)."""
+        from domain.db import Database
+
+        if self.database_url is None:
+            raise SettingsError("DATABASE_URL is not resolved")
+        return Database(
+            self.database_url,
+            app_dsn=self.app_database_url,
+            system_dsn=self.system_database_url,
+            min_size=min_size,
+            max_size=max_size or self.db_pool_max,
+            application_name=application_name,
+        )
 
     def check(self) -> Settings:
         """Refuse configurations that would be unsafe; returns self for chaining."""
@@ -101,7 +118,8 @@ def settings_from_env(environ: dict[str, str] | os._Environ[str] | None = None) 
         "SECRET_KEY": "secret_key",
         "DATABASE_URL": "database_url",
         "REDIS_URL": "redis_url",
-        "RECOUP_APP_DB_ROLE": "app_db_role",
+        "APP_DATABASE_URL": "app_database_url",
+        "SYSTEM_DATABASE_URL": "system_database_url",
         "HOST": "host",
         "PUBLIC_URL": "public_url",
         "LOG_LEVEL": "log_level",

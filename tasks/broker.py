@@ -42,15 +42,7 @@ scheduler = TaskiqScheduler(broker=broker, sources=[LabelScheduleSource(broker)]
 
 @broker.on_event(TaskiqEvents.WORKER_STARTUP)
 async def open_resources(state: TaskiqState) -> None:
-    settings = get_settings()
-    if settings.database_url is None:
-        raise RuntimeError("DATABASE_URL is not set for the worker")
-    state.db = await Database(
-        settings.database_url,
-        min_size=1,
-        max_size=settings.db_pool_max,
-        application_name="recoup-worker",
-    ).open()
+    state.db = await get_settings().database(application_name="recoup-worker", min_size=1).open()
 
 
 @broker.on_event(TaskiqEvents.WORKER_SHUTDOWN)

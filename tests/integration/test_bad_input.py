@@ -1,0 +1,157 @@
+"""Bad input gets a clear RFC 9457 problem document and stores nothing."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.factories import SeededTenant
+
+PROBLEM = "application/problem+json"
+
+
+async def counts(tenant: SeededTenant) -> tuple[int, int, int, int]:
+    async with tenant.db.tenant(tenant.id) as conn:
+        return (
+            await conn.fetchval("SELECT count(*) FROM accounts"),
+            await conn.fetchval("SELECT count(*) FROM debtors"),
+            await conn.fetchval("SELECT count(*) FROM audit_log"),
+            await conn.fetchval("SELECT count(*) FROM outbox"),
+        )
+
+
+def valid_account(**overrides):  # type: ignore[no-untyped-def]
+    body = {
+        "external_ref": "BAD-1",
+        "currency": "USD",
+        "principal": "100.00",
+        "debtor": {"first_name": "Val", "last_name": "Id"},
+    }
+    body.update(overrides)
+    return body
+
+
+async def test_malformed_json_is_400(client, tenant: SeededTenant) -> None:
+    before = await counts(tenant)
+    response = await client.post(
+        "/api/v1/accounts",
+        content=b'{"external_ref": "x",',
+        headers={**tenant.admin.headers, "Content-Type": "application/json"},
+    )
+    assert response.status_code == 400
+    assert response.headers["content-type"].startswith(PROBLEM)
+    body = response.json()
+    assert body["status"] == 400
+    assert body["type"] == "urn:recoup:problem:malformed-json"
+    assert await counts(tenant) == before
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field"),
+    [
+        ({"principal": "-5.00"}, "principal"),
+        ({"principal": "10.005"}, "principal"),
+        ({"fees": "0.001"}, "fees"),
+        ({"currency": "XYZ"}, "currency"),
+        ({"currency": "usd"}, "currency"),
+        ({"currency": "JPY", "principal": "100.5"}, "principal"),
+        ({"principal": "NaN"}, "principal"),
+        ({"principal": "1e30"}, "principal"),
+        ({"principal": ["1"]}, "principal"),
+        ({"external_ref": 42}, "external_ref"),
+        ({"due_date": "not a date"}, "due_date"),
+        ({"status": "vanished"}, "status"),
+        ({"owner_id": "seven"}, "owner_id"),
+        ({"unknown_field": 1}, "unknown_field"),
+        ({"custom": {"bad key!": 1}}, "custom.bad key!"),
+        ({"debtor": {"time_zone": "Mars/Olympus"}}, "time_zone"),
+        ({"debtor": {"email": "not-an-email"}}, "email"),
+    ],
+)
+async def test_invalid_account_fields_are_422_naming_the_field(
+    client, tenant: SeededTenant, overrides, field
+) -> None:
+    before = await counts(tenant)
+    response = await client.post(
+        "/api/v1/accounts", json=valid_account(**overrides), headers=tenant.admin.headers
+    )
+    assert response.status_code == 422, response.text
+    assert response.headers["content-type"].startswith(PROBLEM)
+    body = response.json()
+    assert body["status"] == 422
+    assert body["detail"]
+    fields = [e["field"] for e in body["errors"]]
+    assert any(field in f for f in fields), fields
+    assert await counts(tenant) == before
+
+
+async def test_three_decimals_are_fine_where_the_currency_has_them(
+    client, tenant: SeededTenant
+) -> None:
+    response = await client.post(
+        "/api/v1/accounts",
+        json=valid_account(external_ref="BHD-1", currency="BHD", principal="10.125"),
+        headers=tenant.admin.headers,
+    )
+    assert response.status_code == 201, response.text
+    assert response.json()["principal"] == "10.125"
+    yen = await client.post(
+        "/api/v1/accounts",
+        json=valid_account(external_ref="JPY-1", currency="JPY", principal="15000"),
+        headers=tenant.admin.headers,
+    )
+    assert yen.json()["principal"] == "15000"
+
+
+async def test_oversized_body_is_413_and_stores_nothing(client, tenant: SeededTenant) -> None:
+    before = await counts(tenant)
+    huge = valid_account(custom={"blob": "x" * (2 * 1024 * 1024)})
+    response = await client.post("/api/v1/accounts", json=huge, headers=tenant.admin.headers)
+    assert response.status_code == 413
+    assert response.headers["content-type"].startswith(PROBLEM)
+    assert await counts(tenant) == before
+
+
+async def test_wrong_query_parameter_types_are_problem_documents(client, tenant) -> None:
+    for params in (
+        {"limit": "many"},
+        {"limit": 0},
+        {"limit": 1000},
+        {"dpd_min": -1},
+        {"cursor": "!!not-a-cursor!!"},
+        {"bucket": "nope"},
+        {"status": "gone"},
+    ):
+        response = await client.get("/api/v1/accounts", params=params, headers=tenant.admin.headers)
+        assert response.status_code in (400, 422), (params, response.text)
+        assert response.headers["content-type"].startswith(PROBLEM)
+
+
+async def test_unknown_path_and_method_are_problem_documents(client, tenant) -> None:
+    missing = await client.get("/api/v1/nothing-here", headers=tenant.admin.headers)
+    assert missing.status_code == 404
+    assert missing.headers["content-type"].startswith(PROBLEM)
+    wrong = await client.put("/api/v1/accounts", headers=tenant.admin.headers)
+    assert wrong.status_code == 405
+    assert wrong.headers["content-type"].startswith(PROBLEM)
+
+
+async def test_duplicate_reference_is_409(client, tenant: SeededTenant) -> None:
+    taken = tenant.accounts[0].external_ref
+    before = await counts(tenant)
+    response = await client.post(
+        "/api/v1/accounts", json=valid_account(external_ref=taken), headers=tenant.admin.headers
+    )
+    assert response.status_code == 409
+    assert response.json()["errors"][0]["field"] == "external_ref"
+    assert await counts(tenant) == before
+
+
+async def test_interaction_with_unknown_disposition_is_422(client, tenant: SeededTenant) -> None:
+    account = tenant.accounts[0]
+    response = await client.post(
+        f"/api/v1/accounts/{account.id}/interactions",
+        json={"channel": "call", "disposition": "hung_up_angrily"},
+        headers=tenant.admin.headers,
+    )
+    assert response.status_code == 422
+    assert any(e["field"] == "disposition" for e in response.json()["errors"])
