@@ -124,6 +124,7 @@ ALTER TABLE debtors ADD COLUMN search tsvector GENERATED ALWAYS AS (
 CREATE INDEX debtors_search_idx ON debtors USING gin (search);
 CREATE UNIQUE INDEX debtors_tenant_ref_key ON debtors (tenant_id, external_ref)
   WHERE external_ref IS NOT NULL;
+CREATE INDEX debtors_tenant_ref_prefix_idx ON debtors (tenant_id, lower(external_ref) text_pattern_ops);
 
 CREATE UNIQUE INDEX accounts_tenant_ref_key ON accounts (tenant_id, external_ref);
 CREATE INDEX accounts_tenant_ref_prefix_idx ON accounts (tenant_id, lower(external_ref) text_pattern_ops);

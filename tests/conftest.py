@@ -140,6 +140,14 @@ async def tenants(db: Database) -> TenantFactory:
     return await TenantFactory.create(db, SECRET)
 
 
+@pytest.fixture(scope="session")
+async def demo(db: Database) -> None:
+    """The demo tenant, as ``recoup dev`` seeds it."""
+    from domain.demo import seed_demo
+
+    await seed_demo(db)
+
+
 @pytest.fixture
 async def tenant(tenants: TenantFactory):  # type: ignore[no-untyped-def]
     """A fresh tenant with one user of each role and a few accounts."""

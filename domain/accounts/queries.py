@@ -17,16 +17,16 @@ COLUMNS = """a.id, a.external_ref, a.debtor_id,
 _FROM = "accounts a JOIN debtors d ON d.id = a.debtor_id"
 
 
-def _visible(viewer_param: str) -> str:
-    return f"({viewer_param}::bigint IS NULL OR {collector_sees('a', viewer_param + '::bigint')})"
-
-
 async def get(
     conn: Connection, account_id: int, *, viewer: int | None = None, for_update: bool = False
 ) -> asyncpg.Record | None:
     lock = " FOR UPDATE OF a" if for_update else ""
+    if viewer is None:
+        return await conn.fetchrow(
+            f"SELECT {COLUMNS} FROM {_FROM} WHERE a.id = $1{lock}", account_id
+        )
     return await conn.fetchrow(
-        f"SELECT {COLUMNS} FROM {_FROM} WHERE a.id = $1 AND {_visible('$2')}{lock}",
+        f"SELECT {COLUMNS} FROM {_FROM} WHERE a.id = $1 AND {collector_sees('a', '$2')}{lock}",
         account_id,
         viewer,
     )

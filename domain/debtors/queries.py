@@ -6,7 +6,7 @@ import asyncpg
 
 from domain.accounts.visibility import collector_sees
 from domain.db import Connection
-from domain.sql import assignments, placeholders
+from domain.sql import Where, assignments, placeholders
 
 COLUMNS = """d.id, d.external_ref, d.first_name, d.last_name, d.email, d.phone, d.address_line1,
   d.address_line2, d.city, d.region, d.postal_code, d.country, d.time_zone, d.do_not_contact,
@@ -15,16 +15,21 @@ COLUMNS = """d.id, d.external_ref, d.first_name, d.last_name, d.email, d.phone, 
 
 
 def _visible(viewer_param: str) -> str:
+    """The debtor has an account the collector in ``viewer_param`` may see."""
     return (
-        f"({viewer_param}::bigint IS NULL OR EXISTS (SELECT 1 FROM accounts a "
-        f"WHERE a.debtor_id = d.id AND {collector_sees('a', viewer_param + '::bigint')}))"
+        f"EXISTS (SELECT 1 FROM accounts a "
+        f"WHERE a.debtor_id = d.id AND {collector_sees('a', viewer_param)})"
     )
 
 
 async def get(
     conn: Connection, debtor_id: int, *, viewer: int | None = None, for_update: bool = False
 ) -> asyncpg.Record | None:
-    lock = " FOR UPDATE" if for_update else ""
+    lock = " FOR UPDATE OF d" if for_update else ""
+    if viewer is None:
+        return await conn.fetchrow(
+            f"SELECT {COLUMNS} FROM debtors d WHERE d.id = $1{lock}", debtor_id
+        )
     return await conn.fetchrow(
         f"SELECT {COLUMNS} FROM debtors d WHERE d.id = $1 AND {_visible('$2')}{lock}",
         debtor_id,
@@ -71,16 +76,29 @@ async def account_ids(conn: Connection, debtor_id: int) -> list[int]:
 
 
 async def search(
-    conn: Connection, *, tsquery: str | None, viewer: int | None, after_id: int | None, limit: int
+    conn: Connection,
+    *,
+    tsquery: str | None,
+    ref_prefix: str | None,
+    viewer: int | None,
+    after_id: int | None,
+    limit: int,
 ) -> list[asyncpg.Record]:
+    """Debtors newest first; ``tsquery`` matches names and e-mail, ``ref_prefix`` references."""
+    w = Where()
+    if viewer is not None:
+        w.add(_visible(w.param(viewer)))
+    text = []
+    if tsquery is not None:
+        text.append(f"d.search @@ to_tsquery('simple', {w.param(tsquery)})")
+    if ref_prefix is not None:
+        text.append(f"lower(d.external_ref) LIKE {w.param(ref_prefix)}")
+    if text:
+        w.add("(" + " OR ".join(text) + ")")
+    if after_id is not None:
+        w.add(f"d.id < {w.param(after_id)}")
     return await conn.fetch(
-        f"""SELECT {COLUMNS} FROM debtors d
-        WHERE ($1::text IS NULL OR d.search @@ to_tsquery('simple', $1))
-          AND {_visible("$2")}
-          AND ($3::bigint IS NULL OR d.id < $3)
-        ORDER BY d.id DESC LIMIT $4""",
-        tsquery,
-        viewer,
-        after_id,
-        limit,
+        f"SELECT {COLUMNS} FROM debtors d WHERE {w.sql()} ORDER BY d.id DESC "
+        f"LIMIT {w.param(limit)}",
+        *w.args,
     )

@@ -19,7 +19,7 @@ from domain.errors import Conflict, NotFound
 from domain.outbox import events
 from domain.outbox.service import ChangeRecorder
 from domain.pagination import Page, check_limit, decode_cursor, page
-from domain.search import prefix_tsquery
+from domain.search import like_prefix, prefix_tsquery
 from domain.validation import check_custom, check_email, check_phone, check_time_zone
 
 
@@ -75,6 +75,7 @@ class DebtorService:
         rows = await queries.search(
             self.conn,
             tsquery=prefix_tsquery(q),
+            ref_prefix=like_prefix(q),
             viewer=self._viewer,
             after_id=after,
             limit=limit + 1,

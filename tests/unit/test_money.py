@@ -1,0 +1,68 @@
+from decimal import Decimal
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from domain.errors import InvalidInput
+from domain.money import check_amount, check_currency, currencies, minor_digits
+
+
+def test_minor_digits_follow_iso_4217() -> None:
+    assert minor_digits("USD") == 2
+    assert minor_digits("JPY") == 0
+    assert minor_digits("BHD") == 3
+    assert minor_digits("IQD") == 3  # ISO, where CLDR's display precision says 0
+    assert minor_digits("ALL") == 2
+
+
+def test_unknown_or_retired_currency_is_refused() -> None:
+    for code in ("XYZ", "DEM", "usd", ""):
+        with pytest.raises(InvalidInput):
+            check_currency(code)
+
+
+@pytest.mark.parametrize(
+    ("amount", "currency"),
+    [
+        ("10.001", "USD"),
+        ("1.5", "JPY"),
+        ("0.0001", "BHD"),
+        ("-1", "USD"),
+        ("NaN", "USD"),
+        ("Infinity", "EUR"),
+        ("1e16", "USD"),
+    ],
+)
+def test_refused_amounts(amount: str, currency: str) -> None:
+    with pytest.raises(InvalidInput) as error:
+        check_amount(Decimal(amount), currency, field="amount")
+    assert error.value.field == "amount"
+
+
+def test_positive_refuses_zero() -> None:
+    assert check_amount(Decimal("0"), "USD", field="x") == Decimal("0.00")
+    with pytest.raises(InvalidInput):
+        check_amount(Decimal("0"), "USD", field="x", positive=True)
+
+
+@given(
+    currency=st.sampled_from(sorted(currencies())),
+    units=st.integers(min_value=0, max_value=10**12),
+)
+def test_amounts_within_the_currency_digits_pass_unchanged(currency: str, units: int) -> None:
+    digits = minor_digits(currency)
+    amount = Decimal(units).scaleb(-digits)
+    result = check_amount(amount, currency, field="amount")
+    assert result == amount
+    assert result.as_tuple().exponent == -digits
+
+
+@given(
+    currency=st.sampled_from(sorted(currencies())),
+    units=st.integers(min_value=1, max_value=10**12).filter(lambda n: n % 10),
+)
+def test_one_decimal_too_many_is_refused(currency: str, units: int) -> None:
+    amount = Decimal(units).scaleb(-(minor_digits(currency) + 1))
+    with pytest.raises(InvalidInput):
+        check_amount(amount, currency, field="amount")
