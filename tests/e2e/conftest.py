@@ -10,7 +10,8 @@ import pytest
 from playwright.async_api import Browser, Page, async_playwright
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
-CHROMIUM = "/usr/bin/chromium"
+# Debian's Chromium where installed (Playwright cannot download its own browsers everywhere).
+CHROMIUM = "/usr/bin/chromium" if os.path.exists("/usr/bin/chromium") else None
 ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -31,8 +32,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 @pytest.fixture(scope="session")
 async def browser() -> AsyncIterator[Browser]:
     async with async_playwright() as playwright:
-        executable = CHROMIUM if os.path.exists(CHROMIUM) else None
-        launched = await playwright.chromium.launch(executable_path=executable, args=ARGS)
+        launched = await playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         try:
             yield launched
         finally:
