@@ -17,6 +17,7 @@ embedded server and local trust authentication accept; elsewhere give them as
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -40,6 +41,17 @@ def _encode_jsonb(value: Any) -> bytes:
 
 def _decode_jsonb(data: bytes) -> Any:
     return _json_decode(data[1:])
+
+
+async def _reset_connection(conn: asyncpg.Connection) -> None:
+    """Before a connection goes back to its pool: end a transaction left open.
+
+    asyncpg's default reset also runs ``RESET ALL`` and friends, one more round trip
+    per request; Recoup keeps no session state (tenancy is ``set_config(..., true)``,
+    local to the transaction), so only an unfinished transaction needs undoing.
+    """
+    if conn.is_in_transaction():
+        await conn.execute("ROLLBACK")
 
 
 async def _init_connection(conn: asyncpg.Connection) -> None:
@@ -98,6 +110,7 @@ class Database:
             min_size=min_size,
             max_size=max_size,
             init=_init_connection,
+            reset=_reset_connection,
             server_settings={"application_name": self._application_name},
         )
         self._system = await asyncpg.create_pool(
@@ -105,6 +118,7 @@ class Database:
             min_size=0,
             max_size=system_max,
             init=_init_connection,
+            reset=_reset_connection,
             server_settings={"application_name": f"{self._application_name}-system"},
         )
         return self
@@ -124,9 +138,19 @@ class Database:
     @asynccontextmanager
     async def tenant(self, tenant_id: int) -> AsyncIterator[Connection]:
         """A transaction that sees only ``tenant_id``'s rows; commits when the block ends."""
-        async with self.app_pool.acquire() as conn, conn.transaction():
-            await conn.execute("SELECT set_config('app.tenant_id', $1, true)", str(tenant_id))
-            yield conn
+        async with self.app_pool.acquire() as conn:
+            # BEGIN and the tenant in one round trip (the id is an int, safe to inline).
+            await conn.execute(
+                f"BEGIN; SELECT set_config('app.tenant_id', '{int(tenant_id)}', true)"
+            )
+            try:
+                yield conn
+            except BaseException:
+                # If even the rollback fails the connection is broken, and the pool drops it.
+                with contextlib.suppress(Exception):
+                    await _reset_connection(conn)
+                raise
+            await conn.execute("COMMIT")
 
     @asynccontextmanager
     async def anonymous(self) -> AsyncIterator[Connection]:

@@ -98,7 +98,9 @@ def create_app(settings: Settings | None = None, *, resources: Resources | None 
         exception_handlers=EXCEPTION_HANDLERS,
         request_max_body_size=settings.max_body_bytes,
         response_headers=SECURITY_HEADERS,
-        compression_config=CompressionConfig(backend="gzip", minimum_size=1024),
+        compression_config=CompressionConfig(
+            backend="gzip", minimum_size=1024, gzip_compress_level=5
+        ),
         openapi_config=OpenAPIConfig(
             title="Recoup API",
             version="1",

@@ -8,6 +8,7 @@ import redis.asyncio as aioredis
 
 from domain.auth.service import AuthService
 from domain.db import Database
+from server.auth.access import AccessTokens
 from server.auth.ratelimit import LoginLimiter
 from server.settings import Settings
 
@@ -19,6 +20,7 @@ class Resources:
     redis: aioredis.Redis
     auth: AuthService
     limiter: LoginLimiter
+    access_tokens: AccessTokens
 
     @classmethod
     async def open(cls, settings: Settings, *, application_name: str = "recoup-web") -> Resources:
@@ -43,6 +45,7 @@ class Resources:
                 access_ttl=settings.access_token_ttl,
                 refresh_ttl=settings.refresh_token_ttl,
             ),
+            access_tokens=AccessTokens(settings.secret_key, redis),
             limiter=LoginLimiter(
                 redis,
                 per_email=settings.login_limit_per_email,

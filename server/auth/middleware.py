@@ -8,12 +8,10 @@ from litestar.middleware.authentication import (
     AbstractAuthenticationMiddleware,
     AuthenticationResult,
 )
-from redis.exceptions import RedisError
 
 from domain.actor import Actor
-from domain.auth.tokens import API_KEY_PREFIX, decode_access_token
+from domain.auth.tokens import API_KEY_PREFIX
 from domain.errors import Unauthenticated
-from server.auth.revocation import is_revoked
 from server.observability import request_id_of
 
 log = structlog.get_logger("recoup.auth")
@@ -33,15 +31,7 @@ class BearerAuthMiddleware(AbstractAuthenticationMiddleware):
         if token.startswith(API_KEY_PREFIX):
             actor = await resources.auth.authenticate_api_key(token, request_id=request_id)
         else:
-            claims = decode_access_token(resources.settings.secret_key, token)
-            try:
-                revoked = await is_revoked(resources.redis, claims.jti)
-            except RedisError as exc:
-                # REST keeps working while Redis is away; sign-out takes effect when it is back.
-                log.warning("token revocation check skipped", error=str(exc))
-                revoked = False
-            if revoked:
-                raise Unauthenticated("this access token was signed out")
+            claims = await resources.access_tokens.check(token)
             actor = Actor(
                 tenant_id=claims.tid,
                 type="user",

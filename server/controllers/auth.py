@@ -20,9 +20,8 @@ from litestar.status_codes import HTTP_200_OK, HTTP_204_NO_CONTENT
 from redis.exceptions import RedisError
 
 from domain.auth.schemas import Credentials, RefreshRequest
-from domain.auth.tokens import API_KEY_PREFIX, decode_access_token
+from domain.auth.tokens import API_KEY_PREFIX
 from domain.errors import Forbidden, RecoupError, Unauthenticated
-from server.auth.revocation import revoke
 from server.observability import request_id_of
 from server.resources import Resources
 
@@ -141,10 +140,7 @@ class AuthController(Controller):
         scheme, _, bearer = request.headers.get("authorization", "").partition(" ")
         if scheme.lower() == "bearer" and bearer and not bearer.startswith(API_KEY_PREFIX):
             try:
-                claims = decode_access_token(resources.settings.secret_key, bearer.strip())
-                await revoke(resources.redis, claims.jti, claims.exp - _now_seconds())
-            except Unauthenticated:
-                pass  # an expired or foreign token needs no revoking
+                await resources.access_tokens.revoke(bearer.strip())
             except RedisError as exc:
                 log.warning("access token revocation unavailable", error=str(exc))
         response: Response[None] = Response(None, status_code=HTTP_204_NO_CONTENT)
@@ -167,9 +163,3 @@ class AuthController(Controller):
             AccessToken(access_token=access, refresh_token=refresh, expires_in=expires_in),
             headers=headers,
         )
-
-
-def _now_seconds() -> int:
-    import time
-
-    return int(time.time())
