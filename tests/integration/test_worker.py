@@ -1,0 +1,71 @@
+"""Background jobs run on a real `recoup worker` process, fed through Redis streams."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import os
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+
+from server.settings import get_settings
+from tests.conftest import SECRET
+from tests.factories import SeededTenant
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def worker(settings):  # type: ignore[no-untyped-def]
+    env = {
+        **os.environ, "DATABASE_URL": settings.database_url, "REDIS_URL": settings.redis_url,
+        "SECRET_KEY": SECRET, "RECOUP_ENV": "test", "LOG_LEVEL": "WARNING",
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "server.cli", "worker"], cwd=ROOT, env=env,
+        stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, start_new_session=True,
+    )
+    yield process
+    process.terminate()
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
+async def test_expired_refresh_tokens_are_pruned_by_the_worker(
+    worker, settings, tenant: SeededTenant
+) -> None:
+    now = dt.datetime.now(dt.UTC)
+    async with tenant.db.tenant(tenant.id) as conn:
+        for days_ago in (30, 1):  # long expired, and recently expired (kept a while)
+            await conn.execute(
+                """INSERT INTO refresh_tokens (tenant_id, user_id, family_id, token_hash, expires_at)
+                VALUES ($1, $2, $3, $4, $5)""",
+                tenant.id, tenant.admin.id, uuid.uuid4(), uuid.uuid4().hex,
+                now - dt.timedelta(days=days_ago),
+            )
+    # The broker is built from the environment when its module is first imported.
+    os.environ["REDIS_URL"] = settings.redis_url
+    get_settings.cache_clear()
+    from tasks.broker import broker
+    from tasks.maintenance import prune_refresh_tokens
+
+    await broker.startup()
+    try:
+        await prune_refresh_tokens.kiq()
+    finally:
+        await broker.shutdown()
+    for _ in range(200):
+        async with tenant.db.tenant(tenant.id) as conn:
+            left = await conn.fetchval(
+                "SELECT count(*) FROM refresh_tokens WHERE expires_at < now()"
+            )
+        if left == 1:
+            break
+        await asyncio.sleep(0.1)
+    assert left == 1, "the worker did not prune the long-expired token"
