@@ -153,3 +153,22 @@ async def test_tenant_is_readable_by_everyone(client, tenant: SeededTenant) -> N
         "61-90",
         "90+",
     ]
+
+
+async def test_openapi_describes_the_api(client) -> None:
+    schema = (await client.get("/schema/openapi.json")).json()
+    assert schema["info"]["title"] == "Recoup API"
+    for path in (
+        "/api/v1/accounts",
+        "/api/v1/accounts/{account_id}",
+        "/api/v1/auth/login",
+        "/api/v1/api-keys",
+        "/api/v1/debtors",
+        "/api/v1/accounts/{account_id}/interactions",
+    ):
+        assert path in schema["paths"], path
+    assert "bearer" in schema["components"]["securitySchemes"]
+    docs = await client.get("/schema")
+    assert docs.status_code == 200
+    assert "/schema-assets/swagger-ui-bundle.js" in docs.text
+    assert (await client.get("/schema-assets/swagger-ui-bundle.js")).status_code == 200

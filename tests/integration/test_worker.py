@@ -22,12 +22,20 @@ ROOT = Path(__file__).resolve().parents[2]
 @pytest.fixture(scope="module")
 def worker(settings):  # type: ignore[no-untyped-def]
     env = {
-        **os.environ, "DATABASE_URL": settings.database_url, "REDIS_URL": settings.redis_url,
-        "SECRET_KEY": SECRET, "RECOUP_ENV": "test", "LOG_LEVEL": "WARNING",
+        **os.environ,
+        "DATABASE_URL": settings.database_url,
+        "REDIS_URL": settings.redis_url,
+        "SECRET_KEY": SECRET,
+        "RECOUP_ENV": "test",
+        "LOG_LEVEL": "WARNING",
     }
     process = subprocess.Popen(
-        [sys.executable, "-m", "server.cli", "worker"], cwd=ROOT, env=env,
-        stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, start_new_session=True,
+        [sys.executable, "-m", "server.cli", "worker"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
     yield process
     process.terminate()
@@ -46,7 +54,10 @@ async def test_expired_refresh_tokens_are_pruned_by_the_worker(
             await conn.execute(
                 """INSERT INTO refresh_tokens (tenant_id, user_id, family_id, token_hash, expires_at)
                 VALUES ($1, $2, $3, $4, $5)""",
-                tenant.id, tenant.admin.id, uuid.uuid4(), uuid.uuid4().hex,
+                tenant.id,
+                tenant.admin.id,
+                uuid.uuid4(),
+                uuid.uuid4().hex,
                 now - dt.timedelta(days=days_ago),
             )
     # The broker is built from the environment when its module is first imported.
