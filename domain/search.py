@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+from domain.sql import Where
+
 _WORD = re.compile(r"\w+", re.UNICODE)
 
 
@@ -21,3 +23,20 @@ def like_prefix(text: str | None) -> str | None:
         return None
     escaped = text.strip().lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return escaped + "%"
+
+
+def match_text(w: Where, text: str | None, *, vector: str, reference: str) -> None:
+    """Add to ``w``: the words of ``text`` prefix-match the tsvector column ``vector``, or
+    ``text`` starts the reference column ``reference`` (case-insensitively). Nothing if empty.
+
+    References are matched apart from the words because the text parser splits them oddly
+    (``CRM-99`` becomes ``crm`` and ``-99``).
+    """
+    tsquery, prefix = prefix_tsquery(text), like_prefix(text)
+    alternatives = []
+    if tsquery is not None:
+        alternatives.append(f"{vector} @@ to_tsquery('simple', {w.param(tsquery)})")
+    if prefix is not None:
+        alternatives.append(f"lower({reference}) LIKE {w.param(prefix)}")
+    if alternatives:
+        w.add("(" + " OR ".join(alternatives) + ")")

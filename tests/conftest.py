@@ -160,24 +160,35 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
-def live_server(settings: Settings) -> Iterator[str]:
-    """``recoup web`` in its own process on a free port: the real HTTP server."""
-    port = _free_port()
-    env = {
+def recoup_env(settings: Settings, **extra: str) -> dict[str, str]:
+    """The environment a `recoup` subprocess needs to work on the test servers."""
+    return {
         **os.environ,
         "DATABASE_URL": settings.database_url or "",
         "REDIS_URL": settings.redis_url or "",
         "SECRET_KEY": SECRET,
         "RECOUP_ENV": "test",
-        "PORT": str(port),
-        "HOST": "127.0.0.1",
         "LOG_LEVEL": "WARNING",
-        "LOGIN_LIMIT_PER_IP": "100000",
-        "LOGIN_LIMIT_PER_EMAIL": "1000",
+        **extra,
     }
+
+
+RECOUP = [sys.executable, "-m", "server.cli"]
+
+
+@pytest.fixture(scope="session")
+def live_server(settings: Settings) -> Iterator[str]:
+    """``recoup web`` in its own process on a free port: the real HTTP server."""
+    port = _free_port()
+    env = recoup_env(
+        settings,
+        PORT=str(port),
+        HOST="127.0.0.1",
+        LOGIN_LIMIT_PER_IP="100000",
+        LOGIN_LIMIT_PER_EMAIL="1000",
+    )
     process = subprocess.Popen(
-        [sys.executable, "-m", "server.cli", "web"],
+        [*RECOUP, "web"],
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,

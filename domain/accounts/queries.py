@@ -7,6 +7,7 @@ import asyncpg
 
 from domain.accounts.visibility import collector_sees
 from domain.db import Connection
+from domain.search import match_text
 from domain.sql import Where, assignments, placeholders
 
 COLUMNS = """a.id, a.external_ref, a.debtor_id,
@@ -81,8 +82,7 @@ async def search(
     unowned: bool,
     currency: str | None,
     debtor_id: int | None,
-    tsquery: str | None,
-    ref_prefix: str | None,
+    text: str | None,
     after_id: int | None,
     limit: int,
 ) -> list[asyncpg.Record]:
@@ -105,13 +105,7 @@ async def search(
         w.add(f"a.currency = {w.param(currency)}")
     if debtor_id is not None:
         w.add(f"a.debtor_id = {w.param(debtor_id)}")
-    text = []
-    if tsquery is not None:
-        text.append(f"d.search @@ to_tsquery('simple', {w.param(tsquery)})")
-    if ref_prefix is not None:
-        text.append(f"lower(a.external_ref) LIKE {w.param(ref_prefix)}")
-    if text:
-        w.add("(" + " OR ".join(text) + ")")
+    match_text(w, text, vector="d.search", reference="a.external_ref")
     if after_id is not None:
         w.add(f"a.id < {w.param(after_id)}")
     return await conn.fetch(

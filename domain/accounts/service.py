@@ -29,7 +29,6 @@ from domain.money import check_amount, check_currency, minor_digits
 from domain.outbox import events
 from domain.outbox.service import ChangeRecorder
 from domain.pagination import Page, check_limit, decode_cursor, page
-from domain.search import like_prefix, prefix_tsquery
 from domain.tenancy.schemas import Tenant
 from domain.tenancy.service import TenantService, local_today
 from domain.validation import check_custom
@@ -143,8 +142,7 @@ class AccountService:
             unowned=filters.unowned,
             currency=filters.currency,
             debtor_id=filters.debtor_id,
-            tsquery=prefix_tsquery(filters.q),
-            ref_prefix=like_prefix(filters.q),
+            text=filters.q,
             after_id=after,
             limit=limit + 1,
         )

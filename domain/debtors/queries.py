@@ -6,6 +6,7 @@ import asyncpg
 
 from domain.accounts.visibility import collector_sees
 from domain.db import Connection
+from domain.search import match_text
 from domain.sql import Where, assignments, placeholders
 
 COLUMNS = """d.id, d.external_ref, d.first_name, d.last_name, d.email, d.phone, d.address_line1,
@@ -78,23 +79,16 @@ async def account_ids(conn: Connection, debtor_id: int) -> list[int]:
 async def search(
     conn: Connection,
     *,
-    tsquery: str | None,
-    ref_prefix: str | None,
+    text: str | None,
     viewer: int | None,
     after_id: int | None,
     limit: int,
 ) -> list[asyncpg.Record]:
-    """Debtors newest first; ``tsquery`` matches names and e-mail, ``ref_prefix`` references."""
+    """Debtors newest first; ``text`` matches names, e-mail or reference by prefix."""
     w = Where()
     if viewer is not None:
         w.add(_visible(w.param(viewer)))
-    text = []
-    if tsquery is not None:
-        text.append(f"d.search @@ to_tsquery('simple', {w.param(tsquery)})")
-    if ref_prefix is not None:
-        text.append(f"lower(d.external_ref) LIKE {w.param(ref_prefix)}")
-    if text:
-        w.add("(" + " OR ".join(text) + ")")
+    match_text(w, text, vector="d.search", reference="d.external_ref")
     if after_id is not None:
         w.add(f"d.id < {w.param(after_id)}")
     return await conn.fetch(

@@ -19,7 +19,6 @@ from domain.errors import Conflict, NotFound
 from domain.outbox import events
 from domain.outbox.service import ChangeRecorder
 from domain.pagination import Page, check_limit, decode_cursor, page
-from domain.search import like_prefix, prefix_tsquery
 from domain.validation import check_custom, check_email, check_phone, check_time_zone
 
 
@@ -74,8 +73,7 @@ class DebtorService:
         after = decode_cursor(cursor, tuple[int])[0] if cursor else None
         rows = await queries.search(
             self.conn,
-            tsquery=prefix_tsquery(q),
-            ref_prefix=like_prefix(q),
+            text=q,
             viewer=self._viewer,
             after_id=after,
             limit=limit + 1,

@@ -2,26 +2,20 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 import uuid
 from pathlib import Path
+
+from tests.conftest import RECOUP, recoup_env
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def recoup(settings, *args: str) -> subprocess.CompletedProcess[str]:  # type: ignore[no-untyped-def]
-    env = {
-        **os.environ,
-        "DATABASE_URL": settings.database_url,
-        "REDIS_URL": settings.redis_url,
-        "LOG_LEVEL": "WARNING",
-    }
     return subprocess.run(
-        [sys.executable, "-m", "server.cli", *args],
+        [*RECOUP, *args],
         cwd=ROOT,
-        env=env,
+        env=recoup_env(settings),
         capture_output=True,
         text=True,
         timeout=120,

@@ -6,14 +6,13 @@ import asyncio
 import datetime as dt
 import os
 import subprocess
-import sys
 import uuid
 from pathlib import Path
 
 import pytest
 
 from server.settings import get_settings
-from tests.conftest import SECRET
+from tests.conftest import RECOUP, recoup_env
 from tests.factories import SeededTenant
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -21,18 +20,10 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @pytest.fixture(scope="module")
 def worker(settings):  # type: ignore[no-untyped-def]
-    env = {
-        **os.environ,
-        "DATABASE_URL": settings.database_url,
-        "REDIS_URL": settings.redis_url,
-        "SECRET_KEY": SECRET,
-        "RECOUP_ENV": "test",
-        "LOG_LEVEL": "WARNING",
-    }
     process = subprocess.Popen(
-        [sys.executable, "-m", "server.cli", "worker"],
+        [*RECOUP, "worker"],
         cwd=ROOT,
-        env=env,
+        env=recoup_env(settings),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.STDOUT,
         start_new_session=True,
