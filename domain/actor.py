@@ -19,6 +19,8 @@ class Actor(msgspec.Struct, frozen=True, kw_only=True):
     role: Role | None = None
     scopes: frozenset[str] = frozenset()
     request_id: str | None = None
+    # A debtor's payment link sees exactly one account.
+    account_id: int | None = None
 
     @property
     def is_user(self) -> bool:

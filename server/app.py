@@ -26,6 +26,7 @@ from server.controllers.users import AgentGroupController, UserController
 from server.frontend import frontend_router
 from server.observability import ObservabilityMiddleware, configure_logging
 from server.problems import EXCEPTION_HANDLERS
+from server.realtime import RealtimeController, RecoupASGI
 from server.resources import Resources
 from server.settings import Settings, get_settings
 
@@ -38,6 +39,7 @@ API_CONTROLLERS = [
     DebtorController,
     AccountController,
     AuditController,
+    RealtimeController,
 ]
 
 SECURITY_HEADERS = [
@@ -124,3 +126,8 @@ def create_app(settings: Settings | None = None, *, resources: Resources | None 
         logging_config=None,
         debug=False,
     )
+
+
+def create_asgi(settings: Settings | None = None) -> RecoupASGI:
+    """What the web process serves: the app, with ``/ws`` sockets handled in front of it."""
+    return RecoupASGI(create_app(settings))

@@ -191,14 +191,21 @@ def web() -> None:
     import uvicorn
 
     with _services(_settings()) as settings:
-        from server.app import create_app
+        from server.app import create_asgi
 
         uvicorn.run(
-            create_app(settings),
+            create_asgi(settings),
             host=settings.host,
             port=settings.port,
             loop="uvloop",
             http="httptools",
+            # Frames are small JSON; per-message compression would cost a deflate per socket
+            # and defeat writing one encoded frame to every socket.
+            ws="websockets-sansio",
+            ws_per_message_deflate=False,
+            ws_max_size=settings.ws_max_frame_bytes,
+            ws_ping_interval=20,
+            ws_ping_timeout=20,
             proxy_headers=True,
             access_log=False,
             log_config=None,
@@ -252,6 +259,27 @@ def scheduler() -> None:
                 )
             )
         )
+
+
+@main.command()
+def relay() -> None:
+    """Relay committed outbox events to Redis (one is active; others stand by)."""
+    from channels.redis_backend import RedisBackend
+    from tasks.relay import run_relay
+
+    async def run(settings: Settings) -> None:
+        db = await settings.database(application_name="recoup-relay", max_size=2).open()
+        backend = RedisBackend(settings.redis_url or "", history_size=settings.channel_history)
+        try:
+            await run_relay(db, backend, metrics_port=settings.relay_metrics_port)
+        finally:
+            await backend.stop()
+            await db.close()
+
+    with _services(_settings()) as settings:
+        configure_logging(settings.log_level, json=settings.log_json)
+        with contextlib.suppress(KeyboardInterrupt):
+            asyncio.run(run(settings))
 
 
 def _port_free(host: str, port: int) -> bool:

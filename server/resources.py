@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 import redis.asyncio as aioredis
 
+from channels.backend import Backend
+from channels.redis_backend import RedisBackend
 from domain.auth.service import AuthService
 from domain.db import Database
 from server.auth.access import AccessTokens
@@ -21,6 +23,7 @@ class Resources:
     auth: AuthService
     limiter: LoginLimiter
     access_tokens: AccessTokens
+    channels: Backend
 
     @classmethod
     async def open(cls, settings: Settings, *, application_name: str = "recoup-web") -> Resources:
@@ -35,8 +38,11 @@ class Resources:
             socket_connect_timeout=5,
             health_check_interval=30,
         )
+        channels = RedisBackend(settings.redis_url, history_size=settings.channel_history)
+        await channels.start()
         return cls(
             settings=settings,
+            channels=channels,
             db=db,
             redis=redis,
             auth=AuthService(
@@ -56,5 +62,6 @@ class Resources:
         )
 
     async def close(self) -> None:
+        await self.channels.stop()
         await self.redis.aclose()
         await self.db.close()

@@ -47,6 +47,13 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     log_level: str = "INFO"
     log_json: bool = True
     worker_processes: int = 1
+    # Real-time: per-socket bounds and history per channel.
+    ws_send_limit_bytes: int = 512 * 1024
+    ws_send_limit_frames: int = 1000
+    ws_max_subscriptions: int = 1000
+    ws_max_frame_bytes: int = 64 * 1024
+    channel_history: int = 1000
+    relay_metrics_port: int | None = None
     # Development serves over plain http, where a Secure cookie would never come back.
     cookie_secure: bool = False
 
@@ -137,6 +144,10 @@ def settings_from_env(environ: dict[str, str] | os._Environ[str] | None = None) 
         "LOGIN_LIMIT_PER_IP": "login_limit_per_ip",
         "MAX_BODY_BYTES": "max_body_bytes",
         "WORKER_PROCESSES": "worker_processes",
+        "WS_SEND_LIMIT_BYTES": "ws_send_limit_bytes",
+        "WS_MAX_SUBSCRIPTIONS": "ws_max_subscriptions",
+        "CHANNEL_HISTORY": "channel_history",
+        "RELAY_METRICS_PORT": "relay_metrics_port",
     }
     for var, field in numbers.items():
         if e.get(var):

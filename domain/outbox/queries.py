@@ -38,3 +38,37 @@ async def insert_change(
         await conn.execute(
             _AUDIT_AND_EVENT, *audit, at, event.id, event.type, event.channels, event.data
         )
+
+
+async def claim_unpublished(conn: Connection, limit: int) -> list[Any]:
+    """The oldest unpublished events, locked for this transaction (others skip them)."""
+    return await conn.fetch(
+        """SELECT id, tenant_id, event_id, type, channels, data::text AS data
+        FROM outbox WHERE published_at IS NULL
+        ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED""",
+        limit,
+    )
+
+
+async def mark_published(conn: Connection, ids: list[int]) -> None:
+    await conn.execute("UPDATE outbox SET published_at = now() WHERE id = ANY($1::bigint[])", ids)
+
+
+async def prune_published(conn: Connection, older_than: dt.timedelta, limit: int) -> int:
+    status = await conn.execute(
+        """DELETE FROM outbox WHERE id IN (
+          SELECT id FROM outbox WHERE published_at < now() - $1::interval LIMIT $2)""",
+        older_than,
+        limit,
+    )
+    return int(status.split()[-1])
+
+
+async def lag(conn: Connection) -> tuple[int, float]:
+    """How many events wait for the relay, and how long the oldest has waited (seconds)."""
+    row = await conn.fetchrow(
+        """SELECT count(*) AS pending,
+          coalesce(extract(epoch FROM now() - min(occurred_at)), 0)::float8 AS oldest
+        FROM outbox WHERE published_at IS NULL"""
+    )
+    return row["pending"], row["oldest"]

@@ -112,3 +112,7 @@ async def update_group(conn: Connection, group_id: int, changes: dict[str, Any])
 
 async def delete_group(conn: Connection, group_id: int) -> None:
     await conn.execute("DELETE FROM agent_groups WHERE id = $1", group_id)
+
+
+async def group_of(conn: Connection, user_id: int) -> int | None:
+    return await conn.fetchval("SELECT group_id FROM users WHERE id = $1", user_id)

@@ -5,10 +5,15 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import structlog
 from litestar import Request, Response, get
 from litestar.status_codes import HTTP_200_OK, HTTP_503_SERVICE_UNAVAILABLE
+from prometheus_client import Gauge
 
+from domain.outbox import queries as outbox_queries
 from server.observability import metrics_payload
+
+log = structlog.get_logger("recoup.health")
 
 _CHECK_TIMEOUT = 2.0
 
@@ -42,7 +47,18 @@ async def ready(request: Request[Any, Any, Any]) -> Response[dict[str, Any]]:
     )
 
 
+OUTBOX_PENDING = Gauge("recoup_outbox_pending", "Committed events the relay has not published")
+OUTBOX_LAG = Gauge("recoup_outbox_lag_seconds", "Age of the oldest unpublished event")
+
+
 @get("/metrics", opt={"exclude_from_auth": True}, include_in_schema=False)
-async def metrics() -> Response[bytes]:
+async def metrics(request: Request[Any, Any, Any]) -> Response[bytes]:
+    try:
+        async with request.app.state.resources.db.system() as conn:
+            pending, oldest = await asyncio.wait_for(outbox_queries.lag(conn), _CHECK_TIMEOUT)
+        OUTBOX_PENDING.set(pending)
+        OUTBOX_LAG.set(oldest)
+    except Exception as exc:  # metrics still answer while the database does not
+        log.warning("outbox lag unavailable", error=str(exc))
     body, content_type = metrics_payload()
     return Response(body, media_type=content_type)

@@ -1,0 +1,275 @@
+"""The Redis backend: a capped stream per channel for history, pub/sub for live delivery.
+
+One pub/sub connection per process, subscribed to a channel only while a local socket
+wants it. Publishing is one Lua call per event and channel, pipelined per batch: it reads
+the channel's newest position, appends the event with that position as its predecessor,
+and publishes the finished frame, atomically, so that history and live never disagree.
+
+When the pub/sub connection drops it is re-established with backoff, every channel is
+subscribed again, and each is caught up from its history; while Redis is away, history
+reads raise BackendUnavailable and the outbox keeps the events until the relay can
+publish them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import math
+import random
+from collections.abc import Sequence
+
+import redis.asyncio as aioredis
+import structlog
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import RedisError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from channels.backend import (
+    Backend,
+    BackendUnavailable,
+    History,
+    Listener,
+    Message,
+    Position,
+    Publication,
+    frame_head,
+    resolve_history,
+)
+from channels.metrics import PUBSUB_RECONNECTS
+from channels.protocol import NO_POSITION
+
+log = structlog.get_logger("recoup.channels")
+
+# KEYS: history stream, live channel. ARGV: head, tail, maxlen, ttl ms.
+_PUBLISH = """
+local newest = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)
+local prev = ''
+if newest[1] then prev = newest[1][1] end
+local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[3], '*', 'p', prev, 't', ARGV[2])
+redis.call('PEXPIRE', KEYS[1], ARGV[4])
+redis.call('PUBLISH', KEYS[2], ARGV[1] .. id .. ARGV[2])
+return id
+"""
+
+_HEALTH_INTERVAL = 15.0
+_REPLAY_PAGE = 1000
+
+
+def live_key(channel: str) -> str:
+    return f"rt:{{{channel}}}"
+
+
+def history_key(channel: str) -> str:
+    return f"rt:h:{{{channel}}}"
+
+
+def _channel_of(live: bytes) -> str:
+    return live.decode()[4:-1]
+
+
+def _decode_pos(raw: bytes | str) -> Position:
+    text = raw.decode() if isinstance(raw, bytes) else raw
+    ms, _, seq = text.partition("-")
+    return int(ms), int(seq)
+
+
+class RedisBackend(Backend):
+    def __init__(
+        self,
+        url: str,
+        *,
+        history_size: int = 1000,
+        history_ttl_seconds: int = 7 * 24 * 3600,
+    ) -> None:
+        super().__init__()
+        self.url = url
+        self.history_size = history_size
+        self.history_ttl_ms = history_ttl_seconds * 1000
+        self.redis = aioredis.Redis.from_url(
+            url, socket_timeout=5, socket_connect_timeout=5, health_check_interval=30
+        )
+        self._publish_script = self.redis.register_script(_PUBLISH)
+        self._pool = aioredis.ConnectionPool.from_url(url, socket_connect_timeout=5)
+        self._conn: aioredis.connection.AbstractConnection | None = None
+        self._write_lock = asyncio.Lock()
+        self._connected = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._heads: dict[str, int] = {}
+        self._stopping = False
+        self._last_seen = 0.0
+        self.reconnects = 0
+
+    # -- lifecycle ------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self._run(), name="recoup-redis-pubsub")
+
+    async def stop(self) -> None:
+        self._stopping = True
+        conn, self._conn = self._conn, None
+        if self._task is not None:
+            self._task.cancel()
+            if conn is not None:  # a pending read ends with its connection
+                with contextlib.suppress(Exception):
+                    await conn.disconnect(nowait=True)
+            with contextlib.suppress(asyncio.CancelledError, TimeoutError):
+                await asyncio.wait_for(self._task, 5)
+            self._task = None
+        await self.redis.aclose()
+        await self._pool.disconnect()
+
+    @property
+    def connected(self) -> bool:
+        return self._connected.is_set()
+
+    async def _run(self) -> None:
+        backoff = 0.05
+        first = True
+        while not self._stopping:
+            try:
+                conn = self._pool.make_connection()
+                await conn.connect()
+                async with self._write_lock:
+                    if self._channels:
+                        await conn.send_command("SUBSCRIBE", *map(live_key, self._channels))
+                    self._conn = conn
+                self._connected.set()
+                if not first:
+                    self.reconnects += 1
+                    PUBSUB_RECONNECTS.inc()
+                    await self._catch_up()
+                    log.info("pub/sub restored", channels=len(self._channels))
+                first = False
+                backoff = 0.05
+                await self._read(conn)
+            except asyncio.CancelledError:
+                raise
+            except (RedisError, OSError, BackendUnavailable) as exc:
+                if self._connected.is_set() or backoff == 0.05:
+                    log.warning("pub/sub connection lost", error=str(exc))
+                self._connected.clear()
+                stale, self._conn = self._conn, None
+                if stale is not None:
+                    with contextlib.suppress(Exception):
+                        await stale.disconnect(nowait=True)
+                await asyncio.sleep(backoff * (1 + random.random()))
+                backoff = min(backoff * 2, 2.0)
+            except Exception:
+                log.exception("pub/sub reader failed; restarting it")
+                self._connected.clear()
+                await asyncio.sleep(1)
+
+    async def _read(self, conn: aioredis.connection.AbstractConnection) -> None:
+        loop = asyncio.get_running_loop()
+        self._last_seen = loop.time()
+        health = asyncio.create_task(self._health(conn))
+        try:
+            while True:
+                # Blocks without a timeout (a timeout here could swallow a cancellation);
+                # the health task ends a connection that has gone quiet.
+                response = await conn.read_response(timeout=math.inf, disconnect_on_error=True)
+                self._last_seen = loop.time()
+                if response[0] == b"message":
+                    self._on_message(response[1], response[2])
+        finally:
+            health.cancel()
+
+    async def _health(self, conn: aioredis.connection.AbstractConnection) -> None:
+        """PING a quiet connection; drop it when even that gets no answer."""
+        loop = asyncio.get_running_loop()
+        while True:
+            await asyncio.sleep(_HEALTH_INTERVAL)
+            if loop.time() - self._last_seen > 2 * _HEALTH_INTERVAL:
+                log.warning("pub/sub connection silent; reconnecting")
+                await conn.disconnect(nowait=True)
+                return
+            try:
+                async with self._write_lock:
+                    await conn.send_command("PING")
+            except (RedisError, OSError):
+                return
+
+    def _on_message(self, live: bytes, payload: bytes) -> None:
+        channel = _channel_of(live)
+        head = self._heads.get(channel)
+        if head is None:
+            head = self._heads[channel] = len(frame_head(channel))
+        end = payload.index(b'"', head)
+        self._dispatch(channel, _decode_pos(payload[head:end]), payload)
+
+    # -- the contract ---------------------------------------------------------------------
+
+    async def publish(self, publications: Sequence[Publication]) -> list[str]:
+        if not publications:
+            return []
+        try:
+            async with self.redis.pipeline(transaction=False) as pipe:
+                for p in publications:
+                    await self._publish_script(
+                        keys=[history_key(p.channel), live_key(p.channel)],
+                        args=[
+                            frame_head(p.channel),
+                            p.tail,
+                            self.history_size,
+                            self.history_ttl_ms,
+                        ],
+                        client=pipe,
+                    )
+                results = await pipe.execute()
+        except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
+            raise BackendUnavailable(str(exc)) from exc
+        return [r.decode() if isinstance(r, bytes) else str(r) for r in results]
+
+    async def subscribe(self, channel: str, listener: Listener) -> None:
+        if not self._add_listener(channel, listener):
+            return
+        conn = self._conn
+        if conn is not None:
+            try:
+                async with self._write_lock:
+                    await conn.send_command("SUBSCRIBE", live_key(channel))
+            except (RedisError, OSError):
+                pass  # the reader reconnects and subscribes every channel again
+        history = await self.history(channel, None)
+        self._set_baseline(channel, history.pos)
+
+    async def unsubscribe(self, channel: str, listener: Listener) -> None:
+        if not self._remove_listener(channel, listener):
+            return
+        self._heads.pop(channel, None)
+        conn = self._conn
+        if conn is not None:
+            with contextlib.suppress(RedisError, OSError):
+                async with self._write_lock:
+                    await conn.send_command("UNSUBSCRIBE", live_key(channel))
+
+    async def history(self, channel: str, since: str | None) -> History:
+        key = history_key(channel)
+        try:
+            newest = await self.redis.xrevrange(key, count=1)
+            last = newest[0][0].decode() if newest else None
+            if since is None or (last is not None and last == since):
+                return resolve_history(since, None, last, [])
+            head = frame_head(channel)
+            messages: list[Message] = []
+            first_prev: str | None = None
+            start = f"({since}" if since != NO_POSITION else "-"
+            while True:
+                entries = await self.redis.xrange(key, min=start, count=_REPLAY_PAGE)
+                for entry_id, fields in entries:
+                    if first_prev is None:
+                        first_prev = fields[b"p"].decode()
+                    messages.append(
+                        Message(channel, _decode_pos(entry_id), head + entry_id + fields[b"t"])
+                    )
+                if len(entries) < _REPLAY_PAGE:
+                    break
+                start = f"({entries[-1][0].decode()}"
+        except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
+            raise BackendUnavailable(str(exc)) from exc
+        return resolve_history(since, first_prev, last, messages)
+
+    async def ping(self) -> None:
+        await self.redis.ping()

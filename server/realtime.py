@@ -1,0 +1,168 @@
+"""``/ws``: one socket, many channel subscriptions, authenticated by a one-time ticket
+(browsers) or an API key (integrators); and ``POST /api/v1/realtime/ticket`` that issues
+the tickets.
+
+The socket endpoint sits in front of Litestar (see ``RecoupASGI``) so that it receives
+uvicorn's own ``send``, whose protocol object lets frames be written straight to the
+transport (``channels.sinks``).
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import TYPE_CHECKING, Any, Literal
+from urllib.parse import parse_qs
+
+import msgspec
+import structlog
+from litestar import Controller, Litestar, Request, post
+from litestar.di import NamedDependency
+from litestar.status_codes import HTTP_200_OK
+from litestar.types import Receive, Scope, Send
+
+from channels.metrics import CUT_SLOW, SOCKETS
+from channels.protocol import CLOSE_UNAUTHORIZED
+from channels.session import Session
+from channels.sinks import AsgiSink, direct_sink
+from domain.accounts.service import AccountService
+from domain.actor import Actor
+from domain.auth.tokens import API_KEY_PREFIX, digest
+from domain.errors import NotFound, RecoupError
+from domain.users import queries as user_queries
+from server.auth.guards import EVERYONE, allow
+
+if TYPE_CHECKING:
+    from server.resources import Resources
+
+log = structlog.get_logger("recoup.realtime")
+
+TICKET_TTL = 30
+WS_PATH = "/ws"
+_TICKET_KEY = "recoup:ws-ticket:{}"
+
+
+class Ticket(msgspec.Struct, kw_only=True):
+    """Present as ``/ws?ticket=...`` within ``expires_in`` seconds; it works once."""
+
+    ticket: str
+    expires_in: int
+    url: str
+
+
+async def issue_ticket(resources: Resources, actor: Actor) -> Ticket:
+    token = secrets.token_urlsafe(32)
+    await resources.redis.set(
+        _TICKET_KEY.format(digest(token)), msgspec.msgpack.encode(actor), ex=TICKET_TTL
+    )
+    return Ticket(ticket=token, expires_in=TICKET_TTL, url=f"{WS_PATH}?ticket={token}")
+
+
+async def redeem_ticket(resources: Resources, token: str) -> Actor | None:
+    raw = await resources.redis.getdel(_TICKET_KEY.format(digest(token)))
+    return msgspec.msgpack.decode(raw, type=Actor) if raw else None
+
+
+class RealtimeController(Controller):
+    path = "/realtime"
+    tags = ["real-time"]
+
+    @post(
+        "/ticket",
+        guards=allow(*EVERYONE, scope="accounts:read"),
+        status_code=HTTP_200_OK,
+        summary="A one-time ticket for opening /ws (valid 30 seconds)",
+    )
+    async def ticket(
+        self, request: Request[Any, Any, Any], actor: NamedDependency[Actor]
+    ) -> Ticket:
+        return await issue_ticket(request.app.state.resources, actor)
+
+
+async def _authenticate(resources: Resources, scope: Scope) -> Actor | None:
+    query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
+    ticket = (query.get("ticket") or [None])[0]
+    if ticket:
+        return await redeem_ticket(resources, ticket)
+    headers = dict(scope.get("headers", []))
+    scheme, _, key = headers.get(b"authorization", b"").decode("latin-1").partition(" ")
+    if scheme.lower() == "bearer" and key.startswith(API_KEY_PREFIX):
+        try:
+            return await resources.auth.authenticate_api_key(key.strip())
+        except RecoupError:
+            return None
+    return None
+
+
+def _checker(resources: Resources, actor: Actor):  # type: ignore[no-untyped-def]
+    """The database checks authorization leaves to the server: may this collector work
+    that account, or is it their group?"""
+
+    async def check(kind: Literal["account", "group"], ident: int) -> bool:
+        async with resources.db.tenant(actor.tenant_id) as conn:
+            if kind == "account":
+                try:
+                    await AccountService(conn, actor).get(ident)
+                except NotFound:
+                    return False
+                return True
+            return await user_queries.group_of(conn, actor.id) == ident  # type: ignore[arg-type]
+
+    return check
+
+
+class RealtimeEndpoint:
+    def __init__(self, app: Litestar) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        resources: Resources = self.app.state.resources
+        settings = resources.settings
+        if (await receive())["type"] != "websocket.connect":
+            return
+        actor = await _authenticate(resources, scope)
+        await send({"type": "websocket.accept"})
+        if actor is None:
+            await send(
+                {
+                    "type": "websocket.close",
+                    "code": CLOSE_UNAUTHORIZED,
+                    "reason": "get a ticket from POST /api/v1/realtime/ticket",
+                }
+            )
+            return
+        sink = direct_sink(send, limit_bytes=settings.ws_send_limit_bytes, on_cut=CUT_SLOW.inc)
+        if sink is None:
+            sink = AsgiSink(send, limit_frames=settings.ws_send_limit_frames, on_cut=CUT_SLOW.inc)
+        session = Session(
+            actor,
+            resources.channels,
+            sink,
+            check=_checker(resources, actor),
+            max_subscriptions=settings.ws_max_subscriptions,
+        )
+        SOCKETS.inc()
+        try:
+            while True:
+                event = await receive()
+                if event["type"] == "websocket.receive":
+                    data = event.get("text")
+                    await session.receive(data if data is not None else event.get("bytes") or b"")
+                elif event["type"] == "websocket.disconnect":
+                    break
+        finally:
+            SOCKETS.dec()
+            await session.close()
+
+
+class RecoupASGI:
+    """The app uvicorn runs: ``/ws`` sockets to the real-time endpoint, the rest to Litestar."""
+
+    def __init__(self, app: Litestar) -> None:
+        self.app = app
+        self.realtime = RealtimeEndpoint(app)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket" and scope["path"] == WS_PATH:
+            await self.realtime(scope, receive, send)
+        else:
+            await self.app(scope, receive, send)
