@@ -108,17 +108,22 @@ def event_head(channel: str) -> bytes:
     return b'{"op":"event","channel":' + _encoder.encode(channel) + b',"pos":"'
 
 
-def event_tail(event_id: str, event_type: str, data: Any) -> bytes:
-    """Everything of an event frame after its position (the same for every channel)."""
+def event_tail(event_id: str, event_type: str, data_json: bytes) -> bytes:
+    """Everything of an event frame after its position (the same for every channel);
+    ``data_json`` is the event's data, already JSON."""
     return (
         b'","id":'
         + _encoder.encode(event_id)
         + b',"type":'
         + _encoder.encode(event_type)
         + b',"data":'
-        + _encoder.encode(data)
+        + data_json
         + b"}"
     )
+
+
+def encode_json(value: Any) -> bytes:
+    return _encoder.encode(value)
 
 
 def parse_pos(pos: str) -> tuple[int, int]:

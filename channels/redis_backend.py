@@ -53,6 +53,7 @@ return id
 """
 
 _HEALTH_INTERVAL = 15.0
+_CONFIRM_TIMEOUT = 5.0
 _REPLAY_PAGE = 1000
 
 
@@ -97,14 +98,19 @@ class RedisBackend(Backend):
         self._task: asyncio.Task[None] | None = None
         self._heads: dict[str, int] = {}
         self._stopping = False
+        self._pending: dict[str, asyncio.Future[None]] = {}
         self._last_seen = 0.0
         self.reconnects = 0
 
     # -- lifecycle ------------------------------------------------------------------------
 
     async def start(self) -> None:
+        """Start the pub/sub connection; wait a little for it, but start without Redis too
+        (REST works without it, and the connection comes when Redis does)."""
         if self._task is None:
             self._task = asyncio.create_task(self._run(), name="recoup-redis-pubsub")
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._connected.wait(), _CONFIRM_TIMEOUT)
 
     async def stop(self) -> None:
         self._stopping = True
@@ -132,9 +138,15 @@ class RedisBackend(Backend):
                 conn = self._pool.make_connection()
                 await conn.connect()
                 async with self._write_lock:
-                    if self._channels:
-                        await conn.send_command("SUBSCRIBE", *map(live_key, self._channels))
+                    if not first:  # hold live events back until history has caught up
+                        for state in self._channels.values():
+                            if state.buffer is None:
+                                state.buffer = []
+                    keys = [live_key(c) for c in self._channels]
+                    if keys:
+                        await conn.send_command("SUBSCRIBE", *keys)
                     self._conn = conn
+                await asyncio.wait_for(self._confirmed(conn, set(keys)), _CONFIRM_TIMEOUT)
                 self._connected.set()
                 if not first:
                     self.reconnects += 1
@@ -146,7 +158,7 @@ class RedisBackend(Backend):
                 await self._read(conn)
             except asyncio.CancelledError:
                 raise
-            except (RedisError, OSError, BackendUnavailable) as exc:
+            except (RedisError, OSError, BackendUnavailable, TimeoutError) as exc:
                 if self._connected.is_set() or backoff == 0.05:
                     log.warning("pub/sub connection lost", error=str(exc))
                 self._connected.clear()
@@ -154,12 +166,28 @@ class RedisBackend(Backend):
                 if stale is not None:
                     with contextlib.suppress(Exception):
                         await stale.disconnect(nowait=True)
+                for future in self._pending.values():
+                    if not future.done():
+                        future.set_exception(BackendUnavailable("pub/sub connection lost"))
                 await asyncio.sleep(backoff * (1 + random.random()))
                 backoff = min(backoff * 2, 2.0)
             except Exception:
                 log.exception("pub/sub reader failed; restarting it")
                 self._connected.clear()
                 await asyncio.sleep(1)
+
+    async def _confirmed(
+        self, conn: aioredis.connection.AbstractConnection, keys: set[str]
+    ) -> None:
+        """Read until Redis has confirmed every SUBSCRIBE of ``keys`` (events meanwhile
+        are dispatched as usual)."""
+        while keys:
+            response = await conn.read_response(
+                timeout=math.inf, disconnect_on_error=True, push_request=True
+            )
+            confirmed = self._handle(response)
+            if confirmed is not None:
+                keys.discard(confirmed)
 
     async def _read(self, conn: aioredis.connection.AbstractConnection) -> None:
         loop = asyncio.get_running_loop()
@@ -169,12 +197,27 @@ class RedisBackend(Backend):
             while True:
                 # Blocks without a timeout (a timeout here could swallow a cancellation);
                 # the health task ends a connection that has gone quiet.
-                response = await conn.read_response(timeout=math.inf, disconnect_on_error=True)
+                response = await conn.read_response(
+                    timeout=math.inf, disconnect_on_error=True, push_request=True
+                )
                 self._last_seen = loop.time()
-                if response[0] == b"message":
-                    self._on_message(response[1], response[2])
+                self._handle(response)
         finally:
             health.cancel()
+
+    def _handle(self, response: list[bytes]) -> str | None:
+        """Dispatch an event, or settle a pending SUBSCRIBE; returns the key it confirmed."""
+        kind = response[0]
+        if kind == b"message":
+            self._on_message(response[1], response[2])
+            return None
+        if kind == b"subscribe":
+            key = response[1].decode()
+            future = self._pending.get(key)
+            if future is not None and not future.done():
+                future.set_result(None)
+            return key
+        return None
 
     async def _health(self, conn: aioredis.connection.AbstractConnection) -> None:
         """PING a quiet connection; drop it when even that gets no answer."""
@@ -223,17 +266,40 @@ class RedisBackend(Backend):
         return [r.decode() if isinstance(r, bytes) else str(r) for r in results]
 
     async def subscribe(self, channel: str, listener: Listener) -> None:
+        key = live_key(channel)
         if not self._add_listener(channel, listener):
+            pending = self._pending.get(key)
+            if pending is not None:  # another listener's SUBSCRIBE is still on its way
+                await self._await_confirmation(pending)
             return
-        conn = self._conn
-        if conn is not None:
-            try:
-                async with self._write_lock:
-                    await conn.send_command("SUBSCRIBE", live_key(channel))
-            except (RedisError, OSError):
-                pass  # the reader reconnects and subscribes every channel again
+        future = asyncio.get_running_loop().create_future()
+        self._pending[key] = future
+        try:
+            if self._conn is None:  # reconnecting: give it a moment
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._connected.wait(), 2.0)
+            async with self._write_lock:
+                conn = self._conn
+                if conn is None:
+                    raise BackendUnavailable("pub/sub is reconnecting")
+                await conn.send_command("SUBSCRIBE", key)
+            # Only once Redis has confirmed is every later event sure to arrive live;
+            # anything earlier is in the history the caller reads next.
+            await self._await_confirmation(future)
+        except (RedisError, OSError) as exc:
+            raise BackendUnavailable(str(exc)) from exc
+        finally:
+            if self._pending.get(key) is future:
+                del self._pending[key]
         history = await self.history(channel, None)
         self._set_baseline(channel, history.pos)
+
+    @staticmethod
+    async def _await_confirmation(future: asyncio.Future[None]) -> None:
+        try:
+            await asyncio.wait_for(asyncio.shield(future), _CONFIRM_TIMEOUT)
+        except TimeoutError as exc:
+            raise BackendUnavailable("Redis did not confirm the subscription") from exc
 
     async def unsubscribe(self, channel: str, listener: Listener) -> None:
         if not self._remove_listener(channel, listener):

@@ -43,7 +43,11 @@ async def ensure_database(url: str) -> bool:
 
 
 async def migrate(url: str, *, quiet: bool = True) -> None:
-    """Apply every pending migration to the database of ``url``."""
+    """Apply every pending migration to the database of ``url``.
+
+    Piccolo binds its tables to the first database a process uses, so a process migrates
+    one database (``recoup migrate`` in a subprocess for any other).
+    """
     os.environ.setdefault("PICCOLO_CONF", "domain.piccolo_conf")
     os.environ["RECOUP_MIGRATION_URL"] = url
     from piccolo.apps.migrations.commands.forwards import run_forwards

@@ -216,3 +216,23 @@ def live_server(settings: Settings) -> Iterator[str]:
             process.wait(timeout=15)
         except subprocess.TimeoutExpired:
             process.kill()
+
+
+@pytest.fixture(scope="session")
+def relay(settings: Settings) -> Iterator[list[subprocess.Popen[bytes]]]:
+    """``recoup relay`` processes (a list, so that a test can kill one and add another)."""
+    processes = [
+        subprocess.Popen(
+            [*RECOUP, "relay"],
+            cwd=ROOT,
+            env=recoup_env(settings),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.STDOUT,
+        )
+    ]
+    try:
+        yield processes
+    finally:
+        for process in processes:
+            process.kill()
+            process.wait(timeout=10)

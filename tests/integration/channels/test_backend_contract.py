@@ -1,0 +1,140 @@
+"""The backend contract, run against the in-memory backend and against real Redis."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+
+import msgspec
+import pytest
+
+from channels import names
+from channels.backend import Backend, Message, Publication
+from channels.memory import MemoryBackend
+from channels.protocol import NO_POSITION, encode_json, event_tail
+from channels.redis_backend import RedisBackend, history_key
+from tests.helpers import eventually
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.messages: list[Message] = []
+        self.resyncs: list[tuple[str, str]] = []
+
+    def deliver(self, message: Message) -> None:
+        self.messages.append(message)
+
+    def resync(self, channel: str, pos: str) -> None:
+        self.resyncs.append((channel, pos))
+
+    def events(self) -> list[dict]:
+        return [msgspec.json.decode(m.payload) for m in self.messages]
+
+
+def publication(channel: str, n: int, event_type: str = "test.event") -> Publication:
+    return Publication(channel, event_tail(str(uuid.uuid4()), event_type, encode_json({"n": n})))
+
+
+@pytest.fixture(params=["memory", "redis"])
+async def backend(request, redis_url: str) -> AsyncIterator[Backend]:
+    made: Backend = MemoryBackend() if request.param == "memory" else RedisBackend(redis_url)
+    await made.start()
+    yield made
+    await made.stop()
+
+
+def channel() -> str:
+    return names.scoped(int(uuid.uuid4().int % 10**9), names.account(7))
+
+
+async def trim(backend: Backend, full: str, keep: int) -> None:
+    if isinstance(backend, MemoryBackend):
+        backend.trim(full, keep)
+    else:
+        await backend.redis.xtrim(history_key(full), maxlen=keep, approximate=False)
+
+
+async def test_publish_returns_ordered_positions_and_history_holds_them(backend) -> None:
+    full = channel()
+    positions = await backend.publish([publication(full, n) for n in range(5)])
+    assert len(positions) == 5
+    parsed = [tuple(map(int, p.split("-"))) for p in positions]
+    assert parsed == sorted(parsed)
+    assert len(set(parsed)) == 5
+    history = await backend.history(full, None)
+    assert history.recovered
+    assert history.pos == positions[-1]
+    assert history.messages == []
+    since_second = await backend.history(full, positions[1])
+    assert since_second.recovered
+    assert [m.pos for m in since_second.messages] == parsed[2:]
+    assert [msgspec.json.decode(m.payload)["data"]["n"] for m in since_second.messages] == [2, 3, 4]
+    everything = await backend.history(full, NO_POSITION)
+    assert everything.recovered
+    assert len(everything.messages) == 5
+
+
+async def test_frames_are_complete_events_naming_the_channel_as_clients_see_it(backend) -> None:
+    full = channel()
+    listener = Recorder()
+    await backend.subscribe(full, listener)
+    [pos] = await backend.publish([publication(full, 1, "account.updated")])
+    await eventually(lambda: listener.messages)
+    event = listener.events()[0]
+    assert event == {
+        "op": "event",
+        "channel": "account:7",
+        "pos": pos,
+        "id": event["id"],
+        "type": "account.updated",
+        "data": {"n": 1},
+    }
+    pay = names.scoped(5, names.pay(9))
+    pay_listener = Recorder()
+    await backend.subscribe(pay, pay_listener)
+    await backend.publish([publication(pay, 2)])
+    await eventually(lambda: pay_listener.messages)
+    assert pay_listener.events()[0]["channel"] == "pay"
+
+
+async def test_live_delivery_in_order_to_every_listener_reference_counted(backend) -> None:
+    full = channel()
+    first, second = Recorder(), Recorder()
+    await backend.subscribe(full, first)
+    await backend.subscribe(full, second)
+    assert backend.channels() >= 1
+    await backend.publish([publication(full, n) for n in range(20)])
+    await eventually(lambda: len(first.messages) == 20 and len(second.messages) == 20)
+    assert [e["data"]["n"] for e in first.events()] == list(range(20))
+    await backend.unsubscribe(full, first)
+    await backend.publish([publication(full, 20)])
+    await eventually(lambda: len(second.messages) == 21)
+    assert len(first.messages) == 20
+    before = backend.channels()
+    await backend.unsubscribe(full, second)
+    assert backend.channels() == before - 1
+
+
+async def test_trimmed_history_reports_not_recovered(backend) -> None:
+    full = channel()
+    positions = await backend.publish([publication(full, n) for n in range(10)])
+    await trim(backend, full, 3)
+    gone = await backend.history(full, positions[2])
+    assert not gone.recovered
+    assert gone.pos == positions[-1]
+    kept = await backend.history(full, positions[7])
+    assert kept.recovered
+    assert [m.pos for m in kept.messages] == [tuple(map(int, p.split("-"))) for p in positions[8:]]
+
+
+async def test_unknown_channel_and_positions(backend) -> None:
+    full = channel()
+    fresh = await backend.history(full, None)
+    assert (fresh.recovered, fresh.pos) == (True, NO_POSITION)
+    assert (await backend.history(full, NO_POSITION)).recovered
+    lost = await backend.history(full, "1700000000000-0")  # the client saw events we no longer have
+    assert not lost.recovered
+    positions = await backend.publish([publication(full, 1)])
+    future = await backend.history(full, "99999999999999-0")
+    assert not future.recovered
+    assert future.pos == positions[0]

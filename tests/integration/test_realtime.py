@@ -1,0 +1,346 @@
+"""The real-time path end to end: REST -> outbox -> relay -> Redis -> /ws, over real sockets."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import time
+
+import httpx
+import msgspec
+import pytest
+from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed
+
+from channels import names
+from domain.interactions.schemas import InteractionCreate
+from domain.interactions.service import InteractionService
+from tests.conftest import RECOUP, ROOT, _free_port, recoup_env
+from tests.factories import SeededTenant, TenantFactory
+from tests.realtime import events, frame, open_socket, silence, subscribe
+
+pytestmark = pytest.mark.usefixtures("relay")
+
+
+async def log_notes(tenant: SeededTenant, account_id: int, count: int, start: int = 0) -> None:
+    """Produce events through the domain: one interaction (and its event) per transaction."""
+    for n in range(start, start + count):
+        async with tenant.db.tenant(tenant.id) as conn:
+            await InteractionService(conn, tenant.admin.actor).log(
+                account_id, InteractionCreate(channel="note", notes=f"note {n}")
+            )
+
+
+async def test_a_rest_change_reaches_entitled_sockets_only(
+    client, live_server, tenant: SeededTenant, tenants: TenantFactory
+) -> None:
+    account = tenant.accounts[0]  # owned by tenant.collector
+    channel = names.account(account.id)
+    admin = await open_socket(client, live_server, tenant.admin)
+    owner = await open_socket(client, live_server, tenant.collector)
+    stranger = await open_socket(client, live_server, tenant.other_collector)
+    other = await tenants.new()
+    foreign = await open_socket(client, live_server, other.admin)
+    assert (await subscribe(admin, channel))["op"] == "subscribed"
+    assert (await subscribe(owner, channel))["op"] == "subscribed"
+    refused = await subscribe(stranger, channel)
+    assert (refused["op"], refused["code"], refused["channel"]) == ("error", "forbidden", channel)
+    # The same name in another tenant is another channel: subscribing works, nothing arrives.
+    assert (await subscribe(foreign, channel))["op"] == "subscribed"
+
+    response = await client.patch(
+        f"/api/v1/accounts/{account.id}",
+        json={"creditor": "Live Bank"},
+        headers=tenant.supervisor.headers,
+    )
+    assert response.status_code == 200
+    for ws in (admin, owner):
+        [event] = await events(ws, 1)
+        assert event["type"] == "account.updated"
+        assert event["channel"] == channel
+        assert event["data"]["creditor"] == "Live Bank"
+        assert event["data"]["balance"] == response.json()["balance"]
+    assert await silence(foreign, 0.5) == []
+    assert await silence(stranger, 0.1) == []
+    for ws in (admin, owner, stranger, foreign):
+        await ws.close()
+
+
+async def test_an_event_caused_through_one_web_process_reaches_a_socket_on_another(
+    client, live_server, settings, tenant: SeededTenant
+) -> None:
+    port = _free_port()
+    second = subprocess.Popen(
+        [*RECOUP, "web"],
+        cwd=ROOT,
+        env=recoup_env(settings, PORT=str(port)),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.STDOUT,
+    )
+    second_url = f"http://127.0.0.1:{port}"
+    try:
+        async with httpx.AsyncClient() as http:
+            for _ in range(150):
+                try:
+                    if (await http.get(f"{second_url}/health/ready")).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                await asyncio.sleep(0.1)
+            account = tenant.accounts[1]
+            ws = await open_socket(client, second_url, tenant.admin)
+            assert (await subscribe(ws, names.account(account.id)))["op"] == "subscribed"
+            response = await http.patch(
+                f"{live_server}/api/v1/accounts/{account.id}",
+                json={"fees": "99.00"},
+                headers=tenant.admin.headers,
+            )
+            assert response.status_code == 200
+            [event] = await events(ws, 1)
+            assert event["data"]["fees"] == "99.00"
+            await ws.close()
+    finally:
+        second.terminate()
+        second.wait(timeout=15)
+
+
+async def test_resume_replays_every_missed_event_once_in_order(
+    client, live_server, tenant: SeededTenant
+) -> None:
+    account = tenant.accounts[0]
+    channel = names.account(account.id)
+    ws = await open_socket(client, live_server, tenant.admin)
+    since = (await subscribe(ws, channel))["pos"]
+    await ws.close()
+
+    await log_notes(tenant, account.id, 500)
+    # Production goes on while the client comes back.
+    producing = asyncio.create_task(log_notes(tenant, account.id, 200, start=500))
+    await asyncio.sleep(0.05)
+    ws = await open_socket(client, live_server, tenant.admin)
+    answer = await subscribe(ws, channel, since=since)
+    assert answer["op"] == "subscribed"
+    assert answer["recovered"] is True
+    received = await events(ws, 700, within=30, of_type="interaction.logged")
+    await producing
+    assert await silence(ws, 0.5) == []
+    assert [e["data"]["notes"] for e in received] == [f"note {n}" for n in range(700)]
+    assert len({e["id"] for e in received}) == 700
+    positions = [tuple(map(int, e["pos"].split("-"))) for e in received]
+    assert positions == sorted(positions)
+    assert len(set(positions)) == 700
+    await ws.close()
+
+
+async def test_resume_beyond_the_history_says_not_recovered(
+    client, live_server, resources, tenant: SeededTenant
+) -> None:
+    from channels.redis_backend import history_key
+
+    account = tenant.accounts[2]
+    channel = names.account(account.id)
+    ws = await open_socket(client, live_server, tenant.admin)
+    await subscribe(ws, channel)
+    await log_notes(tenant, account.id, 5)
+    received = await events(ws, 5, of_type="interaction.logged")
+    await ws.close()
+    full = names.scoped(tenant.id, channel)
+    await resources.redis.xtrim(history_key(full), maxlen=1, approximate=False)
+    ws = await open_socket(client, live_server, tenant.admin)
+    answer = await subscribe(ws, channel, since=received[0]["pos"])
+    assert answer["recovered"] is False
+    assert answer["pos"] == received[-1]["pos"]
+    assert await silence(ws, 0.3) == []  # no partial replay: the client reloads over REST
+    still_there = await subscribe(ws, channel, since=received[-1]["pos"])
+    assert still_there["recovered"] is True
+    await ws.close()
+
+
+async def test_a_killed_relay_loses_nothing_and_its_standby_takes_over(
+    client, live_server, settings, relay, db, tenant: SeededTenant
+) -> None:
+    standby = subprocess.Popen(
+        [*RECOUP, "relay"],
+        cwd=ROOT,
+        env=recoup_env(settings),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.STDOUT,
+    )
+    relay.append(standby)
+
+    async def relays() -> list[bool]:
+        async with db.system() as conn:
+            rows = await conn.fetch(
+                """SELECT l.granted FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+                WHERE l.locktype = 'advisory' AND a.application_name = 'recoup-relay'"""
+            )
+        return sorted(r["granted"] for r in rows)
+
+    for _ in range(100):
+        if await relays() == [False, True]:
+            break
+        await asyncio.sleep(0.1)
+    assert await relays() == [False, True]  # two relays, exactly one of them active
+
+    account = tenant.accounts[0]
+    ws = await open_socket(client, live_server, tenant.admin)
+    await subscribe(ws, names.account(account.id))
+    producing = asyncio.create_task(log_notes(tenant, account.id, 600))
+    await asyncio.sleep(0.5)
+    active = relay[0]
+    os.kill(active.pid, signal.SIGKILL)  # mid-stream, most likely mid-batch
+    active.wait(timeout=10)
+    await producing
+    received = await events(ws, 600, within=30, of_type="interaction.logged")
+    unique = {e["id"]: e for e in received}
+    extra = await silence(ws, 1.0)
+    for e in extra:
+        unique.setdefault(e["id"], e)
+    notes = sorted(int(e["data"]["notes"].split()[1]) for e in unique.values())
+    assert notes == list(range(600))  # duplicates allowed, losses not
+    assert await relays() == [True]
+    await ws.close()
+
+
+async def test_a_reader_that_stops_is_cut_off_and_others_keep_their_pace(
+    client, live_server, resources, tenant: SeededTenant
+) -> None:
+    import socket
+
+    from channels.backend import Publication
+    from channels.protocol import encode_json, event_tail
+
+    host, port = live_server.removeprefix("http://").split(":")
+    stuck_sock = socket.socket()
+    stuck_sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    stuck_sock.connect((host, int(port)))
+    from tests.realtime import ticket
+
+    stuck = await connect(
+        f"ws://{host}:{port}/ws?ticket={await ticket(client, tenant.admin)}",
+        sock=stuck_sock,
+        max_queue=1,
+    )
+    steady = await open_socket(client, live_server, tenant.admin)
+    for ws in (stuck, steady):
+        assert (await subscribe(ws, names.WALLBOARD))["op"] == "subscribed"
+    # The stuck client reads nothing more from here on.
+    full = names.scoped(tenant.id, names.WALLBOARD)
+    padding = "x" * 16_000
+    latencies = []
+
+    async def read_steady() -> None:
+        for _ in range(600):
+            event = await frame(steady, 10)
+            latencies.append(time.time() - event["data"]["sent"])
+
+    reader = asyncio.create_task(read_steady())
+    for n in range(600):
+        data = encode_json({"n": n, "sent": time.time(), "padding": padding})
+        await resources.channels.publish(
+            [Publication(full, event_tail(f"e{n}", "test.tick", data))]
+        )
+        if n % 20 == 19:
+            await asyncio.sleep(0.01)
+    await reader
+    latencies.sort()
+    assert latencies[int(len(latencies) * 0.99)] < 0.5, latencies[-5:]
+    received = 0
+    with pytest.raises(ConnectionClosed) as closed:
+        while True:
+            message = await asyncio.wait_for(stuck.recv(), 10)
+            received += msgspec.json.decode(message).get("op") == "event"
+    assert received < 600
+    # The close frame waits behind what was queued; a peer that reads nothing is dropped.
+    assert closed.value.rcvd is None or closed.value.rcvd.code == 4008
+    async with httpx.AsyncClient() as http:
+        metrics = (await http.get(f"{live_server}/metrics")).text
+    cut = [line for line in metrics.splitlines() if line.startswith("recoup_ws_cut_slow_total ")]
+    assert float(cut[0].split()[1]) >= 1
+    await steady.close()
+
+
+async def test_bad_frames_get_error_frames_and_the_socket_stays_up(
+    client, live_server, tenant: SeededTenant
+) -> None:
+    ws = await open_socket(client, live_server, tenant.admin)
+    for sent, code in (
+        ("not json", "bad_frame"),
+        ("[1, 2]", "bad_frame"),
+        ('{"channel": "wallboard"}', "bad_frame"),
+        ('{"op": "dance"}', "unknown_op"),
+        ('{"op": "subscribe"}', "bad_frame"),
+        ('{"op": "subscribe", "channel": "t999:account:1"}', "bad_channel"),
+        ('{"op": "subscribe", "channel": "secrets"}', "bad_channel"),
+        ('{"op": "subscribe", "channel": "pay"}', "forbidden"),
+        ('{"op": "subscribe", "channel": "wallboard", "since": "yesterday"}', "bad_since"),
+    ):
+        await ws.send(sent)
+        answer = await frame(ws)
+        assert (answer["op"], answer["code"]) == ("error", code), (sent, answer)
+        assert answer["message"]
+    await ws.send('{"op": "ping"}')
+    assert await frame(ws) == {"op": "pong"}
+    assert (await subscribe(ws, "agent:me"))["channel"] == f"agent:{tenant.admin.id}"
+    await ws.close()
+
+
+async def test_a_huge_frame_closes_the_socket_with_1009(client, live_server, tenant) -> None:
+    ws = await open_socket(client, live_server, tenant.admin, max_size=None)
+    await ws.send('{"op": "subscribe", "channel": "' + "a" * 200_000 + '"}')
+    with pytest.raises(ConnectionClosed) as closed:
+        await frame(ws)
+    assert closed.value.rcvd.code == 1009
+    assert (await client.get("/health/live")).status_code == 200
+
+
+async def test_ten_thousand_subscriptions_are_capped_and_the_server_is_unharmed(
+    client, live_server, tenant: SeededTenant
+) -> None:
+    ws = await open_socket(client, live_server, tenant.admin)
+    for n in range(10_000):
+        await ws.send(f'{{"op": "subscribe", "channel": "account:{n + 1}"}}')
+    answers = [await frame(ws, 30) for _ in range(10_000)]
+    subscribed = [a for a in answers if a["op"] == "subscribed"]
+    capped = [a for a in answers if a["op"] == "error"]
+    assert len(subscribed) == 1000
+    assert len(capped) == 9000
+    assert {a["code"] for a in capped} == {"too_many_subscriptions"}
+    await ws.close()
+    async with httpx.AsyncClient() as http:
+        assert (await http.get(f"{live_server}/health/ready")).status_code == 200
+    fresh = await open_socket(client, live_server, tenant.admin)
+    assert (await subscribe(fresh, names.WALLBOARD))["op"] == "subscribed"
+    await fresh.close()
+
+
+async def test_sockets_need_a_fresh_ticket_or_an_api_key(client, live_server, tenant) -> None:
+    base = live_server.replace("http://", "ws://")
+    for url in (f"{base}/ws", f"{base}/ws?ticket=made-up"):
+        async with connect(url) as ws:
+            with pytest.raises(ConnectionClosed) as closed:
+                await ws.recv()
+            assert closed.value.rcvd.code == 4001
+    from tests.realtime import ticket
+
+    once = await ticket(client, tenant.admin)
+    async with connect(f"{base}/ws?ticket={once}") as ws:
+        assert (await subscribe(ws, names.WALLBOARD))["op"] == "subscribed"
+    async with connect(f"{base}/ws?ticket={once}") as ws:  # spent
+        with pytest.raises(ConnectionClosed) as closed:
+            await ws.recv()
+        assert closed.value.rcvd.code == 4001
+
+    key = (
+        await client.post(
+            "/api/v1/api-keys",
+            json={"name": "feed", "scopes": ["accounts:read"]},
+            headers=tenant.admin.headers,
+        )
+    ).json()["key"]
+    async with connect(f"{base}/ws", additional_headers={"Authorization": f"Bearer {key}"}) as ws:
+        assert (await subscribe(ws, names.account(tenant.accounts[0].id)))["op"] == "subscribed"
+        refused = await subscribe(ws, names.WALLBOARD)
+        assert refused["code"] == "forbidden"
