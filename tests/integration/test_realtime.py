@@ -57,12 +57,11 @@ async def test_a_rest_change_reaches_entitled_sockets_only(
     )
     assert response.status_code == 200
     for ws in (admin, owner):
-        [event] = await events(ws, 1)
-        assert event["type"] == "account.updated"
+        [event] = await events(ws, 1, of_type="account.updated")
         assert event["channel"] == channel
         assert event["data"]["creditor"] == "Live Bank"
         assert event["data"]["balance"] == response.json()["balance"]
-    assert await silence(foreign, 0.5) == []
+    assert await silence(foreign, 0.5) == []  # the other tenant's channel of the same name
     assert await silence(stranger, 0.1) == []
     for ws in (admin, owner, stranger, foreign):
         await ws.close()
@@ -98,7 +97,7 @@ async def test_an_event_caused_through_one_web_process_reaches_a_socket_on_anoth
                 headers=tenant.admin.headers,
             )
             assert response.status_code == 200
-            [event] = await events(ws, 1)
+            [event] = await events(ws, 1, of_type="account.updated")
             assert event["data"]["fees"] == "99.00"
             await ws.close()
     finally:
