@@ -2,11 +2,13 @@
 import "../components/rc-money.js";
 import { api } from "./api.js";
 import { h, problemBox } from "./dom.js";
+import { realtime } from "./realtime.js";
 import { refresh, signOut } from "./session.js";
 import { accountScreen, accountsScreen } from "./screens/accounts.js";
 import { adminScreen } from "./screens/admin.js";
 
 const screen = document.querySelector("#screen");
+let leaveScreen = null; // what the current screen does when it is left (unsubscribe, ...)
 const routes = [
   [/^\/(accounts)?$/, "accounts", () => accountsScreen()],
   [/^\/accounts\/(\d+)$/, "accounts", (m) => accountScreen(Number(m[1]))],
@@ -22,6 +24,8 @@ async function start() {
   }
   const me = await api("/users/me");
   document.body.dataset.role = me.role;
+  document.body.dataset.userId = me.id;
+  realtime.start();
   document.querySelector("#who").textContent = `${me.name} · ${me.role}`;
   for (const link of document.querySelectorAll("#nav a[data-roles]")) {
     link.hidden = !link.dataset.roles.split(",").includes(me.role);
@@ -51,8 +55,16 @@ async function show() {
       if (link.dataset.screen === name) link.setAttribute("aria-current", "page");
       else link.removeAttribute("aria-current");
     }
+    leaveScreen?.();
+    leaveScreen = null;
     try {
-      screen.replaceChildren(await render(match));
+      const shown = await render(match);
+      if (shown instanceof Node) {
+        screen.replaceChildren(shown);
+      } else {
+        screen.replaceChildren(shown.node);
+        leaveScreen = shown.leave;
+      }
     } catch (error) {
       screen.replaceChildren(problemBox(error));
     }

@@ -1,6 +1,7 @@
 // Accounts: a filterable list, and one account with its interactions.
 import { api } from "../api.js";
 import { formatDate, formatDateTime, h, problemBox } from "../dom.js";
+import { realtime } from "../realtime.js";
 
 const STATUS_TONE = {
   active: "info", promised: "ok", promise_broken: "bad", disputed: "warn", paid: "ok", closed: undefined,
@@ -89,40 +90,145 @@ export async function accountsScreen() {
       count, more));
 }
 
+const DISPOSITIONS = ["right_party_contact", "no_answer", "left_message", "wrong_number", "promise",
+  "dispute", "refusal", "callback_requested"];
+
+function timelineItem(i) {
+  return h("li", { dataset: { id: i.id } },
+    h("strong", {}, `${i.channel} · ${i.direction}`),
+    i.disposition ? ` — ${i.disposition.replaceAll("_", " ")}` : "",
+    h("br"), h("time", { datetime: i.occurred_at }, formatDateTime(i.occurred_at)),
+    i.notes ? h("p", {}, i.notes) : null);
+}
+
+function announce(text) {
+  const announcer = document.querySelector("#announcer");
+  if (announcer) announcer.textContent = text;
+}
+
+function flash(node) {
+  node.classList.remove("changed");
+  void node.offsetWidth; // restart the animation
+  node.classList.add("changed");
+}
+
+// One account, kept current by its channel: every change arrives as an event.
 export async function accountScreen(id) {
-  const [account, interactions] = await Promise.all([
+  const role = document.body.dataset.role;
+  const [first, interactions] = await Promise.all([
     api(`/accounts/${id}`),
     api(`/accounts/${id}/interactions`, { query: { limit: 20 } }),
   ]);
+  let account = first;
   const debtor = await api(`/debtors/${account.debtor_id}`).catch(() => null);
-  const facts = [
-    ["Reference", account.external_ref],
-    ["Creditor", account.creditor || "—"],
-    ["Due date", formatDate(account.due_date)],
-    ["Days past due", `${account.days_past_due} (${account.bucket})`],
-    ["Status", statusBadge(account.status)],
-  ];
-  const breakdown = [
-    ["Principal", money(account.principal, account.currency)],
-    ["Interest", money(account.interest, account.currency)],
-    ["Fees", money(account.fees, account.currency)],
-  ];
-  const list = interactions.items.length
-    ? h("ol", { class: "timeline" }, interactions.items.map((i) => h("li", {},
-      h("strong", {}, `${i.channel} · ${i.direction}`), i.disposition ? ` — ${i.disposition.replaceAll("_", " ")}` : "",
-      h("br"), h("time", { datetime: i.occurred_at }, formatDateTime(i.occurred_at)),
-      i.notes ? h("p", {}, i.notes) : null)))
-    : h("p", { class: "muted" }, "No interactions yet.");
-  return h("section", { "aria-labelledby": "account-title" },
+
+  const title = h("h1", { id: "account-title" });
+  const balance = h("div", { class: "big-money", id: "balance" });
+  const breakdown = h("dl", { class: "facts", id: "breakdown" });
+  const facts = h("dl", { class: "facts", id: "facts" });
+  const timeline = h("ol", { class: "timeline", id: "timeline" });
+  const empty = h("p", { class: "muted" }, "No interactions yet.");
+
+  function render(changed) {
+    title.textContent = `${account.debtor_name} · ${account.external_ref}`;
+    balance.replaceChildren(money(account.balance, account.currency));
+    breakdown.replaceChildren(...[
+      ["Principal", money(account.principal, account.currency)],
+      ["Interest", money(account.interest, account.currency)],
+      ["Fees", money(account.fees, account.currency)],
+    ].flatMap(([k, v]) => [h("dt", {}, k), h("dd", { class: "num" }, v)]));
+    facts.replaceChildren(...[
+      ["Reference", account.external_ref],
+      ["Creditor", account.creditor || "—"],
+      ["Due date", formatDate(account.due_date)],
+      ["Days past due", `${account.days_past_due} (${account.bucket})`],
+      ["Status", statusBadge(account.status)],
+    ].flatMap(([k, v]) => [h("dt", {}, k), h("dd", {}, v)]));
+    if (changed) {
+      for (const node of [balance, breakdown, facts]) flash(node);
+    }
+  }
+
+  function addToTimeline(item, live) {
+    if (timeline.querySelector(`[data-id="${item.id}"]`)) return;
+    empty.remove();
+    const node = timelineItem(item);
+    timeline.prepend(node);
+    if (live) flash(node);
+  }
+  for (const item of [...interactions.items].reverse()) addToTimeline(item, false);
+  render(false);
+
+  const problem = h("div");
+  const note = h("input", { id: "note-text", name: "notes", required: true, maxlength: 10000 });
+  const channel = h("select", { id: "note-channel" },
+    ["note", "call", "email", "sms", "letter"].map((c) => h("option", { value: c }, c)));
+  const disposition = h("select", { id: "note-disposition" }, h("option", { value: "" }, "—"),
+    DISPOSITIONS.map((d) => h("option", { value: d }, d.replaceAll("_", " "))));
+  const logButton = h("button", { type: "submit", class: "primary" }, "Log");
+  const logForm = h("form", { class: "inline-form", "aria-label": "Log an interaction", onsubmit: async (event) => {
+    event.preventDefault();
+    problem.replaceChildren();
+    logButton.setAttribute("aria-busy", "true");
+    try {
+      // The timeline shows it when its event arrives, like everyone else's changes.
+      await api(`/accounts/${id}/interactions`, { method: "POST", body: {
+        channel: channel.value, notes: note.value, disposition: disposition.value || null,
+      } });
+      note.value = "";
+    } catch (error) {
+      problem.replaceChildren(problemBox(error));
+    } finally {
+      logButton.removeAttribute("aria-busy");
+    }
+  } },
+    h("div", { class: "field" }, h("label", { for: "note-channel" }, "Channel"), channel),
+    h("div", { class: "field" }, h("label", { for: "note-disposition" }, "Outcome"), disposition),
+    h("div", { class: "field" }, h("label", { for: "note-text" }, "Notes"), note),
+    logButton);
+
+  let statusForm = null;
+  if (role === "admin" || role === "supervisor") {
+    const status = h("select", { id: "account-status" },
+      Object.entries(STATUS_LABEL).map(([value, label]) => h("option", { value, selected: value === account.status }, label)));
+    const save = h("button", { type: "submit" }, "Set status");
+    statusForm = h("form", { class: "inline-form", "aria-label": "Change the status", onsubmit: async (event) => {
+      event.preventDefault();
+      problem.replaceChildren();
+      save.setAttribute("aria-busy", "true");
+      try {
+        await api(`/accounts/${id}`, { method: "PATCH", body: { status: status.value } });
+      } catch (error) {
+        problem.replaceChildren(problemBox(error));
+      } finally {
+        save.removeAttribute("aria-busy");
+      }
+    } }, h("div", { class: "field" }, h("label", { for: "account-status" }, "Status"), status), save);
+  }
+
+  const stop = realtime.subscribe(`account:${id}`, async (event) => {
+    if (event.type === "account.updated" || event.type === "account.created") {
+      account = event.data;
+      render(true);
+      announce(`Account updated: balance ${balance.textContent}`);
+    } else if (event.type === "interaction.logged") {
+      addToTimeline(event.data, true);
+      announce(`New ${event.data.channel} logged`);
+    } else if (event.type === "resync") {
+      account = await api(`/accounts/${id}`);
+      render(true);
+      const latest = await api(`/accounts/${id}/interactions`, { query: { limit: 20 } });
+      for (const item of [...latest.items].reverse()) addToTimeline(item, false);
+    }
+  });
+
+  const node = h("section", { "aria-labelledby": "account-title" },
     h("p", {}, h("a", { href: "/accounts" }, "← Accounts")),
-    h("h1", { id: "account-title" }, `${account.debtor_name} · ${account.external_ref}`),
+    title, problem,
     h("div", { class: "grid-2" },
       h("div", { class: "card" },
-        h("h2", {}, "Balance"),
-        h("div", { class: "big-money", id: "balance" }, money(account.balance, account.currency)),
-        h("dl", { class: "facts" }, breakdown.flatMap(([k, v]) => [h("dt", {}, k), h("dd", { class: "num" }, v)])),
-        h("h2", { style: undefined }, "Account"),
-        h("dl", { class: "facts" }, facts.flatMap(([k, v]) => [h("dt", {}, k), h("dd", {}, v)]))),
+        h("h2", {}, "Balance"), balance, breakdown,
+        h("h2", {}, "Account"), facts, statusForm),
       h("div", { class: "card" },
         h("h2", {}, "Debtor"),
         debtor ? h("dl", { class: "facts" },
@@ -133,5 +239,7 @@ export async function accountScreen(id) {
             ].filter(Boolean).join(", ") || "Allowed"]]
             .flatMap(([k, v]) => [h("dt", {}, k), h("dd", {}, v)]))
           : problemBox(new Error("Debtor details are not available.")),
-        h("h2", {}, "Interactions"), list)));
+        h("h2", {}, "Interactions"), role === "readonly" ? null : logForm,
+        interactions.items.length ? null : empty, timeline)));
+  return { node, leave: stop };
 }

@@ -1,0 +1,68 @@
+"""Two browsers on one account: what one does appears in the other without a reload."""
+
+from __future__ import annotations
+
+from playwright.async_api import Browser, Page, expect
+
+from tests.e2e.conftest import ARGS, screenshot  # noqa: F401  (the browser fixture lives there)
+from tests.e2e.test_login import sign_in
+from tests.factories import SeededTenant
+
+
+async def open_account(
+    browser: Browser, base: str, email: str, password: str, account_id: int
+) -> Page:
+    context = await browser.new_context(viewport={"width": 1280, "height": 860})
+    page = await context.new_page()
+    await sign_in(page, base, email, password)
+    await expect(page.locator("#who")).not_to_be_empty()
+    await page.goto(f"{base}/accounts/{account_id}")
+    await expect(page.locator("rc-connection")).to_have_attribute("data-state", "live")
+    return page
+
+
+async def test_changes_in_one_page_appear_live_in_another(
+    browser: Browser, live_server: str, relay, tenant: SeededTenant
+) -> None:
+    account = tenant.accounts[0]
+    supervisor = await open_account(
+        browser, live_server, tenant.supervisor.email, tenant.supervisor.password, account.id
+    )
+    collector = await open_account(
+        browser, live_server, tenant.collector.email, tenant.collector.password, account.id
+    )
+    await expect(collector.locator("#facts")).to_contain_text("Active")
+
+    # The collector logs a call; the supervisor's page shows it.
+    await collector.get_by_label("Channel").select_option("call")
+    await collector.get_by_label("Outcome").select_option("left_message")
+    await collector.get_by_label("Notes").fill("Left a voicemail about the balance")
+    await collector.get_by_role("button", name="Log").click()
+    for page in (supervisor, collector):
+        await expect(page.locator("#timeline li").first).to_contain_text(
+            "Left a voicemail about the balance"
+        )
+
+    # The supervisor changes the status; the collector's page shows it.
+    await supervisor.get_by_label("Status", exact=True).select_option("disputed")
+    await supervisor.get_by_role("button", name="Set status").click()
+    await expect(collector.locator("#facts")).to_contain_text("Disputed")
+    await screenshot(collector, "account-live")
+
+    # A change from elsewhere (the API) arrives too: the balance moves.
+    response = await _patch(live_server, tenant, account.id, {"fees": "125.00"})
+    assert response == 200
+    await expect(collector.locator("#balance")).to_contain_text("1,175.00")
+    await expect(supervisor.locator("#balance")).to_contain_text("1,175.00")
+    for page in (supervisor, collector):
+        await page.context.close()
+
+
+async def _patch(base: str, tenant: SeededTenant, account_id: int, body: dict) -> int:
+    import httpx
+
+    async with httpx.AsyncClient() as http:
+        response = await http.patch(
+            f"{base}/api/v1/accounts/{account_id}", json=body, headers=tenant.admin.headers
+        )
+    return response.status_code
