@@ -31,6 +31,7 @@ CLOSE_RESUME: Final = 4000  # reconnect and resume with `since` (server going aw
 CLOSE_UNAUTHORIZED: Final = 4001  # no valid ticket or API key
 CLOSE_TOO_SLOW: Final = 4008  # this socket fell behind its send bound; reconnect and resume
 CLOSE_TOO_BIG: Final = 1009  # a client frame over the size limit
+CLOSE_TRY_LATER: Final = 1013  # the server cannot take sockets right now; back off and retry
 
 NO_POSITION: Final = "0-0"
 

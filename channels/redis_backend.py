@@ -57,6 +57,20 @@ _CONFIRM_TIMEOUT = 5.0
 _REPLAY_PAGE = 1000
 
 
+def connect_redis(url: str, *, max_connections: int = 64) -> aioredis.Redis:
+    """A Redis client whose pool makes callers wait for a free connection (rather than fail
+    with "too many connections") when a burst of requests or sockets arrives at once."""
+    pool = aioredis.BlockingConnectionPool.from_url(
+        url,
+        max_connections=max_connections,
+        timeout=5,
+        socket_timeout=5,
+        socket_connect_timeout=5,
+        health_check_interval=30,
+    )
+    return aioredis.Redis(connection_pool=pool)
+
+
 def live_key(channel: str) -> str:
     return f"rt:{{{channel}}}"
 
@@ -87,9 +101,7 @@ class RedisBackend(Backend):
         self.url = url
         self.history_size = history_size
         self.history_ttl_ms = history_ttl_seconds * 1000
-        self.redis = aioredis.Redis.from_url(
-            url, socket_timeout=5, socket_connect_timeout=5, health_check_interval=30
-        )
+        self.redis = connect_redis(url)
         self._publish_script = self.redis.register_script(_PUBLISH)
         self._pool = aioredis.ConnectionPool.from_url(url, socket_connect_timeout=5)
         self._conn: aioredis.connection.AbstractConnection | None = None

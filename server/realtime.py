@@ -19,9 +19,10 @@ from litestar import Controller, Litestar, Request, post
 from litestar.di import NamedDependency
 from litestar.status_codes import HTTP_200_OK
 from litestar.types import Receive, Scope, Send
+from redis.exceptions import RedisError
 
 from channels.metrics import CUT_SLOW, SOCKETS
-from channels.protocol import CLOSE_UNAUTHORIZED
+from channels.protocol import CLOSE_TRY_LATER, CLOSE_UNAUTHORIZED
 from channels.session import Session
 from channels.sinks import AsgiSink, direct_sink
 from domain.accounts.service import AccountService
@@ -119,7 +120,19 @@ class RealtimeEndpoint:
         settings = resources.settings
         if (await receive())["type"] != "websocket.connect":
             return
-        actor = await _authenticate(resources, scope)
+        try:
+            actor = await _authenticate(resources, scope)
+        except (RedisError, OSError) as exc:
+            log.warning("socket refused: tickets unavailable", error=str(exc))
+            await send({"type": "websocket.accept"})
+            await send(
+                {
+                    "type": "websocket.close",
+                    "code": CLOSE_TRY_LATER,
+                    "reason": "real-time is reconnecting; try again shortly",
+                }
+            )
+            return
         await send({"type": "websocket.accept"})
         if actor is None:
             await send(

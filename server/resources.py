@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import redis.asyncio as aioredis
 
 from channels.backend import Backend
-from channels.redis_backend import RedisBackend
+from channels.redis_backend import RedisBackend, connect_redis
 from domain.auth.service import AuthService
 from domain.db import Database
 from server.auth.access import AccessTokens
@@ -32,12 +32,7 @@ class Resources:
         db = await settings.database(
             application_name=application_name, min_size=settings.db_pool_min
         ).open()
-        redis = aioredis.Redis.from_url(
-            settings.redis_url,
-            socket_timeout=5,
-            socket_connect_timeout=5,
-            health_check_interval=30,
-        )
+        redis = connect_redis(settings.redis_url)
         channels = RedisBackend(settings.redis_url, history_size=settings.channel_history)
         await channels.start()
         return cls(
