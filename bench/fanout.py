@@ -324,7 +324,11 @@ async def publish_domain(
     return total
 
 
-def summarize(name: str, load: Load, pid: int, run: Any, sockets: int) -> dict[str, Any]:
+def summarize(
+    name: str, load: Load, pid: int, run: Any, sockets: int, per_event: int | None = None
+) -> dict[str, Any]:
+    """Run a scenario and measure it; ``per_event`` is how many sockets each event reaches
+    (all of them on a shared channel)."""
     load.ask("reset")
     cpu0, wall0 = cpu_seconds(pid), time.monotonic()
     events = run()
@@ -339,6 +343,7 @@ def summarize(name: str, load: Load, pid: int, run: Any, sockets: int) -> dict[s
         "sockets": sockets,
         "events": events,
         "deliveries": delivered,
+        "lost": events * (per_event or sockets) - delivered,
         "deliveries_per_s": round(delivered / wall),
         "server_cpu_us_per_delivery": round(cpu / delivered * 1e6, 1) if delivered else None,
         "server_cpu_share": round(cpu / wall, 2),
@@ -466,6 +471,7 @@ def main() -> None:
                 )
             ),
             args.targeted,
+            per_event=1,
         )
         results["runs"].append({"server": "recoup", **run})
         load.stop()
@@ -503,6 +509,7 @@ def main() -> None:
                 process.kill()
         if services is not None:
             services.stop()
+
     def median_cpu(server: str) -> float | None:
         values = [
             r["server_cpu_us_per_delivery"]

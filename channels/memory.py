@@ -33,7 +33,9 @@ class MemoryBackend(Backend):
         return None
 
     async def stop(self) -> None:
-        self._channels.clear()
+        for channel, state in list(self._channels.items()):
+            for listener in list(state.listeners):
+                self._remove_listener(channel, listener)
 
     def _next_pos(self, channel: str) -> Position:
         entries = self._history.get(channel)

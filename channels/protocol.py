@@ -156,4 +156,5 @@ ErrorCode = Literal[
     "forbidden",
     "too_many_subscriptions",
     "unavailable",
+    "internal",
 ]

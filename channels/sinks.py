@@ -39,6 +39,9 @@ class Sink(Protocol):
 
     async def close(self, code: int, reason: str = "") -> None: ...
 
+    def detach(self) -> None:
+        """The socket is gone: drop whatever is still queued."""
+
 
 def direct_sink(send: Send, *, limit_bytes: int, on_cut: Any = None) -> DirectSink | None:
     """A sink writing to the transport under ``send``, or None when that is not possible.
@@ -121,6 +124,9 @@ class DirectSink:
                 _CLOSE_TIMEOUT,
             )
 
+    def detach(self) -> None:
+        self.closed = True
+
 
 class AsgiSink:
     """The portable sink: a bounded queue per socket, drained by one writer task."""
@@ -182,4 +188,9 @@ class AsgiSink:
             self._wake.set()
         with contextlib.suppress(Exception):
             await asyncio.wait_for(asyncio.shield(self._task), _CLOSE_TIMEOUT)
+        self._task.cancel()
+
+    def detach(self) -> None:
+        self.closed = True
+        self._queue.clear()
         self._task.cancel()

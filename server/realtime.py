@@ -22,7 +22,7 @@ from litestar.types import Receive, Scope, Send
 from redis.exceptions import RedisError
 
 from channels.metrics import CUT_SLOW, SOCKETS
-from channels.protocol import CLOSE_TRY_LATER, CLOSE_UNAUTHORIZED
+from channels.protocol import CLOSE_TRY_LATER, CLOSE_UNAUTHORIZED, Error, encode
 from channels.session import Session
 from channels.sinks import AsgiSink, direct_sink
 from domain.accounts.service import AccountService
@@ -38,6 +38,7 @@ if TYPE_CHECKING:
 log = structlog.get_logger("recoup.realtime")
 
 TICKET_TTL = 30
+INTERNAL_ERROR = encode(Error(code="internal", message="that did not work; try again"))
 WS_PATH = "/ws"
 _TICKET_KEY = "recoup:ws-ticket:{}"
 
@@ -159,12 +160,20 @@ class RealtimeEndpoint:
                 event = await receive()
                 if event["type"] == "websocket.receive":
                     data = event.get("text")
-                    await session.receive(data if data is not None else event.get("bytes") or b"")
+                    try:
+                        await session.receive(
+                            data if data is not None else event.get("bytes") or b""
+                        )
+                    except Exception:
+                        # One frame failing (a database error, say) must not take the socket.
+                        log.exception("frame failed", tenant_id=actor.tenant_id)
+                        sink.write_control(INTERNAL_ERROR)
                 elif event["type"] == "websocket.disconnect":
                     break
         finally:
             SOCKETS.dec()
             await session.close()
+            sink.detach()
 
 
 class RecoupASGI:

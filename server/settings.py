@@ -52,6 +52,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     ws_send_limit_frames: int = 1000
     ws_max_subscriptions: int = 1000
     ws_max_frame_bytes: int = 64 * 1024
+    ws_ping_interval: float = 20.0
+    ws_ping_timeout: float = 20.0
     channel_history: int = 1000
     relay_metrics_port: int | None = None
     # Development serves over plain http, where a Secure cookie would never come back.
@@ -152,6 +154,15 @@ def settings_from_env(environ: dict[str, str] | os._Environ[str] | None = None) 
     for var, field in numbers.items():
         if e.get(var):
             values[field] = _int(var, e[var])
+    for var, field in (
+        ("WS_PING_INTERVAL", "ws_ping_interval"),
+        ("WS_PING_TIMEOUT", "ws_ping_timeout"),
+    ):
+        if e.get(var):
+            try:
+                values[field] = float(e[var])
+            except ValueError:
+                raise SettingsError(f"{var} must be a number of seconds, got {e[var]!r}") from None
     if e.get("RECOUP_DATA_DIR"):
         values["data_dir"] = Path(e["RECOUP_DATA_DIR"])
     values["data_dir"] = Path(values.get("data_dir", Path(".recoup"))).resolve()  # type: ignore[arg-type]

@@ -343,3 +343,42 @@ async def test_sockets_need_a_fresh_ticket_or_an_api_key(client, live_server, te
         assert (await subscribe(ws, names.account(tenant.accounts[0].id)))["op"] == "subscribed"
         refused = await subscribe(ws, names.WALLBOARD)
         assert refused["code"] == "forbidden"
+
+
+async def test_heartbeats_drop_a_peer_that_stopped_answering(settings, tenant, client) -> None:
+    """A peer that never answers the server's pings is dropped (short intervals here)."""
+    port = _free_port()
+    server = subprocess.Popen(
+        [*RECOUP, "web"],
+        cwd=ROOT,
+        env=recoup_env(settings, PORT=str(port), WS_PING_INTERVAL="0.5", WS_PING_TIMEOUT="0.5"),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        async with httpx.AsyncClient() as http:
+            for _ in range(150):
+                try:
+                    if (await http.get(f"http://127.0.0.1:{port}/health/ready")).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                await asyncio.sleep(0.1)
+        from tests.realtime import ticket
+
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(
+            f"GET /ws?ticket={await ticket(client, tenant.admin)} HTTP/1.1\r\nHost: x\r\n"
+            "Upgrade: websocket\r\nConnection: Upgrade\r\n"
+            "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n".encode()
+        )
+        assert (await reader.readuntil(b"\r\n\r\n")).startswith(b"HTTP/1.1 101")
+        started = time.monotonic()
+        # Read (so the kernel buffer stays empty) but never answer a ping.
+        while await asyncio.wait_for(reader.read(1024), 10):
+            pass
+        assert time.monotonic() - started < 5
+        writer.close()
+    finally:
+        server.terminate()
+        server.wait(timeout=15)
