@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import subprocess
 from typing import Any
 
 import httpx
@@ -68,3 +69,36 @@ async def silence(ws: ClientConnection, within: float = 1.0) -> list[dict[str, A
             received.append(await frame(ws, within))
     except TimeoutError:
         return received
+
+
+async def start_web(env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
+    """Another `recoup web` process, returned once it answers /health/ready."""
+    from tests.conftest import RECOUP, ROOT
+
+    process = subprocess.Popen(
+        [*RECOUP, "web"],
+        cwd=ROOT,
+        env={**env, "PORT": str(port)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.STDOUT,
+    )
+    async with httpx.AsyncClient() as http:
+        for _ in range(200):
+            try:
+                if (await http.get(f"http://127.0.0.1:{port}/health/ready")).status_code == 200:
+                    return process
+            except httpx.TransportError:
+                pass
+            if process.poll() is not None:
+                break
+            await asyncio.sleep(0.1)
+    process.kill()
+    raise RuntimeError("recoup web did not start")
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        process.kill()

@@ -19,7 +19,7 @@ from domain.interactions.schemas import InteractionCreate
 from domain.interactions.service import InteractionService
 from tests.conftest import RECOUP, ROOT, _free_port, recoup_env
 from tests.factories import SeededTenant, TenantFactory
-from tests.realtime import events, frame, open_socket, silence, subscribe
+from tests.realtime import events, frame, open_socket, silence, stop, subscribe
 
 pytestmark = pytest.mark.usefixtures("relay")
 
@@ -101,8 +101,7 @@ async def test_an_event_caused_through_one_web_process_reaches_a_socket_on_anoth
             assert event["data"]["fees"] == "99.00"
             await ws.close()
     finally:
-        second.terminate()
-        second.wait(timeout=15)
+        stop(second)
 
 
 async def test_resume_replays_every_missed_event_once_in_order(
@@ -380,5 +379,4 @@ async def test_heartbeats_drop_a_peer_that_stopped_answering(settings, tenant, c
         assert time.monotonic() - started < 5
         writer.close()
     finally:
-        server.terminate()
-        server.wait(timeout=15)
+        stop(server)

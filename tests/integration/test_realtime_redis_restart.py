@@ -24,7 +24,7 @@ from domain.interactions.service import InteractionService
 from server.embedded import EmbeddedRedis
 from tests.conftest import RECOUP, ROOT, SECRET, _free_port, _with_database, recoup_env
 from tests.factories import SeededTenant, TenantFactory
-from tests.realtime import frame, open_socket, subscribe
+from tests.realtime import frame, open_socket, stop, subscribe
 
 DATABASE = "recoup_test_restart"
 
@@ -76,11 +76,7 @@ async def stack(settings, tmp_path_factory) -> AsyncIterator[Stack]:
             yield Stack(url=url, redis=redis, db=db, tenant=tenant, client=client)
     finally:
         for process in (web, relay):
-            process.terminate()
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
+            stop(process)
         await db.close()
         redis.stop()
 
