@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 from functools import lru_cache
+from typing import NamedTuple
 
 from domain.errors import InvalidInput
 
@@ -86,3 +87,36 @@ def to_minor_str(amount: Decimal, currency: str) -> str:
     """The amount as a string with exactly the currency's decimals ("12.50", "1200")."""
     digits = _currencies().get(currency, 2)
     return str(amount.quantize(Decimal(1).scaleb(-digits)))
+
+
+class Overpayment(InvalidInput):
+    slug = "overpayment"
+    title = "More than the balance"
+
+
+class Allocation(NamedTuple):
+    """How a payment is split; ``credit`` is what it pays beyond the balance."""
+
+    fees: Decimal
+    interest: Decimal
+    principal: Decimal
+    credit: Decimal
+
+
+def allocate(
+    amount: Decimal, *, fees: Decimal, interest: Decimal, principal: Decimal, allow_credit: bool
+) -> Allocation:
+    """Fees first, then interest, then principal; beyond that, credit or a refusal."""
+    to_fees = min(amount, fees)
+    rest = amount - to_fees
+    to_interest = min(rest, interest)
+    rest -= to_interest
+    to_principal = min(rest, principal)
+    rest -= to_principal
+    if rest > 0 and not allow_credit:
+        raise Overpayment(
+            f"the payment is {rest} more than the balance of {fees + interest + principal}",
+            field="amount",
+            balance=str(fees + interest + principal),
+        )
+    return Allocation(to_fees, to_interest, to_principal, rest)

@@ -10,7 +10,7 @@ from domain.auth.tables import ApiKey, RefreshToken
 from domain.debtors.tables import Debtor
 from domain.interactions.tables import Interaction
 from domain.outbox.tables import OutboxEvent
-from domain.payments.tables import Payment
+from domain.payments.tables import IdempotencyKey, Payment, PaymentLink, ProviderEvent
 from domain.promises.tables import Promise
 from domain.tenancy.tables import Tenant
 from domain.users.tables import AgentGroup, User
@@ -29,6 +29,9 @@ APP_CONFIG = AppConfig(
         Debtor,
         Account,
         Payment,
+        IdempotencyKey,
+        PaymentLink,
+        ProviderEvent,
         Promise,
         Interaction,
         AuditEntry,

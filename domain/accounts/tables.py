@@ -35,6 +35,8 @@ class Account(Table, tablename="accounts"):
     principal = Numeric(digits=MONEY, default=Decimal(0))
     interest = Numeric(digits=MONEY, default=Decimal(0))
     fees = Numeric(digits=MONEY, default=Decimal(0))
+    # Paid beyond the balance, when the tenant holds overpayments as credit.
+    credit = Numeric(digits=MONEY, default=Decimal(0))
     due_date = Date(null=True, default=None)
     status = Varchar(length=20, default="active")
     owner_id = ForeignKey(references=User, on_delete=OnDelete.set_null, null=True)

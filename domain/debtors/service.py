@@ -15,7 +15,7 @@ from domain.clock import utcnow
 from domain.db import Connection
 from domain.debtors import queries
 from domain.debtors.schemas import UNSET, Debtor, DebtorCreate, DebtorUpdate
-from domain.errors import Conflict, NotFound
+from domain.errors import Conflict, InvalidInput, NotFound
 from domain.outbox import events
 from domain.outbox.service import ChangeRecorder
 from domain.pagination import Page, check_limit, decode_cursor, page
@@ -133,5 +133,29 @@ class DebtorService:
             after=msgspec.to_builtins(after),
             event_type=events.DEBTOR_UPDATED,
             channels=[names.account(a) for a in account_ids],
+        )
+        return after
+
+    async def opt_out(self, debtor_id: int, channel: str) -> Debtor:
+        """Honour an opt-out at once (a link in an e-mail or SMS, or a STOP reply)."""
+        if channel not in ("call", "sms", "email"):
+            raise InvalidInput(f"cannot opt out of {channel!r}", field="channel")
+        row = await queries.get(self.conn, debtor_id, for_update=True)
+        if row is None:
+            raise NotFound(f"debtor {debtor_id} not found")
+        before = to_debtor(row)
+        if getattr(before, f"opt_out_{channel}"):
+            return before
+        after = to_debtor(await queries.update(self.conn, debtor_id, {f"opt_out_{channel}": True}))
+        account_ids = await queries.account_ids(self.conn, debtor_id)
+        await self.changes.record(
+            action="debtor.opt_out",
+            entity_type="debtor",
+            entity_id=debtor_id,
+            before=msgspec.to_builtins(before),
+            after=msgspec.to_builtins(after),
+            event_type=events.DEBTOR_OPTED_OUT,
+            channels=[names.account(a) for a in account_ids],
+            data={**msgspec.to_builtins(after), "channel": channel},
         )
         return after

@@ -12,6 +12,7 @@ from channels import names
 from domain.accounts.service import AccountService
 from domain.actor import Actor
 from domain.clock import utcnow
+from domain.compliance import service as compliance
 from domain.db import Connection
 from domain.errors import InvalidInput
 from domain.interactions import queries
@@ -20,6 +21,10 @@ from domain.outbox import events
 from domain.outbox.service import ChangeRecorder
 from domain.pagination import Page, check_limit, decode_cursor, page
 
+# Replies that opt a debtor out of text messages, as carriers and the CTIA define them.
+STOP_WORDS = frozenset(
+    {"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "OPTOUT", "OPT OUT", "REVOKE"}
+)
 # A little room for clocks that run ahead of ours.
 _FUTURE_TOLERANCE = dt.timedelta(minutes=5)
 
@@ -48,6 +53,11 @@ class InteractionService:
             raise InvalidInput("occurred_at is in the future", field="occurred_at")
         if data.channel == "note" and data.disposition is not None:
             raise InvalidInput("a note has no disposition", field="disposition")
+        if data.direction == "outbound" and data.channel != "note":
+            tenant = await self.accounts.tenant()
+            await compliance.require_allowed(
+                self.conn, account.id, data.channel, occurred_at, tenant.settings.contact
+            )
         row = await queries.insert(
             self.conn,
             tenant_id=self.actor.tenant_id,

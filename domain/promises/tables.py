@@ -3,6 +3,7 @@ from piccolo.columns import (
     BigSerial,
     Date,
     ForeignKey,
+    Integer,
     Numeric,
     OnDelete,
     Timestamptz,
@@ -23,6 +24,9 @@ class Promise(Table, tablename="promises"):
     tenant_id = ForeignKey(references=Tenant, on_delete=OnDelete.cascade, null=False)
     account_id = ForeignKey(references=Account, on_delete=OnDelete.cascade, null=False)
     plan_id = UUID(null=True, default=None)
+    instalment = Integer(default=1)
+    instalments = Integer(default=1)
+    source = Varchar(length=12, default="staff")
     amount = Numeric(digits=MONEY)
     currency = Varchar(length=3)
     due_date = Date()

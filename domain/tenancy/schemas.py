@@ -29,8 +29,37 @@ DEFAULT_BUCKETS: tuple[Bucket, ...] = (
 )
 
 
+ClockTime = Annotated[str, msgspec.Meta(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")]
+
+
+class ContactRules(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """When a debtor may be contacted (Regulation F by default)."""
+
+    max_calls_per_7_days: Annotated[int, msgspec.Meta(ge=1, le=100)] = 7
+    quiet_days_after_conversation: Annotated[int, msgspec.Meta(ge=0, le=30)] = 7
+    window_start: ClockTime = "08:00"
+    window_end: ClockTime = "21:00"
+    window_channels: tuple[str, ...] = ("call", "sms")
+
+
+class PromiseRules(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """What a promise to pay may look like."""
+
+    min_share_percent: Annotated[int, msgspec.Meta(ge=0, le=100)] = 10
+    max_days_ahead: Annotated[int, msgspec.Meta(ge=1, le=3650)] = 60
+    max_instalments: Annotated[int, msgspec.Meta(ge=1, le=120)] = 6
+    grace_days: Annotated[int, msgspec.Meta(ge=0, le=60)] = 3
+
+
+class PaymentRules(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    hold_overpayment_as_credit: bool = False
+
+
 class TenantSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     buckets: tuple[Bucket, ...] = DEFAULT_BUCKETS
+    contact: ContactRules = ContactRules()
+    promises: PromiseRules = PromiseRules()
+    payments: PaymentRules = PaymentRules()
 
 
 class Tenant(msgspec.Struct, kw_only=True):
@@ -48,3 +77,6 @@ class TenantUpdate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     )
     time_zone: str | msgspec.UnsetType = msgspec.UNSET
     buckets: list[Bucket] | msgspec.UnsetType = msgspec.UNSET
+    contact: ContactRules | msgspec.UnsetType = msgspec.UNSET
+    promises: PromiseRules | msgspec.UnsetType = msgspec.UNSET
+    payments: PaymentRules | msgspec.UnsetType = msgspec.UNSET

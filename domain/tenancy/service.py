@@ -15,7 +15,7 @@ from domain.db import Connection
 from domain.errors import Conflict, InvalidInput, NotFound
 from domain.outbox.service import ChangeRecorder
 from domain.tenancy import queries
-from domain.tenancy.schemas import Bucket, Tenant, TenantSettings, TenantUpdate
+from domain.tenancy.schemas import Bucket, ContactRules, Tenant, TenantSettings, TenantUpdate
 from domain.validation import check_time_zone
 
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
@@ -55,6 +55,16 @@ def check_buckets(buckets: list[Bucket] | tuple[Bucket, ...]) -> tuple[Bucket, .
     return tuple(ordered)
 
 
+def check_contact_rules(rules: ContactRules) -> None:
+    if rules.window_start >= rules.window_end:
+        raise InvalidInput("window_start must come before window_end", field="contact.window_start")
+    unknown = set(rules.window_channels) - {"call", "sms", "email", "letter"}
+    if unknown:
+        raise InvalidInput(
+            f"unknown channels: {', '.join(sorted(unknown))}", field="contact.window_channels"
+        )
+
+
 def local_today(tenant: Tenant, now: dt.datetime) -> dt.date:
     """Today's date where the tenant works, which is what days past due count in."""
     from zoneinfo import ZoneInfo
@@ -80,8 +90,16 @@ class TenantService:
             changes["name"] = data.name
         if data.time_zone is not msgspec.UNSET:
             changes["time_zone"] = check_time_zone(data.time_zone)
+        settings = before.settings
         if data.buckets is not msgspec.UNSET:
-            settings = msgspec.structs.replace(before.settings, buckets=check_buckets(data.buckets))
+            settings = msgspec.structs.replace(settings, buckets=check_buckets(data.buckets))
+        for part in ("contact", "promises", "payments"):
+            value = getattr(data, part)
+            if value is not msgspec.UNSET:
+                settings = msgspec.structs.replace(settings, **{part: value})
+        if data.contact is not msgspec.UNSET:
+            check_contact_rules(data.contact)
+        if settings is not before.settings:
             changes["settings"] = msgspec.to_builtins(settings)
         if not changes:
             return before

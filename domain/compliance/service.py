@@ -1,0 +1,119 @@
+"""Contact compliance against the database: the flags and history of one account."""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+import msgspec
+
+from domain.compliance import queries
+from domain.compliance.rules import (
+    CHANNELS,
+    CONVERSATION_DISPOSITIONS,
+    Channel,
+    Decision,
+    Flags,
+    History,
+    decide,
+)
+from domain.db import Connection
+from domain.errors import NotFound, RecoupError
+from domain.tenancy.schemas import ContactRules
+
+# Far enough back for a 7-day frequency window and a quiet period of up to 30 days.
+_LOOKBACK = dt.timedelta(days=31)
+
+
+class ContactNotAllowed(RecoupError):
+    status = 409
+    slug = "contact-not-allowed"
+    title = "Contact not allowed now"
+
+
+class ChannelStatus(msgspec.Struct, kw_only=True):
+    channel: str
+    allowed: bool
+    reasons: list[dict[str, str]]
+    opens_at: dt.datetime | None
+
+
+class ContactStatus(msgspec.Struct, kw_only=True):
+    account_id: int
+    time_zone: str
+    debtor_local_time: dt.datetime
+    channels: list[ChannelStatus]
+
+
+async def load(conn: Connection, account_id: int, at: dt.datetime) -> tuple[str, Flags, History]:
+    state = await queries.contact_state(conn, account_id)
+    if state is None:
+        raise NotFound(f"account {account_id} not found")
+    calls = await queries.recent_calls(conn, account_id, at - _LOOKBACK, at)
+    flags = Flags(
+        do_not_contact=state["do_not_contact"],
+        cease_requested=state["cease_requested"],
+        dispute_open=state["status"] == "disputed",
+        opt_out_call=state["opt_out_call"],
+        opt_out_sms=state["opt_out_sms"],
+        opt_out_email=state["opt_out_email"],
+    )
+    history = History(
+        call_attempts=tuple(c["occurred_at"] for c in calls),
+        conversations=tuple(
+            c["occurred_at"] for c in calls if c["disposition"] in CONVERSATION_DISPOSITIONS
+        ),
+    )
+    return state["time_zone"], flags, history
+
+
+async def decision(
+    conn: Connection, account_id: int, channel: Channel, at: dt.datetime, rules: ContactRules
+) -> Decision:
+    time_zone, flags, history = await load(conn, account_id, at)
+    return decide(channel, at, time_zone, rules, flags, history)
+
+
+async def require_allowed(
+    conn: Connection, account_id: int, channel: Channel, at: dt.datetime, rules: ContactRules
+) -> None:
+    """Refuse (409) an outbound contact that breaks a rule, naming it and when contact opens."""
+    found = await decision(conn, account_id, channel, at, rules)
+    if found.allowed:
+        return
+    first = found.refusals[0]
+    when = (
+        f"; next allowed at {found.opens_at.isoformat()}"
+        if found.opens_at
+        else "; it stays closed until the block is lifted"
+    )
+    raise ContactNotAllowed(
+        f"{channel} not allowed: {first.message}{when}",
+        field="channel",
+        rule=first.rule,
+        rules=[r.rule for r in found.refusals],
+        next_allowed_at=found.opens_at.isoformat() if found.opens_at else None,
+    )
+
+
+async def status(
+    conn: Connection, account_id: int, at: dt.datetime, rules: ContactRules
+) -> ContactStatus:
+    time_zone, flags, history = await load(conn, account_id, at)
+    channels = []
+    for channel in CHANNELS:
+        found = decide(channel, at, time_zone, rules, flags, history)
+        channels.append(
+            ChannelStatus(
+                channel=channel,
+                allowed=found.allowed,
+                reasons=[{"rule": r.rule, "message": r.message} for r in found.refusals],
+                opens_at=found.opens_at,
+            )
+        )
+    return ContactStatus(
+        account_id=account_id,
+        time_zone=time_zone,
+        debtor_local_time=at.astimezone(ZoneInfo(time_zone)),
+        channels=channels,
+    )

@@ -1,0 +1,141 @@
+"""Payment links: a signed token naming one account's payment page, expiring and revocable.
+
+The token carries the tenant and the link's id, signed with the server's secret; the row
+holds the expiry and the revocation, so a link can be withdrawn at any time.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from typing import Any
+
+import asyncpg
+import msgspec
+
+from channels import names
+from domain.actor import Actor
+from domain.clock import utcnow
+from domain.db import Connection, Database
+from domain.errors import NotFound, RecoupError
+from domain.outbox import events
+from domain.outbox.service import ChangeRecorder
+from domain.payments.schemas import PaymentLink
+from domain.signing import InvalidToken, sign, verify
+
+PURPOSE = "recoup.payment-link"
+
+
+class LinkGone(RecoupError):
+    status = 410
+    slug = "link-gone"
+    title = "This payment link no longer works"
+
+
+def link_token(secret: str, tenant_id: int, link_id: int) -> str:
+    return sign(secret, PURPOSE, [tenant_id, link_id])
+
+
+def _to_link(row: asyncpg.Record, secret: str, base_url: str) -> PaymentLink:
+    token = link_token(secret, row["tenant_id"], row["id"])
+    return PaymentLink(
+        id=row["id"],
+        account_id=row["account_id"],
+        url=f"{base_url}/pay/{token}",
+        expires_at=row["expires_at"],
+        revoked_at=row["revoked_at"],
+        created_at=row["created_at"],
+    )
+
+
+_COLUMNS = "id, tenant_id, account_id, expires_at, revoked_at, created_at"
+
+
+class PaymentLinkService:
+    def __init__(
+        self,
+        conn: Connection,
+        actor: Actor,
+        *,
+        secret: str,
+        base_url: str,
+        clock: Callable[[], dt.datetime] = utcnow,
+    ) -> None:
+        self.conn = conn
+        self.actor = actor
+        self.secret = secret
+        self.base_url = base_url
+        self.clock = clock
+        self.changes = ChangeRecorder(conn, actor, clock)
+
+    async def create(self, account_id: int, hours: int) -> PaymentLink:
+        from domain.accounts.service import AccountService
+
+        await AccountService(self.conn, self.actor, self.clock).get(account_id)
+        row = await self.conn.fetchrow(
+            f"""INSERT INTO payment_links (tenant_id, account_id, created_by, expires_at)
+            VALUES ($1, $2, $3, $4) RETURNING {_COLUMNS}""",
+            self.actor.tenant_id,
+            account_id,
+            self.actor.id if self.actor.is_user else None,
+            self.clock() + dt.timedelta(hours=hours),
+        )
+        link = _to_link(row, self.secret, self.base_url)
+        after = {k: v for k, v in msgspec.to_builtins(link).items() if k != "url"}
+        await self.changes.record(
+            action="payment_link.create",
+            entity_type="payment_link",
+            entity_id=link.id,
+            before=None,
+            after=after,
+            event_type=events.PAYMENT_LINK_CREATED,
+            channels=[names.account(account_id)],
+            data=after,
+        )
+        return link
+
+    async def revoke(self, link_id: int) -> PaymentLink:
+        row = await self.conn.fetchrow(
+            f"""UPDATE payment_links SET revoked_at = coalesce(revoked_at, $2) WHERE id = $1
+            RETURNING {_COLUMNS}""",
+            link_id,
+            self.clock(),
+        )
+        if row is None:
+            raise NotFound(f"payment link {link_id} not found")
+        link = _to_link(row, self.secret, self.base_url)
+        after = {k: v for k, v in msgspec.to_builtins(link).items() if k != "url"}
+        await self.changes.record(
+            action="payment_link.revoke",
+            entity_type="payment_link",
+            entity_id=link_id,
+            before=None,
+            after=after,
+            event_type=events.PAYMENT_LINK_REVOKED,
+            channels=[names.account(link.account_id)],
+            data=after,
+        )
+        return link
+
+
+async def open_link(
+    db: Database, secret: str, token: str, clock: Callable[[], dt.datetime] = utcnow
+) -> Actor:
+    """The debtor behind a link: an actor that may act on that one account only."""
+    payload: Any = verify(secret, PURPOSE, token)
+    if not (
+        isinstance(payload, list) and len(payload) == 2 and all(isinstance(x, int) for x in payload)
+    ):
+        raise InvalidToken("this link is not valid")
+    tenant_id, link_id = payload
+    async with db.tenant(tenant_id) as conn:
+        row = await conn.fetchrow(
+            "SELECT account_id, expires_at, revoked_at FROM payment_links WHERE id = $1", link_id
+        )
+    if row is None:
+        raise InvalidToken("this link is not valid")
+    if row["revoked_at"] is not None:
+        raise LinkGone("this payment link was withdrawn; ask for a new one")
+    if row["expires_at"] <= clock():
+        raise LinkGone("this payment link has expired; ask for a new one")
+    return Actor(tenant_id=tenant_id, type="debtor", account_id=row["account_id"])

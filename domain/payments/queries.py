@@ -1,0 +1,144 @@
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+import asyncpg
+
+from domain.db import Connection
+from domain.sql import placeholders
+
+COLUMNS = """id, account_id, amount, currency, status, method, source, provider, provider_ref,
+  reference, applied_fees, applied_interest, applied_principal, applied_credit, failure_reason,
+  received_at, failed_at, refunded_at, created_by, created_at"""
+
+
+async def lock_account(conn: Connection, account_id: int) -> asyncpg.Record | None:
+    """The account's balances under a row lock: payments on one account go one at a time."""
+    return await conn.fetchrow(
+        """SELECT id, currency, principal, interest, fees, credit, status, owner_id
+        FROM accounts WHERE id = $1 FOR UPDATE""",
+        account_id,
+    )
+
+
+async def apply_to_account(
+    conn: Connection,
+    account_id: int,
+    *,
+    fees: Decimal,
+    interest: Decimal,
+    principal: Decimal,
+    credit: Decimal,
+    status: str,
+) -> None:
+    """Add the deltas (negative when paying) and set the status, in one statement."""
+    await conn.execute(
+        """UPDATE accounts SET fees = fees + $2, interest = interest + $3,
+          principal = principal + $4, credit = credit + $5, status = $6,
+          version = version + 1, updated_at = now()
+        WHERE id = $1""",
+        account_id,
+        fees,
+        interest,
+        principal,
+        credit,
+        status,
+    )
+
+
+async def insert(conn: Connection, tenant_id: int, values: dict[str, Any]) -> asyncpg.Record:
+    columns = ["tenant_id", *values]
+    return await conn.fetchrow(
+        f"INSERT INTO payments ({', '.join(columns)}) VALUES ({placeholders(len(columns))}) "
+        f"RETURNING {COLUMNS}",
+        tenant_id,
+        *values.values(),
+    )
+
+
+async def get(
+    conn: Connection, payment_id: int, *, for_update: bool = False
+) -> asyncpg.Record | None:
+    lock = " FOR UPDATE" if for_update else ""
+    return await conn.fetchrow(f"SELECT {COLUMNS} FROM payments WHERE id = $1{lock}", payment_id)
+
+
+async def for_account(
+    conn: Connection, account_id: int, *, before_id: int | None, limit: int
+) -> list[asyncpg.Record]:
+    if before_id is None:
+        return await conn.fetch(
+            f"SELECT {COLUMNS} FROM payments WHERE account_id = $1 ORDER BY id DESC LIMIT $2",
+            account_id,
+            limit,
+        )
+    return await conn.fetch(
+        f"""SELECT {COLUMNS} FROM payments WHERE account_id = $1 AND id < $2
+        ORDER BY id DESC LIMIT $3""",
+        account_id,
+        before_id,
+        limit,
+    )
+
+
+async def settle(
+    conn: Connection,
+    payment_id: int,
+    *,
+    status: str,
+    at: dt.datetime,
+    fees: Decimal = Decimal(0),
+    interest: Decimal = Decimal(0),
+    principal: Decimal = Decimal(0),
+    credit: Decimal = Decimal(0),
+    failure_reason: str | None = None,
+) -> asyncpg.Record:
+    """Move a payment to ``status`` and record its allocation and the time of the change."""
+    column = {"succeeded": "received_at", "failed": "failed_at"}.get(status, "refunded_at")
+    return await conn.fetchrow(
+        f"""UPDATE payments SET status = $2, applied_fees = $3, applied_interest = $4,
+          applied_principal = $5, applied_credit = $6, failure_reason = $7,
+          {column} = coalesce({column}, $8), updated_at = now()
+        WHERE id = $1 RETURNING {COLUMNS}""",
+        payment_id,
+        status,
+        fees,
+        interest,
+        principal,
+        credit,
+        failure_reason,
+        at,
+    )
+
+
+async def find_provider_payment(conn: Connection, provider: str, ref: str) -> asyncpg.Record | None:
+    return await conn.fetchrow(
+        "SELECT payment_id, tenant_id FROM payments_find_provider_payment($1, $2)", provider, ref
+    )
+
+
+async def record_provider_event(
+    conn: Connection,
+    *,
+    tenant_id: int,
+    provider: str,
+    event_id: str,
+    event_type: str,
+    payment_id: int | None,
+    payload: Any,
+) -> bool:
+    """Remember a webhook event; False when it was seen before (a redelivery)."""
+    row = await conn.fetchrow(
+        """INSERT INTO provider_events (tenant_id, provider, event_id, type, payment_id, payload)
+        VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (provider, event_id) DO NOTHING
+        RETURNING id""",
+        tenant_id,
+        provider,
+        event_id,
+        event_type,
+        payment_id,
+        payload,
+    )
+    return row is not None

@@ -1,0 +1,97 @@
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+import msgspec
+
+Method = Literal["card", "bank_transfer", "cash", "check", "direct_debit", "other"]
+PaymentStatus = Literal["pending", "succeeded", "failed", "refunded", "reversed"]
+Source = Literal["staff", "api", "debtor"]
+Currency = Annotated[str, msgspec.Meta(pattern=r"^[A-Z]{3}$")]
+
+
+class Allocation(msgspec.Struct, kw_only=True):
+    fees: Decimal
+    interest: Decimal
+    principal: Decimal
+    credit: Decimal
+
+
+class Payment(msgspec.Struct, kw_only=True):
+    id: int
+    account_id: int
+    amount: Decimal
+    currency: str
+    status: PaymentStatus
+    method: Method
+    source: Source
+    provider: str | None
+    provider_ref: str | None
+    reference: str | None
+    allocation: Allocation
+    failure_reason: str | None
+    received_at: dt.datetime | None
+    failed_at: dt.datetime | None
+    refunded_at: dt.datetime | None
+    created_by: int | None
+    created_at: dt.datetime
+
+
+class PaymentCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """A payment taken or received outside Recoup's checkout (on the phone, by transfer)."""
+
+    amount: Decimal
+    currency: Currency
+    method: Method = "card"
+    reference: Annotated[str, msgspec.Meta(max_length=120)] | None = None
+    received_at: dt.datetime | None = None
+
+
+class PaymentAction(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    reason: Annotated[str, msgspec.Meta(max_length=500)] = ""
+
+
+class PaymentLink(msgspec.Struct, kw_only=True):
+    id: int
+    account_id: int
+    url: str
+    expires_at: dt.datetime
+    revoked_at: dt.datetime | None
+    created_at: dt.datetime
+
+
+class PaymentLinkCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    expires_in_hours: Annotated[int, msgspec.Meta(ge=1, le=24 * 30)] = 72
+
+
+def money(amount: Decimal, digits: int) -> Decimal:
+    return amount.quantize(Decimal(1).scaleb(-digits))
+
+
+def payment_from_row(row: Any, digits: int) -> Payment:
+    return Payment(
+        id=row["id"],
+        account_id=row["account_id"],
+        amount=money(row["amount"], digits),
+        currency=row["currency"],
+        status=row["status"],
+        method=row["method"],
+        source=row["source"],
+        provider=row["provider"],
+        provider_ref=row["provider_ref"],
+        reference=row["reference"],
+        allocation=Allocation(
+            fees=money(row["applied_fees"], digits),
+            interest=money(row["applied_interest"], digits),
+            principal=money(row["applied_principal"], digits),
+            credit=money(row["applied_credit"], digits),
+        ),
+        failure_reason=row["failure_reason"],
+        received_at=row["received_at"],
+        failed_at=row["failed_at"],
+        refunded_at=row["refunded_at"],
+        created_by=row["created_by"],
+        created_at=row["created_at"],
+    )

@@ -1,0 +1,306 @@
+"""Payments: exact money, allocated fees -> interest -> principal, under the account's row lock.
+
+A payment taken on the phone or pushed by an integrator is recorded as received at once.
+One made through a provider's checkout starts pending and is settled when the provider's
+webhook says it succeeded or failed. Refunds and reversals put back exactly what the
+payment had paid off. Every change is an audit row and an event, in the same transaction.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
+
+import asyncpg
+import msgspec
+
+from channels import names
+from domain.accounts.service import AccountService
+from domain.actor import Actor
+from domain.clock import utcnow
+from domain.db import Connection
+from domain.errors import Conflict, InvalidInput, NotFound
+from domain.money import allocate, check_amount, minor_digits
+from domain.outbox import events
+from domain.outbox.service import ChangeRecorder
+from domain.pagination import Page, check_limit, decode_cursor, page
+from domain.payments import queries
+from domain.payments.schemas import Payment, PaymentCreate, payment_from_row
+
+ZERO = Decimal(0)
+
+
+def _status_after(status: str, balance: Decimal) -> str:
+    """An account with nothing left to pay is paid; one that owes again is no longer paid."""
+    if balance == 0 and status not in ("closed",):
+        return "paid"
+    if balance > 0 and status == "paid":
+        return "active"
+    return status
+
+
+class PaymentService:
+    def __init__(
+        self, conn: Connection, actor: Actor, clock: Callable[[], dt.datetime] = utcnow
+    ) -> None:
+        self.conn = conn
+        self.actor = actor
+        self.clock = clock
+        self.accounts = AccountService(conn, actor, clock)
+        self.changes = ChangeRecorder(conn, actor, clock)
+
+    def _payment(self, row: asyncpg.Record) -> Payment:
+        return payment_from_row(row, minor_digits(row["currency"]))
+
+    async def get(self, payment_id: int) -> Payment:
+        row = await queries.get(self.conn, payment_id)
+        if row is None:
+            raise NotFound(f"payment {payment_id} not found")
+        await self.accounts.get(row["account_id"])  # the caller may see its account
+        return self._payment(row)
+
+    async def list(
+        self, account_id: int, *, cursor: str | None = None, limit: int = 50
+    ) -> Page[Payment]:
+        check_limit(limit)
+        await self.accounts.get(account_id)
+        before = decode_cursor(cursor, tuple[int])[0] if cursor else None
+        rows = await queries.for_account(self.conn, account_id, before_id=before, limit=limit + 1)
+        return page([self._payment(r) for r in rows], limit, lambda p: (p.id,))
+
+    async def _locked_account(self, account_id: int) -> asyncpg.Record:
+        await self.accounts.get(account_id)  # 404 unless the caller may see it
+        locked = await queries.lock_account(self.conn, account_id)
+        if locked is None:
+            raise NotFound(f"account {account_id} not found")
+        return locked
+
+    def _check_money(self, amount: Decimal, currency: str, account: asyncpg.Record) -> Decimal:
+        if currency != account["currency"]:
+            raise InvalidInput(
+                f"this account is in {account['currency']}, not {currency}", field="currency"
+            )
+        return check_amount(amount, currency, field="amount", positive=True)
+
+    async def record(self, account_id: int, data: PaymentCreate, *, source: str) -> Payment:
+        """A payment received outside the checkout: allocated and applied at once."""
+        account = await self._locked_account(account_id)
+        amount = self._check_money(data.amount, data.currency, account)
+        received_at = data.received_at or self.clock()
+        if received_at.tzinfo is None:
+            raise InvalidInput("received_at needs a time zone offset", field="received_at")
+        if received_at > self.clock() + dt.timedelta(minutes=5):
+            raise InvalidInput("received_at is in the future", field="received_at")
+        tenant = await self.accounts.tenant()
+        split = allocate(
+            amount,
+            fees=account["fees"],
+            interest=account["interest"],
+            principal=account["principal"],
+            allow_credit=tenant.settings.payments.hold_overpayment_as_credit,
+        )
+        row = await queries.insert(
+            self.conn,
+            self.actor.tenant_id,
+            {
+                "account_id": account_id,
+                "amount": amount,
+                "currency": account["currency"],
+                "status": "succeeded",
+                "method": data.method,
+                "source": source,
+                "reference": data.reference,
+                "applied_fees": split.fees,
+                "applied_interest": split.interest,
+                "applied_principal": split.principal,
+                "applied_credit": split.credit,
+                "received_at": received_at,
+                "created_by": self.actor.id if self.actor.is_user else None,
+            },
+        )
+        return await self._applied(account, row, events.PAYMENT_RECEIVED, "payment.record", sign=-1)
+
+    async def start_checkout(
+        self,
+        account_id: int,
+        amount: Decimal,
+        *,
+        provider: str,
+        provider_ref: str,
+        source: str = "debtor",
+    ) -> Payment:
+        """A payment the debtor is making through a provider: pending until its webhook."""
+        account = await self._locked_account(account_id)
+        amount = self._check_money(amount, account["currency"], account)
+        balance = account["fees"] + account["interest"] + account["principal"]
+        if amount > balance:
+            raise InvalidInput(f"the amount is more than the balance of {balance}", field="amount")
+        row = await queries.insert(
+            self.conn,
+            self.actor.tenant_id,
+            {
+                "account_id": account_id,
+                "amount": amount,
+                "currency": account["currency"],
+                "status": "pending",
+                "method": "card",
+                "source": source,
+                "provider": provider,
+                "provider_ref": provider_ref,
+            },
+        )
+        payment = self._payment(row)
+        await self.changes.record(
+            action="payment.start",
+            entity_type="payment",
+            entity_id=payment.id,
+            before=None,
+            after=msgspec.to_builtins(payment),
+            event_type=events.PAYMENT_PENDING,
+            channels=self._channels(account, account_id),
+        )
+        return payment
+
+    async def succeed(self, payment_id: int) -> Payment:
+        """The provider took the money: allocate it. Money already taken is never refused;
+        what exceeds the balance by now is held as credit."""
+        row = await queries.get(self.conn, payment_id, for_update=True)
+        if row is None:
+            raise NotFound(f"payment {payment_id} not found")
+        if row["status"] != "pending":
+            return self._payment(row)  # settled before: nothing changes
+        account = await queries.lock_account(self.conn, row["account_id"])
+        assert account is not None
+        split = allocate(
+            row["amount"],
+            fees=account["fees"],
+            interest=account["interest"],
+            principal=account["principal"],
+            allow_credit=True,
+        )
+        updated = await queries.settle(
+            self.conn,
+            payment_id,
+            status="succeeded",
+            at=self.clock(),
+            fees=split.fees,
+            interest=split.interest,
+            principal=split.principal,
+            credit=split.credit,
+        )
+        return await self._applied(
+            account,
+            updated,
+            events.PAYMENT_RECEIVED,
+            "payment.succeed",
+            sign=-1,
+            before=self._payment(row),
+        )
+
+    async def fail(self, payment_id: int, reason: str) -> Payment:
+        row = await queries.get(self.conn, payment_id, for_update=True)
+        if row is None:
+            raise NotFound(f"payment {payment_id} not found")
+        if row["status"] != "pending":
+            return self._payment(row)
+        updated = await queries.settle(
+            self.conn, payment_id, status="failed", at=self.clock(), failure_reason=reason[:500]
+        )
+        before, after = self._payment(row), self._payment(updated)
+        account = await self.accounts.get_unrestricted(after.account_id)
+        await self.changes.record(
+            action="payment.fail",
+            entity_type="payment",
+            entity_id=payment_id,
+            before=msgspec.to_builtins(before),
+            after=msgspec.to_builtins(after),
+            event_type=events.PAYMENT_FAILED,
+            channels=self._channels({"owner_id": account.owner_id}, after.account_id),
+            data={"payment": msgspec.to_builtins(after)},
+        )
+        return after
+
+    async def undo(self, payment_id: int, kind: str, reason: str) -> Payment:
+        """Refund or reverse a received payment: put back exactly what it paid off."""
+        row = await queries.get(self.conn, payment_id, for_update=True)
+        if row is None:
+            raise NotFound(f"payment {payment_id} not found")
+        await self.accounts.get(row["account_id"])
+        if row["status"] != "succeeded":
+            raise Conflict(f"only a received payment can be {kind}; this one is {row['status']}")
+        account = await queries.lock_account(self.conn, row["account_id"])
+        assert account is not None
+        if account["credit"] < row["applied_credit"]:
+            raise Conflict("the credit this payment left has been used since")
+        updated = await queries.settle(
+            self.conn,
+            payment_id,
+            status=kind,
+            at=self.clock(),
+            fees=row["applied_fees"],
+            interest=row["applied_interest"],
+            principal=row["applied_principal"],
+            credit=row["applied_credit"],
+            failure_reason=reason or None,
+        )
+        event_type = events.PAYMENT_REFUNDED if kind == "refunded" else events.PAYMENT_REVERSED
+        return await self._applied(
+            account, updated, event_type, f"payment.{kind[:-2]}", sign=1, before=self._payment(row)
+        )
+
+    async def _applied(
+        self,
+        account: asyncpg.Record,
+        row: asyncpg.Record,
+        event_type: str,
+        action: str,
+        *,
+        sign: int,
+        before: Payment | None = None,
+    ) -> Payment:
+        """Apply (sign -1) or take back (sign +1) a payment's allocation on its account, and
+        record the change with the account as it now stands."""
+        payment = self._payment(row)
+        split = payment.allocation
+        balance_after = (
+            account["fees"]
+            + account["interest"]
+            + account["principal"]
+            + sign * (split.fees + split.interest + split.principal)
+        )
+        await queries.apply_to_account(
+            self.conn,
+            payment.account_id,
+            fees=sign * split.fees,
+            interest=sign * split.interest,
+            principal=sign * split.principal,
+            credit=-sign * split.credit,
+            status=_status_after(account["status"], balance_after),
+        )
+        account_after = await self.accounts.get_unrestricted(payment.account_id)
+        data: dict[str, Any] = {
+            "payment": msgspec.to_builtins(payment),
+            "account": msgspec.to_builtins(account_after),
+        }
+        await self.changes.record(
+            action=action,
+            entity_type="payment",
+            entity_id=payment.id,
+            before=msgspec.to_builtins(before) if before else None,
+            after=msgspec.to_builtins(payment),
+            event_type=event_type,
+            channels=self._channels(account, payment.account_id, wallboard=True),
+            data=data,
+        )
+        return payment
+
+    @staticmethod
+    def _channels(account: Any, account_id: int, *, wallboard: bool = False) -> list[str]:
+        channels = [names.account(account_id), names.pay(account_id)]
+        if account["owner_id"] is not None:
+            channels.append(names.agent(account["owner_id"]))
+        if wallboard:
+            channels.append(names.WALLBOARD)
+        return channels

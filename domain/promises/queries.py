@@ -1,0 +1,90 @@
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import asyncpg
+
+from domain.db import Connection
+
+COLUMNS = """id, account_id, plan_id, instalment, instalments, amount, currency, due_date, status,
+  source, created_by, created_at, resolved_at"""
+
+
+async def insert_plan(
+    conn: Connection, tenant_id: int, rows: list[dict[str, Any]]
+) -> list[asyncpg.Record]:
+    """All instalments of a plan in one statement."""
+    return await conn.fetch(
+        f"""INSERT INTO promises (tenant_id, account_id, plan_id, instalment, instalments,
+          amount, currency, due_date, source, created_by)
+        SELECT $1, r.account_id, r.plan_id, r.instalment, r.instalments, r.amount, r.currency,
+          r.due_date, r.source, r.created_by
+        FROM unnest($2::bigint[], $3::uuid[], $4::int[], $5::int[], $6::numeric[], $7::text[],
+                    $8::date[], $9::text[], $10::bigint[])
+          AS r(account_id, plan_id, instalment, instalments, amount, currency, due_date, source,
+               created_by)
+        RETURNING {COLUMNS}""",
+        tenant_id,
+        [r["account_id"] for r in rows],
+        [r["plan_id"] for r in rows],
+        [r["instalment"] for r in rows],
+        [r["instalments"] for r in rows],
+        [r["amount"] for r in rows],
+        [r["currency"] for r in rows],
+        [r["due_date"] for r in rows],
+        [r["source"] for r in rows],
+        [r["created_by"] for r in rows],
+    )
+
+
+async def for_account(conn: Connection, account_id: int) -> list[asyncpg.Record]:
+    return await conn.fetch(
+        f"SELECT {COLUMNS} FROM promises WHERE account_id = $1 ORDER BY due_date DESC, id DESC",
+        account_id,
+    )
+
+
+async def pending_for_account(conn: Connection, account_id: int) -> int:
+    return await conn.fetchval(
+        "SELECT count(*) FROM promises WHERE account_id = $1 AND status = 'pending'", account_id
+    )
+
+
+async def settle(
+    conn: Connection, *, grace_days: int, time_zone: str, now: dt.datetime
+) -> list[asyncpg.Record]:
+    """Mark the tenant's pending promises kept or broken, all in one statement.
+
+    An instalment is kept when the payments received on its account since the plan was made,
+    up to the end of its due date plus the grace period (in the tenant's time zone), cover
+    every instalment of its plan up to and including it (which may happen before it is due);
+    broken when that moment has passed without them. Refunded or reversed payments do not
+    count.
+    """
+    return await conn.fetch(
+        f"""WITH candidates AS (
+          SELECT p.id, p.account_id, p.created_at, p.due_date,
+            (SELECT sum(q.amount) FROM promises q
+             WHERE q.plan_id = p.plan_id AND q.instalment <= p.instalment) AS owed,
+            ((p.due_date + $1 + 1)::timestamp AT TIME ZONE $2) AS deadline
+          FROM promises p
+          WHERE p.status = 'pending'
+        ), judged AS (
+          SELECT c.id, c.deadline,
+            (SELECT coalesce(sum(pay.amount), 0) FROM payments pay
+             WHERE pay.account_id = c.account_id AND pay.status = 'succeeded'
+               AND pay.received_at >= c.created_at AND pay.received_at < c.deadline) >= c.owed
+              AS covered
+          FROM candidates c
+        )
+        UPDATE promises p SET
+          status = CASE WHEN j.covered THEN 'kept' ELSE 'broken' END,
+          resolved_at = $3
+        FROM judged j
+        WHERE p.id = j.id AND (j.covered OR j.deadline <= $3)
+        RETURNING {", ".join("p." + c.strip() for c in COLUMNS.split(","))}""",
+        grace_days,
+        time_zone,
+        now,
+    )

@@ -1,0 +1,195 @@
+"""Promises to pay: made within the tenant's limits, then judged kept or broken by schedule."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Callable
+from decimal import Decimal
+
+import asyncpg
+import msgspec
+
+from channels import names
+from domain.accounts.service import AccountService
+from domain.actor import Actor, system_actor
+from domain.clock import utcnow
+from domain.db import Connection
+from domain.errors import InvalidInput
+from domain.money import check_amount, minor_digits
+from domain.outbox import events
+from domain.outbox.service import ChangeRecorder
+from domain.payments.schemas import money
+from domain.promises import queries
+from domain.promises.schemas import Instalment, Promise, PromiseCreate
+from domain.tenancy.service import TenantService, local_today
+
+
+def to_promise(row: asyncpg.Record) -> Promise:
+    digits = minor_digits(row["currency"])
+    return Promise(**{**dict(row), "amount": money(row["amount"], digits)})
+
+
+def _channels(account_id: int, owner_id: int | None) -> list[str]:
+    channels = [names.account(account_id), names.pay(account_id), names.WALLBOARD]
+    if owner_id is not None:
+        channels.append(names.agent(owner_id))
+    return channels
+
+
+class PromiseService:
+    def __init__(
+        self, conn: Connection, actor: Actor, clock: Callable[[], dt.datetime] = utcnow
+    ) -> None:
+        self.conn = conn
+        self.actor = actor
+        self.clock = clock
+        self.accounts = AccountService(conn, actor, clock)
+        self.changes = ChangeRecorder(conn, actor, clock)
+
+    async def list(self, account_id: int) -> list[Promise]:
+        await self.accounts.get(account_id)
+        return [to_promise(r) for r in await queries.for_account(self.conn, account_id)]
+
+    async def make(self, account_id: int, data: PromiseCreate, *, source: str) -> list[Promise]:
+        account = await self.accounts.get(account_id, for_update=True)
+        tenant = await self.accounts.tenant()
+        rules = tenant.settings.promises
+        plan = self._instalments(data)
+        if len(plan) > rules.max_instalments:
+            raise InvalidInput(
+                f"a plan may have at most {rules.max_instalments} instalments", field="instalments"
+            )
+        today = local_today(tenant, self.clock())
+        latest = today + dt.timedelta(days=rules.max_days_ahead)
+        balance = account.balance
+        if balance <= 0:
+            raise InvalidInput("there is nothing left to promise on this account", field="amount")
+        minimum = min(balance, (balance * rules.min_share_percent / 100))
+        digits = minor_digits(account.currency)
+        minimum = minimum.quantize(Decimal(1).scaleb(-digits))
+        total = Decimal(0)
+        previous: dt.date | None = None
+        for n, item in enumerate(plan):
+            field = "amount" if data.instalments is None else f"instalments[{n}].amount"
+            date_field = "due_date" if data.instalments is None else f"instalments[{n}].due_date"
+            amount = check_amount(item.amount, account.currency, field=field, positive=True)
+            if item.due_date < today:
+                raise InvalidInput("a promise cannot be due in the past", field=date_field)
+            if item.due_date > latest:
+                raise InvalidInput(
+                    f"a promise may be due at most {rules.max_days_ahead} days ahead "
+                    f"(by {latest.isoformat()})",
+                    field=date_field,
+                )
+            if previous is not None and item.due_date <= previous:
+                raise InvalidInput("instalments must fall on successive dates", field=date_field)
+            previous = item.due_date
+            total += amount
+            last = n == len(plan) - 1
+            if amount < minimum and not (last and total == balance):
+                raise InvalidInput(
+                    f"each payment must be at least {minimum} {account.currency} "
+                    f"({rules.min_share_percent}% of the balance)",
+                    field=field,
+                )
+        if total > balance:
+            raise InvalidInput(
+                f"the promise of {total} is more than the balance of {balance}",
+                field="amount" if data.instalments is None else "instalments",
+            )
+        plan_id = uuid.uuid4()
+        rows = await queries.insert_plan(
+            self.conn,
+            self.actor.tenant_id,
+            [
+                {
+                    "account_id": account_id,
+                    "plan_id": plan_id,
+                    "instalment": n + 1,
+                    "instalments": len(plan),
+                    "amount": item.amount,
+                    "currency": account.currency,
+                    "due_date": item.due_date,
+                    "source": source,
+                    "created_by": self.actor.id if self.actor.is_user else None,
+                }
+                for n, item in enumerate(plan)
+            ],
+        )
+        promises = [to_promise(r) for r in rows]
+        if account.status in ("active", "promise_broken"):
+            await self.conn.execute(
+                "UPDATE accounts SET status = 'promised', version = version + 1, "
+                "updated_at = now() WHERE id = $1",
+                account_id,
+            )
+        after = await self.accounts.get_unrestricted(account_id)
+        await self.changes.record(
+            action="promise.make",
+            entity_type="account",
+            entity_id=account_id,
+            before=None,
+            after={"plan_id": str(plan_id), "promises": msgspec.to_builtins(promises)},
+            event_type=events.PROMISE_MADE,
+            channels=_channels(account_id, after.owner_id),
+            data={"promises": msgspec.to_builtins(promises), "account": msgspec.to_builtins(after)},
+        )
+        return promises
+
+    @staticmethod
+    def _instalments(data: PromiseCreate) -> list[Instalment]:
+        if data.instalments is not None:
+            if data.amount is not None or data.due_date is not None:
+                raise InvalidInput(
+                    "send amount and due_date, or instalments, not both", field="instalments"
+                )
+            if not data.instalments:
+                raise InvalidInput("a plan needs at least one instalment", field="instalments")
+            return data.instalments
+        if data.amount is None or data.due_date is None:
+            raise InvalidInput("a promise needs an amount and a due_date", field="amount")
+        return [Instalment(amount=data.amount, due_date=data.due_date)]
+
+
+async def settle_promises(conn: Connection, tenant_id: int, now: dt.datetime) -> list[Promise]:
+    """Judge the tenant's pending promises (in its own transaction): kept when covered, broken
+    when their deadline passed uncovered. Each judgement is an event; a broken promise marks
+    its account, a fully kept plan returns it to active."""
+    actor = system_actor(tenant_id)
+    tenant = await TenantService(conn, actor).current()
+    rows = await queries.settle(
+        conn, grace_days=tenant.settings.promises.grace_days, time_zone=tenant.time_zone, now=now
+    )
+    settled = [to_promise(r) for r in rows]
+    if not settled:
+        return []
+    broken = sorted({p.account_id for p in settled if p.status == "broken"})
+    kept_only = sorted({p.account_id for p in settled} - set(broken))
+    await conn.execute(
+        """UPDATE accounts SET status = 'promise_broken', version = version + 1, updated_at = now()
+        WHERE id = ANY($1::bigint[]) AND status IN ('promised', 'active')""",
+        broken,
+    )
+    await conn.execute(
+        """UPDATE accounts a SET status = 'active', version = version + 1, updated_at = now()
+        WHERE a.id = ANY($1::bigint[]) AND a.status = 'promised'
+          AND NOT EXISTS (
+            SELECT 1 FROM promises p WHERE p.account_id = a.id AND p.status = 'pending')""",
+        kept_only,
+    )
+    accounts = AccountService(conn, actor)
+    changes = ChangeRecorder(conn, actor)
+    for promise in settled:
+        account = await accounts.get_unrestricted(promise.account_id)
+        await changes.record(
+            action=f"promise.{promise.status}",
+            entity_type="promise",
+            entity_id=promise.id,
+            before=None,
+            after=msgspec.to_builtins(promise),
+            event_type=events.PROMISE_KEPT if promise.status == "kept" else events.PROMISE_BROKEN,
+            channels=_channels(promise.account_id, account.owner_id),
+            data={"promise": msgspec.to_builtins(promise), "account": msgspec.to_builtins(account)},
+        )
+    return settled
