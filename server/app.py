@@ -21,13 +21,17 @@ from server.controllers.auth import AuthController
 from server.controllers.debtors import DebtorController
 from server.controllers.deps import provide_actor
 from server.controllers.health import live, metrics, ready
+from server.controllers.payments import PaymentController, ProviderWebhookController
 from server.controllers.tenant import TenantController
 from server.controllers.users import AgentGroupController, UserController
 from server.frontend import frontend_router
 from server.observability import ObservabilityMiddleware, configure_logging
+from server.optout import OptOutController
+from server.pay import PayController
 from server.problems import EXCEPTION_HANDLERS
 from server.realtime import RealtimeController, RecoupASGI
 from server.resources import Resources
+from server.sandbox import SandboxCheckoutController
 from server.settings import Settings, get_settings
 
 API_CONTROLLERS = [
@@ -40,6 +44,8 @@ API_CONTROLLERS = [
     AccountController,
     AuditController,
     RealtimeController,
+    PaymentController,
+    ProviderWebhookController,
 ]
 
 SECURITY_HEADERS = [
@@ -92,7 +98,17 @@ def create_app(settings: Settings | None = None, *, resources: Resources | None 
     )
     docs_plugin, docs_assets = _api_docs()
     return Litestar(
-        route_handlers=[api, live, ready, metrics, frontend_router(), docs_assets],
+        route_handlers=[
+            api,
+            live,
+            ready,
+            metrics,
+            frontend_router(),
+            docs_assets,
+            PayController,
+            SandboxCheckoutController,
+            OptOutController,
+        ],
         dependencies={"actor": provide_actor},
         lifespan=[lifespan],
         state=State({"resources": resources} if resources is not None else {}),

@@ -228,6 +228,7 @@ def worker(processes: int | None) -> None:
                 [
                     "tasks.broker:broker",
                     "tasks.maintenance",
+                    "tasks.payments",
                     "--workers",
                     str(count),
                     "--shutdown-timeout",
@@ -253,6 +254,7 @@ def scheduler() -> None:
                     [
                         "tasks.broker:scheduler",
                         "tasks.maintenance",
+                        "tasks.payments",
                         "--skip-first-run",
                         "--no-configure-logging",
                     ]

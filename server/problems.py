@@ -72,7 +72,7 @@ def problem(
     request_id = request_id_of(request.scope)
     if request_id:
         body["request_id"] = request_id
-    body.update({k: v for k, v in extra.items() if v is not None})
+    body.update({k: v for k, v in extra.items() if v is not None or k != "errors"})
     return Response(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 

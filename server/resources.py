@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import redis.asyncio as aioredis
+from taskiq import AsyncBroker
+from taskiq.decor import AsyncTaskiqDecoratedTask
 
 from channels.backend import Backend
 from channels.redis_backend import RedisBackend, connect_redis
@@ -24,6 +27,7 @@ class Resources:
     limiter: LoginLimiter
     access_tokens: AccessTokens
     channels: Backend
+    jobs: AsyncBroker
 
     @classmethod
     async def open(cls, settings: Settings, *, application_name: str = "recoup-web") -> Resources:
@@ -35,9 +39,14 @@ class Resources:
         redis = connect_redis(settings.redis_url)
         channels = RedisBackend(settings.redis_url, history_size=settings.channel_history)
         await channels.start()
+        from tasks.broker import make_broker
+
+        jobs = make_broker(settings.redis_url)
+        await jobs.startup()
         return cls(
             settings=settings,
             channels=channels,
+            jobs=jobs,
             db=db,
             redis=redis,
             auth=AuthService(
@@ -56,7 +65,12 @@ class Resources:
             ),
         )
 
+    async def kick(self, task: AsyncTaskiqDecoratedTask[..., Any], *args: Any) -> None:
+        """Hand a job to the workers."""
+        await task.kicker().with_broker(self.jobs).kiq(*args)
+
     async def close(self) -> None:
+        await self.jobs.shutdown()
         await self.channels.stop()
         await self.redis.aclose()
         await self.db.close()

@@ -14,6 +14,7 @@ from typing import Literal
 import msgspec
 
 DEV_SECRET = "recoup-development-secret-do-not-use-in-production"
+DEV_SANDBOX_SECRET = "whsec_recoup_sandbox_development"
 
 Environment = Literal["development", "test", "production"]
 
@@ -56,6 +57,20 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     ws_ping_timeout: float = 20.0
     channel_history: int = 1000
     relay_metrics_port: int | None = None
+    # Payment providers' webhook secrets, newest first (several while rotating).
+    sandbox_webhook_secrets: tuple[str, ...] = (DEV_SANDBOX_SECRET,)
+    stripe_webhook_secrets: tuple[str, ...] = ()
+    # The built-in sandbox payment provider (its checkout page and its webhook calls).
+    payments_sandbox: bool = True
+
+    def webhook_secrets(self, provider: str) -> tuple[str, ...] | None:
+        """The secrets a provider's webhooks are signed with; None for an unknown provider."""
+        if provider == "sandbox":
+            return self.sandbox_webhook_secrets if self.payments_sandbox else None
+        if provider == "stripe":
+            return self.stripe_webhook_secrets or None
+        return None
+
     # Development serves over plain http, where a Secure cookie would never come back.
     cookie_secure: bool = False
 
@@ -92,6 +107,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
                     "32 characters (for example: python -c 'import secrets; "
                     "print(secrets.token_urlsafe(48))'); refusing to start with the "
                     "development secret."
+                )
+            if self.payments_sandbox and DEV_SANDBOX_SECRET in self.sandbox_webhook_secrets:
+                raise SettingsError(
+                    "PAYMENTS_SANDBOX is on in production with the development webhook secret; "
+                    "set SANDBOX_WEBHOOK_SECRETS or turn the sandbox off"
                 )
             if self.database_url is None or self.redis_url is None:
                 raise SettingsError(
@@ -163,6 +183,16 @@ def settings_from_env(environ: dict[str, str] | os._Environ[str] | None = None) 
                 values[field] = float(e[var])
             except ValueError:
                 raise SettingsError(f"{var} must be a number of seconds, got {e[var]!r}") from None
+    for var, field in (
+        ("SANDBOX_WEBHOOK_SECRETS", "sandbox_webhook_secrets"),
+        ("STRIPE_WEBHOOK_SECRETS", "stripe_webhook_secrets"),
+    ):
+        if e.get(var):
+            values[field] = tuple(x.strip() for x in e[var].split(",") if x.strip())
+    if e.get("PAYMENTS_SANDBOX"):
+        values["payments_sandbox"] = _bool(e["PAYMENTS_SANDBOX"])
+    elif env == "production":
+        values["payments_sandbox"] = False
     if e.get("RECOUP_DATA_DIR"):
         values["data_dir"] = Path(e["RECOUP_DATA_DIR"])
     values["data_dir"] = Path(values.get("data_dir", Path(".recoup"))).resolve()  # type: ignore[arg-type]

@@ -2,7 +2,8 @@
 
 Jobs are delivered at least once (Redis streams, acknowledged after the job, claimed
 back from a consumer that died), so every job is idempotent. Workers open their
-database pools on start-up; the web process only kicks jobs.
+database pools on start-up; the web process only kicks jobs, through a broker of its
+own made by ``make_broker`` from its settings.
 """
 
 from __future__ import annotations
@@ -13,30 +14,29 @@ from taskiq import TaskiqEvents, TaskiqScheduler, TaskiqState
 from taskiq.schedule_sources import LabelScheduleSource
 from taskiq_redis import RedisStreamBroker
 
-from domain.db import Database
 from server.settings import get_settings
 
 
+def make_broker(url: str) -> RedisStreamBroker:
+    return RedisStreamBroker(
+        url=url,
+        queue_name="recoup:jobs",
+        consumer_group_name="recoup-workers",
+        # A new group starts from the beginning, so jobs kicked before any worker ran are kept.
+        consumer_id="0",
+        maxlen=100_000,
+        # A job unacknowledged this long (its worker died) goes to another worker.
+        idle_timeout=5 * 60 * 1000,
+    )
+
+
 def _redis_url() -> str:
-    url = get_settings().redis_url or os.environ.get("REDIS_URL")
-    if not url:
-        raise RuntimeError(
-            "REDIS_URL is not set: run the worker through `recoup worker` (which starts the "
-            "embedded Redis in development) or set REDIS_URL"
-        )
-    return url
+    # `recoup worker` and `recoup scheduler` always set REDIS_URL; elsewhere this module is
+    # imported only to name the jobs, and this broker never connects.
+    return os.environ.get("REDIS_URL") or get_settings().redis_url or "redis://127.0.0.1:6379/0"
 
 
-broker = RedisStreamBroker(
-    url=_redis_url(),
-    queue_name="recoup:jobs",
-    consumer_group_name="recoup-workers",
-    # A new group starts from the beginning, so jobs kicked before any worker ran are kept.
-    consumer_id="0",
-    maxlen=100_000,
-    # A job unacknowledged this long (its worker died) goes to another worker.
-    idle_timeout=5 * 60 * 1000,
-)
+broker = make_broker(_redis_url())
 scheduler = TaskiqScheduler(broker=broker, sources=[LabelScheduleSource(broker)])
 
 
@@ -47,6 +47,6 @@ async def open_resources(state: TaskiqState) -> None:
 
 @broker.on_event(TaskiqEvents.WORKER_SHUTDOWN)
 async def close_resources(state: TaskiqState) -> None:
-    db: Database | None = getattr(state, "db", None)
+    db = getattr(state, "db", None)
     if db is not None:
         await db.close()

@@ -236,3 +236,24 @@ def relay(settings: Settings) -> Iterator[list[subprocess.Popen[bytes]]]:
         for process in processes:
             process.kill()
             process.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def worker(settings: Settings, live_server: str) -> Iterator[subprocess.Popen[bytes]]:
+    """``recoup worker``, calling back the live server where a job does (PUBLIC_URL)."""
+    process = subprocess.Popen(
+        [*RECOUP, "worker"],
+        cwd=ROOT,
+        env=recoup_env(settings, PUBLIC_URL=live_server),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        yield process
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()

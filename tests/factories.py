@@ -27,6 +27,8 @@ def midday_zone() -> str:
     contact hours whatever the clock says (compliance tests choose their own zones)."""
     offset = max(-12, min(14, 13 - dt.datetime.now(dt.UTC).hour))
     return f"Etc/GMT{-offset:+d}" if offset else "Etc/GMT"
+
+
 _counter = itertools.count(1)
 
 
@@ -89,7 +91,7 @@ class SeededTenant:
             "creditor": "Test Bank",
         }
         values.update(overrides)
-        if "debtor_id" not in values:
+        if "debtor_id" not in values and "debtor" not in values:
             values["debtor"] = DebtorCreate(
                 first_name="Pat",
                 last_name=f"Debtor{n}",

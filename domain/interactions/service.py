@@ -14,6 +14,7 @@ from domain.actor import Actor
 from domain.clock import utcnow
 from domain.compliance import service as compliance
 from domain.db import Connection
+from domain.debtors.service import DebtorService
 from domain.errors import InvalidInput
 from domain.interactions import queries
 from domain.interactions.schemas import Interaction, InteractionCreate
@@ -83,6 +84,13 @@ class InteractionService:
             event_type=events.INTERACTION_LOGGED,
             channels=channels,
         )
+        if (
+            data.channel == "sms"
+            and data.direction == "inbound"
+            and data.notes.strip().upper() in STOP_WORDS
+        ):
+            # A debtor texting STOP has opted out, as of this message.
+            await DebtorService(self.conn, self.actor, self.clock).opt_out(account.debtor_id, "sms")
         return interaction
 
     async def list(

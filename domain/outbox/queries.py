@@ -40,6 +40,19 @@ async def insert_change(
         )
 
 
+async def insert_event(conn: Connection, event: Event) -> None:
+    await conn.execute(
+        """INSERT INTO outbox (tenant_id, event_id, type, channels, data, occurred_at)
+        VALUES ($1, $2, $3, $4, $5, $6)""",
+        event.tenant_id,
+        event.id,
+        event.type,
+        event.channels,
+        event.data,
+        event.occurred_at,
+    )
+
+
 async def claim_unpublished(conn: Connection, limit: int) -> list[Any]:
     """The oldest unpublished events, locked for this transaction (others skip them)."""
     return await conn.fetch(

@@ -58,3 +58,16 @@ class ChangeRecorder:
         )
         await queries.insert_change(self.conn, audit, at, event)
         return event
+
+    async def event(self, event_type: str, channels: list[str], data: dict[str, Any]) -> Event:
+        """One more event for the same change (another audience, other fields): no audit
+        row of its own, same transaction."""
+        event = new_event(
+            event_type,
+            tenant_id=self.actor.tenant_id,
+            channels=channels,
+            data=data,
+            at=self.clock(),
+        )
+        await queries.insert_event(self.conn, event)
+        return event

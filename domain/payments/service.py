@@ -32,6 +32,30 @@ from domain.payments.schemas import Payment, PaymentCreate, payment_from_row
 ZERO = Decimal(0)
 
 
+def debtor_view(payment: Payment | None, account: Any | None) -> dict[str, Any]:
+    """What the debtor's own page may hear of a change: figures, no internals."""
+    data: dict[str, Any] = {}
+    if payment is not None:
+        data["payment"] = {
+            "id": payment.id,
+            "amount": str(payment.amount),
+            "currency": payment.currency,
+            "status": payment.status,
+            "provider_ref": payment.provider_ref,
+            "failure_reason": payment.failure_reason,
+        }
+    if account is not None:
+        data["account"] = {
+            "currency": account.currency,
+            "balance": str(account.balance),
+            "principal": str(account.principal),
+            "interest": str(account.interest),
+            "fees": str(account.fees),
+            "status": account.status,
+        }
+    return data
+
+
 def _status_after(status: str, balance: Decimal) -> str:
     """An account with nothing left to pay is paid; one that owes again is no longer paid."""
     if balance == 0 and status not in ("closed",):
@@ -161,6 +185,9 @@ class PaymentService:
             event_type=events.PAYMENT_PENDING,
             channels=self._channels(account, account_id),
         )
+        await self.changes.event(
+            events.PAYMENT_PENDING, [names.pay(account_id)], debtor_view(payment, None)
+        )
         return payment
 
     async def succeed(self, payment_id: int) -> Payment:
@@ -219,6 +246,9 @@ class PaymentService:
             event_type=events.PAYMENT_FAILED,
             channels=self._channels({"owner_id": account.owner_id}, after.account_id),
             data={"payment": msgspec.to_builtins(after)},
+        )
+        await self.changes.event(
+            events.PAYMENT_FAILED, [names.pay(after.account_id)], debtor_view(after, None)
         )
         return after
 
@@ -294,11 +324,14 @@ class PaymentService:
             channels=self._channels(account, payment.account_id, wallboard=True),
             data=data,
         )
+        await self.changes.event(
+            event_type, [names.pay(payment.account_id)], debtor_view(payment, account_after)
+        )
         return payment
 
     @staticmethod
     def _channels(account: Any, account_id: int, *, wallboard: bool = False) -> list[str]:
-        channels = [names.account(account_id), names.pay(account_id)]
+        channels = [names.account(account_id)]
         if account["owner_id"] is not None:
             channels.append(names.agent(account["owner_id"]))
         if wallboard:

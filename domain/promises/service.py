@@ -20,6 +20,7 @@ from domain.money import check_amount, minor_digits
 from domain.outbox import events
 from domain.outbox.service import ChangeRecorder
 from domain.payments.schemas import money
+from domain.payments.service import debtor_view
 from domain.promises import queries
 from domain.promises.schemas import Instalment, Promise, PromiseCreate
 from domain.tenancy.service import TenantService, local_today
@@ -30,8 +31,15 @@ def to_promise(row: asyncpg.Record) -> Promise:
     return Promise(**{**dict(row), "amount": money(row["amount"], digits)})
 
 
+def debtor_promises(promises: list[Promise]) -> list[dict[str, str]]:
+    return [
+        {"amount": str(p.amount), "due_date": p.due_date.isoformat(), "status": p.status}
+        for p in promises
+    ]
+
+
 def _channels(account_id: int, owner_id: int | None) -> list[str]:
-    channels = [names.account(account_id), names.pay(account_id), names.WALLBOARD]
+    channels = [names.account(account_id), names.WALLBOARD]
     if owner_id is not None:
         channels.append(names.agent(owner_id))
     return channels
@@ -135,6 +143,11 @@ class PromiseService:
             channels=_channels(account_id, after.owner_id),
             data={"promises": msgspec.to_builtins(promises), "account": msgspec.to_builtins(after)},
         )
+        await self.changes.event(
+            events.PROMISE_MADE,
+            [names.pay(account_id)],
+            {**debtor_view(None, after), "promises": debtor_promises(promises)},
+        )
         return promises
 
     @staticmethod
@@ -191,5 +204,10 @@ async def settle_promises(conn: Connection, tenant_id: int, now: dt.datetime) ->
             event_type=events.PROMISE_KEPT if promise.status == "kept" else events.PROMISE_BROKEN,
             channels=_channels(promise.account_id, account.owner_id),
             data={"promise": msgspec.to_builtins(promise), "account": msgspec.to_builtins(account)},
+        )
+        await changes.event(
+            events.PROMISE_KEPT if promise.status == "kept" else events.PROMISE_BROKEN,
+            [names.pay(promise.account_id)],
+            {**debtor_view(None, account), "promises": debtor_promises([promise])},
         )
     return settled

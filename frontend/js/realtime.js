@@ -6,8 +6,6 @@
 // order; and {type: "resync"} when the server could not replay what was missed (the
 // screen then reloads its data over REST). The socket reconnects by itself with jittered
 // backoff and resumes every channel from the last position it saw.
-import { api } from "./api.js";
-
 const MAX_BACKOFF_MS = 15000;
 const SEEN_PER_CHANNEL = 500;
 
@@ -23,6 +21,12 @@ class Realtime extends EventTarget {
     this.attempt = 0;
     this.timer = null;
     this.started = false;
+    // Where tickets come from: the signed-in user's session, unless a page says otherwise
+    // (the payment page uses its link).
+    this.ticket = async () => {
+      const { api } = await import("./api.js");
+      return (await api("/realtime/ticket", { method: "POST" })).ticket;
+    };
   }
 
   subscribe(channel, handler) {
@@ -74,7 +78,7 @@ class Realtime extends EventTarget {
     this.#setState(this.attempt === 0 ? "connecting" : "reconnecting");
     let url;
     try {
-      const { ticket } = await api("/realtime/ticket", { method: "POST" });
+      const ticket = await this.ticket();
       url = new URL(`/ws?ticket=${encodeURIComponent(ticket)}`, location.href);
       url.protocol = location.protocol === "https:" ? "wss:" : "ws:";
     } catch {

@@ -4,40 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import os
-import subprocess
 import uuid
 from pathlib import Path
 
-import pytest
-
-from server.settings import get_settings
-from tests.conftest import RECOUP, recoup_env
 from tests.factories import SeededTenant
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture(scope="module")
-def worker(settings):  # type: ignore[no-untyped-def]
-    process = subprocess.Popen(
-        [*RECOUP, "worker"],
-        cwd=ROOT,
-        env=recoup_env(settings),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    yield process
-    process.terminate()
-    try:
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        process.kill()
-
-
 async def test_expired_refresh_tokens_are_pruned_by_the_worker(
-    worker, settings, tenant: SeededTenant
+    worker, resources, tenant: SeededTenant
 ) -> None:
     now = dt.datetime.now(dt.UTC)
     async with tenant.db.tenant(tenant.id) as conn:
@@ -51,17 +27,9 @@ async def test_expired_refresh_tokens_are_pruned_by_the_worker(
                 uuid.uuid4().hex,
                 now - dt.timedelta(days=days_ago),
             )
-    # The broker is built from the environment when its module is first imported.
-    os.environ["REDIS_URL"] = settings.redis_url
-    get_settings.cache_clear()
-    from tasks.broker import broker
     from tasks.maintenance import prune_refresh_tokens
 
-    await broker.startup()
-    try:
-        await prune_refresh_tokens.kiq()
-    finally:
-        await broker.shutdown()
+    await resources.kick(prune_refresh_tokens)
     for _ in range(200):
         async with tenant.db.tenant(tenant.id) as conn:
             left = await conn.fetchval(

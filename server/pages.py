@@ -1,0 +1,40 @@
+"""Small server-rendered pages for people without an account: what went wrong with a link,
+an opt-out confirmation, the sandbox provider's checkout. Everything is escaped."""
+
+from __future__ import annotations
+
+from html import escape
+
+from litestar import Response
+from litestar.datastructures import ResponseHeader
+
+CSP = ResponseHeader(
+    name="Content-Security-Policy",
+    value="default-src 'self'; style-src 'self'; form-action 'self'; frame-ancestors 'none'; "
+    "base-uri 'none'",
+)
+
+
+def page(title: str, body: str, *, status: int = 200) -> Response[str]:
+    """A complete, plain HTML page (``body`` must already be escaped HTML)."""
+    html = f"""<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{escape(title)}</title>
+<link rel="stylesheet" href="/static/css/pay.css">
+</head>
+<body>
+<main class="sheet">
+{body}
+</main>
+</body>
+</html>"""
+    return Response(
+        html, status_code=status, media_type="text/html", headers={"Cache-Control": "no-store"}
+    )
+
+
+def message(title: str, text: str, *, status: int = 200) -> Response[str]:
+    return page(title, f"<h1>{escape(title)}</h1>\n<p>{escape(text)}</p>", status=status)
