@@ -19,8 +19,10 @@ from litestar.status_codes import HTTP_200_OK
 
 from domain.accounts.service import AccountService
 from domain.actor import Actor
-from domain.errors import RecoupError
+from domain.errors import NotFound, RecoupError
+from domain.money import minor_digits
 from domain.payments.links import open_link
+from domain.payments.schemas import money
 from domain.payments.service import PaymentService
 from domain.promises.schemas import PromiseCreate
 from domain.promises.service import PromiseService
@@ -59,6 +61,13 @@ class CheckoutRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
 class Checkout(msgspec.Struct, kw_only=True):
     checkout_url: str
     payment_id: int
+
+
+class CheckoutState(msgspec.Struct, kw_only=True):
+    id: int
+    amount: Decimal
+    status: str
+    failure_reason: str | None
 
 
 class DebtorPromise(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -150,6 +159,27 @@ class PayController(Controller):
             f"/pay/{token}?checkout={checkout_id}",
         )
         return Checkout(checkout_url=url, payment_id=payment.id)
+
+    @get("/{token:str}/checkout/{checkout_id:str}", summary="How a checkout ended")
+    async def checkout_status(
+        self, request: Request[Any, Any, Any], token: FromPath[str], checkout_id: FromPath[str]
+    ) -> CheckoutState:
+        actor = await _debtor(request, token)
+        async with _resources(request).db.tenant(actor.tenant_id) as conn:
+            row = await conn.fetchrow(
+                """SELECT id, amount, currency, status, failure_reason FROM payments
+                WHERE account_id = $1 AND provider = 'sandbox' AND provider_ref = $2""",
+                actor.account_id,
+                checkout_id,
+            )
+        if row is None:
+            raise NotFound("no such checkout for this account")
+        return CheckoutState(
+            id=row["id"],
+            amount=money(row["amount"], minor_digits(row["currency"])),
+            status=row["status"],
+            failure_reason=row["failure_reason"],
+        )
 
     @post("/{token:str}/promise", summary="Propose a date to pay (a promise to pay)")
     async def promise(

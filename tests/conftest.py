@@ -241,11 +241,12 @@ def relay(settings: Settings) -> Iterator[list[subprocess.Popen[bytes]]]:
 @pytest.fixture(scope="session")
 def worker(settings: Settings, live_server: str) -> Iterator[subprocess.Popen[bytes]]:
     """``recoup worker``, calling back the live server where a job does (PUBLIC_URL)."""
+    log = (ROOT / ".recoup" / "test-worker.log").open("wb")
     process = subprocess.Popen(
         [*RECOUP, "worker"],
         cwd=ROOT,
-        env=recoup_env(settings, PUBLIC_URL=live_server),
-        stdout=subprocess.DEVNULL,
+        env=recoup_env(settings, PUBLIC_URL=live_server, LOG_LEVEL="INFO"),
+        stdout=log,
         stderr=subprocess.STDOUT,
         start_new_session=True,
     )

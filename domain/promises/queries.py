@@ -67,7 +67,7 @@ async def settle(
           SELECT p.id, p.account_id, p.created_at, p.due_date,
             (SELECT sum(q.amount) FROM promises q
              WHERE q.plan_id = p.plan_id AND q.instalment <= p.instalment) AS owed,
-            ((p.due_date + $1 + 1)::timestamp AT TIME ZONE $2) AS deadline
+            ((p.due_date + $1::int + 1)::timestamp AT TIME ZONE $2::text) AS deadline
           FROM promises p
           WHERE p.status = 'pending'
         ), judged AS (
@@ -80,7 +80,7 @@ async def settle(
         )
         UPDATE promises p SET
           status = CASE WHEN j.covered THEN 'kept' ELSE 'broken' END,
-          resolved_at = $3
+          resolved_at = $3::timestamptz
         FROM judged j
         WHERE p.id = j.id AND (j.covered OR j.deadline <= $3)
         RETURNING {", ".join("p." + c.strip() for c in COLUMNS.split(","))}""",

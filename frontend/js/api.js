@@ -2,14 +2,14 @@
 // server's RFC 9457 document (its `detail` is what users read).
 import { ProblemError, refresh, token } from "./session.js";
 
-export async function api(path, { method = "GET", body, query } = {}) {
+export async function api(path, { method = "GET", body, query, headers: extra } = {}) {
   const url = new URL(`/api/v1${path}`, location.origin);
   for (const [key, value] of Object.entries(query || {})) {
     if (value === undefined || value === null || value === "") continue;
     for (const item of Array.isArray(value) ? value : [value]) url.searchParams.append(key, item);
   }
   const send = async () => {
-    const headers = { Authorization: `Bearer ${await token()}` };
+    const headers = { ...extra, Authorization: `Bearer ${await token()}` };
     if (body !== undefined) headers["Content-Type"] = "application/json";
     return fetch(url, {
       method, headers, body: body === undefined ? undefined : JSON.stringify(body),

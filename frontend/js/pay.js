@@ -73,7 +73,7 @@ function render(extra) {
   } }, el("label", { for: "promise-date" }, "I can pay in full on"), date, propose);
 
   const owed = Number(account.balance) > 0;
-  root.replaceChildren(
+  root.replaceChildren(...[
     el("p", { class: "eyebrow" }, account.creditor, " · reference ", account.reference),
     el("h1", {}, account.first_name ? `Hello ${account.first_name}` : "Your account"),
     el("p", { class: "muted" }, owed ? "Amount due" : "Nothing left to pay"),
@@ -87,7 +87,8 @@ function render(extra) {
     owed ? payAll : null,
     owed ? el("details", {}, el("summary", {}, "Pay another amount"), part) : null,
     owed ? el("details", {}, el("summary", {}, "Propose a date"), promise) : null,
-    el("p", { class: "fine" }, "This page shows this one account only. Payments are processed by our payment provider."));
+    el("p", { class: "fine" }, "This page shows this one account only. Payments are processed by our payment provider."),
+  ].filter(Boolean));
 }
 
 async function start() {
@@ -107,6 +108,18 @@ async function start() {
       document.title = "Payment confirmed";
     } else if (event.type === "payment.failed" && event.data.payment.provider_ref === returning) {
       render(notice("bad", `The payment did not go through: ${event.data.payment.failure_reason || "declined"}. You have not been charged.`));
+    } else if (event.type === "ready" && returning) {
+      // Back from the checkout: the confirmation may have come before this page listened.
+      call(`/checkout/${returning}`).then((payment) => {
+        if (payment.status === "succeeded") {
+          call("/summary").then((fresh) => {
+            account = fresh;
+            render(notice("ok", `Payment confirmed: ${money(payment.amount)}. Reference ${payment.id}. Thank you.`));
+          });
+        } else if (payment.status === "failed") {
+          render(notice("bad", `The payment did not go through: ${payment.failure_reason || "declined"}. You have not been charged.`));
+        }
+      });
     } else if (event.type === "resync") {
       call("/summary").then((fresh) => { account = fresh; render(); });
     }

@@ -3,8 +3,9 @@
 //   const stop = realtime.subscribe("account:42", (event) => { ... });
 //
 // Handlers receive event frames ({type, id, data, pos, channel}) exactly once each, in
-// order; and {type: "resync"} when the server could not replay what was missed (the
-// screen then reloads its data over REST). The socket reconnects by itself with jittered
+// order; {type: "ready"} once the first subscription is live (a screen that loaded its data
+// before then reloads it, so that nothing falls between the two); and {type: "resync"} when
+// the server could not replay what was missed (the screen then reloads its data over REST). The socket reconnects by itself with jittered
 // backoff and resumes every channel from the last position it saw.
 const MAX_BACKOFF_MS = 15000;
 const SEEN_PER_CHANNEL = 500;
@@ -125,9 +126,9 @@ class Realtime extends EventTarget {
     } else if (frame.op === "subscribed") {
       const hadPosition = this.positions.has(frame.channel);
       this.positions.set(frame.channel, frame.pos);
-      if (!frame.recovered && hadPosition && handlers) {
-        for (const handler of handlers) handler({ type: "resync", channel: frame.channel });
-      }
+      if (!handlers) return;
+      const type = !hadPosition ? "ready" : frame.recovered ? null : "resync";
+      if (type) for (const handler of handlers) handler({ type, channel: frame.channel });
     } else if (frame.op === "error") {
       console.warn(`real-time: ${frame.code} ${frame.channel ?? ""}: ${frame.message}`);
       if (frame.code === "unavailable" && frame.channel && this.handlers.has(frame.channel)) {

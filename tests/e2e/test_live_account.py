@@ -54,6 +54,18 @@ async def test_changes_in_one_page_appear_live_in_another(
     assert response == 200
     await expect(collector.locator("#balance")).to_contain_text("1,175.00")
     await expect(supervisor.locator("#balance")).to_contain_text("1,175.00")
+
+    # The collector takes a payment on the phone and records a promise for the rest.
+    await collector.get_by_label("Amount (USD)").fill("75.00")
+    await collector.get_by_role("button", name="Take payment").click()
+    await expect(supervisor.locator("#balance")).to_contain_text("1,100.00")
+    await expect(supervisor.locator("#payments li").first).to_contain_text("succeeded")
+    await collector.get_by_label("Promised amount").fill("500.00")
+    await collector.get_by_label("By").fill(_in_days(5))
+    await collector.get_by_role("button", name="Record promise").click()
+    await expect(supervisor.locator("#promises li").first).to_contain_text("pending")
+    await expect(collector.locator("#contact-status")).to_contain_text("Debtor local")
+    await screenshot(collector, "account-collector")
     for page in (supervisor, collector):
         await page.context.close()
 
@@ -66,3 +78,9 @@ async def _patch(base: str, tenant: SeededTenant, account_id: int, body: dict) -
             f"{base}/api/v1/accounts/{account_id}", json=body, headers=tenant.admin.headers
         )
     return response.status_code
+
+
+def _in_days(days: int) -> str:
+    import datetime as dt
+
+    return (dt.date.today() + dt.timedelta(days=days)).isoformat()

@@ -206,6 +206,102 @@ export async function accountScreen(id) {
     } }, h("div", { class: "field" }, h("label", { for: "account-status" }, "Status"), status), save);
   }
 
+  // Contact status: what may be done now, in the debtor's own time.
+  const contact = h("div", { id: "contact-status", class: "contact" });
+  async function loadContact() {
+    try {
+      const status = await api(`/accounts/${id}/contact-status`);
+      const local = new Date(status.debtor_local_time);
+      const time = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit", timeZone: status.time_zone }).format(local);
+      contact.replaceChildren(
+        h("p", { class: "muted" }, `Debtor local ${time} (${status.time_zone})`),
+        h("ul", { class: "chips" }, status.channels.map((c) => h("li", {},
+          h("span", { class: "badge", "data-tone": c.allowed ? "ok" : "bad" }, c.channel),
+          c.allowed ? "" : ` ${c.reasons[0]?.message ?? ""}${c.opens_at ? ` — opens ${formatDateTime(c.opens_at)}` : ""}`))));
+    } catch (error) {
+      contact.replaceChildren(problemBox(error));
+    }
+  }
+  loadContact();
+
+  const payments = h("ol", { class: "timeline", id: "payments" });
+  const promisesList = h("ol", { class: "timeline", id: "promises" });
+  async function loadMoney() {
+    const [paid, promised] = await Promise.all([
+      api(`/accounts/${id}/payments`, { query: { limit: 10 } }).catch(() => ({ items: [] })),
+      api(`/accounts/${id}/promises`).catch(() => []),
+    ]);
+    payments.replaceChildren(...(paid.items.length ? paid.items.map((p) => h("li", {},
+      money(p.amount, p.currency), ` · ${p.method} · `, h("span", { class: "badge", "data-tone": p.status === "succeeded" ? "ok" : p.status === "pending" ? "warn" : "bad" }, p.status),
+      h("br"), h("time", { datetime: p.received_at || p.created_at }, formatDateTime(p.received_at || p.created_at))))
+      : [h("li", { class: "muted" }, "No payments yet.")]));
+    promisesList.replaceChildren(...(promised.length ? promised.map((p) => h("li", {},
+      money(p.amount, p.currency), ` by ${formatDate(p.due_date)}`, p.instalments > 1 ? ` (${p.instalment}/${p.instalments})` : "", " · ",
+      h("span", { class: "badge", "data-tone": p.status === "kept" ? "ok" : p.status === "broken" ? "bad" : "info" }, p.status)))
+      : [h("li", { class: "muted" }, "No promises.")]));
+  }
+  loadMoney();
+
+  const actionProblem = h("div");
+  const payAmount = h("input", { id: "pay-amount", inputmode: "decimal", required: true });
+  const payMethod = h("select", { id: "pay-method" }, ["card", "bank_transfer", "cash", "check", "direct_debit", "other"].map((m) => h("option", { value: m }, m.replace("_", " "))));
+  const payButton = h("button", { type: "submit", class: "primary" }, "Take payment");
+  let paymentKey = crypto.randomUUID(); // the same key for retries of one payment
+  const payForm = h("form", { class: "inline-form", "aria-label": "Take a payment", onsubmit: async (event) => {
+    event.preventDefault();
+    actionProblem.replaceChildren();
+    payButton.setAttribute("aria-busy", "true");
+    try {
+      const made = await api(`/accounts/${id}/payments`, { method: "POST", headers: { "Idempotency-Key": paymentKey },
+        body: { amount: payAmount.value.trim(), currency: account.currency, method: payMethod.value } });
+      paymentKey = crypto.randomUUID();
+      payAmount.value = "";
+      announce(`Payment of ${made.amount} ${made.currency} recorded`);
+    } catch (error) {
+      actionProblem.replaceChildren(problemBox(error));
+    } finally {
+      payButton.removeAttribute("aria-busy");
+    }
+  } },
+    h("div", { class: "field" }, h("label", { for: "pay-amount" }, `Amount (${account.currency})`), payAmount),
+    h("div", { class: "field" }, h("label", { for: "pay-method" }, "Method"), payMethod), payButton);
+
+  const promiseAmount = h("input", { id: "promise-amount", inputmode: "decimal", required: true });
+  const promiseDate = h("input", { id: "promise-date", type: "date", required: true });
+  const promiseButton = h("button", { type: "submit" }, "Record promise");
+  const promiseForm = h("form", { class: "inline-form", "aria-label": "Record a promise", onsubmit: async (event) => {
+    event.preventDefault();
+    actionProblem.replaceChildren();
+    promiseButton.setAttribute("aria-busy", "true");
+    try {
+      await api(`/accounts/${id}/promises`, { method: "POST", body: { amount: promiseAmount.value.trim(), due_date: promiseDate.value } });
+      promiseAmount.value = "";
+    } catch (error) {
+      actionProblem.replaceChildren(problemBox(error));
+    } finally {
+      promiseButton.removeAttribute("aria-busy");
+    }
+  } },
+    h("div", { class: "field" }, h("label", { for: "promise-amount" }, "Promised amount"), promiseAmount),
+    h("div", { class: "field" }, h("label", { for: "promise-date" }, "By"), promiseDate), promiseButton);
+
+  const linkOut = h("p", { class: "muted", id: "payment-link" });
+  const linkButton = h("button", { type: "button", onclick: async () => {
+    actionProblem.replaceChildren();
+    linkButton.setAttribute("aria-busy", "true");
+    try {
+      const link = await api(`/accounts/${id}/payment-links`, { method: "POST", body: {} });
+      linkOut.replaceChildren("Payment link (valid until ", formatDateTime(link.expires_at), "): ",
+        h("a", { href: link.url, target: "_blank", rel: "noopener" }, link.url));
+      navigator.clipboard?.writeText(link.url).catch(() => {});
+    } catch (error) {
+      actionProblem.replaceChildren(problemBox(error));
+    } finally {
+      linkButton.removeAttribute("aria-busy");
+    }
+  } }, "Send payment link");
+  const canWork = role !== "readonly";
+
   const stop = realtime.subscribe(`account:${id}`, async (event) => {
     if (event.type === "account.updated" || event.type === "account.created") {
       account = event.data;
@@ -214,7 +310,20 @@ export async function accountScreen(id) {
     } else if (event.type === "interaction.logged") {
       addToTimeline(event.data, true);
       announce(`New ${event.data.channel} logged`);
-    } else if (event.type === "resync") {
+    } else if (event.type === "payment.received" || event.type === "payment.refunded"
+      || event.type === "payment.reversed" || event.type === "promise.made"
+      || event.type === "promise.kept" || event.type === "promise.broken") {
+      account = event.data.account;
+      render(true);
+      loadMoney();
+      announce(`${event.type.replace(".", " ")}: balance ${balance.textContent}`);
+    } else if (event.type === "interaction.logged" || event.type === "debtor.updated" || event.type === "debtor.opted_out") {
+      loadContact();
+    } else if (event.type === "payment.pending" || event.type === "payment.failed") {
+      loadMoney();
+    } else if (event.type === "ready" || event.type === "resync") {
+      loadMoney();
+      loadContact();
       account = await api(`/accounts/${id}`);
       render(true);
       const latest = await api(`/accounts/${id}/interactions`, { query: { limit: 20 } });
@@ -228,6 +337,11 @@ export async function accountScreen(id) {
     h("div", { class: "grid-2" },
       h("div", { class: "card" },
         h("h2", {}, "Balance"), balance, breakdown,
+        canWork ? h("h2", {}, "Take a payment or a promise") : null, actionProblem,
+        canWork ? payForm : null, canWork ? promiseForm : null,
+        canWork ? h("div", { class: "inline-form" }, linkButton) : null, linkOut,
+        h("h2", {}, "Payments"), payments,
+        h("h2", {}, "Promises"), promisesList,
         h("h2", {}, "Account"), facts, statusForm),
       h("div", { class: "card" },
         h("h2", {}, "Debtor"),
@@ -239,6 +353,7 @@ export async function accountScreen(id) {
             ].filter(Boolean).join(", ") || "Allowed"]]
             .flatMap(([k, v]) => [h("dt", {}, k), h("dd", {}, v)]))
           : problemBox(new Error("Debtor details are not available.")),
+        h("h2", {}, "Contact"), contact,
         h("h2", {}, "Interactions"), role === "readonly" ? null : logForm,
         interactions.items.length ? null : empty, timeline)));
   return { node, leave: stop };
