@@ -40,7 +40,7 @@ log = structlog.get_logger("recoup.payments")
 IdempotencyKey = Annotated[
     str | None,
     HeaderParameter(
-        header="Idempotency-Key",
+        name="Idempotency-Key",
         description="retries with the same key and body "
         "get the first response; keys are kept 48 hours",
     ),
