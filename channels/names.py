@@ -110,7 +110,7 @@ class Subject(Protocol):
     account_id: int | None
 
 
-Requirement = tuple[Literal["account", "group"], int]
+Requirement = tuple[Literal["account", "group", "queue"], int]
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,8 +118,8 @@ class Access:
     """A subscription granted: the channel's server-side name and the name the client sees.
 
     ``requires`` names a check left to the caller, who can ask the database: the
-    subscriber must be able to work that account (``("account", id)``) or belong to that
-    group (``("group", id)``).
+    subscriber must be able to work that account (``("account", id)``), belong to that
+    group (``("group", id)``) or be allowed to pull from that queue (``("queue", id)``).
     """
 
     full: str
@@ -137,9 +137,7 @@ def authorize(subject: Subject, name: str) -> Access:
     kind, ref = parse(name)
     tenant = subject.tenant_id
 
-    def grant(
-        relative: str, requires: tuple[Literal["account", "group"], int] | None = None
-    ) -> Access:
+    def grant(relative: str, requires: Requirement | None = None) -> Access:
         return Access(full=scoped(tenant, relative), name=client_name(relative), requires=requires)
 
     if subject.type == "debtor":
@@ -169,4 +167,6 @@ def authorize(subject: Subject, name: str) -> Access:
             return grant(relative, ("account", ref))  # type: ignore[arg-type]
         if kind == "group":
             return grant(relative, ("group", ref))  # type: ignore[arg-type]
+        if kind == "queue":
+            return grant(relative, ("queue", ref))  # type: ignore[arg-type]
     raise ChannelRefused(f"a {subject.role} may not subscribe to {kind} channels")

@@ -32,7 +32,7 @@ from channels.sinks import Sink
 
 log = structlog.get_logger("recoup.channels")
 
-Check = Callable[[Literal["account", "group"], int], Awaitable[bool]]
+Check = Callable[[Literal["account", "group", "queue"], int], Awaitable[bool]]
 
 
 class Subscription:

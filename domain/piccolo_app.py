@@ -14,6 +14,7 @@ from domain.payments.tables import IdempotencyKey, Payment, PaymentLink, Provide
 from domain.promises.tables import Promise
 from domain.tenancy.tables import Tenant
 from domain.users.tables import AgentGroup, User
+from domain.worklist.tables import RuleRun, Task, TaskQueue, TaskRule
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
@@ -36,6 +37,10 @@ APP_CONFIG = AppConfig(
         Interaction,
         AuditEntry,
         OutboxEvent,
+        TaskQueue,
+        TaskRule,
+        Task,
+        RuleRun,
     ],
     migration_dependencies=[],
     commands=[],

@@ -24,6 +24,7 @@ from server.controllers.health import live, metrics, ready
 from server.controllers.payments import PaymentController, ProviderWebhookController
 from server.controllers.tenant import TenantController
 from server.controllers.users import AgentGroupController, UserController
+from server.controllers.worklist import QueueController, RuleController, TaskController
 from server.frontend import frontend_router
 from server.observability import ObservabilityMiddleware, configure_logging
 from server.optout import OptOutController
@@ -46,6 +47,9 @@ API_CONTROLLERS = [
     RealtimeController,
     PaymentController,
     ProviderWebhookController,
+    QueueController,
+    RuleController,
+    TaskController,
 ]
 
 SECURITY_HEADERS = [

@@ -229,6 +229,7 @@ def worker(processes: int | None) -> None:
                     "tasks.broker:broker",
                     "tasks.maintenance",
                     "tasks.payments",
+                    "tasks.worklist",
                     "--workers",
                     str(count),
                     "--shutdown-timeout",
@@ -255,6 +256,7 @@ def scheduler() -> None:
                         "tasks.broker:scheduler",
                         "tasks.maintenance",
                         "tasks.payments",
+                        "tasks.worklist",
                         "--skip-first-run",
                         "--no-configure-logging",
                     ]

@@ -30,6 +30,7 @@ from domain.actor import Actor
 from domain.auth.tokens import API_KEY_PREFIX, digest
 from domain.errors import NotFound, RecoupError
 from domain.users import queries as user_queries
+from domain.worklist import queries as worklist_queries
 from server.auth.guards import EVERYONE, allow
 
 if TYPE_CHECKING:
@@ -99,7 +100,7 @@ def _checker(resources: Resources, actor: Actor):  # type: ignore[no-untyped-def
     """The database checks authorization leaves to the server: may this collector work
     that account, or is it their group?"""
 
-    async def check(kind: Literal["account", "group"], ident: int) -> bool:
+    async def check(kind: Literal["account", "group", "queue"], ident: int) -> bool:
         async with resources.db.tenant(actor.tenant_id) as conn:
             if kind == "account":
                 try:
@@ -107,7 +108,11 @@ def _checker(resources: Resources, actor: Actor):  # type: ignore[no-untyped-def
                 except NotFound:
                     return False
                 return True
-            return await user_queries.group_of(conn, actor.id) == ident  # type: ignore[arg-type]
+            group = await user_queries.group_of(conn, actor.id)  # type: ignore[arg-type]
+            if kind == "queue":
+                queues = await worklist_queries.eligible_queues(conn, actor.id, group)  # type: ignore[arg-type]
+                return any(q["id"] == ident for q in queues)
+            return group == ident
 
     return check
 
@@ -155,6 +160,7 @@ class RealtimeEndpoint:
             max_subscriptions=settings.ws_max_subscriptions,
         )
         SOCKETS.inc()
+        await resources.presence.connected(actor)
         try:
             while True:
                 event = await receive()
@@ -173,6 +179,7 @@ class RealtimeEndpoint:
         finally:
             SOCKETS.dec()
             await session.close()
+            await resources.presence.disconnected(actor)
             sink.detach()
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import redis.asyncio as aioredis
@@ -15,6 +15,7 @@ from domain.auth.service import AuthService
 from domain.db import Database
 from server.auth.access import AccessTokens
 from server.auth.ratelimit import LoginLimiter
+from server.presence import Presence
 from server.settings import Settings
 
 
@@ -28,6 +29,7 @@ class Resources:
     access_tokens: AccessTokens
     channels: Backend
     jobs: AsyncBroker
+    presence: Presence = field(init=False)
 
     @classmethod
     async def open(cls, settings: Settings, *, application_name: str = "recoup-web") -> Resources:
@@ -43,7 +45,7 @@ class Resources:
 
         jobs = make_broker(settings.redis_url)
         await jobs.startup()
-        return cls(
+        resources = cls(
             settings=settings,
             channels=channels,
             jobs=jobs,
@@ -64,12 +66,22 @@ class Resources:
                 ip_window=settings.login_limit_per_ip_window,
             ),
         )
+        resources.presence = Presence(db, resources.kick_assignment)
+        resources.presence.start()
+        return resources
 
     async def kick(self, task: AsyncTaskiqDecoratedTask[..., Any], *args: Any) -> None:
         """Hand a job to the workers."""
         await task.kicker().with_broker(self.jobs).kiq(*args)
 
+    async def kick_assignment(self, tenant_id: int) -> None:
+        """Offer a tenant's waiting work to its agents again."""
+        from tasks.worklist import assign
+
+        await self.kick(assign, tenant_id, None)
+
     async def close(self) -> None:
+        await self.presence.close()
         await self.jobs.shutdown()
         await self.channels.stop()
         await self.redis.aclose()

@@ -16,6 +16,8 @@ Scope = Literal[
     "payments:write",
     "promises:read",
     "promises:write",
+    "tasks:read",
+    "tasks:write",
 ]
 SCOPES: frozenset[str] = frozenset(Scope.__args__)  # type: ignore[attr-defined]
 

@@ -31,3 +31,29 @@ async def recent_calls(
         since,
         until,
     )
+
+
+async def contact_states(conn: Connection, account_ids: list[int]) -> list[asyncpg.Record]:
+    """``contact_state`` of many accounts in one statement."""
+    return await conn.fetch(
+        """SELECT a.id AS account_id, a.status, d.id AS debtor_id, d.time_zone, d.do_not_contact,
+          d.cease_requested_at IS NOT NULL AS cease_requested, d.opt_out_call, d.opt_out_sms,
+          d.opt_out_email
+        FROM accounts a JOIN debtors d ON d.id = a.debtor_id WHERE a.id = ANY($1::bigint[])""",
+        account_ids,
+    )
+
+
+async def recent_calls_of(
+    conn: Connection, account_ids: list[int], since: dt.datetime, until: dt.datetime
+) -> list[asyncpg.Record]:
+    """``recent_calls`` of many accounts in one statement, oldest first."""
+    return await conn.fetch(
+        """SELECT account_id, occurred_at, disposition FROM interactions
+        WHERE account_id = ANY($1::bigint[]) AND channel = 'call' AND direction = 'outbound'
+          AND occurred_at >= $2 AND occurred_at < $3
+        ORDER BY occurred_at""",
+        account_ids,
+        since,
+        until,
+    )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from zoneinfo import ZoneInfo
 
+import asyncpg
 import msgspec
 
 from domain.compliance import queries
@@ -50,14 +51,7 @@ async def load(conn: Connection, account_id: int, at: dt.datetime) -> tuple[str,
     if state is None:
         raise NotFound(f"account {account_id} not found")
     calls = await queries.recent_calls(conn, account_id, at - _LOOKBACK, at)
-    flags = Flags(
-        do_not_contact=state["do_not_contact"],
-        cease_requested=state["cease_requested"],
-        dispute_open=state["status"] == "disputed",
-        opt_out_call=state["opt_out_call"],
-        opt_out_sms=state["opt_out_sms"],
-        opt_out_email=state["opt_out_email"],
-    )
+    flags = _flags(state)
     history = History(
         call_attempts=tuple(c["occurred_at"] for c in calls),
         conversations=tuple(
@@ -65,6 +59,46 @@ async def load(conn: Connection, account_id: int, at: dt.datetime) -> tuple[str,
         ),
     )
     return state["time_zone"], flags, history
+
+
+def _flags(state: asyncpg.Record) -> Flags:
+    return Flags(
+        do_not_contact=state["do_not_contact"],
+        cease_requested=state["cease_requested"],
+        dispute_open=state["status"] == "disputed",
+        opt_out_call=state["opt_out_call"],
+        opt_out_sms=state["opt_out_sms"],
+        opt_out_email=state["opt_out_email"],
+    )
+
+
+async def decisions(
+    conn: Connection,
+    account_ids: list[int],
+    channel: Channel,
+    at: dt.datetime,
+    rules: ContactRules,
+) -> dict[int, Decision]:
+    """``decision`` for many accounts in two statements (a worklist, a batch of candidates)."""
+    if not account_ids:
+        return {}
+    states = await queries.contact_states(conn, account_ids)
+    calls: dict[int, list[asyncpg.Record]] = {}
+    for call in await queries.recent_calls_of(conn, account_ids, at - _LOOKBACK, at):
+        calls.setdefault(call["account_id"], []).append(call)
+    found = {}
+    for state in states:
+        mine = calls.get(state["account_id"], [])
+        history = History(
+            call_attempts=tuple(c["occurred_at"] for c in mine),
+            conversations=tuple(
+                c["occurred_at"] for c in mine if c["disposition"] in CONVERSATION_DISPOSITIONS
+            ),
+        )
+        found[state["account_id"]] = decide(
+            channel, at, state["time_zone"], rules, _flags(state), history
+        )
+    return found
 
 
 async def decision(

@@ -85,3 +85,48 @@ async def lag(conn: Connection) -> tuple[int, float]:
         FROM outbox WHERE published_at IS NULL"""
     )
     return row["pending"], row["oldest"]
+
+
+_BULK_AUDIT = f"""INSERT INTO {_AUDIT_COLUMNS}
+SELECT $1, $2, $3, $4, $5, x.entity_id, x.before, x.after, $6, $7
+FROM jsonb_to_recordset($8::jsonb) AS x(entity_id bigint, before jsonb, after jsonb)"""
+
+_BULK_EVENTS = """INSERT INTO outbox (tenant_id, event_id, type, channels, data, occurred_at)
+SELECT $1, x.id, x.type, x.channels, x.data, x.occurred_at
+FROM ROWS FROM (
+  jsonb_to_recordset($2::jsonb)
+    AS (id uuid, type text, channels text[], data jsonb, occurred_at timestamptz)
+) WITH ORDINALITY AS x(id, type, channels, data, occurred_at, n)
+ORDER BY x.n"""
+
+
+async def insert_audits(
+    conn: Connection,
+    audit: tuple[Any, ...],
+    at: dt.datetime,
+    rows: list[dict[str, Any]],
+) -> None:
+    """Audit rows of one kind of change to many entities, in one statement: ``audit`` is
+    ``(tenant_id, actor_type, actor_id, action, entity_type, request_id)`` and each row
+    ``{"entity_id", "before", "after"}``."""
+    if rows:
+        await conn.execute(_BULK_AUDIT, *audit, at, rows)
+
+
+async def insert_events(conn: Connection, tenant_id: int, events: list[Event]) -> None:
+    """Many events in one statement, in order."""
+    if events:
+        await conn.execute(
+            _BULK_EVENTS,
+            tenant_id,
+            [
+                {
+                    "id": e.id,
+                    "type": e.type,
+                    "channels": e.channels,
+                    "data": e.data,
+                    "occurred_at": e.occurred_at,
+                }
+                for e in events
+            ],
+        )

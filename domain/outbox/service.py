@@ -71,3 +71,35 @@ class ChangeRecorder:
         )
         await queries.insert_event(self.conn, event)
         return event
+
+    async def record_many(
+        self,
+        *,
+        action: str,
+        entity_type: str,
+        changes: list[tuple[int, dict[str, Any] | None, dict[str, Any] | None]],
+        events: list[tuple[str, list[str], dict[str, Any]]],
+    ) -> list[Event]:
+        """``record`` for a set-based change: audit rows ``(entity_id, before, after)`` and
+        events ``(type, channels, data)``, two statements however many there are."""
+        at = self.clock()
+        audit = (
+            self.actor.tenant_id,
+            self.actor.type,
+            self.actor.id,
+            action,
+            entity_type,
+            self.actor.request_id,
+        )
+        await queries.insert_audits(
+            self.conn,
+            audit,
+            at,
+            [{"entity_id": e, "before": b, "after": a} for e, b, a in changes],
+        )
+        built = [
+            new_event(kind, tenant_id=self.actor.tenant_id, channels=channels, data=data, at=at)
+            for kind, channels, data in events
+        ]
+        await queries.insert_events(self.conn, self.actor.tenant_id, built)
+        return built

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated
+from typing import Annotated, Literal
 
 import msgspec
 
@@ -55,11 +55,23 @@ class PaymentRules(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
     hold_overpayment_as_credit: bool = False
 
 
+class WorklistRules(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """How long assigned work may wait unstarted, and what happens when a collector vanishes."""
+
+    # Assigned work not started within this many minutes goes back to its queue.
+    assignment_timeout_minutes: Annotated[int, msgspec.Meta(ge=1, le=10_080)] = 30
+    # A collector whose sockets have all been gone this long becomes offline.
+    offline_after_minutes: Annotated[int, msgspec.Meta(ge=1, le=1_440)] = 10
+    # What happens to an offline collector's open tasks: kept, or returned to their queues.
+    offline_tasks: Literal["keep", "return"] = "keep"
+
+
 class TenantSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     buckets: tuple[Bucket, ...] = DEFAULT_BUCKETS
     contact: ContactRules = ContactRules()
     promises: PromiseRules = PromiseRules()
     payments: PaymentRules = PaymentRules()
+    worklist: WorklistRules = WorklistRules()
 
 
 class Tenant(msgspec.Struct, kw_only=True):
@@ -80,3 +92,4 @@ class TenantUpdate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     contact: ContactRules | msgspec.UnsetType = msgspec.UNSET
     promises: PromiseRules | msgspec.UnsetType = msgspec.UNSET
     payments: PaymentRules | msgspec.UnsetType = msgspec.UNSET
+    worklist: WorklistRules | msgspec.UnsetType = msgspec.UNSET

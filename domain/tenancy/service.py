@@ -93,7 +93,7 @@ class TenantService:
         settings = before.settings
         if data.buckets is not msgspec.UNSET:
             settings = msgspec.structs.replace(settings, buckets=check_buckets(data.buckets))
-        for part in ("contact", "promises", "payments"):
+        for part in ("contact", "promises", "payments", "worklist"):
             value = getattr(data, part)
             if value is not msgspec.UNSET:
                 settings = msgspec.structs.replace(settings, **{part: value})

@@ -1,4 +1,5 @@
 from piccolo.columns import (
+    BigInt,
     BigSerial,
     Boolean,
     ForeignKey,
@@ -21,6 +22,8 @@ class AgentGroup(Table, tablename="agent_groups"):
     tenant_id = ForeignKey(references=Tenant, on_delete=OnDelete.cascade, null=False)
     name = Varchar(length=100)
     description = Text(default="")
+    # Round robin: the agent who got the group's last task.
+    last_assigned_user_id = BigInt(null=True, default=None)
     created_at = Timestamptz(default=TimestamptzNow())
     updated_at = Timestamptz(default=TimestamptzNow())
 
@@ -40,6 +43,9 @@ class User(Table, tablename="users"):
     time_zone = Varchar(length=64, default="UTC")
     active = Boolean(default=True)
     status_changed_at = Timestamptz(default=TimestamptzNow())
+    # When one of the agent's sockets was last seen, and when work last came to them.
+    last_seen_at = Timestamptz(null=True, default=None)
+    last_assigned_at = Timestamptz(null=True, default=None)
     last_login_at = Timestamptz(null=True, default=None)
     created_at = Timestamptz(default=TimestamptzNow())
     updated_at = Timestamptz(default=TimestamptzNow())

@@ -1,0 +1,322 @@
+"""Task queues, task rules and tasks over REST.
+
+Changes that may let waiting work move (a rule run, finished or handed-back work, a new
+task) kick an assignment round after the response, that is after the transaction has
+committed, so the round sees them.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from litestar import Controller, Request, Response, delete, get, patch, post
+from litestar.background_tasks import BackgroundTask
+from litestar.di import NamedDependency
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
+
+from domain.actor import Actor
+from domain.pagination import Page
+from domain.worklist.conditions import describe
+from domain.worklist.schemas import (
+    Queue,
+    QueueCreate,
+    QueueUpdate,
+    Rule,
+    RuleCreate,
+    RulePreview,
+    RulePreviewRequest,
+    RuleRun,
+    RuleUpdate,
+    Task,
+    TaskAssign,
+    TaskCancel,
+    TaskComplete,
+    TaskCreate,
+    TaskFilter,
+)
+from domain.worklist.service import NextTask, QueueService, RuleService, TaskService
+from server.auth.guards import EVERYONE, MANAGERS, WORKERS, allow
+from server.controllers.deps import service
+from server.controllers.params import DEFAULT_LIMIT, Cursor, Limit
+
+
+def _assign_after(
+    request: Request[Any, Any, Any], actor: Actor, only: list[int] | None = None
+) -> BackgroundTask:
+    from tasks.worklist import assign
+
+    resources = request.app.state.resources
+    return BackgroundTask(resources.kick, assign, actor.tenant_id, only)
+
+
+class QueueController(Controller):
+    path = "/queues"
+    tags = ["worklist"]
+    dependencies = {"queues": service(QueueService)}
+
+    @get(
+        "/",
+        guards=allow(*EVERYONE, scope="tasks:read"),
+        summary="Task queues and what waits in them",
+    )
+    async def list_queues(self, queues: NamedDependency[QueueService]) -> list[Queue]:
+        return await queues.list()
+
+    @post("/", guards=allow(*MANAGERS, scope="tasks:write"), summary="Create a task queue")
+    async def create(
+        self, queues: NamedDependency[QueueService], data: JSONBody[QueueCreate]
+    ) -> Queue:
+        return await queues.create(data)
+
+    @get("/{queue_id:int}", guards=allow(*EVERYONE, scope="tasks:read"), summary="One queue")
+    async def get_queue(
+        self, queues: NamedDependency[QueueService], queue_id: FromPath[int]
+    ) -> Queue:
+        return await queues.get(queue_id)
+
+    @patch(
+        "/{queue_id:int}", guards=allow(*MANAGERS, scope="tasks:write"), summary="Change a queue"
+    )
+    async def update(
+        self,
+        queues: NamedDependency[QueueService],
+        queue_id: FromPath[int],
+        data: JSONBody[QueueUpdate],
+    ) -> Queue:
+        return await queues.update(queue_id, data)
+
+    @delete(
+        "/{queue_id:int}",
+        guards=allow(*MANAGERS, scope="tasks:write"),
+        summary="Delete an empty queue",
+    )
+    async def remove(self, queues: NamedDependency[QueueService], queue_id: FromPath[int]) -> None:
+        await queues.delete(queue_id)
+
+
+class RuleController(Controller):
+    path = "/rules"
+    tags = ["worklist"]
+    dependencies = {"rules": service(RuleService)}
+
+    @get("/", guards=allow(*MANAGERS, scope="tasks:read"), summary="Task rules")
+    async def list_rules(self, rules: NamedDependency[RuleService]) -> list[Rule]:
+        return await rules.list()
+
+    @get(
+        "/fields",
+        guards=allow(*MANAGERS, scope="tasks:read"),
+        summary="The fields and operators rule conditions may use",
+    )
+    async def fields(self) -> dict[str, list[str]]:
+        return describe()
+
+    @post("/", guards=allow(*MANAGERS, scope="tasks:write"), summary="Create a task rule")
+    async def create(self, rules: NamedDependency[RuleService], data: JSONBody[RuleCreate]) -> Rule:
+        return await rules.create(data)
+
+    @post(
+        "/preview",
+        guards=allow(*MANAGERS, scope="tasks:read"),
+        status_code=HTTP_200_OK,
+        summary="How many accounts unsaved conditions match, and a sample; changes nothing",
+    )
+    async def preview(
+        self, rules: NamedDependency[RuleService], data: JSONBody[RulePreviewRequest]
+    ) -> RulePreview:
+        return await rules.preview(data)
+
+    @get("/{rule_id:int}", guards=allow(*MANAGERS, scope="tasks:read"), summary="One rule")
+    async def get_rule(self, rules: NamedDependency[RuleService], rule_id: FromPath[int]) -> Rule:
+        return await rules.get(rule_id)
+
+    @patch("/{rule_id:int}", guards=allow(*MANAGERS, scope="tasks:write"), summary="Change a rule")
+    async def update(
+        self,
+        rules: NamedDependency[RuleService],
+        rule_id: FromPath[int],
+        data: JSONBody[RuleUpdate],
+    ) -> Rule:
+        return await rules.update(rule_id, data)
+
+    @delete("/{rule_id:int}", guards=allow(*MANAGERS, scope="tasks:write"), summary="Delete a rule")
+    async def remove(self, rules: NamedDependency[RuleService], rule_id: FromPath[int]) -> None:
+        await rules.delete(rule_id)
+
+    @post(
+        "/{rule_id:int}/run",
+        guards=allow(*MANAGERS, scope="tasks:write"),
+        status_code=HTTP_201_CREATED,
+        summary="Run a rule now: create its missing tasks and hand them to assignment",
+    )
+    async def run(
+        self,
+        request: Request[Any, Any, Any],
+        actor: NamedDependency[Actor],
+        rules: NamedDependency[RuleService],
+        rule_id: FromPath[int],
+    ) -> Response[RuleRun]:
+        run, created = await rules.run(rule_id, trigger="manual")
+        background = _assign_after(request, actor) if created else None
+        return Response(run, status_code=HTTP_201_CREATED, background=background)
+
+    @get(
+        "/{rule_id:int}/runs",
+        guards=allow(*MANAGERS, scope="tasks:read"),
+        summary="A rule's recent runs",
+    )
+    async def runs(
+        self,
+        rules: NamedDependency[RuleService],
+        rule_id: FromPath[int],
+        limit: Annotated[int, QueryParameter(ge=1, le=200)] = 20,
+    ) -> list[RuleRun]:
+        return await rules.runs(rule_id, limit)
+
+
+class TaskController(Controller):
+    path = "/tasks"
+    tags = ["worklist"]
+    dependencies = {"tasks": service(TaskService)}
+
+    @get(
+        "/",
+        guards=allow(*EVERYONE, scope="tasks:read"),
+        summary="List tasks (a collector: their own)",
+    )
+    async def list_tasks(
+        self,
+        tasks: NamedDependency[TaskService],
+        status: Annotated[list[str] | None, QueryParameter(description="one or more")] = None,
+        assignee_id: FromQuery[int | None] = None,
+        unassigned: FromQuery[bool] = False,
+        queue_id: FromQuery[int | None] = None,
+        rule_id: FromQuery[int | None] = None,
+        account_id: FromQuery[int | None] = None,
+        cursor: Cursor = None,
+        limit: Limit = DEFAULT_LIMIT,
+    ) -> Page[Task]:
+        filters = TaskFilter(
+            status=status,
+            assignee_id=assignee_id,
+            unassigned=unassigned,
+            queue_id=queue_id,
+            rule_id=rule_id,
+            account_id=account_id,
+        )
+        return await tasks.list(filters, cursor=cursor, limit=limit)
+
+    @get(
+        "/mine",
+        guards=allow(*WORKERS),
+        summary="My held work, in the order to work it, with contact status for calls",
+    )
+    async def mine(
+        self,
+        tasks: NamedDependency[TaskService],
+        limit: Annotated[int, QueryParameter(ge=1, le=1000)] = 500,
+    ) -> list[Task]:
+        return await tasks.mine(limit)
+
+    @post(
+        "/next",
+        guards=allow(*WORKERS),
+        status_code=HTTP_200_OK,
+        summary="Pull and start the most urgent waiting task of my queues",
+    )
+    async def next_task(self, tasks: NamedDependency[TaskService]) -> NextTask:
+        return await tasks.next()
+
+    @post("/", guards=allow(*MANAGERS, scope="tasks:write"), summary="Create a task by hand")
+    async def create(
+        self,
+        request: Request[Any, Any, Any],
+        actor: NamedDependency[Actor],
+        tasks: NamedDependency[TaskService],
+        data: JSONBody[TaskCreate],
+    ) -> Response[Task]:
+        task = await tasks.create(data)
+        return Response(
+            task, status_code=HTTP_201_CREATED, background=_assign_after(request, actor, [task.id])
+        )
+
+    @get("/{task_id:int}", guards=allow(*EVERYONE, scope="tasks:read"), summary="One task")
+    async def get_task(self, tasks: NamedDependency[TaskService], task_id: FromPath[int]) -> Task:
+        return await tasks.get(task_id)
+
+    @post(
+        "/{task_id:int}/start",
+        guards=allow(*WORKERS, scope="tasks:write"),
+        status_code=HTTP_200_OK,
+        summary="Start assigned work",
+    )
+    async def start(self, tasks: NamedDependency[TaskService], task_id: FromPath[int]) -> Task:
+        return await tasks.start(task_id)
+
+    @post(
+        "/{task_id:int}/complete",
+        guards=allow(*WORKERS, scope="tasks:write"),
+        status_code=HTTP_200_OK,
+        summary="Complete a task with its outcome",
+    )
+    async def complete(
+        self,
+        request: Request[Any, Any, Any],
+        actor: NamedDependency[Actor],
+        tasks: NamedDependency[TaskService],
+        task_id: FromPath[int],
+        data: JSONBody[TaskComplete],
+    ) -> Response[Task]:
+        task = await tasks.complete(task_id, data)
+        return Response(task, background=_assign_after(request, actor))
+
+    @post(
+        "/{task_id:int}/cancel",
+        guards=allow(*MANAGERS, scope="tasks:write"),
+        status_code=HTTP_200_OK,
+        summary="Cancel a task",
+    )
+    async def cancel(
+        self,
+        request: Request[Any, Any, Any],
+        actor: NamedDependency[Actor],
+        tasks: NamedDependency[TaskService],
+        task_id: FromPath[int],
+        data: JSONBody[TaskCancel],
+    ) -> Response[Task]:
+        task = await tasks.cancel(task_id, data)
+        return Response(task, background=_assign_after(request, actor))
+
+    @post(
+        "/{task_id:int}/release",
+        guards=allow(*WORKERS),
+        status_code=HTTP_200_OK,
+        summary="Hand a task back to its queue",
+    )
+    async def release(
+        self,
+        request: Request[Any, Any, Any],
+        actor: NamedDependency[Actor],
+        tasks: NamedDependency[TaskService],
+        task_id: FromPath[int],
+    ) -> Response[Task]:
+        task = await tasks.release(task_id)
+        return Response(task, background=_assign_after(request, actor))
+
+    @post(
+        "/{task_id:int}/assign",
+        guards=allow(*MANAGERS, scope="tasks:write"),
+        status_code=HTTP_200_OK,
+        summary="Give a task to an agent, or back to its queue (assignee_id null)",
+    )
+    async def assign(
+        self,
+        request: Request[Any, Any, Any],
+        actor: NamedDependency[Actor],
+        tasks: NamedDependency[TaskService],
+        task_id: FromPath[int],
+        data: JSONBody[TaskAssign],
+    ) -> Response[Task]:
+        task = await tasks.assign(task_id, data)
+        return Response(task, background=_assign_after(request, actor))
