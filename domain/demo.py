@@ -315,5 +315,71 @@ async def seed_demo(db: Database, *, today: dt.date | None = None) -> bool:
                 after={"email": email},
                 event_type=None,
             )
-    log.info("demo tenant seeded", debtors=len(debtors), accounts=len(accounts))
+    created = await _seed_worklist(db, tenant.id, group_ids)
+    log.info("demo tenant seeded", debtors=len(debtors), accounts=len(accounts), tasks=created)
     return True
+
+
+async def _seed_worklist(db: Database, tenant_id: int, group_ids: dict[str, int]) -> int:
+    """Two queues and three rules, run once, so that the queue has work from the start."""
+    from domain.worklist.schemas import Condition, QueueCreate, RuleCreate, Strategy
+    from domain.worklist.service import QueueService, RuleService
+
+    actor = system_actor(tenant_id)
+    early, late = group_ids["Early stage"], group_ids["Late stage"]
+    async with db.tenant(tenant_id) as conn:
+        queues = QueueService(conn, actor)
+        early_calls = await queues.create(
+            QueueCreate(name="Early stage calls", group_id=early, age_boost_minutes=60)
+        )
+        late_reviews = await queues.create(QueueCreate(name="Late stage reviews", group_id=late))
+        rules = RuleService(conn, actor)
+        made = [
+            await rules.create(
+                RuleCreate(
+                    name="Call early-stage balances over 100",
+                    conditions=[
+                        Condition(field="days_past_due", op="between", value=[1, 30]),
+                        Condition(field="balance", op="gt", value="100"),
+                        Condition(field="status", op="in", value=["active"]),
+                    ],
+                    task_type="call",
+                    priority=50,
+                    due_offset_minutes=240,
+                    queue_id=early_calls.id,
+                    cadence_minutes=60,
+                )
+            ),
+            await rules.create(
+                RuleCreate(
+                    name="Follow up broken promises",
+                    conditions=[Condition(field="status", op="in", value=["promise_broken"])],
+                    task_type="follow_up",
+                    priority=80,
+                    due_offset_minutes=60,
+                    strategy=Strategy(kind="fewest_open", group_id=late),
+                    queue_id=late_reviews.id,
+                    cadence_minutes=30,
+                )
+            ),
+            await rules.create(
+                RuleCreate(
+                    name="Review large 90+ balances",
+                    conditions=[
+                        Condition(field="bucket", op="in", value=["90+"]),
+                        Condition(field="balance", op="gt", value="2000"),
+                        Condition(field="status", op="not_in", value=["paid", "closed"]),
+                    ],
+                    task_type="review",
+                    priority=40,
+                    due_offset_minutes=1440,
+                    queue_id=late_reviews.id,
+                    cadence_minutes=240,
+                )
+            ),
+        ]
+        created = 0
+        for rule in made:
+            run, _ = await rules.run(rule.id, trigger="schedule")
+            created += run.created
+    return created

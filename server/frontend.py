@@ -22,7 +22,7 @@ def _page(name: str) -> File:
     )
 
 
-@get(["/", "/accounts", "/accounts/{account_id:int}", "/admin"], **_PUBLIC)
+@get(["/", "/accounts", "/accounts/{account_id:int}", "/admin", "/queue"], **_PUBLIC)
 async def app_frame() -> File:
     """Every signed-in screen starts from the app frame; its router picks the screen."""
     return _page("index.html")

@@ -629,10 +629,13 @@ class TaskService(Worklist):
     async def _may_see(self, row: asyncpg.Record) -> bool:
         if not self._collector or row["assignee_id"] == self.actor.id:
             return True
+        return await self._sees_account(row["account_id"])
+
+    async def _sees_account(self, account_id: int) -> bool:
         return bool(
             await self.conn.fetchval(
                 f"SELECT 1 FROM accounts a WHERE a.id = $1 AND {collector_sees('a', '$2')}",
-                row["account_id"],
+                account_id,
                 self.actor.id,
             )
         )
@@ -651,7 +654,9 @@ class TaskService(Worklist):
         if filters.status:
             where.add(f"t.status = ANY({where.param(filters.status)}::text[])")
         if self._collector:
-            where.add(f"t.assignee_id = {where.param(self.actor.id)}")
+            # Their own work; or, on an account they may see, all of its work (its history).
+            if filters.account_id is None or not await self._sees_account(filters.account_id):
+                where.add(f"t.assignee_id = {where.param(self.actor.id)}")
         elif filters.assignee_id is not None:
             where.add(f"t.assignee_id = {where.param(filters.assignee_id)}")
         if filters.unassigned:

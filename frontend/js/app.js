@@ -6,12 +6,14 @@ import { realtime } from "./realtime.js";
 import { refresh, signOut } from "./session.js";
 import { accountScreen, accountsScreen } from "./screens/accounts.js";
 import { adminScreen } from "./screens/admin.js";
+import { queueScreen } from "./screens/queue.js";
 
 const screen = document.querySelector("#screen");
 let leaveScreen = null; // what the current screen does when it is left (unsubscribe, ...)
 const routes = [
   [/^\/(accounts)?$/, "accounts", () => accountsScreen()],
   [/^\/accounts\/(\d+)$/, "accounts", (m) => accountScreen(Number(m[1]))],
+  [/^\/queue$/, "queue", () => queueScreen()],
   [/^\/admin$/, "admin", () => adminScreen()],
 ];
 

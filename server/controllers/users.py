@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from litestar import Controller, delete, get, patch, post
+from typing import Any
+
+from litestar import Controller, Request, Response, delete, get, patch, post
+from litestar.background_tasks import BackgroundTask
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody
 from litestar.status_codes import HTTP_204_NO_CONTENT
@@ -24,6 +27,16 @@ from server.controllers.deps import service
 from server.controllers.params import DEFAULT_LIMIT, Cursor, Limit
 
 
+def _offer_work(
+    request: Request[Any, Any, Any], tenant_id: int, user: User
+) -> BackgroundTask | None:
+    """An available agent (perhaps with more capacity now) may take waiting work: an
+    assignment round runs once the change has committed."""
+    if user.status != "available":
+        return None
+    return BackgroundTask(request.app.state.resources.kick_assignment, tenant_id)
+
+
 class UserController(Controller):
     path = "/users"
     tags = ["users"]
@@ -39,9 +52,13 @@ class UserController(Controller):
         summary="Change your own name, time zone, status or password",
     )
     async def update_me(
-        self, users: NamedDependency[UserService], data: JSONBody[ProfileUpdate]
-    ) -> User:
-        return await users.update_profile(data)
+        self,
+        request: Request[Any, Any, Any],
+        users: NamedDependency[UserService],
+        data: JSONBody[ProfileUpdate],
+    ) -> Response[User]:
+        user = await users.update_profile(data)
+        return Response(user, background=_offer_work(request, users.actor.tenant_id, user))
 
     @get("/", guards=allow(*MANAGERS), summary="List users")
     async def list_users(
@@ -68,8 +85,10 @@ class UserController(Controller):
         users: NamedDependency[UserService],
         user_id: FromPath[int],
         data: JSONBody[UserUpdate],
-    ) -> User:
-        return await users.update(user_id, data)
+        request: Request[Any, Any, Any],
+    ) -> Response[User]:
+        user = await users.update(user_id, data)
+        return Response(user, background=_offer_work(request, users.actor.tenant_id, user))
 
 
 class AgentGroupController(Controller):

@@ -112,8 +112,22 @@ function flash(node) {
   node.classList.add("changed");
 }
 
-// One account, kept current by its channel: every change arrives as an event.
-export async function accountScreen(id) {
+const TASK_TONE = { open: "warn", assigned: "info", in_progress: "info", completed: "ok", cancelled: undefined };
+
+function taskItem(t) {
+  const when = t.completed_at || t.cancelled_at || t.created_at;
+  return h("li", { dataset: { id: t.id } },
+    h("strong", {}, `${t.type.replace("_", " ")} task`), " · ",
+    h("span", { class: "badge", "data-tone": TASK_TONE[t.status] }, t.status.replace("_", " ")),
+    t.outcome ? ` — ${t.outcome.replaceAll("_", " ")}` : "",
+    t.assignee_name ? ` · ${t.assignee_name}` : "",
+    h("br"), h("time", { datetime: when }, formatDateTime(when)),
+    t.assignment_reason ? h("p", { class: "muted" }, t.assignment_reason) : null);
+}
+
+// One account, kept current by its channel: every change arrives as an event. Embedded
+// (in the queue's working panel) it leaves out the way back to the list.
+export async function accountScreen(id, { embedded = false } = {}) {
   const role = document.body.dataset.role;
   const [first, interactions] = await Promise.all([
     api(`/accounts/${id}`),
@@ -122,7 +136,7 @@ export async function accountScreen(id) {
   let account = first;
   const debtor = await api(`/debtors/${account.debtor_id}`).catch(() => null);
 
-  const title = h("h1", { id: "account-title" });
+  const title = h(embedded ? "h2" : "h1", { id: "account-title" });
   const balance = h("div", { class: "big-money", id: "balance" });
   const breakdown = h("dl", { class: "facts", id: "breakdown" });
   const facts = h("dl", { class: "facts", id: "facts" });
@@ -302,13 +316,33 @@ export async function accountScreen(id) {
   } }, "Send payment link");
   const canWork = role !== "readonly";
 
+  // The account's work: tasks, kept current from their events on this channel.
+  const tasks = new Map();
+  const taskList = h("ol", { class: "timeline", id: "account-tasks" });
+  function renderTasks() {
+    const items = [...tasks.values()].sort((a, b) => b.id - a.id).slice(0, 20);
+    taskList.replaceChildren(...(items.length ? items.map(taskItem) : [h("li", { class: "muted" }, "No tasks.")]));
+  }
+  async function loadTasks() {
+    const page = await api("/tasks", { query: { account_id: id, limit: 20 } }).catch(() => ({ items: [] }));
+    for (const t of page.items) tasks.set(t.id, t);
+    renderTasks();
+  }
+  loadTasks();
+
   const stop = realtime.subscribe(`account:${id}`, async (event) => {
+    if (event.type?.startsWith("task.") && event.data?.task) {
+      tasks.set(event.data.task.id, event.data.task);
+      renderTasks();
+      return;
+    }
     if (event.type === "account.updated" || event.type === "account.created") {
       account = event.data;
       render(true);
       announce(`Account updated: balance ${balance.textContent}`);
     } else if (event.type === "interaction.logged") {
       addToTimeline(event.data, true);
+      loadContact();
       announce(`New ${event.data.channel} logged`);
     } else if (event.type === "payment.received" || event.type === "payment.refunded"
       || event.type === "payment.reversed" || event.type === "promise.made"
@@ -324,6 +358,7 @@ export async function accountScreen(id) {
     } else if (event.type === "ready" || event.type === "resync") {
       loadMoney();
       loadContact();
+      loadTasks();
       account = await api(`/accounts/${id}`);
       render(true);
       const latest = await api(`/accounts/${id}/interactions`, { query: { limit: 20 } });
@@ -332,7 +367,7 @@ export async function accountScreen(id) {
   });
 
   const node = h("section", { "aria-labelledby": "account-title" },
-    h("p", {}, h("a", { href: "/accounts" }, "← Accounts")),
+    embedded ? null : h("p", {}, h("a", { href: "/accounts" }, "← Accounts")),
     title, problem,
     h("div", { class: "grid-2" },
       h("div", { class: "card" },
@@ -355,6 +390,7 @@ export async function accountScreen(id) {
           : problemBox(new Error("Debtor details are not available.")),
         h("h2", {}, "Contact"), contact,
         h("h2", {}, "Interactions"), role === "readonly" ? null : logForm,
-        interactions.items.length ? null : empty, timeline)));
+        interactions.items.length ? null : empty, timeline,
+        h("h2", {}, "Tasks"), taskList)));
   return { node, leave: stop };
 }
