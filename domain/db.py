@@ -136,12 +136,23 @@ class Database:
         return self._app
 
     @asynccontextmanager
-    async def tenant(self, tenant_id: int) -> AsyncIterator[Connection]:
-        """A transaction that sees only ``tenant_id``'s rows; commits when the block ends."""
+    async def tenant(
+        self, tenant_id: int, *, generic_plans: bool = False
+    ) -> AsyncIterator[Connection]:
+        """A transaction that sees only ``tenant_id``'s rows; commits when the block ends.
+
+        ``generic_plans``: the transaction's prepared statements reuse one plan instead of
+        being planned again for each execution, for hot paths of small, index-driven
+        statements where planning would cost more than running them."""
         async with self.app_pool.acquire() as conn:
             # BEGIN and the tenant in one round trip (the id is an int, safe to inline).
+            plans = (
+                ", set_config('plan_cache_mode', 'force_generic_plan', true)"
+                if generic_plans
+                else ""
+            )
             await conn.execute(
-                f"BEGIN; SELECT set_config('app.tenant_id', '{int(tenant_id)}', true)"
+                f"BEGIN; SELECT set_config('app.tenant_id', '{int(tenant_id)}', true){plans}"
             )
             try:
                 yield conn

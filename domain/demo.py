@@ -380,6 +380,6 @@ async def _seed_worklist(db: Database, tenant_id: int, group_ids: dict[str, int]
         ]
         created = 0
         for rule in made:
-            run, _ = await rules.run(rule.id, trigger="schedule")
+            run = await rules.run(rule.id, trigger="schedule")
             created += run.created
     return created

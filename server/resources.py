@@ -13,6 +13,7 @@ from channels.backend import Backend
 from channels.redis_backend import RedisBackend, connect_redis
 from domain.auth.service import AuthService
 from domain.db import Database
+from domain.worklist.service import PullGate
 from server.auth.access import AccessTokens
 from server.auth.ratelimit import LoginLimiter
 from server.presence import Presence
@@ -30,6 +31,7 @@ class Resources:
     channels: Backend
     jobs: AsyncBroker
     presence: Presence = field(init=False)
+    pull_gate: PullGate = field(init=False)
 
     @classmethod
     async def open(cls, settings: Settings, *, application_name: str = "recoup-web") -> Resources:
@@ -66,6 +68,7 @@ class Resources:
                 ip_window=settings.login_limit_per_ip_window,
             ),
         )
+        resources.pull_gate = PullGate(settings.pull_concurrency)
         resources.presence = Presence(db, resources.kick_assignment)
         resources.presence.start()
         return resources

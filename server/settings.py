@@ -52,6 +52,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     ws_send_limit_bytes: int = 512 * 1024
     ws_send_limit_frames: int = 1000
     ws_max_subscriptions: int = 1000
+    # "Next task" transactions in flight at once per web process; more wait their turn.
+    # Pulls compete for the head of one queue: a few at a time finish sooner than many.
+    pull_concurrency: int = 3
     ws_max_frame_bytes: int = 64 * 1024
     ws_ping_interval: float = 20.0
     ws_ping_timeout: float = 20.0
@@ -168,6 +171,7 @@ def settings_from_env(environ: dict[str, str] | os._Environ[str] | None = None) 
         "WORKER_PROCESSES": "worker_processes",
         "WS_SEND_LIMIT_BYTES": "ws_send_limit_bytes",
         "WS_MAX_SUBSCRIPTIONS": "ws_max_subscriptions",
+        "PULL_CONCURRENCY": "pull_concurrency",
         "CHANNEL_HISTORY": "channel_history",
         "RELAY_METRICS_PORT": "relay_metrics_port",
     }

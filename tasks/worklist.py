@@ -58,7 +58,7 @@ async def run_due_rules(db: Annotated[Database, TaskiqDepends(_db)]) -> int:
         tenant_id = rule["tenant_id"]
         try:
             async with db.tenant(tenant_id) as conn:
-                run, _ = await worklist.RuleService(conn, system_actor(tenant_id)).run(
+                run = await worklist.RuleService(conn, system_actor(tenant_id)).run(
                     rule["id"], trigger="schedule"
                 )
         except Exception:
@@ -75,10 +75,12 @@ async def run_due_rules(db: Annotated[Database, TaskiqDepends(_db)]) -> int:
 @broker.task(task_name="worklist.sweep", schedule=[{"cron": "* * * * *"}])
 async def sweep(db: Annotated[Database, TaskiqDepends(_db)]) -> dict[str, int]:
     """Each minute: assigned work not started in time goes back, unseen agents go offline,
-    and whatever waits for an agent is offered again."""
+    calls held back for their debtors' sake return to line when they may be made, and
+    whatever waits for an agent is offered again."""
+    figures = {"timed_out": 0, "offline": 0, "returned": 0, "assigned": 0, "released": 0}
     async with db.system() as conn:
         tenant_ids = [r["id"] for r in await conn.fetch("SELECT id FROM tenants ORDER BY id")]
-    figures = {"timed_out": 0, "offline": 0, "returned": 0, "assigned": 0}
+        figures["released"] = await worklist.release_held_back(conn, utcnow())
     for tenant_id in tenant_ids:
         actor = system_actor(tenant_id)
         async with db.tenant(tenant_id) as conn:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
+from typing import Any
 from zoneinfo import ZoneInfo
 
-import asyncpg
 import msgspec
 
 from domain.compliance import queries
@@ -24,6 +25,7 @@ from domain.tenancy.schemas import ContactRules
 
 # Far enough back for a 7-day frequency window and a quiet period of up to 30 days.
 _LOOKBACK = dt.timedelta(days=31)
+CONVERSATIONS = sorted(CONVERSATION_DISPOSITIONS)
 
 
 class ContactNotAllowed(RecoupError):
@@ -61,11 +63,11 @@ async def load(conn: Connection, account_id: int, at: dt.datetime) -> tuple[str,
     return state["time_zone"], flags, history
 
 
-def _flags(state: asyncpg.Record) -> Flags:
+def _flags(state: Mapping[str, Any]) -> Flags:
     return Flags(
         do_not_contact=state["do_not_contact"],
         cease_requested=state["cease_requested"],
-        dispute_open=state["status"] == "disputed",
+        dispute_open=state["account_status"] == "disputed",
         opt_out_call=state["opt_out_call"],
         opt_out_sms=state["opt_out_sms"],
         opt_out_email=state["opt_out_email"],
@@ -79,26 +81,27 @@ async def decisions(
     at: dt.datetime,
     rules: ContactRules,
 ) -> dict[int, Decision]:
-    """``decision`` for many accounts in two statements (a worklist, a batch of candidates)."""
+    """``decision`` for many accounts in one statement (a worklist, a batch of candidates)."""
     if not account_ids:
         return {}
-    states = await queries.contact_states(conn, account_ids)
-    calls: dict[int, list[asyncpg.Record]] = {}
-    for call in await queries.recent_calls_of(conn, account_ids, at - _LOOKBACK, at):
-        calls.setdefault(call["account_id"], []).append(call)
-    found = {}
-    for state in states:
-        mine = calls.get(state["account_id"], [])
-        history = History(
-            call_attempts=tuple(c["occurred_at"] for c in mine),
-            conversations=tuple(
-                c["occurred_at"] for c in mine if c["disposition"] in CONVERSATION_DISPOSITIONS
-            ),
-        )
-        found[state["account_id"]] = decide(
-            channel, at, state["time_zone"], rules, _flags(state), history
-        )
-    return found
+    states = await queries.contact_states(conn, account_ids, *state_window(at))
+    return {s["state_account_id"]: decide_state(s, channel, at, rules) for s in states}
+
+
+def state_window(at: dt.datetime) -> tuple[dt.datetime, dt.datetime, list[str]]:
+    """The parameters ``queries.state_of`` takes for a decision at ``at``: since, until and
+    the dispositions that make a call a conversation."""
+    return at - _LOOKBACK, at, CONVERSATIONS
+
+
+def decide_state(
+    state: Mapping[str, Any], channel: Channel, at: dt.datetime, rules: ContactRules
+) -> Decision:
+    """Decide from a row of ``queries.state_of`` (however it was fetched)."""
+    history = History(
+        call_attempts=tuple(state["attempts"]), conversations=tuple(state["conversations"])
+    )
+    return decide(channel, at, state["time_zone"], rules, _flags(state), history)
 
 
 async def decision(

@@ -94,39 +94,36 @@ FROM jsonb_to_recordset($8::jsonb) AS x(entity_id bigint, before jsonb, after js
 _BULK_EVENTS = """INSERT INTO outbox (tenant_id, event_id, type, channels, data, occurred_at)
 SELECT $1, x.id, x.type, x.channels, x.data, x.occurred_at
 FROM ROWS FROM (
-  jsonb_to_recordset($2::jsonb)
+  jsonb_to_recordset($9::jsonb)
     AS (id uuid, type text, channels text[], data jsonb, occurred_at timestamptz)
 ) WITH ORDINALITY AS x(id, type, channels, data, occurred_at, n)
 ORDER BY x.n"""
 
+# Both in one round trip: the audit rows and the events of one set-based change.
+_BULK_CHANGE = f"WITH audit AS ({_BULK_AUDIT})\n{_BULK_EVENTS}"
 
-async def insert_audits(
+
+def _event_rows(events: list[Event]) -> list[dict[str, Any]]:
+    return [
+        {
+            "id": e.id,
+            "type": e.type,
+            "channels": e.channels,
+            "data": e.data,
+            "occurred_at": e.occurred_at,
+        }
+        for e in events
+    ]
+
+
+async def insert_changes(
     conn: Connection,
     audit: tuple[Any, ...],
     at: dt.datetime,
     rows: list[dict[str, Any]],
+    events: list[Event],
 ) -> None:
-    """Audit rows of one kind of change to many entities, in one statement: ``audit`` is
-    ``(tenant_id, actor_type, actor_id, action, entity_type, request_id)`` and each row
-    ``{"entity_id", "before", "after"}``."""
-    if rows:
-        await conn.execute(_BULK_AUDIT, *audit, at, rows)
-
-
-async def insert_events(conn: Connection, tenant_id: int, events: list[Event]) -> None:
-    """Many events in one statement, in order."""
-    if events:
-        await conn.execute(
-            _BULK_EVENTS,
-            tenant_id,
-            [
-                {
-                    "id": e.id,
-                    "type": e.type,
-                    "channels": e.channels,
-                    "data": e.data,
-                    "occurred_at": e.occurred_at,
-                }
-                for e in events
-            ],
-        )
+    """Audit rows of one kind of change to many entities and their events, in one
+    statement: ``audit`` is ``(tenant_id, actor_type, actor_id, action, entity_type,
+    request_id)`` and each row ``{"entity_id", "before", "after"}``."""
+    await conn.execute(_BULK_CHANGE, *audit, at, rows, _event_rows(events))

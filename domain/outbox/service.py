@@ -81,7 +81,7 @@ class ChangeRecorder:
         events: list[tuple[str, list[str], dict[str, Any]]],
     ) -> list[Event]:
         """``record`` for a set-based change: audit rows ``(entity_id, before, after)`` and
-        events ``(type, channels, data)``, two statements however many there are."""
+        events ``(type, channels, data)``, one statement however many there are."""
         at = self.clock()
         audit = (
             self.actor.tenant_id,
@@ -91,15 +91,21 @@ class ChangeRecorder:
             entity_type,
             self.actor.request_id,
         )
-        await queries.insert_audits(
-            self.conn,
-            audit,
-            at,
-            [{"entity_id": e, "before": b, "after": a} for e, b, a in changes],
-        )
         built = [
             new_event(kind, tenant_id=self.actor.tenant_id, channels=channels, data=data, at=at)
             for kind, channels, data in events
         ]
-        await queries.insert_events(self.conn, self.actor.tenant_id, built)
+        if len(changes) == 1 and len(built) == 1:
+            # One change: typed parameters, no JSON array to take apart on the server.
+            entity_id, before, after = changes[0]
+            single = (*audit[:5], entity_id, before, after, audit[5])
+            await queries.insert_change(self.conn, single, at, built[0])
+            return built
+        await queries.insert_changes(
+            self.conn,
+            audit,
+            at,
+            [{"entity_id": e, "before": b, "after": a} for e, b, a in changes],
+            built,
+        )
         return built

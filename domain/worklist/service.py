@@ -10,8 +10,10 @@ queue's channel, the account's channel and the wallboard.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import datetime as dt
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -24,15 +26,15 @@ from domain.accounts.visibility import collector_sees
 from domain.actor import Actor
 from domain.clock import utcnow
 from domain.compliance import service as compliance
-from domain.db import Connection
-from domain.errors import Conflict, Forbidden, InvalidInput, NotFound
+from domain.db import Connection, Database
+from domain.errors import Conflict, Forbidden, InvalidInput, NotFound, RecoupError
 from domain.money import minor_digits
 from domain.outbox import events
 from domain.outbox.service import ChangeRecorder
 from domain.pagination import Page, check_limit, decode_cursor, encode_cursor
 from domain.sql import Where
 from domain.tenancy.schemas import Tenant
-from domain.tenancy.service import TenantService, local_today
+from domain.tenancy.service import TenantService, local_today, to_tenant
 from domain.worklist import queries
 from domain.worklist.assignment import assign_round
 from domain.worklist.conditions import Context, compile_into, validate
@@ -67,8 +69,9 @@ from domain.worklist.schemas import (
 EVENTS_PER_TASK_UP_TO = 1_000
 # A call that only a person can reopen (an opt-out, a dispute) is looked at again after this.
 RECHECK_BLOCKED = dt.timedelta(hours=1)
-PULL_BATCH = 8
-PULL_ROUNDS = 6
+# Candidates per queue in each round of a pull: the first usually serves; later rounds are
+# wider, to pass over calls that may not be made yet in fewer round trips.
+PULL_BATCHES = (1, 8, 8, 8, 8)
 
 
 def _money(value: Decimal, currency: str) -> Decimal:
@@ -216,10 +219,14 @@ class Worklist:
         rows = await queries.tasks_by_ids(self.conn, ids)
         return await self.to_tasks(rows)
 
-    async def to_tasks(self, rows: Sequence[asyncpg.Record]) -> list[Task]:
+    async def to_tasks(
+        self, rows: Sequence[asyncpg.Record], *, known: dict[int, TaskContact] | None = None
+    ) -> list[Task]:
+        """Tasks as shown; ``known`` contact decisions (by account) are not asked again."""
         tenant = await self.tenant()
         today = local_today(tenant, self.clock())
-        contacts = await self.contacts(rows)
+        pending = [r for r in rows if not known or r["account_id"] not in known]
+        contacts = {**(known or {}), **(await self.contacts(pending))}
         return [
             to_task(
                 r, tenant, today, contacts.get(r["account_id"]) if r["type"] == "call" else None
@@ -457,6 +464,12 @@ class RuleService(Worklist):
 
     async def delete(self, rule_id: int) -> None:
         before = await self.get(rule_id, for_update=True)
+        # Its tasks stay, no longer anyone's rule (tasks.rule_id carries no foreign key).
+        await self.conn.execute(
+            "UPDATE tasks SET rule_id = NULL WHERE tenant_id = $1 AND rule_id = $2",
+            self.actor.tenant_id,
+            rule_id,
+        )
         await self.conn.execute("DELETE FROM task_rules WHERE id = $1", rule_id)
         await self._audit("rule.delete", before, None)
 
@@ -476,19 +489,28 @@ class RuleService(Worklist):
         compile_into(where, conditions, ctx)
         return where
 
+    @staticmethod
+    def _from(conditions: list[Condition]) -> str:
+        """Accounts, joined to their debtors only when a condition asks about them."""
+        if any(c.field.startswith("debtor.") for c in conditions):
+            return "accounts a JOIN debtors d ON d.id = a.debtor_id AND d.tenant_id = a.tenant_id"
+        return "accounts a"
+
     async def preview(self, data: RulePreviewRequest) -> RulePreview:
         """How many accounts an (unsaved) rule matches, and a few of them; changes nothing."""
         ctx = await self.context()
         where = self._matching(data.conditions, ctx)
-        frm = "accounts a JOIN debtors d ON d.id = a.debtor_id"
+        frm = self._from(data.conditions)
         matching = await self.conn.fetchval(
             f"SELECT count(*) FROM {frm} WHERE {where.sql()}", *where.args
         )
         sample = []
         if data.sample_size:
             rows = await self.conn.fetch(
-                f"SELECT {queries.ACCOUNT_SAMPLE} FROM {frm} WHERE {where.sql()} "
-                f"ORDER BY a.id LIMIT {int(data.sample_size)}",
+                f"""SELECT {queries.ACCOUNT_SAMPLE}
+                FROM (SELECT a.* FROM {frm} WHERE {where.sql()}
+                      ORDER BY a.id LIMIT {int(data.sample_size)}) a
+                JOIN debtors d ON d.id = a.debtor_id ORDER BY a.id""",
                 *where.args,
             )
             sample = [task_account(r, ctx.tenant, ctx.today) for r in rows]
@@ -509,7 +531,7 @@ class RuleService(Worklist):
         sql = f"""INSERT INTO tasks (tenant_id, account_id, type, title, priority, due_at, status,
           queue_id, group_id, rule_id, strategy, created_at, updated_at)
         SELECT {values}
-        FROM accounts a JOIN debtors d ON d.id = a.debtor_id
+        FROM {self._from(rule.conditions)}
         WHERE {where.sql()}
         ON CONFLICT (rule_id, account_id)
           WHERE status IN ('open', 'assigned', 'in_progress') AND rule_id IS NOT NULL
@@ -517,14 +539,29 @@ class RuleService(Worklist):
         RETURNING id"""
         return sql, where.args
 
-    async def run(self, rule_id: int, *, trigger: str = "manual") -> tuple[RuleRun, list[int]]:
-        """Run a rule now: create its tasks in one statement, record the run, announce them.
-        Returns the run and the new tasks' ids (for assignment)."""
+    def _statement(self, rule: Rule, ctx: Context) -> list[Any]:
+        sql, args = self._counted(*self.creation_sql(rule, ctx))
+        return [sql, *args]
+
+    def _counted(self, sql: str, args: list[Any]) -> tuple[str, list[Any]]:
+        """The creation statement, answering how many it created and the first ids (enough
+        to know whether to announce them one by one)."""
+        args = [*args, EVENTS_PER_TASK_UP_TO + 1]
+        return (
+            f"""WITH created AS ({sql})
+            SELECT (SELECT count(*) FROM created) AS created,
+              ARRAY(SELECT id FROM created ORDER BY id LIMIT ${len(args)}) AS first""",
+            args,
+        )
+
+    async def run(self, rule_id: int, *, trigger: str = "manual") -> RuleRun:
+        """Run a rule now: create its tasks in one statement, record the run, announce them
+        (one event each, or one for the lot when there are very many)."""
         rule = await self.get(rule_id, for_update=True)
         ctx = await self.context()
         started = ctx.now
-        sql, args = self.creation_sql(rule, ctx)
-        created = [r["id"] for r in await self.conn.fetch(sql, *args)]
+        found = await self.conn.fetchrow(*self._statement(rule, ctx))
+        count, first = found["created"], list(found["first"])
         finished = self.clock()
         run_row = await self.conn.fetchrow(
             """INSERT INTO rule_runs (tenant_id, rule_id, trigger, created, started_at, finished_at)
@@ -532,7 +569,7 @@ class RuleService(Worklist):
             self.actor.tenant_id,
             rule_id,
             trigger,
-            len(created),
+            count,
             started,
             finished,
         )
@@ -540,13 +577,13 @@ class RuleService(Worklist):
             "UPDATE task_rules SET last_run_at = $2, last_created = $3 WHERE id = $1",
             rule_id,
             started,
-            len(created),
+            count,
         )
         run = RuleRun(
             id=run_row["id"],
             rule_id=rule_id,
             trigger=trigger,
-            created=len(created),
+            created=count,
             started_at=started,
             finished_at=finished,
         )
@@ -558,8 +595,8 @@ class RuleService(Worklist):
             after=msgspec.to_builtins(run),
             event_type=None,
         )
-        if len(created) <= EVENTS_PER_TASK_UP_TO:
-            await self.announce("task.create", events.TASK_CREATED, await self.load(created))
+        if count <= EVENTS_PER_TASK_UP_TO:
+            await self.announce("task.create", events.TASK_CREATED, await self.load(first))
         else:
             channels = [names.WALLBOARD]
             if rule.queue_id is not None:
@@ -567,9 +604,9 @@ class RuleService(Worklist):
             await self.changes.event(
                 events.TASK_CREATED,
                 channels,
-                {"rule_id": rule_id, "created": len(created), "bulk": True},
+                {"rule_id": rule_id, "created": count, "bulk": True},
             )
-        return run, created
+        return run
 
     async def runs(self, rule_id: int, limit: int = 20) -> list[RuleRun]:
         await self.get(rule_id)
@@ -606,6 +643,50 @@ async def check_strategy(conn: Connection, strategy: Strategy, queue_id: int | N
 
 
 # Tasks -----------------------------------------------------------------------------------
+
+
+class Busy(RecoupError):
+    status = 503
+    slug = "busy"
+    title = "Busy; try again shortly"
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.headers["Retry-After"] = "1"
+
+
+class PullGate:
+    """At most ``concurrency`` "next task" transactions at once in this process; the rest
+    wait their turn in order, and beyond ``max_waiting`` waiting ones a pull is refused
+    (503) rather than queued without bound. Pulls all want the head of the same queue:
+    three at a time get through faster than twenty elbowing for the same rows."""
+
+    def __init__(self, concurrency: int = 3, max_waiting: int = 1000) -> None:
+        self._turns = asyncio.Semaphore(max(1, concurrency))
+        self.max_waiting = max_waiting
+        self.waiting = 0
+
+    @contextlib.asynccontextmanager
+    async def turn(self) -> AsyncIterator[None]:
+        if self.waiting >= self.max_waiting:
+            raise Busy(f"{self.waiting} pulls are already waiting; try again in a moment")
+        self.waiting += 1
+        try:
+            await self._turns.acquire()
+        finally:
+            self.waiting -= 1
+        try:
+            yield
+        finally:
+            self._turns.release()
+
+
+async def pull_next(
+    db: Database, actor: Actor, gate: PullGate, clock: Callable[[], dt.datetime] = utcnow
+) -> NextTask:
+    """ "Next task" in its own transaction, taken in turn through the gate."""
+    async with gate.turn(), db.tenant(actor.tenant_id, generic_plans=True) as conn:
+        return await TaskService(conn, actor, clock).next()
 
 
 class NextTask(msgspec.Struct, kw_only=True):
@@ -800,8 +881,9 @@ class TaskService(Worklist):
             if task.assignee_id is None:
                 return task
             return await self._change(task, _RETURNED.copy(), "task.assign", events.TASK_ASSIGNED)
+        await queries.lock_agents(self.conn, [data.assignee_id])
         agent = await self.conn.fetchrow(
-            "SELECT id, name, status, capacity, active, role FROM users WHERE id = $1 FOR UPDATE",
+            "SELECT id, name, status, capacity, active, role FROM users WHERE id = $1",
             data.assignee_id,
         )
         if agent is None or not agent["active"] or agent["role"] == "readonly":
@@ -842,39 +924,52 @@ class TaskService(Worklist):
         whose debtor may not be called now are passed over until they may."""
         if not self.actor.is_user or self.actor.id is None:
             raise Forbidden("only a signed-in agent pulls tasks")
-        me = await self.conn.fetchrow(
-            "SELECT id, name, status, capacity, group_id, role, active FROM users WHERE id = $1 "
-            "FOR UPDATE",
-            self.actor.id,
-        )
+        found = await queries.lock_agent(self.conn, self.actor.id)
+        me = found[0] if found else None
         if me is None or not me["active"] or me["role"] == "readonly":
             raise Forbidden("only an active agent pulls tasks")
-        held = await queries.held_count(self.conn, me["id"])
-        if held >= me["capacity"]:
-            raise Conflict(
-                f"you hold {held} tasks, your capacity; finish one before taking another"
-            )
+        self._tenant = to_tenant(
+            {
+                "id": me["tenant_id"],
+                "slug": me["slug"],
+                "name": me["tenant_name"],
+                "time_zone": me["time_zone"],
+                "settings": me["settings"],
+                "created_at": me["tenant_created_at"],
+            }
+        )
+        eligible = [
+            {
+                "id": r["queue_id"],
+                "name": r["queue_name"],
+                "age_boost_minutes": r["age_boost_minutes"],
+            }
+            for r in found
+            if r["queue_id"] is not None
+        ]
         if me["status"] == "offline":
             await come_online(self.conn, self.actor, me["id"], self.clock)
-        eligible = await queries.eligible_queues(self.conn, me["id"], me["group_id"])
         if not eligible:
             return NextTask(task=None, message="you are not in any queue")
         queue_ids = [q["id"] for q in eligible]
         boosted = any(q["age_boost_minutes"] for q in eligible)
-        tenant = await self.tenant()
         now = self.clock()
         chosen = None
+        contact: TaskContact | None = None
         skipped = 0
-        for _ in range(PULL_ROUNDS):
+        rules = self._tenant.settings.contact
+        window = compliance.state_window(now)
+        for batch in PULL_BATCHES:
             rows = await queries.pull_candidates(
-                self.conn, self.actor.tenant_id, queue_ids, now, PULL_BATCH, boosted=boosted
+                self.conn, self.actor.tenant_id, queue_ids, now, batch, window, boosted=boosted
             )
             if not rows:
                 break
-            calls = sorted({r["account_id"] for r in rows if r["type"] == "call"})
-            decided = await compliance.decisions(
-                self.conn, calls, "call", now, tenant.settings.contact
-            )
+            decided = {
+                r["account_id"]: compliance.decide_state(r, "call", now, rules)
+                for r in rows
+                if r["type"] == "call" and r["state_account_id"] is not None
+            }
             held_back = []
             for row in rows:
                 decision = decided.get(row["account_id"]) if row["type"] == "call" else None
@@ -882,6 +977,8 @@ class TaskService(Worklist):
                     held_back.append((row["id"], decision.opens_at or now + RECHECK_BLOCKED))
                     continue
                 chosen = row
+                if decision is not None:
+                    contact = TaskContact(allowed=True)
                 break
             skipped += len(held_back)
             await queries.hold_back(self.conn, held_back)
@@ -890,20 +987,19 @@ class TaskService(Worklist):
         if chosen is None:
             message = "nothing is waiting in your queues"
             if skipped:
-                message += (
-                    f" that may be worked now ({skipped} calls wait for their debtors' hours)"
-                )
+                message += f" that may be worked now ({skipped} calls may not be made yet)"
             return NextTask(task=None, message=message)
         queue_name = next(q["name"] for q in eligible if q["id"] == chosen["queue_id"])
         waited = max(0, int((now - chosen["created_at"]).total_seconds() // 60))
         reason = f"next task from {queue_name}: priority {chosen['priority']}, waited {waited} min"
-        await queries.apply_assignments(
-            self.conn, [(chosen["id"], me["id"], "pull", reason)], now, started=True
-        )
-        await self.conn.execute(
-            "UPDATE users SET last_assigned_at = $2 WHERE id = $1", me["id"], now
-        )
-        (task,) = await self.load([chosen["id"]])
+        row = await queries.take(self.conn, chosen["id"], me["id"], me["capacity"], reason, now)
+        if row is None:
+            held = await queries.held_count(self.conn, me["id"])
+            raise Conflict(
+                f"you hold {held} tasks, your capacity; finish one before taking another"
+            )
+        known = {chosen["account_id"]: contact} if contact is not None else None
+        (task,) = await self.to_tasks([row], known=known)
         await self.announce("task.pull", events.TASK_ASSIGNED, [task])
         return NextTask(task=task, message=reason)
 
@@ -1059,6 +1155,11 @@ async def due_rules(conn: Connection, now: dt.datetime) -> list[asyncpg.Record]:
         ORDER BY tenant_id, id""",
         now,
     )
+
+
+async def release_held_back(conn: Connection, now: dt.datetime) -> int:
+    """Calls held back whose time has come wait in line again (system connection)."""
+    return await queries.release_held_back(conn, now)
 
 
 async def tenants_waiting(conn: Connection) -> list[int]:

@@ -35,7 +35,13 @@ from domain.worklist.schemas import (
     TaskCreate,
     TaskFilter,
 )
-from domain.worklist.service import NextTask, QueueService, RuleService, TaskService
+from domain.worklist.service import (
+    NextTask,
+    QueueService,
+    RuleService,
+    TaskService,
+    pull_next,
+)
 from server.auth.guards import EVERYONE, MANAGERS, WORKERS, allow
 from server.controllers.deps import service
 from server.controllers.params import DEFAULT_LIMIT, Cursor, Limit
@@ -157,8 +163,8 @@ class RuleController(Controller):
         rules: NamedDependency[RuleService],
         rule_id: FromPath[int],
     ) -> Response[RuleRun]:
-        run, created = await rules.run(rule_id, trigger="manual")
-        background = _assign_after(request, actor) if created else None
+        run = await rules.run(rule_id, trigger="manual")
+        background = _assign_after(request, actor) if run.created else None
         return Response(run, status_code=HTTP_201_CREATED, background=background)
 
     @get(
@@ -225,8 +231,11 @@ class TaskController(Controller):
         status_code=HTTP_200_OK,
         summary="Pull and start the most urgent waiting task of my queues",
     )
-    async def next_task(self, tasks: NamedDependency[TaskService]) -> NextTask:
-        return await tasks.next()
+    async def next_task(
+        self, request: Request[Any, Any, Any], actor: NamedDependency[Actor]
+    ) -> NextTask:
+        resources = request.app.state.resources
+        return await pull_next(resources.db, actor, resources.pull_gate)
 
     @post("/", guards=allow(*MANAGERS, scope="tasks:write"), summary="Create a task by hand")
     async def create(

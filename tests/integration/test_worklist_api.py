@@ -365,7 +365,7 @@ async def test_concurrent_runs_of_one_rule_never_duplicate(tenant: SeededTenant)
 
     async def run() -> int:
         async with tenant.db.tenant(tenant.id) as conn:
-            made, _ = await worklist.RuleService(conn, system_actor(tenant.id)).run(rule.id)
+            made = await worklist.RuleService(conn, system_actor(tenant.id)).run(rule.id)
             return made.created
 
     created = await asyncio.gather(*(run() for _ in range(5)))
@@ -398,8 +398,14 @@ async def test_rules_are_changed_and_a_bad_change_keeps_the_old_rule(
     fields = (await client.get("/api/v1/rules/fields", headers=tenant.admin.headers)).json()
     assert "between" in fields["days_past_due"]
     assert "custom.<key>" in fields
+    made = await client.post(f"/api/v1/rules/{rule['id']}/run", headers=tenant.admin.headers)
+    assert made.status_code == 201
     gone = await client.delete(f"/api/v1/rules/{rule['id']}", headers=tenant.admin.headers)
     assert gone.status_code == 204
+    # Its tasks stay, belonging to no rule.
+    async with tenant.db.tenant(tenant.id) as conn:
+        orphans = await conn.fetchval("SELECT count(*) FROM tasks WHERE rule_id IS NULL")
+    assert orphans == made.json()["created"]
     collector = await client.get("/api/v1/rules", headers=tenant.collector.headers)
     assert collector.status_code == 403
 
