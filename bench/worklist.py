@@ -167,18 +167,21 @@ async def rule_runs(db: Database, tenant_id: int) -> None:
             await conn.execute("DELETE FROM tasks WHERE rule_id = $1", rule.id)
 
 
-async def agents(db: Database, tenant_id: int, count: int, group_id: int | None) -> list[int]:
+async def agents(
+    db: Database, tenant_id: int, count: int, group_id: int | None, capacity: int = 25
+) -> list[int]:
     async with db.tenant(tenant_id) as conn:
         rows = await conn.fetch(
             """INSERT INTO users (tenant_id, email, name, password_hash, role, group_id, status,
               capacity, last_seen_at)
             SELECT $1, $2 || n || '@bench.test', 'Agent ' || n, 'x', 'collector', $3,
-              'available', 25, now()
+              'available', $5, now()
             FROM generate_series(1, $4) AS n RETURNING id""",
             tenant_id,
             uuid.uuid4().hex[:8],
             group_id,
             count,
+            capacity,
         )
     return [r["id"] for r in rows]
 
@@ -216,7 +219,8 @@ async def assignment(db: Database, tenant_id: int, count: int) -> None:
             tenant_id,
             f"Bench {uuid.uuid4().hex[:6]}",
         )
-    team = await agents(db, tenant_id, 50, group_id)
+    # Room for the whole batch: this measures the assigner, not the agents' limits.
+    team = await agents(db, tenant_id, 50, group_id, capacity=count // 50 + 1)
     await make_tasks(
         db,
         tenant_id,

@@ -272,11 +272,22 @@ def relay() -> None:
     from tasks.relay import run_relay
 
     async def run(settings: Settings) -> None:
+        from tasks.broker import make_broker
+        from tasks.worklist import assign
+
         db = await settings.database(application_name="recoup-relay", max_size=2).open()
         backend = RedisBackend(settings.redis_url or "", history_size=settings.channel_history)
+        jobs = make_broker(settings.redis_url or "")
+        await jobs.startup()
+
+        async def handoff(tenant_ids: list[int]) -> None:
+            for tenant_id in tenant_ids:
+                await assign.kicker().with_broker(jobs).kiq(tenant_id, None)
+
         try:
-            await run_relay(db, backend, metrics_port=settings.relay_metrics_port)
+            await run_relay(db, backend, metrics_port=settings.relay_metrics_port, handoff=handoff)
         finally:
+            await jobs.shutdown()
             await backend.stop()
             await db.close()
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections import Counter
-from collections.abc import Awaitable, Callable
 
 import structlog
 
@@ -24,15 +23,8 @@ log = structlog.get_logger("recoup.presence")
 
 
 class Presence:
-    def __init__(
-        self,
-        db: Database,
-        on_available: Callable[[int], Awaitable[None]] | None = None,
-        *,
-        interval: float = 20.0,
-    ) -> None:
+    def __init__(self, db: Database, *, interval: float = 20.0) -> None:
         self.db = db
-        self.on_available = on_available
         self.interval = interval
         self.sockets: Counter[tuple[int, int]] = Counter()
         self._task: asyncio.Task[None] | None = None

@@ -69,19 +69,13 @@ class Resources:
             ),
         )
         resources.pull_gate = PullGate(settings.pull_concurrency)
-        resources.presence = Presence(db, resources.kick_assignment)
+        resources.presence = Presence(db)
         resources.presence.start()
         return resources
 
     async def kick(self, task: AsyncTaskiqDecoratedTask[..., Any], *args: Any) -> None:
         """Hand a job to the workers."""
         await task.kicker().with_broker(self.jobs).kiq(*args)
-
-    async def kick_assignment(self, tenant_id: int) -> None:
-        """Offer a tenant's waiting work to its agents again."""
-        from tasks.worklist import assign
-
-        await self.kick(assign, tenant_id, None)
 
     async def close(self) -> None:
         await self.presence.close()

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from litestar import Controller, Request, Response, delete, get, patch, post
-from litestar.background_tasks import BackgroundTask
+from litestar import Controller, delete, get, patch, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody
 from litestar.status_codes import HTTP_204_NO_CONTENT
@@ -27,16 +24,6 @@ from server.controllers.deps import service
 from server.controllers.params import DEFAULT_LIMIT, Cursor, Limit
 
 
-def _offer_work(
-    request: Request[Any, Any, Any], tenant_id: int, user: User
-) -> BackgroundTask | None:
-    """An available agent (perhaps with more capacity now) may take waiting work: an
-    assignment round runs once the change has committed."""
-    if user.status != "available":
-        return None
-    return BackgroundTask(request.app.state.resources.kick_assignment, tenant_id)
-
-
 class UserController(Controller):
     path = "/users"
     tags = ["users"]
@@ -52,13 +39,9 @@ class UserController(Controller):
         summary="Change your own name, time zone, status or password",
     )
     async def update_me(
-        self,
-        request: Request[Any, Any, Any],
-        users: NamedDependency[UserService],
-        data: JSONBody[ProfileUpdate],
-    ) -> Response[User]:
-        user = await users.update_profile(data)
-        return Response(user, background=_offer_work(request, users.actor.tenant_id, user))
+        self, users: NamedDependency[UserService], data: JSONBody[ProfileUpdate]
+    ) -> User:
+        return await users.update_profile(data)
 
     @get("/", guards=allow(*MANAGERS), summary="List users")
     async def list_users(
@@ -85,10 +68,8 @@ class UserController(Controller):
         users: NamedDependency[UserService],
         user_id: FromPath[int],
         data: JSONBody[UserUpdate],
-        request: Request[Any, Any, Any],
-    ) -> Response[User]:
-        user = await users.update(user_id, data)
-        return Response(user, background=_offer_work(request, users.actor.tenant_id, user))
+    ) -> User:
+        return await users.update(user_id, data)
 
 
 class AgentGroupController(Controller):

@@ -1,16 +1,14 @@
 """Task queues, task rules and tasks over REST.
 
 Changes that may let waiting work move (a rule run, finished or handed-back work, a new
-task) kick an assignment round after the response, that is after the transaction has
-committed, so the round sees them.
+task) are events; the relay hands them to an assignment job once they are committed.
 """
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-from litestar import Controller, Request, Response, delete, get, patch, post
-from litestar.background_tasks import BackgroundTask
+from litestar import Controller, Request, delete, get, patch, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
@@ -45,15 +43,6 @@ from domain.worklist.service import (
 from server.auth.guards import EVERYONE, MANAGERS, WORKERS, allow
 from server.controllers.deps import service
 from server.controllers.params import DEFAULT_LIMIT, Cursor, Limit
-
-
-def _assign_after(
-    request: Request[Any, Any, Any], actor: Actor, only: list[int] | None = None
-) -> BackgroundTask:
-    from tasks.worklist import assign
-
-    resources = request.app.state.resources
-    return BackgroundTask(resources.kick, assign, actor.tenant_id, only)
 
 
 class QueueController(Controller):
@@ -156,16 +145,8 @@ class RuleController(Controller):
         status_code=HTTP_201_CREATED,
         summary="Run a rule now: create its missing tasks and hand them to assignment",
     )
-    async def run(
-        self,
-        request: Request[Any, Any, Any],
-        actor: NamedDependency[Actor],
-        rules: NamedDependency[RuleService],
-        rule_id: FromPath[int],
-    ) -> Response[RuleRun]:
-        run = await rules.run(rule_id, trigger="manual")
-        background = _assign_after(request, actor) if run.created else None
-        return Response(run, status_code=HTTP_201_CREATED, background=background)
+    async def run(self, rules: NamedDependency[RuleService], rule_id: FromPath[int]) -> RuleRun:
+        return await rules.run(rule_id, trigger="manual")
 
     @get(
         "/{rule_id:int}/runs",
@@ -238,17 +219,8 @@ class TaskController(Controller):
         return await pull_next(resources.db, actor, resources.pull_gate)
 
     @post("/", guards=allow(*MANAGERS, scope="tasks:write"), summary="Create a task by hand")
-    async def create(
-        self,
-        request: Request[Any, Any, Any],
-        actor: NamedDependency[Actor],
-        tasks: NamedDependency[TaskService],
-        data: JSONBody[TaskCreate],
-    ) -> Response[Task]:
-        task = await tasks.create(data)
-        return Response(
-            task, status_code=HTTP_201_CREATED, background=_assign_after(request, actor, [task.id])
-        )
+    async def create(self, tasks: NamedDependency[TaskService], data: JSONBody[TaskCreate]) -> Task:
+        return await tasks.create(data)
 
     @get("/{task_id:int}", guards=allow(*EVERYONE, scope="tasks:read"), summary="One task")
     async def get_task(self, tasks: NamedDependency[TaskService], task_id: FromPath[int]) -> Task:
@@ -271,14 +243,11 @@ class TaskController(Controller):
     )
     async def complete(
         self,
-        request: Request[Any, Any, Any],
-        actor: NamedDependency[Actor],
         tasks: NamedDependency[TaskService],
         task_id: FromPath[int],
         data: JSONBody[TaskComplete],
-    ) -> Response[Task]:
-        task = await tasks.complete(task_id, data)
-        return Response(task, background=_assign_after(request, actor))
+    ) -> Task:
+        return await tasks.complete(task_id, data)
 
     @post(
         "/{task_id:int}/cancel",
@@ -288,14 +257,11 @@ class TaskController(Controller):
     )
     async def cancel(
         self,
-        request: Request[Any, Any, Any],
-        actor: NamedDependency[Actor],
         tasks: NamedDependency[TaskService],
         task_id: FromPath[int],
         data: JSONBody[TaskCancel],
-    ) -> Response[Task]:
-        task = await tasks.cancel(task_id, data)
-        return Response(task, background=_assign_after(request, actor))
+    ) -> Task:
+        return await tasks.cancel(task_id, data)
 
     @post(
         "/{task_id:int}/release",
@@ -305,13 +271,10 @@ class TaskController(Controller):
     )
     async def release(
         self,
-        request: Request[Any, Any, Any],
-        actor: NamedDependency[Actor],
         tasks: NamedDependency[TaskService],
         task_id: FromPath[int],
-    ) -> Response[Task]:
-        task = await tasks.release(task_id)
-        return Response(task, background=_assign_after(request, actor))
+    ) -> Task:
+        return await tasks.release(task_id)
 
     @post(
         "/{task_id:int}/assign",
@@ -321,11 +284,8 @@ class TaskController(Controller):
     )
     async def assign(
         self,
-        request: Request[Any, Any, Any],
-        actor: NamedDependency[Actor],
         tasks: NamedDependency[TaskService],
         task_id: FromPath[int],
         data: JSONBody[TaskAssign],
-    ) -> Response[Task]:
-        task = await tasks.assign(task_id, data)
-        return Response(task, background=_assign_after(request, actor))
+    ) -> Task:
+        return await tasks.assign(task_id, data)

@@ -611,8 +611,10 @@ async def test_an_agent_gone_offline_keeps_or_returns_work_as_the_tenant_says(
 
 
 async def test_a_rule_run_hands_its_tasks_to_the_worker_for_assignment(
-    worker, client, tenant: SeededTenant
+    relay, worker, client, tenant: SeededTenant
 ) -> None:
+    """The run's events go out through the relay, which hands the tenant to an assignment
+    job on a real worker."""
     team = await group(tenant)
     members = await agents(tenant, 2, group_id=team)
     rule = await make_rule(
