@@ -88,6 +88,15 @@ async def test_a_collector_works_the_live_queue(
     await expect(collector.locator("#task-card")).to_contain_text("Call now")
     await expect(collector.locator("#balance")).to_contain_text("1,075.00")
 
+    # j / k move through the list, Enter opens; the in-progress call sorts first.
+    await collector.keyboard.press("j")
+    await collector.keyboard.press("Enter")
+    await expect(collector.locator("#task-title")).to_contain_text(owned.debtor_name)
+    await collector.keyboard.press("k")
+    await collector.keyboard.press("Enter")
+    await expect(collector.locator("#task-title")).to_contain_text(waiting.debtor_name)
+    await expect(collector.locator("#balance")).to_contain_text("1,075.00")
+
     # "c" goes to the call log; the call appears in the timeline from its event.
     await collector.keyboard.press("c")
     await expect(collector.locator("#note-text")).to_be_focused()

@@ -188,8 +188,9 @@ export async function queueScreen() {
     }
     header.replaceChildren(
       h("div", { class: "task-head" },
-        h("h2", { id: "task-title" }, task.title || `${task.type.replace("_", " ")} · ${task.account.debtor_name}`),
-        h("span", { class: "badge", "data-tone": task.status === "in_progress" ? "info" : undefined }, task.status.replace("_", " "))),
+        h("h2", { id: "task-title" }, task.account.debtor_name || task.account.external_ref),
+        h("span", { class: "badge", "data-tone": task.status === "in_progress" ? "info" : undefined }, task.status.replace("_", " ")),
+        h("span", { class: "muted" }, [task.type.replace("_", " "), task.title, task.account.external_ref].filter(Boolean).join(" · "))),
       h("dl", { class: "facts compact" },
         h("dt", {}, "Balance"), h("dd", {}, h("rc-money", { amount: task.account.balance, currency: task.account.currency })),
         h("dt", {}, "Days past due"), h("dd", {}, `${task.account.days_past_due} (${task.account.bucket})`),
