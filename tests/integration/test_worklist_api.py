@@ -640,3 +640,34 @@ async def test_a_rule_run_hands_its_tasks_to_the_worker_for_assignment(
         )
     assert sorted(r["n"] for r in holders) == [1, 2]
     assert {r["assignee_id"] for r in holders} == set(members)
+
+
+async def test_the_scheduled_jobs_run_due_rules_and_sweep(tenant: SeededTenant) -> None:
+    """The scheduler's jobs, called as a worker calls them."""
+    from tasks.worklist import run_due_rules, sweep
+
+    team = await group(tenant)
+    [agent] = await agents(tenant, 1, group_id=team)
+    async with tenant.db.tenant(tenant.id) as conn:
+        rule = await worklist.RuleService(conn, system_actor(tenant.id)).create(
+            worklist.RuleCreate(
+                name="Everyone, by the minute",
+                conditions=[],
+                cadence_minutes=1,
+                strategy=worklist.Strategy(kind="fewest_open", group_id=team),
+            )
+        )
+    assert await run_due_rules(db=tenant.db) >= 3
+    async with tenant.db.tenant(tenant.id) as conn:
+        held = await conn.fetchval(
+            "SELECT count(*) FROM tasks WHERE rule_id = $1 AND assignee_id = $2", rule.id, agent
+        )
+        assert held == 3
+        # Assigned long ago and never started: the sweep returns it and offers it again.
+        await conn.execute(
+            "UPDATE tasks SET assigned_at = now() - interval '2 hours' WHERE rule_id = $1",
+            rule.id,
+        )
+    figures = await sweep(db=tenant.db)
+    assert figures["timed_out"] >= 3
+    assert figures["assigned"] >= 3
