@@ -49,18 +49,10 @@ class ContactStatus(msgspec.Struct, kw_only=True):
 
 
 async def load(conn: Connection, account_id: int, at: dt.datetime) -> tuple[str, Flags, History]:
-    state = await queries.contact_state(conn, account_id)
-    if state is None:
+    states = await queries.contact_states(conn, [account_id], *state_window(at))
+    if not states:
         raise NotFound(f"account {account_id} not found")
-    calls = await queries.recent_calls(conn, account_id, at - _LOOKBACK, at)
-    flags = _flags(state)
-    history = History(
-        call_attempts=tuple(c["occurred_at"] for c in calls),
-        conversations=tuple(
-            c["occurred_at"] for c in calls if c["disposition"] in CONVERSATION_DISPOSITIONS
-        ),
-    )
-    return state["time_zone"], flags, history
+    return states[0]["time_zone"], _flags(states[0]), _history(states[0])
 
 
 def _flags(state: Mapping[str, Any]) -> Flags:
@@ -94,14 +86,17 @@ def state_window(at: dt.datetime) -> tuple[dt.datetime, dt.datetime, list[str]]:
     return at - _LOOKBACK, at, CONVERSATIONS
 
 
+def _history(state: Mapping[str, Any]) -> History:
+    return History(
+        call_attempts=tuple(state["attempts"]), conversations=tuple(state["conversations"])
+    )
+
+
 def decide_state(
     state: Mapping[str, Any], channel: Channel, at: dt.datetime, rules: ContactRules
 ) -> Decision:
     """Decide from a row of ``queries.state_of`` (however it was fetched)."""
-    history = History(
-        call_attempts=tuple(state["attempts"]), conversations=tuple(state["conversations"])
-    )
-    return decide(channel, at, state["time_zone"], rules, _flags(state), history)
+    return decide(channel, at, state["time_zone"], rules, _flags(state), _history(state))
 
 
 async def decision(

@@ -10,7 +10,7 @@ import asyncpg
 
 from domain.compliance.queries import state_of
 from domain.db import Connection
-from domain.sql import Where, assignments
+from domain.sql import Where, assignments, placeholders
 
 # pg_advisory_xact_lock(AGENT_LOCK, user id): held while an agent's work is counted and
 # changed (a pull, an assignment round, a reassignment), so capacity is never exceeded. An
@@ -76,9 +76,9 @@ async def update_task(conn: Connection, task_id: int, changes: dict[str, Any]) -
 
 async def insert_task(conn: Connection, tenant_id: int, values: dict[str, Any]) -> int:
     columns = ["tenant_id", *values]
-    marks = ", ".join(f"${i}" for i in range(1, len(columns) + 1))
     return await conn.fetchval(
-        f"INSERT INTO tasks ({', '.join(columns)}) VALUES ({marks}) RETURNING id",
+        f"INSERT INTO tasks ({', '.join(columns)}) VALUES ({placeholders(len(columns))}) "
+        "RETURNING id",
         tenant_id,
         *values.values(),
     )
@@ -336,30 +336,23 @@ async def lock_groups(conn: Connection, ids: list[int]) -> list[asyncpg.Record]:
 
 
 async def apply_assignments(
-    conn: Connection,
-    rows: list[tuple[int, int, str, str]],
-    at: dt.datetime,
-    *,
-    started: bool = False,
-    from_status: tuple[str, ...] = ("open",),
+    conn: Connection, rows: list[tuple[int, int, str, str]], at: dt.datetime
 ) -> list[int]:
     """Give each task ``(task id, agent id, by, reason)`` to its agent if still waiting."""
     if not rows:
         return []
-    status = "in_progress" if started else "assigned"
     records = await conn.fetch(
-        f"""UPDATE tasks t SET status = '{status}', assignee_id = x.agent, assigned_at = $5,
-          started_at = {"$5" if started else "NULL"}, assigned_by = x.by,
-          assignment_reason = x.reason, not_before = NULL, updated_at = $5
+        """UPDATE tasks t SET status = 'assigned', assignee_id = x.agent, assigned_at = $5,
+          started_at = NULL, assigned_by = x.by, assignment_reason = x.reason,
+          not_before = NULL, updated_at = $5
         FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[]) AS x(id, agent, by, reason)
-        WHERE t.id = x.id AND t.status = ANY($6::text[])
+        WHERE t.id = x.id AND t.status = 'open'
         RETURNING t.id""",
         [r[0] for r in rows],
         [r[1] for r in rows],
         [r[2] for r in rows],
         [r[3] for r in rows],
         at,
-        list(from_status),
     )
     return [r["id"] for r in records]
 

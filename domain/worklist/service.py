@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -539,10 +539,6 @@ class RuleService(Worklist):
         RETURNING id"""
         return sql, where.args
 
-    def _statement(self, rule: Rule, ctx: Context) -> list[Any]:
-        sql, args = self._counted(*self.creation_sql(rule, ctx))
-        return [sql, *args]
-
     def _counted(self, sql: str, args: list[Any]) -> tuple[str, list[Any]]:
         """The creation statement, answering how many it created and the first ids (enough
         to know whether to announce them one by one)."""
@@ -560,7 +556,8 @@ class RuleService(Worklist):
         rule = await self.get(rule_id, for_update=True)
         ctx = await self.context()
         started = ctx.now
-        found = await self.conn.fetchrow(*self._statement(rule, ctx))
+        sql, args = self._counted(*self.creation_sql(rule, ctx))
+        found = await self.conn.fetchrow(sql, *args)
         count, first = found["created"], list(found["first"])
         finished = self.clock()
         run_row = await self.conn.fetchrow(
@@ -1088,15 +1085,7 @@ async def mark_offline(
         action="user.offline",
         entity_type="user",
         changes=[(g["id"], None, {"status": "offline", "reason": "no socket"}) for g in gone],
-        events=[
-            (
-                events.AGENT_STATUS,
-                [names.agent(g["id"]), names.WALLBOARD]
-                + ([names.group(g["group_id"])] if g["group_id"] else []),
-                {"id": g["id"], "name": g["name"], "status": "offline", "group_id": g["group_id"]},
-            )
-            for g in gone
-        ],
+        events=[(events.AGENT_STATUS, *_status_change(g, "offline")) for g in gone],
     )
     returned: list[int] = []
     if rules.offline_tasks == "return":
@@ -1110,6 +1099,20 @@ async def mark_offline(
         await _announce_returned(worklist, rows, "task.offline_return")
         returned = [r["id"] for r in rows]
     return ids, returned
+
+
+def _status_change(agent: Mapping[str, Any], status: str) -> tuple[list[str], dict[str, Any]]:
+    """The channels and data of an ``agent.status`` event the worklist raises itself."""
+    channels = [names.agent(agent["id"]), names.WALLBOARD]
+    if agent["group_id"] is not None:
+        channels.append(names.group(agent["group_id"]))
+    data = {
+        "id": agent["id"],
+        "name": agent["name"],
+        "status": status,
+        "group_id": agent["group_id"],
+    }
+    return channels, data
 
 
 async def come_online(
@@ -1127,6 +1130,7 @@ async def come_online(
     )
     if row is None:
         return False
+    channels, data = _status_change(row, "available")
     await ChangeRecorder(conn, actor, clock).record(
         action="user.online",
         entity_type="user",
@@ -1134,14 +1138,8 @@ async def come_online(
         before={"status": "offline"},
         after={"status": "available"},
         event_type=events.AGENT_STATUS,
-        channels=[names.agent(user_id), names.WALLBOARD]
-        + ([names.group(row["group_id"])] if row["group_id"] else []),
-        data={
-            "id": user_id,
-            "name": row["name"],
-            "status": "available",
-            "group_id": row["group_id"],
-        },
+        channels=channels,
+        data=data,
     )
     return True
 
