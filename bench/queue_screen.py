@@ -32,15 +32,13 @@ PASSWORD = "bench-password-1"
 
 async def seed(database_url: str, tasks: int) -> tuple[str, str, int, list[int]]:
     """A tenant with a supervisor and a collector holding ``tasks`` tasks on as many accounts."""
+    from config.settings import Settings
     from domain.auth.passwords import hash_password
+    from domain.db import Database
     from domain.tenancy.service import create_tenant
-    from server.settings import Settings
 
-    db = (
-        await Settings(database_url=database_url, redis_url="redis://unused")
-        .database(application_name="recoup-bench")
-        .open()
-    )
+    settings = Settings(database_url=database_url, redis_url="redis://unused")
+    db = await Database.from_settings(settings, application_name="recoup-bench").open()
     slug = f"screen-{uuid.uuid4().hex[:8]}"
     hashed = await hash_password(PASSWORD)
     try:

@@ -31,8 +31,9 @@ from domain.actor import Actor, system_actor  # noqa: E402
 from domain.db import Database  # noqa: E402
 from domain.errors import Conflict  # noqa: E402
 from domain.tenancy.service import create_tenant  # noqa: E402
-from domain.worklist import service as worklist  # noqa: E402
+from domain.worklist.rules import RuleService  # noqa: E402
 from domain.worklist.schemas import Condition, RuleCreate  # noqa: E402
+from server.pull_gate import PullGate, pull_next  # noqa: E402
 
 
 def cpu_seconds(pid: int) -> float:
@@ -128,7 +129,7 @@ async def generate(db: Database, accounts: int) -> int:
 
 async def explain(db: Database, tenant_id: int, rule_id: int) -> None:
     async with db.tenant(tenant_id) as conn:
-        service = worklist.RuleService(conn, system_actor(tenant_id))
+        service = RuleService(conn, system_actor(tenant_id))
         rule = await service.get(rule_id)
         sql, args = service.creation_sql(rule, await service.context())
         plan = await conn.fetch(f"EXPLAIN {sql}", *args)
@@ -153,14 +154,14 @@ async def rule_runs(db: Database, tenant_id: int) -> None:
     print("\n== rule runs ==")
     for name, conditions in rules.items():
         async with db.tenant(tenant_id) as conn:
-            rule = await worklist.RuleService(conn, actor).create(
+            rule = await RuleService(conn, actor).create(
                 RuleCreate(name=name[:100], conditions=conditions, task_type="review")
             )
         await explain(db, tenant_id, rule.id)
         for attempt in ("first run", "second run (nothing new)"):
             started = time.perf_counter()
             async with db.tenant(tenant_id) as conn:
-                run = await worklist.RuleService(conn, actor).run(rule.id)
+                run = await RuleService(conn, actor).run(rule.id)
             took = time.perf_counter() - started
             print(f" - {name}, {attempt}: {run.created:,} tasks in {took:.2f} s")
         async with db.tenant(tenant_id) as conn:
@@ -287,14 +288,14 @@ async def pulls(
     deadline = time.perf_counter() + seconds
 
     # As the web process does: pulls go through its gate (PULL_CONCURRENCY, default 3).
-    gate = worklist.PullGate(int(os.environ.get("PULL_CONCURRENCY", "3")))
+    gate = PullGate(int(os.environ.get("PULL_CONCURRENCY", "3")))
 
     async def agent(user_id: int) -> None:
         actor = Actor(tenant_id=tenant_id, type="user", id=user_id, role="collector")
         while time.perf_counter() < deadline:
             began = time.perf_counter()
             try:
-                found = await worklist.pull_next(db, actor, gate)
+                found = await pull_next(db, actor, gate)
             except Conflict:  # at capacity until the finisher's next round
                 refused.append(user_id)
                 await asyncio.sleep(0.05)
@@ -340,12 +341,14 @@ async def pulls(
 
 
 async def run(database_url: str, args: argparse.Namespace) -> None:
-    from server.settings import Settings
+    from config.settings import Settings
 
     global OWNER_URL
     OWNER_URL = database_url
     settings = Settings(database_url=database_url, redis_url="redis://unused")
-    db = await settings.database(application_name="recoup-bench", min_size=2, max_size=24).open()
+    db = await Database.from_settings(
+        settings, application_name="recoup-bench", min_size=2, max_size=24
+    ).open()
     try:
         tenant_id = await generate(db, args.accounts if not args.skip_rules else 1000)
         if not args.skip_rules:

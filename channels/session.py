@@ -9,7 +9,6 @@ skipping whatever the history already covered (positions are ordered per channel
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Literal
 
 import structlog
 
@@ -32,18 +31,21 @@ from channels.sinks import Sink
 
 log = structlog.get_logger("recoup.channels")
 
-Check = Callable[[Literal["account", "group", "queue"], int], Awaitable[bool]]
+# The subscriber's access policy (the domain's): a tenant-relative name to the channel as
+# this subscriber may hear it; raises ChannelNameError or ChannelRefused.
+Authorize = Callable[[str], Awaitable[names.Access]]
 
 
 class Subscription:
     """A socket's interest in one channel; the backend calls ``deliver`` for each event."""
 
-    __slots__ = ("buffer", "full", "last", "name", "session")
+    __slots__ = ("buffer", "full", "last", "name", "requested", "session")
 
-    def __init__(self, session: Session, full: str, name: str) -> None:
+    def __init__(self, session: Session, full: str, name: str, requested: str) -> None:
         self.session = session
         self.full = full
         self.name = name
+        self.requested = requested  # as the client named it (``agent:me``)
         self.last: Position = (0, 0)
         self.buffer: list[Message] | None = []  # live events that arrive while resuming
 
@@ -65,17 +67,15 @@ class Subscription:
 class Session:
     def __init__(
         self,
-        subject: names.Subject,
         backend: Backend,
         sink: Sink,
         *,
-        check: Check,
+        authorize: Authorize,
         max_subscriptions: int = 1000,
     ) -> None:
-        self.subject = subject
         self.backend = backend
         self.sink = sink
-        self.check = check
+        self.authorize = authorize
         self.max_subscriptions = max_subscriptions
         self.subscriptions: dict[str, Subscription] = {}
         self.closed = False
@@ -99,9 +99,9 @@ class Session:
 
     async def subscribe(self, name: str, since: str | None) -> None:
         try:
-            access = names.authorize(self.subject, name)
             if since is not None:
                 parse_pos(since)
+            access = await self.authorize(name)
         except names.ChannelNameError as exc:
             self._error("bad_channel", str(exc), name)
             return
@@ -120,12 +120,9 @@ class Session:
                 name,
             )
             return
-        if access.requires is not None and not await self.check(*access.requires):
-            self._error("forbidden", f"you may not subscribe to {name}", name)
-            return
         if self.closed:
             return
-        subscription = Subscription(self, access.full, access.name)
+        subscription = Subscription(self, access.full, access.name, name)
         self.subscriptions[access.full] = subscription
         try:
             await self.backend.subscribe(access.full, subscription)
@@ -147,15 +144,19 @@ class Session:
             subscription.deliver(message)
 
     async def unsubscribe(self, name: str) -> None:
+        """Leave a channel, named as it was subscribed or as the server names it to the
+        client (``agent:me`` or ``agent:7``); leaving one not subscribed is not an error."""
         try:
-            access = names.authorize(self.subject, name)
-        except (names.ChannelNameError, names.ChannelRefused) as exc:
+            names.parse(name)
+        except names.ChannelNameError as exc:
             self._error("bad_channel", str(exc), name)
             return
-        subscription = self.subscriptions.get(access.full)
-        if subscription is not None:
-            await self._drop(subscription)
-        self.sink.write_control(encode(Unsubscribed(channel=access.name)))
+        found = next(
+            (s for s in self.subscriptions.values() if name in (s.requested, s.name)), None
+        )
+        if found is not None:
+            await self._drop(found)
+        self.sink.write_control(encode(Unsubscribed(channel=found.name if found else name)))
 
     async def _drop(self, subscription: Subscription) -> None:
         if self.subscriptions.get(subscription.full) is subscription:

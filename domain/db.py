@@ -20,7 +20,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
@@ -30,6 +30,13 @@ APP_ROLE = "recoup_app"
 SYSTEM_ROLE = "recoup_system"
 
 Connection = asyncpg.Connection
+
+# What a statement raises when the database is unreachable or refuses it (not a bug of ours).
+DATABASE_ERRORS: tuple[type[BaseException], ...] = (
+    OSError,
+    asyncpg.PostgresError,
+    asyncpg.InterfaceError,
+)
 
 _json_encode = msgspec.json.Encoder(decimal_format="string").encode
 _json_decode = msgspec.json.Decoder().decode
@@ -81,8 +88,38 @@ async def connect(dsn: str, *, application_name: str = "recoup") -> Connection:
     return conn
 
 
+class DatabaseSettings(Protocol):
+    """Where the database is and how large a pool may grow (``config.Settings`` has these)."""
+
+    database_url: str | None
+    app_database_url: str | None
+    system_database_url: str | None
+    db_pool_max: int
+
+
 class Database:
     """The pools of one process and the transactions everything runs in."""
+
+    @classmethod
+    def from_settings(
+        cls,
+        settings: DatabaseSettings,
+        *,
+        application_name: str,
+        min_size: int = 0,
+        max_size: int | None = None,
+    ) -> Database:
+        """An unopened ``Database`` for these settings (``await ....open()``)."""
+        if settings.database_url is None:
+            raise RuntimeError("DATABASE_URL is not resolved")
+        return cls(
+            settings.database_url,
+            app_dsn=settings.app_database_url,
+            system_dsn=settings.system_database_url,
+            min_size=min_size,
+            max_size=max_size or settings.db_pool_max,
+            application_name=application_name,
+        )
 
     def __init__(
         self,

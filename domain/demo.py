@@ -322,8 +322,9 @@ async def seed_demo(db: Database, *, today: dt.date | None = None) -> bool:
 
 async def _seed_worklist(db: Database, tenant_id: int, group_ids: dict[str, int]) -> int:
     """Two queues and three rules, run once, so that the queue has work from the start."""
+    from domain.worklist.queues import QueueService
+    from domain.worklist.rules import RuleService
     from domain.worklist.schemas import Condition, QueueCreate, RuleCreate, Strategy
-    from domain.worklist.service import QueueService, RuleService
 
     actor = system_actor(tenant_id)
     early, late = group_ids["Early stage"], group_ids["Late stage"]

@@ -13,6 +13,7 @@ from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.static_files import create_static_files_router
 
+from config.settings import Settings, get_settings
 from server.auth.middleware import BearerAuthMiddleware
 from server.controllers.accounts import AccountController
 from server.controllers.api_keys import ApiKeyController
@@ -33,7 +34,6 @@ from server.problems import EXCEPTION_HANDLERS
 from server.realtime import RealtimeController, RecoupASGI
 from server.resources import Resources
 from server.sandbox import SandboxCheckoutController
-from server.settings import Settings, get_settings
 
 API_CONTROLLERS = [
     AuthController,

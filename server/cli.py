@@ -17,8 +17,9 @@ from pathlib import Path
 import click
 import msgspec
 
+from config.settings import Settings, SettingsError, get_settings
+from domain.db import Database
 from server.observability import configure_logging
-from server.settings import Settings, SettingsError, get_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -72,7 +73,7 @@ async def _prepare_database(settings: Settings, *, seed: bool) -> bool:
     await migrate(settings.database_url)
     if not seed:
         return False
-    db = await settings.database(application_name="recoup-cli", max_size=2).open()
+    db = await Database.from_settings(settings, application_name="recoup-cli", max_size=2).open()
     try:
         return await seed_demo(db)
     finally:
@@ -115,7 +116,9 @@ def tenant_create(slug: str, name: str, time_zone: str) -> None:
     from domain.tenancy.service import create_tenant
 
     async def run(settings: Settings) -> int:
-        db = await settings.database(application_name="recoup-cli", max_size=1).open()
+        db = await Database.from_settings(
+            settings, application_name="recoup-cli", max_size=1
+        ).open()
         try:
             async with db.system() as conn:
                 return (await create_tenant(conn, slug=slug, name=name, time_zone=time_zone)).id
@@ -159,7 +162,9 @@ def user_create(tenant_slug: str, email: str, name: str, role: str, password: st
             raise click.ClickException("the passwords differ")
 
     async def run(settings: Settings) -> int:
-        db = await settings.database(application_name="recoup-cli", max_size=1).open()
+        db = await Database.from_settings(
+            settings, application_name="recoup-cli", max_size=1
+        ).open()
         try:
             async with db.system() as conn:
                 tenant_id = await conn.fetchval(
@@ -273,19 +278,22 @@ def relay() -> None:
 
     async def run(settings: Settings) -> None:
         from tasks.broker import make_broker
-        from tasks.worklist import assign
+        from tasks.worklist import assignment_handoff
 
-        db = await settings.database(application_name="recoup-relay", max_size=2).open()
+        db = await Database.from_settings(
+            settings, application_name="recoup-relay", max_size=2
+        ).open()
         backend = RedisBackend(settings.redis_url or "", history_size=settings.channel_history)
         jobs = make_broker(settings.redis_url or "")
         await jobs.startup()
 
-        async def handoff(tenant_ids: list[int]) -> None:
-            for tenant_id in tenant_ids:
-                await assign.kicker().with_broker(jobs).kiq(tenant_id, None)
-
         try:
-            await run_relay(db, backend, metrics_port=settings.relay_metrics_port, handoff=handoff)
+            await run_relay(
+                db,
+                backend,
+                metrics_port=settings.relay_metrics_port,
+                handoffs=[assignment_handoff(jobs)],
+            )
         finally:
             await jobs.shutdown()
             await backend.stop()

@@ -1,10 +1,10 @@
-"""Which agents have a socket open on this server, kept in ``users.last_seen_at``.
+"""Which agents have a socket open on this web process; what that means is
+``domain.users.presence``.
 
-An agent is present while any of their sockets is open, on any server: each server
-refreshes ``last_seen_at`` of its connected agents every ``interval`` seconds, stamps it
-when an agent's last socket here closes, and brings an offline agent back to available
-when they connect. The worklist sweep turns agents unseen for the tenant's offline time
-to offline (and returns their work, when the tenant says so).
+The first socket of an agent here reports them connected (an offline agent becomes
+available), every ``interval`` seconds the agents still here are reported seen, and the
+last socket's close reports them seen one final time; the worklist sweep turns agents
+unseen for the tenant's offline time to offline, wherever their sockets were.
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from collections import Counter
 import structlog
 
 from domain.actor import Actor
-from domain.db import Database
-from domain.worklist.service import come_online
+from domain.db import DATABASE_ERRORS, Database
+from domain.users import presence
 
 log = structlog.get_logger("recoup.presence")
 
@@ -53,15 +53,10 @@ class Presence:
             return
         try:
             async with self.db.tenant(actor.tenant_id) as conn:
-                available = await come_online(conn, actor, actor.id)  # type: ignore[arg-type]
-                if not available:
-                    await conn.execute(
-                        "UPDATE users SET last_seen_at = now() WHERE id = $1", actor.id
-                    )
-            if available and self.on_available is not None:
-                await self.on_available(actor.tenant_id)
-        except Exception:
-            log.exception("presence not recorded", user_id=actor.id)
+                await presence.connected(conn, actor, actor.id)  # type: ignore[arg-type]
+        except DATABASE_ERRORS as exc:
+            # The socket works without it; the next refresh records the agent as seen.
+            log.warning("presence not recorded", user_id=actor.id, error=str(exc))
 
     async def disconnected(self, actor: Actor) -> None:
         if not self._tracked(actor):
@@ -71,20 +66,18 @@ class Presence:
         if self.sockets[key] > 0:
             return
         del self.sockets[key]
-        await self._touch([actor.id])  # type: ignore[list-item]
+        await self._seen([actor.id])  # type: ignore[list-item]
 
-    async def _touch(self, user_ids: list[int]) -> None:
+    async def _seen(self, user_ids: list[int]) -> None:
         try:
             async with self.db.system() as conn:
-                await conn.execute(
-                    "UPDATE users SET last_seen_at = now() WHERE id = ANY($1::bigint[])", user_ids
-                )
-        except Exception:
-            log.exception("presence not refreshed", users=len(user_ids))
+                await presence.seen(conn, user_ids)
+        except DATABASE_ERRORS as exc:
+            log.warning("presence not refreshed", users=len(user_ids), error=str(exc))
 
     async def _refresh(self) -> None:
         while True:
             await asyncio.sleep(self.interval)
             present = [user_id for _, user_id in self.sockets]
             if present:
-                await self._touch(present)
+                await self._seen(present)

@@ -10,7 +10,7 @@ transport (``channels.sinks``).
 from __future__ import annotations
 
 import secrets
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 
 import msgspec
@@ -25,12 +25,10 @@ from channels.metrics import CUT_SLOW, SOCKETS
 from channels.protocol import CLOSE_TRY_LATER, CLOSE_UNAUTHORIZED, Error, encode
 from channels.session import Session
 from channels.sinks import AsgiSink, direct_sink
-from domain.accounts.service import AccountService
 from domain.actor import Actor
 from domain.auth.tokens import API_KEY_PREFIX, digest
-from domain.errors import NotFound, RecoupError
-from domain.users import queries as user_queries
-from domain.worklist import queries as worklist_queries
+from domain.channel_access import ChannelAccess
+from domain.errors import RecoupError
 from server.auth.guards import EVERYONE, allow
 
 if TYPE_CHECKING:
@@ -96,27 +94,6 @@ async def _authenticate(resources: Resources, scope: Scope) -> Actor | None:
     return None
 
 
-def _checker(resources: Resources, actor: Actor):  # type: ignore[no-untyped-def]
-    """The database checks authorization leaves to the server: may this collector work
-    that account, or is it their group?"""
-
-    async def check(kind: Literal["account", "group", "queue"], ident: int) -> bool:
-        async with resources.db.tenant(actor.tenant_id) as conn:
-            if kind == "account":
-                try:
-                    await AccountService(conn, actor).get(ident)
-                except NotFound:
-                    return False
-                return True
-            group = await user_queries.group_of(conn, actor.id)  # type: ignore[arg-type]
-            if kind == "queue":
-                queues = await worklist_queries.eligible_queues(conn, actor.id, group)  # type: ignore[arg-type]
-                return any(q["id"] == ident for q in queues)
-            return group == ident
-
-    return check
-
-
 class RealtimeEndpoint:
     def __init__(self, app: Litestar) -> None:
         self.app = app
@@ -153,10 +130,9 @@ class RealtimeEndpoint:
         if sink is None:
             sink = AsgiSink(send, limit_frames=settings.ws_send_limit_frames, on_cut=CUT_SLOW.inc)
         session = Session(
-            actor,
             resources.channels,
             sink,
-            check=_checker(resources, actor),
+            authorize=ChannelAccess.for_subscriber(resources.db, actor),
             max_subscriptions=settings.ws_max_subscriptions,
         )
         SOCKETS.inc()

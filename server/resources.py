@@ -11,13 +11,13 @@ from taskiq.decor import AsyncTaskiqDecoratedTask
 
 from channels.backend import Backend
 from channels.redis_backend import RedisBackend, connect_redis
+from config.settings import Settings
 from domain.auth.service import AuthService
 from domain.db import Database
-from domain.worklist.service import PullGate
 from server.auth.access import AccessTokens
 from server.auth.ratelimit import LoginLimiter
 from server.presence import Presence
-from server.settings import Settings
+from server.pull_gate import PullGate
 
 
 @dataclass
@@ -37,8 +37,8 @@ class Resources:
     async def open(cls, settings: Settings, *, application_name: str = "recoup-web") -> Resources:
         if settings.database_url is None or settings.redis_url is None:
             raise RuntimeError("DATABASE_URL and REDIS_URL must be resolved before opening")
-        db = await settings.database(
-            application_name=application_name, min_size=settings.db_pool_min
+        db = await Database.from_settings(
+            settings, application_name=application_name, min_size=settings.db_pool_min
         ).open()
         redis = connect_redis(settings.redis_url)
         channels = RedisBackend(settings.redis_url, history_size=settings.channel_history)

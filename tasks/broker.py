@@ -14,7 +14,8 @@ from taskiq import TaskiqEvents, TaskiqScheduler, TaskiqState
 from taskiq.schedule_sources import LabelScheduleSource
 from taskiq_redis import RedisStreamBroker
 
-from server.settings import get_settings
+from config.settings import get_settings
+from domain.db import Database
 
 
 def make_broker(url: str) -> RedisStreamBroker:
@@ -42,7 +43,9 @@ scheduler = TaskiqScheduler(broker=broker, sources=[LabelScheduleSource(broker)]
 
 @broker.on_event(TaskiqEvents.WORKER_STARTUP)
 async def open_resources(state: TaskiqState) -> None:
-    state.db = await get_settings().database(application_name="recoup-worker", min_size=1).open()
+    state.db = await Database.from_settings(
+        get_settings(), application_name="recoup-worker", min_size=1
+    ).open()
 
 
 @broker.on_event(TaskiqEvents.WORKER_SHUTDOWN)

@@ -9,12 +9,12 @@ import httpx
 import structlog
 from taskiq import TaskiqDepends, TaskiqState
 
+from config.settings import get_settings
 from domain.clock import utcnow
 from domain.db import Database
 from domain.payments import providers
 from domain.payments.idempotency import prune as prune_idempotency_keys
 from domain.promises.service import settle_promises
-from server.settings import get_settings
 from tasks.broker import broker
 
 log = structlog.get_logger("recoup.jobs")

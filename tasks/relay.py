@@ -7,9 +7,8 @@ per batch), and marks the rows published in the same transaction. If the relay d
 between Redis and the commit, the rows go out again on restart: consumers de-duplicate
 by event id.
 
-Events that may let waiting work move (new pushed tasks, finished or returned work, an
-agent becoming available) are handed on to taskiq as one assignment job per tenant and
-batch, after the batch is published.
+After a batch is published, each hand-off picks the events its job wants (the worklist
+says which events may let waiting work move) and kicks one job per tenant and batch.
 
 Exactly one relay is active: it holds a session advisory lock on its listening
 connection. Others block on that lock and take over as soon as the active one's
@@ -23,9 +22,9 @@ import asyncio
 import contextlib
 import datetime as dt
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 
-import msgspec
 import structlog
 from prometheus_client import Counter, Gauge, start_http_server
 
@@ -47,27 +46,13 @@ ACTIVE = Gauge("recoup_relay_active", "1 while this relay holds the lock")
 LAG = Gauge("recoup_relay_publish_lag_seconds", "Commit-to-publish delay of the last batch")
 
 
-# Work that may let waiting tasks move: new pushed work, finished or returned work, an agent
-# becoming available. Pulls and queue-only work need no assignment round.
-_TASK_EVENTS = frozenset({"task.created", "task.assigned", "task.updated", "task.completed"})
+@dataclass(frozen=True, slots=True)
+class Handoff:
+    """Events a job wants, and how to kick it: ``wants(type, data)`` picks the events,
+    ``kick`` gets the tenants they came from (one call per batch, not one per event)."""
 
-
-def assignment_due(event_type: str, data: str) -> bool:
-    """Does this event call for an assignment round in its tenant?"""
-    if event_type == "agent.status":
-        return msgspec.json.decode(data).get("status") == "available"
-    if event_type not in _TASK_EVENTS:
-        return False
-    body = msgspec.json.decode(data)
-    task = body.get("task")
-    if task is None:  # a rule's bulk announcement
-        return True
-    if task.get("status") in ("completed", "cancelled"):
-        return True  # capacity freed
-    return task.get("status") == "open" and task.get("strategy") != "queue"
-
-
-Handoff = Callable[[list[int]], Awaitable[None]]
+    wants: Callable[[str, str], bool]
+    kick: Callable[[list[int]], Awaitable[None]]
 
 
 class Relay:
@@ -76,7 +61,7 @@ class Relay:
         db: Database,
         backend: Backend,
         *,
-        handoff: Handoff | None = None,
+        handoffs: Sequence[Handoff] = (),
         batch_size: int = 500,
         poll_seconds: float = 1.0,
         retention: dt.timedelta = dt.timedelta(days=7),
@@ -88,7 +73,7 @@ class Relay:
         self.poll_seconds = poll_seconds
         self.retention = retention
         self.prune_every_seconds = prune_every_seconds
-        self.handoff = handoff
+        self.handoffs = tuple(handoffs)
         self._wake = asyncio.Event()
         self.published = 0
 
@@ -150,14 +135,14 @@ class Relay:
         BATCHES.inc()
         LAG.set(time.time() - started)
         self.published += len(rows)
-        if self.handoff is not None:
-            tenants = sorted({r["tenant_id"] for r in rows if assignment_due(r["type"], r["data"])})
+        for handoff in self.handoffs:
+            tenants = sorted({r["tenant_id"] for r in rows if handoff.wants(r["type"], r["data"])})
             if tenants:
                 try:
-                    await self.handoff(tenants)
+                    await handoff.kick(tenants)
                 except Exception as exc:
-                    # The worklist sweep offers waiting work again within a minute.
-                    log.warning("assignment hand-off failed", error=str(exc), tenants=tenants)
+                    # Nothing is lost: the minute sweeps offer waiting work again.
+                    log.warning("job hand-off failed", error=str(exc), tenants=tenants)
         return len(rows)
 
     async def prune(self) -> None:
@@ -172,14 +157,14 @@ async def run_relay(
     backend: Backend,
     *,
     metrics_port: int | None = None,
-    handoff: Handoff | None = None,
+    handoffs: Sequence[Handoff] = (),
 ) -> None:
     """Run a relay for ever, starting over (and waiting for the lock) after any failure."""
     if metrics_port:
         start_http_server(metrics_port)
     while True:
         try:
-            await Relay(db, backend, handoff=handoff).run()
+            await Relay(db, backend, handoffs=handoffs).run()
         except asyncio.CancelledError:
             raise
         except Exception as exc:

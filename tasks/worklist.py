@@ -7,14 +7,18 @@ from __future__ import annotations
 from typing import Annotated
 
 import structlog
-from taskiq import TaskiqDepends, TaskiqState
+from taskiq import AsyncBroker, TaskiqDepends, TaskiqState
 
 from domain.actor import system_actor
 from domain.clock import utcnow
 from domain.db import Database
-from domain.worklist import service as worklist
+from domain.tenancy.service import all_tenant_ids
+from domain.worklist import sweeps
 from domain.worklist.assignment import ROUND_SIZE
+from domain.worklist.rules import RuleService
+from domain.worklist.triggers import assignment_due
 from tasks.broker import broker
+from tasks.relay import Handoff
 
 log = structlog.get_logger("recoup.worklist")
 
@@ -28,7 +32,7 @@ async def assign_tenant(db: Database, tenant_id: int, only: list[int] | None = N
     total = 0
     while True:
         async with db.tenant(tenant_id) as conn:
-            made = await worklist.assign_waiting(conn, system_actor(tenant_id), only=only)
+            made = await sweeps.assign_waiting(conn, system_actor(tenant_id), only=only)
         total += len(made)
         if len(made) < ROUND_SIZE:
             return total
@@ -47,18 +51,28 @@ async def assign(
     return made
 
 
+def assignment_handoff(jobs: AsyncBroker) -> Handoff:
+    """The relay's hand-off to ``assign``: one job per tenant whose events may move work."""
+
+    async def kick(tenant_ids: list[int]) -> None:
+        for tenant_id in tenant_ids:
+            await assign.kicker().with_broker(jobs).kiq(tenant_id, None)
+
+    return Handoff(wants=assignment_due, kick=kick)
+
+
 @broker.task(task_name="worklist.run_due_rules", schedule=[{"cron": "* * * * *"}])
 async def run_due_rules(db: Annotated[Database, TaskiqDepends(_db)]) -> int:
     """Every rule whose cadence has come round runs, then its tenant's work is assigned."""
     async with db.system() as conn:
-        due = await worklist.due_rules(conn, utcnow())
+        due = await sweeps.due_rules(conn, utcnow())
     created = 0
     tenants: set[int] = set()
     for rule in due:
         tenant_id = rule["tenant_id"]
         try:
             async with db.tenant(tenant_id) as conn:
-                run = await worklist.RuleService(conn, system_actor(tenant_id)).run(
+                run = await RuleService(conn, system_actor(tenant_id)).run(
                     rule["id"], trigger="schedule"
                 )
         except Exception:
@@ -79,17 +93,17 @@ async def sweep(db: Annotated[Database, TaskiqDepends(_db)]) -> dict[str, int]:
     whatever waits for an agent is offered again."""
     figures = {"timed_out": 0, "offline": 0, "returned": 0, "assigned": 0, "released": 0}
     async with db.system() as conn:
-        tenant_ids = [r["id"] for r in await conn.fetch("SELECT id FROM tenants ORDER BY id")]
-        figures["released"] = await worklist.release_held_back(conn, utcnow())
+        tenant_ids = await all_tenant_ids(conn)
+        figures["released"] = await sweeps.release_held_back(conn, utcnow())
     for tenant_id in tenant_ids:
         actor = system_actor(tenant_id)
         async with db.tenant(tenant_id) as conn:
-            figures["timed_out"] += len(await worklist.return_timed_out(conn, actor))
-            gone, returned = await worklist.mark_offline(conn, actor)
+            figures["timed_out"] += len(await sweeps.return_timed_out(conn, actor))
+            gone, returned = await sweeps.mark_offline(conn, actor)
             figures["offline"] += len(gone)
             figures["returned"] += len(returned)
     async with db.system() as conn:
-        waiting = await worklist.tenants_waiting(conn)
+        waiting = await sweeps.tenants_waiting(conn)
     for tenant_id in waiting:
         figures["assigned"] += await assign_tenant(db, tenant_id)
     if any(figures.values()):

@@ -19,11 +19,11 @@ import pytest
 import redis.asyncio as aioredis
 from litestar import Litestar
 
+from config.settings import Settings
 from domain.db import Database
 from domain.schema import migrate
 from server.app import create_app
 from server.resources import Resources
-from server.settings import Settings
 from tests.factories import TenantFactory
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -43,15 +43,6 @@ async def ref_taken(conn: Connection, ref: str, *, other_than: int | None = None
     )
 
 
-async def assignable_user(conn: Connection, user_id: int) -> bool:
-    """An account can be owned by any active user who works accounts (not read-only)."""
-    return bool(
-        await conn.fetchval(
-            "SELECT 1 FROM users WHERE id = $1 AND active AND role <> 'readonly'", user_id
-        )
-    )
-
-
 async def insert(conn: Connection, tenant_id: int, values: dict[str, Any]) -> int:
     columns = ["tenant_id", *values]
     return await conn.fetchval(

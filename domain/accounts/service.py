@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
 import asyncpg
 import msgspec
 
-from channels import names
 from domain.accounts import queries
+from domain.accounts.audience import account_audience
 from domain.accounts.schemas import (
     ACCOUNT_STATUSES,
     UNSET,
@@ -20,17 +19,14 @@ from domain.accounts.schemas import (
     AccountFilter,
     AccountUpdate,
 )
-from domain.actor import Actor
-from domain.clock import utcnow
-from domain.db import Connection
 from domain.debtors.service import DebtorService
 from domain.errors import Conflict, InvalidInput, NotFound
 from domain.money import check_amount, check_currency, minor_digits
 from domain.outbox import events
-from domain.outbox.service import ChangeRecorder
 from domain.pagination import Page, check_limit, decode_cursor, page
+from domain.service import Service
 from domain.tenancy.schemas import Tenant
-from domain.tenancy.service import TenantService, local_today
+from domain.users import queries as user_queries
 from domain.validation import check_custom
 
 
@@ -77,28 +73,13 @@ def to_account(row: asyncpg.Record, tenant: Tenant, today: dt.date) -> Account:
     )
 
 
-class AccountService:
-    def __init__(
-        self, conn: Connection, actor: Actor, clock: Callable[[], dt.datetime] = utcnow
-    ) -> None:
-        self.conn = conn
-        self.actor = actor
-        self.clock = clock
-        self.changes = ChangeRecorder(conn, actor, clock)
-        self._tenant: Tenant | None = None
-
+class AccountService(Service):
     @property
     def _viewer(self) -> int | None:
         return None if self.actor.sees_whole_tenant else self.actor.id
 
-    async def tenant(self) -> Tenant:
-        if self._tenant is None:
-            self._tenant = await TenantService(self.conn, self.actor).current()
-        return self._tenant
-
     async def _to_account(self, row: asyncpg.Record) -> Account:
-        tenant = await self.tenant()
-        return to_account(row, tenant, local_today(tenant, self.clock()))
+        return to_account(row, await self.tenant(), await self.today())
 
     async def get(self, account_id: int, *, for_update: bool = False) -> Account:
         row = await queries.get(self.conn, account_id, viewer=self._viewer, for_update=for_update)
@@ -111,7 +92,7 @@ class AccountService:
     ) -> Page[Account]:
         check_limit(limit)
         tenant = await self.tenant()
-        today = local_today(tenant, self.clock())
+        today = await self.today()
         dpd_min, dpd_max = filters.dpd_min, filters.dpd_max
         if filters.bucket is not None:
             bucket = next((b for b in tenant.settings.buckets if b.name == filters.bucket), None)
@@ -164,7 +145,7 @@ class AccountService:
                 f"an account with external_ref {data.external_ref!r} already exists",
                 field="external_ref",
             )
-        debtors = DebtorService(self.conn, self.actor, self.clock)
+        debtors = self.using(DebtorService)
         if data.debtor is not None:
             debtor_id = (await debtors.create(data.debtor)).id
         else:
@@ -200,7 +181,7 @@ class AccountService:
             before=None,
             after=msgspec.to_builtins(account),
             event_type=events.ACCOUNT_CREATED,
-            channels=self._channels(account),
+            channels=account_audience(account.id, account.owner_id),
         )
         return account
 
@@ -250,7 +231,7 @@ class AccountService:
             before=msgspec.to_builtins(before),
             after=msgspec.to_builtins(after),
             event_type=events.ACCOUNT_UPDATED,
-            channels=self._channels(after, previous_owner=before.owner_id),
+            channels=account_audience(account_id, after.owner_id, before.owner_id),
             data={**msgspec.to_builtins(after), "changed": sorted(changes)},
         )
         return after
@@ -262,15 +243,8 @@ class AccountService:
             raise NotFound(f"account {account_id} not found")
         return await self._to_account(row)
 
-    @staticmethod
-    def _channels(account: Account, previous_owner: int | None = None) -> list[str]:
-        channels = [names.account(account.id)]
-        for owner in {account.owner_id, previous_owner} - {None}:
-            channels.append(names.agent(owner))  # type: ignore[arg-type]
-        return channels
-
     async def _check_owner(self, owner_id: int | None) -> None:
-        if owner_id is not None and not await queries.assignable_user(self.conn, owner_id):
+        if owner_id is not None and not await user_queries.is_agent(self.conn, owner_id):
             raise InvalidInput(
                 f"user {owner_id} not found, inactive, or read-only", field="owner_id"
             )

@@ -7,10 +7,9 @@ from typing import Any
 
 import msgspec
 
-from domain.actor import Actor
 from domain.audit import queries
-from domain.db import Connection
 from domain.pagination import Page, check_limit, decode_cursor, page
+from domain.service import Service
 
 
 class AuditEntry(msgspec.Struct, kw_only=True):
@@ -26,11 +25,7 @@ class AuditEntry(msgspec.Struct, kw_only=True):
     occurred_at: dt.datetime
 
 
-class AuditService:
-    def __init__(self, conn: Connection, actor: Actor) -> None:
-        self.conn = conn
-        self.actor = actor
-
+class AuditService(Service):
     async def list(
         self,
         *,

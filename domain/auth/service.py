@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 import hmac
 import uuid
-from collections.abc import Callable
 
 import asyncpg
 import msgspec
@@ -26,11 +25,12 @@ from domain.auth.tokens import (
     new_api_key,
     new_refresh_token,
 )
-from domain.clock import utcnow
+from domain.clock import Clock, utcnow
 from domain.db import Connection, Database
 from domain.errors import InvalidInput, NotFound, Unauthenticated
 from domain.outbox import events
 from domain.outbox.service import ChangeRecorder
+from domain.service import Service
 
 INVALID_CREDENTIALS = "e-mail or password is wrong"
 
@@ -43,7 +43,7 @@ class AuthService:
         secret: str,
         access_ttl: int,
         refresh_ttl: int,
-        clock: Callable[[], dt.datetime] = utcnow,
+        clock: Clock = utcnow,
     ) -> None:
         self.db = db
         self.secret = secret
@@ -219,15 +219,7 @@ def to_api_key(row: asyncpg.Record) -> ApiKey:
     return ApiKey(**dict(row))
 
 
-class ApiKeyService:
-    def __init__(
-        self, conn: Connection, actor: Actor, clock: Callable[[], dt.datetime] = utcnow
-    ) -> None:
-        self.conn = conn
-        self.actor = actor
-        self.clock = clock
-        self.changes = ChangeRecorder(conn, actor, clock)
-
+class ApiKeyService(Service):
     async def list(self) -> list[ApiKey]:
         return [to_api_key(r) for r in await queries.list_api_keys(self.conn)]
 

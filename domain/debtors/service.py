@@ -2,23 +2,18 @@
 
 from __future__ import annotations
 
-import datetime as dt
-from collections.abc import Callable
 from typing import Any
 
 import asyncpg
 import msgspec
 
 from channels import names
-from domain.actor import Actor
-from domain.clock import utcnow
-from domain.db import Connection
 from domain.debtors import queries
 from domain.debtors.schemas import UNSET, Debtor, DebtorCreate, DebtorUpdate
 from domain.errors import Conflict, InvalidInput, NotFound
 from domain.outbox import events
-from domain.outbox.service import ChangeRecorder
 from domain.pagination import Page, check_limit, decode_cursor, page
+from domain.service import Service
 from domain.validation import check_custom, check_email, check_phone, check_time_zone
 
 
@@ -46,15 +41,7 @@ def _clean(values: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-class DebtorService:
-    def __init__(
-        self, conn: Connection, actor: Actor, clock: Callable[[], dt.datetime] = utcnow
-    ) -> None:
-        self.conn = conn
-        self.actor = actor
-        self.clock = clock
-        self.changes = ChangeRecorder(conn, actor, clock)
-
+class DebtorService(Service):
     @property
     def _viewer(self) -> int | None:
         """The collector whose view limits what is seen, or None for the whole tenant."""

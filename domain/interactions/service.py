@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
 
 import asyncpg
 import msgspec
 
-from channels import names
+from domain.accounts.audience import account_audience
 from domain.accounts.service import AccountService
 from domain.actor import Actor
-from domain.clock import utcnow
+from domain.clock import Clock, utcnow
 from domain.compliance import service as compliance
 from domain.db import Connection
 from domain.debtors.service import DebtorService
@@ -19,8 +18,8 @@ from domain.errors import InvalidInput
 from domain.interactions import queries
 from domain.interactions.schemas import Interaction, InteractionCreate
 from domain.outbox import events
-from domain.outbox.service import ChangeRecorder
 from domain.pagination import Page, check_limit, decode_cursor, page
+from domain.service import Service
 
 # Replies that opt a debtor out of text messages, as carriers and the CTIA define them.
 STOP_WORDS = frozenset(
@@ -34,15 +33,10 @@ def to_interaction(row: asyncpg.Record) -> Interaction:
     return Interaction(**dict(row))
 
 
-class InteractionService:
-    def __init__(
-        self, conn: Connection, actor: Actor, clock: Callable[[], dt.datetime] = utcnow
-    ) -> None:
-        self.conn = conn
-        self.actor = actor
-        self.clock = clock
-        self.accounts = AccountService(conn, actor, clock)
-        self.changes = ChangeRecorder(conn, actor, clock)
+class InteractionService(Service):
+    def __init__(self, conn: Connection, actor: Actor, clock: Clock = utcnow) -> None:
+        super().__init__(conn, actor, clock)
+        self.accounts = self.using(AccountService)
 
     async def log(self, account_id: int, data: InteractionCreate) -> Interaction:
         account = await self.accounts.get(account_id)
@@ -55,7 +49,7 @@ class InteractionService:
         if data.channel == "note" and data.disposition is not None:
             raise InvalidInput("a note has no disposition", field="disposition")
         if data.direction == "outbound" and data.channel != "note":
-            tenant = await self.accounts.tenant()
+            tenant = await self.tenant()
             await compliance.require_allowed(
                 self.conn, account.id, data.channel, occurred_at, tenant.settings.contact
             )
@@ -72,9 +66,6 @@ class InteractionService:
             occurred_at=occurred_at,
         )
         interaction = to_interaction(row)
-        channels = [names.account(account.id)]
-        if account.owner_id is not None:
-            channels.append(names.agent(account.owner_id))
         await self.changes.record(
             action="interaction.log",
             entity_type="interaction",
@@ -82,7 +73,7 @@ class InteractionService:
             before=None,
             after=msgspec.to_builtins(interaction),
             event_type=events.INTERACTION_LOGGED,
-            channels=channels,
+            channels=account_audience(account.id, account.owner_id),
         )
         if (
             data.channel == "sms"
@@ -90,7 +81,7 @@ class InteractionService:
             and data.notes.strip().upper() in STOP_WORDS
         ):
             # A debtor texting STOP has opted out, as of this message.
-            await DebtorService(self.conn, self.actor, self.clock).opt_out(account.debtor_id, "sms")
+            await self.using(DebtorService).opt_out(account.debtor_id, "sms")
         return interaction
 
     async def list(

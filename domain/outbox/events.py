@@ -8,6 +8,8 @@ from typing import Any, Final
 
 import msgspec
 
+TENANT_CREATED: Final = "tenant.created"
+TENANT_UPDATED: Final = "tenant.updated"
 ACCOUNT_CREATED: Final = "account.created"
 ACCOUNT_UPDATED: Final = "account.updated"
 DEBTOR_CREATED: Final = "debtor.created"
@@ -36,10 +38,13 @@ TASK_CREATED: Final = "task.created"
 TASK_ASSIGNED: Final = "task.assigned"
 TASK_UPDATED: Final = "task.updated"
 TASK_COMPLETED: Final = "task.completed"
-WORKFLOW_TRIGGERED: Final = "workflow.triggered"
-WORKFLOW_STEP: Final = "workflow.step"
-WALLBOARD_KPIS: Final = "wallboard.kpis"
-IMPORT_PROGRESS: Final = "import.progress"
+QUEUE_CREATED: Final = "queue.created"
+QUEUE_UPDATED: Final = "queue.updated"
+QUEUE_DELETED: Final = "queue.deleted"
+RULE_CREATED: Final = "rule.created"
+RULE_UPDATED: Final = "rule.updated"
+RULE_DELETED: Final = "rule.deleted"
+RULE_RUN: Final = "rule.run"
 
 
 class Event(msgspec.Struct, frozen=True, kw_only=True):

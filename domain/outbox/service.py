@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import datetime as dt
-from collections.abc import Callable
 from typing import Any
 
 from domain.actor import Actor
-from domain.clock import utcnow
+from domain.clock import Clock, utcnow
 from domain.db import Connection
 from domain.outbox import queries
 from domain.outbox.events import Event, new_event
@@ -16,9 +14,7 @@ from domain.outbox.events import Event, new_event
 class ChangeRecorder:
     """Every mutation calls ``record`` once, inside the transaction of the change itself."""
 
-    def __init__(
-        self, conn: Connection, actor: Actor, clock: Callable[[], dt.datetime] = utcnow
-    ) -> None:
+    def __init__(self, conn: Connection, actor: Actor, clock: Clock = utcnow) -> None:
         self.conn = conn
         self.actor = actor
         self.clock = clock

@@ -7,20 +7,20 @@ holds the expiry and the revocation, so a link can be withdrawn at any time.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
 from typing import Any
 
 import asyncpg
 import msgspec
 
-from channels import names
+from domain.accounts.audience import account_audience
+from domain.accounts.service import AccountService
 from domain.actor import Actor
-from domain.clock import utcnow
+from domain.clock import Clock, utcnow
 from domain.db import Connection, Database
 from domain.errors import NotFound, RecoupError
 from domain.outbox import events
-from domain.outbox.service import ChangeRecorder
 from domain.payments.schemas import PaymentLink
+from domain.service import Service
 from domain.signing import InvalidToken, sign, verify
 
 PURPOSE = "recoup.payment-link"
@@ -51,27 +51,22 @@ def _to_link(row: asyncpg.Record, secret: str, base_url: str) -> PaymentLink:
 _COLUMNS = "id, tenant_id, account_id, expires_at, revoked_at, created_at"
 
 
-class PaymentLinkService:
+class PaymentLinkService(Service):
     def __init__(
         self,
         conn: Connection,
         actor: Actor,
+        clock: Clock = utcnow,
         *,
         secret: str,
         base_url: str,
-        clock: Callable[[], dt.datetime] = utcnow,
     ) -> None:
-        self.conn = conn
-        self.actor = actor
+        super().__init__(conn, actor, clock)
         self.secret = secret
         self.base_url = base_url
-        self.clock = clock
-        self.changes = ChangeRecorder(conn, actor, clock)
 
     async def create(self, account_id: int, hours: int) -> PaymentLink:
-        from domain.accounts.service import AccountService
-
-        await AccountService(self.conn, self.actor, self.clock).get(account_id)
+        account = await self.using(AccountService).get(account_id)
         row = await self.conn.fetchrow(
             f"""INSERT INTO payment_links (tenant_id, account_id, created_by, expires_at)
             VALUES ($1, $2, $3, $4) RETURNING {_COLUMNS}""",
@@ -89,7 +84,7 @@ class PaymentLinkService:
             before=None,
             after=after,
             event_type=events.PAYMENT_LINK_CREATED,
-            channels=[names.account(account_id)],
+            channels=account_audience(account_id, account.owner_id),
             data=after,
         )
         return link
@@ -105,6 +100,7 @@ class PaymentLinkService:
             raise NotFound(f"payment link {link_id} not found")
         link = _to_link(row, self.secret, self.base_url)
         after = {k: v for k, v in msgspec.to_builtins(link).items() if k != "url"}
+        account = await self.using(AccountService).get_unrestricted(link.account_id)
         await self.changes.record(
             action="payment_link.revoke",
             entity_type="payment_link",
@@ -112,15 +108,13 @@ class PaymentLinkService:
             before=None,
             after=after,
             event_type=events.PAYMENT_LINK_REVOKED,
-            channels=[names.account(link.account_id)],
+            channels=account_audience(link.account_id, account.owner_id),
             data=after,
         )
         return link
 
 
-async def open_link(
-    db: Database, secret: str, token: str, clock: Callable[[], dt.datetime] = utcnow
-) -> Actor:
+async def open_link(db: Database, secret: str, token: str, clock: Clock = utcnow) -> Actor:
     """The debtor behind a link: an actor that may act on that one account only."""
     payload: Any = verify(secret, PURPOSE, token)
     if not (

@@ -9,7 +9,6 @@ payment had paid off. Every change is an audit row and an event, in the same tra
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -17,17 +16,18 @@ import asyncpg
 import msgspec
 
 from channels import names
+from domain.accounts.audience import account_audience
 from domain.accounts.service import AccountService
 from domain.actor import Actor
-from domain.clock import utcnow
+from domain.clock import Clock, utcnow
 from domain.db import Connection
 from domain.errors import Conflict, InvalidInput, NotFound
 from domain.money import allocate, check_amount, minor_digits
 from domain.outbox import events
-from domain.outbox.service import ChangeRecorder
 from domain.pagination import Page, check_limit, decode_cursor, page
 from domain.payments import queries
 from domain.payments.schemas import Payment, PaymentCreate, payment_from_row
+from domain.service import Service
 
 ZERO = Decimal(0)
 
@@ -65,15 +65,10 @@ def _status_after(status: str, balance: Decimal) -> str:
     return status
 
 
-class PaymentService:
-    def __init__(
-        self, conn: Connection, actor: Actor, clock: Callable[[], dt.datetime] = utcnow
-    ) -> None:
-        self.conn = conn
-        self.actor = actor
-        self.clock = clock
-        self.accounts = AccountService(conn, actor, clock)
-        self.changes = ChangeRecorder(conn, actor, clock)
+class PaymentService(Service):
+    def __init__(self, conn: Connection, actor: Actor, clock: Clock = utcnow) -> None:
+        super().__init__(conn, actor, clock)
+        self.accounts = self.using(AccountService)
 
     def _payment(self, row: asyncpg.Record) -> Payment:
         return payment_from_row(row, minor_digits(row["currency"]))
@@ -117,7 +112,7 @@ class PaymentService:
             raise InvalidInput("received_at needs a time zone offset", field="received_at")
         if received_at > self.clock() + dt.timedelta(minutes=5):
             raise InvalidInput("received_at is in the future", field="received_at")
-        tenant = await self.accounts.tenant()
+        tenant = await self.tenant()
         split = allocate(
             amount,
             fees=account["fees"],
@@ -183,7 +178,7 @@ class PaymentService:
             before=None,
             after=msgspec.to_builtins(payment),
             event_type=events.PAYMENT_PENDING,
-            channels=self._channels(account, account_id),
+            channels=account_audience(account_id, account["owner_id"]),
         )
         await self.changes.event(
             events.PAYMENT_PENDING, [names.pay(account_id)], debtor_view(payment, None)
@@ -244,7 +239,7 @@ class PaymentService:
             before=msgspec.to_builtins(before),
             after=msgspec.to_builtins(after),
             event_type=events.PAYMENT_FAILED,
-            channels=self._channels({"owner_id": account.owner_id}, after.account_id),
+            channels=account_audience(after.account_id, account.owner_id),
             data={"payment": msgspec.to_builtins(after)},
         )
         await self.changes.event(
@@ -321,19 +316,10 @@ class PaymentService:
             before=msgspec.to_builtins(before) if before else None,
             after=msgspec.to_builtins(payment),
             event_type=event_type,
-            channels=self._channels(account, payment.account_id, wallboard=True),
+            channels=account_audience(payment.account_id, account["owner_id"]),
             data=data,
         )
         await self.changes.event(
             event_type, [names.pay(payment.account_id)], debtor_view(payment, account_after)
         )
         return payment
-
-    @staticmethod
-    def _channels(account: Any, account_id: int, *, wallboard: bool = False) -> list[str]:
-        channels = [names.account(account_id)]
-        if account["owner_id"] is not None:
-            channels.append(names.agent(account["owner_id"]))
-        if wallboard:
-            channels.append(names.WALLBOARD)
-        return channels

@@ -4,26 +4,25 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Callable
 from decimal import Decimal
 
 import asyncpg
 import msgspec
 
 from channels import names
+from domain.accounts.audience import account_audience
 from domain.accounts.service import AccountService
 from domain.actor import Actor, system_actor
-from domain.clock import utcnow
+from domain.clock import Clock, utcnow
 from domain.db import Connection
 from domain.errors import InvalidInput
 from domain.money import check_amount, minor_digits
 from domain.outbox import events
-from domain.outbox.service import ChangeRecorder
 from domain.payments.schemas import money
 from domain.payments.service import debtor_view
 from domain.promises import queries
 from domain.promises.schemas import Instalment, Promise, PromiseCreate
-from domain.tenancy.service import TenantService, local_today
+from domain.service import Service
 
 
 def to_promise(row: asyncpg.Record) -> Promise:
@@ -38,22 +37,10 @@ def debtor_promises(promises: list[Promise]) -> list[dict[str, str]]:
     ]
 
 
-def _channels(account_id: int, owner_id: int | None) -> list[str]:
-    channels = [names.account(account_id), names.WALLBOARD]
-    if owner_id is not None:
-        channels.append(names.agent(owner_id))
-    return channels
-
-
-class PromiseService:
-    def __init__(
-        self, conn: Connection, actor: Actor, clock: Callable[[], dt.datetime] = utcnow
-    ) -> None:
-        self.conn = conn
-        self.actor = actor
-        self.clock = clock
-        self.accounts = AccountService(conn, actor, clock)
-        self.changes = ChangeRecorder(conn, actor, clock)
+class PromiseService(Service):
+    def __init__(self, conn: Connection, actor: Actor, clock: Clock = utcnow) -> None:
+        super().__init__(conn, actor, clock)
+        self.accounts = self.using(AccountService)
 
     async def list(self, account_id: int) -> list[Promise]:
         await self.accounts.get(account_id)
@@ -61,14 +48,14 @@ class PromiseService:
 
     async def make(self, account_id: int, data: PromiseCreate, *, source: str) -> list[Promise]:
         account = await self.accounts.get(account_id, for_update=True)
-        tenant = await self.accounts.tenant()
+        tenant = await self.tenant()
         rules = tenant.settings.promises
         plan = self._instalments(data)
         if len(plan) > rules.max_instalments:
             raise InvalidInput(
                 f"a plan may have at most {rules.max_instalments} instalments", field="instalments"
             )
-        today = local_today(tenant, self.clock())
+        today = await self.today()
         latest = today + dt.timedelta(days=rules.max_days_ahead)
         balance = account.balance
         if balance <= 0:
@@ -140,7 +127,7 @@ class PromiseService:
             before=None,
             after={"plan_id": str(plan_id), "promises": msgspec.to_builtins(promises)},
             event_type=events.PROMISE_MADE,
-            channels=_channels(account_id, after.owner_id),
+            channels=account_audience(account_id, after.owner_id),
             data={"promises": msgspec.to_builtins(promises), "account": msgspec.to_builtins(after)},
         )
         await self.changes.event(
@@ -169,8 +156,8 @@ async def settle_promises(conn: Connection, tenant_id: int, now: dt.datetime) ->
     """Judge the tenant's pending promises (in its own transaction): kept when covered, broken
     when their deadline passed uncovered. Each judgement is an event; a broken promise marks
     its account, a fully kept plan returns it to active."""
-    actor = system_actor(tenant_id)
-    tenant = await TenantService(conn, actor).current()
+    accounts = AccountService(conn, system_actor(tenant_id))
+    tenant = await accounts.tenant()
     rows = await queries.settle(
         conn, grace_days=tenant.settings.promises.grace_days, time_zone=tenant.time_zone, now=now
     )
@@ -191,21 +178,19 @@ async def settle_promises(conn: Connection, tenant_id: int, now: dt.datetime) ->
             SELECT 1 FROM promises p WHERE p.account_id = a.id AND p.status = 'pending')""",
         kept_only,
     )
-    accounts = AccountService(conn, actor)
-    changes = ChangeRecorder(conn, actor)
     for promise in settled:
         account = await accounts.get_unrestricted(promise.account_id)
-        await changes.record(
+        await accounts.changes.record(
             action=f"promise.{promise.status}",
             entity_type="promise",
             entity_id=promise.id,
             before=None,
             after=msgspec.to_builtins(promise),
             event_type=events.PROMISE_KEPT if promise.status == "kept" else events.PROMISE_BROKEN,
-            channels=_channels(promise.account_id, account.owner_id),
+            channels=account_audience(promise.account_id, account.owner_id),
             data={"promise": msgspec.to_builtins(promise), "account": msgspec.to_builtins(account)},
         )
-        await changes.event(
+        await accounts.changes.event(
             events.PROMISE_KEPT if promise.status == "kept" else events.PROMISE_BROKEN,
             [names.pay(promise.account_id)],
             {**debtor_view(None, account), "promises": debtor_promises([promise])},

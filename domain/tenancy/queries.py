@@ -15,6 +15,11 @@ async def current(conn: Connection) -> asyncpg.Record | None:
     return await conn.fetchrow(f"SELECT {_COLUMNS} FROM tenants")
 
 
+async def all_ids(conn: Connection) -> list[int]:
+    """Every tenant (a system connection sees them all)."""
+    return [r["id"] for r in await conn.fetch("SELECT id FROM tenants ORDER BY id")]
+
+
 async def by_slug(conn: Connection, slug: str) -> asyncpg.Record | None:
     return await conn.fetchrow(f"SELECT {_COLUMNS} FROM tenants WHERE slug = $1", slug)
 

@@ -1,7 +1,11 @@
+"""Tenants and their settings as the API shows and accepts them."""
+
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Literal
+from collections.abc import Mapping
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo
 
 import msgspec
 
@@ -81,6 +85,22 @@ class Tenant(msgspec.Struct, kw_only=True):
     time_zone: str
     settings: TenantSettings
     created_at: dt.datetime
+
+
+def to_tenant(row: Mapping[str, Any]) -> Tenant:
+    return Tenant(
+        id=row["id"],
+        slug=row["slug"],
+        name=row["name"],
+        time_zone=row["time_zone"],
+        settings=msgspec.convert(row["settings"] or {}, TenantSettings),
+        created_at=row["created_at"],
+    )
+
+
+def local_today(tenant: Tenant, now: dt.datetime) -> dt.date:
+    """Today's date where the tenant works, which is what days past due count in."""
+    return now.astimezone(ZoneInfo(tenant.time_zone)).date()
 
 
 class TenantUpdate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):

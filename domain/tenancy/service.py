@@ -2,34 +2,31 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 from itertools import pairwise
 from typing import Any
 
-import asyncpg
 import msgspec
 
-from domain.actor import Actor, system_actor
+from channels import names
+from domain.actor import system_actor
 from domain.db import Connection
-from domain.errors import Conflict, InvalidInput, NotFound
+from domain.errors import Conflict, InvalidInput
+from domain.outbox import events
 from domain.outbox.service import ChangeRecorder
+from domain.service import Service
 from domain.tenancy import queries
-from domain.tenancy.schemas import Bucket, ContactRules, Tenant, TenantSettings, TenantUpdate
+from domain.tenancy.schemas import (
+    Bucket,
+    ContactRules,
+    Tenant,
+    TenantSettings,
+    TenantUpdate,
+    to_tenant,
+)
 from domain.validation import check_time_zone
 
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
-
-
-def to_tenant(row: asyncpg.Record) -> Tenant:
-    return Tenant(
-        id=row["id"],
-        slug=row["slug"],
-        name=row["name"],
-        time_zone=row["time_zone"],
-        settings=msgspec.convert(row["settings"] or {}, TenantSettings),
-        created_at=row["created_at"],
-    )
 
 
 def check_buckets(buckets: list[Bucket] | tuple[Bucket, ...]) -> tuple[Bucket, ...]:
@@ -65,23 +62,9 @@ def check_contact_rules(rules: ContactRules) -> None:
         )
 
 
-def local_today(tenant: Tenant, now: dt.datetime) -> dt.date:
-    """Today's date where the tenant works, which is what days past due count in."""
-    from zoneinfo import ZoneInfo
-
-    return now.astimezone(ZoneInfo(tenant.time_zone)).date()
-
-
-class TenantService:
-    def __init__(self, conn: Connection, actor: Actor) -> None:
-        self.conn = conn
-        self.actor = actor
-
+class TenantService(Service):
     async def current(self) -> Tenant:
-        row = await queries.current(self.conn)
-        if row is None:
-            raise NotFound("tenant not found")
-        return to_tenant(row)
+        return await self.tenant()
 
     async def update(self, data: TenantUpdate) -> Tenant:
         before = await self.current()
@@ -104,13 +87,15 @@ class TenantService:
         if not changes:
             return before
         after = to_tenant(await queries.update(self.conn, before.id, changes))
-        await ChangeRecorder(self.conn, self.actor).record(
+        self.knows_tenant(after)
+        await self.changes.record(
             action="tenant.update",
             entity_type="tenant",
             entity_id=after.id,
             before=msgspec.to_builtins(before),
             after=msgspec.to_builtins(after),
-            event_type="tenant.updated",
+            event_type=events.TENANT_UPDATED,
+            channels=[names.TENANT],
             data=msgspec.to_builtins(after),
         )
         return after
@@ -141,6 +126,12 @@ async def create_tenant(
         entity_id=tenant.id,
         before=None,
         after=msgspec.to_builtins(tenant),
-        event_type="tenant.created",
+        event_type=events.TENANT_CREATED,
+        channels=[names.TENANT],
     )
     return tenant
+
+
+async def all_tenant_ids(conn: Connection) -> list[int]:
+    """Every tenant's id, for jobs that visit each in turn (a system-role transaction)."""
+    return await queries.all_ids(conn)

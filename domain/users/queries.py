@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import asyncpg
@@ -116,3 +117,68 @@ async def delete_group(conn: Connection, group_id: int) -> None:
 
 async def group_of(conn: Connection, user_id: int) -> int | None:
     return await conn.fetchval("SELECT group_id FROM users WHERE id = $1", user_id)
+
+
+# Agents: the users who work accounts (every role but read-only).
+
+
+async def is_agent(conn: Connection, user_id: int) -> bool:
+    """An active user who works accounts: may own one, hold its work, be a rule's agent."""
+    return bool(
+        await conn.fetchval(
+            "SELECT 1 FROM users WHERE id = $1 AND active AND role <> 'readonly'", user_id
+        )
+    )
+
+
+async def agents_among(conn: Connection, user_ids: list[int]) -> set[int]:
+    """Those of ``user_ids`` who are agents of this tenant (active or not)."""
+    rows = await conn.fetch(
+        "SELECT id FROM users WHERE id = ANY($1::bigint[]) AND role <> 'readonly'", user_ids
+    )
+    return {r["id"] for r in rows}
+
+
+async def agent(conn: Connection, user_id: int) -> asyncpg.Record | None:
+    """What deciding whether to give someone work needs to know of them."""
+    return await conn.fetchrow(
+        "SELECT id, name, status, capacity, active, role FROM users WHERE id = $1", user_id
+    )
+
+
+# Presence: coming online, being seen, going offline.
+
+_STATUS = "id, name, status, group_id, status_changed_at"
+
+
+async def come_online(conn: Connection, user_id: int, at: dt.datetime) -> asyncpg.Record | None:
+    """An offline agent becomes available (and is seen); None when they were not offline."""
+    return await conn.fetchrow(
+        f"""UPDATE users SET status = 'available', status_changed_at = $2, last_seen_at = $2,
+          updated_at = $2
+        WHERE id = $1 AND status = 'offline' AND active AND role <> 'readonly'
+        RETURNING {_STATUS}""",
+        user_id,
+        at,
+    )
+
+
+async def seen(conn: Connection, user_ids: list[int], at: dt.datetime) -> None:
+    await conn.execute(
+        "UPDATE users SET last_seen_at = $2 WHERE id = ANY($1::bigint[])", user_ids, at
+    )
+
+
+async def mark_unseen_offline(
+    conn: Connection, tenant_id: int, cutoff: dt.datetime, at: dt.datetime
+) -> list[asyncpg.Record]:
+    """Agents of the tenant not seen since ``cutoff`` become offline."""
+    return await conn.fetch(
+        f"""UPDATE users SET status = 'offline', status_changed_at = $2, updated_at = $2
+        WHERE tenant_id = $1 AND status <> 'offline' AND role <> 'readonly'
+          AND COALESCE(last_seen_at, status_changed_at) < $3
+        RETURNING {_STATUS}""",
+        tenant_id,
+        at,
+        cutoff,
+    )

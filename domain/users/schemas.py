@@ -32,6 +32,16 @@ class User(msgspec.Struct, kw_only=True):
     updated_at: dt.datetime
 
 
+class AgentStatus(msgspec.Struct, kw_only=True):
+    """An agent's availability, as every ``agent.status`` event carries it."""
+
+    id: int
+    name: str
+    status: Status
+    group_id: int | None
+    since: dt.datetime
+
+
 class UserCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     email: Email
     name: PersonName

@@ -2,28 +2,24 @@
 
 from __future__ import annotations
 
-import datetime as dt
-from collections.abc import Callable
 from typing import Any
 
 import asyncpg
 import msgspec
 
 from channels import names
-from domain.actor import Actor
 from domain.auth.passwords import check_password_strength, hash_password, verify_password
-from domain.clock import utcnow
-from domain.db import Connection
 from domain.errors import Conflict, Forbidden, InvalidInput, NotFound
 from domain.outbox import events
-from domain.outbox.service import ChangeRecorder
 from domain.pagination import Page, check_limit, decode_cursor, page
-from domain.users import queries
+from domain.service import Service
+from domain.users import presence, queries
 from domain.users.schemas import (
     UNSET,
     AgentGroup,
     AgentGroupCreate,
     AgentGroupUpdate,
+    AgentStatus,
     ProfileUpdate,
     User,
     UserCreate,
@@ -45,14 +41,7 @@ def _set(changes: dict[str, Any], name: str, value: Any) -> None:
         changes[name] = value
 
 
-class UserService:
-    def __init__(
-        self, conn: Connection, actor: Actor, clock: Callable[[], dt.datetime] = utcnow
-    ) -> None:
-        self.conn = conn
-        self.actor = actor
-        self.changes = ChangeRecorder(conn, actor, clock)
-
+class UserService(Service):
     async def get(self, user_id: int) -> User:
         row = await queries.get(self.conn, user_id)
         if row is None:
@@ -102,7 +91,7 @@ class UserService:
             before=None,
             after=msgspec.to_builtins(user),
             event_type=events.USER_CREATED,
-            channels=[names.agent(user.id)],
+            channels=[names.agent(user.id), names.TENANT],
         )
         return user
 
@@ -165,26 +154,31 @@ class UserService:
         ):
             await self._keep_an_admin(before.id)
         if "status" in changes:
-            changes["status_changed_at"] = self.changes.clock()
+            changes["status_changed_at"] = self.clock()
         after = to_user(await queries.update(self.conn, before.id, changes))
-        status_changed = before.status != after.status
-        channels = [names.agent(after.id)]
-        if status_changed:
-            channels.append(names.WALLBOARD)
-            if after.group_id is not None:
-                channels.append(names.group(after.group_id))
         audit_after = msgspec.to_builtins(after)
         if "password_hash" in changes:
             audit_after["password_changed"] = True
-        await self.changes.record(
+        announced = []
+        if set(changes) - {"status", "status_changed_at"}:
+            user_data = msgspec.to_builtins(after)
+            announced.append(
+                (events.USER_UPDATED, [names.agent(after.id), names.TENANT], user_data)
+            )
+        if "status" in changes:
+            status = AgentStatus(
+                id=after.id,
+                name=after.name,
+                status=after.status,
+                group_id=after.group_id,
+                since=changes["status_changed_at"],
+            )
+            announced.append(presence.status_event(status))
+        await self.changes.record_many(
             action="user.update",
             entity_type="user",
-            entity_id=after.id,
-            before=msgspec.to_builtins(before),
-            after=audit_after,
-            event_type=events.AGENT_STATUS if status_changed else events.USER_UPDATED,
-            channels=channels,
-            data=msgspec.to_builtins(after),
+            changes=[(after.id, msgspec.to_builtins(before), audit_after)],
+            events=announced,
         )
         return after
 
@@ -200,14 +194,7 @@ class UserService:
             raise InvalidInput(f"agent group {group_id} not found", field="group_id")
 
 
-class AgentGroupService:
-    def __init__(
-        self, conn: Connection, actor: Actor, clock: Callable[[], dt.datetime] = utcnow
-    ) -> None:
-        self.conn = conn
-        self.actor = actor
-        self.changes = ChangeRecorder(conn, actor, clock)
-
+class AgentGroupService(Service):
     async def get(self, group_id: int) -> AgentGroup:
         row = await queries.get_group(self.conn, group_id)
         if row is None:
@@ -231,7 +218,7 @@ class AgentGroupService:
             before=None,
             after=msgspec.to_builtins(group),
             event_type=events.GROUP_CREATED,
-            channels=[names.group(group.id)],
+            channels=[names.group(group.id), names.TENANT],
         )
         return group
 
@@ -255,7 +242,7 @@ class AgentGroupService:
             before=msgspec.to_builtins(before),
             after=msgspec.to_builtins(after),
             event_type=events.GROUP_UPDATED,
-            channels=[names.group(group_id)],
+            channels=[names.group(group_id), names.TENANT],
         )
         return after
 
@@ -269,6 +256,6 @@ class AgentGroupService:
             before=msgspec.to_builtins(before),
             after=None,
             event_type=events.GROUP_DELETED,
-            channels=[names.group(group_id)],
+            channels=[names.group(group_id), names.TENANT],
             data={"id": group_id},
         )

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from domain.db import Connection
-from domain.worklist import queries
+from domain.worklist.queries import assignment as queries
 from domain.worklist.schemas import PUSH_KINDS, Assignment
 
 # pg_advisory_xact_lock(ASSIGN_LOCK, tenant_id): one assignment round per tenant at a time.

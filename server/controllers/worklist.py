@@ -16,6 +16,9 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 from domain.actor import Actor
 from domain.pagination import Page
 from domain.worklist.conditions import describe
+from domain.worklist.pull import NextTask
+from domain.worklist.queues import QueueService
+from domain.worklist.rules import RuleService
 from domain.worklist.schemas import (
     Queue,
     QueueCreate,
@@ -33,16 +36,11 @@ from domain.worklist.schemas import (
     TaskCreate,
     TaskFilter,
 )
-from domain.worklist.service import (
-    NextTask,
-    QueueService,
-    RuleService,
-    TaskService,
-    pull_next,
-)
+from domain.worklist.tasks import TaskService
 from server.auth.guards import EVERYONE, MANAGERS, WORKERS, allow
 from server.controllers.deps import service
 from server.controllers.params import DEFAULT_LIMIT, Cursor, Limit
+from server.pull_gate import pull_next
 
 
 class QueueController(Controller):

@@ -152,7 +152,7 @@ async def test_mutation_writes_one_audit_row_and_one_event(
         assert entry["before"] != entry["after"]
 
 
-async def test_account_events_name_the_account_and_owner_channels(
+async def test_account_events_reach_the_account_both_owners_and_the_wallboard(
     client, tenant: SeededTenant
 ) -> None:
     account = tenant.accounts[0]
@@ -169,6 +169,7 @@ async def test_account_events_name_the_account_and_owner_channels(
         f"account:{account.id}",
         f"agent:{tenant.collector.id}",
         f"agent:{tenant.other_collector.id}",
+        "wallboard",
     }
     assert event["data"]["owner_id"] == tenant.other_collector.id
     assert event["data"]["changed"] == ["owner_id"]

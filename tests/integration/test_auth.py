@@ -8,10 +8,10 @@ import httpx
 import jwt
 import pytest
 
+from config.settings import Settings
 from domain.errors import Unauthenticated
 from server.app import create_app
 from server.resources import Resources
-from server.settings import Settings
 from tests.conftest import SECRET, TEST_CLIENT_IP, asgi_client
 from tests.factories import PASSWORD, SeededTenant
 

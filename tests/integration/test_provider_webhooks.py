@@ -12,9 +12,9 @@ import msgspec
 import pytest
 import stripe
 
+from config.settings import DEV_SANDBOX_SECRET
 from domain.payments import providers
 from domain.payments.service import PaymentService
-from server.settings import DEV_SANDBOX_SECRET
 from tests.factories import SeededTenant
 
 URL = "/api/v1/webhooks/payments/sandbox"

@@ -11,7 +11,9 @@ import pytest
 
 from domain.actor import system_actor
 from domain.debtors.schemas import DebtorCreate
-from domain.worklist import service as worklist
+from domain.worklist import sweeps
+from domain.worklist.rules import RuleService
+from domain.worklist.schemas import RuleCreate, Strategy
 from tests.factories import SeededTenant, midday_zone
 from tests.integration.worklist_helpers import agents, group, queue, task_row, tasks
 
@@ -359,13 +361,13 @@ async def test_a_rule_run_creates_tasks_once_and_records_the_run(
 
 async def test_concurrent_runs_of_one_rule_never_duplicate(tenant: SeededTenant) -> None:
     async with tenant.db.tenant(tenant.id) as conn:
-        rule = await worklist.RuleService(conn, system_actor(tenant.id)).create(
-            worklist.RuleCreate(name="All", conditions=[])
+        rule = await RuleService(conn, system_actor(tenant.id)).create(
+            RuleCreate(name="All", conditions=[])
         )
 
     async def run() -> int:
         async with tenant.db.tenant(tenant.id) as conn:
-            made = await worklist.RuleService(conn, system_actor(tenant.id)).run(rule.id)
+            made = await RuleService(conn, system_actor(tenant.id)).run(rule.id)
             return made.created
 
     created = await asyncio.gather(*(run() for _ in range(5)))
@@ -412,18 +414,18 @@ async def test_rules_are_changed_and_a_bad_change_keeps_the_old_rule(
 
 async def test_due_rules_follow_their_cadence(tenant: SeededTenant) -> None:
     async with tenant.db.tenant(tenant.id) as conn:
-        rule = await worklist.RuleService(conn, system_actor(tenant.id)).create(
-            worklist.RuleCreate(name="Hourly", conditions=[], cadence_minutes=60)
+        rule = await RuleService(conn, system_actor(tenant.id)).create(
+            RuleCreate(name="Hourly", conditions=[], cadence_minutes=60)
         )
     now = dt.datetime.now(dt.UTC)
     async with tenant.db.system() as conn:
-        assert rule.id in {r["id"] for r in await worklist.due_rules(conn, now)}
+        assert rule.id in {r["id"] for r in await sweeps.due_rules(conn, now)}
     async with tenant.db.tenant(tenant.id) as conn:
-        await worklist.RuleService(conn, system_actor(tenant.id)).run(rule.id, trigger="schedule")
+        await RuleService(conn, system_actor(tenant.id)).run(rule.id, trigger="schedule")
     async with tenant.db.system() as conn:
-        assert rule.id not in {r["id"] for r in await worklist.due_rules(conn, now)}
+        assert rule.id not in {r["id"] for r in await sweeps.due_rules(conn, now)}
         later = now + dt.timedelta(minutes=61)
-        assert rule.id in {r["id"] for r in await worklist.due_rules(conn, later)}
+        assert rule.id in {r["id"] for r in await sweeps.due_rules(conn, later)}
 
 
 # Working tasks ---------------------------------------------------------------------------
@@ -563,7 +565,7 @@ async def test_assigned_work_not_started_in_time_returns_to_its_queue(
                 agent,
                 minutes,
             )
-        returned = await worklist.return_timed_out(conn, system_actor(tenant.id))
+        returned = await sweeps.return_timed_out(conn, system_actor(tenant.id))
     assert returned == [late]
     row = await task_row(tenant, late)
     assert (row["status"], row["assignee_id"]) == ("open", None)
@@ -587,11 +589,11 @@ async def test_an_agent_gone_offline_keeps_or_returns_work_as_the_tenant_says(
     gone, here = await agents(tenant, 2, group_id=team)
     made = await tasks(tenant, 4, strategy={"kind": "fewest_open", "group_id": team})
     async with tenant.db.tenant(tenant.id) as conn:
-        await worklist.assign_waiting(conn, system_actor(tenant.id))
+        await sweeps.assign_waiting(conn, system_actor(tenant.id))
         await conn.execute(
             "UPDATE users SET last_seen_at = now() - interval '4 minutes' WHERE id = $1", gone
         )
-        offline, returned = await worklist.mark_offline(conn, system_actor(tenant.id))
+        offline, returned = await sweeps.mark_offline(conn, system_actor(tenant.id))
         status = await conn.fetchval("SELECT status FROM users WHERE id = $1", gone)
     assert offline == [gone]
     assert status == "offline"
@@ -605,7 +607,7 @@ async def test_an_agent_gone_offline_keeps_or_returns_work_as_the_tenant_says(
         assert holders.count(None) == 2
         # The next round gives the returned work to whoever is still here.
         async with tenant.db.tenant(tenant.id) as conn:
-            await worklist.assign_waiting(conn, system_actor(tenant.id))
+            await sweeps.assign_waiting(conn, system_actor(tenant.id))
         assert [(await task_row(tenant, t))["assignee_id"] for t in made].count(here) == 4
     assert (await outbox(tenant, "agent.status"))[-1]["data"]["status"] == "offline"
 
@@ -649,12 +651,12 @@ async def test_the_scheduled_jobs_run_due_rules_and_sweep(tenant: SeededTenant) 
     team = await group(tenant)
     [agent] = await agents(tenant, 1, group_id=team)
     async with tenant.db.tenant(tenant.id) as conn:
-        rule = await worklist.RuleService(conn, system_actor(tenant.id)).create(
-            worklist.RuleCreate(
+        rule = await RuleService(conn, system_actor(tenant.id)).create(
+            RuleCreate(
                 name="Everyone, by the minute",
                 conditions=[],
                 cadence_minutes=1,
-                strategy=worklist.Strategy(kind="fewest_open", group_id=team),
+                strategy=Strategy(kind="fewest_open", group_id=team),
             )
         )
     assert await run_due_rules(db=tenant.db) >= 3

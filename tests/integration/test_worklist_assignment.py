@@ -8,8 +8,8 @@ import datetime as dt
 import pytest
 
 from domain.actor import system_actor
-from domain.worklist import service as worklist
-from domain.worklist.service import TaskService
+from domain.worklist.base import WorklistService
+from domain.worklist.pull import PullService
 from tests.factories import SeededTenant
 from tests.integration.worklist_helpers import (
     agent_actor,
@@ -149,7 +149,7 @@ async def test_twenty_agents_pulling_from_one_queue_get_every_task_exactly_once(
         got = []
         while True:
             async with tenant.db.tenant(tenant.id) as conn:
-                found = await TaskService(conn, agent_actor(tenant, agent_id)).next()
+                found = await PullService(conn, agent_actor(tenant, agent_id)).next()
             if found.task is None:
                 return got
             assert found.task.assignee_id == agent_id
@@ -175,13 +175,13 @@ async def test_next_task_takes_priority_then_age_and_respects_capacity(
     old_low = (await tasks(tenant, 1, queue_id=queue_id, priority=10))[0]
     high = await tasks(tenant, 2, queue_id=queue_id, priority=90)
     async with tenant.db.tenant(tenant.id) as conn:
-        service = TaskService(conn, agent_actor(tenant, agent))
+        service = PullService(conn, agent_actor(tenant, agent))
         first = (await service.next()).task
         second = (await service.next()).task
     assert [first.id, second.id] == high  # type: ignore[union-attr]
     async with tenant.db.tenant(tenant.id) as conn:
         with pytest.raises(Exception, match="capacity"):
-            await TaskService(conn, agent_actor(tenant, agent)).next()
+            await PullService(conn, agent_actor(tenant, agent)).next()
     assert (await task_row(tenant, old_low))["status"] == "open"
 
 
@@ -194,7 +194,7 @@ async def test_age_boost_lifts_old_work_over_newer_urgent_work(tenant: SeededTen
         await conn.execute(
             "UPDATE tasks SET created_at = now() - interval '2 hours' WHERE id = $1", old
         )
-        got = (await TaskService(conn, agent_actor(tenant, agent)).next()).task
+        got = (await PullService(conn, agent_actor(tenant, agent)).next()).task
     assert got is not None
     assert got.id == old
     assert new != old
@@ -215,7 +215,7 @@ async def test_next_task_skips_a_call_the_debtor_may_not_get_now(tenant: SeededT
         tenant, 1, account_id=tenant.accounts[1].id, queue_id=queue_id, type="call", priority=50
     )
     async with tenant.db.tenant(tenant.id) as conn:
-        service = TaskService(conn, agent_actor(tenant, agent))
+        service = PullService(conn, agent_actor(tenant, agent))
         got = (await service.next()).task
         assert got is not None
         assert got.id == callable_
@@ -228,7 +228,7 @@ async def test_next_task_skips_a_call_the_debtor_may_not_get_now(tenant: SeededT
     assert row["not_before"] is not None
     # The list says why and (for a block only a person lifts) nothing about when.
     async with tenant.db.tenant(tenant.id) as conn:
-        [shown] = await worklist.Worklist(conn, system_actor(tenant.id)).load([blocked])
+        [shown] = await WorklistService(conn, system_actor(tenant.id)).load([blocked])
     assert shown.contact is not None
     assert not shown.contact.allowed
     assert "opted out" in (shown.contact.reason or "")
@@ -246,7 +246,7 @@ async def test_a_call_outside_the_debtors_hours_says_until_when(tenant: SeededTe
         )
     [task_id] = await tasks(tenant, 1, account_id=account.id, type="call")
     async with tenant.db.tenant(tenant.id) as conn:
-        [shown] = await worklist.Worklist(conn, system_actor(tenant.id)).load([task_id])
+        [shown] = await WorklistService(conn, system_actor(tenant.id)).load([task_id])
     assert shown.contact is not None
     assert not shown.contact.allowed
     assert shown.contact.opens_at is not None

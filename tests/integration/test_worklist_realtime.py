@@ -7,7 +7,7 @@ import asyncio
 
 import pytest
 
-from domain.worklist.service import Busy, PullGate
+from server.pull_gate import Busy, PullGate
 from tests.factories import SeededTenant
 from tests.integration.worklist_helpers import queue, task_row, tasks
 from tests.realtime import events, open_socket, subscribe
@@ -123,7 +123,7 @@ async def test_an_open_socket_brings_an_agent_online_and_closing_it_is_remembere
 
 
 async def test_held_back_calls_return_to_line_when_their_time_comes(tenant: SeededTenant) -> None:
-    from domain.worklist.service import release_held_back
+    from domain.worklist.sweeps import release_held_back
 
     queue_id = await queue(tenant)
     [soon, later] = await tasks(tenant, 2, queue_id=queue_id, type="call")

@@ -8,7 +8,7 @@ from typing import Any
 import msgspec
 
 from domain.actor import Actor, system_actor
-from domain.worklist import service as worklist
+from domain.worklist import sweeps
 from tests.factories import SeededTenant
 
 
@@ -95,7 +95,7 @@ async def tasks(
 
 async def assign(tenant: SeededTenant) -> list[Any]:
     async with tenant.db.tenant(tenant.id) as conn:
-        return await worklist.assign_waiting(conn, system_actor(tenant.id))
+        return await sweeps.assign_waiting(conn, system_actor(tenant.id))
 
 
 async def held(tenant: SeededTenant, agent_ids: list[int]) -> dict[int, int]:

@@ -8,7 +8,8 @@ def test_builders_and_parser_agree() -> None:
     assert names.parse(names.agent(7)) == ("agent", 7)
     assert names.parse("agent:me") == ("agent", "me")
     assert names.parse(names.WALLBOARD) == ("wallboard", None)
-    assert names.parse(names.import_job(3)) == ("import", 3)
+    assert names.parse(names.TENANT) == ("tenant", None)
+    assert names.parse(names.PAY) == ("pay", None)
 
 
 @pytest.mark.parametrize(
@@ -22,6 +23,8 @@ def test_builders_and_parser_agree() -> None:
         "wallboard:1",
         "t1:account:1",
         "secrets:1",
+        "import:1",
+        "tenant:1",
         "account:1:2",
         "ACCOUNT:1",
         "account:-1",

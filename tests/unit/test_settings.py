@@ -1,6 +1,6 @@
 import pytest
 
-from server.settings import DEV_SECRET, SettingsError, settings_from_env
+from config.settings import DEV_SECRET, SettingsError, settings_from_env
 
 
 def test_development_defaults() -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import uuid
 
 import msgspec
-import pytest
 
 from channels import names
 from channels.backend import History, Message, Publication
@@ -13,6 +12,7 @@ from channels.memory import MemoryBackend
 from channels.protocol import encode_json, event_tail
 from channels.session import Session
 from domain.actor import Actor
+from domain.channel_access import ChannelAccess
 
 
 class RecordingSink:
@@ -47,7 +47,8 @@ def session(
     backend: MemoryBackend, actor: Actor = ADMIN, check=allow_all
 ) -> tuple[Session, RecordingSink]:  # type: ignore[no-untyped-def]
     sink = RecordingSink()
-    return Session(actor, backend, sink, check=check, max_subscriptions=3), sink
+    access = ChannelAccess(actor, check)
+    return Session(backend, sink, authorize=access, max_subscriptions=3), sink
 
 
 async def test_resume_has_no_gap_and_no_duplicate_at_the_seam() -> None:
@@ -121,34 +122,6 @@ async def test_authorization_and_limits() -> None:
     assert admin_sink.frames[-1]["code"] == "too_many_subscriptions"
 
 
-@pytest.mark.parametrize(
-    ("actor", "name", "allowed"),
-    [
-        (Actor(tenant_id=1, type="debtor", account_id=9), "pay", "t1:pay:9"),
-        (Actor(tenant_id=1, type="debtor", account_id=9), "account:9", None),
-        (ADMIN, "pay", None),
-        (
-            Actor(tenant_id=1, type="api_key", id=3, scopes=frozenset({"accounts:read"})),
-            "account:4",
-            "t1:account:4",
-        ),
-        (
-            Actor(tenant_id=1, type="api_key", id=3, scopes=frozenset({"accounts:read"})),
-            "wallboard",
-            None,
-        ),
-        (Actor(tenant_id=1, type="user", id=2, role="readonly"), "wallboard", "t1:wallboard"),
-        (Actor(tenant_id=2, type="user", id=2, role="supervisor"), "account:4", "t2:account:4"),
-    ],
-)
-def test_who_hears_what(actor: Actor, name: str, allowed: str | None) -> None:
-    if allowed is None:
-        with pytest.raises(names.ChannelRefused):
-            names.authorize(actor, name)
-    else:
-        assert names.authorize(actor, name).full == allowed
-
-
 async def test_closing_leaves_every_channel() -> None:
     backend = MemoryBackend()
     live, _ = session(backend)
@@ -156,4 +129,24 @@ async def test_closing_leaves_every_channel() -> None:
     await live.subscribe("account:1", None)
     assert backend.channels() == 2
     await live.close()
+    assert backend.channels() == 0
+
+
+async def test_unsubscribe_by_the_name_subscribed_or_the_name_shown() -> None:
+    backend = MemoryBackend()
+    collector = Actor(tenant_id=1, type="user", id=5, role="collector")
+    live, sink = session(backend, collector)
+    await live.subscribe("agent:me", None)
+    await live.subscribe("account:3", None)
+    await live.unsubscribe("agent:me")
+    await live.unsubscribe("account:3")
+    await live.unsubscribe("account:4")  # never subscribed: nothing to leave, no error
+    await live.unsubscribe("account:x")
+    answers = [(f["op"], f.get("code"), f["channel"]) for f in sink.frames]
+    assert answers[2:] == [
+        ("unsubscribed", None, "agent:5"),
+        ("unsubscribed", None, "account:3"),
+        ("unsubscribed", None, "account:4"),
+        ("error", "bad_channel", "account:x"),
+    ]
     assert backend.channels() == 0

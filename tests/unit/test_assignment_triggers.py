@@ -1,11 +1,11 @@
-"""Which events the relay hands on to an assignment round."""
+"""Which events call for an assignment round (the relay hands their tenants on)."""
 
 from __future__ import annotations
 
 import msgspec
 import pytest
 
-from tasks.relay import assignment_due
+from domain.worklist.triggers import assignment_due
 
 
 def task(**fields: object) -> str:

@@ -86,21 +86,6 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     def base_url(self) -> str:
         return self.public_url or f"http://{self.host}:{self.port}"
 
-    def database(self, *, application_name: str, min_size: int = 0, max_size: int | None = None):  # type: ignore[no-untyped-def]
-        """An unopened ``Database`` for these settings (``await ....open()``)."""
-        from domain.db import Database
-
-        if self.database_url is None:
-            raise SettingsError("DATABASE_URL is not resolved")
-        return Database(
-            self.database_url,
-            app_dsn=self.app_database_url,
-            system_dsn=self.system_database_url,
-            min_size=min_size,
-            max_size=max_size or self.db_pool_max,
-            application_name=application_name,
-        )
-
     def check(self) -> Settings:
         """Refuse configurations that would be unsafe; returns self for chaining."""
         if self.env == "production":

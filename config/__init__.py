@@ -1,0 +1,1 @@
+"""Configuration: one frozen settings object read from the environment, for every process."""

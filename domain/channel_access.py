@@ -1,0 +1,100 @@
+"""Who may hear which real-time channel: the policy each socket session is handed.
+
+A debtor's payment link hears only ``pay`` (its own account, reduced fields). API keys
+hear accounts with ``accounts:read``. Admins, supervisors and read-only users hear every
+channel of their tenant. A collector hears their own agent channel, the accounts they may
+work (owned, or holding work on them), their group and the queues they may pull from; the
+last three are asked of the database when they subscribe.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Literal
+
+from channels import names
+from channels.names import Access, ChannelRefused
+from domain.accounts import queries as account_queries
+from domain.actor import Actor
+from domain.db import Database
+from domain.users import queries as user_queries
+from domain.worklist.queries import queues as queue_queries
+
+Requirement = tuple[Literal["account", "group", "queue"], int]
+# Asks the database whether the subscriber meets a requirement.
+Granted = tuple[Access, Requirement | None]
+Check = Callable[[Literal["account", "group", "queue"], int], Awaitable[bool]]
+
+_STAFF = frozenset({"admin", "supervisor", "readonly"})
+_STAFF_KINDS = frozenset({"agent", "account", "group", "queue", "wallboard", "tenant"})
+
+
+def grant(subject: Actor, name: str) -> Granted:
+    """The rules that need no database: the access, and a requirement left to check.
+    Raises ``ChannelNameError`` for a bad name, ``ChannelRefused`` otherwise."""
+    kind, ref = names.parse(name)
+
+    def allow(
+        relative: str, requires: Requirement | None = None
+    ) -> tuple[Access, Requirement | None]:
+        full = names.scoped(subject.tenant_id, relative)
+        return Access(full=full, name=names.client_name(relative)), requires
+
+    if subject.type == "debtor":
+        if kind == "pay" and subject.account_id is not None:
+            return allow(names.pay(subject.account_id))
+        raise ChannelRefused("a payment link hears only the pay channel")
+    if kind == "pay":
+        raise ChannelRefused("pay is the channel of a debtor's payment link")
+    if subject.type == "api_key":
+        if kind == "account" and "accounts:read" in subject.scopes:
+            return allow(names.account(ref))  # type: ignore[arg-type]
+        raise ChannelRefused(f"this API key may not subscribe to {kind} channels")
+    if subject.type != "user" or subject.id is None:
+        raise ChannelRefused("only users, API keys and payment links subscribe")
+    if kind == "agent":
+        target = subject.id if ref == "me" else ref
+        if target == subject.id or subject.role in _STAFF:
+            return allow(names.agent(target))  # type: ignore[arg-type]
+        raise ChannelRefused("collectors hear only their own agent channel")
+    relative = name
+    if subject.role in _STAFF and kind in _STAFF_KINDS:
+        return allow(relative)
+    if subject.role == "collector" and kind in ("account", "group", "queue"):
+        return allow(relative, (kind, ref))  # type: ignore[arg-type]
+    raise ChannelRefused(f"a {subject.role} may not subscribe to {kind} channels")
+
+
+class ChannelAccess:
+    """``await access(name)``: the channel ``name`` as this subscriber may hear it, or
+    ``ChannelRefused`` / ``ChannelNameError``."""
+
+    def __init__(self, subject: Actor, check: Check) -> None:
+        self.subject = subject
+        self.check = check
+
+    @classmethod
+    def for_subscriber(cls, db: Database, subject: Actor) -> ChannelAccess:
+        """The policy with its requirements asked of the database, in the subscriber's tenant."""
+
+        async def check(kind: Literal["account", "group", "queue"], ident: int) -> bool:
+            user_id = subject.id
+            if user_id is None:
+                return False
+            async with db.tenant(subject.tenant_id) as conn:
+                if kind == "account":
+                    row = await account_queries.get(conn, ident, viewer=user_id)
+                    return row is not None
+                group_id = await user_queries.group_of(conn, user_id)
+                if kind == "group":
+                    return group_id is not None and group_id == ident
+                queues = await queue_queries.eligible_queues(conn, user_id, group_id)
+                return any(q["id"] == ident for q in queues)
+
+        return cls(subject, check)
+
+    async def __call__(self, name: str) -> Access:
+        access, requires = grant(self.subject, name)
+        if requires is not None and not await self.check(*requires):
+            raise ChannelRefused(f"you may not subscribe to {name}")
+        return access

@@ -1,0 +1,57 @@
+"""The base every domain service shares.
+
+A service runs inside its caller's transaction (a request, a taskiq job, a CLI command or a
+test opens it and commits it): it holds that connection, who is acting, the clock, and the
+recorder that writes each change's audit row and event. Services that work together (a
+payment reads its account) share one transaction and what they have read of the tenant.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Self, TypeVar
+
+from domain.actor import Actor
+from domain.clock import Clock, utcnow
+from domain.db import Connection
+from domain.errors import NotFound
+from domain.outbox.service import ChangeRecorder
+from domain.tenancy import queries as tenancy_queries
+from domain.tenancy.schemas import Tenant, local_today, to_tenant
+
+S = TypeVar("S", bound="Service")
+
+
+class Service:
+    def __init__(self, conn: Connection, actor: Actor, clock: Clock = utcnow) -> None:
+        self.conn = conn
+        self.actor = actor
+        self.clock = clock
+        self.changes = ChangeRecorder(conn, actor, clock)
+        # What this transaction has read of the tenant, shared with the services it uses.
+        self._shared: dict[str, Any] = {}
+
+    async def tenant(self) -> Tenant:
+        """The actor's tenant (its settings, its time zone), read once per transaction."""
+        tenant = self._shared.get("tenant")
+        if tenant is None:
+            row = await tenancy_queries.current(self.conn)
+            if row is None:
+                raise NotFound("tenant not found")
+            tenant = self._shared["tenant"] = to_tenant(row)
+        return tenant
+
+    def knows_tenant(self, tenant: Tenant) -> Self:
+        """The tenant was read along with something else: no need to read it again."""
+        self._shared["tenant"] = tenant
+        return self
+
+    async def today(self) -> dt.date:
+        """Today where the tenant works (what days past due count in)."""
+        return local_today(await self.tenant(), self.clock())
+
+    def using(self, cls: type[S]) -> S:
+        """Another service in the same transaction, for the same actor and clock."""
+        other = cls(self.conn, self.actor, self.clock)
+        other._shared = self._shared
+        return other

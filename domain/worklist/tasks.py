@@ -1,0 +1,257 @@
+"""Tasks: the life of one unit of collector work.
+
+A task goes open -> assigned -> in progress -> completed (or cancelled at any point
+before). Every transition writes its audit row and its event (``task.created``,
+``task.assigned``, ``task.updated``, ``task.completed``) for the account's audience, the
+assignee (and the previous one, when it changes hands) and the task's queue.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import asyncpg
+import msgspec
+
+from domain.errors import Conflict, Forbidden, InvalidInput, NotFound
+from domain.outbox import events
+from domain.pagination import Page, check_limit, decode_cursor, encode_cursor
+from domain.sql import Where
+from domain.users import queries as user_queries
+from domain.worklist.base import WorklistService, check_strategy
+from domain.worklist.queries import assignment as assignment_queries
+from domain.worklist.queries import tasks as queries
+from domain.worklist.schemas import (
+    HELD_STATUSES,
+    TASK_STATUSES,
+    Task,
+    TaskAssign,
+    TaskCancel,
+    TaskComplete,
+    TaskCreate,
+    TaskFilter,
+)
+
+# What a task that goes back to its queue forgets.
+RETURNED: dict[str, Any] = {
+    "status": "open",
+    "assignee_id": None,
+    "assigned_at": None,
+    "started_at": None,
+    "assigned_by": None,
+    "assignment_reason": None,
+}
+
+
+class TaskService(WorklistService):
+    @property
+    def _collector(self) -> bool:
+        return not self.actor.sees_whole_tenant
+
+    async def get(self, task_id: int) -> Task:
+        row = await queries.get_task(self.conn, task_id)
+        if row is None or not await self._may_see(row):
+            raise NotFound(f"task {task_id} not found")
+        return (await self.to_tasks([row]))[0]
+
+    async def _may_see(self, row: asyncpg.Record) -> bool:
+        if not self._collector or row["assignee_id"] == self.actor.id:
+            return True
+        return await self._sees_account(row["account_id"])
+
+    async def _sees_account(self, account_id: int) -> bool:
+        return await queries.collector_sees_account(self.conn, account_id, self.actor.id)  # type: ignore[arg-type]
+
+    async def list(
+        self, filters: TaskFilter, *, cursor: str | None = None, limit: int = 50
+    ) -> Page[Task]:
+        check_limit(limit)
+        where = Where()
+        where.add(f"t.tenant_id = {where.param(self.actor.tenant_id)}")
+        for status in filters.status or ():
+            if status not in TASK_STATUSES:
+                raise InvalidInput(
+                    f"unknown status {status!r}; one of {', '.join(TASK_STATUSES)}", field="status"
+                )
+        if filters.status:
+            where.add(f"t.status = ANY({where.param(filters.status)}::text[])")
+        if self._collector:
+            # Their own work; or, on an account they may see, all of its work (its history).
+            if filters.account_id is None or not await self._sees_account(filters.account_id):
+                where.add(f"t.assignee_id = {where.param(self.actor.id)}")
+        elif filters.assignee_id is not None:
+            where.add(f"t.assignee_id = {where.param(filters.assignee_id)}")
+        if filters.unassigned:
+            where.add("t.assignee_id IS NULL")
+        for column in ("queue_id", "rule_id", "account_id"):
+            value = getattr(filters, column)
+            if value is not None:
+                where.add(f"t.{column} = {where.param(value)}")
+        if cursor:
+            (after,) = decode_cursor(cursor, tuple[int])
+            where.add(f"t.id < {where.param(after)}")
+        rows = await queries.search_tasks(self.conn, where, order="t.id DESC", limit=limit + 1)
+        items = await self.to_tasks(rows[:limit])
+        more = len(rows) > limit and items
+        return Page(items=items, next_cursor=encode_cursor(items[-1].id) if more else None)
+
+    async def mine(self, limit: int = 500) -> list[Task]:
+        """The caller's held work, in the order they should work it."""
+        if not 1 <= limit <= 1000:
+            raise InvalidInput("limit must be between 1 and 1000", field="limit")
+        where = Where()
+        where.add(f"t.tenant_id = {where.param(self.actor.tenant_id)}")
+        where.add(f"t.assignee_id = {where.param(self.actor.id)}")
+        where.add("t.status IN ('assigned', 'in_progress')")
+        rows = await queries.search_tasks(self.conn, where, order=queries.HELD_ORDER, limit=limit)
+        return await self.to_tasks(rows)
+
+    async def create(self, data: TaskCreate) -> Task:
+        if not await queries.account_exists(self.conn, data.account_id):
+            raise InvalidInput(f"account {data.account_id} not found", field="account_id")
+        await check_strategy(self.conn, data.strategy, data.queue_id)
+        now = self.clock()
+        task_id = await queries.insert_task(
+            self.conn,
+            self.actor.tenant_id,
+            {
+                "account_id": data.account_id,
+                "type": data.type,
+                "title": data.title.strip(),
+                "priority": data.priority,
+                "due_at": data.due_at,
+                "status": "open",
+                "queue_id": data.queue_id,
+                "group_id": data.strategy.group_id,
+                "strategy": msgspec.to_builtins(data.strategy),
+                "notes": data.notes,
+                "created_at": now,
+                "updated_at": now,
+            },
+        )
+        (task,) = await self.load([task_id])
+        await self.announce("task.create", events.TASK_CREATED, [task])
+        return task
+
+    async def _held(self, task_id: int) -> Task:
+        """The task, locked, for a change by its assignee or a manager."""
+        row = await queries.get_task(self.conn, task_id, for_update=True)
+        if row is None or not await self._may_see(row):
+            raise NotFound(f"task {task_id} not found")
+        if self._collector and row["assignee_id"] != self.actor.id:
+            raise Forbidden("this task is assigned to someone else")
+        return (await self.to_tasks([row]))[0]
+
+    async def _change(
+        self, before: Task, changes: dict[str, Any], action: str, event_type: str
+    ) -> Task:
+        changes["updated_at"] = self.clock()
+        await queries.update_task(self.conn, before.id, changes)
+        (after,) = await self.load([before.id])
+        await self.announce(action, event_type, [after], before={before.id: before})
+        return after
+
+    async def start(self, task_id: int) -> Task:
+        task = await self._held(task_id)
+        if task.status == "in_progress":
+            return task
+        if task.status != "assigned":
+            raise Conflict(f"only assigned work can be started; this task is {task.status}")
+        return await self._change(
+            task,
+            {"status": "in_progress", "started_at": self.clock()},
+            "task.start",
+            events.TASK_UPDATED,
+        )
+
+    async def complete(self, task_id: int, data: TaskComplete) -> Task:
+        task = await self._held(task_id)
+        if task.status in ("completed", "cancelled"):
+            raise Conflict(f"this task is already {task.status}")
+        if task.status == "open" and self._collector:
+            raise Forbidden("take the task before completing it")
+        notes = "\n".join(n for n in (task.notes, data.notes.strip()) if n)
+        return await self._change(
+            task,
+            {
+                "status": "completed",
+                "outcome": data.outcome.strip(),
+                "notes": notes,
+                "completed_at": self.clock(),
+                "started_at": task.started_at or self.clock(),
+            },
+            "task.complete",
+            events.TASK_COMPLETED,
+        )
+
+    async def cancel(self, task_id: int, data: TaskCancel) -> Task:
+        task = await self._held(task_id)
+        if self._collector:
+            raise Forbidden("only a supervisor or admin cancels tasks")
+        if task.status in ("completed", "cancelled"):
+            raise Conflict(f"this task is already {task.status}")
+        notes = "\n".join(n for n in (task.notes, data.reason.strip()) if n)
+        return await self._change(
+            task,
+            {
+                "status": "cancelled",
+                "cancelled_at": self.clock(),
+                "outcome": "cancelled",
+                "notes": notes,
+            },
+            "task.cancel",
+            events.TASK_UPDATED,
+        )
+
+    async def release(self, task_id: int) -> Task:
+        """The assignee hands the task back to its queue."""
+        task = await self._held(task_id)
+        if task.status not in HELD_STATUSES:
+            raise Conflict(f"only held work can be handed back; this task is {task.status}")
+        return await self._change(task, RETURNED.copy(), "task.release", events.TASK_UPDATED)
+
+    async def assign(self, task_id: int, data: TaskAssign) -> Task:
+        """A supervisor gives the task to an agent, or back to its queue (no agent)."""
+        if self._collector:
+            raise Forbidden("only a supervisor or admin reassigns tasks")
+        task = await self._held(task_id)
+        if task.status in ("completed", "cancelled"):
+            raise Conflict(f"this task is already {task.status}")
+        if data.assignee_id is None:
+            if task.assignee_id is None:
+                return task
+            return await self._change(task, RETURNED.copy(), "task.assign", events.TASK_ASSIGNED)
+        await assignment_queries.lock_agents(self.conn, [data.assignee_id])
+        agent = await user_queries.agent(self.conn, data.assignee_id)
+        if agent is None or not agent["active"] or agent["role"] == "readonly":
+            raise InvalidInput(
+                f"user {data.assignee_id} is not an active agent", field="assignee_id"
+            )
+        if agent["status"] == "offline":
+            raise Conflict(f"{agent['name']} is offline", field="assignee_id")
+        if agent["id"] == task.assignee_id:
+            return task
+        held = await queries.held_count(self.conn, agent["id"])
+        if held >= agent["capacity"]:
+            raise Conflict(
+                f"{agent['name']} already holds {held} tasks, their capacity", field="assignee_id"
+            )
+        who = self.actor.id if self.actor.is_user else self.actor.type
+        reason = f"reassigned by {'user ' if self.actor.is_user else ''}{who}"
+        if data.reason.strip():
+            reason += f": {data.reason.strip()}"
+        now = self.clock()
+        return await self._change(
+            task,
+            {
+                "status": "assigned",
+                "assignee_id": agent["id"],
+                "assigned_at": now,
+                "started_at": None,
+                "assigned_by": "supervisor",
+                "assignment_reason": reason,
+                "not_before": None,
+            },
+            "task.assign",
+            events.TASK_ASSIGNED,
+        )
