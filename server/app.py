@@ -22,7 +22,10 @@ from server.controllers.auth import AuthController
 from server.controllers.debtors import DebtorController
 from server.controllers.deps import provide_actor
 from server.controllers.health import live, metrics, ready
-from server.controllers.payments import PaymentController, ProviderWebhookController
+from server.controllers.payment_links import PaymentLinkController
+from server.controllers.payments import PaymentController
+from server.controllers.promises import PromiseController
+from server.controllers.provider_webhooks import ProviderWebhookController
 from server.controllers.tenant import TenantController
 from server.controllers.users import AgentGroupController, UserController
 from server.controllers.worklist import QueueController, RuleController, TaskController
@@ -46,6 +49,8 @@ API_CONTROLLERS = [
     AuditController,
     RealtimeController,
     PaymentController,
+    PromiseController,
+    PaymentLinkController,
     ProviderWebhookController,
     QueueController,
     RuleController,

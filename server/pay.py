@@ -7,72 +7,30 @@ with the payment provider, record a promise, and issue the ticket for its live c
 
 from __future__ import annotations
 
-import datetime as dt
-from decimal import Decimal
 from typing import Any
 
-import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.params import FromPath, JSONBody
 from litestar.response import File
 from litestar.status_codes import HTTP_200_OK
 
-from domain.accounts.service import AccountService
 from domain.actor import Actor
-from domain.errors import NotFound, RecoupError
-from domain.money import minor_digits
+from domain.errors import RecoupError
+from domain.payments import debtor_page
 from domain.payments.links import open_link
-from domain.payments.schemas import money
-from domain.payments.service import PaymentService
-from domain.promises.schemas import PromiseCreate
-from domain.promises.service import PromiseService
+from domain.payments.schemas import (
+    Checkout,
+    CheckoutRequest,
+    CheckoutState,
+    DebtorAccount,
+    DebtorPromise,
+    PromiseView,
+)
 from server.frontend import CONTENT_SECURITY_POLICY, FRONTEND
 from server.pages import message
 from server.realtime import Ticket, issue_ticket
 from server.resources import Resources
 from server.sandbox import create_checkout, new_checkout_id
-
-
-class PromiseView(msgspec.Struct, kw_only=True):
-    amount: Decimal
-    due_date: dt.date
-    status: str
-
-
-class DebtorAccount(msgspec.Struct, kw_only=True):
-    """What a payment link shows: one account's figures, nothing more."""
-
-    creditor: str
-    reference: str
-    first_name: str
-    currency: str
-    balance: Decimal
-    principal: Decimal
-    interest: Decimal
-    fees: Decimal
-    status: str
-    promises: list[PromiseView]
-
-
-class CheckoutRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    amount: Decimal
-
-
-class Checkout(msgspec.Struct, kw_only=True):
-    checkout_url: str
-    payment_id: int
-
-
-class CheckoutState(msgspec.Struct, kw_only=True):
-    id: int
-    amount: Decimal
-    status: str
-    failure_reason: str | None
-
-
-class DebtorPromise(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    due_date: dt.date
-    amount: Decimal | None = None
 
 
 def _resources(request: Request[Any, Any, Any]) -> Resources:
@@ -107,28 +65,7 @@ class PayController(Controller):
     async def summary(self, request: Request[Any, Any, Any], token: FromPath[str]) -> DebtorAccount:
         actor = await _debtor(request, token)
         async with _resources(request).db.tenant(actor.tenant_id) as conn:
-            accounts = AccountService(conn, actor)
-            account = await accounts.get(actor.account_id)  # type: ignore[arg-type]
-            first_name = await conn.fetchval(
-                "SELECT first_name FROM debtors WHERE id = $1", account.debtor_id
-            )
-            promises = await PromiseService(conn, actor).list(account.id)
-        return DebtorAccount(
-            creditor=account.creditor,
-            reference=account.external_ref,
-            first_name=first_name,
-            currency=account.currency,
-            balance=account.balance,
-            principal=account.principal,
-            interest=account.interest,
-            fees=account.fees,
-            status=account.status,
-            promises=[
-                PromiseView(amount=p.amount, due_date=p.due_date, status=p.status)
-                for p in promises
-                if p.status in ("pending", "kept")
-            ],
-        )
+            return await debtor_page.debtor_summary(conn, actor)
 
     @post(
         "/{token:str}/checkout",
@@ -142,20 +79,15 @@ class PayController(Controller):
         actor = await _debtor(request, token)
         checkout_id = new_checkout_id()
         async with resources.db.tenant(actor.tenant_id) as conn:
-            payments = PaymentService(conn, actor)
-            payment = await payments.start_checkout(
-                actor.account_id,
-                data.amount,
-                provider="sandbox",  # type: ignore[arg-type]
-                provider_ref=checkout_id,
+            payment, creditor = await debtor_page.start_checkout(
+                conn, actor, data.amount, checkout_id
             )
-            account = await payments.accounts.get(actor.account_id)  # type: ignore[arg-type]
         url = await create_checkout(
             resources.redis,
             checkout_id,
             payment.amount,
             payment.currency,
-            account.creditor or "your creditor",
+            creditor,
             f"/pay/{token}?checkout={checkout_id}",
         )
         return Checkout(checkout_url=url, payment_id=payment.id)
@@ -166,20 +98,7 @@ class PayController(Controller):
     ) -> CheckoutState:
         actor = await _debtor(request, token)
         async with _resources(request).db.tenant(actor.tenant_id) as conn:
-            row = await conn.fetchrow(
-                """SELECT id, amount, currency, status, failure_reason FROM payments
-                WHERE account_id = $1 AND provider = 'sandbox' AND provider_ref = $2""",
-                actor.account_id,
-                checkout_id,
-            )
-        if row is None:
-            raise NotFound("no such checkout for this account")
-        return CheckoutState(
-            id=row["id"],
-            amount=money(row["amount"], minor_digits(row["currency"])),
-            status=row["status"],
-            failure_reason=row["failure_reason"],
-        )
+            return await debtor_page.checkout_state(conn, actor, checkout_id)
 
     @post("/{token:str}/promise", summary="Propose a date to pay (a promise to pay)")
     async def promise(
@@ -187,16 +106,7 @@ class PayController(Controller):
     ) -> list[PromiseView]:
         actor = await _debtor(request, token)
         async with _resources(request).db.tenant(actor.tenant_id) as conn:
-            promises = PromiseService(conn, actor)
-            amount = data.amount
-            if amount is None:
-                amount = (await promises.accounts.get(actor.account_id)).balance  # type: ignore[arg-type]
-            made = await promises.make(
-                actor.account_id,
-                PromiseCreate(amount=amount, due_date=data.due_date),  # type: ignore[arg-type]
-                source="debtor",
-            )
-        return [PromiseView(amount=p.amount, due_date=p.due_date, status=p.status) for p in made]
+            return await debtor_page.promise(conn, actor, data)
 
     @post(
         "/{token:str}/ticket",

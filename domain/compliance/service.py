@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import msgspec
 
+from domain.accounts.service import AccountService
+from domain.actor import Actor
+from domain.clock import utcnow
 from domain.compliance import queries
 from domain.compliance.rules import (
     CHANNELS,
@@ -149,3 +152,16 @@ async def status(
         debtor_local_time=at.astimezone(ZoneInfo(time_zone)),
         channels=channels,
     )
+
+
+async def account_status(
+    conn: Connection,
+    actor: Actor,
+    account_id: int,
+    clock: Callable[[], dt.datetime] = utcnow,
+) -> ContactStatus:
+    """``status`` of an account the actor may see (404 otherwise), under its tenant's rules."""
+    accounts = AccountService(conn, actor, clock)
+    account = await accounts.get(account_id)
+    tenant = await accounts.tenant()
+    return await status(conn, account.id, clock(), tenant.settings.contact)

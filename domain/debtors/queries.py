@@ -96,3 +96,8 @@ async def search(
         f"LIMIT {w.param(limit)}",
         *w.args,
     )
+
+
+async def first_name(conn: Connection, debtor_id: int) -> str | None:
+    """Only the first name: all a payment page greets the debtor with."""
+    return await conn.fetchval("SELECT first_name FROM debtors WHERE id = $1", debtor_id)

@@ -1,17 +1,17 @@
 """Idempotency keys: the same key and request gets the first response again; the same key
 with another request is refused; a request still in flight with that key is refused too.
 
-The key is claimed in a short transaction of its own (so that concurrent requests see it
-at once), and the response is stored in the transaction of the change itself, so the two
-commit together. A request that fails lets go of its key; one whose process died is
-taken over after a while.
+``idempotent`` wraps any request that moves money. The key is claimed in a short
+transaction of its own (so that concurrent requests see it at once), and the response is
+stored in the transaction of the change itself, so the two commit together. A request that
+fails lets go of its key; one whose process died is taken over after a while.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,11 +20,15 @@ import msgspec
 from domain.clock import utcnow
 from domain.db import Connection, Database
 from domain.errors import Conflict, InvalidInput
+from domain.payments import queries
 
 # A claim older than this belongs to a request that died; it may be taken over.
 ABANDONED_AFTER = dt.timedelta(seconds=60)
 # Keys are kept at least this long.
 RETENTION = dt.timedelta(hours=48)
+
+# The work of a request, in its tenant transaction: the status and body of its response.
+Work = Callable[[Connection], Awaitable[tuple[int, Any]]]
 
 
 class KeyInFlight(Conflict):
@@ -43,6 +47,15 @@ class StoredResponse:
     body: Any
 
 
+@dataclass(frozen=True)
+class Outcome:
+    """A request's response: fresh from its work, or ``replayed`` from the key's first use."""
+
+    status: int
+    body: Any
+    replayed: bool = False
+
+
 def request_hash(*parts: Any) -> str:
     """A fingerprint of the request: what it asks for, in a canonical encoding."""
     return hashlib.sha256(
@@ -50,85 +63,92 @@ def request_hash(*parts: Any) -> str:
     ).hexdigest()
 
 
-class Idempotency:
-    def __init__(
-        self,
-        db: Database,
-        tenant_id: int,
-        key: str,
-        fingerprint: str,
-        clock: Callable[[], dt.datetime] = utcnow,
-    ) -> None:
-        if not key or len(key) > 200 or not key.isprintable():
-            raise InvalidInput(
-                "Idempotency-Key must be 1 to 200 printable characters", field="Idempotency-Key"
-            )
-        self.db = db
-        self.tenant_id = tenant_id
-        self.key = key
-        self.fingerprint = fingerprint
-        self.clock = clock
+def _check_key(key: str) -> None:
+    if not key or len(key) > 200 or not key.isprintable():
+        raise InvalidInput(
+            "Idempotency-Key must be 1 to 200 printable characters", field="Idempotency-Key"
+        )
 
-    async def claim(self) -> StoredResponse | None:
-        """None: go ahead. A stored response: send it again. Raises when refused."""
-        async with self.db.tenant(self.tenant_id) as conn:
-            claimed = await conn.fetchval(
-                """INSERT INTO idempotency_keys (tenant_id, key, request_hash)
-                VALUES ($1, $2, $3) ON CONFLICT (tenant_id, key) DO NOTHING RETURNING id""",
-                self.tenant_id,
-                self.key,
-                self.fingerprint,
-            )
-            if claimed:
+
+async def idempotent(
+    db: Database,
+    tenant_id: int,
+    key: str | None,
+    fingerprint: str,
+    run: Work,
+    *,
+    clock: Callable[[], dt.datetime] = utcnow,
+) -> Outcome:
+    """Run ``run`` in the tenant's transaction at most once per ``key`` (every time without one).
+
+    Args:
+        db: the pools; the claim and the work each take a transaction of their own.
+        tenant_id: whose keys (a key is unique within its tenant).
+        key: the client's Idempotency-Key, or None to just run the work.
+        fingerprint: ``request_hash`` of what the request asks for; another request under the
+            same key is refused (``KeyReused``, 422).
+        run: the work; its body is stored as JSON with the change, for replays.
+        clock: now, for taking over abandoned claims.
+
+    Raises:
+        KeyInFlight: (409) the first request with this key has not finished.
+        KeyReused: (422) the key came with another request before.
+    """
+    if key is None:
+        async with db.tenant(tenant_id) as conn:
+            status, body = await run(conn)
+        return Outcome(status, body)
+    _check_key(key)
+    stored = await _claim(db, tenant_id, key, fingerprint, clock)
+    if stored is not None:
+        return Outcome(stored.status, stored.body, replayed=True)
+    try:
+        async with db.tenant(tenant_id) as conn:
+            status, body = await run(conn)
+            await queries.complete_key(conn, key, status, msgspec.to_builtins(body), clock())
+    except BaseException:
+        await _release(db, tenant_id, key)
+        raise
+    return Outcome(status, body)
+
+
+async def _claim(
+    db: Database,
+    tenant_id: int,
+    key: str,
+    fingerprint: str,
+    clock: Callable[[], dt.datetime] = utcnow,
+) -> StoredResponse | None:
+    """None: go ahead. A stored response: send it again. Raises when refused."""
+    while True:
+        async with db.tenant(tenant_id) as conn:
+            if await queries.claim_key(conn, tenant_id, key, fingerprint):
                 return None
-            row = await conn.fetchrow(
-                """SELECT request_hash, status, response_status, response_body, created_at
-                FROM idempotency_keys WHERE key = $1 FOR UPDATE""",
-                self.key,
-            )
-            if row is None:  # released in between: try once more
-                return await self.claim()
-            if row["request_hash"] != self.fingerprint:
+            row = await queries.lock_key(conn, key)
+            if row is None:  # released in between: try again
+                continue
+            if row["request_hash"] != fingerprint:
                 raise KeyReused(
                     "this Idempotency-Key was already used with a different request",
                     field="Idempotency-Key",
                 )
             if row["status"] == "completed":
                 return StoredResponse(row["response_status"], row["response_body"])
-            if row["created_at"] < self.clock() - ABANDONED_AFTER:
-                await conn.execute(
-                    "UPDATE idempotency_keys SET created_at = $2 WHERE key = $1",
-                    self.key,
-                    self.clock(),
-                )
+            if row["created_at"] < clock() - ABANDONED_AFTER:
+                await queries.retake_key(conn, key, clock())
                 return None
         raise KeyInFlight(
             "a request with this Idempotency-Key is still in progress; retry in a moment",
             field="Idempotency-Key",
         )
 
-    async def complete(self, conn: Connection, status: int, body: Any) -> None:
-        """Store the response, in the transaction of the change it describes."""
-        await conn.execute(
-            """UPDATE idempotency_keys SET status = 'completed', response_status = $2,
-              response_body = $3, completed_at = $4
-            WHERE key = $1""",
-            self.key,
-            status,
-            body,
-            self.clock(),
-        )
 
-    async def release(self) -> None:
-        """The request failed: let the key be used again."""
-        async with self.db.tenant(self.tenant_id) as conn:
-            await conn.execute(
-                "DELETE FROM idempotency_keys WHERE key = $1 AND status = 'in_flight'", self.key
-            )
+async def _release(db: Database, tenant_id: int, key: str) -> None:
+    """The request failed: let the key be used again."""
+    async with db.tenant(tenant_id) as conn:
+        await queries.release_key(conn, key)
 
 
 async def prune(conn: Connection, now: dt.datetime) -> int:
-    status = await conn.execute(
-        "DELETE FROM idempotency_keys WHERE created_at < $1", now - RETENTION
-    )
-    return int(status.split()[-1])
+    """Forget keys past their retention (a scheduled job)."""
+    return await queries.prune_keys(conn, now - RETENTION)

@@ -142,3 +142,62 @@ async def record_provider_event(
         payload,
     )
     return row is not None
+
+
+async def checkout(
+    conn: Connection, account_id: int, provider: str, provider_ref: str
+) -> asyncpg.Record | None:
+    """The payment a provider's checkout made on an account."""
+    return await conn.fetchrow(
+        """SELECT id, amount, currency, status, failure_reason FROM payments
+        WHERE account_id = $1 AND provider = $2 AND provider_ref = $3""",
+        account_id,
+        provider,
+        provider_ref,
+    )
+
+
+async def claim_key(conn: Connection, tenant_id: int, key: str, request_hash: str) -> bool:
+    """Take an Idempotency-Key as in flight; False when it is already held or completed."""
+    claimed = await conn.fetchval(
+        """INSERT INTO idempotency_keys (tenant_id, key, request_hash)
+        VALUES ($1, $2, $3) ON CONFLICT (tenant_id, key) DO NOTHING RETURNING id""",
+        tenant_id,
+        key,
+        request_hash,
+    )
+    return claimed is not None
+
+
+async def lock_key(conn: Connection, key: str) -> asyncpg.Record | None:
+    return await conn.fetchrow(
+        """SELECT request_hash, status, response_status, response_body, created_at
+        FROM idempotency_keys WHERE key = $1 FOR UPDATE""",
+        key,
+    )
+
+
+async def retake_key(conn: Connection, key: str, at: dt.datetime) -> None:
+    """Take over an abandoned claim: it counts as made now."""
+    await conn.execute("UPDATE idempotency_keys SET created_at = $2 WHERE key = $1", key, at)
+
+
+async def complete_key(conn: Connection, key: str, status: int, body: Any, at: dt.datetime) -> None:
+    await conn.execute(
+        """UPDATE idempotency_keys SET status = 'completed', response_status = $2,
+          response_body = $3, completed_at = $4
+        WHERE key = $1""",
+        key,
+        status,
+        body,
+        at,
+    )
+
+
+async def release_key(conn: Connection, key: str) -> None:
+    await conn.execute("DELETE FROM idempotency_keys WHERE key = $1 AND status = 'in_flight'", key)
+
+
+async def prune_keys(conn: Connection, before: dt.datetime) -> int:
+    status = await conn.execute("DELETE FROM idempotency_keys WHERE created_at < $1", before)
+    return int(status.split()[-1])

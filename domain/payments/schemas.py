@@ -6,10 +6,17 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 
+from domain.actor import Actor
+
 Method = Literal["card", "bank_transfer", "cash", "check", "direct_debit", "other"]
 PaymentStatus = Literal["pending", "succeeded", "failed", "refunded", "reversed"]
 Source = Literal["staff", "api", "debtor"]
 Currency = Annotated[str, msgspec.Meta(pattern=r"^[A-Z]{3}$")]
+
+
+def source_of(actor: Actor) -> Source:
+    """Where staff-side money comes from: an integrator's API key, or a signed-in person."""
+    return "api" if actor.type == "api_key" else "staff"
 
 
 class Allocation(msgspec.Struct, kw_only=True):
@@ -64,6 +71,48 @@ class PaymentLink(msgspec.Struct, kw_only=True):
 
 class PaymentLinkCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     expires_in_hours: Annotated[int, msgspec.Meta(ge=1, le=24 * 30)] = 72
+
+
+class PromiseView(msgspec.Struct, kw_only=True):
+    amount: Decimal
+    due_date: dt.date
+    status: str
+
+
+class DebtorAccount(msgspec.Struct, kw_only=True):
+    """What a payment link shows: one account's figures, nothing more."""
+
+    creditor: str
+    reference: str
+    first_name: str
+    currency: str
+    balance: Decimal
+    principal: Decimal
+    interest: Decimal
+    fees: Decimal
+    status: str
+    promises: list[PromiseView]
+
+
+class CheckoutRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    amount: Decimal
+
+
+class Checkout(msgspec.Struct, kw_only=True):
+    checkout_url: str
+    payment_id: int
+
+
+class CheckoutState(msgspec.Struct, kw_only=True):
+    id: int
+    amount: Decimal
+    status: str
+    failure_reason: str | None
+
+
+class DebtorPromise(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    due_date: dt.date
+    amount: Decimal | None = None
 
 
 def money(amount: Decimal, digits: int) -> Decimal:

@@ -1,20 +1,24 @@
-"""Accounts and their interactions over REST."""
+"""Accounts, their interactions and their contact status over REST."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
 from litestar import Controller, get, patch, post
-from litestar.di import NamedDependency
+from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from domain.accounts.schemas import Account, AccountCreate, AccountFilter, AccountUpdate
 from domain.accounts.service import AccountService
+from domain.actor import Actor
+from domain.compliance import service as compliance
+from domain.compliance.service import ContactStatus
+from domain.db import Connection
 from domain.interactions.schemas import Interaction, InteractionCreate
 from domain.interactions.service import InteractionService
 from domain.pagination import Page
 from server.auth.guards import EVERYONE, MANAGERS, WORKERS, allow
-from server.controllers.deps import service
+from server.controllers.deps import provide_connection, service
 from server.controllers.params import DEFAULT_LIMIT, Cursor, Limit, Search
 
 Days = Annotated[int | None, QueryParameter(ge=0, le=100_000)]
@@ -26,6 +30,7 @@ class AccountController(Controller):
     dependencies = {
         "accounts": service(AccountService),
         "interactions": service(InteractionService),
+        "conn": Provide(provide_connection),
     }
 
     @get("/", guards=allow(*EVERYONE, scope="accounts:read"), summary="List and filter accounts")
@@ -112,3 +117,16 @@ class AccountController(Controller):
         data: JSONBody[InteractionCreate],
     ) -> Interaction:
         return await interactions.log(account_id, data)
+
+    @get(
+        "/{account_id:int}/contact-status",
+        guards=allow(*EVERYONE, scope="accounts:read"),
+        summary="Which channels may be used now, why not, and when they open",
+    )
+    async def contact_status(
+        self,
+        conn: NamedDependency[Connection],
+        actor: NamedDependency[Actor],
+        account_id: FromPath[int],
+    ) -> ContactStatus:
+        return await compliance.account_status(conn, actor, account_id)

@@ -12,6 +12,7 @@ from litestar import Request
 from litestar.di import Provide
 
 from domain.actor import Actor
+from domain.db import Connection
 
 S = TypeVar("S")
 
@@ -29,3 +30,10 @@ def service(cls: Callable[..., S]) -> Provide:
             yield cls(conn, actor)
 
     return Provide(provider)
+
+
+async def provide_connection(request: Request[Any, Any, Any]) -> AsyncGenerator[Connection, None]:
+    """The caller's tenant transaction, for routes that call domain functions, not a service."""
+    actor: Actor = request.user
+    async with request.app.state.resources.db.tenant(actor.tenant_id) as conn:
+        yield conn

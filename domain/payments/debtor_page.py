@@ -1,0 +1,106 @@
+"""What the debtor's payment page reads and does, as the holder of one payment link.
+
+The actor comes from ``links.open_link`` and may act on its one account only; the page sees
+that account's figures and promises, nothing else (no other debts, no notes, no people).
+The caller owns the tenant transaction, as with any service.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from domain.accounts.service import AccountService
+from domain.actor import Actor
+from domain.db import Connection
+from domain.debtors import queries as debtor_queries
+from domain.errors import Forbidden, NotFound
+from domain.money import minor_digits
+from domain.payments import queries
+from domain.payments.schemas import (
+    CheckoutState,
+    DebtorAccount,
+    DebtorPromise,
+    Payment,
+    PromiseView,
+    money,
+)
+from domain.payments.service import PaymentService
+from domain.promises.schemas import Promise, PromiseCreate
+from domain.promises.service import PromiseService
+
+# The provider behind the page's checkout: the built-in sandbox.
+CHECKOUT_PROVIDER = "sandbox"
+# What the checkout says the money goes to when the account names no creditor.
+ANY_CREDITOR = "your creditor"
+
+
+def _linked_account(actor: Actor) -> int:
+    """The one account a payment link lets its holder act on."""
+    if actor.account_id is None:
+        raise Forbidden("only the holder of a payment link has a payment page")
+    return actor.account_id
+
+
+def _promise_view(promise: Promise) -> PromiseView:
+    return PromiseView(amount=promise.amount, due_date=promise.due_date, status=promise.status)
+
+
+async def debtor_summary(conn: Connection, actor: Actor) -> DebtorAccount:
+    """The account's figures, the debtor's first name, and its open or kept promises."""
+    accounts = AccountService(conn, actor)
+    account = await accounts.get(_linked_account(actor))
+    first_name = await debtor_queries.first_name(conn, account.debtor_id)
+    promises = await PromiseService(conn, actor).list(account.id)
+    return DebtorAccount(
+        creditor=account.creditor,
+        reference=account.external_ref,
+        first_name=first_name or "",
+        currency=account.currency,
+        balance=account.balance,
+        principal=account.principal,
+        interest=account.interest,
+        fees=account.fees,
+        status=account.status,
+        promises=[_promise_view(p) for p in promises if p.status in ("pending", "kept")],
+    )
+
+
+async def start_checkout(
+    conn: Connection, actor: Actor, amount: Decimal, checkout_id: str
+) -> tuple[Payment, str]:
+    """A pending payment for the provider's checkout ``checkout_id``, and the creditor the
+    checkout names as the payee."""
+    account_id = _linked_account(actor)
+    payments = PaymentService(conn, actor)
+    payment = await payments.start_checkout(
+        account_id, amount, provider=CHECKOUT_PROVIDER, provider_ref=checkout_id
+    )
+    account = await payments.accounts.get(account_id)
+    return payment, account.creditor or ANY_CREDITOR
+
+
+async def checkout_state(conn: Connection, actor: Actor, checkout_id: str) -> CheckoutState:
+    """How the checkout ``checkout_id`` on the link's account stands (pending until the
+    provider's webhook)."""
+    row = await queries.checkout(conn, _linked_account(actor), CHECKOUT_PROVIDER, checkout_id)
+    if row is None:
+        raise NotFound("no such checkout for this account")
+    return CheckoutState(
+        id=row["id"],
+        amount=money(row["amount"], minor_digits(row["currency"])),
+        status=row["status"],
+        failure_reason=row["failure_reason"],
+    )
+
+
+async def promise(conn: Connection, actor: Actor, data: DebtorPromise) -> list[PromiseView]:
+    """The debtor's promise to pay by a date: the whole balance unless an amount is given."""
+    account_id = _linked_account(actor)
+    promises = PromiseService(conn, actor)
+    amount = data.amount
+    if amount is None:
+        amount = (await promises.accounts.get(account_id)).balance
+    made = await promises.make(
+        account_id, PromiseCreate(amount=amount, due_date=data.due_date), source="debtor"
+    )
+    return [_promise_view(p) for p in made]

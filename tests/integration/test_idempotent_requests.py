@@ -1,0 +1,188 @@
+"""The idempotent-request helper on its own: claim, replay, refusal, release, take-over."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from domain.db import Connection, Database
+from domain.errors import InvalidInput
+from domain.payments.idempotency import KeyInFlight, KeyReused, idempotent, request_hash
+from tests.factories import TenantFactory
+
+FINGERPRINT = request_hash("test", 1, {"amount": "10.00"})
+
+
+@pytest.fixture
+async def tenant_id(tenants: TenantFactory) -> int:
+    return (await tenants.new(with_accounts=False)).id
+
+
+def new_key() -> str:
+    return f"key-{uuid.uuid4()}"
+
+
+class Counted:
+    """Work that counts its runs and answers 201 with its run number and an amount."""
+
+    def __init__(self) -> None:
+        self.runs = 0
+
+    async def __call__(self, conn: Connection) -> tuple[int, Any]:
+        self.runs += 1
+        return 201, {"run": self.runs, "amount": Decimal("10.00")}
+
+
+async def stored_keys(db: Database, tenant_id: int) -> list[dict[str, Any]]:
+    async with db.tenant(tenant_id) as conn:
+        rows = await conn.fetch("SELECT key, status, response_body FROM idempotency_keys")
+    return [dict(r) for r in rows]
+
+
+async def test_a_repeated_key_replays_the_first_response_without_running_again(
+    db: Database, tenant_id: int
+) -> None:
+    work, key = Counted(), new_key()
+    first = await idempotent(db, tenant_id, key, FINGERPRINT, work)
+    again = await idempotent(db, tenant_id, key, FINGERPRINT, work)
+    assert (first.status, first.replayed) == (201, False)
+    assert first.body == {"run": 1, "amount": Decimal("10.00")}
+    assert (again.status, again.replayed) == (201, True)
+    assert again.body == {"run": 1, "amount": "10.00"}  # as JSON carries it
+    assert work.runs == 1
+
+
+async def test_the_same_key_with_another_request_is_refused_with_422(
+    db: Database, tenant_id: int
+) -> None:
+    work, key = Counted(), new_key()
+    await idempotent(db, tenant_id, key, FINGERPRINT, work)
+    other = request_hash("test", 1, {"amount": "11.00"})
+    with pytest.raises(KeyReused) as refused:
+        await idempotent(db, tenant_id, key, other, work)
+    assert refused.value.status == 422
+    assert work.runs == 1
+
+
+async def test_a_key_still_in_flight_is_refused_with_409(db: Database, tenant_id: int) -> None:
+    key, started, finish = new_key(), asyncio.Event(), asyncio.Event()
+
+    async def slow(conn: Connection) -> tuple[int, Any]:
+        started.set()
+        await finish.wait()
+        return 201, {"slow": True}
+
+    first = asyncio.create_task(idempotent(db, tenant_id, key, FINGERPRINT, slow))
+    await asyncio.wait_for(started.wait(), 10)
+    with pytest.raises(KeyInFlight) as refused:
+        await idempotent(db, tenant_id, key, FINGERPRINT, Counted())
+    assert refused.value.status == 409
+    finish.set()
+    assert (await first).body == {"slow": True}
+    replay = await idempotent(db, tenant_id, key, FINGERPRINT, Counted())
+    assert (replay.body, replay.replayed) == ({"slow": True}, True)
+
+
+async def test_a_failed_request_releases_its_key_and_keeps_nothing_of_its_work(
+    db: Database, tenant_id: int
+) -> None:
+    key = new_key()
+
+    async def failing(conn: Connection) -> tuple[int, Any]:
+        await conn.execute(
+            "INSERT INTO idempotency_keys (tenant_id, key, request_hash) VALUES ($1, $2, 'x')",
+            tenant_id,
+            f"{key}-written-by-the-work",
+        )
+        raise RuntimeError("the work failed")
+
+    with pytest.raises(RuntimeError, match="the work failed"):
+        await idempotent(db, tenant_id, key, FINGERPRINT, failing)
+    assert await stored_keys(db, tenant_id) == []  # the key released, the work rolled back
+    work = Counted()
+    retried = await idempotent(db, tenant_id, key, FINGERPRINT, work)
+    assert (retried.replayed, work.runs) == (False, 1)
+
+
+async def test_a_cancelled_request_releases_its_key(db: Database, tenant_id: int) -> None:
+    key, started = new_key(), asyncio.Event()
+
+    async def hanging(conn: Connection) -> tuple[int, Any]:
+        started.set()
+        await asyncio.Event().wait()
+        raise AssertionError("never reached")
+
+    task = asyncio.create_task(idempotent(db, tenant_id, key, FINGERPRINT, hanging))
+    await asyncio.wait_for(started.wait(), 10)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert await stored_keys(db, tenant_id) == []
+    assert not (await idempotent(db, tenant_id, key, FINGERPRINT, Counted())).replayed
+
+
+async def test_the_response_is_stored_with_the_work_in_the_tenants_transaction(
+    db: Database, tenant_id: int
+) -> None:
+    key = new_key()
+
+    async def work(conn: Connection) -> tuple[int, Any]:
+        assert conn.is_in_transaction()
+        [row] = await conn.fetch("SELECT key, status FROM idempotency_keys")
+        assert dict(row) == {"key": key, "status": "in_flight"}  # claimed, committed before
+        return 200, {"tenant": await conn.fetchval("SELECT current_setting('app.tenant_id')")}
+
+    await idempotent(db, tenant_id, key, FINGERPRINT, work)
+    assert await stored_keys(db, tenant_id) == [
+        {"key": key, "status": "completed", "response_body": {"tenant": str(tenant_id)}}
+    ]
+
+
+async def test_without_a_key_the_work_just_runs_each_time(db: Database, tenant_id: int) -> None:
+    work = Counted()
+    first = await idempotent(db, tenant_id, None, FINGERPRINT, work)
+    second = await idempotent(db, tenant_id, None, FINGERPRINT, work)
+    assert [first.body["run"], second.body["run"]] == [1, 2]
+    assert (first.replayed, second.replayed) == (False, False)
+    assert await stored_keys(db, tenant_id) == []
+
+
+async def test_an_abandoned_claim_is_taken_over(db: Database, tenant_id: int) -> None:
+    key = new_key()
+    async with db.tenant(tenant_id) as conn:
+        await conn.execute(
+            """INSERT INTO idempotency_keys (tenant_id, key, request_hash, created_at)
+            VALUES ($1, $2, $3, now() - interval '5 minutes')""",
+            tenant_id,
+            key,
+            FINGERPRINT,
+        )
+    work = Counted()
+    taken = await idempotent(db, tenant_id, key, FINGERPRINT, work)
+    assert (taken.replayed, work.runs) == (False, 1)
+
+
+async def test_keys_belong_to_their_tenant(db: Database, tenants: TenantFactory) -> None:
+    key, work = new_key(), Counted()
+    one, other = (
+        (await tenants.new(with_accounts=False)).id,
+        (await tenants.new(with_accounts=False)).id,
+    )
+    await idempotent(db, one, key, FINGERPRINT, work)
+    assert not (await idempotent(db, other, key, FINGERPRINT, work)).replayed
+    assert work.runs == 2
+
+
+@pytest.mark.parametrize("key", ["", "x" * 201, "tab\there"])
+async def test_a_malformed_key_is_refused_before_anything_runs(
+    db: Database, tenant_id: int, key: str
+) -> None:
+    work = Counted()
+    with pytest.raises(InvalidInput) as refused:
+        await idempotent(db, tenant_id, key, FINGERPRINT, work)
+    assert refused.value.field == "Idempotency-Key"
+    assert work.runs == 0
