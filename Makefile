@@ -13,6 +13,7 @@ run: $(STAMP)
 
 test: $(DEV_STAMP) browser
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/pytest
 
 lint: $(DEV_STAMP)

@@ -153,6 +153,7 @@ def user_create(tenant_slug: str, email: str, name: str, role: str, password: st
     """Create a user in a tenant."""
     from domain.actor import system_actor
     from domain.errors import RecoupError
+    from domain.tenancy.service import tenant_id_by_slug
     from domain.users.schemas import UserCreate
     from domain.users.service import UserService
 
@@ -167,9 +168,7 @@ def user_create(tenant_slug: str, email: str, name: str, role: str, password: st
         ).open()
         try:
             async with db.system() as conn:
-                tenant_id = await conn.fetchval(
-                    "SELECT id FROM tenants WHERE slug = $1", tenant_slug
-                )
+                tenant_id = await tenant_id_by_slug(conn, tenant_slug)
             if tenant_id is None:
                 raise click.ClickException(f"no tenant {tenant_slug!r}")
             async with db.tenant(tenant_id) as conn:

@@ -15,6 +15,7 @@ from domain.db import Database
 from domain.payments import providers
 from domain.payments.idempotency import prune as prune_idempotency_keys
 from domain.promises.service import settle_promises
+from domain.tenancy.service import all_tenant_ids
 from tasks.broker import broker
 
 log = structlog.get_logger("recoup.jobs")
@@ -61,7 +62,7 @@ async def deliver_sandbox_webhook(event_json: str) -> int:
 async def settle_all_promises(db: Annotated[Database, TaskiqDepends(_db)]) -> int:
     """Judge every tenant's pending promises (idempotent: a judged promise is not pending)."""
     async with db.system() as conn:
-        tenant_ids = [r["id"] for r in await conn.fetch("SELECT id FROM tenants ORDER BY id")]
+        tenant_ids = await all_tenant_ids(conn)
     settled = 0
     for tenant_id in tenant_ids:
         async with db.tenant(tenant_id) as conn:

@@ -82,7 +82,7 @@ class Relay:
         conn = await connect(self.db.system_dsn, application_name="recoup-relay")
         try:
             # Blocks while another relay is active; returns the moment its session ends.
-            await conn.execute("SELECT pg_advisory_lock($1)", RELAY_LOCK)
+            await queries.wait_for_lock(conn, RELAY_LOCK)
             ACTIVE.set(1)
             log.info("relay active")
             await conn.add_listener(CHANNEL, lambda *_: self._wake.set())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import subprocess
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -71,15 +72,19 @@ async def silence(ws: ClientConnection, within: float = 1.0) -> list[dict[str, A
         return received
 
 
-async def start_web(env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
-    """Another `recoup web` process, returned once it answers /health/ready."""
+async def start_web(
+    env: dict[str, str], port: int, *, log: Path | None = None
+) -> subprocess.Popen[bytes]:
+    """Another `recoup web` process, returned once it answers /health/ready; its output goes
+    to ``log`` when given."""
     from tests.conftest import RECOUP, ROOT
 
+    output = log.open("wb") if log is not None else subprocess.DEVNULL
     process = subprocess.Popen(
         [*RECOUP, "web"],
         cwd=ROOT,
         env={**env, "PORT": str(port)},
-        stdout=subprocess.DEVNULL,
+        stdout=output,
         stderr=subprocess.STDOUT,
     )
     async with httpx.AsyncClient() as http:

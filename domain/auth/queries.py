@@ -151,3 +151,7 @@ async def revoke_api_key(conn: Connection, key_id: int, now: dt.datetime) -> asy
         key_id,
         now,
     )
+
+
+async def touch_login(conn: Connection, user_id: int, at: dt.datetime) -> None:
+    await conn.execute("UPDATE users SET last_login_at = $2 WHERE id = $1", user_id, at)

@@ -78,9 +78,7 @@ class AuthService:
                 if ok and user is not None and not user["active"]:
                     raise Unauthenticated("this user is deactivated")
                 raise Unauthenticated(INVALID_CREDENTIALS)
-            await conn.execute(
-                "UPDATE users SET last_login_at = $2 WHERE id = $1", user["id"], self.clock()
-            )
+            await queries.touch_login(conn, user["id"], self.clock())
             await recorder.record(
                 action="auth.login",
                 entity_type="user",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -11,7 +11,7 @@ import msgspec
 
 from domain.accounts.service import AccountService
 from domain.actor import Actor
-from domain.clock import utcnow
+from domain.clock import Clock, utcnow
 from domain.compliance import queries
 from domain.compliance.rules import (
     CHANNELS,
@@ -158,7 +158,7 @@ async def account_status(
     conn: Connection,
     actor: Actor,
     account_id: int,
-    clock: Callable[[], dt.datetime] = utcnow,
+    clock: Clock = utcnow,
 ) -> ContactStatus:
     """``status`` of an account the actor may see (404 otherwise), under its tenant's rules."""
     accounts = AccountService(conn, actor, clock)

@@ -53,6 +53,12 @@ async def insert_event(conn: Connection, event: Event) -> None:
     )
 
 
+async def wait_for_lock(conn: Connection, key: int) -> None:
+    """Hold the session advisory lock ``key`` on ``conn``, waiting while another session has
+    it (it is released when the session ends, however it ends)."""
+    await conn.execute("SELECT pg_advisory_lock($1)", key)
+
+
 async def claim_unpublished(conn: Connection, limit: int) -> list[Any]:
     """The oldest unpublished events, locked for this transaction (others skip them)."""
     return await conn.fetch(

@@ -50,7 +50,7 @@ async def debtor_summary(conn: Connection, actor: Actor) -> DebtorAccount:
     accounts = AccountService(conn, actor)
     account = await accounts.get(_linked_account(actor))
     first_name = await debtor_queries.first_name(conn, account.debtor_id)
-    promises = await PromiseService(conn, actor).list(account.id)
+    promises = await accounts.using(PromiseService).list(account.id)
     return DebtorAccount(
         creditor=account.creditor,
         reference=account.external_ref,

@@ -19,6 +19,7 @@ from domain.clock import Clock, utcnow
 from domain.db import Connection, Database
 from domain.errors import NotFound, RecoupError
 from domain.outbox import events
+from domain.payments import queries
 from domain.payments.schemas import PaymentLink
 from domain.service import Service
 from domain.signing import InvalidToken, sign, verify
@@ -48,9 +49,6 @@ def _to_link(row: asyncpg.Record, secret: str, base_url: str) -> PaymentLink:
     )
 
 
-_COLUMNS = "id, tenant_id, account_id, expires_at, revoked_at, created_at"
-
-
 class PaymentLinkService(Service):
     def __init__(
         self,
@@ -67,13 +65,12 @@ class PaymentLinkService(Service):
 
     async def create(self, account_id: int, hours: int) -> PaymentLink:
         account = await self.using(AccountService).get(account_id)
-        row = await self.conn.fetchrow(
-            f"""INSERT INTO payment_links (tenant_id, account_id, created_by, expires_at)
-            VALUES ($1, $2, $3, $4) RETURNING {_COLUMNS}""",
+        row = await queries.insert_link(
+            self.conn,
             self.actor.tenant_id,
             account_id,
-            self.actor.id if self.actor.is_user else None,
-            self.clock() + dt.timedelta(hours=hours),
+            created_by=self.actor.id if self.actor.is_user else None,
+            expires_at=self.clock() + dt.timedelta(hours=hours),
         )
         link = _to_link(row, self.secret, self.base_url)
         after = {k: v for k, v in msgspec.to_builtins(link).items() if k != "url"}
@@ -90,12 +87,7 @@ class PaymentLinkService(Service):
         return link
 
     async def revoke(self, link_id: int) -> PaymentLink:
-        row = await self.conn.fetchrow(
-            f"""UPDATE payment_links SET revoked_at = coalesce(revoked_at, $2) WHERE id = $1
-            RETURNING {_COLUMNS}""",
-            link_id,
-            self.clock(),
-        )
+        row = await queries.revoke_link(self.conn, link_id, self.clock())
         if row is None:
             raise NotFound(f"payment link {link_id} not found")
         link = _to_link(row, self.secret, self.base_url)
@@ -123,9 +115,7 @@ async def open_link(db: Database, secret: str, token: str, clock: Clock = utcnow
         raise InvalidToken("this link is not valid")
     tenant_id, link_id = payload
     async with db.tenant(tenant_id) as conn:
-        row = await conn.fetchrow(
-            "SELECT account_id, expires_at, revoked_at FROM payment_links WHERE id = $1", link_id
-        )
+        row = await queries.link(conn, link_id)
     if row is None:
         raise InvalidToken("this link is not valid")
     if row["revoked_at"] is not None:

@@ -201,3 +201,40 @@ async def release_key(conn: Connection, key: str) -> None:
 async def prune_keys(conn: Connection, before: dt.datetime) -> int:
     status = await conn.execute("DELETE FROM idempotency_keys WHERE created_at < $1", before)
     return int(status.split()[-1])
+
+
+# Payment links.
+
+LINK_COLUMNS = "id, tenant_id, account_id, expires_at, revoked_at, created_at"
+
+
+async def insert_link(
+    conn: Connection,
+    tenant_id: int,
+    account_id: int,
+    *,
+    created_by: int | None,
+    expires_at: dt.datetime,
+) -> asyncpg.Record:
+    return await conn.fetchrow(
+        f"""INSERT INTO payment_links (tenant_id, account_id, created_by, expires_at)
+        VALUES ($1, $2, $3, $4) RETURNING {LINK_COLUMNS}""",
+        tenant_id,
+        account_id,
+        created_by,
+        expires_at,
+    )
+
+
+async def revoke_link(conn: Connection, link_id: int, at: dt.datetime) -> asyncpg.Record | None:
+    """Withdraw a link (the first withdrawal's time stays)."""
+    return await conn.fetchrow(
+        f"""UPDATE payment_links SET revoked_at = coalesce(revoked_at, $2) WHERE id = $1
+        RETURNING {LINK_COLUMNS}""",
+        link_id,
+        at,
+    )
+
+
+async def link(conn: Connection, link_id: int) -> asyncpg.Record | None:
+    return await conn.fetchrow(f"SELECT {LINK_COLUMNS} FROM payment_links WHERE id = $1", link_id)

@@ -88,3 +88,34 @@ async def settle(
         time_zone,
         now,
     )
+
+
+# What a promise does to its account's status.
+
+
+async def mark_promised(conn: Connection, account_id: int) -> None:
+    await conn.execute(
+        "UPDATE accounts SET status = 'promised', version = version + 1, updated_at = now() "
+        "WHERE id = $1",
+        account_id,
+    )
+
+
+async def mark_broken(conn: Connection, account_ids: list[int]) -> None:
+    """Accounts whose promise broke (unless already settled another way)."""
+    await conn.execute(
+        """UPDATE accounts SET status = 'promise_broken', version = version + 1, updated_at = now()
+        WHERE id = ANY($1::bigint[]) AND status IN ('promised', 'active')""",
+        account_ids,
+    )
+
+
+async def mark_kept(conn: Connection, account_ids: list[int]) -> None:
+    """Accounts whose promises are all kept are active again."""
+    await conn.execute(
+        """UPDATE accounts a SET status = 'active', version = version + 1, updated_at = now()
+        WHERE a.id = ANY($1::bigint[]) AND a.status = 'promised'
+          AND NOT EXISTS (
+            SELECT 1 FROM promises p WHERE p.account_id = a.id AND p.status = 'pending')""",
+        account_ids,
+    )

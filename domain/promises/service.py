@@ -114,11 +114,7 @@ class PromiseService(Service):
         )
         promises = [to_promise(r) for r in rows]
         if account.status in ("active", "promise_broken"):
-            await self.conn.execute(
-                "UPDATE accounts SET status = 'promised', version = version + 1, "
-                "updated_at = now() WHERE id = $1",
-                account_id,
-            )
+            await queries.mark_promised(self.conn, account_id)
         after = await self.accounts.get_unrestricted(account_id)
         await self.changes.record(
             action="promise.make",
@@ -166,18 +162,8 @@ async def settle_promises(conn: Connection, tenant_id: int, now: dt.datetime) ->
         return []
     broken = sorted({p.account_id for p in settled if p.status == "broken"})
     kept_only = sorted({p.account_id for p in settled} - set(broken))
-    await conn.execute(
-        """UPDATE accounts SET status = 'promise_broken', version = version + 1, updated_at = now()
-        WHERE id = ANY($1::bigint[]) AND status IN ('promised', 'active')""",
-        broken,
-    )
-    await conn.execute(
-        """UPDATE accounts a SET status = 'active', version = version + 1, updated_at = now()
-        WHERE a.id = ANY($1::bigint[]) AND a.status = 'promised'
-          AND NOT EXISTS (
-            SELECT 1 FROM promises p WHERE p.account_id = a.id AND p.status = 'pending')""",
-        kept_only,
-    )
+    await queries.mark_broken(conn, broken)
+    await queries.mark_kept(conn, kept_only)
     for promise in settled:
         account = await accounts.get_unrestricted(promise.account_id)
         await accounts.changes.record(

@@ -135,3 +135,9 @@ async def create_tenant(
 async def all_tenant_ids(conn: Connection) -> list[int]:
     """Every tenant's id, for jobs that visit each in turn (a system-role transaction)."""
     return await queries.all_ids(conn)
+
+
+async def tenant_id_by_slug(conn: Connection, slug: str) -> int | None:
+    """A tenant's id from its slug (a system-role transaction), None when there is none."""
+    row = await queries.by_slug(conn, slug)
+    return row["id"] if row is not None else None

@@ -45,8 +45,10 @@ async def update(conn: Connection, user_id: int, changes: dict[str, Any]) -> asy
     )
 
 
-async def touch_login(conn: Connection, user_id: int) -> None:
-    await conn.execute("UPDATE users SET last_login_at = now() WHERE id = $1", user_id)
+async def other_active_admins(conn: Connection, user_id: int) -> int:
+    return await conn.fetchval(
+        "SELECT count(*) FROM users WHERE role = 'admin' AND active AND id <> $1", user_id
+    )
 
 
 async def list_users(

@@ -183,10 +183,7 @@ class UserService(Service):
         return after
 
     async def _keep_an_admin(self, user_id: int) -> None:
-        others = await self.conn.fetchval(
-            "SELECT count(*) FROM users WHERE role = 'admin' AND active AND id <> $1", user_id
-        )
-        if not others:
+        if not await queries.other_active_admins(self.conn, user_id):
             raise Conflict("the tenant must keep at least one active admin", field="role")
 
     async def _check_group(self, group_id: int | None) -> None:

@@ -19,8 +19,6 @@ from domain.db import Connection
 from domain.worklist.queries import assignment as queries
 from domain.worklist.schemas import PUSH_KINDS, Assignment
 
-# pg_advisory_xact_lock(ASSIGN_LOCK, tenant_id): one assignment round per tenant at a time.
-ASSIGN_LOCK = 52_705
 ROUND_SIZE = 5_000
 
 
@@ -118,7 +116,7 @@ async def assign_round(
     conn: Connection, tenant_id: int, now: dt.datetime, *, only: list[int] | None = None
 ) -> list[Assignment]:
     """One assignment round in the caller's transaction; returns what it assigned."""
-    await conn.execute("SELECT pg_advisory_xact_lock($1, $2::int)", ASSIGN_LOCK, tenant_id)
+    await queries.lock_round(conn, tenant_id)
     tasks = await queries.waiting_push_tasks(conn, tenant_id, PUSH_KINDS, only, ROUND_SIZE)
     if not tasks:
         return []

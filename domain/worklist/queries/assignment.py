@@ -14,6 +14,13 @@ from domain.db import Connection
 # changed (a pull, an assignment round, a reassignment), so capacity is never exceeded. An
 # advisory lock rather than a row lock: it costs no write to the users table.
 AGENT_LOCK = 52_706
+# pg_advisory_xact_lock(ASSIGN_LOCK, tenant id): one assignment round per tenant at a time.
+ASSIGN_LOCK = 52_705
+
+
+async def lock_round(conn: Connection, tenant_id: int) -> None:
+    """Wait for the tenant's other assignment round, if any, to end."""
+    await conn.execute("SELECT pg_advisory_xact_lock($1, $2::int)", ASSIGN_LOCK, tenant_id)
 
 
 async def waiting_push_tasks(
