@@ -118,6 +118,25 @@ MUTATIONS = [
         "tenant.update",
         "tenant.updated",
     ),
+    (
+        "create queue",
+        "post",
+        "/api/v1/queues",
+        lambda t: {"name": "Audited queue"},
+        "queue.create",
+        "queue.created",
+    ),
+    (
+        "create rule",
+        "post",
+        "/api/v1/rules",
+        lambda t: {
+            "name": "Audited rule",
+            "conditions": [{"field": "days_past_due", "op": "at_least", "value": 1}],
+        },
+        "rule.create",
+        "rule.created",
+    ),
 ]
 
 
@@ -174,6 +193,55 @@ async def test_account_events_reach_the_account_both_owners_and_the_wallboard(
     assert event["data"]["owner_id"] == tenant.other_collector.id
     assert event["data"]["changed"] == ["owner_id"]
     assert isinstance(event["data"]["balance"], str)  # money travels as a string
+
+
+async def test_every_event_about_an_account_has_one_audience(client, tenant: SeededTenant) -> None:
+    """Account changes, payments, promises, calls and tasks: the account, its owner (or the
+    task's assignee) and the wallboard, every time."""
+    account = tenant.accounts[0]
+    owner = tenant.collector
+    headers = tenant.supervisor.headers
+    _, before = await journal(tenant)
+    for method, path, body, extra in [
+        ("patch", f"/api/v1/accounts/{account.id}", {"creditor": "Audience Bank"}, {}),
+        (
+            "post",
+            f"/api/v1/accounts/{account.id}/payments",
+            {"amount": "5.00", "currency": "USD", "method": "bank_transfer"},
+            {"Idempotency-Key": f"audience-{account.id}"},
+        ),
+        (
+            "post",
+            f"/api/v1/accounts/{account.id}/interactions",
+            {"channel": "note", "direction": "outbound", "notes": "called"},
+            {},
+        ),
+        (
+            "post",
+            "/api/v1/tasks",
+            {
+                "account_id": account.id,
+                "type": "review",
+                "strategy": {"kind": "agent", "agent_id": owner.id},
+            },
+            {},
+        ),
+    ]:
+        response = await getattr(client, method)(path, json=body, headers={**headers, **extra})
+        assert response.status_code in (200, 201), response.text
+    _, after = await journal(tenant)
+    staff = {
+        e["type"]: set(e["channels"])
+        for e in after[len(before) :]
+        if "pay:" not in str(e["channels"])
+    }
+    assert set(staff) >= {"account.updated", "payment.received", "interaction.logged"}
+    for event_type, channels in staff.items():
+        if event_type.startswith("task."):
+            # Work on the account: the account and wallboard, and whoever holds the task.
+            assert channels >= {f"account:{account.id}", "wallboard"}, event_type
+            continue
+        assert channels == {f"account:{account.id}", f"agent:{owner.id}", "wallboard"}, event_type
 
 
 async def test_no_op_update_writes_nothing(client, tenant: SeededTenant) -> None:
