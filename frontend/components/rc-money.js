@@ -1,18 +1,8 @@
-// <rc-money amount="1234.50" currency="USD"> shows an exact amount in its currency.
-// Amounts arrive as decimal strings and go to Intl.NumberFormat as strings, which formats
-// them as exact decimals (never through a float).
-const formatters = new Map();
+// <rc-money amount="1234.50" currency="USD"> shows an exact amount in its currency, and
+// marks a negative one.
+import { formatMoney, h } from "../js/dom.js";
 
-export function formatMoney(amount, currency) {
-  const text = String(amount ?? "");
-  if (!/^-?\d+(\.\d+)?$/.test(text) || !currency) return text;
-  let format = formatters.get(currency);
-  if (!format) {
-    format = new Intl.NumberFormat(undefined, { style: "currency", currency });
-    formatters.set(currency, format);
-  }
-  return format.format(text);
-}
+export const money = (amount, currency) => h("rc-money", { amount, currency });
 
 class RcMoney extends HTMLElement {
   static observedAttributes = ["amount", "currency"];

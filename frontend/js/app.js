@@ -4,7 +4,8 @@ import { api } from "./api.js";
 import { h, problemBox } from "./dom.js";
 import { realtime } from "./realtime.js";
 import { refresh, signOut } from "./session.js";
-import { accountScreen, accountsScreen } from "./screens/accounts.js";
+import { accountScreen } from "./screens/account.js";
+import { accountsScreen } from "./screens/accounts.js";
 import { adminScreen } from "./screens/admin.js";
 import { queueScreen } from "./screens/queue.js";
 

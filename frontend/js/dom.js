@@ -1,4 +1,8 @@
-// Tiny helpers for building DOM safely: text is always set as text, never parsed as HTML.
+// Helpers every page shares, the debtor's payment page too: keep this file free of imports
+// so that page stays light on a phone.
+//
+// Building DOM safely: text is always set as text, never parsed as HTML. Children may come
+// in (nested) arrays, as panels hand over their nodes.
 export function h(tag, attrs = {}, ...children) {
   const node = document.createElement(tag);
   for (const [key, value] of Object.entries(attrs)) {
@@ -7,7 +11,7 @@ export function h(tag, attrs = {}, ...children) {
     else if (key === "dataset") Object.assign(node.dataset, value);
     else node.setAttribute(key, value === true ? "" : value);
   }
-  for (const child of children.flat()) {
+  for (const child of children.flat(Infinity)) {
     if (child === null || child === undefined || child === false) continue;
     node.append(child instanceof Node ? child : String(child));
   }
@@ -18,8 +22,72 @@ export function problemBox(error) {
   return h("div", { class: "problem", role: "alert" }, error.message || String(error));
 }
 
+// Every action a person starts with a button goes through here, so they all answer alike:
+// the button shows it is working at once and cannot be pressed twice (keys that press it
+// are ignored meanwhile too), a refusal shows the server's reason in `problem`, which sits
+// beside what caused it, and the button comes back whatever happened. Resolves to what
+// `action` returned, or undefined when it failed.
+export async function pending(button, problem, action) {
+  if (button.getAttribute("aria-busy") === "true") return undefined;
+  const focused = document.activeElement === button;
+  problem.replaceChildren();
+  button.setAttribute("aria-busy", "true");
+  button.disabled = true;
+  try {
+    return await action();
+  } catch (error) {
+    problem.replaceChildren(problemBox(error));
+    return undefined;
+  } finally {
+    button.removeAttribute("aria-busy");
+    button.disabled = false;
+    // A disabled button loses focus; give it back unless the person has moved on.
+    if (focused && button.isConnected && document.activeElement === document.body) button.focus();
+  }
+}
+
+// The submit handler of a form (or the click handler of a lone button): runs `action`
+// through `pending` for the button that was pressed, Enter in a field included.
+export function submit(problem, action) {
+  return (event) => {
+    event.preventDefault();
+    const target = event.currentTarget;
+    const button = event.submitter
+      ?? (target instanceof HTMLFormElement ? target.querySelector("[type=submit]") : target);
+    return pending(button, problem, action);
+  };
+}
+
 const dateTime = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
 const date = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeZone: "UTC" });
 
 export const formatDateTime = (iso) => (iso ? dateTime.format(new Date(iso)) : "—");
 export const formatDate = (iso) => (iso ? date.format(new Date(`${iso}T00:00:00Z`)) : "—");
+
+// Amounts arrive as decimal strings and go to Intl.NumberFormat as strings, which formats
+// them as exact decimals (never through a float).
+const moneyFormats = new Map();
+
+export function formatMoney(amount, currency) {
+  const text = String(amount ?? "");
+  if (!/^-?\d+(\.\d+)?$/.test(text) || !currency) return text;
+  let format = moneyFormats.get(currency);
+  if (!format) {
+    format = new Intl.NumberFormat(undefined, { style: "currency", currency });
+    moneyFormats.set(currency, format);
+  }
+  return format.format(text);
+}
+
+// The brief highlight on what just changed; restarted even if the last one still runs.
+export function flash(node) {
+  node.classList.remove("changed");
+  void node.offsetWidth;
+  node.classList.add("changed");
+}
+
+// Tells screen-reader users what changed on its own (the app frame's live region).
+export function announce(text) {
+  const announcer = document.querySelector("#announcer");
+  if (announcer) announcer.textContent = text;
+}

@@ -1,5 +1,7 @@
 // The debtor's payment page: the balance, pay in full or in part, or propose a date.
-// Confirmation arrives live on the page's own channel, without a reload.
+// Confirmation arrives live on the page's own channel, without a reload. It runs on small,
+// slow phones: it takes only dom.js and realtime.js, never the staff screens.
+import { formatMoney, h, submit } from "./dom.js";
 import { realtime } from "./realtime.js";
 
 const root = document.querySelector("#pay");
@@ -8,16 +10,7 @@ const base = `/pay/${token}`;
 const params = new URLSearchParams(location.search);
 let account = null;
 
-const el = (tag, attrs = {}, ...children) => {
-  const node = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) {
-    if (k.startsWith("on")) node.addEventListener(k.slice(2), v);
-    else if (v !== undefined && v !== null && v !== false) node.setAttribute(k, v === true ? "" : v);
-  }
-  node.append(...children.filter((c) => c !== null && c !== undefined));
-  return node;
-};
-const money = (amount) => new Intl.NumberFormat(undefined, { style: "currency", currency: account.currency }).format(String(amount));
+const money = (amount) => formatMoney(amount, account.currency);
 
 async function call(path, body) {
   const response = await fetch(`${base}${path}`, {
@@ -31,63 +24,49 @@ async function call(path, body) {
 }
 
 function notice(kind, text) {
-  return el("div", { class: `notice ${kind}`, role: kind === "bad" ? "alert" : "status" }, text);
+  return h("div", { class: `notice ${kind}`, role: kind === "bad" ? "alert" : "status" }, text);
 }
 
-async function checkout(amount, button, problem) {
-  problem.replaceChildren();
-  button.setAttribute("aria-busy", "true");
-  try {
-    const { checkout_url } = await call("/checkout", { amount: String(amount) });
-    location.assign(checkout_url);
-  } catch (error) {
-    problem.replaceChildren(notice("bad", error.message));
-    button.removeAttribute("aria-busy");
-  }
+async function checkout(amount) {
+  const { checkout_url } = await call("/checkout", { amount: String(amount) });
+  location.assign(checkout_url);
+  // Stay busy until the browser has left for the checkout, so a second tap cannot start a
+  // second one; and be usable again if the debtor comes back with the back button.
+  await new Promise((resolve) => addEventListener("pagehide", resolve, { once: true }));
 }
 
 function render(extra) {
-  const problem = el("div");
-  const payAll = el("button", { class: "primary", type: "button" }, `Pay in full: ${money(account.balance)}`);
-  payAll.addEventListener("click", () => checkout(account.balance, payAll, problem));
+  const problem = h("div");
+  const payAll = h("button", { class: "primary", type: "button", onclick: submit(problem, () => checkout(account.balance)) },
+    `Pay in full: ${money(account.balance)}`);
 
-  const amount = el("input", { id: "amount", inputmode: "decimal", autocomplete: "off", required: true });
-  const payPart = el("button", { type: "submit" }, "Pay this amount");
-  const part = el("form", { onsubmit: (e) => { e.preventDefault(); checkout(amount.value.trim(), payPart, problem); } },
-    el("label", { for: "amount" }, `Amount (${account.currency})`), amount, payPart);
+  const amount = h("input", { id: "amount", inputmode: "decimal", autocomplete: "off", required: true });
+  const part = h("form", { onsubmit: submit(problem, () => checkout(amount.value.trim())) },
+    h("label", { for: "amount" }, `Amount (${account.currency})`), amount,
+    h("button", { type: "submit" }, "Pay this amount"));
 
-  const date = el("input", { id: "promise-date", type: "date", required: true });
-  const propose = el("button", { type: "submit" }, "Propose this date");
-  const promise = el("form", { onsubmit: async (e) => {
-    e.preventDefault();
-    problem.replaceChildren();
-    propose.setAttribute("aria-busy", "true");
-    try {
-      const [made] = await call("/promise", { due_date: date.value });
-      problem.replaceChildren(notice("ok", `Thank you. We noted your promise to pay ${money(made.amount)} by ${made.due_date}.`));
-    } catch (error) {
-      problem.replaceChildren(notice("bad", error.message));
-    } finally {
-      propose.removeAttribute("aria-busy");
-    }
-  } }, el("label", { for: "promise-date" }, "I can pay in full on"), date, propose);
+  const date = h("input", { id: "promise-date", type: "date", required: true });
+  const promise = h("form", { onsubmit: submit(problem, async () => {
+    const [made] = await call("/promise", { due_date: date.value });
+    problem.replaceChildren(notice("ok", `Thank you. We noted your promise to pay ${money(made.amount)} by ${made.due_date}.`));
+  }) }, h("label", { for: "promise-date" }, "I can pay in full on"), date, h("button", { type: "submit" }, "Propose this date"));
 
   const owed = Number(account.balance) > 0;
   root.replaceChildren(...[
-    el("p", { class: "eyebrow" }, account.creditor, " · reference ", account.reference),
-    el("h1", {}, account.first_name ? `Hello ${account.first_name}` : "Your account"),
-    el("p", { class: "muted" }, owed ? "Amount due" : "Nothing left to pay"),
-    el("p", { class: "amount", id: "balance" }, money(account.balance)),
-    el("dl", {},
-      el("dt", {}, "Principal"), el("dd", {}, money(account.principal)),
-      el("dt", {}, "Interest"), el("dd", {}, money(account.interest)),
-      el("dt", {}, "Fees"), el("dd", {}, money(account.fees))),
-    extra ?? null,
+    h("p", { class: "eyebrow" }, account.creditor, " · reference ", account.reference),
+    h("h1", {}, account.first_name ? `Hello ${account.first_name}` : "Your account"),
+    h("p", { class: "muted" }, owed ? "Amount due" : "Nothing left to pay"),
+    h("p", { class: "amount", id: "balance" }, money(account.balance)),
+    h("dl", {},
+      h("dt", {}, "Principal"), h("dd", {}, money(account.principal)),
+      h("dt", {}, "Interest"), h("dd", {}, money(account.interest)),
+      h("dt", {}, "Fees"), h("dd", {}, money(account.fees))),
+    extra,
     problem,
     owed ? payAll : null,
-    owed ? el("details", {}, el("summary", {}, "Pay another amount"), part) : null,
-    owed ? el("details", {}, el("summary", {}, "Propose a date"), promise) : null,
-    el("p", { class: "fine" }, "This page shows this one account only. Payments are processed by our payment provider."),
+    owed ? h("details", {}, h("summary", {}, "Pay another amount"), part) : null,
+    owed ? h("details", {}, h("summary", {}, "Propose a date"), promise) : null,
+    h("p", { class: "fine" }, "This page shows this one account only. Payments are processed by our payment provider."),
   ].filter(Boolean));
 }
 

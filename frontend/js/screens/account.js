@@ -1,0 +1,99 @@
+// One account, kept current by its channel: every change, whoever made it, arrives as an
+// event and goes to the panels it concerns. Embedded (in the queue's working panel) it
+// leaves out the way back to the list.
+import { api } from "../api.js";
+import { announce, h } from "../dom.js";
+import { realtime } from "../realtime.js";
+import { balancePanel } from "./account/balance.js";
+import { contactPanel } from "./account/contact.js";
+import { debtorPanel } from "./account/debtor.js";
+import { detailsPanel } from "./account/details.js";
+import { interactionsPanel } from "./account/interactions.js";
+import { paymentLinkPanel } from "./account/payment-link.js";
+import { paymentsPanel } from "./account/payments.js";
+import { recordPromisePanel } from "./account/record-promise.js";
+import { takePaymentPanel } from "./account/take-payment.js";
+import { tasksPanel } from "./account/tasks.js";
+
+// Events that move the balance; each carries the account as it now is.
+const MONEY_EVENTS = new Set(["payment.received", "payment.refunded", "payment.reversed",
+  "promise.made", "promise.kept", "promise.broken"]);
+
+export async function accountScreen(id, { embedded = false } = {}) {
+  const role = document.body.dataset.role;
+  const canWork = role !== "readonly";
+  const [first, interactions] = await Promise.all([
+    api(`/accounts/${id}`),
+    api(`/accounts/${id}/interactions`, { query: { limit: 20 } }),
+  ]);
+  let account = first;
+  const debtor = await api(`/debtors/${account.debtor_id}`).catch(() => null);
+
+  const title = h(embedded ? "h2" : "h1", { id: "account-title" });
+  const balance = balancePanel();
+  const details = detailsPanel(id, account, { canSetStatus: role === "admin" || role === "supervisor" });
+  const timeline = interactionsPanel(id, interactions, { canLog: canWork });
+  const contact = contactPanel(id);
+  const payments = paymentsPanel(id);
+  const tasks = tasksPanel(id);
+
+  function show(changed) {
+    title.textContent = `${account.debtor_name} · ${account.external_ref}`;
+    balance.show(account, changed);
+    details.show(account, changed);
+  }
+  show(false);
+  contact.load();
+  payments.load();
+  tasks.load();
+
+  const stop = realtime.subscribe(`account:${id}`, async (event) => {
+    if (event.type?.startsWith("task.") && event.data?.task) {
+      tasks.put(event.data.task);
+    } else if (event.type === "account.updated" || event.type === "account.created") {
+      account = event.data;
+      show(true);
+      announce(`Account updated: balance ${balance.text()}`);
+    } else if (event.type === "interaction.logged") {
+      timeline.add(event.data, true);
+      contact.load();
+      announce(`New ${event.data.channel} logged`);
+    } else if (MONEY_EVENTS.has(event.type)) {
+      account = event.data.account;
+      show(true);
+      payments.load();
+      announce(`${event.type.replace(".", " ")}: balance ${balance.text()}`);
+    } else if (event.type === "debtor.updated" || event.type === "debtor.opted_out") {
+      contact.load();
+    } else if (event.type === "payment.pending" || event.type === "payment.failed") {
+      payments.load();
+    } else if (event.type === "ready" || event.type === "resync") {
+      // Anything may have happened before the channel was live, or while it was cut off.
+      payments.load();
+      contact.load();
+      tasks.load();
+      account = await api(`/accounts/${id}`);
+      show(true);
+      await timeline.reload();
+    }
+  });
+
+  const node = h("section", { "aria-labelledby": "account-title" },
+    embedded ? null : h("p", {}, h("a", { href: "/accounts" }, "← Accounts")),
+    title,
+    h("div", { class: "grid-2" },
+      h("div", { class: "card" },
+        balance.nodes,
+        canWork ? [
+          h("h2", {}, "Take a payment or a promise"),
+          takePaymentPanel(id, () => account), recordPromisePanel(id), paymentLinkPanel(id),
+        ] : null,
+        payments.nodes,
+        details.nodes),
+      h("div", { class: "card" },
+        debtorPanel(debtor),
+        contact.nodes,
+        timeline.nodes,
+        tasks.nodes)));
+  return { node, leave: stop };
+}

@@ -1,0 +1,57 @@
+// The contact history, newest first, and the form a collector logs a call or a note with.
+// What is logged shows when its event arrives, so every open page shows it the same way.
+import { api } from "../../api.js";
+import { CHANNELS, DISPOSITIONS, words } from "../../codes.js";
+import { flash, formatDateTime, h, submit } from "../../dom.js";
+
+function interactionItem(i) {
+  return h("li", { dataset: { id: i.id } },
+    h("strong", {}, `${i.channel} · ${i.direction}`),
+    i.disposition ? ` — ${words(i.disposition)}` : "",
+    h("br"), h("time", { datetime: i.occurred_at }, formatDateTime(i.occurred_at)),
+    i.notes ? h("p", {}, i.notes) : null);
+}
+
+function logForm(id) {
+  const problem = h("div");
+  const note = h("input", { id: "note-text", name: "notes", required: true, maxlength: 10000 });
+  const channel = h("select", { id: "note-channel" }, CHANNELS.map((c) => h("option", { value: c }, c)));
+  const disposition = h("select", { id: "note-disposition" }, h("option", { value: "" }, "—"),
+    DISPOSITIONS.map((d) => h("option", { value: d }, words(d))));
+  return [problem, h("form", { class: "inline-form", "aria-label": "Log an interaction", onsubmit: submit(problem, async () => {
+    await api(`/accounts/${id}/interactions`, { method: "POST", body: {
+      channel: channel.value, notes: note.value, disposition: disposition.value || null,
+    } });
+    note.value = "";
+  }) },
+    h("div", { class: "field" }, h("label", { for: "note-channel" }, "Channel"), channel),
+    h("div", { class: "field" }, h("label", { for: "note-disposition" }, "Outcome"), disposition),
+    h("div", { class: "field" }, h("label", { for: "note-text" }, "Notes"), note),
+    h("button", { type: "submit", class: "primary" }, "Log"))];
+}
+
+// `first` is the latest page, newest first.
+export function interactionsPanel(id, first, { canLog }) {
+  const timeline = h("ol", { class: "timeline", id: "timeline" });
+  const empty = h("p", { class: "muted" }, "No interactions yet.");
+
+  // Events and reloads may bring one item twice; it is shown once.
+  function add(item, live) {
+    if (timeline.querySelector(`[data-id="${item.id}"]`)) return;
+    empty.remove();
+    const node = interactionItem(item);
+    timeline.prepend(node);
+    if (live) flash(node);
+  }
+  const addPage = (page) => { for (const item of [...page.items].reverse()) add(item, false); };
+  addPage(first);
+
+  return {
+    nodes: [h("h2", {}, "Interactions"), canLog ? logForm(id) : null,
+      first.items.length ? null : empty, timeline],
+    add,
+    async reload() {
+      addPage(await api(`/accounts/${id}/interactions`, { query: { limit: 20 } }));
+    },
+  };
+}

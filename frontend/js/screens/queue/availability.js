@@ -1,0 +1,22 @@
+// My availability: the assigner only pushes work to collectors who are available. It is
+// saved as soon as it changes, without a pending state, since disabling the select would
+// interrupt someone going through its options with the arrow keys.
+import { api } from "../../api.js";
+import { h, problemBox } from "../../dom.js";
+
+export function availabilitySwitch(problem) {
+  const select = h("select", { id: "my-status", "aria-label": "My availability" },
+    [["available", "Available"], ["away", "Away"], ["offline", "Offline"]].map(([v, l]) => h("option", { value: v }, l)));
+  select.addEventListener("change", async () => {
+    try {
+      await api("/users/me", { method: "PATCH", body: { status: select.value } });
+    } catch (error) {
+      problem.replaceChildren(problemBox(error));
+    }
+  });
+  api("/users/me").then((user) => { select.value = user.status; }).catch(() => {});
+  return {
+    nodes: [h("label", { for: "my-status", class: "visually-hidden" }, "My availability"), select],
+    show: (status) => { select.value = status; },
+  };
+}
