@@ -11,6 +11,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Self, TypeVar
 
+import msgspec
+
 from domain.actor import Actor
 from domain.clock import Clock, utcnow
 from domain.db import Connection
@@ -49,6 +51,31 @@ class Service:
     async def today(self) -> dt.date:
         """Today where the tenant works (what days past due count in)."""
         return local_today(await self.tenant(), self.clock())
+
+    async def record_change(
+        self,
+        action: str,
+        entity_type: str,
+        before: msgspec.Struct | None,
+        after: msgspec.Struct | None,
+        *,
+        event_type: str,
+        channels: list[str],
+    ) -> None:
+        """Audit and announce a change to one entity, given as it was and as it is (None
+        before a creation, after a deletion); the event carries the entity, or its id once
+        it is gone."""
+        entity_id = getattr(after or before, "id", None)
+        await self.changes.record(
+            action=action,
+            entity_type=entity_type,
+            entity_id=entity_id,
+            before=msgspec.to_builtins(before) if before is not None else None,
+            after=msgspec.to_builtins(after) if after is not None else None,
+            event_type=event_type,
+            channels=channels,
+            data=msgspec.to_builtins(after) if after is not None else {"id": entity_id},
+        )
 
     def using(self, cls: type[S]) -> S:
         """Another service in the same transaction, for the same actor and clock."""

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import asyncpg
-import msgspec
 
 from channels import names
 from domain.errors import Conflict, InvalidInput, NotFound
@@ -95,13 +94,6 @@ class QueueService(Service):
         self, action: str, event_type: str, before: Queue | None, after: Queue | None
     ) -> None:
         queue_id = (after or before).id  # type: ignore[union-attr]
-        await self.changes.record(
-            action=action,
-            entity_type="queue",
-            entity_id=queue_id,
-            before=msgspec.to_builtins(before) if before else None,
-            after=msgspec.to_builtins(after) if after else None,
-            event_type=event_type,
-            channels=queue_audience(queue_id),
-            data=msgspec.to_builtins(after) if after else {"id": queue_id},
+        await self.record_change(
+            action, "queue", before, after, event_type=event_type, channels=queue_audience(queue_id)
         )

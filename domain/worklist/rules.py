@@ -102,16 +102,8 @@ class RuleService(WorklistService):
     async def _record(
         self, action: str, event_type: str, before: Rule | None, after: Rule | None
     ) -> None:
-        rule_id = (after or before).id  # type: ignore[union-attr]
-        await self.changes.record(
-            action=action,
-            entity_type="rule",
-            entity_id=rule_id,
-            before=msgspec.to_builtins(before) if before else None,
-            after=msgspec.to_builtins(after) if after else None,
-            event_type=event_type,
-            channels=[names.TENANT],
-            data=msgspec.to_builtins(after) if after else {"id": rule_id},
+        await self.record_change(
+            action, "rule", before, after, event_type=event_type, channels=[names.TENANT]
         )
 
     def _matching(self, conditions: list[Condition], ctx: Context) -> Where:
