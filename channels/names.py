@@ -58,6 +58,9 @@ def pay(account_id: int) -> str:
 WALLBOARD = "wallboard"
 TENANT = "tenant"
 PAY = "pay"
+# Server-internal: changes of identity and access that web processes act on for the sockets
+# they hold. Not a kind ``parse`` knows, so no client can subscribe to it.
+ACCESS = "access"
 
 
 def parse(name: str) -> tuple[Kind, int | Literal["me"] | None]:

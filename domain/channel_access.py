@@ -1,4 +1,5 @@
-"""Who may hear which real-time channel: the policy each socket session is handed.
+"""Who may hear which real-time channel: the policy each socket session is handed, and the
+notice that access changed, which open sockets act on at once.
 
 A debtor's payment link hears only ``pay`` (its own account, reduced fields). API keys
 hear accounts with ``accounts:read``. Admins, supervisors and read-only users hear every
@@ -9,7 +10,7 @@ last three are asked of the database when they subscribe.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Literal
 
 from channels import names
@@ -17,6 +18,8 @@ from channels.names import Access, ChannelRefused
 from domain.accounts import queries as account_queries
 from domain.actor import Actor
 from domain.db import Database
+from domain.outbox import events
+from domain.outbox.service import ChangeRecorder
 from domain.users import queries as user_queries
 from domain.worklist.queries import queues as queue_queries
 
@@ -98,3 +101,28 @@ class ChannelAccess:
         if requires is not None and not await self.check(*requires):
             raise ChannelRefused(f"you may not subscribe to {name}")
         return access
+
+
+async def announce_access_change(
+    changes: ChangeRecorder,
+    *,
+    users: Iterable[int] = (),
+    api_keys: Iterable[int] = (),
+    links: Iterable[int] = (),
+    accounts: Iterable[int] = (),
+) -> None:
+    """Tell the web processes, in the transaction of the change, whose access may have
+    changed: sockets of those users, keys and links check their identity again, and
+    collectors' subscriptions to those accounts are authorized again."""
+    data = {
+        key: sorted(set(ids))
+        for key, ids in (
+            ("users", users),
+            ("api_keys", api_keys),
+            ("links", links),
+            ("accounts", accounts),
+        )
+    }
+    data = {key: ids for key, ids in data.items() if ids}
+    if data:
+        await changes.event(events.ACCESS_CHANGED, [names.ACCESS], data)

@@ -18,13 +18,17 @@ embedded server and local trust authentication accept; elsewhere give them as
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from typing import Any, Protocol
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import msgspec
+
+from domain.actor import ROLES, Actor
+from domain.errors import Unauthenticated
 
 APP_ROLE = "recoup_app"
 SYSTEM_ROLE = "recoup_system"
@@ -86,6 +90,51 @@ async def connect(dsn: str, *, application_name: str = "recoup") -> Connection:
     conn = await asyncpg.connect(dsn, server_settings={"application_name": application_name})
     await _init_connection(conn)
     return conn
+
+
+class SessionEnded(Unauthenticated):
+    """The caller's signed-in session has ended (signed out, deactivated, role or password
+    changed) since its access token was issued."""
+
+
+# The signed-in user whose session every tenant transaction of this request checks first:
+# set by the web layer once it knows the caller, for the request only (``session_scope``).
+_checked_session: ContextVar[Actor | None] = ContextVar("recoup_checked_session", default=None)
+
+
+@contextlib.contextmanager
+def session_scope() -> Iterator[None]:
+    """A request's extent: whatever ``require_session`` sets inside ends with it."""
+    token = _checked_session.set(None)
+    try:
+        yield
+    finally:
+        _checked_session.reset(token)
+
+
+def require_session(actor: Actor) -> None:
+    """From now on in this request, every tenant transaction first checks that ``actor``'s
+    session is still valid: active, same role, same session version, sign-in not revoked.
+    The check goes with BEGIN in one statement, so it costs no round trip of its own."""
+    if actor.session is not None:
+        _checked_session.set(actor)
+
+
+def _session_check() -> str:
+    actor = _checked_session.get()
+    if actor is None or actor.session is None:
+        return ""
+    if actor.role not in ROLES:  # inlined below: only known words, never input
+        raise SessionEnded("the session has ended; sign in again")
+    session = actor.session
+    return (
+        f"; SELECT recoup_check_session({int(actor.id or 0)}, '{actor.role}', "
+        f"{int(session.version)}, '{session.sign_in}')"
+    )
+
+
+# What recoup_check_session raises when the session has ended.
+SESSION_ENDED_SQLSTATE = "RC401"
 
 
 class DatabaseSettings(Protocol):
@@ -182,15 +231,23 @@ class Database:
         being planned again for each execution, for hot paths of small, index-driven
         statements where planning would cost more than running them."""
         async with self.app_pool.acquire() as conn:
-            # BEGIN and the tenant in one round trip (the id is an int, safe to inline).
+            # BEGIN, the tenant and the caller's session check in one round trip (ids are
+            # ints, the sign-in a UUID and the role one of ours: all safe to inline).
             plans = (
                 ", set_config('plan_cache_mode', 'force_generic_plan', true)"
                 if generic_plans
                 else ""
             )
-            await conn.execute(
-                f"BEGIN; SELECT set_config('app.tenant_id', '{int(tenant_id)}', true){plans}"
-            )
+            try:
+                await conn.execute(
+                    f"BEGIN; SELECT set_config('app.tenant_id', '{int(tenant_id)}', true)"
+                    f"{plans}{_session_check()}"
+                )
+            except asyncpg.PostgresError as exc:
+                await _reset_connection(conn)
+                if exc.sqlstate == SESSION_ENDED_SQLSTATE:
+                    raise SessionEnded("your session has ended; sign in again") from None
+                raise
             try:
                 yield conn
             except BaseException:
@@ -213,6 +270,12 @@ class Database:
             raise RuntimeError("Database.open() was not awaited")
         async with self._system.acquire() as conn, conn.transaction():
             yield conn
+
+    async def check_session(self, tenant_id: int) -> None:
+        """Raise ``SessionEnded`` unless the request's session is still valid (for the few
+        requests that would otherwise not open a transaction)."""
+        async with self.tenant(tenant_id):
+            pass
 
     async def ping(self) -> None:
         async with self.app_pool.acquire() as conn:

@@ -76,7 +76,11 @@ class RealtimeController(Controller):
     async def ticket(
         self, request: Request[Any, Any, Any], actor: NamedDependency[Actor]
     ) -> Ticket:
-        return await issue_ticket(request.app.state.resources, actor)
+        resources = request.app.state.resources
+        # Nothing else here opens a transaction: check the session before handing out a
+        # ticket that outlives it.
+        await resources.db.check_session(actor.tenant_id)
+        return await issue_ticket(resources, actor)
 
 
 async def _authenticate(resources: Resources, scope: Scope) -> Actor | None:

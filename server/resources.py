@@ -59,7 +59,7 @@ class Resources:
                 access_ttl=settings.access_token_ttl,
                 refresh_ttl=settings.refresh_token_ttl,
             ),
-            access_tokens=AccessTokens(settings.secret_key, redis),
+            access_tokens=AccessTokens(settings.secret_key),
             limiter=LoginLimiter(
                 redis,
                 per_email=settings.login_limit_per_email,

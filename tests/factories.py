@@ -117,9 +117,19 @@ class TenantFactory:
     async def create(cls, db: Database, secret: str) -> TenantFactory:
         return cls(db, secret, await hash_password(PASSWORD))
 
-    def token_for(self, user_id: int, tenant_id: int, role: Role, ttl: int = 900) -> str:
+    def token_for(
+        self, user_id: int, tenant_id: int, role: Role, ttl: int = 900, version: int = 1
+    ) -> str:
+        """An access token as a sign-in of its own would give (a sign-in nobody revoked)."""
         token, _ = issue_access_token(
-            self.secret, user_id=user_id, tenant_id=tenant_id, role=role, ttl=ttl, now=utcnow()
+            self.secret,
+            user_id=user_id,
+            tenant_id=tenant_id,
+            role=role,
+            ttl=ttl,
+            now=utcnow(),
+            sign_in=uuid.uuid4(),
+            version=version,
         )
         return token
 

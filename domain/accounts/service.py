@@ -19,6 +19,7 @@ from domain.accounts.schemas import (
     AccountFilter,
     AccountUpdate,
 )
+from domain.channel_access import announce_access_change
 from domain.debtors.service import DebtorService
 from domain.errors import Conflict, InvalidInput, NotFound
 from domain.money import check_amount, check_currency, minor_digits
@@ -234,6 +235,8 @@ class AccountService(Service):
             channels=account_audience(account_id, after.owner_id, before.owner_id),
             data={**msgspec.to_builtins(after), "changed": sorted(changes)},
         )
+        if "owner_id" in changes:
+            await announce_access_change(self.changes, accounts=[account_id])
         return after
 
     async def get_unrestricted(self, account_id: int) -> Account:

@@ -25,7 +25,9 @@ async def find_api_key(conn: Connection, prefix: str) -> asyncpg.Record | None:
 
 async def login_user(conn: Connection, user_id: int) -> asyncpg.Record | None:
     return await conn.fetchrow(
-        "SELECT id, tenant_id, role, active, password_hash FROM users WHERE id = $1", user_id
+        "SELECT id, tenant_id, role, active, password_hash, session_version FROM users "
+        "WHERE id = $1",
+        user_id,
     )
 
 
@@ -58,7 +60,7 @@ async def use_refresh_token(
         FROM users u
         WHERE t.id = $1 AND u.id = t.user_id
           AND t.used_at IS NULL AND t.revoked_at IS NULL AND t.expires_at > $2
-        RETURNING t.user_id, t.family_id, u.role, u.active""",
+        RETURNING t.user_id, t.family_id, u.role, u.active, u.session_version""",
         token_id,
         now,
     )
@@ -155,3 +157,38 @@ async def revoke_api_key(conn: Connection, key_id: int, now: dt.datetime) -> asy
 
 async def touch_login(conn: Connection, user_id: int, at: dt.datetime) -> None:
     await conn.execute("UPDATE users SET last_login_at = $2 WHERE id = $1", user_id, at)
+
+
+# Whether an identity still stands (an open socket asks; requests check in db.tenant).
+
+
+async def session_state(
+    conn: Connection, user_id: int, sign_in: uuid.UUID
+) -> asyncpg.Record | None:
+    """The user's standing and whether the sign-in was revoked."""
+    return await conn.fetchrow(
+        """SELECT u.active, u.role, u.session_version,
+          EXISTS (SELECT 1 FROM refresh_tokens t
+                  WHERE t.family_id = $2 AND t.revoked_at IS NOT NULL) AS sign_in_revoked
+        FROM users u WHERE u.id = $1""",
+        user_id,
+        sign_in,
+    )
+
+
+async def api_key_revoked(conn: Connection, key_id: int) -> bool:
+    """True when the key is revoked or gone."""
+    return bool(
+        await conn.fetchval(
+            "SELECT coalesce((SELECT revoked_at IS NOT NULL FROM api_keys WHERE id = $1), true)",
+            key_id,
+        )
+    )
+
+
+async def end_sessions(conn: Connection, user_id: int, now: dt.datetime) -> None:
+    """Every access token of the user stops working, and every sign-in is revoked."""
+    await conn.execute(
+        "UPDATE users SET session_version = session_version + 1 WHERE id = $1", user_id
+    )
+    await revoke_user_tokens(conn, user_id, now)

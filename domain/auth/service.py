@@ -25,6 +25,7 @@ from domain.auth.tokens import (
     new_api_key,
     new_refresh_token,
 )
+from domain.channel_access import announce_access_change
 from domain.clock import Clock, utcnow
 from domain.db import Connection, Database
 from domain.errors import InvalidInput, NotFound, Unauthenticated
@@ -87,7 +88,9 @@ class AuthService:
                 after=None,
                 event_type=None,
             )
-            return await self._issue(conn, tenant_id, user["id"], user["role"], uuid.uuid4())
+            return await self._issue(
+                conn, tenant_id, user["id"], user["role"], user["session_version"], uuid.uuid4()
+            )
 
     async def refresh(self, refresh_token: str) -> TokenPair:
         """Rotate: the presented token is spent and a new one of the same family returned.
@@ -106,26 +109,26 @@ class AuthService:
             live = await queries.use_refresh_token(conn, found["token_id"], now)
             if live is not None and live["active"]:
                 return await self._issue(
-                    conn, found["tenant_id"], live["user_id"], live["role"], live["family_id"]
+                    conn,
+                    found["tenant_id"],
+                    live["user_id"],
+                    live["role"],
+                    live["session_version"],
+                    live["family_id"],
                 )
             state = await queries.refresh_token_state(conn, found["token_id"])
             if state is None:
                 raise Unauthenticated("refresh token is not valid")
             if live is not None or (state["used_at"] is not None and state["revoked_at"] is None):
-                # Spent before (reuse), or its user was deactivated: end the whole sign-in.
+                # Spent before (reuse), or its user was deactivated: end the whole sign-in,
+                # its current access token included.
                 reused = live is None
-                await queries.revoke_family(conn, state["family_id"], now)
-                await ChangeRecorder(
+                await self._end_sign_in(
                     conn,
-                    Actor(tenant_id=found["tenant_id"], type="user", id=state["user_id"]),
-                    self.clock,
-                ).record(
-                    action="auth.refresh_reuse" if reused else "auth.refresh_inactive",
-                    entity_type="user",
-                    entity_id=state["user_id"],
-                    before=None,
-                    after={"family_id": str(state["family_id"])},
-                    event_type=None,
+                    found["tenant_id"],
+                    state["user_id"],
+                    state["family_id"],
+                    "auth.refresh_reuse" if reused else "auth.refresh_inactive",
                 )
         # The revocation above is committed; now refuse.
         if reused:
@@ -142,25 +145,48 @@ class AuthService:
             return
         async with self.db.tenant(found["tenant_id"]) as conn:
             state = await queries.refresh_token_state(conn, found["token_id"])
-            if state is None:
-                return
-            revoked = await queries.revoke_family(conn, state["family_id"], self.clock())
-            if revoked:
-                await ChangeRecorder(
-                    conn,
-                    Actor(tenant_id=found["tenant_id"], type="user", id=state["user_id"]),
-                    self.clock,
-                ).record(
-                    action="auth.logout",
-                    entity_type="user",
-                    entity_id=state["user_id"],
-                    before=None,
-                    after=None,
-                    event_type=None,
+            if state is not None:
+                await self._end_sign_in(
+                    conn, found["tenant_id"], state["user_id"], state["family_id"], "auth.logout"
                 )
 
+    async def end_sign_in(self, actor: Actor) -> None:
+        """Sign out the session a user's access token belongs to (its sign-in)."""
+        if actor.session is None or actor.id is None:
+            return
+        async with self.db.tenant(actor.tenant_id) as conn:
+            await self._end_sign_in(
+                conn, actor.tenant_id, actor.id, actor.session.sign_in, "auth.logout"
+            )
+
+    async def _end_sign_in(
+        self, conn: Connection, tenant_id: int, user_id: int, family_id: uuid.UUID, action: str
+    ) -> None:
+        """Revoke a sign-in: its refresh tokens, and with them (checked on every request and
+        by every open socket) its access tokens."""
+        if not await queries.revoke_family(conn, family_id, self.clock()):
+            return  # revoked before: nothing more to say
+        changes = ChangeRecorder(
+            conn, Actor(tenant_id=tenant_id, type="user", id=user_id), self.clock
+        )
+        await changes.record(
+            action=action,
+            entity_type="user",
+            entity_id=user_id,
+            before=None,
+            after={"family_id": str(family_id)},
+            event_type=None,
+        )
+        await announce_access_change(changes, users=[user_id])
+
     async def _issue(
-        self, conn: Connection, tenant_id: int, user_id: int, role: str, family_id: uuid.UUID
+        self,
+        conn: Connection,
+        tenant_id: int,
+        user_id: int,
+        role: str,
+        version: int,
+        family_id: uuid.UUID,
     ) -> TokenPair:
         now = self.clock()
         access, _ = issue_access_token(
@@ -170,6 +196,8 @@ class AuthService:
             role=role,  # type: ignore[arg-type]
             ttl=self.access_ttl,
             now=now,
+            sign_in=family_id,
+            version=version,
         )
         refresh = new_refresh_token()
         await queries.insert_refresh_token(
@@ -273,4 +301,5 @@ class ApiKeyService(Service):
             after=msgspec.to_builtins(after),
             event_type=events.API_KEY_REVOKED,
         )
+        await announce_access_change(self.changes, api_keys=[key_id])
         return after

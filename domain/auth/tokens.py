@@ -10,7 +10,7 @@ import uuid
 import jwt
 import msgspec
 
-from domain.actor import ROLES, Role
+from domain.actor import ROLES, Role, Session
 from domain.errors import Unauthenticated
 
 ISSUER = "recoup"
@@ -31,14 +31,29 @@ class AccessClaims(msgspec.Struct, frozen=True):
     iat: int
     typ: str
     iss: str
+    # The sign-in (refresh-token family) and the user's session version it was issued
+    # under: a revoked sign-in or a newer version ends the token at once.
+    sid: uuid.UUID
+    ver: int
 
     @property
     def user_id(self) -> int:
         return int(self.sub)
 
+    def session(self) -> Session:
+        return Session(sign_in=self.sid, version=self.ver, expires_at=self.exp)
+
 
 def issue_access_token(
-    secret: str, *, user_id: int, tenant_id: int, role: Role, ttl: int, now: dt.datetime
+    secret: str,
+    *,
+    user_id: int,
+    tenant_id: int,
+    role: Role,
+    ttl: int,
+    now: dt.datetime,
+    sign_in: uuid.UUID,
+    version: int,
 ) -> tuple[str, AccessClaims]:
     issued = int(now.timestamp())
     claims = AccessClaims(
@@ -50,6 +65,8 @@ def issue_access_token(
         iat=issued,
         typ=ACCESS_TYPE,
         iss=ISSUER,
+        sid=sign_in,
+        ver=version,
     )
     return jwt.encode(msgspec.to_builtins(claims), secret, algorithm=_ALGORITHM), claims
 
@@ -63,7 +80,7 @@ def decode_access_token(secret: str, token: str) -> AccessClaims:
             algorithms=[_ALGORITHM],
             issuer=ISSUER,
             leeway=_LEEWAY_SECONDS,
-            options={"require": ["exp", "iat", "sub", "jti", "typ", "tid", "iss"]},
+            options={"require": ["exp", "iat", "sub", "jti", "typ", "tid", "iss", "sid", "ver"]},
         )
     except jwt.ExpiredSignatureError:
         raise Unauthenticated("access token expired; refresh it") from None

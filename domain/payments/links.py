@@ -15,6 +15,7 @@ import msgspec
 from domain.accounts.audience import account_audience
 from domain.accounts.service import AccountService
 from domain.actor import Actor
+from domain.channel_access import announce_access_change
 from domain.clock import Clock, utcnow
 from domain.db import Connection, Database
 from domain.errors import NotFound, RecoupError
@@ -103,6 +104,7 @@ class PaymentLinkService(Service):
             channels=account_audience(link.account_id, account.owner_id),
             data=after,
         )
+        await announce_access_change(self.changes, links=[link_id])
         return link
 
 

@@ -8,7 +8,9 @@ import asyncpg
 import msgspec
 
 from channels import names
+from domain.auth import queries as auth_queries
 from domain.auth.passwords import check_password_strength, hash_password, verify_password
+from domain.channel_access import announce_access_change
 from domain.errors import Conflict, Forbidden, InvalidInput, NotFound
 from domain.outbox import events
 from domain.pagination import Page, check_limit, decode_cursor, page
@@ -156,6 +158,9 @@ class UserService(Service):
         if "status" in changes:
             changes["status_changed_at"] = self.clock()
         after = to_user(await queries.update(self.conn, before.id, changes))
+        if "password_hash" in changes or changes.get("active") is False:
+            # A new password or a deactivation ends every session at once.
+            await auth_queries.end_sessions(self.conn, after.id, self.clock())
         audit_after = msgspec.to_builtins(after)
         if "password_hash" in changes:
             audit_after["password_changed"] = True
@@ -180,7 +185,25 @@ class UserService(Service):
             changes=[(after.id, msgspec.to_builtins(before), audit_after)],
             events=announced,
         )
+        if {"role", "active", "password_hash"} & set(changes):
+            await announce_access_change(self.changes, users=[after.id])
         return after
+
+    async def sign_out_everywhere(self, user_id: int) -> None:
+        """End every session of the user: each access token stops working on its next
+        request, each sign-in's refresh token is revoked, each open socket is closed."""
+        if await queries.get(self.conn, user_id, for_update=True) is None:
+            raise NotFound(f"user {user_id} not found")
+        await auth_queries.end_sessions(self.conn, user_id, self.clock())
+        await self.changes.record(
+            action="user.sign_out_everywhere",
+            entity_type="user",
+            entity_id=user_id,
+            before=None,
+            after=None,
+            event_type=None,
+        )
+        await announce_access_change(self.changes, users=[user_id])
 
     async def _keep_an_admin(self, user_id: int) -> None:
         if not await queries.other_active_admins(self.conn, user_id):

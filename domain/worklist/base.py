@@ -10,6 +10,7 @@ import msgspec
 
 from channels import names
 from domain.accounts.audience import account_audience
+from domain.channel_access import announce_access_change
 from domain.compliance import service as compliance
 from domain.db import Connection
 from domain.errors import InvalidInput
@@ -18,7 +19,7 @@ from domain.users import queries as user_queries
 from domain.worklist.conditions import Context
 from domain.worklist.queries import queues as queue_queries
 from domain.worklist.queries import tasks as queries
-from domain.worklist.schemas import Strategy, Task, TaskContact
+from domain.worklist.schemas import HELD_STATUSES, Strategy, Task, TaskContact
 from domain.worklist.views import audit_view, to_task
 
 
@@ -96,6 +97,7 @@ class WorklistService(Service):
         previous = previous_assignees or {}
         changes = []
         announced = []
+        lost = []  # accounts whose work left someone's hands: maybe out of their view now
         for task in tasks:
             prior = before.get(task.id)
             was = previous.get(task.id, prior.assignee_id if prior else None)
@@ -104,9 +106,12 @@ class WorklistService(Service):
             if was is not None and was != task.assignee_id:
                 data["previous_assignee_id"] = was
             announced.append((event_type, task_audience(task, was), data))
+            if was is not None and (was != task.assignee_id or task.status not in HELD_STATUSES):
+                lost.append(task.account_id)
         await self.changes.record_many(
             action=action, entity_type="task", changes=changes, events=announced
         )
+        await announce_access_change(self.changes, accounts=lost)
 
 
 async def check_strategy(conn: Connection, strategy: Strategy, queue_id: int | None) -> None:

@@ -9,6 +9,7 @@ cannot send, and a same-origin ``Origin`` when the browser sends one.
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 import msgspec
@@ -19,6 +20,7 @@ from litestar.params import JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_204_NO_CONTENT
 from redis.exceptions import RedisError
 
+from domain.actor import Actor
 from domain.auth.schemas import Credentials, RefreshRequest
 from domain.auth.tokens import API_KEY_PREFIX
 from domain.errors import Forbidden, RecoupError, Unauthenticated
@@ -139,10 +141,18 @@ class AuthController(Controller):
             await resources.auth.logout(token)
         scheme, _, bearer = request.headers.get("authorization", "").partition(" ")
         if scheme.lower() == "bearer" and bearer and not bearer.startswith(API_KEY_PREFIX):
-            try:
-                await resources.access_tokens.revoke(bearer.strip())
-            except RedisError as exc:
-                log.warning("access token revocation unavailable", error=str(exc))
+            # The access token's own sign-in ends too (a client may send no refresh token).
+            with contextlib.suppress(Unauthenticated):
+                claims = resources.access_tokens.check(bearer.strip())
+                await resources.auth.end_sign_in(
+                    Actor(
+                        tenant_id=claims.tid,
+                        type="user",
+                        id=claims.user_id,
+                        role=claims.role,
+                        session=claims.session(),
+                    )
+                )
         response: Response[None] = Response(None, status_code=HTTP_204_NO_CONTENT)
         response.set_cookie(_cookie(request, "", 0))
         return response

@@ -43,6 +43,15 @@ class UserController(Controller):
     ) -> User:
         return await users.update_profile(data)
 
+    @post(
+        "/me/sign-out-everywhere",
+        guards=allow(*EVERYONE),
+        status_code=HTTP_204_NO_CONTENT,
+        summary="End every session of yours: this one, other devices and open sockets",
+    )
+    async def sign_out_me(self, users: NamedDependency[UserService]) -> None:
+        await users.sign_out_everywhere(users.actor.id)  # type: ignore[arg-type]
+
     @get("/", guards=allow(*MANAGERS), summary="List users")
     async def list_users(
         self,
@@ -61,6 +70,15 @@ class UserController(Controller):
     @get("/{user_id:int}", guards=allow(*MANAGERS), summary="One user")
     async def get_user(self, users: NamedDependency[UserService], user_id: FromPath[int]) -> User:
         return await users.get(user_id)
+
+    @post(
+        "/{user_id:int}/sign-out-everywhere",
+        guards=allow(*ADMINS),
+        status_code=HTTP_204_NO_CONTENT,
+        summary="End every session of a user: access tokens, refresh tokens, open sockets",
+    )
+    async def sign_out(self, users: NamedDependency[UserService], user_id: FromPath[int]) -> None:
+        await users.sign_out_everywhere(user_id)
 
     @patch("/{user_id:int}", guards=allow(*ADMINS), summary="Change a user")
     async def update(

@@ -9,7 +9,6 @@ import jwt
 import pytest
 
 from config.settings import Settings
-from domain.errors import Unauthenticated
 from server.app import create_app
 from server.resources import Resources
 from tests.conftest import SECRET, TEST_CLIENT_IP, asgi_client
@@ -264,17 +263,3 @@ async def test_unknown_scope_is_refused_at_creation(client, tenant: SeededTenant
     )
     assert response.status_code in (400, 422)
     assert response.headers["content-type"].startswith("application/problem+json")
-
-
-async def test_sign_out_reaches_other_processes_through_redis(resources, tenants, tenant) -> None:
-    from server.auth.access import AccessTokens
-
-    token = tenants.token_for(tenant.admin.id, tenant.id, "admin")
-    here = AccessTokens(SECRET, resources.redis, recheck_seconds=0)
-    elsewhere = AccessTokens(SECRET, resources.redis, recheck_seconds=0)
-    assert (await elsewhere.check(token)).user_id == tenant.admin.id
-    await here.revoke(token)
-    with pytest.raises(Unauthenticated, match="signed out"):
-        await here.check(token)
-    with pytest.raises(Unauthenticated, match="signed out"):
-        await elsewhere.check(token)

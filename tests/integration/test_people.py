@@ -100,9 +100,11 @@ async def test_anyone_sets_their_own_status_and_password(client, tenant: SeededT
         json={"email": tenant.collector.email, "password": "brand new password"},
     )
     assert login.status_code == 200
-    promote = await client.patch(
-        "/api/v1/users/me", json={"role": "admin"}, headers=tenant.collector.headers
-    )
+    # A new password ends the sessions signed in with the old one, this one included.
+    stale = await client.get("/api/v1/users/me", headers=tenant.collector.headers)
+    assert stale.status_code == 401
+    fresh = {"Authorization": f"Bearer {login.json()['access_token']}"}
+    promote = await client.patch("/api/v1/users/me", json={"role": "admin"}, headers=fresh)
     assert promote.status_code == 422  # not a field of your own profile
 
 

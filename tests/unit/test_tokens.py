@@ -1,4 +1,5 @@
 import datetime as dt
+import uuid
 
 import jwt
 import pytest
@@ -13,24 +14,51 @@ from domain.errors import Unauthenticated
 
 SECRET = "unit-test-secret-" + "y" * 32
 NOW = dt.datetime(2026, 11, 22, 12, 0, tzinfo=dt.UTC)
+SIGN_IN = uuid.UUID("6f1c1a52-3c4e-4f57-9a43-0d1d6c0f2b11")
 
 
 def test_access_token_round_trip() -> None:
     token, claims = issue_access_token(
-        SECRET, user_id=3, tenant_id=9, role="collector", ttl=900, now=dt.datetime.now(dt.UTC)
+        SECRET,
+        user_id=3,
+        tenant_id=9,
+        role="collector",
+        ttl=900,
+        now=dt.datetime.now(dt.UTC),
+        sign_in=SIGN_IN,
+        version=4,
     )
     decoded = decode_access_token(SECRET, token)
     assert decoded == claims
     assert (decoded.user_id, decoded.tid, decoded.role) == (3, 9, "collector")
+    assert (decoded.sid, decoded.ver) == (SIGN_IN, 4)
 
 
 def test_expired_token_says_so() -> None:
-    token, _ = issue_access_token(SECRET, user_id=3, tenant_id=9, role="admin", ttl=60, now=NOW)
+    token, _ = issue_access_token(
+        SECRET,
+        user_id=3,
+        tenant_id=9,
+        role="admin",
+        ttl=60,
+        now=NOW,
+        sign_in=SIGN_IN,
+        version=1,
+    )
     with pytest.raises(Unauthenticated, match="expired"):
         decode_access_token(SECRET, token)
 
 
-@pytest.mark.parametrize("change", [{"typ": "refresh"}, {"role": "root"}, {"iss": "someone"}])
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"typ": "refresh"},
+        {"role": "root"},
+        {"iss": "someone"},
+        {"sid": "not-a-uuid"},
+        {"ver": "1"},
+    ],
+)
 def test_tokens_that_are_not_our_access_tokens_are_refused(change: dict) -> None:
     now = int(dt.datetime.now(dt.UTC).timestamp())
     claims = {
@@ -42,6 +70,8 @@ def test_tokens_that_are_not_our_access_tokens_are_refused(change: dict) -> None
         "exp": now + 60,
         "typ": "access",
         "iss": "recoup",
+        "sid": str(SIGN_IN),
+        "ver": 1,
         **change,
     }
     with pytest.raises(Unauthenticated):
