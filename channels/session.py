@@ -158,6 +158,32 @@ class Session:
             await self._drop(found)
         self.sink.write_control(encode(Unsubscribed(channel=found.name if found else name)))
 
+    async def reauthorize(
+        self,
+        authorize: Authorize | None = None,
+        *,
+        only: Callable[[Subscription], bool] | None = None,
+    ) -> None:
+        """Ask the policy again (a new one, when the subscriber's standing changed) about
+        the subscriptions ``only`` picks (all by default): each one it now refuses is left,
+        with an error frame saying so."""
+        if authorize is not None:
+            self.authorize = authorize
+        for subscription in list(self.subscriptions.values()):
+            if only is not None and not only(subscription):
+                continue
+            try:
+                access = await self.authorize(subscription.requested)
+            except (names.ChannelNameError, names.ChannelRefused) as exc:
+                refused = str(exc)
+            else:
+                if access.full == subscription.full:
+                    continue
+                refused = f"you may no longer hear {subscription.name}"
+            if self.subscriptions.get(subscription.full) is subscription:
+                await self._drop(subscription)
+                self._error("forbidden", refused, subscription.name)
+
     async def _drop(self, subscription: Subscription) -> None:
         if self.subscriptions.get(subscription.full) is subscription:
             del self.subscriptions[subscription.full]

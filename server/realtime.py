@@ -29,6 +29,7 @@ from domain.actor import Actor
 from domain.auth.tokens import API_KEY_PREFIX, digest
 from domain.channel_access import ChannelAccess
 from domain.errors import RecoupError
+from server.access_watch import LiveSocket
 from server.auth.guards import EVERYONE, allow
 
 if TYPE_CHECKING:
@@ -139,7 +140,9 @@ class RealtimeEndpoint:
             authorize=ChannelAccess.for_subscriber(resources.db, actor),
             max_subscriptions=settings.ws_max_subscriptions,
         )
+        live = LiveSocket(actor=actor, session=session, sink=sink)
         SOCKETS.inc()
+        await resources.access_watch.join(live)
         await resources.presence.connected(actor)
         try:
             while True:
@@ -158,6 +161,7 @@ class RealtimeEndpoint:
                     break
         finally:
             SOCKETS.dec()
+            await resources.access_watch.leave(live)
             await session.close()
             await resources.presence.disconnected(actor)
             sink.detach()

@@ -14,6 +14,7 @@ from channels.redis_backend import RedisBackend, connect_redis
 from config.settings import Settings
 from domain.auth.service import AuthService
 from domain.db import Database
+from server.access_watch import AccessWatch
 from server.auth.access import AccessTokens
 from server.auth.ratelimit import LoginLimiter
 from server.presence import Presence
@@ -31,6 +32,7 @@ class Resources:
     channels: Backend
     jobs: AsyncBroker
     presence: Presence = field(init=False)
+    access_watch: AccessWatch = field(init=False)
     pull_gate: PullGate = field(init=False)
 
     @classmethod
@@ -71,6 +73,8 @@ class Resources:
         resources.pull_gate = PullGate(settings.pull_concurrency)
         resources.presence = Presence(db)
         resources.presence.start()
+        resources.access_watch = AccessWatch(db, channels)
+        resources.access_watch.start()
         return resources
 
     async def kick(self, task: AsyncTaskiqDecoratedTask[..., Any], *args: Any) -> None:
@@ -78,6 +82,7 @@ class Resources:
         await task.kicker().with_broker(self.jobs).kiq(*args)
 
     async def close(self) -> None:
+        await self.access_watch.close()
         await self.presence.close()
         await self.jobs.shutdown()
         await self.channels.stop()

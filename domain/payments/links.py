@@ -124,4 +124,4 @@ async def open_link(db: Database, secret: str, token: str, clock: Clock = utcnow
         raise LinkGone("this payment link was withdrawn; ask for a new one")
     if row["expires_at"] <= clock():
         raise LinkGone("this payment link has expired; ask for a new one")
-    return Actor(tenant_id=tenant_id, type="debtor", account_id=row["account_id"])
+    return Actor(tenant_id=tenant_id, type="debtor", id=link_id, account_id=row["account_id"])
