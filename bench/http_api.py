@@ -7,7 +7,10 @@ it from this process pinned to CPU 0 with a minimal keep-alive HTTP/1.1 client (
 client costs little next to the server). Prints requests/s, latency percentiles and the
 server's CPU time per request, read from /proc.
 
-    .venv/bin/python bench/http_api.py [--seconds 10] [--connections 32]
+Then runs the one-account read against ``bench/minimal_read.py`` (the least a Litestar
+route can do for it) in its own uvicorn process on the same CPU, and prints the ratio.
+
+    .venv/bin/python bench/http_api.py [--seconds 10] [--connections 32] [--only one]
 """
 
 from __future__ import annotations
@@ -134,10 +137,43 @@ def get(url: str, token: str) -> dict:
         return json.loads(response.read())
 
 
+def start_minimal(pin: list[str], env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
+    """``bench/minimal_read.py`` under uvicorn, as `recoup web` runs (uvloop, httptools)."""
+    process = subprocess.Popen(
+        [
+            *pin,
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "bench.minimal_read:app",
+            "--loop",
+            "uvloop",
+            "--http",
+            "httptools",
+            "--no-access-log",
+            "--log-level",
+            "warning",
+            "--port",
+            str(port),
+        ],
+        env=env,
+        cwd=ROOT,
+    )
+    for _ in range(200):
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return process
+        except OSError:
+            time.sleep(0.1)
+    process.kill()
+    raise RuntimeError("the minimal route did not start")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--only", default="", help="run only scenarios whose name has this")
     args = parser.parse_args()
 
     from server.embedded import EmbeddedServices
@@ -201,15 +237,43 @@ def main() -> None:
             f"{'scenario':<28} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} "
             f"{'server µs/req':>14} {'server CPU':>10} {'errors':>7}"
         )
-        for name, requests in scenarios.items():
-            result = asyncio.run(
-                run_load("127.0.0.1", port, requests, args.seconds, args.connections, server.pid)
-            )
+
+        def report(name: str, result: dict[str, float]) -> None:
             print(
                 f"{name:<28} {result['rps']:>8.0f} {result['p50_ms']:>8.2f} "
                 f"{result['p99_ms']:>8.2f} {result['server_cpu_us_per_request']:>14.0f} "
                 f"{result['server_cpu_share']:>9.0%} {int(result['errors']):>7}"
             )
+
+        ours = None
+        for name, requests in scenarios.items():
+            if args.only not in name:
+                continue
+            result = asyncio.run(
+                run_load("127.0.0.1", port, requests, args.seconds, args.connections, server.pid)
+            )
+            report(name, result)
+            if name == "one account":
+                ours = result
+        if ours is not None:
+            minimal = start_minimal(pin, env, port + 1)
+            try:
+                result = asyncio.run(
+                    run_load(
+                        "127.0.0.1",
+                        port + 1,
+                        scenarios["one account"],
+                        args.seconds,
+                        args.connections,
+                        minimal.pid,
+                    )
+                )
+            finally:
+                minimal.terminate()
+                minimal.wait(timeout=20)
+            report("one account, minimal route", result)
+            ratio = ours["server_cpu_us_per_request"] / result["server_cpu_us_per_request"]
+            print(f"\none account: Recoup costs {ratio:.2f}x the minimal route's server CPU")
     finally:
         server.terminate()
         server.wait(timeout=20)

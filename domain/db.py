@@ -21,6 +21,7 @@ import contextlib
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import Any, Protocol
 from urllib.parse import urlsplit, urlunsplit
 
@@ -135,6 +136,47 @@ def _session_check() -> str:
 
 # What recoup_check_session raises when the session has ended.
 SESSION_ENDED_SQLSTATE = "RC401"
+# What recoup_check_tenant raises when the tenant changed since this process read it.
+TENANT_CHANGED_SQLSTATE = "RC409"
+
+
+@dataclass(slots=True)
+class _TransactionTenant:
+    """The tenant of the transaction being run, and what this process holds of it."""
+
+    cache: dict[int, tuple[int, Any]]
+    tenant_id: int
+    confirmed: Any | None  # held, and confirmed current by this transaction's BEGIN
+
+
+# The tenant transactions open in this process, by their connection (services hold the
+# connection, not the Database; an entry lives exactly as long as its transaction).
+_open_transactions: dict[int, _TransactionTenant] = {}
+
+
+def known_tenant(conn: Connection, tenant_id: int) -> Any | None:
+    """What this process holds of ``tenant_id``, when ``conn``'s transaction confirmed it
+    is current (None: read it, then ``remember_tenant``)."""
+    current = _open_transactions.get(id(conn))
+    if current is None or current.tenant_id != tenant_id:
+        return None
+    return current.confirmed
+
+
+def forget_tenant(conn: Connection, tenant_id: int) -> None:
+    """``conn``'s transaction changes the tenant: what was held of it is not current."""
+    current = _open_transactions.get(id(conn))
+    if current is not None and current.tenant_id == tenant_id:
+        current.confirmed = None
+        current.cache.pop(tenant_id, None)
+
+
+def remember_tenant(conn: Connection, tenant_id: int, version: int, value: Any) -> None:
+    """Hold ``value`` (the tenant as read in ``conn``'s transaction, at ``version``) for the
+    transactions that follow; each confirms it with its BEGIN."""
+    current = _open_transactions.get(id(conn))
+    if current is not None and current.tenant_id == tenant_id:
+        current.cache[tenant_id] = (version, value)
 
 
 class DatabaseSettings(Protocol):
@@ -188,6 +230,8 @@ class Database:
         self._application_name = application_name
         self._app: asyncpg.Pool | None = None
         self._system: asyncpg.Pool | None = None
+        # Tenants read by this process: id -> (version, tenant), confirmed per transaction.
+        self._tenants: dict[int, tuple[int, Any]] = {}
 
     async def open(self) -> Database:
         min_size, max_size, system_max = self._sizes
@@ -231,23 +275,13 @@ class Database:
         being planned again for each execution, for hot paths of small, index-driven
         statements where planning would cost more than running them."""
         async with self.app_pool.acquire() as conn:
-            # BEGIN, the tenant and the caller's session check in one round trip (ids are
-            # ints, the sign-in a UUID and the role one of ours: all safe to inline).
-            plans = (
-                ", set_config('plan_cache_mode', 'force_generic_plan', true)"
-                if generic_plans
-                else ""
+            held = self._tenants.get(tenant_id)
+            if not await self._begin(conn, tenant_id, generic_plans, held):
+                held = None  # changed since it was read: read again
+                await self._begin(conn, tenant_id, generic_plans, None)
+            _open_transactions[id(conn)] = _TransactionTenant(
+                self._tenants, tenant_id, held[1] if held else None
             )
-            try:
-                await conn.execute(
-                    f"BEGIN; SELECT set_config('app.tenant_id', '{int(tenant_id)}', true)"
-                    f"{plans}{_session_check()}"
-                )
-            except asyncpg.PostgresError as exc:
-                await _reset_connection(conn)
-                if exc.sqlstate == SESSION_ENDED_SQLSTATE:
-                    raise SessionEnded("your session has ended; sign in again") from None
-                raise
             try:
                 yield conn
             except BaseException:
@@ -255,7 +289,39 @@ class Database:
                 with contextlib.suppress(Exception):
                     await _reset_connection(conn)
                 raise
+            finally:
+                _open_transactions.pop(id(conn), None)
             await conn.execute("COMMIT")
+
+    async def _begin(
+        self,
+        conn: Connection,
+        tenant_id: int,
+        generic_plans: bool,
+        held: tuple[int, Any] | None,
+    ) -> bool:
+        """BEGIN, the tenant, the caller's session check and (when this process holds the
+        tenant) its version check, in one round trip: ids and versions are ints, the
+        sign-in a UUID and the role one of ours, all safe to inline. False when the held
+        tenant changed (the transaction is rolled back; begin again without it)."""
+        plans = (
+            ", set_config('plan_cache_mode', 'force_generic_plan', true)" if generic_plans else ""
+        )
+        confirm = f"; SELECT recoup_check_tenant({int(held[0])})" if held else ""
+        try:
+            await conn.execute(
+                f"BEGIN; SELECT set_config('app.tenant_id', '{int(tenant_id)}', true)"
+                f"{plans}{_session_check()}{confirm}"
+            )
+        except asyncpg.PostgresError as exc:
+            await _reset_connection(conn)
+            if exc.sqlstate == SESSION_ENDED_SQLSTATE:
+                raise SessionEnded("your session has ended; sign in again") from None
+            if exc.sqlstate == TENANT_CHANGED_SQLSTATE:
+                self._tenants.pop(tenant_id, None)
+                return False
+            raise
+        return True
 
     @asynccontextmanager
     async def anonymous(self) -> AsyncIterator[Connection]:

@@ -15,7 +15,7 @@ import msgspec
 
 from domain.actor import Actor
 from domain.clock import Clock, utcnow
-from domain.db import Connection
+from domain.db import Connection, known_tenant, remember_tenant
 from domain.errors import NotFound
 from domain.outbox.service import ChangeRecorder
 from domain.tenancy import queries as tenancy_queries
@@ -37,10 +37,15 @@ class Service:
         """The actor's tenant (its settings, its time zone), read once per transaction."""
         tenant = self._shared.get("tenant")
         if tenant is None:
-            row = await tenancy_queries.current(self.conn)
-            if row is None:
-                raise NotFound("tenant not found")
-            tenant = self._shared["tenant"] = to_tenant(row)
+            # Held by this process and confirmed by this transaction's BEGIN, or read now.
+            tenant = known_tenant(self.conn, self.actor.tenant_id)
+            if tenant is None:
+                row = await tenancy_queries.current(self.conn)
+                if row is None:
+                    raise NotFound("tenant not found")
+                tenant = to_tenant(row)
+                remember_tenant(self.conn, tenant.id, tenant.version, tenant)
+            self._shared["tenant"] = tenant
         return tenant
 
     def knows_tenant(self, tenant: Tenant) -> Self:

@@ -7,7 +7,7 @@ import asyncpg
 from domain.db import Connection
 from domain.sql import assignments
 
-_COLUMNS = "id, slug, name, time_zone, settings, created_at"
+_COLUMNS = "id, slug, name, time_zone, settings, version, created_at"
 
 
 async def current(conn: Connection) -> asyncpg.Record | None:

@@ -78,12 +78,14 @@ class TenantSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
     worklist: WorklistRules = WorklistRules()
 
 
-class Tenant(msgspec.Struct, kw_only=True):
+class Tenant(msgspec.Struct, frozen=True, kw_only=True):
     id: int
     slug: str
     name: str
     time_zone: str
     settings: TenantSettings
+    # Bumped by every change: what a process holds is confirmed against it (domain/db.py).
+    version: int
     created_at: dt.datetime
 
 
@@ -94,6 +96,7 @@ def to_tenant(row: Mapping[str, Any]) -> Tenant:
         name=row["name"],
         time_zone=row["time_zone"],
         settings=msgspec.convert(row["settings"] or {}, TenantSettings),
+        version=row["version"],
         created_at=row["created_at"],
     )
 

@@ -10,7 +10,7 @@ import msgspec
 
 from channels import names
 from domain.actor import system_actor
-from domain.db import Connection
+from domain.db import Connection, forget_tenant
 from domain.errors import Conflict, InvalidInput
 from domain.outbox import events
 from domain.outbox.service import ChangeRecorder
@@ -87,6 +87,7 @@ class TenantService(Service):
         if not changes:
             return before
         after = to_tenant(await queries.update(self.conn, before.id, changes))
+        forget_tenant(self.conn, after.id)
         self.knows_tenant(after)
         await self.changes.record(
             action="tenant.update",

@@ -54,6 +54,7 @@ class PullService(WorklistService):
                 "name": me["tenant_name"],
                 "time_zone": me["time_zone"],
                 "settings": me["settings"],
+                "version": me["tenant_version"],
                 "created_at": me["tenant_created_at"],
             }
         )

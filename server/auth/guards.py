@@ -23,7 +23,11 @@ class Allow:
         self.roles = frozenset(roles)
         self.scope = scope
 
-    def __call__(self, connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    # A coroutine, so that Litestar calls it in the loop: a plain function would be sent to
+    # a worker thread on every request.
+    async def __call__(
+        self, connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler
+    ) -> None:
         actor: Actor = connection.user
         if actor.type == "api_key":
             if self.scope is None:

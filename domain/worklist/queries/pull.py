@@ -20,7 +20,7 @@ async def lock_agent(conn: Connection, user_id: int) -> list[asyncpg.Record]:
     return await conn.fetch(
         """SELECT me.id, me.name, me.status, me.capacity, me.group_id, me.role, me.active,
           tn.id AS tenant_id, tn.slug, tn.name AS tenant_name, tn.time_zone, tn.settings,
-          tn.created_at AS tenant_created_at,
+          tn.created_at AS tenant_created_at, tn.version AS tenant_version,
           q.id AS queue_id, q.name AS queue_name, q.age_boost_minutes
         FROM (SELECT pg_advisory_xact_lock($2, $1::int)) AS locked, users me
         JOIN tenants tn ON tn.id = me.tenant_id
