@@ -6,6 +6,7 @@ secret. Nothing here does work at import time: call ``get_settings()``.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from functools import lru_cache
 from pathlib import Path
@@ -44,6 +45,20 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     login_limit_per_email_window: int = 15 * 60
     login_limit_per_ip: int = 100
     login_limit_per_ip_window: int = 60
+    # The debtor's page (no login): checkouts started and socket tickets issued, per link and
+    # per client address, in windows of `pay_limit_window` seconds. A debtor retrying a
+    # declined card a few times a minute stays well inside them.
+    pay_checkout_limit_per_link: int = 20
+    pay_checkout_limit_per_ip: int = 60
+    pay_ticket_limit_per_link: int = 120
+    pay_ticket_limit_per_ip: int = 300
+    pay_limit_window: int = 15 * 60
+    # Proxies whose X-Forwarded-For / X-Forwarded-Proto are believed (addresses or networks);
+    # empty: nobody's, the peer address is the client.
+    forwarded_allow_ips: tuple[str, ...] = ()
+    # Bearer token that /metrics requires; without one, /metrics is open outside production
+    # and closed in production.
+    metrics_token: str | None = None
     max_body_bytes: int = 1024 * 1024
     log_level: str = "INFO"
     log_json: bool = True
@@ -86,8 +101,23 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     def base_url(self) -> str:
         return self.public_url or f"http://{self.host}:{self.port}"
 
+    @property
+    def https(self) -> bool:
+        """True when users reach Recoup over HTTPS (so browsers may be told to insist on it)."""
+        return self.base_url.lower().startswith("https://")
+
     def check(self) -> Settings:
         """Refuse configurations that would be unsafe; returns self for chaining."""
+        if self.metrics_token is not None and len(self.metrics_token) < 16:
+            raise SettingsError("METRICS_TOKEN must be at least 16 random characters")
+        for proxy in self.forwarded_allow_ips:
+            try:
+                ipaddress.ip_network(proxy, strict=False)
+            except ValueError:
+                raise SettingsError(
+                    f"FORWARDED_ALLOW_IPS takes IP addresses or networks (10.0.0.0/8), "
+                    f"comma-separated; {proxy!r} is neither"
+                ) from None
         if self.env == "production":
             if self.secret_key == DEV_SECRET or len(self.secret_key) < 32:
                 raise SettingsError(
@@ -140,6 +170,7 @@ def settings_from_env(environ: dict[str, str] | os._Environ[str] | None = None) 
         "HOST": "host",
         "PUBLIC_URL": "public_url",
         "LOG_LEVEL": "log_level",
+        "METRICS_TOKEN": "metrics_token",
     }
     for var, field in text.items():
         if e.get(var):
@@ -159,6 +190,10 @@ def settings_from_env(environ: dict[str, str] | os._Environ[str] | None = None) 
         "PULL_CONCURRENCY": "pull_concurrency",
         "CHANNEL_HISTORY": "channel_history",
         "RELAY_METRICS_PORT": "relay_metrics_port",
+        "PAY_CHECKOUT_LIMIT_PER_LINK": "pay_checkout_limit_per_link",
+        "PAY_CHECKOUT_LIMIT_PER_IP": "pay_checkout_limit_per_ip",
+        "PAY_TICKET_LIMIT_PER_LINK": "pay_ticket_limit_per_link",
+        "PAY_TICKET_LIMIT_PER_IP": "pay_ticket_limit_per_ip",
     }
     for var, field in numbers.items():
         if e.get(var):
@@ -175,6 +210,7 @@ def settings_from_env(environ: dict[str, str] | os._Environ[str] | None = None) 
     for var, field in (
         ("SANDBOX_WEBHOOK_SECRETS", "sandbox_webhook_secrets"),
         ("STRIPE_WEBHOOK_SECRETS", "stripe_webhook_secrets"),
+        ("FORWARDED_ALLOW_IPS", "forwarded_allow_ips"),
     ):
         if e.get(var):
             values[field] = tuple(x.strip() for x in e[var].split(",") if x.strip())

@@ -7,13 +7,13 @@ from contextlib import asynccontextmanager
 
 from litestar import Litestar, Router
 from litestar.config.compression import CompressionConfig
-from litestar.datastructures import ResponseHeader, State
+from litestar.datastructures import State
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin
+from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
-from litestar.static_files import create_static_files_router
 
 from config.settings import Settings, get_settings
+from server.api_docs import ApiDocs, api_docs_asset, api_docs_router
 from server.auth.middleware import BearerAuthMiddleware
 from server.controllers.accounts import AccountController
 from server.controllers.api_keys import ApiKeyController
@@ -37,6 +37,7 @@ from server.problems import EXCEPTION_HANDLERS
 from server.realtime import RealtimeController, RecoupASGI
 from server.resources import Resources
 from server.sandbox import SandboxCheckoutController
+from server.security import SecurityHeadersMiddleware
 
 API_CONTROLLERS = [
     AuthController,
@@ -56,31 +57,6 @@ API_CONTROLLERS = [
     RuleController,
     TaskController,
 ]
-
-SECURITY_HEADERS = [
-    ResponseHeader(name="X-Content-Type-Options", value="nosniff"),
-    ResponseHeader(name="Referrer-Policy", value="same-origin"),
-    ResponseHeader(name="X-Frame-Options", value="DENY"),
-]
-
-
-def _api_docs() -> tuple[SwaggerRenderPlugin, Router]:
-    """Swagger UI from the swagger-ui-bundle wheel, so the docs work without a CDN."""
-    import swagger_ui_bundle
-
-    assets = create_static_files_router(
-        path="/schema-assets",
-        directories=[swagger_ui_bundle.swagger_ui_path],
-        opt={"exclude_from_auth": True},
-        include_in_schema=False,
-    )
-    plugin = SwaggerRenderPlugin(
-        path="/",
-        js_url="/schema-assets/swagger-ui-bundle.js",
-        css_url="/schema-assets/swagger-ui.css",
-        standalone_preset_js_url="/schema-assets/swagger-ui-standalone-preset.js",
-    )
-    return plugin, Router(path="/", route_handlers=[assets])
 
 
 def create_app(settings: Settings | None = None, *, resources: Resources | None = None) -> Litestar:
@@ -105,15 +81,14 @@ def create_app(settings: Settings | None = None, *, resources: Resources | None 
         middleware=[BearerAuthMiddleware],
         security=[{"bearer": []}],
     )
-    docs_plugin, docs_assets = _api_docs()
-    return Litestar(
+    app = Litestar(
         route_handlers=[
             api,
             live,
             ready,
             metrics,
             frontend_router(),
-            docs_assets,
+            api_docs_asset,
             PayController,
             SandboxCheckoutController,
             OptOutController,
@@ -121,10 +96,8 @@ def create_app(settings: Settings | None = None, *, resources: Resources | None 
         dependencies={"actor": provide_actor},
         lifespan=[lifespan],
         state=State({"resources": resources} if resources is not None else {}),
-        middleware=[ObservabilityMiddleware],
         exception_handlers=EXCEPTION_HANDLERS,
         request_max_body_size=settings.max_body_bytes,
-        response_headers=SECURITY_HEADERS,
         compression_config=CompressionConfig(
             backend="gzip", minimum_size=1024, gzip_compress_level=5
         ),
@@ -137,7 +110,8 @@ def create_app(settings: Settings | None = None, *, resources: Resources | None 
                 "are RFC 9457 problem documents; lists page with `next_cursor`."
             ),
             path="/schema",
-            render_plugins=[docs_plugin, JsonRenderPlugin()],
+            openapi_router=api_docs_router(),
+            render_plugins=[ApiDocs(), JsonRenderPlugin()],
             components=Components(
                 security_schemes={
                     "bearer": SecurityScheme(
@@ -151,6 +125,13 @@ def create_app(settings: Settings | None = None, *, resources: Resources | None 
         logging_config=None,
         debug=False,
     )
+    # Outside the router and its exception handler: every answer, including an unknown path's
+    # 404 and an error raised by a middleware, gets a request id, a log line and a count at its
+    # real status, and the security headers.
+    app.asgi_handler = ObservabilityMiddleware(
+        SecurityHeadersMiddleware(app.asgi_handler, https=settings.https)
+    )
+    return app
 
 
 def create_asgi(settings: Settings | None = None) -> RecoupASGI:

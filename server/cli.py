@@ -210,7 +210,11 @@ def web() -> None:
             ws_max_size=settings.ws_max_frame_bytes,
             ws_ping_interval=settings.ws_ping_interval,
             ws_ping_timeout=settings.ws_ping_timeout,
-            proxy_headers=True,
+            # X-Forwarded-For/-Proto only from the proxies in FORWARDED_ALLOW_IPS (uvicorn's
+            # own default would believe any process on 127.0.0.1), so that the address the
+            # rate limits count is the client's own.
+            proxy_headers=bool(settings.forwarded_allow_ips),
+            forwarded_allow_ips=list(settings.forwarded_allow_ips),
             access_log=False,
             log_config=None,
             timeout_graceful_shutdown=10,

@@ -5,11 +5,16 @@ from __future__ import annotations
 from pathlib import Path
 
 from litestar import Router, get
-from litestar.datastructures import CacheControlHeader, ResponseHeader
+from litestar.datastructures import CacheControlHeader
 from litestar.response import File
 from litestar.static_files import create_static_files_router
 
+from server.security import SCREENS_CSP
+
 FRONTEND = Path(__file__).resolve().parent.parent / "frontend"
+# What /static serves: the pages' modules, styles and components. The pages themselves are
+# served only by their routes, with their policy.
+ASSET_DIRECTORIES = ("js", "css", "components")
 _PUBLIC = {"opt": {"exclude_from_auth": True}, "include_in_schema": False}
 
 
@@ -33,28 +38,21 @@ async def login_page() -> File:
     return _page("login.html")
 
 
-# The screens load nothing from elsewhere and run no inline script.
-CONTENT_SECURITY_POLICY = ResponseHeader(
-    name="Content-Security-Policy",
-    value=(
-        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-        "connect-src 'self' ws: wss:; frame-ancestors 'none'; base-uri 'none'; "
-        "form-action 'self'"
-    ),
-)
-
-
 def frontend_router() -> Router:
-    static = create_static_files_router(
-        path="/static",
-        directories=[FRONTEND],
-        opt={"exclude_from_auth": True},
-        include_in_schema=False,
-        # Revalidate every time (cheap with ETags), so a new release is seen at once.
-        cache_control=CacheControlHeader(no_cache=True),
-    )
+    assets = [
+        create_static_files_router(
+            path=f"/static/{directory}",
+            directories=[FRONTEND / directory],
+            opt={"exclude_from_auth": True},
+            include_in_schema=False,
+            # Revalidate every time (cheap with ETags), so a new release is seen at once.
+            cache_control=CacheControlHeader(no_cache=True),
+        )
+        for directory in ASSET_DIRECTORIES
+    ]
     return Router(
         path="/",
-        route_handlers=[app_frame, login_page, static],
-        response_headers=[CONTENT_SECURITY_POLICY],
+        route_handlers=[app_frame, login_page, *assets],
+        # The screens load nothing from elsewhere and run no inline script.
+        response_headers=[SCREENS_CSP],
     )

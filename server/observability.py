@@ -1,4 +1,10 @@
-"""JSON logs carrying request id, tenant and user; Prometheus metrics; one middleware for both."""
+"""JSON logs carrying request id, tenant and user; Prometheus metrics; one middleware for both.
+
+The middleware sits at the edge of the app, outside Litestar's router and its exception
+handler, so that what those answer themselves (an unknown path, an error a middleware raised)
+is logged and counted at its real status and carries the request id like any other answer.
+Secrets that travel in URLs (payment and opt-out links, socket tickets) never reach a log line.
+"""
 
 from __future__ import annotations
 
@@ -28,6 +34,34 @@ HTTP_IN_FLIGHT = Gauge("recoup_http_requests_in_flight", "HTTP requests being ha
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 
+# The links a debtor gets (their path segment is the credential) and query parameters that
+# carry a credential (the socket's one-time ticket, above all).
+# (A route's template, "/pay/{token:str}", is left as it is.)
+_SECRET_SEGMENT = re.compile(r"(/(?:pay|optout|sandbox/checkout)/)[^/?#\s\"'{][^/?#\s\"']*")
+_SECRET_PARAMETER = re.compile(
+    r"([?&](?:ticket|token|access_token|refresh_token|api_key|key|checkout|signature)=)"
+    r"[^&#\s\"']*",
+    re.IGNORECASE,
+)
+REDACTED = "[redacted]"
+
+
+def redact(text: str) -> str:
+    """``text`` with the secrets of any URL in it replaced by ``[redacted]``."""
+    if "/" not in text and "=" not in text:
+        return text
+    text = _SECRET_SEGMENT.sub(rf"\g<1>{REDACTED}", text)
+    return _SECRET_PARAMETER.sub(rf"\g<1>{REDACTED}", text)
+
+
+def _redact_secrets(_: Any, __: str, event_dict: dict[str, Any]) -> dict[str, Any]:
+    """A log processor: every text value of a line, ours or a library's (uvicorn logs socket
+    URLs with their query string), is redacted before it is written."""
+    for key, value in event_dict.items():
+        if isinstance(value, str):
+            event_dict[key] = redact(value)
+    return event_dict
+
 
 def configure_logging(level: str = "INFO", *, json: bool = True) -> None:
     """Structured logs on stdout: JSON in production, readable lines when ``json`` is off."""
@@ -38,6 +72,7 @@ def configure_logging(level: str = "INFO", *, json: bool = True) -> None:
         structlog.processors.TimeStamper(fmt="iso", utc=True),
         structlog.processors.StackInfoRenderer(),
         structlog.processors.format_exc_info,
+        _redact_secrets,
     ]
     renderer: Any = (
         structlog.processors.JSONRenderer() if json else structlog.dev.ConsoleRenderer(colors=False)
@@ -114,10 +149,11 @@ class ObservabilityMiddleware:
             HTTP_REQUESTS.labels(method, route, str(status)).inc()
             HTTP_LATENCY.labels(method, route).observe(elapsed)
             if route not in ("/health/live", "/health/ready", "/metrics"):
-                log.info(
+                # A refusal (4xx) is the client's business; only our own failures warn.
+                (log.warning if status >= 500 else log.info)(
                     "request",
                     method=method,
-                    path=scope["path"],
+                    path=redact(scope["path"]),
                     route=route,
                     status=status,
                     duration_ms=round(elapsed * 1000, 2),

@@ -12,7 +12,7 @@ from domain.actor import Actor
 from domain.compliance.optout import read_optout
 from domain.debtors.service import DebtorService
 from domain.errors import RecoupError
-from server.pages import CSP, message, page
+from server.pages import message, page
 
 _WORDS = {"call": "phone calls", "sms": "text messages", "email": "e-mails"}
 
@@ -21,7 +21,6 @@ class OptOutController(Controller):
     path = "/optout"
     opt = {"exclude_from_auth": True}
     include_in_schema = False
-    response_headers = [CSP]
 
     @get("/{token:str}")
     async def confirm(self, request: Request[Any, Any, Any], token: FromPath[str]) -> Response[str]:

@@ -6,13 +6,8 @@ from __future__ import annotations
 from html import escape
 
 from litestar import Response
-from litestar.datastructures import ResponseHeader
 
-CSP = ResponseHeader(
-    name="Content-Security-Policy",
-    value="default-src 'self'; style-src 'self'; form-action 'self'; frame-ancestors 'none'; "
-    "base-uri 'none'",
-)
+from server.security import PAGES_CSP
 
 
 def page(title: str, body: str, *, status: int = 200) -> Response[str]:
@@ -32,7 +27,10 @@ def page(title: str, body: str, *, status: int = 200) -> Response[str]:
 </body>
 </html>"""
     return Response(
-        html, status_code=status, media_type="text/html", headers={"Cache-Control": "no-store"}
+        html,
+        status_code=status,
+        media_type="text/html",
+        headers={"Cache-Control": "no-store", PAGES_CSP.name: PAGES_CSP.value or ""},
     )
 
 

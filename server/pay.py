@@ -3,16 +3,20 @@
 The page is plain HTML and ES modules (frontend/pay.html); these endpoints give it the
 account's figures (nothing else: no other debts, no notes, no people), start a checkout
 with the payment provider, record a promise, and issue the ticket for its live channel.
+Starting checkouts and issuing tickets are limited per address and per link (settings
+``pay_*_limit_*``): a debtor retrying a card a few times a minute stays well inside them.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+import structlog
 from litestar import Controller, Request, Response, get, post
 from litestar.params import FromPath, JSONBody
 from litestar.response import File
 from litestar.status_codes import HTTP_200_OK
+from redis.exceptions import RedisError
 
 from domain.actor import Actor
 from domain.errors import RecoupError
@@ -26,11 +30,15 @@ from domain.payments.schemas import (
     DebtorPromise,
     PromiseView,
 )
-from server.frontend import CONTENT_SECURITY_POLICY, FRONTEND
+from server.auth.ratelimit import PayAction, client_address
+from server.frontend import FRONTEND
 from server.pages import message
 from server.realtime import Ticket, issue_ticket
 from server.resources import Resources
 from server.sandbox import create_checkout, new_checkout_id
+from server.security import SCREENS_CSP
+
+log = structlog.get_logger("recoup.pay")
 
 
 def _resources(request: Request[Any, Any, Any]) -> Resources:
@@ -42,11 +50,26 @@ async def _debtor(request: Request[Any, Any, Any], token: str) -> Actor:
     return await open_link(resources.db, resources.settings.secret_key, token)
 
 
+async def _limited_debtor(request: Request[Any, Any, Any], token: str, action: PayAction) -> Actor:
+    """The link's debtor, once the address and then the link are within their limits."""
+    limiter = _resources(request).pay_limiter
+    try:
+        await limiter.from_address(action, client_address(request))
+    except RedisError as exc:
+        log.warning("payment page rate limit unavailable", error=str(exc))
+    actor = await _debtor(request, token)
+    try:
+        await limiter.on_link(action, token)
+    except RedisError as exc:
+        log.warning("payment page rate limit unavailable", error=str(exc))
+    return actor
+
+
 class PayController(Controller):
     path = "/pay"
     opt = {"exclude_from_auth": True}
     tags = ["payment page"]
-    response_headers = [CONTENT_SECURITY_POLICY]
+    response_headers = [SCREENS_CSP]
 
     @get("/{token:str}", include_in_schema=False)
     async def page(self, request: Request[Any, Any, Any], token: FromPath[str]) -> Response[Any]:
@@ -76,7 +99,7 @@ class PayController(Controller):
         self, request: Request[Any, Any, Any], token: FromPath[str], data: JSONBody[CheckoutRequest]
     ) -> Checkout:
         resources = _resources(request)
-        actor = await _debtor(request, token)
+        actor = await _limited_debtor(request, token, "checkout")
         checkout_id = new_checkout_id()
         async with resources.db.tenant(actor.tenant_id) as conn:
             payment, creditor = await debtor_page.start_checkout(
@@ -114,5 +137,5 @@ class PayController(Controller):
         summary="A one-time ticket for the page's live channel (pay)",
     )
     async def ticket(self, request: Request[Any, Any, Any], token: FromPath[str]) -> Ticket:
-        actor = await _debtor(request, token)
+        actor = await _limited_debtor(request, token, "ticket")
         return await issue_ticket(_resources(request), actor)

@@ -16,7 +16,7 @@ from domain.auth.service import AuthService
 from domain.db import Database
 from server.access_watch import AccessWatch
 from server.auth.access import AccessTokens
-from server.auth.ratelimit import LoginLimiter
+from server.auth.ratelimit import LoginLimiter, PayPageLimiter
 from server.presence import Presence
 from server.pull_gate import PullGate
 
@@ -28,6 +28,7 @@ class Resources:
     redis: aioredis.Redis
     auth: AuthService
     limiter: LoginLimiter
+    pay_limiter: PayPageLimiter
     access_tokens: AccessTokens
     channels: Backend
     jobs: AsyncBroker
@@ -68,6 +69,20 @@ class Resources:
                 email_window=settings.login_limit_per_email_window,
                 per_ip=settings.login_limit_per_ip,
                 ip_window=settings.login_limit_per_ip_window,
+            ),
+            pay_limiter=PayPageLimiter(
+                redis,
+                limits={
+                    "checkout": (
+                        settings.pay_checkout_limit_per_link,
+                        settings.pay_checkout_limit_per_ip,
+                    ),
+                    "ticket": (
+                        settings.pay_ticket_limit_per_link,
+                        settings.pay_ticket_limit_per_ip,
+                    ),
+                },
+                window=settings.pay_limit_window,
             ),
         )
         resources.pull_gate = PullGate(settings.pull_concurrency)

@@ -18,7 +18,7 @@ from litestar.params import Body, FromPath
 from litestar.response import Redirect
 
 from domain.money import minor_digits
-from server.pages import CSP, message, page
+from server.pages import message, page
 
 _KEY = "recoup:sandbox:checkout:{}"
 _TTL = 3600
@@ -90,7 +90,6 @@ class SandboxCheckoutController(Controller):
     path = "/sandbox/checkout"
     opt = {"exclude_from_auth": True}
     include_in_schema = False
-    response_headers = [CSP]
 
     @get("/{checkout_id:str}")
     async def show(

@@ -61,7 +61,9 @@ class AuthService:
         tenant_id = found["tenant_id"]
         async with self.db.tenant(tenant_id) as conn:
             user = await queries.login_user(conn, found["user_id"])
-        ok = user is not None and await verify_password(user["password_hash"], password)
+        # Always one verification, and one answer for every failure: telling a deactivated
+        # user so would confirm that the password they tried is right.
+        ok = await verify_password(user["password_hash"] if user else None, password)
         async with self.db.tenant(tenant_id) as conn:
             actor = Actor(
                 tenant_id=tenant_id, type="user", id=found["user_id"], request_id=request_id
@@ -76,21 +78,29 @@ class AuthService:
                     after=None,
                     event_type=None,
                 )
-                if ok and user is not None and not user["active"]:
-                    raise Unauthenticated("this user is deactivated")
-                raise Unauthenticated(INVALID_CREDENTIALS)
-            await queries.touch_login(conn, user["id"], self.clock())
-            await recorder.record(
-                action="auth.login",
-                entity_type="user",
-                entity_id=user["id"],
-                before=None,
-                after=None,
-                event_type=None,
-            )
-            return await self._issue(
-                conn, tenant_id, user["id"], user["role"], user["session_version"], uuid.uuid4()
-            )
+                tokens = None
+            else:
+                await queries.touch_login(conn, user["id"], self.clock())
+                await recorder.record(
+                    action="auth.login",
+                    entity_type="user",
+                    entity_id=user["id"],
+                    before=None,
+                    after=None,
+                    event_type=None,
+                )
+                tokens = await self._issue(
+                    conn,
+                    tenant_id,
+                    user["id"],
+                    user["role"],
+                    user["session_version"],
+                    uuid.uuid4(),
+                )
+        # Refused once the failure's audit row is committed.
+        if tokens is None:
+            raise Unauthenticated(INVALID_CREDENTIALS)
+        return tokens
 
     async def refresh(self, refresh_token: str) -> TokenPair:
         """Rotate: the presented token is spent and a new one of the same family returned.

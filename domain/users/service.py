@@ -67,7 +67,7 @@ class UserService(Service):
 
     async def create(self, data: UserCreate) -> User:
         email = check_email(data.email)
-        check_password_strength(data.password)
+        await check_password_strength(data.password, user_inputs=(email, data.name))
         check_time_zone(data.time_zone)
         await self._check_group(data.group_id)
         if await queries.email_taken(self.conn, email):
@@ -114,7 +114,9 @@ class UserService(Service):
         if data.time_zone is not UNSET:
             changes["time_zone"] = check_time_zone(data.time_zone)
         if data.password is not UNSET:
-            check_password_strength(data.password)
+            await check_password_strength(
+                data.password, user_inputs=(before.email, changes.get("name", before.name))
+            )
             changes["password_hash"] = await hash_password(data.password)
         if data.status is not UNSET:
             changes["status"] = data.status
@@ -139,7 +141,9 @@ class UserService(Service):
             given = data.current_password if data.current_password is not UNSET else ""
             if not await verify_password(stored, given):
                 raise InvalidInput("current password is wrong", field="current_password")
-            check_password_strength(data.password)
+            await check_password_strength(
+                data.password, user_inputs=(before.email, changes.get("name", before.name))
+            )
             changes["password_hash"] = await hash_password(data.password)
         return await self._apply(before, changes)
 

@@ -24,6 +24,7 @@ from domain.actor import Actor
 from domain.auth.schemas import Credentials, RefreshRequest
 from domain.auth.tokens import API_KEY_PREFIX
 from domain.errors import Forbidden, RecoupError, Unauthenticated
+from server.auth.ratelimit import client_address
 from server.observability import request_id_of
 from server.resources import Resources
 
@@ -72,10 +73,6 @@ def _cookie(request: Request[Any, Any, Any], value: str, max_age: int) -> Cookie
     )
 
 
-def _client_ip(request: Request[Any, Any, Any]) -> str:
-    return request.client.host if request.client else "unknown"
-
-
 class AuthController(Controller):
     path = "/auth"
     tags = ["auth"]
@@ -87,7 +84,7 @@ class AuthController(Controller):
     ) -> Response[AccessToken]:
         resources = _resources(request)
         try:
-            await resources.limiter.attempt(data.email, _client_ip(request))
+            await resources.limiter.attempt(data.email, client_address(request))
         except RedisError as exc:
             log.warning("login rate limit unavailable", error=str(exc))
         tokens = await resources.auth.login(

@@ -1,8 +1,13 @@
-"""Liveness, readiness (database and Redis answer) and Prometheus metrics."""
+"""Liveness, readiness (database and Redis answer) and Prometheus metrics.
+
+Metrics tell how busy the floor is and what fails: open in development, behind the
+``METRICS_TOKEN`` bearer once one is set, and closed in production until it is.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import hmac
 from typing import Any
 
 import structlog
@@ -10,6 +15,7 @@ from litestar import Request, Response, get
 from litestar.status_codes import HTTP_200_OK, HTTP_503_SERVICE_UNAVAILABLE
 from prometheus_client import Gauge
 
+from domain.errors import Unauthenticated
 from domain.outbox import queries as outbox_queries
 from server.observability import metrics_payload
 
@@ -51,8 +57,23 @@ OUTBOX_PENDING = Gauge("recoup_outbox_pending", "Committed events the relay has 
 OUTBOX_LAG = Gauge("recoup_outbox_lag_seconds", "Age of the oldest unpublished event")
 
 
+def _check_metrics_access(request: Request[Any, Any, Any]) -> None:
+    settings = request.app.state.resources.settings
+    expected = settings.metrics_token
+    if expected is None and settings.env != "production":
+        return
+    scheme, _, given = request.headers.get("authorization", "").partition(" ")
+    if (
+        expected is None
+        or scheme.lower() != "bearer"
+        or not hmac.compare_digest(given.strip().encode(), expected.encode())
+    ):
+        raise Unauthenticated("send Authorization: Bearer <METRICS_TOKEN>")
+
+
 @get("/metrics", opt={"exclude_from_auth": True}, include_in_schema=False)
 async def metrics(request: Request[Any, Any, Any]) -> Response[bytes]:
+    _check_metrics_access(request)
     try:
         async with request.app.state.resources.db.system() as conn:
             pending, oldest = await asyncio.wait_for(outbox_queries.lag(conn), _CHECK_TIMEOUT)

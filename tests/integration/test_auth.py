@@ -165,14 +165,31 @@ async def test_browser_session_keeps_refresh_token_in_an_httponly_cookie(
     client.cookies.clear()
 
 
-async def test_deactivated_user_cannot_sign_in(client, tenant: SeededTenant) -> None:
+async def test_deactivated_user_is_answered_as_for_a_wrong_password(
+    client, tenant: SeededTenant
+) -> None:
     update = await client.patch(
         f"/api/v1/users/{tenant.readonly.id}", json={"active": False}, headers=tenant.admin.headers
     )
     assert update.status_code == 200
-    response = await login(client, tenant.readonly.email)
-    assert response.status_code == 401
-    assert "deactivated" in response.json()["detail"]
+    right = await login(client, tenant.readonly.email)
+    wrong = await login(client, tenant.readonly.email, "not the password")
+    for response in (right, wrong):
+        assert response.status_code == 401
+        assert response.json()["detail"] == "e-mail or password is wrong"
+        assert response.headers["www-authenticate"] == "Bearer"
+    # The right password confirms nothing, and the attempt is audited as a failure.
+    assert {k: v for k, v in right.json().items() if k != "request_id"} == {
+        k: v for k, v in wrong.json().items() if k != "request_id"
+    }
+    audit = await client.get(
+        "/api/v1/audit",
+        params={"entity_type": "user", "entity_id": tenant.readonly.id},
+        headers=tenant.admin.headers,
+    )
+    actions = [row["action"] for row in audit.json()["items"]]
+    assert actions.count("auth.login_failed") >= 2
+    assert "auth.login" not in actions
 
 
 @pytest.fixture

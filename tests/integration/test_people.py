@@ -68,6 +68,57 @@ async def test_weak_password_and_bad_time_zone_are_refused(client, tenant: Seede
         assert response.json()["errors"][0]["field"] == field
 
 
+async def test_common_and_predictable_passwords_are_refused(client, tenant: SeededTenant) -> None:
+    email = f"dana.kowalczyk@{tenant.slug}.test"
+    for weak in (
+        " " * 8,
+        "password",
+        "12345678",
+        "qwertyuiop",
+        "Password1!",
+        "aaaaaaaaaaaa",
+        email,  # the user's own e-mail and name count as guessable
+        "kowalczyk.dana",
+        "x" * 257,
+    ):
+        response = await client.post(
+            "/api/v1/users",
+            json={"email": email, "name": "Dana Kowalczyk", "password": weak},
+            headers=tenant.admin.headers,
+        )
+        assert response.status_code == 422, (weak, response.text)
+        error = response.json()["errors"][0]
+        assert error["field"] == "password"
+        assert any(hint in error["message"] for hint in ("add", "256", "use")), error
+    refused = await client.patch(
+        "/api/v1/users/me",
+        json={"password": "password123", "current_password": tenant.collector.password},
+        headers=tenant.collector.headers,
+    )
+    assert refused.status_code == 422
+    assert refused.json()["errors"][0]["field"] == "password"
+    reset = await client.patch(
+        f"/api/v1/users/{tenant.collector.id}",
+        json={"password": "12345678"},
+        headers=tenant.admin.headers,
+    )
+    assert reset.status_code == 422
+
+
+async def test_a_long_passphrase_is_kept_whole(client, tenant: SeededTenant) -> None:
+    passphrase = "wandering ochre lighthouse keeps fourteen quiet ledgers " * 4
+    email = f"pat.long@{tenant.slug}.test"
+    created = await client.post(
+        "/api/v1/users",
+        json={"email": email, "name": "Pat Long", "password": passphrase},
+        headers=tenant.admin.headers,
+    )
+    assert created.status_code == 201, created.text
+    for attempt, status in ((passphrase, 200), (passphrase[:72], 401), (passphrase[:-1], 401)):
+        login = await client.post("/api/v1/auth/login", json={"email": email, "password": attempt})
+        assert login.status_code == status
+
+
 async def test_the_last_admin_cannot_be_demoted(client, tenant: SeededTenant) -> None:
     response = await client.patch(
         f"/api/v1/users/{tenant.admin.id}",

@@ -37,3 +37,29 @@ def test_bad_values_are_named() -> None:
         settings_from_env({"PORT": "eighty"})
     with pytest.raises(SettingsError, match="RECOUP_ENV"):
         settings_from_env({"RECOUP_ENV": "staging"})
+
+
+def test_forwarded_headers_are_trusted_from_configured_proxies_only() -> None:
+    assert settings_from_env({}).forwarded_allow_ips == ()
+    proxies = settings_from_env({"FORWARDED_ALLOW_IPS": "10.0.0.5, 192.168.0.0/16,::1"})
+    assert proxies.forwarded_allow_ips == ("10.0.0.5", "192.168.0.0/16", "::1")
+    with pytest.raises(SettingsError, match="FORWARDED_ALLOW_IPS"):
+        settings_from_env({"FORWARDED_ALLOW_IPS": "proxy.internal"})
+
+
+def test_metrics_token_and_debtor_page_limits_come_from_the_environment() -> None:
+    settings = settings_from_env(
+        {
+            "METRICS_TOKEN": "t" * 32,
+            "PAY_CHECKOUT_LIMIT_PER_LINK": "7",
+            "PAY_CHECKOUT_LIMIT_PER_IP": "70",
+            "PAY_TICKET_LIMIT_PER_LINK": "8",
+            "PAY_TICKET_LIMIT_PER_IP": "80",
+        }
+    )
+    assert settings.metrics_token == "t" * 32
+    assert (settings.pay_checkout_limit_per_link, settings.pay_checkout_limit_per_ip) == (7, 70)
+    assert (settings.pay_ticket_limit_per_link, settings.pay_ticket_limit_per_ip) == (8, 80)
+    assert settings_from_env({}).metrics_token is None
+    with pytest.raises(SettingsError, match="METRICS_TOKEN"):
+        settings_from_env({"METRICS_TOKEN": "short"})
