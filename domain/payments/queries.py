@@ -226,7 +226,7 @@ async def insert_link(
     )
 
 
-async def revoke_link(conn: Connection, link_id: int, at: dt.datetime) -> asyncpg.Record | None:
+async def revoke_link(conn: Connection, link_id: int, at: dt.datetime) -> asyncpg.Record:
     """Withdraw a link (the first withdrawal's time stays)."""
     return await conn.fetchrow(
         f"""UPDATE payment_links SET revoked_at = coalesce(revoked_at, $2) WHERE id = $1
