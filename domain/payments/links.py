@@ -88,12 +88,18 @@ class PaymentLinkService(Service):
         return link
 
     async def revoke(self, link_id: int) -> PaymentLink:
-        row = await queries.revoke_link(self.conn, link_id, self.clock())
-        if row is None:
+        """Withdraw a link on an account the caller may see; any other link is not found,
+        as if it did not exist, so that its id tells nothing."""
+        found = await queries.link(self.conn, link_id)
+        if found is None:
             raise NotFound(f"payment link {link_id} not found")
+        try:
+            account = await self.using(AccountService).get(found["account_id"])
+        except NotFound:
+            raise NotFound(f"payment link {link_id} not found") from None
+        row = await queries.revoke_link(self.conn, link_id, self.clock())
         link = _to_link(row, self.secret, self.base_url)
         after = {k: v for k, v in msgspec.to_builtins(link).items() if k != "url"}
-        account = await self.using(AccountService).get_unrestricted(link.account_id)
         await self.changes.record(
             action="payment_link.revoke",
             entity_type="payment_link",

@@ -157,36 +157,48 @@ async def checkout(
     )
 
 
-async def claim_key(conn: Connection, tenant_id: int, key: str, request_hash: str) -> bool:
-    """Take an Idempotency-Key as in flight; False when it is already held or completed."""
+async def claim_key(
+    conn: Connection, tenant_id: int, caller: str, key: str, request_hash: str
+) -> bool:
+    """Take a caller's Idempotency-Key as in flight; False when it is already held or done."""
     claimed = await conn.fetchval(
-        """INSERT INTO idempotency_keys (tenant_id, key, request_hash)
-        VALUES ($1, $2, $3) ON CONFLICT (tenant_id, key) DO NOTHING RETURNING id""",
+        """INSERT INTO idempotency_keys (tenant_id, caller, key, request_hash)
+        VALUES ($1, $2, $3, $4) ON CONFLICT (tenant_id, caller, key) DO NOTHING RETURNING id""",
         tenant_id,
+        caller,
         key,
         request_hash,
     )
     return claimed is not None
 
 
-async def lock_key(conn: Connection, key: str) -> asyncpg.Record | None:
+async def lock_key(conn: Connection, caller: str, key: str) -> asyncpg.Record | None:
     return await conn.fetchrow(
         """SELECT request_hash, status, response_status, response_body, created_at
-        FROM idempotency_keys WHERE key = $1 FOR UPDATE""",
+        FROM idempotency_keys WHERE caller = $1 AND key = $2 FOR UPDATE""",
+        caller,
         key,
     )
 
 
-async def retake_key(conn: Connection, key: str, at: dt.datetime) -> None:
+async def retake_key(conn: Connection, caller: str, key: str, at: dt.datetime) -> None:
     """Take over an abandoned claim: it counts as made now."""
-    await conn.execute("UPDATE idempotency_keys SET created_at = $2 WHERE key = $1", key, at)
-
-
-async def complete_key(conn: Connection, key: str, status: int, body: Any, at: dt.datetime) -> None:
     await conn.execute(
-        """UPDATE idempotency_keys SET status = 'completed', response_status = $2,
-          response_body = $3, completed_at = $4
-        WHERE key = $1""",
+        "UPDATE idempotency_keys SET created_at = $3 WHERE caller = $1 AND key = $2",
+        caller,
+        key,
+        at,
+    )
+
+
+async def complete_key(
+    conn: Connection, caller: str, key: str, status: int, body: Any, at: dt.datetime
+) -> None:
+    await conn.execute(
+        """UPDATE idempotency_keys SET status = 'completed', response_status = $3,
+          response_body = $4, completed_at = $5
+        WHERE caller = $1 AND key = $2""",
+        caller,
         key,
         status,
         body,
@@ -194,8 +206,12 @@ async def complete_key(conn: Connection, key: str, status: int, body: Any, at: d
     )
 
 
-async def release_key(conn: Connection, key: str) -> None:
-    await conn.execute("DELETE FROM idempotency_keys WHERE key = $1 AND status = 'in_flight'", key)
+async def release_key(conn: Connection, caller: str, key: str) -> None:
+    await conn.execute(
+        "DELETE FROM idempotency_keys WHERE caller = $1 AND key = $2 AND status = 'in_flight'",
+        caller,
+        key,
+    )
 
 
 async def prune_keys(conn: Connection, before: dt.datetime) -> int:
@@ -226,7 +242,7 @@ async def insert_link(
     )
 
 
-async def revoke_link(conn: Connection, link_id: int, at: dt.datetime) -> asyncpg.Record | None:
+async def revoke_link(conn: Connection, link_id: int, at: dt.datetime) -> asyncpg.Record:
     """Withdraw a link (the first withdrawal's time stays)."""
     return await conn.fetchrow(
         f"""UPDATE payment_links SET revoked_at = coalesce(revoked_at, $2) WHERE id = $1

@@ -89,8 +89,13 @@ class PaymentService(Service):
         rows = await queries.for_account(self.conn, account_id, before_id=before, limit=limit + 1)
         return page([self._payment(r) for r in rows], limit, lambda p: (p.id,))
 
+    async def may_pay(self, account_id: int) -> None:
+        """The access a payment on this account needs (404 unless the caller may see it),
+        checked alone: a replayed payment is checked again with it."""
+        await self.accounts.get(account_id)
+
     async def _locked_account(self, account_id: int) -> asyncpg.Record:
-        await self.accounts.get(account_id)  # 404 unless the caller may see it
+        await self.may_pay(account_id)
         locked = await queries.lock_account(self.conn, account_id)
         if locked is None:
             raise NotFound(f"account {account_id} not found")

@@ -49,10 +49,12 @@ class Payment(Table, tablename="payments"):
 
 
 class IdempotencyKey(Table, tablename="idempotency_keys"):
-    """A client's Idempotency-Key: the request it came with and the response it got."""
+    """A caller's Idempotency-Key: the request it came with and the response it got. Keys
+    are unique per caller ("user:12", "api_key:3") within a tenant."""
 
     id = BigSerial(primary_key=True)
     tenant_id = ForeignKey(references=Tenant, on_delete=OnDelete.cascade, null=False)
+    caller = Varchar(length=80)
     key = Varchar(length=200)
     request_hash = Varchar(length=64)
     status = Varchar(length=12, default="in_flight")

@@ -315,6 +315,11 @@ def _known_fields() -> str:
     return ", ".join(describe())
 
 
+def debtor_fields(conditions: Sequence[Condition]) -> list[str]:
+    """The fields of ``conditions`` that ask about the debtor (they join the debtors)."""
+    return [c.field for c in conditions if c.field.startswith("debtor.")]
+
+
 def compile_into(where: Where, conditions: Sequence[Condition], ctx: Context) -> None:
     """Add each condition to ``where`` (all must hold). Raises InvalidInput naming the
     first unknown field, unknown operator or unusable value."""

@@ -12,12 +12,13 @@ from typing import Any
 import msgspec
 
 from channels import names
-from domain.errors import NotFound
+from domain.accounts.visibility import reads_every_account
+from domain.errors import Forbidden, NotFound
 from domain.outbox import events
 from domain.pagination import check_limit
 from domain.sql import Where
 from domain.worklist.base import WorklistService, check_strategy
-from domain.worklist.conditions import Context, compile_into, validate
+from domain.worklist.conditions import Context, compile_into, debtor_fields, validate
 from domain.worklist.queries import rules as queries
 from domain.worklist.schemas import (
     UNSET,
@@ -38,7 +39,7 @@ EVENTS_PER_TASK_UP_TO = 1_000
 
 def _accounts(conditions: list[Condition]) -> str:
     """Accounts, joined to their debtors only when a condition asks about them."""
-    if any(c.field.startswith("debtor.") for c in conditions):
+    if debtor_fields(conditions):
         return "accounts a JOIN debtors d ON d.id = a.debtor_id AND d.tenant_id = a.tenant_id"
     return "accounts a"
 
@@ -67,6 +68,17 @@ class RuleService(WorklistService):
             raise NotFound(f"rule {rule_id} not found")
         return to_rule(row)
 
+    def _may_ask_about_debtors(self, conditions: list[Condition]) -> None:
+        """Conditions on debtors' fields answer questions about them through counts (a
+        preview's, a run's): only for callers who may read every account."""
+        fields = debtor_fields(conditions)
+        if fields and not reads_every_account(self.actor):
+            raise Forbidden(
+                f"conditions on {fields[0]} ask about debtors: they need the permission to "
+                "read accounts (for an API key, the accounts:read scope)",
+                field="conditions",
+            )
+
     async def _check(
         self, conditions: list[Condition], strategy: Strategy, queue_id: int | None
     ) -> None:
@@ -74,6 +86,7 @@ class RuleService(WorklistService):
         await check_strategy(self.conn, strategy, queue_id)
 
     async def create(self, data: RuleCreate) -> Rule:
+        self._may_ask_about_debtors(data.conditions)
         await self._check(data.conditions, data.strategy, data.queue_id)
         rule_id = await queries.insert_rule(self.conn, self.actor.tenant_id, _stored(data))
         rule = await self.get(rule_id)
@@ -82,6 +95,8 @@ class RuleService(WorklistService):
 
     async def update(self, rule_id: int, data: RuleUpdate) -> Rule:
         before = await self.get(rule_id, for_update=True)
+        if data.conditions is not UNSET:
+            self._may_ask_about_debtors(data.conditions)
         merged = msgspec.structs.replace(
             before,
             **{
@@ -113,7 +128,19 @@ class RuleService(WorklistService):
         return where
 
     async def preview(self, data: RulePreviewRequest) -> RulePreview:
-        """How many accounts an (unsaved) rule matches, and a few of them; changes nothing."""
+        """How many accounts an (unsaved) rule matches, and a few of them; changes nothing.
+
+        The count is for anyone who may read rules. The sample shows accounts (ids, debtors'
+        names, balances), so it, like conditions on debtors' fields, is only for callers who
+        may read every account; others are refused (403) rather than silently given less.
+        """
+        if data.sample_size and not reads_every_account(self.actor):
+            raise Forbidden(
+                "a sample shows accounts: it needs the permission to read accounts (for an "
+                "API key, the accounts:read scope); send sample_size 0 for the count alone",
+                field="sample_size",
+            )
+        self._may_ask_about_debtors(data.conditions)
         ctx = await self.context()
         where = self._matching(data.conditions, ctx)
         accounts = _accounts(data.conditions)

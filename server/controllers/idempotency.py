@@ -13,7 +13,7 @@ IdempotencyKey = Annotated[
     str | None,
     HeaderParameter(
         name="Idempotency-Key",
-        description="retries with the same key and body "
+        description="retries by the same caller with the same key and body "
         "get the first response; keys are kept 48 hours",
     ),
 ]

@@ -40,6 +40,12 @@ class PaymentController(Controller):
         "/accounts/{account_id:int}/payments",
         guards=allow(*WORKERS, scope="payments:write"),
         summary="Record a payment (send an Idempotency-Key to retry safely)",
+        description=(
+            "An Idempotency-Key belongs to its caller (the user or the API key): the same "
+            "caller, key and body get the first response again (`Idempotent-Replayed: true`), "
+            "once the caller's access to the account has been checked again; the same key "
+            "with another body is refused (422), one still in flight too (409)."
+        ),
     )
     async def record(
         self,
@@ -55,9 +61,14 @@ class PaymentController(Controller):
             )
             return HTTP_201_CREATED, payment
 
+        async def allowed(conn: Connection) -> None:
+            await PaymentService(conn, actor).may_pay(account_id)
+
         fingerprint = request_hash("payment", account_id, data)
         db = request.app.state.resources.db
-        return respond(await idempotent(db, actor.tenant_id, idempotency_key, fingerprint, run))
+        return respond(
+            await idempotent(db, actor, idempotency_key, fingerprint, run, allowed=allowed)
+        )
 
     @get(
         "/accounts/{account_id:int}/payments",

@@ -42,6 +42,12 @@ from server.controllers.deps import service
 from server.controllers.params import DEFAULT_LIMIT, Cursor, Limit
 from server.pull_gate import pull_next
 
+DEBTOR_FIELDS_NEED_ACCOUNTS = (
+    "Conditions on `debtor.*` fields ask about debtors (a count answers them): they need "
+    "the permission to read accounts too, so an API key without `accounts:read` sending "
+    "one is refused (403)."
+)
+
 
 class QueueController(Controller):
     path = "/queues"
@@ -105,7 +111,12 @@ class RuleController(Controller):
     async def fields(self) -> dict[str, list[str]]:
         return describe()
 
-    @post("/", guards=allow(*MANAGERS, scope="tasks:write"), summary="Create a task rule")
+    @post(
+        "/",
+        guards=allow(*MANAGERS, scope="tasks:write"),
+        summary="Create a task rule",
+        description=DEBTOR_FIELDS_NEED_ACCOUNTS,
+    )
     async def create(self, rules: NamedDependency[RuleService], data: JSONBody[RuleCreate]) -> Rule:
         return await rules.create(data)
 
@@ -113,7 +124,14 @@ class RuleController(Controller):
         "/preview",
         guards=allow(*MANAGERS, scope="tasks:read"),
         status_code=HTTP_200_OK,
-        summary="How many accounts unsaved conditions match, and a sample; changes nothing",
+        summary="How many accounts unsaved conditions match, and a sample (that needs "
+        "accounts:read); changes nothing",
+        description=(
+            "The count needs `tasks:read`. The sample shows accounts (ids, debtors' names, "
+            "balances), so it needs the permission to read accounts: an API key without "
+            "the `accounts:read` scope is refused (403) unless it sends `sample_size: 0`, "
+            "and gets the count alone. " + DEBTOR_FIELDS_NEED_ACCOUNTS
+        ),
     )
     async def preview(
         self, rules: NamedDependency[RuleService], data: JSONBody[RulePreviewRequest]
@@ -124,7 +142,12 @@ class RuleController(Controller):
     async def get_rule(self, rules: NamedDependency[RuleService], rule_id: FromPath[int]) -> Rule:
         return await rules.get(rule_id)
 
-    @patch("/{rule_id:int}", guards=allow(*MANAGERS, scope="tasks:write"), summary="Change a rule")
+    @patch(
+        "/{rule_id:int}",
+        guards=allow(*MANAGERS, scope="tasks:write"),
+        summary="Change a rule",
+        description=DEBTOR_FIELDS_NEED_ACCOUNTS,
+    )
     async def update(
         self,
         rules: NamedDependency[RuleService],

@@ -1,4 +1,5 @@
-"""The idempotent-request helper on its own: claim, replay, refusal, release, take-over."""
+"""The idempotent-request helper on its own: claim, replay, refusal, release, take-over, keys
+per caller, and the access check before a used key answers."""
 
 from __future__ import annotations
 
@@ -9,17 +10,46 @@ from typing import Any
 
 import pytest
 
+from domain.actor import Actor
 from domain.db import Connection, Database
-from domain.errors import InvalidInput
-from domain.payments.idempotency import KeyInFlight, KeyReused, idempotent, request_hash
-from tests.factories import TenantFactory
+from domain.errors import InvalidInput, NotFound
+from domain.payments.idempotency import (
+    KeyInFlight,
+    KeyReused,
+    caller_of,
+    idempotent,
+    request_hash,
+)
+from tests.factories import SeededTenant, TenantFactory
 
 FINGERPRINT = request_hash("test", 1, {"amount": "10.00"})
 
 
 @pytest.fixture
-async def tenant_id(tenants: TenantFactory) -> int:
-    return (await tenants.new(with_accounts=False)).id
+async def seeded(tenants: TenantFactory) -> SeededTenant:
+    return await tenants.new(with_accounts=False)
+
+
+@pytest.fixture
+def actor(seeded: SeededTenant) -> Actor:
+    return seeded.admin.actor
+
+
+class Access:
+    """An access check that counts its runs, and refuses once told to."""
+
+    def __init__(self) -> None:
+        self.checks = 0
+        self.refused = False
+
+    async def __call__(self, conn: Connection) -> None:
+        self.checks += 1
+        if self.refused:
+            raise NotFound("account 1 not found")
+
+
+async def once(db: Database, actor: Actor, key: str | None, fingerprint: str, work, access=None):  # type: ignore[no-untyped-def]
+    return await idempotent(db, actor, key, fingerprint, work, allowed=access or Access())
 
 
 def new_key() -> str:
@@ -44,11 +74,11 @@ async def stored_keys(db: Database, tenant_id: int) -> list[dict[str, Any]]:
 
 
 async def test_a_repeated_key_replays_the_first_response_without_running_again(
-    db: Database, tenant_id: int
+    db: Database, actor: Actor
 ) -> None:
     work, key = Counted(), new_key()
-    first = await idempotent(db, tenant_id, key, FINGERPRINT, work)
-    again = await idempotent(db, tenant_id, key, FINGERPRINT, work)
+    first = await once(db, actor, key, FINGERPRINT, work)
+    again = await once(db, actor, key, FINGERPRINT, work)
     assert (first.status, first.replayed) == (201, False)
     assert first.body == {"run": 1, "amount": Decimal("10.00")}
     assert (again.status, again.replayed) == (201, True)
@@ -57,18 +87,18 @@ async def test_a_repeated_key_replays_the_first_response_without_running_again(
 
 
 async def test_the_same_key_with_another_request_is_refused_with_422(
-    db: Database, tenant_id: int
+    db: Database, actor: Actor
 ) -> None:
     work, key = Counted(), new_key()
-    await idempotent(db, tenant_id, key, FINGERPRINT, work)
+    await once(db, actor, key, FINGERPRINT, work)
     other = request_hash("test", 1, {"amount": "11.00"})
     with pytest.raises(KeyReused) as refused:
-        await idempotent(db, tenant_id, key, other, work)
+        await once(db, actor, key, other, work)
     assert refused.value.status == 422
     assert work.runs == 1
 
 
-async def test_a_key_still_in_flight_is_refused_with_409(db: Database, tenant_id: int) -> None:
+async def test_a_key_still_in_flight_is_refused_with_409(db: Database, actor: Actor) -> None:
     key, started, finish = new_key(), asyncio.Event(), asyncio.Event()
 
     async def slow(conn: Connection) -> tuple[int, Any]:
@@ -76,39 +106,41 @@ async def test_a_key_still_in_flight_is_refused_with_409(db: Database, tenant_id
         await finish.wait()
         return 201, {"slow": True}
 
-    first = asyncio.create_task(idempotent(db, tenant_id, key, FINGERPRINT, slow))
+    first = asyncio.create_task(once(db, actor, key, FINGERPRINT, slow))
     await asyncio.wait_for(started.wait(), 10)
     with pytest.raises(KeyInFlight) as refused:
-        await idempotent(db, tenant_id, key, FINGERPRINT, Counted())
+        await once(db, actor, key, FINGERPRINT, Counted())
     assert refused.value.status == 409
     finish.set()
     assert (await first).body == {"slow": True}
-    replay = await idempotent(db, tenant_id, key, FINGERPRINT, Counted())
+    replay = await once(db, actor, key, FINGERPRINT, Counted())
     assert (replay.body, replay.replayed) == ({"slow": True}, True)
 
 
 async def test_a_failed_request_releases_its_key_and_keeps_nothing_of_its_work(
-    db: Database, tenant_id: int
+    db: Database, actor: Actor
 ) -> None:
     key = new_key()
 
     async def failing(conn: Connection) -> tuple[int, Any]:
         await conn.execute(
-            "INSERT INTO idempotency_keys (tenant_id, key, request_hash) VALUES ($1, $2, 'x')",
-            tenant_id,
+            """INSERT INTO idempotency_keys (tenant_id, caller, key, request_hash)
+            VALUES ($1, $2, $3, 'x')""",
+            actor.tenant_id,
+            caller_of(actor),
             f"{key}-written-by-the-work",
         )
         raise RuntimeError("the work failed")
 
     with pytest.raises(RuntimeError, match="the work failed"):
-        await idempotent(db, tenant_id, key, FINGERPRINT, failing)
-    assert await stored_keys(db, tenant_id) == []  # the key released, the work rolled back
+        await once(db, actor, key, FINGERPRINT, failing)
+    assert await stored_keys(db, actor.tenant_id) == []  # the key released, the work rolled back
     work = Counted()
-    retried = await idempotent(db, tenant_id, key, FINGERPRINT, work)
+    retried = await once(db, actor, key, FINGERPRINT, work)
     assert (retried.replayed, work.runs) == (False, 1)
 
 
-async def test_a_cancelled_request_releases_its_key(db: Database, tenant_id: int) -> None:
+async def test_a_cancelled_request_releases_its_key(db: Database, actor: Actor) -> None:
     key, started = new_key(), asyncio.Event()
 
     async def hanging(conn: Connection) -> tuple[int, Any]:
@@ -116,17 +148,17 @@ async def test_a_cancelled_request_releases_its_key(db: Database, tenant_id: int
         await asyncio.Event().wait()
         raise AssertionError("never reached")
 
-    task = asyncio.create_task(idempotent(db, tenant_id, key, FINGERPRINT, hanging))
+    task = asyncio.create_task(once(db, actor, key, FINGERPRINT, hanging))
     await asyncio.wait_for(started.wait(), 10)
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
-    assert await stored_keys(db, tenant_id) == []
-    assert not (await idempotent(db, tenant_id, key, FINGERPRINT, Counted())).replayed
+    assert await stored_keys(db, actor.tenant_id) == []
+    assert not (await once(db, actor, key, FINGERPRINT, Counted())).replayed
 
 
 async def test_the_response_is_stored_with_the_work_in_the_tenants_transaction(
-    db: Database, tenant_id: int
+    db: Database, actor: Actor
 ) -> None:
     key = new_key()
 
@@ -136,53 +168,112 @@ async def test_the_response_is_stored_with_the_work_in_the_tenants_transaction(
         assert dict(row) == {"key": key, "status": "in_flight"}  # claimed, committed before
         return 200, {"tenant": await conn.fetchval("SELECT current_setting('app.tenant_id')")}
 
-    await idempotent(db, tenant_id, key, FINGERPRINT, work)
-    assert await stored_keys(db, tenant_id) == [
-        {"key": key, "status": "completed", "response_body": {"tenant": str(tenant_id)}}
+    await once(db, actor, key, FINGERPRINT, work)
+    assert await stored_keys(db, actor.tenant_id) == [
+        {"key": key, "status": "completed", "response_body": {"tenant": str(actor.tenant_id)}}
     ]
 
 
-async def test_without_a_key_the_work_just_runs_each_time(db: Database, tenant_id: int) -> None:
+async def test_without_a_key_the_work_just_runs_each_time(db: Database, actor: Actor) -> None:
     work = Counted()
-    first = await idempotent(db, tenant_id, None, FINGERPRINT, work)
-    second = await idempotent(db, tenant_id, None, FINGERPRINT, work)
+    first = await once(db, actor, None, FINGERPRINT, work)
+    second = await once(db, actor, None, FINGERPRINT, work)
     assert [first.body["run"], second.body["run"]] == [1, 2]
     assert (first.replayed, second.replayed) == (False, False)
-    assert await stored_keys(db, tenant_id) == []
+    assert await stored_keys(db, actor.tenant_id) == []
 
 
-async def test_an_abandoned_claim_is_taken_over(db: Database, tenant_id: int) -> None:
+async def test_an_abandoned_claim_is_taken_over(db: Database, actor: Actor) -> None:
     key = new_key()
-    async with db.tenant(tenant_id) as conn:
+    async with db.tenant(actor.tenant_id) as conn:
         await conn.execute(
-            """INSERT INTO idempotency_keys (tenant_id, key, request_hash, created_at)
-            VALUES ($1, $2, $3, now() - interval '5 minutes')""",
-            tenant_id,
+            """INSERT INTO idempotency_keys (tenant_id, caller, key, request_hash, created_at)
+            VALUES ($1, $2, $3, $4, now() - interval '5 minutes')""",
+            actor.tenant_id,
+            caller_of(actor),
             key,
             FINGERPRINT,
         )
     work = Counted()
-    taken = await idempotent(db, tenant_id, key, FINGERPRINT, work)
+    taken = await once(db, actor, key, FINGERPRINT, work)
     assert (taken.replayed, work.runs) == (False, 1)
 
 
 async def test_keys_belong_to_their_tenant(db: Database, tenants: TenantFactory) -> None:
     key, work = new_key(), Counted()
-    one, other = (
-        (await tenants.new(with_accounts=False)).id,
-        (await tenants.new(with_accounts=False)).id,
-    )
-    await idempotent(db, one, key, FINGERPRINT, work)
-    assert not (await idempotent(db, other, key, FINGERPRINT, work)).replayed
+    one, other = (await tenants.new(with_accounts=False), await tenants.new(with_accounts=False))
+    await once(db, one.admin.actor, key, FINGERPRINT, work)
+    assert not (await once(db, other.admin.actor, key, FINGERPRINT, work)).replayed
     assert work.runs == 2
+
+
+async def test_keys_belong_to_their_caller(db: Database, seeded: SeededTenant) -> None:
+    key, work = new_key(), Counted()
+    callers = [
+        seeded.admin.actor,
+        seeded.supervisor.actor,
+        Actor(tenant_id=seeded.id, type="api_key", id=seeded.admin.id, scopes=frozenset()),
+    ]
+    outcomes = [await once(db, caller, key, FINGERPRINT, work) for caller in callers]
+    assert [o.replayed for o in outcomes] == [False, False, False]
+    assert work.runs == 3
+    # Another request under another caller's key is that caller's business, not a 422.
+    other = request_hash("test", 2, {"amount": "99.00"})
+    assert not (await once(db, seeded.readonly.actor, key, other, work)).replayed
+    replay = await once(db, seeded.supervisor.actor, key, FINGERPRINT, work)
+    assert (replay.replayed, replay.body["run"]) == (True, 2)
+    assert {caller_of(c) for c in callers} == {
+        f"user:{seeded.admin.id}",
+        f"user:{seeded.supervisor.id}",
+        f"api_key:{seeded.admin.id}",
+    }
+
+
+async def test_a_used_key_answers_only_a_caller_who_still_has_access(
+    db: Database, actor: Actor
+) -> None:
+    work, key, access = Counted(), new_key(), Access()
+    await once(db, actor, key, FINGERPRINT, work, access)
+    assert access.checks == 0  # a first request: the work checks access itself
+    assert (await once(db, actor, key, FINGERPRINT, work, access)).replayed
+    assert access.checks == 1
+    access.refused = True
+    with pytest.raises(NotFound):
+        await once(db, actor, key, FINGERPRINT, work, access)
+    other = request_hash("test", 1, {"amount": "11.00"})
+    with pytest.raises(NotFound):  # not a 422: as a first request would be answered
+        await once(db, actor, key, other, work, access)
+    assert work.runs == 1
+    access.refused = False
+    assert (await once(db, actor, key, FINGERPRINT, work, access)).replayed
+
+
+async def test_a_key_in_flight_answers_only_a_caller_who_still_has_access(
+    db: Database, actor: Actor
+) -> None:
+    key, started, finish = new_key(), asyncio.Event(), asyncio.Event()
+
+    async def slow(conn: Connection) -> tuple[int, Any]:
+        started.set()
+        await finish.wait()
+        return 201, {"slow": True}
+
+    first = asyncio.create_task(once(db, actor, key, FINGERPRINT, slow))
+    await asyncio.wait_for(started.wait(), 10)
+    refused = Access()
+    refused.refused = True
+    with pytest.raises(NotFound):
+        await once(db, actor, key, FINGERPRINT, Counted(), refused)
+    finish.set()
+    assert (await first).body == {"slow": True}
 
 
 @pytest.mark.parametrize("key", ["", "x" * 201, "tab\there"])
 async def test_a_malformed_key_is_refused_before_anything_runs(
-    db: Database, tenant_id: int, key: str
+    db: Database, actor: Actor, key: str
 ) -> None:
     work = Counted()
     with pytest.raises(InvalidInput) as refused:
-        await idempotent(db, tenant_id, key, FINGERPRINT, work)
+        await once(db, actor, key, FINGERPRINT, work)
     assert refused.value.field == "Idempotency-Key"
     assert work.runs == 0
