@@ -37,7 +37,7 @@ from server.problems import EXCEPTION_HANDLERS
 from server.realtime import RealtimeController, RecoupASGI
 from server.resources import Resources
 from server.sandbox import SandboxCheckoutController
-from server.security import SecurityHeadersMiddleware
+from server.security import security_headers
 
 API_CONTROLLERS = [
     AuthController,
@@ -129,7 +129,7 @@ def create_app(settings: Settings | None = None, *, resources: Resources | None 
     # 404 and an error raised by a middleware, gets a request id, a log line and a count at its
     # real status, and the security headers.
     app.asgi_handler = ObservabilityMiddleware(
-        SecurityHeadersMiddleware(app.asgi_handler, https=settings.https)
+        app.asgi_handler, headers=security_headers(https=settings.https)
     )
     return app
 

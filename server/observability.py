@@ -8,11 +8,12 @@ Secrets that travel in URLs (payment and opt-out links, socket tickets) never re
 
 from __future__ import annotations
 
+import itertools
 import logging
 import re
+import secrets
 import sys
 import time
-import uuid
 from typing import Any
 
 import structlog
@@ -44,6 +45,8 @@ _SECRET_PARAMETER = re.compile(
     re.IGNORECASE,
 )
 REDACTED = "[redacted]"
+# Routes probed every few seconds: counted, not logged.
+_QUIET = frozenset({"/health/live", "/health/ready", "/metrics"})
 
 
 def redact(text: str) -> str:
@@ -111,18 +114,27 @@ def request_id_of(scope: Scope) -> str | None:
     return scope.get("state", {}).get("request_id")  # type: ignore[union-attr]
 
 
-class ObservabilityMiddleware:
-    """Gives every request an id (or keeps a sane ``X-Request-ID``), logs it once, counts it."""
+# Request ids: random per process, then counted (unique without a system call each).
+_ID_PREFIX = secrets.token_hex(6)
+_next_id = itertools.count(1).__next__
 
-    def __init__(self, app: ASGIApp) -> None:
+
+class ObservabilityMiddleware:
+    """Gives every request an id (or keeps a sane ``X-Request-ID``), logs it once, counts it,
+    and adds ``headers`` (the security headers) to every answer that does not set its own:
+    one wrapper of ``send`` at the edge for all of it."""
+
+    def __init__(self, app: ASGIApp, *, headers: dict[bytes, bytes] | None = None) -> None:
         self.app = app
+        self.headers = list((headers or {}).items())
+        self.logs_requests = logging.getLogger("recoup.http").isEnabledFor
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         incoming = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
-        request_id = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        request_id = incoming if _REQUEST_ID.match(incoming) else f"{_ID_PREFIX}{_next_id():x}"
         scope.setdefault("state", {})["request_id"] = request_id  # type: ignore[typeddict-item]
         structlog.contextvars.clear_contextvars()
         structlog.contextvars.bind_contextvars(request_id=request_id)
@@ -134,6 +146,8 @@ class ObservabilityMiddleware:
             if message["type"] == "http.response.start":
                 status = message["status"]
                 headers = list(message.get("headers", []))
+                present = {name.lower() for name, _ in headers}
+                headers.extend(pair for pair in self.headers if pair[0] not in present)
                 headers.append((b"x-request-id", request_id.encode()))
                 message["headers"] = headers  # type: ignore[typeddict-unknown-key]
             await send(message)
@@ -148,7 +162,8 @@ class ObservabilityMiddleware:
             method = scope["method"]
             HTTP_REQUESTS.labels(method, route, str(status)).inc()
             HTTP_LATENCY.labels(method, route).observe(elapsed)
-            if route not in ("/health/live", "/health/ready", "/metrics"):
+            level = logging.WARNING if status >= 500 else logging.INFO
+            if route not in _QUIET and self.logs_requests(level):
                 # A refusal (4xx) is the client's business; only our own failures warn.
                 (log.warning if status >= 500 else log.info)(
                     "request",

@@ -1,6 +1,6 @@
 """The security headers of every response, and the content policies of the pages we serve.
 
-One middleware at the edge of the app (outside Litestar's router and its exception handler)
+The middleware at the edge of the app (outside Litestar's router and its exception handler)
 gives every HTTP response, errors raised before any handler included, nosniff, DENY framing,
 a same-origin referrer and, when users reach us over HTTPS, HSTS. A response that names no
 Content-Security-Policy gets ``DEFAULT_CSP``, which lets a document load nothing at all; each
@@ -10,7 +10,6 @@ kind of page we serve names the narrow policy it needs below.
 from __future__ import annotations
 
 from litestar.datastructures import ResponseHeader
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 _CSP = "Content-Security-Policy"
 _NOT_FRAMED = "frame-ancestors 'none'; base-uri 'none'"
@@ -50,34 +49,15 @@ API_DOCS_CSP = ResponseHeader(
 HSTS = "max-age=63072000; includeSubDomains"
 
 
-class SecurityHeadersMiddleware:
-    """Adds the headers every response needs to whatever answers (a handler or an error)."""
-
-    def __init__(self, app: ASGIApp, *, https: bool) -> None:
-        self.app = app
-        headers = {
-            b"x-content-type-options": b"nosniff",
-            b"x-frame-options": b"DENY",
-            b"referrer-policy": b"same-origin",
-            b"content-security-policy": DEFAULT_CSP.encode(),
-        }
-        if https:
-            headers[b"strict-transport-security"] = HSTS.encode()
-        self.headers = headers
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = list(message.get("headers", []))
-                present = {name.lower() for name, _ in headers}
-                headers.extend(
-                    (name, value) for name, value in self.headers.items() if name not in present
-                )
-                message["headers"] = headers  # type: ignore[typeddict-unknown-key]
-            await send(message)
-
-        await self.app(scope, receive, send_with_headers)
+def security_headers(*, https: bool) -> dict[bytes, bytes]:
+    """The headers every response carries unless it names its own (added at the edge, by
+    ``server.observability.ObservabilityMiddleware``, to handlers' answers and errors alike)."""
+    headers = {
+        b"x-content-type-options": b"nosniff",
+        b"x-frame-options": b"DENY",
+        b"referrer-policy": b"same-origin",
+        b"content-security-policy": DEFAULT_CSP.encode(),
+    }
+    if https:
+        headers[b"strict-transport-security"] = HSTS.encode()
+    return headers
