@@ -160,7 +160,12 @@ async def test_ids_in_bodies_at_the_int64_limit_are_looked_up_and_beyond_it_refu
 
 BODY_IDS = [
     ("POST", "/api/v1/accounts", valid_account(owner_id=INT64_MAX + 1), "owner_id"),
-    ("POST", "/api/v1/accounts", valid_account(debtor_id=INT64_MIN - 1), "debtor_id"),
+    (
+        "POST",
+        "/api/v1/accounts",
+        {"external_ref": "BIG-1", "currency": "USD", "principal": "1", "debtor_id": INT64_MIN - 1},
+        "debtor_id",
+    ),
     ("PATCH", "/api/v1/accounts/{account}", {"owner_id": INT64_MAX + 1}, "owner_id"),
     ("POST", "/api/v1/queues", {"name": "Q", "agent_ids": [INT64_MAX + 1]}, "agent_ids[0]"),
     ("POST", "/api/v1/queues", {"name": "Q", "group_id": INT64_MAX + 1}, "group_id"),
