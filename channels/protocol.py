@@ -21,6 +21,7 @@ appended to the channel's history.
 
 from __future__ import annotations
 
+import re
 import struct
 from typing import Any, Final, Literal
 
@@ -66,6 +67,8 @@ class FrameError(ValueError):
 def decode_client_frame(data: str | bytes) -> ClientFrame:
     try:
         return _client_decoder.decode(data)
+    except RecursionError:
+        raise FrameError("bad_frame", "frames are JSON objects, not nested this deep") from None
     except msgspec.DecodeError as exc:
         text = str(exc)
         if "Invalid value" in text and "`$.op`" in text:
@@ -128,12 +131,18 @@ def encode_json(value: Any) -> bytes:
     return _encoder.encode(value)
 
 
+# Redis stream ids: two unsigned 64-bit numbers in ASCII digits (``isdigit`` and ``int``
+# would also take other scripts' digits, and numbers Redis cannot hold).
+_POS = re.compile(r"([0-9]{1,20})-([0-9]{1,20})")
+_UINT64_MAX: Final = 2**64 - 1
+
+
 def parse_pos(pos: str) -> tuple[int, int]:
     """Positions are opaque to clients; here they are Redis stream ids, ``ms-seq``."""
-    ms, sep, seq = pos.partition("-")
-    if not sep or not ms.isdigit() or not seq.isdigit() or len(pos) > 41:
-        raise FrameError("bad_since", f"{pos!r} is not a position this server gave out")
-    return int(ms), int(seq)
+    match = _POS.fullmatch(pos)
+    if match is None or max(int(match[1]), int(match[2])) > _UINT64_MAX:
+        raise FrameError("bad_since", f"{pos[:50]!r} is not a position this server gave out")
+    return int(match[1]), int(match[2])
 
 
 def ws_text_frame(payload: bytes) -> bytes:

@@ -37,7 +37,7 @@ from channels.backend import (
     resolve_history,
 )
 from channels.metrics import PUBSUB_RECONNECTS
-from channels.protocol import NO_POSITION
+from channels.protocol import NO_POSITION, parse_pos
 
 log = structlog.get_logger("recoup.channels")
 
@@ -328,7 +328,8 @@ class RedisBackend(Backend):
         try:
             newest = await self.redis.xrevrange(key, count=1)
             last = newest[0][0].decode() if newest else None
-            if since is None or (last is not None and last == since):
+            # Nothing is newer than ``since`` (and Redis refuses a range after its largest id).
+            if since is None or last is None or parse_pos(last) <= parse_pos(since):
                 return resolve_history(since, None, last, [])
             head = frame_head(channel)
             messages: list[Message] = []

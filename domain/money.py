@@ -7,6 +7,7 @@ minor digits is ISO 4217's, where CLDR's display precision differs from it.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from decimal import Decimal
 from functools import lru_cache
 from typing import NamedTuple
@@ -56,6 +57,28 @@ def minor_digits(currency: str) -> int:
         raise InvalidInput(
             f"{currency!r} is not an ISO 4217 currency in use", field="currency"
         ) from None
+
+
+# ASCII digits only (``\d`` would take any script's), one optional leading minus, and a
+# fraction only after a digit: what msgspec and Decimal() read beyond this is refused.
+_PLAIN_DECIMAL = re.compile(r"-?[0-9]+(\.[0-9]+)?")
+_MAX_DECIMAL_CHARS = 40
+
+
+def is_plain_decimal(text: str) -> bool:
+    """``"1200.50"``, ``"15000"`` or ``"-3"``: no exponent, underscores, spaces, plus sign,
+    digits other than 0-9, NaN or Infinity."""
+    return len(text) <= _MAX_DECIMAL_CHARS and _PLAIN_DECIMAL.fullmatch(text) is not None
+
+
+def parse_decimal(text: str, *, field: str) -> Decimal:
+    """A plain decimal string as a Decimal; anything else is refused naming ``field``."""
+    if not is_plain_decimal(text):
+        raise InvalidInput(
+            f'{field} must be a plain decimal number written as a string, such as "1200.50"',
+            field=field,
+        )
+    return Decimal(text)
 
 
 def check_currency(currency: str, *, field: str = "currency") -> str:

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import base64
 import binascii
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, cast
 
 import msgspec
 
 from domain.errors import InvalidInput
+from domain.validation import INT64_MAX, INT64_MIN
 
 T = TypeVar("T")
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
+_NOT_OURS = "cursor is not one this API gave out"
 
 
 class Page(msgspec.Struct, Generic[T]):
@@ -26,12 +28,17 @@ def encode_cursor(*key: Any) -> str:
 
 
 def decode_cursor(cursor: str, types: type[T]) -> T:
-    """Decode a cursor into ``types`` (a tuple type such as ``tuple[int]``)."""
+    """Decode a cursor into ``types`` (a tuple type such as ``tuple[int]``); its integers
+    are ids, so one a bigint cannot hold was never given out."""
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        return msgspec.json.decode(raw, type=types)
+        key = msgspec.json.decode(raw, type=types)
     except (binascii.Error, ValueError, msgspec.DecodeError):
-        raise InvalidInput("cursor is not one this API gave out", field="cursor") from None
+        raise InvalidInput(_NOT_OURS, field="cursor") from None
+    values = cast(tuple[Any, ...], key)
+    if any(isinstance(v, int) and not INT64_MIN <= v <= INT64_MAX for v in values):
+        raise InvalidInput(_NOT_OURS, field="cursor")
+    return key
 
 
 def check_limit(limit: int) -> int:

@@ -1,15 +1,55 @@
-"""Checks shared by several areas: time zones, e-mail addresses, phone numbers."""
+"""Checks shared by several areas: what PostgreSQL can hold (bigints, text without NUL,
+JSON of modest depth), time zones, e-mail addresses, phone numbers."""
 
 from __future__ import annotations
 
 import re
 import zoneinfo
 from functools import lru_cache
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 
 from domain.errors import InvalidInput
+
+INT64_MIN = -(2**63)
+INT64_MAX = 2**63 - 1
+# Every integer a client sends goes into a bigint column or parameter; msgspec reads any size.
+Int64 = Annotated[int, msgspec.Meta(ge=INT64_MIN, le=INT64_MAX)]
+Id = Int64
+
+# Deep enough for any body Recoup takes; shallow enough to decode, walk and store safely.
+MAX_JSON_DEPTH = 32
+
+
+def json_path(path: str, key: str | int) -> str:
+    """``path`` one step further in: ``custom.tags`` and 1 make ``custom.tags[1]``."""
+    if isinstance(key, int):
+        return f"{path}[{key}]"
+    return f"{path}.{key}" if path else key
+
+
+def check_json(value: Any, *, field: str = "", max_depth: int = MAX_JSON_DEPTH) -> None:
+    """Refuse decoded JSON that PostgreSQL cannot store: a NUL character in any string or key,
+    or nesting deeper than ``max_depth`` objects and arrays. The error names the place, as in
+    ``debtor.first_name`` or ``custom.tags[1]`` (``field`` is the path of ``value`` itself)."""
+    stack: list[tuple[Any, str, int]] = [(value, field, 1)]
+    while stack:
+        item, path, depth = stack.pop()
+        where = path or "body"
+        if isinstance(item, str) and "\x00" in item:
+            raise InvalidInput(f"{where} must not contain NUL characters", field=where)
+        if not isinstance(item, (dict, list)):
+            continue
+        if depth > max_depth:
+            raise InvalidInput(f"{where} nests deeper than {max_depth} levels", field=where)
+        if isinstance(item, list):
+            stack.extend((v, json_path(path, n), depth + 1) for n, v in enumerate(item))
+            continue
+        if any(isinstance(key, str) and "\x00" in key for key in item):
+            raise InvalidInput(f"the keys of {where} must not contain NUL characters", field=where)
+        stack.extend((v, json_path(path, k), depth + 1) for k, v in item.items())
+
 
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
 _PHONE = re.compile(r"^\+?[0-9][0-9 ()\-.]{3,30}$")
@@ -46,11 +86,13 @@ def check_phone(value: str, *, field: str = "phone") -> str:
 
 _MAX_CUSTOM_KEYS = 100
 _MAX_CUSTOM_BYTES = 16 * 1024
+_MAX_CUSTOM_DEPTH = 8
 _CUSTOM_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 
 
 def check_custom(custom: dict[str, Any], *, field: str = "custom") -> dict[str, Any]:
-    """Custom fields: a flat-named JSON object of modest size."""
+    """Custom fields: a flat-named JSON object of modest size and depth."""
+    check_json(custom, field=field, max_depth=_MAX_CUSTOM_DEPTH)
     if len(custom) > _MAX_CUSTOM_KEYS:
         raise InvalidInput(f"{field} may hold at most {_MAX_CUSTOM_KEYS} fields", field=field)
     for key in custom:

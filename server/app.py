@@ -30,6 +30,7 @@ from server.controllers.tenant import TenantController
 from server.controllers.users import AgentGroupController, UserController
 from server.controllers.worklist import QueueController, RuleController, TaskController
 from server.frontend import frontend_router
+from server.input import RecoupRequest, refuse_nul_parameters
 from server.observability import ObservabilityMiddleware, configure_logging
 from server.optout import OptOutController
 from server.pay import PayController
@@ -97,6 +98,8 @@ def create_app(settings: Settings | None = None, *, resources: Resources | None 
         lifespan=[lifespan],
         state=State({"resources": resources} if resources is not None else {}),
         exception_handlers=EXCEPTION_HANDLERS,
+        request_class=RecoupRequest,
+        before_request=refuse_nul_parameters,
         request_max_body_size=settings.max_body_bytes,
         compression_config=CompressionConfig(
             backend="gzip", minimum_size=1024, gzip_compress_level=5

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import asyncpg
 import structlog
 from litestar import MediaType, Request, Response
 from litestar.exceptions import (
@@ -108,6 +109,10 @@ def validation_error(
     for item in exc.extra if isinstance(exc.extra, list) else []:
         if isinstance(item, dict):
             message = str(item.get("message", ""))
+            if message == repr(item.get("key")):
+                # Litestar's KeyError for a defaulted field not sent (an optional body),
+                # listed when another field fails: not an error of the request.
+                continue
             field = _field_of(item.get("key"), message)
             if field == "data":  # Litestar's name for the whole body
                 field = "body"
@@ -157,10 +162,40 @@ def internal_error(request: Request[Any, Any, Any], exc: Exception) -> Response[
     )
 
 
+# What PostgreSQL refuses of a value itself; asyncpg raises DataError too for a parameter it
+# cannot encode (too large for its column type: an OverflowError underneath).
+_REFUSED_VALUES = (
+    asyncpg.CharacterNotInRepertoireError,
+    asyncpg.UntranslatableCharacterError,
+    asyncpg.NumericValueOutOfRangeError,
+    asyncpg.DatetimeFieldOverflowError,
+)
+
+
+def unstorable_input(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
+    """A value the checks at the edge let through and PostgreSQL refused, or one too large
+    or too deep for Python: the client's input, not our failure. Nothing was stored."""
+    if isinstance(exc, asyncpg.DataError) and not (
+        isinstance(exc, _REFUSED_VALUES) or isinstance(exc.__cause__, OverflowError)
+    ):
+        return internal_error(request, exc)  # our SQL or our parameters are wrong
+    log.warning("input refused late", error=f"{type(exc).__name__}: {exc}"[:300])
+    return problem(
+        request,
+        422,
+        "a value in the request is out of range, nested too deeply, or holds a character "
+        "that cannot be stored",
+    )
+
+
 EXCEPTION_HANDLERS: dict[type[Exception] | int, Any] = {
     RecoupError: recoup_error,
     ValidationException: validation_error,
     HTTPException: http_error,
+    # Safety nets behind server/input.py and the schemas' bounds.
+    OverflowError: unstorable_input,
+    RecursionError: unstorable_input,
+    asyncpg.DataError: unstorable_input,
     Exception: internal_error,
 }
 

@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 import msgspec
 
 from domain.debtors.schemas import DebtorCreate, Ref
+from domain.validation import Id, Int64
 
 Unset = msgspec.UnsetType
 UNSET = msgspec.UNSET
@@ -47,12 +48,12 @@ class AccountCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     principal: Decimal
     interest: Decimal = Decimal(0)
     fees: Decimal = Decimal(0)
-    debtor_id: int | None = None
+    debtor_id: Id | None = None
     debtor: DebtorCreate | None = None
     creditor: Creditor = ""
     due_date: dt.date | None = None
     status: AccountStatus = "active"
-    owner_id: int | None = None
+    owner_id: Id | None = None
     custom: dict[str, Any] = {}
 
 
@@ -66,9 +67,9 @@ class AccountUpdate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     fees: Decimal | Unset = UNSET
     due_date: dt.date | Unset | None = UNSET
     status: AccountStatus | Unset = UNSET
-    owner_id: int | Unset | None = UNSET
+    owner_id: Id | Unset | None = UNSET
     custom: dict[str, Any] | Unset = UNSET
-    version: int | Unset = UNSET
+    version: Int64 | Unset = UNSET
 
 
 class AccountFilter(msgspec.Struct, kw_only=True):

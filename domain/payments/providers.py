@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import time
 from decimal import Decimal
+from typing import Any
 
 import msgspec
 
-from domain.errors import RecoupError
+from domain.errors import InvalidInput, RecoupError
 from domain.money import minor_digits
+from domain.validation import INT64_MAX, check_json
 
 TOLERANCE_SECONDS = 300
 
@@ -55,6 +58,11 @@ def sign(secret: str, body: bytes, timestamp: int | None = None) -> str:
     return f"t={t},v1={digest}"
 
 
+# Only what Stripe writes: a Unix time in ASCII digits, and lowercase hex SHA-256 digests.
+_TIMESTAMP = re.compile(r"[0-9]{1,12}")
+_DIGEST = re.compile(r"[0-9a-f]{64}")
+
+
 def verify(
     body: bytes,
     header: str | None,
@@ -69,9 +77,11 @@ def verify(
     candidates: list[str] = []
     for part in header.split(","):
         key, _, value = part.strip().partition("=")
-        if key == "t" and value.isdigit():
+        if key == "t":
+            if not _TIMESTAMP.fullmatch(value):
+                raise InvalidSignature("the signature's timestamp is not a Unix time")
             timestamp = int(value)
-        elif key == "v1":
+        elif key == "v1" and _DIGEST.fullmatch(value):
             candidates.append(value)
     if timestamp is None or not candidates:
         raise InvalidSignature("the Stripe-Signature header has no timestamp or no v1 signature")
@@ -85,15 +95,24 @@ def verify(
     raise InvalidSignature("no signature matches")
 
 
+def _minor_units(amount: Any) -> int:
+    """An amount as Stripe sends it: a whole number of minor units."""
+    if isinstance(amount, bool) or not isinstance(amount, int) or abs(amount) > INT64_MAX:
+        raise ValueError(f"amount {amount!r} is not a whole number of minor units")
+    return amount
+
+
 def parse(body: bytes) -> ProviderEvent:
-    """The parts of a Stripe-shaped event we use (amounts arrive in minor units)."""
+    """The parts of a Stripe-shaped event we use (amounts arrive in minor units). The event
+    is kept as delivered, so one PostgreSQL could not store (NUL, deep nesting) is refused."""
     try:
         raw = msgspec.json.decode(body)
+        check_json(raw)
         obj = raw["data"]["object"]
         currency = str(obj.get("currency") or "").upper() or None
         amount = obj.get("amount_received", obj.get("amount_total", obj.get("amount")))
         decimal = (
-            Decimal(int(amount)).scaleb(-minor_digits(currency))
+            Decimal(_minor_units(amount)).scaleb(-minor_digits(currency))
             if amount is not None and currency
             else None
         )
@@ -106,5 +125,14 @@ def parse(body: bytes) -> ProviderEvent:
             currency=currency,
             failure_reason=error.get("message") if isinstance(error, dict) else None,
         )
-    except (msgspec.DecodeError, KeyError, TypeError, ValueError, AttributeError) as exc:
+    except RecursionError:
+        raise InvalidEvent("the event nests too deeply to read") from None
+    except (
+        msgspec.DecodeError,
+        InvalidInput,
+        KeyError,
+        TypeError,
+        ValueError,
+        AttributeError,
+    ) as exc:
         raise InvalidEvent(f"the event is not one we understand: {exc}") from None

@@ -6,6 +6,7 @@ from typing import Annotated, Literal
 import msgspec
 
 from domain.actor import Role
+from domain.validation import Id
 
 Status = Literal["available", "away", "offline"]
 Email = Annotated[str, msgspec.Meta(min_length=3, max_length=254)]
@@ -47,7 +48,7 @@ class UserCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     name: PersonName
     password: Password
     role: Role = "collector"
-    group_id: int | None = None
+    group_id: Id | None = None
     capacity: Capacity = 25
     time_zone: str = "UTC"
 
@@ -55,7 +56,7 @@ class UserCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
 class UserUpdate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     name: PersonName | Unset = UNSET
     role: Role | Unset = UNSET
-    group_id: int | Unset | None = UNSET
+    group_id: Id | Unset | None = UNSET
     capacity: Capacity | Unset = UNSET
     time_zone: str | Unset = UNSET
     active: bool | Unset = UNSET

@@ -19,8 +19,10 @@ from typing import Any
 
 from domain.accounts.schemas import ACCOUNT_STATUSES
 from domain.errors import InvalidInput
+from domain.money import is_plain_decimal
 from domain.sql import Where
 from domain.tenancy.schemas import Tenant
+from domain.validation import INT64_MAX, INT64_MIN
 from domain.worklist.schemas import Condition
 
 _MAX_DAYS = 100_000
@@ -50,6 +52,8 @@ class _Bad(Exception):
 def _number(value: Any) -> Decimal:
     if isinstance(value, bool) or not isinstance(value, (int, float, str)):
         raise _Bad('must be a number, as in 100 or "100.50"')
+    if isinstance(value, str) and not is_plain_decimal(value):
+        raise _Bad(f'{value!r} is not a number written plainly, as in "100.50"')
     try:
         number = Decimal(str(value))
     except InvalidOperation:
@@ -254,7 +258,10 @@ def _ids(value: Any) -> list[int]:
         not isinstance(value, list)
         or not value
         or len(value) > _MAX_SET
-        or not all(isinstance(v, int) and not isinstance(v, bool) for v in value)
+        or not all(
+            isinstance(v, int) and not isinstance(v, bool) and INT64_MIN <= v <= INT64_MAX
+            for v in value
+        )
     ):
         raise _Bad(f"must be a list of 1 to {_MAX_SET} ids")
     return list(value)

@@ -8,6 +8,8 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 
+from domain.validation import Id
+
 Unset = msgspec.UnsetType
 UNSET = msgspec.UNSET
 
@@ -36,8 +38,8 @@ class Strategy(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     open tasks, round robin or longest idle), or nobody yet (a queue agents pull from)."""
 
     kind: StrategyKind = "queue"
-    agent_id: int | None = None
-    group_id: int | None = None
+    agent_id: Id | None = None
+    group_id: Id | None = None
 
 
 class Condition(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -102,12 +104,12 @@ class Task(msgspec.Struct, kw_only=True):
 class TaskCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """A task made by hand (a supervisor or an integrator) rather than by a rule."""
 
-    account_id: int
+    account_id: Id
     type: TaskType = "call"
     title: Title = ""
     priority: Priority = 50
     due_at: dt.datetime | None = None
-    queue_id: int | None = None
+    queue_id: Id | None = None
     strategy: Strategy = Strategy()
     notes: Notes = ""
 
@@ -115,7 +117,7 @@ class TaskCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
 class TaskAssign(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """Give the task to an agent, or (``assignee_id: null``) back to its queue."""
 
-    assignee_id: int | None
+    assignee_id: Id | None
     reason: Annotated[str, msgspec.Meta(max_length=300)] = ""
 
 
@@ -153,15 +155,15 @@ class QueueCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     both are empty). Waiting work gains a priority point every ``age_boost_minutes``."""
 
     name: Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
-    group_id: int | None = None
-    agent_ids: list[int] = []
+    group_id: Id | None = None
+    agent_ids: list[Id] = []
     age_boost_minutes: Annotated[int, msgspec.Meta(ge=1, le=10_080)] | None = None
 
 
 class QueueUpdate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     name: Annotated[str, msgspec.Meta(min_length=1, max_length=100)] | Unset = UNSET
-    group_id: int | Unset | None = UNSET
-    agent_ids: list[int] | Unset = UNSET
+    group_id: Id | Unset | None = UNSET
+    agent_ids: list[Id] | Unset = UNSET
     age_boost_minutes: Annotated[int, msgspec.Meta(ge=1, le=10080)] | Unset | None = UNSET
 
 
@@ -194,7 +196,7 @@ class RuleCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     priority: Priority = 50
     due_offset_minutes: DueOffset = 0
     strategy: Strategy = Strategy()
-    queue_id: int | None = None
+    queue_id: Id | None = None
     cadence_minutes: Cadence = 60
     enabled: bool = True
 
@@ -206,7 +208,7 @@ class RuleUpdate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     priority: Priority | Unset = UNSET
     due_offset_minutes: DueOffset | Unset = UNSET
     strategy: Strategy | Unset = UNSET
-    queue_id: int | Unset | None = UNSET
+    queue_id: Id | Unset | None = UNSET
     cadence_minutes: Cadence | Unset = UNSET
     enabled: bool | Unset = UNSET
 

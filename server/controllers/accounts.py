@@ -6,7 +6,7 @@ from typing import Annotated
 
 from litestar import Controller, get, patch, post
 from litestar.di import NamedDependency, Provide
-from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
+from litestar.params import FromQuery, JSONBody, QueryParameter
 
 from domain.accounts.schemas import Account, AccountCreate, AccountFilter, AccountUpdate
 from domain.accounts.service import AccountService
@@ -19,7 +19,7 @@ from domain.interactions.service import InteractionService
 from domain.pagination import Page
 from server.auth.guards import EVERYONE, MANAGERS, WORKERS, allow
 from server.controllers.deps import provide_connection, service
-from server.controllers.params import DEFAULT_LIMIT, Cursor, Limit, Search
+from server.controllers.params import DEFAULT_LIMIT, Cursor, Limit, PathId, QueryId, Search
 
 Days = Annotated[int | None, QueryParameter(ge=0, le=100_000)]
 
@@ -41,10 +41,10 @@ class AccountController(Controller):
         bucket: Annotated[str | None, QueryParameter(description="bucket name")] = None,
         dpd_min: Days = None,
         dpd_max: Days = None,
-        owner_id: FromQuery[int | None] = None,
+        owner_id: QueryId = None,
         unowned: FromQuery[bool] = False,
         currency: Annotated[str | None, QueryParameter(pattern=r"^[A-Z]{3}$")] = None,
-        debtor_id: FromQuery[int | None] = None,
+        debtor_id: QueryId = None,
         q: Search = None,
         cursor: Cursor = None,
         limit: Limit = DEFAULT_LIMIT,
@@ -74,7 +74,7 @@ class AccountController(Controller):
 
     @get("/{account_id:int}", guards=allow(*EVERYONE, scope="accounts:read"), summary="One account")
     async def get_account(
-        self, accounts: NamedDependency[AccountService], account_id: FromPath[int]
+        self, accounts: NamedDependency[AccountService], account_id: PathId
     ) -> Account:
         return await accounts.get(account_id)
 
@@ -86,7 +86,7 @@ class AccountController(Controller):
     async def update(
         self,
         accounts: NamedDependency[AccountService],
-        account_id: FromPath[int],
+        account_id: PathId,
         data: JSONBody[AccountUpdate],
     ) -> Account:
         return await accounts.update(account_id, data)
@@ -99,7 +99,7 @@ class AccountController(Controller):
     async def list_interactions(
         self,
         interactions: NamedDependency[InteractionService],
-        account_id: FromPath[int],
+        account_id: PathId,
         cursor: Cursor = None,
         limit: Limit = DEFAULT_LIMIT,
     ) -> Page[Interaction]:
@@ -113,7 +113,7 @@ class AccountController(Controller):
     async def log_interaction(
         self,
         interactions: NamedDependency[InteractionService],
-        account_id: FromPath[int],
+        account_id: PathId,
         data: JSONBody[InteractionCreate],
     ) -> Interaction:
         return await interactions.log(account_id, data)
@@ -127,6 +127,6 @@ class AccountController(Controller):
         self,
         conn: NamedDependency[Connection],
         actor: NamedDependency[Actor],
-        account_id: FromPath[int],
+        account_id: PathId,
     ) -> ContactStatus:
         return await compliance.account_status(conn, actor, account_id)

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from litestar import Controller, delete, get, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath, JSONBody
+from litestar.params import JSONBody
 
 from domain.auth.schemas import ApiKey, ApiKeyCreate, ApiKeyCreated
 from domain.auth.service import ApiKeyService
 from server.auth.guards import ADMINS, allow
 from server.controllers.deps import service
+from server.controllers.params import PathId
 
 
 class ApiKeyController(Controller):
@@ -29,9 +30,9 @@ class ApiKeyController(Controller):
         return await keys.create(data)
 
     @get("/{key_id:int}", summary="One API key")
-    async def get_key(self, keys: NamedDependency[ApiKeyService], key_id: FromPath[int]) -> ApiKey:
+    async def get_key(self, keys: NamedDependency[ApiKeyService], key_id: PathId) -> ApiKey:
         return await keys.get(key_id)
 
     @delete("/{key_id:int}", status_code=200, summary="Revoke an API key")
-    async def revoke(self, keys: NamedDependency[ApiKeyService], key_id: FromPath[int]) -> ApiKey:
+    async def revoke(self, keys: NamedDependency[ApiKeyService], key_id: PathId) -> ApiKey:
         return await keys.revoke(key_id)

@@ -10,7 +10,7 @@ from domain.audit.service import AuditEntry, AuditService
 from domain.pagination import Page
 from server.auth.guards import ADMINS, allow
 from server.controllers.deps import service
-from server.controllers.params import DEFAULT_LIMIT, Cursor, Limit
+from server.controllers.params import DEFAULT_LIMIT, Cursor, Limit, QueryId
 
 
 class AuditController(Controller):
@@ -24,7 +24,7 @@ class AuditController(Controller):
         self,
         audit: NamedDependency[AuditService],
         entity_type: FromQuery[str | None] = None,
-        entity_id: FromQuery[int | None] = None,
+        entity_id: QueryId = None,
         cursor: Cursor = None,
         limit: Limit = DEFAULT_LIMIT,
     ) -> Page[AuditEntry]:

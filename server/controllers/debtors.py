@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from litestar import Controller, get, patch, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath, JSONBody
+from litestar.params import JSONBody
 
 from domain.debtors.schemas import Debtor, DebtorCreate, DebtorUpdate
 from domain.debtors.service import DebtorService
 from domain.pagination import Page
 from server.auth.guards import EVERYONE, MANAGERS, WORKERS, allow
 from server.controllers.deps import service
-from server.controllers.params import DEFAULT_LIMIT, Cursor, Limit, Search
+from server.controllers.params import DEFAULT_LIMIT, Cursor, Limit, PathId, Search
 
 
 class DebtorController(Controller):
@@ -41,7 +41,7 @@ class DebtorController(Controller):
 
     @get("/{debtor_id:int}", guards=allow(*EVERYONE, scope="debtors:read"), summary="One debtor")
     async def get_debtor(
-        self, debtors: NamedDependency[DebtorService], debtor_id: FromPath[int]
+        self, debtors: NamedDependency[DebtorService], debtor_id: PathId
     ) -> Debtor:
         return await debtors.get(debtor_id)
 
@@ -53,7 +53,7 @@ class DebtorController(Controller):
     async def update(
         self,
         debtors: NamedDependency[DebtorService],
-        debtor_id: FromPath[int],
+        debtor_id: PathId,
         data: JSONBody[DebtorUpdate],
     ) -> Debtor:
         return await debtors.update(debtor_id, data)

@@ -7,13 +7,14 @@ from typing import Any
 
 from litestar import Controller, Request, delete, post
 from litestar.di import NamedDependency, Provide
-from litestar.params import FromPath, JSONBody
+from litestar.params import JSONBody
 from litestar.status_codes import HTTP_200_OK
 
 from domain.actor import Actor
 from domain.payments.links import PaymentLinkService
 from domain.payments.schemas import PaymentLink, PaymentLinkCreate
 from server.auth.guards import WORKERS, allow
+from server.controllers.params import PathId
 from server.resources import Resources
 
 
@@ -45,7 +46,7 @@ class PaymentLinkController(Controller):
     async def create_link(
         self,
         links: NamedDependency[PaymentLinkService],
-        account_id: FromPath[int],
+        account_id: PathId,
         data: JSONBody[PaymentLinkCreate | None] = None,
     ) -> PaymentLink:
         return await links.create(account_id, data.expires_in_hours if data else 72)
@@ -57,6 +58,6 @@ class PaymentLinkController(Controller):
         summary="Withdraw a payment link",
     )
     async def revoke_link(
-        self, links: NamedDependency[PaymentLinkService], link_id: FromPath[int]
+        self, links: NamedDependency[PaymentLinkService], link_id: PathId
     ) -> PaymentLink:
         return await links.revoke(link_id)

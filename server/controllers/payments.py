@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath, JSONBody
+from litestar.params import JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from domain.actor import Actor
@@ -18,7 +18,7 @@ from domain.payments.service import PaymentService
 from server.auth.guards import EVERYONE, MANAGERS, WORKERS, allow
 from server.controllers.deps import service
 from server.controllers.idempotency import IdempotencyKey, respond
-from server.controllers.params import DEFAULT_LIMIT, Cursor, Limit
+from server.controllers.params import DEFAULT_LIMIT, Cursor, Limit, PathId
 
 
 async def _undo(
@@ -51,7 +51,7 @@ class PaymentController(Controller):
         self,
         request: Request[Any, Any, Any],
         actor: NamedDependency[Actor],
-        account_id: FromPath[int],
+        account_id: PathId,
         data: JSONBody[PaymentCreate],
         idempotency_key: IdempotencyKey = None,
     ) -> Response[Any]:
@@ -78,7 +78,7 @@ class PaymentController(Controller):
     async def list_payments(
         self,
         payments: NamedDependency[PaymentService],
-        account_id: FromPath[int],
+        account_id: PathId,
         cursor: Cursor = None,
         limit: Limit = DEFAULT_LIMIT,
     ) -> Page[Payment]:
@@ -90,7 +90,7 @@ class PaymentController(Controller):
         summary="One payment",
     )
     async def get_payment(
-        self, payments: NamedDependency[PaymentService], payment_id: FromPath[int]
+        self, payments: NamedDependency[PaymentService], payment_id: PathId
     ) -> Payment:
         return await payments.get(payment_id)
 
@@ -103,7 +103,7 @@ class PaymentController(Controller):
     async def refund(
         self,
         payments: NamedDependency[PaymentService],
-        payment_id: FromPath[int],
+        payment_id: PathId,
         data: JSONBody[PaymentAction | None] = None,
     ) -> Payment:
         return await _undo(payments, payment_id, "refunded", data)
@@ -117,7 +117,7 @@ class PaymentController(Controller):
     async def reverse(
         self,
         payments: NamedDependency[PaymentService],
-        payment_id: FromPath[int],
+        payment_id: PathId,
         data: JSONBody[PaymentAction | None] = None,
     ) -> Payment:
         return await _undo(payments, payment_id, "reversed", data)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from litestar import Controller, get, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath, JSONBody
+from litestar.params import JSONBody
 
 from domain.actor import Actor
 from domain.payments.schemas import source_of
@@ -12,6 +12,7 @@ from domain.promises.schemas import Promise, PromiseCreate
 from domain.promises.service import PromiseService
 from server.auth.guards import EVERYONE, WORKERS, allow
 from server.controllers.deps import service
+from server.controllers.params import PathId
 
 
 class PromiseController(Controller):
@@ -28,7 +29,7 @@ class PromiseController(Controller):
         self,
         promises: NamedDependency[PromiseService],
         actor: NamedDependency[Actor],
-        account_id: FromPath[int],
+        account_id: PathId,
         data: JSONBody[PromiseCreate],
     ) -> list[Promise]:
         return await promises.make(account_id, data, source=source_of(actor))
@@ -39,6 +40,6 @@ class PromiseController(Controller):
         summary="Promises on an account",
     )
     async def list_promises(
-        self, promises: NamedDependency[PromiseService], account_id: FromPath[int]
+        self, promises: NamedDependency[PromiseService], account_id: PathId
     ) -> list[Promise]:
         return await promises.list(account_id)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from litestar import Controller, delete, get, patch, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath, FromQuery, JSONBody
+from litestar.params import FromQuery, JSONBody
 from litestar.status_codes import HTTP_204_NO_CONTENT
 
 from domain.actor import Role
@@ -21,7 +21,7 @@ from domain.users.schemas import (
 from domain.users.service import AgentGroupService, UserService
 from server.auth.guards import ADMINS, EVERYONE, MANAGERS, allow
 from server.controllers.deps import service
-from server.controllers.params import DEFAULT_LIMIT, Cursor, Limit
+from server.controllers.params import DEFAULT_LIMIT, Cursor, Limit, PathId, QueryId
 
 
 class UserController(Controller):
@@ -57,7 +57,7 @@ class UserController(Controller):
         self,
         users: NamedDependency[UserService],
         role: FromQuery[Role | None] = None,
-        group_id: FromQuery[int | None] = None,
+        group_id: QueryId = None,
         cursor: Cursor = None,
         limit: Limit = DEFAULT_LIMIT,
     ) -> Page[User]:
@@ -68,7 +68,7 @@ class UserController(Controller):
         return await users.create(data)
 
     @get("/{user_id:int}", guards=allow(*MANAGERS), summary="One user")
-    async def get_user(self, users: NamedDependency[UserService], user_id: FromPath[int]) -> User:
+    async def get_user(self, users: NamedDependency[UserService], user_id: PathId) -> User:
         return await users.get(user_id)
 
     @post(
@@ -84,7 +84,7 @@ class UserController(Controller):
     async def update(
         self,
         users: NamedDependency[UserService],
-        user_id: FromPath[int],
+        user_id: PathId,
         data: JSONBody[UserUpdate],
     ) -> User:
         return await users.update(user_id, data)
@@ -107,7 +107,7 @@ class AgentGroupController(Controller):
 
     @get("/{group_id:int}", guards=allow(*EVERYONE), summary="One agent group")
     async def get_group(
-        self, groups: NamedDependency[AgentGroupService], group_id: FromPath[int]
+        self, groups: NamedDependency[AgentGroupService], group_id: PathId
     ) -> AgentGroup:
         return await groups.get(group_id)
 
@@ -115,7 +115,7 @@ class AgentGroupController(Controller):
     async def update(
         self,
         groups: NamedDependency[AgentGroupService],
-        group_id: FromPath[int],
+        group_id: PathId,
         data: JSONBody[AgentGroupUpdate],
     ) -> AgentGroup:
         return await groups.update(group_id, data)
@@ -126,7 +126,5 @@ class AgentGroupController(Controller):
         status_code=HTTP_204_NO_CONTENT,
         summary="Delete an agent group (its members keep working, without a group)",
     )
-    async def remove(
-        self, groups: NamedDependency[AgentGroupService], group_id: FromPath[int]
-    ) -> None:
+    async def remove(self, groups: NamedDependency[AgentGroupService], group_id: PathId) -> None:
         await groups.delete(group_id)

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 from litestar import Controller, Request, delete, get, patch, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
+from litestar.params import FromQuery, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from domain.actor import Actor
@@ -39,7 +39,7 @@ from domain.worklist.schemas import (
 from domain.worklist.tasks import TaskService
 from server.auth.guards import EVERYONE, MANAGERS, WORKERS, allow
 from server.controllers.deps import service
-from server.controllers.params import DEFAULT_LIMIT, Cursor, Limit
+from server.controllers.params import DEFAULT_LIMIT, Cursor, Limit, PathId, QueryId
 from server.pull_gate import pull_next
 
 DEBTOR_FIELDS_NEED_ACCOUNTS = (
@@ -69,9 +69,7 @@ class QueueController(Controller):
         return await queues.create(data)
 
     @get("/{queue_id:int}", guards=allow(*EVERYONE, scope="tasks:read"), summary="One queue")
-    async def get_queue(
-        self, queues: NamedDependency[QueueService], queue_id: FromPath[int]
-    ) -> Queue:
+    async def get_queue(self, queues: NamedDependency[QueueService], queue_id: PathId) -> Queue:
         return await queues.get(queue_id)
 
     @patch(
@@ -80,7 +78,7 @@ class QueueController(Controller):
     async def update(
         self,
         queues: NamedDependency[QueueService],
-        queue_id: FromPath[int],
+        queue_id: PathId,
         data: JSONBody[QueueUpdate],
     ) -> Queue:
         return await queues.update(queue_id, data)
@@ -90,7 +88,7 @@ class QueueController(Controller):
         guards=allow(*MANAGERS, scope="tasks:write"),
         summary="Delete an empty queue",
     )
-    async def remove(self, queues: NamedDependency[QueueService], queue_id: FromPath[int]) -> None:
+    async def remove(self, queues: NamedDependency[QueueService], queue_id: PathId) -> None:
         await queues.delete(queue_id)
 
 
@@ -139,7 +137,7 @@ class RuleController(Controller):
         return await rules.preview(data)
 
     @get("/{rule_id:int}", guards=allow(*MANAGERS, scope="tasks:read"), summary="One rule")
-    async def get_rule(self, rules: NamedDependency[RuleService], rule_id: FromPath[int]) -> Rule:
+    async def get_rule(self, rules: NamedDependency[RuleService], rule_id: PathId) -> Rule:
         return await rules.get(rule_id)
 
     @patch(
@@ -151,13 +149,13 @@ class RuleController(Controller):
     async def update(
         self,
         rules: NamedDependency[RuleService],
-        rule_id: FromPath[int],
+        rule_id: PathId,
         data: JSONBody[RuleUpdate],
     ) -> Rule:
         return await rules.update(rule_id, data)
 
     @delete("/{rule_id:int}", guards=allow(*MANAGERS, scope="tasks:write"), summary="Delete a rule")
-    async def remove(self, rules: NamedDependency[RuleService], rule_id: FromPath[int]) -> None:
+    async def remove(self, rules: NamedDependency[RuleService], rule_id: PathId) -> None:
         await rules.delete(rule_id)
 
     @post(
@@ -166,7 +164,7 @@ class RuleController(Controller):
         status_code=HTTP_201_CREATED,
         summary="Run a rule now: create its missing tasks and hand them to assignment",
     )
-    async def run(self, rules: NamedDependency[RuleService], rule_id: FromPath[int]) -> RuleRun:
+    async def run(self, rules: NamedDependency[RuleService], rule_id: PathId) -> RuleRun:
         return await rules.run(rule_id, trigger="manual")
 
     @get(
@@ -177,7 +175,7 @@ class RuleController(Controller):
     async def runs(
         self,
         rules: NamedDependency[RuleService],
-        rule_id: FromPath[int],
+        rule_id: PathId,
         limit: Annotated[int, QueryParameter(ge=1, le=200)] = 20,
     ) -> list[RuleRun]:
         return await rules.runs(rule_id, limit)
@@ -197,11 +195,11 @@ class TaskController(Controller):
         self,
         tasks: NamedDependency[TaskService],
         status: Annotated[list[str] | None, QueryParameter(description="one or more")] = None,
-        assignee_id: FromQuery[int | None] = None,
+        assignee_id: QueryId = None,
         unassigned: FromQuery[bool] = False,
-        queue_id: FromQuery[int | None] = None,
-        rule_id: FromQuery[int | None] = None,
-        account_id: FromQuery[int | None] = None,
+        queue_id: QueryId = None,
+        rule_id: QueryId = None,
+        account_id: QueryId = None,
         cursor: Cursor = None,
         limit: Limit = DEFAULT_LIMIT,
     ) -> Page[Task]:
@@ -244,7 +242,7 @@ class TaskController(Controller):
         return await tasks.create(data)
 
     @get("/{task_id:int}", guards=allow(*EVERYONE, scope="tasks:read"), summary="One task")
-    async def get_task(self, tasks: NamedDependency[TaskService], task_id: FromPath[int]) -> Task:
+    async def get_task(self, tasks: NamedDependency[TaskService], task_id: PathId) -> Task:
         return await tasks.get(task_id)
 
     @post(
@@ -253,7 +251,7 @@ class TaskController(Controller):
         status_code=HTTP_200_OK,
         summary="Start assigned work",
     )
-    async def start(self, tasks: NamedDependency[TaskService], task_id: FromPath[int]) -> Task:
+    async def start(self, tasks: NamedDependency[TaskService], task_id: PathId) -> Task:
         return await tasks.start(task_id)
 
     @post(
@@ -265,7 +263,7 @@ class TaskController(Controller):
     async def complete(
         self,
         tasks: NamedDependency[TaskService],
-        task_id: FromPath[int],
+        task_id: PathId,
         data: JSONBody[TaskComplete],
     ) -> Task:
         return await tasks.complete(task_id, data)
@@ -279,7 +277,7 @@ class TaskController(Controller):
     async def cancel(
         self,
         tasks: NamedDependency[TaskService],
-        task_id: FromPath[int],
+        task_id: PathId,
         data: JSONBody[TaskCancel],
     ) -> Task:
         return await tasks.cancel(task_id, data)
@@ -293,7 +291,7 @@ class TaskController(Controller):
     async def release(
         self,
         tasks: NamedDependency[TaskService],
-        task_id: FromPath[int],
+        task_id: PathId,
     ) -> Task:
         return await tasks.release(task_id)
 
@@ -306,7 +304,7 @@ class TaskController(Controller):
     async def assign(
         self,
         tasks: NamedDependency[TaskService],
-        task_id: FromPath[int],
+        task_id: PathId,
         data: JSONBody[TaskAssign],
     ) -> Task:
         return await tasks.assign(task_id, data)

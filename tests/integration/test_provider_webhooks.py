@@ -152,3 +152,69 @@ async def test_an_unknown_provider_or_payment_is_404(client, tenant) -> None:
         await client.post("/api/v1/webhooks/payments/acme", content=body, headers=signed)
     ).status_code == 404
     assert (await client.post(URL, content=body, headers=signed)).status_code == 404
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        "superscript timestamp",
+        "5,000-digit timestamp",
+        "4,000-digit timestamp",
+        "negative timestamp",
+        "non-ascii signature",
+        "nul",
+    ],
+)
+async def test_odd_signature_headers_are_400_and_store_nothing(
+    client, tenant, pending, header
+) -> None:
+    body = event(pending.provider_ref, 4000)
+    valid = stripe_signature(body, DEV_SANDBOX_SECRET)
+    t, v1 = valid.split(",")
+    odd = {
+        "superscript timestamp": f"t=\u00b2,{v1}",
+        "5,000-digit timestamp": f"t={'9' * 5000},{v1}",
+        "4,000-digit timestamp": f"t={'9' * 4000},{v1}",
+        "negative timestamp": f"t=-{t[2:]},{v1}",
+        "non-ascii signature": f"{t},v1=\u00e9{v1[4:]}",
+        "nul": f"{t}\x00,{v1}",
+    }[header]
+    response = await client.post(
+        URL,
+        content=body,
+        # Servers read header bytes as Latin-1: "\xb2" arrives as a superscript two.
+        headers={"Stripe-Signature": odd.encode("latin-1"), "Content-Type": "application/json"},
+    )
+    assert response.status_code == 400, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    assert response.json()["type"] == "urn:recoup:problem:invalid-signature"
+    assert await state(tenant, pending.id) == ("pending", 0, "1075.0000")
+
+
+@pytest.mark.parametrize(
+    "problem", ["deep", "nul in the id", "nul in the reference", "text amount"]
+)
+async def test_signed_events_that_cannot_be_stored_are_400_invalid_event(
+    client, tenant, pending, problem
+) -> None:
+    ref = pending.provider_ref
+    body = {
+        "deep": b'{"id":"evt_deep","type":"payment_intent.succeeded","data":'
+        + b"[" * 100_000
+        + b"]" * 100_000
+        + b"}",
+        "nul in the id": event(ref, 4000).replace(b'"evt_', b'"evt_\\u0000'),
+        "nul in the reference": event(ref, 4000).replace(ref.encode(), ref.encode() + b"\\u0000"),
+        "text amount": event(ref, 4000).replace(b"4000", b'"\\u0664\\u0660\\u0660\\u0660"'),
+    }[problem]
+    response = await client.post(
+        URL,
+        content=body,
+        headers={
+            "Stripe-Signature": stripe_signature(body, DEV_SANDBOX_SECRET),
+            "Content-Type": "application/json",
+        },
+    )
+    assert response.status_code == 400, response.text
+    assert response.json()["type"] == "urn:recoup:problem:invalid-event"
+    assert await state(tenant, pending.id) == ("pending", 0, "1075.0000")

@@ -5,7 +5,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from domain.errors import InvalidInput
-from domain.money import check_amount, check_currency, currencies, minor_digits
+from domain.money import check_amount, check_currency, currencies, minor_digits, parse_decimal
 
 
 def test_minor_digits_follow_iso_4217() -> None:
@@ -66,3 +66,43 @@ def test_one_decimal_too_many_is_refused(currency: str, units: int) -> None:
     amount = Decimal(units).scaleb(-(minor_digits(currency) + 1))
     with pytest.raises(InvalidInput):
         check_amount(amount, currency, field="amount")
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [("0", "0"), ("1200.50", "1200.50"), ("15000", "15000"), ("-3.5", "-3.5"), ("007", "7")],
+)
+def test_plain_decimal_strings_parse(text: str, value: str) -> None:
+    assert parse_decimal(text, field="amount") == Decimal(value)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "1e3",
+        "1E-2",
+        "1_000",
+        "\u0661\u0662\u0663",
+        "\uff15",  # fullwidth five
+        " 5",
+        "5 ",
+        "5\n",
+        "+5",
+        "--5",
+        "5.",
+        ".5",
+        "5.0.0",
+        "NaN",
+        "sNaN",
+        "Infinity",
+        "-Inf",
+        "0x10",
+        "",
+        "-",
+        "1" * 41,
+    ],
+)
+def test_anything_but_a_plain_decimal_string_is_refused(text: str) -> None:
+    with pytest.raises(InvalidInput) as error:
+        parse_decimal(text, field="principal")
+    assert error.value.field == "principal"

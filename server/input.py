@@ -1,0 +1,102 @@
+"""What every request must be before a handler sees it, whatever the route.
+
+msgspec checks a body against its schema, integers included (``domain.validation.Int64``),
+but not what no schema says: PostgreSQL text cannot hold NUL, JSON may nest too deep to
+decode or to store, msgspec reads a ``Decimal`` from ``"1e3"``, ``"1_000"``, ``" 5 "`` or
+Arabic-Indic digits, and a time such as ``0001-01-01T00:00+14:00`` falls before year 1 in
+UTC. ``RecoupRequest`` refuses those in JSON bodies, and ``refuse_nul_parameters`` NUL in
+query strings and paths; each answer names the field.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from functools import lru_cache
+from typing import Any
+
+import msgspec
+import msgspec.inspect as mi
+from litestar import Request
+from litestar.exceptions import SerializationException
+
+from domain.errors import InvalidInput
+from domain.money import parse_decimal
+from domain.validation import check_json, json_path
+
+
+def _check_time(text: str, path: str) -> None:
+    try:
+        moment = msgspec.convert(text, dt.datetime)
+    except msgspec.ValidationError:
+        return  # msgspec says what is wrong with it
+    try:
+        moment.astimezone(dt.UTC)
+    except OverflowError:
+        raise InvalidInput(f"{path} is outside the years 1 to 9999 in UTC", field=path) from None
+
+
+def _check_values(value: Any, t: mi.Type, path: str) -> None:
+    """Every ``Decimal`` of the body type ``t`` arrived as a plain decimal string, every
+    time is one PostgreSQL can store."""
+    if isinstance(t, mi.Metadata):
+        _check_values(value, t.type, path)
+    elif isinstance(t, mi.DateTimeType):
+        if isinstance(value, str):
+            _check_time(value, path or "body")
+    elif isinstance(t, mi.DecimalType):
+        if isinstance(value, str):
+            parse_decimal(value, field=path or "body")
+        elif isinstance(value, (int, float)) and not isinstance(value, bool):
+            raise InvalidInput(
+                f'{path or "the body"} must be a decimal string, such as "12.50"',
+                field=path or "body",
+            )
+    elif isinstance(t, mi.UnionType):
+        for member in t.types:
+            _check_values(value, member, path)
+    elif isinstance(t, mi.StructType) and isinstance(value, dict):
+        for field in t.fields:
+            if field.encode_name in value:
+                _check_values(
+                    value[field.encode_name], field.type, json_path(path, field.encode_name)
+                )
+    elif isinstance(t, mi.DictType) and isinstance(value, dict):
+        for key, item in value.items():
+            _check_values(item, t.value_type, json_path(path, key))
+    elif isinstance(t, (mi.ListType, mi.SetType, mi.FrozenSetType, mi.VarTupleType)):
+        if isinstance(value, list):
+            for n, item in enumerate(value):
+                _check_values(item, t.item_type, json_path(path, n))
+    elif isinstance(t, mi.TupleType) and isinstance(value, list):
+        for n, (item, item_type) in enumerate(zip(value, t.item_types, strict=False)):
+            _check_values(item, item_type, json_path(path, n))
+
+
+@lru_cache(maxsize=256)
+def _body_type(annotation: Any) -> mi.Type:
+    return mi.type_info(annotation)
+
+
+class RecoupRequest(Request[Any, Any, Any]):
+    """A request whose JSON body is refused when PostgreSQL could not take it as meant."""
+
+    async def json(self) -> Any:
+        try:
+            value = await super().json()
+        except RecursionError:
+            raise SerializationException("JSON nests too deeply") from None
+        check_json(value)
+        data = self.route_handler.parsed_data_field
+        if data is not None:
+            _check_values(value, _body_type(data.annotation), "")
+        return value
+
+
+async def refuse_nul_parameters(request: Request[Any, Any, Any]) -> None:
+    """Query strings and paths: PostgreSQL text cannot hold NUL (``%00``)."""
+    for name, value in request.query_params.multi_items():
+        if "\x00" in name or "\x00" in value:
+            raise InvalidInput(f"{name} must not contain NUL characters", field=name)
+    for name, value in request.path_params.items():
+        if isinstance(value, str) and "\x00" in value:
+            raise InvalidInput(f"{name} must not contain NUL characters", field=name)

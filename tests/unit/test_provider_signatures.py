@@ -1,0 +1,71 @@
+"""Stripe-format signatures: only the form Stripe writes is read, whatever else arrives."""
+
+from __future__ import annotations
+
+import time
+
+import msgspec
+import pytest
+
+from domain.payments import providers
+
+SECRET = "whsec_unit"
+BODY = b'{"id":"evt_1","type":"payment_intent.succeeded","data":{"object":{}}}'
+ARABIC_INDIC = str.maketrans("0123456789", "".join(chr(0x0660 + d) for d in range(10)))
+
+
+def test_a_valid_signature_verifies() -> None:
+    providers.verify(BODY, providers.sign(SECRET, BODY), [SECRET])
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        # The right digest for the right time, with the time in other digits.
+        lambda t, v1: f"t={str(t).translate(ARABIC_INDIC)},v1={v1}",
+        lambda t, v1: f"t=\u00b2,v1={v1}",
+        lambda t, v1: f"t={'9' * 5000},v1={v1}",
+        lambda t, v1: f"t={'9' * 4000},v1={v1}",
+        lambda t, v1: f"t={t:+d},v1={v1}",
+        lambda t, v1: f"t= {t},v1={v1}",
+        lambda t, v1: f"t={t}.0,v1={v1}",
+        lambda t, v1: f"t={t},v1=\u00e9{v1[1:]}",
+        lambda t, v1: f"t={t},v1={v1.upper()}",
+        lambda t, v1: f"t={t},v1={v1}\x00",
+        lambda t, v1: f"t={t},v1=",
+    ],
+)
+def test_any_other_form_is_an_invalid_signature(header) -> None:  # type: ignore[no-untyped-def]
+    t = int(time.time())
+    v1 = providers.sign(SECRET, BODY, t).split("v1=")[1]
+    with pytest.raises(providers.InvalidSignature):
+        providers.verify(BODY, header(t, v1), [SECRET])
+
+
+def event(obj: dict, **top: object) -> bytes:
+    return msgspec.json.encode(
+        {"id": "evt_1", "type": "payment_intent.succeeded", **top, "data": {"object": obj}}
+    )
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"id":"evt","type":"x","data":' + b"[" * 100_000 + b"]" * 100_000 + b"}",
+        event({"id": "pi_1", "amount": 100, "currency": "usd"}, id="evt_\x00"),
+        event({"id": "pi_\x00", "amount": 100, "currency": "usd"}),
+        event({"id": "pi_1", "amount": 100, "currency": "usd", "note": "\x00"}),
+        event({"id": "pi_1", "amount": "\u0661\u0660\u0660", "currency": "usd"}),
+        event({"id": "pi_1", "amount": 1e300, "currency": "usd"}),
+        event({"id": "pi_1", "amount": 2**63, "currency": "usd"}),
+        event({"id": "pi_1", "amount": True, "currency": "usd"}),
+    ],
+)
+def test_an_event_we_could_not_store_or_read_is_invalid(body: bytes) -> None:
+    with pytest.raises(providers.InvalidEvent):
+        providers.parse(body)
+
+
+def test_an_event_in_minor_units_parses() -> None:
+    parsed = providers.parse(event({"id": "pi_1", "amount": 4000, "currency": "usd"}))
+    assert (parsed.payment_ref, str(parsed.amount), parsed.currency) == ("pi_1", "40.00", "USD")
