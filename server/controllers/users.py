@@ -77,7 +77,7 @@ class UserController(Controller):
         status_code=HTTP_204_NO_CONTENT,
         summary="End every session of a user: access tokens, refresh tokens, open sockets",
     )
-    async def sign_out(self, users: NamedDependency[UserService], user_id: FromPath[int]) -> None:
+    async def sign_out(self, users: NamedDependency[UserService], user_id: PathId) -> None:
         await users.sign_out_everywhere(user_id)
 
     @patch("/{user_id:int}", guards=allow(*ADMINS), summary="Change a user")
