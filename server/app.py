@@ -14,7 +14,7 @@ from litestar.openapi.spec import Components, SecurityScheme
 
 from config.settings import Settings, get_settings
 from server.api_docs import ApiDocs, api_docs_asset, api_docs_router
-from server.auth.middleware import BearerAuthMiddleware
+from server.auth.middleware import AccessMiddleware
 from server.controllers.accounts import AccountController
 from server.controllers.api_keys import ApiKeyController
 from server.controllers.audit import AuditController
@@ -79,7 +79,7 @@ def create_app(settings: Settings | None = None, *, resources: Resources | None 
     api = Router(
         path="/api/v1",
         route_handlers=API_CONTROLLERS,
-        middleware=[BearerAuthMiddleware],
+        middleware=[AccessMiddleware],
         security=[{"bearer": []}],
     )
     app = Litestar(

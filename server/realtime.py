@@ -70,7 +70,7 @@ class RealtimeController(Controller):
 
     @post(
         "/ticket",
-        guards=allow(*EVERYONE, scope="accounts:read"),
+        opt=allow(*EVERYONE, scope="accounts:read"),
         status_code=HTTP_200_OK,
         summary="A one-time ticket for opening /ws (valid 30 seconds)",
     )

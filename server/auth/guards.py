@@ -1,11 +1,10 @@
-"""Who may call a route: roles for people, scopes for API keys. Every API route declares one."""
+"""Who may call a route: roles for people, scopes for API keys. Every API route declares
+one rule, as ``opt=allow(...)``; ``server.auth.middleware`` applies it to the caller before
+any handler runs, and refuses a route that declares none."""
 
 from __future__ import annotations
 
 from typing import Any
-
-from litestar.connection import ASGIConnection
-from litestar.handlers.base import BaseRouteHandler
 
 from domain.actor import Actor, Role
 from domain.errors import Forbidden
@@ -15,20 +14,22 @@ WORKERS: tuple[Role, ...] = ("admin", "supervisor", "collector")
 MANAGERS: tuple[Role, ...] = ("admin", "supervisor")
 ADMINS: tuple[Role, ...] = ("admin",)
 
+# The key of a route's rule in its ``opt``.
+RULE = "allow"
+
 
 class Allow:
-    """A guard: users with one of ``roles``; API keys holding ``scope`` (none if no scope)."""
+    """A route's rule: users with one of ``roles``; API keys holding ``scope`` (none if no
+    scope)."""
+
+    __slots__ = ("roles", "scope")
 
     def __init__(self, *roles: Role, scope: str | None = None) -> None:
         self.roles = frozenset(roles)
         self.scope = scope
 
-    # A coroutine, so that Litestar calls it in the loop: a plain function would be sent to
-    # a worker thread on every request.
-    async def __call__(
-        self, connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler
-    ) -> None:
-        actor: Actor = connection.user
+    def check(self, actor: Actor) -> None:
+        """Raise ``Forbidden`` unless ``actor`` may call the route."""
         if actor.type == "api_key":
             if self.scope is None:
                 raise Forbidden("API keys cannot use this endpoint; sign in as a user")
@@ -43,5 +44,12 @@ class Allow:
         return f"Allow({', '.join(sorted(self.roles))}, scope={self.scope!r})"
 
 
-def allow(*roles: Role, scope: str | None = None) -> list[Allow]:
-    return [Allow(*roles, scope=scope)]
+def allow(*roles: Role, scope: str | None = None) -> dict[str, Any]:
+    """A route's ``opt`` naming who may call it."""
+    return {RULE: Allow(*roles, scope=scope)}
+
+
+def rule_of(opt: dict[str, Any]) -> Allow | None:
+    """The rule a route declares in its ``opt``, if any."""
+    rule = opt.get(RULE)
+    return rule if isinstance(rule, Allow) else None

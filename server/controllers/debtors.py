@@ -21,7 +21,7 @@ class DebtorController(Controller):
 
     @get(
         "/",
-        guards=allow(*EVERYONE, scope="debtors:read"),
+        opt=allow(*EVERYONE, scope="debtors:read"),
         summary="Search debtors by name, e-mail or reference",
     )
     async def list_debtors(
@@ -33,13 +33,13 @@ class DebtorController(Controller):
     ) -> Page[Debtor]:
         return await debtors.list(q=q, cursor=cursor, limit=limit)
 
-    @post("/", guards=allow(*MANAGERS, scope="debtors:write"), summary="Create a debtor")
+    @post("/", opt=allow(*MANAGERS, scope="debtors:write"), summary="Create a debtor")
     async def create(
         self, debtors: NamedDependency[DebtorService], data: JSONBody[DebtorCreate]
     ) -> Debtor:
         return await debtors.create(data)
 
-    @get("/{debtor_id:int}", guards=allow(*EVERYONE, scope="debtors:read"), summary="One debtor")
+    @get("/{debtor_id:int}", opt=allow(*EVERYONE, scope="debtors:read"), summary="One debtor")
     async def get_debtor(
         self, debtors: NamedDependency[DebtorService], debtor_id: PathId
     ) -> Debtor:
@@ -47,7 +47,7 @@ class DebtorController(Controller):
 
     @patch(
         "/{debtor_id:int}",
-        guards=allow(*WORKERS, scope="debtors:write"),
+        opt=allow(*WORKERS, scope="debtors:write"),
         summary="Change a debtor's contact data or contact choices",
     )
     async def update(

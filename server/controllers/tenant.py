@@ -17,13 +17,11 @@ class TenantController(Controller):
     tags = ["tenant"]
     dependencies = {"tenants": service(TenantService)}
 
-    @get(
-        "/", guards=allow(*EVERYONE, scope="accounts:read"), summary="Your tenant and its settings"
-    )
+    @get("/", opt=allow(*EVERYONE, scope="accounts:read"), summary="Your tenant and its settings")
     async def current(self, tenants: NamedDependency[TenantService]) -> Tenant:
         return await tenants.current()
 
-    @patch("/", guards=allow(*ADMINS), summary="Change the tenant's name, time zone or buckets")
+    @patch("/", opt=allow(*ADMINS), summary="Change the tenant's name, time zone or buckets")
     async def update(
         self, tenants: NamedDependency[TenantService], data: JSONBody[TenantUpdate]
     ) -> Tenant:

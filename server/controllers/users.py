@@ -29,13 +29,13 @@ class UserController(Controller):
     tags = ["users"]
     dependencies = {"users": service(UserService)}
 
-    @get("/me", guards=allow(*EVERYONE), summary="The signed-in user")
+    @get("/me", opt=allow(*EVERYONE), summary="The signed-in user")
     async def me(self, users: NamedDependency[UserService]) -> User:
         return await users.get(users.actor.id)  # type: ignore[arg-type]
 
     @patch(
         "/me",
-        guards=allow(*EVERYONE),
+        opt=allow(*EVERYONE),
         summary="Change your own name, time zone, status or password",
     )
     async def update_me(
@@ -45,14 +45,14 @@ class UserController(Controller):
 
     @post(
         "/me/sign-out-everywhere",
-        guards=allow(*EVERYONE),
+        opt=allow(*EVERYONE),
         status_code=HTTP_204_NO_CONTENT,
         summary="End every session of yours: this one, other devices and open sockets",
     )
     async def sign_out_me(self, users: NamedDependency[UserService]) -> None:
         await users.sign_out_everywhere(users.actor.id)  # type: ignore[arg-type]
 
-    @get("/", guards=allow(*MANAGERS), summary="List users")
+    @get("/", opt=allow(*MANAGERS), summary="List users")
     async def list_users(
         self,
         users: NamedDependency[UserService],
@@ -63,24 +63,24 @@ class UserController(Controller):
     ) -> Page[User]:
         return await users.list(role=role, group_id=group_id, cursor=cursor, limit=limit)
 
-    @post("/", guards=allow(*ADMINS), summary="Create a user")
+    @post("/", opt=allow(*ADMINS), summary="Create a user")
     async def create(self, users: NamedDependency[UserService], data: JSONBody[UserCreate]) -> User:
         return await users.create(data)
 
-    @get("/{user_id:int}", guards=allow(*MANAGERS), summary="One user")
+    @get("/{user_id:int}", opt=allow(*MANAGERS), summary="One user")
     async def get_user(self, users: NamedDependency[UserService], user_id: PathId) -> User:
         return await users.get(user_id)
 
     @post(
         "/{user_id:int}/sign-out-everywhere",
-        guards=allow(*ADMINS),
+        opt=allow(*ADMINS),
         status_code=HTTP_204_NO_CONTENT,
         summary="End every session of a user: access tokens, refresh tokens, open sockets",
     )
     async def sign_out(self, users: NamedDependency[UserService], user_id: PathId) -> None:
         await users.sign_out_everywhere(user_id)
 
-    @patch("/{user_id:int}", guards=allow(*ADMINS), summary="Change a user")
+    @patch("/{user_id:int}", opt=allow(*ADMINS), summary="Change a user")
     async def update(
         self,
         users: NamedDependency[UserService],
@@ -95,23 +95,23 @@ class AgentGroupController(Controller):
     tags = ["agent groups"]
     dependencies = {"groups": service(AgentGroupService)}
 
-    @get("/", guards=allow(*EVERYONE), summary="List agent groups")
+    @get("/", opt=allow(*EVERYONE), summary="List agent groups")
     async def list_groups(self, groups: NamedDependency[AgentGroupService]) -> list[AgentGroup]:
         return await groups.list()
 
-    @post("/", guards=allow(*ADMINS), summary="Create an agent group")
+    @post("/", opt=allow(*ADMINS), summary="Create an agent group")
     async def create(
         self, groups: NamedDependency[AgentGroupService], data: JSONBody[AgentGroupCreate]
     ) -> AgentGroup:
         return await groups.create(data)
 
-    @get("/{group_id:int}", guards=allow(*EVERYONE), summary="One agent group")
+    @get("/{group_id:int}", opt=allow(*EVERYONE), summary="One agent group")
     async def get_group(
         self, groups: NamedDependency[AgentGroupService], group_id: PathId
     ) -> AgentGroup:
         return await groups.get(group_id)
 
-    @patch("/{group_id:int}", guards=allow(*ADMINS), summary="Rename or describe an agent group")
+    @patch("/{group_id:int}", opt=allow(*ADMINS), summary="Rename or describe an agent group")
     async def update(
         self,
         groups: NamedDependency[AgentGroupService],
@@ -122,7 +122,7 @@ class AgentGroupController(Controller):
 
     @delete(
         "/{group_id:int}",
-        guards=allow(*ADMINS),
+        opt=allow(*ADMINS),
         status_code=HTTP_204_NO_CONTENT,
         summary="Delete an agent group (its members keep working, without a group)",
     )

@@ -56,25 +56,23 @@ class QueueController(Controller):
 
     @get(
         "/",
-        guards=allow(*EVERYONE, scope="tasks:read"),
+        opt=allow(*EVERYONE, scope="tasks:read"),
         summary="Task queues and what waits in them",
     )
     async def list_queues(self, queues: NamedDependency[QueueService]) -> list[Queue]:
         return await queues.list()
 
-    @post("/", guards=allow(*MANAGERS, scope="tasks:write"), summary="Create a task queue")
+    @post("/", opt=allow(*MANAGERS, scope="tasks:write"), summary="Create a task queue")
     async def create(
         self, queues: NamedDependency[QueueService], data: JSONBody[QueueCreate]
     ) -> Queue:
         return await queues.create(data)
 
-    @get("/{queue_id:int}", guards=allow(*EVERYONE, scope="tasks:read"), summary="One queue")
+    @get("/{queue_id:int}", opt=allow(*EVERYONE, scope="tasks:read"), summary="One queue")
     async def get_queue(self, queues: NamedDependency[QueueService], queue_id: PathId) -> Queue:
         return await queues.get(queue_id)
 
-    @patch(
-        "/{queue_id:int}", guards=allow(*MANAGERS, scope="tasks:write"), summary="Change a queue"
-    )
+    @patch("/{queue_id:int}", opt=allow(*MANAGERS, scope="tasks:write"), summary="Change a queue")
     async def update(
         self,
         queues: NamedDependency[QueueService],
@@ -85,7 +83,7 @@ class QueueController(Controller):
 
     @delete(
         "/{queue_id:int}",
-        guards=allow(*MANAGERS, scope="tasks:write"),
+        opt=allow(*MANAGERS, scope="tasks:write"),
         summary="Delete an empty queue",
     )
     async def remove(self, queues: NamedDependency[QueueService], queue_id: PathId) -> None:
@@ -97,13 +95,13 @@ class RuleController(Controller):
     tags = ["worklist"]
     dependencies = {"rules": service(RuleService)}
 
-    @get("/", guards=allow(*MANAGERS, scope="tasks:read"), summary="Task rules")
+    @get("/", opt=allow(*MANAGERS, scope="tasks:read"), summary="Task rules")
     async def list_rules(self, rules: NamedDependency[RuleService]) -> list[Rule]:
         return await rules.list()
 
     @get(
         "/fields",
-        guards=allow(*MANAGERS, scope="tasks:read"),
+        opt=allow(*MANAGERS, scope="tasks:read"),
         summary="The fields and operators rule conditions may use",
     )
     async def fields(self) -> dict[str, list[str]]:
@@ -111,7 +109,7 @@ class RuleController(Controller):
 
     @post(
         "/",
-        guards=allow(*MANAGERS, scope="tasks:write"),
+        opt=allow(*MANAGERS, scope="tasks:write"),
         summary="Create a task rule",
         description=DEBTOR_FIELDS_NEED_ACCOUNTS,
     )
@@ -120,7 +118,7 @@ class RuleController(Controller):
 
     @post(
         "/preview",
-        guards=allow(*MANAGERS, scope="tasks:read"),
+        opt=allow(*MANAGERS, scope="tasks:read"),
         status_code=HTTP_200_OK,
         summary="How many accounts unsaved conditions match, and a sample (that needs "
         "accounts:read); changes nothing",
@@ -136,13 +134,13 @@ class RuleController(Controller):
     ) -> RulePreview:
         return await rules.preview(data)
 
-    @get("/{rule_id:int}", guards=allow(*MANAGERS, scope="tasks:read"), summary="One rule")
+    @get("/{rule_id:int}", opt=allow(*MANAGERS, scope="tasks:read"), summary="One rule")
     async def get_rule(self, rules: NamedDependency[RuleService], rule_id: PathId) -> Rule:
         return await rules.get(rule_id)
 
     @patch(
         "/{rule_id:int}",
-        guards=allow(*MANAGERS, scope="tasks:write"),
+        opt=allow(*MANAGERS, scope="tasks:write"),
         summary="Change a rule",
         description=DEBTOR_FIELDS_NEED_ACCOUNTS,
     )
@@ -154,13 +152,13 @@ class RuleController(Controller):
     ) -> Rule:
         return await rules.update(rule_id, data)
 
-    @delete("/{rule_id:int}", guards=allow(*MANAGERS, scope="tasks:write"), summary="Delete a rule")
+    @delete("/{rule_id:int}", opt=allow(*MANAGERS, scope="tasks:write"), summary="Delete a rule")
     async def remove(self, rules: NamedDependency[RuleService], rule_id: PathId) -> None:
         await rules.delete(rule_id)
 
     @post(
         "/{rule_id:int}/run",
-        guards=allow(*MANAGERS, scope="tasks:write"),
+        opt=allow(*MANAGERS, scope="tasks:write"),
         status_code=HTTP_201_CREATED,
         summary="Run a rule now: create its missing tasks and hand them to assignment",
     )
@@ -169,7 +167,7 @@ class RuleController(Controller):
 
     @get(
         "/{rule_id:int}/runs",
-        guards=allow(*MANAGERS, scope="tasks:read"),
+        opt=allow(*MANAGERS, scope="tasks:read"),
         summary="A rule's recent runs",
     )
     async def runs(
@@ -188,7 +186,7 @@ class TaskController(Controller):
 
     @get(
         "/",
-        guards=allow(*EVERYONE, scope="tasks:read"),
+        opt=allow(*EVERYONE, scope="tasks:read"),
         summary="List tasks (a collector: their own)",
     )
     async def list_tasks(
@@ -215,7 +213,7 @@ class TaskController(Controller):
 
     @get(
         "/mine",
-        guards=allow(*WORKERS),
+        opt=allow(*WORKERS),
         summary="My held work, in the order to work it, with contact status for calls",
     )
     async def mine(
@@ -227,7 +225,7 @@ class TaskController(Controller):
 
     @post(
         "/next",
-        guards=allow(*WORKERS),
+        opt=allow(*WORKERS),
         status_code=HTTP_200_OK,
         summary="Pull and start the most urgent waiting task of my queues",
     )
@@ -237,17 +235,17 @@ class TaskController(Controller):
         resources = request.app.state.resources
         return await pull_next(resources.db, actor, resources.pull_gate)
 
-    @post("/", guards=allow(*MANAGERS, scope="tasks:write"), summary="Create a task by hand")
+    @post("/", opt=allow(*MANAGERS, scope="tasks:write"), summary="Create a task by hand")
     async def create(self, tasks: NamedDependency[TaskService], data: JSONBody[TaskCreate]) -> Task:
         return await tasks.create(data)
 
-    @get("/{task_id:int}", guards=allow(*EVERYONE, scope="tasks:read"), summary="One task")
+    @get("/{task_id:int}", opt=allow(*EVERYONE, scope="tasks:read"), summary="One task")
     async def get_task(self, tasks: NamedDependency[TaskService], task_id: PathId) -> Task:
         return await tasks.get(task_id)
 
     @post(
         "/{task_id:int}/start",
-        guards=allow(*WORKERS, scope="tasks:write"),
+        opt=allow(*WORKERS, scope="tasks:write"),
         status_code=HTTP_200_OK,
         summary="Start assigned work",
     )
@@ -256,7 +254,7 @@ class TaskController(Controller):
 
     @post(
         "/{task_id:int}/complete",
-        guards=allow(*WORKERS, scope="tasks:write"),
+        opt=allow(*WORKERS, scope="tasks:write"),
         status_code=HTTP_200_OK,
         summary="Complete a task with its outcome",
     )
@@ -270,7 +268,7 @@ class TaskController(Controller):
 
     @post(
         "/{task_id:int}/cancel",
-        guards=allow(*MANAGERS, scope="tasks:write"),
+        opt=allow(*MANAGERS, scope="tasks:write"),
         status_code=HTTP_200_OK,
         summary="Cancel a task",
     )
@@ -284,7 +282,7 @@ class TaskController(Controller):
 
     @post(
         "/{task_id:int}/release",
-        guards=allow(*WORKERS),
+        opt=allow(*WORKERS),
         status_code=HTTP_200_OK,
         summary="Hand a task back to its queue",
     )
@@ -297,7 +295,7 @@ class TaskController(Controller):
 
     @post(
         "/{task_id:int}/assign",
-        guards=allow(*MANAGERS, scope="tasks:write"),
+        opt=allow(*MANAGERS, scope="tasks:write"),
         status_code=HTTP_200_OK,
         summary="Give a task to an agent, or back to its queue (assignee_id null)",
     )

@@ -35,7 +35,7 @@ from domain.payments.service import PaymentService
 from domain.worklist.rules import RuleService
 from domain.worklist.schemas import RuleCreate
 from server.app import API_CONTROLLERS, create_app
-from server.auth.guards import Allow, allow
+from server.auth.guards import Allow, allow, rule_of
 from server.controllers.deps import provide_actor
 from tests.factories import SeededTenant, TenantFactory
 
@@ -154,7 +154,8 @@ class Route:
     path: str  # as declared: /api/v1/payment-links/{link_id:int}
     path_format: str  # to fill in: /api/v1/payment-links/{link_id}
     params: tuple[str, ...]
-    guards: tuple[Any, ...]
+    rule: Allow | None  # what the route declares with opt=allow(...)
+    guards: tuple[Any, ...]  # Litestar guards: none of ours; the walk cannot read them
     needs_body: bool
     excluded_from_auth: bool
 
@@ -168,14 +169,14 @@ class Route:
 
     @property
     def allow(self) -> Allow:
-        """The route's one guard (the first test fails for any route without just one)."""
-        guard = self.guards[0] if len(self.guards) == 1 else None
-        assert isinstance(guard, Allow), f"{self}: see the first test"
-        return guard
+        """The route's rule (the first test fails for any route without one)."""
+        assert self.rule is not None, f"{self}: see the first test"
+        assert not self.guards, f"{self}: see the first test"
+        return self.rule
 
     @property
     def known(self) -> bool:
-        return len(self.guards) == 1 and isinstance(self.guards[0], Allow)
+        return self.rule is not None and not self.guards
 
     @property
     def kinds(self) -> dict[str, str]:
@@ -200,6 +201,7 @@ def route_table(app: Litestar) -> list[Route]:
                         path=route.path,
                         path_format=route.path_format,
                         params=tuple(route.path_parameters),
+                        rule=rule_of(handler.opt),
                         guards=guards,
                         needs_body=data is not None and not data.has_default,
                         excluded_from_auth=bool(handler.opt.get("exclude_from_auth")),
@@ -252,10 +254,10 @@ def unwalkable(routes: list[Route]) -> list[str]:
             continue
         if route.excluded_from_auth:
             problems.append(f"{route} skips authentication but is not in PUBLIC")
-        if not route.guards:
-            problems.append(f"{route} declares no guard (server.auth.guards.allow)")
-        elif not route.known:
+        if route.guards:
             problems.append(f"{route} has guards the walk does not know: {route.guards}")
+        elif route.rule is None:
+            problems.append(f"{route} declares no rule (opt=server.auth.guards.allow)")
         problems += [
             f"{route}: the walk does not know what {{{p}}} names (PATH_KINDS)"
             for p in route.params
@@ -285,12 +287,12 @@ def test_a_route_added_without_a_guard_or_with_an_unknown_one_is_caught() -> Non
     @get("/custom", guards=[own_guard])
     async def custom() -> None: ...
 
-    @post("/widgets/{widget_id:int}", guards=allow("admin", scope="accounts:write"))
+    @post("/widgets/{widget_id:int}", opt=allow("admin", scope="accounts:write"))
     async def widget(widget_id: FromPath[int], data: JSONBody[dict[str, str]]) -> None: ...
 
     app = Litestar([Router(API, route_handlers=[open_route, custom, widget])])
     problems = "\n".join(unwalkable(route_table(app)))
-    assert "GET /api/v1/open declares no guard" in problems
+    assert "GET /api/v1/open declares no rule" in problems
     assert "GET /api/v1/custom has guards the walk does not know" in problems
     assert "does not know what {widget_id} names" in problems
     assert "POST /api/v1/widgets/{widget_id:int} needs a body" in problems
@@ -573,3 +575,38 @@ async def test_a_collector_gets_404_for_what_is_on_an_account_they_cannot_see(
     }
     response = await send(client, route, ids, here.headers("collector"), here.shared)
     assert response.status_code == 404, _said("the collector", response)
+
+
+async def test_an_api_route_without_a_rule_is_refused_even_to_an_admin(
+    settings: Settings,
+    resources,
+    tenant,  # type: ignore[no-untyped-def]
+) -> None:
+    """Nothing under the API is open by omission: the access step refuses a route that
+    names no rule, whoever calls."""
+    from server.auth.middleware import AccessMiddleware
+    from tests.conftest import asgi_client
+
+    @get("/forgotten")
+    async def forgotten() -> dict[str, str]:
+        return {"secret": "yes"}
+
+    @get("/declared", opt=allow("admin"))
+    async def declared() -> dict[str, str]:
+        return {"secret": "yes"}
+
+    from server.problems import EXCEPTION_HANDLERS
+
+    app = Litestar(
+        [Router(API, route_handlers=[forgotten, declared], middleware=[AccessMiddleware])],
+        exception_handlers=EXCEPTION_HANDLERS,
+    )
+    app.state.resources = resources
+    async with asgi_client(app) as http:
+        refused = await http.get(f"{API}/forgotten", headers=tenant.admin.headers)
+        allowed = await http.get(f"{API}/declared", headers=tenant.admin.headers)
+        anonymous = await http.get(f"{API}/declared")
+    assert refused.status_code == 403
+    assert "secret" not in refused.text
+    assert allowed.status_code == 200
+    assert anonymous.status_code == 401
