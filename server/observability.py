@@ -45,6 +45,7 @@ _SECRET_PARAMETER = re.compile(
     re.IGNORECASE,
 )
 REDACTED = "[redacted]"
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 # Routes probed every few seconds: counted, not logged.
 _QUIET = frozenset({"/health/live", "/health/ready", "/metrics"})
 
@@ -128,12 +129,28 @@ class ObservabilityMiddleware:
         self.app = app
         self.headers = list((headers or {}).items())
         self.logs_requests = logging.getLogger("recoup.http").isEnabledFor
+        # The metrics' children by label values: looked up once, not on every request.
+        self._counted: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+
+    def _metrics(self, method: str, route: str, status: int) -> tuple[Any, Any]:
+        key = (method, route, status)
+        children = self._counted.get(key)
+        if children is None:
+            children = self._counted[key] = (
+                HTTP_REQUESTS.labels(method, route, str(status)),
+                HTTP_LATENCY.labels(method, route),
+            )
+        return children
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        incoming = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
+        incoming = ""
+        for name, value in scope["headers"]:
+            if name == b"x-request-id":
+                incoming = value.decode("latin-1")
+                break
         request_id = incoming if _REQUEST_ID.match(incoming) else f"{_ID_PREFIX}{_next_id():x}"
         scope.setdefault("state", {})["request_id"] = request_id  # type: ignore[typeddict-item]
         structlog.contextvars.clear_contextvars()
@@ -160,8 +177,12 @@ class ObservabilityMiddleware:
             elapsed = time.perf_counter() - started
             route = scope.get("path_template") or "unmatched"  # type: ignore[typeddict-item]
             method = scope["method"]
-            HTTP_REQUESTS.labels(method, route, str(status)).inc()
-            HTTP_LATENCY.labels(method, route).observe(elapsed)
+            # Any word is a method to the server: counted under a few, so labels stay few.
+            requests, latency = self._metrics(
+                method if method in _METHODS else "OTHER", route, status
+            )
+            requests.inc()
+            latency.observe(elapsed)
             level = logging.WARNING if status >= 500 else logging.INFO
             if route not in _QUIET and self.logs_requests(level):
                 # A refusal (4xx) is the client's business; only our own failures warn.
