@@ -18,6 +18,7 @@ embedded server and local trust authentication accept; elsewhere give them as
 from __future__ import annotations
 
 import contextlib
+import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
@@ -121,22 +122,24 @@ def require_session(actor: Actor) -> None:
         _checked_session.set(actor)
 
 
-def _session_check() -> str:
+def _session_arguments() -> str:
+    """``recoup_begin``'s session arguments for the request's signed-in user (NULLs if none);
+    ids and versions are ints, the sign-in a UUID and the role one of ours: safe to inline."""
     actor = _checked_session.get()
     if actor is None or actor.session is None:
-        return ""
-    if actor.role not in ROLES:  # inlined below: only known words, never input
+        return "NULL, NULL, NULL, NULL"
+    if actor.role not in ROLES:
         raise SessionEnded("the session has ended; sign in again")
     session = actor.session
     return (
-        f"; SELECT recoup_check_session({int(actor.id or 0)}, '{actor.role}', "
-        f"{int(session.version)}, '{session.sign_in}')"
+        f"{int(actor.id or 0)}, '{actor.role}', {int(session.version)}, "
+        f"'{uuid.UUID(str(session.sign_in))}'"
     )
 
 
-# What recoup_check_session raises when the session has ended.
+# What recoup_begin raises when the session has ended, and when the tenant changed since
+# this process read it.
 SESSION_ENDED_SQLSTATE = "RC401"
-# What recoup_check_tenant raises when the tenant changed since this process read it.
 TENANT_CHANGED_SQLSTATE = "RC409"
 
 
@@ -300,18 +303,14 @@ class Database:
         generic_plans: bool,
         held: tuple[int, Any] | None,
     ) -> bool:
-        """BEGIN, the tenant, the caller's session check and (when this process holds the
-        tenant) its version check, in one round trip: ids and versions are ints, the
-        sign-in a UUID and the role one of ours, all safe to inline. False when the held
-        tenant changed (the transaction is rolled back; begin again without it)."""
-        plans = (
-            ", set_config('plan_cache_mode', 'force_generic_plan', true)" if generic_plans else ""
-        )
-        confirm = f"; SELECT recoup_check_tenant({int(held[0])})" if held else ""
+        """BEGIN and ``recoup_begin`` in one round trip: the tenant set, the request's
+        session checked, the tenant this process holds (if any) confirmed. False when the
+        held tenant changed (the transaction is rolled back; begin again without it)."""
+        version = int(held[0]) if held else "NULL"
         try:
             await conn.execute(
-                f"BEGIN; SELECT set_config('app.tenant_id', '{int(tenant_id)}', true)"
-                f"{plans}{_session_check()}{confirm}"
+                f"BEGIN; SELECT recoup_begin({int(tenant_id)}, {bool(generic_plans)}, "
+                f"{version}, {_session_arguments()})"
             )
         except asyncpg.PostgresError as exc:
             await _reset_connection(conn)
