@@ -40,7 +40,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     data_dir: Path = Path(".recoup")
     public_url: str | None = None
     access_token_ttl: int = 15 * 60
-    refresh_token_ttl: int = 30 * 24 * 3600
+    # A sign-in ends when its refresh token goes unused this long (inactivity), and in any
+    # case this long after the password was entered (absolute): NIST SP 800-63B's AAL2 values.
+    refresh_token_ttl: int = 30 * 60
+    session_max_age: int = 12 * 3600
     login_limit_per_email: int = 10
     login_limit_per_email_window: int = 15 * 60
     login_limit_per_ip: int = 100
@@ -108,6 +111,13 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
 
     def check(self) -> Settings:
         """Refuse configurations that would be unsafe; returns self for chaining."""
+        for name, seconds in (
+            ("ACCESS_TOKEN_TTL", self.access_token_ttl),
+            ("REFRESH_TOKEN_TTL", self.refresh_token_ttl),
+            ("SESSION_MAX_AGE", self.session_max_age),
+        ):
+            if seconds <= 0:
+                raise SettingsError(f"{name} must be a positive number of seconds")
         if self.metrics_token is not None and len(self.metrics_token) < 16:
             raise SettingsError("METRICS_TOKEN must be at least 16 random characters")
         for proxy in self.forwarded_allow_ips:
@@ -181,6 +191,7 @@ def settings_from_env(environ: dict[str, str] | os._Environ[str] | None = None) 
         "DB_POOL_MAX": "db_pool_max",
         "ACCESS_TOKEN_TTL": "access_token_ttl",
         "REFRESH_TOKEN_TTL": "refresh_token_ttl",
+        "SESSION_MAX_AGE": "session_max_age",
         "LOGIN_LIMIT_PER_EMAIL": "login_limit_per_email",
         "LOGIN_LIMIT_PER_IP": "login_limit_per_ip",
         "MAX_BODY_BYTES": "max_body_bytes",

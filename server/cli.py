@@ -64,6 +64,15 @@ def _services(settings: Settings, database: str = "recoup") -> Iterator[Settings
         services.stop()
 
 
+def _no_demo_in_production(settings: Settings) -> None:
+    """The demo's users share a published password: never create them in production."""
+    if settings.env == "production":
+        raise click.ClickException(
+            "the demo tenant is for development: its users share a published password, so "
+            "it is never created with RECOUP_ENV=production"
+        )
+
+
 async def _prepare_database(settings: Settings, *, seed: bool) -> bool:
     from domain.demo import seed_demo
     from domain.schema import ensure_database, migrate
@@ -95,7 +104,8 @@ def migrate() -> None:
 
 @main.command("seed-demo")
 def seed_demo_command() -> None:
-    """Create the demo tenant (does nothing if it exists)."""
+    """Create the demo tenant (does nothing if it exists; refused in production)."""
+    _no_demo_in_production(_settings())
     with _services(_settings()) as settings:
         created = asyncio.run(_prepare_database(settings, seed=True))
     click.echo("demo tenant created" if created else "demo tenant already there")
@@ -348,6 +358,8 @@ def dev(no_seed: bool) -> None:
     from honcho.manager import Manager
 
     settings = _settings()
+    if not no_seed:
+        _no_demo_in_production(settings)
     if not _port_free(settings.host, settings.port):
         raise click.ClickException(
             f"port {settings.port} on {settings.host} is taken; set PORT to another one"

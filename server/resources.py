@@ -61,6 +61,7 @@ class Resources:
                 secret=settings.secret_key,
                 access_ttl=settings.access_token_ttl,
                 refresh_ttl=settings.refresh_token_ttl,
+                max_age=settings.session_max_age,
             ),
             access_tokens=AccessTokens(settings.secret_key),
             limiter=LoginLimiter(

@@ -12,10 +12,11 @@ from __future__ import annotations
 from litestar.datastructures import ResponseHeader
 
 _CSP = "Content-Security-Policy"
-_NOT_FRAMED = "frame-ancestors 'none'; base-uri 'none'"
+# Every policy: never framed, no <base> to redirect relative URLs, no plugins (ASVS V3.4.3).
+_EVERY_POLICY = "frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
 
 # Anything that is not one of our pages: JSON, problem documents, assets, a stray HTML file.
-DEFAULT_CSP = f"default-src 'none'; {_NOT_FRAMED}; form-action 'none'"
+DEFAULT_CSP = f"default-src 'none'; {_EVERY_POLICY}; form-action 'none'"
 
 # The screens and the debtor's page: our own modules and styles, no inline script, sockets
 # back to us.
@@ -23,7 +24,7 @@ SCREENS_CSP = ResponseHeader(
     name=_CSP,
     value=(
         "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-        f"connect-src 'self' ws: wss:; {_NOT_FRAMED}; form-action 'self'"
+        f"connect-src 'self' ws: wss:; {_EVERY_POLICY}; form-action 'self'"
     ),
 )
 
@@ -32,7 +33,7 @@ PAGES_CSP = ResponseHeader(
     name=_CSP,
     value=(
         "default-src 'none'; script-src 'none'; style-src 'self'; img-src 'self'; "
-        f"{_NOT_FRAMED}; form-action 'self'"
+        f"{_EVERY_POLICY}; form-action 'self'"
     ),
 )
 
@@ -42,7 +43,7 @@ API_DOCS_CSP = ResponseHeader(
     name=_CSP,
     value=(
         "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-        f"connect-src 'self'; {_NOT_FRAMED}; form-action 'self'"
+        f"connect-src 'self'; {_EVERY_POLICY}; form-action 'self'"
     ),
 )
 

@@ -2,7 +2,8 @@
 
 The policy: 8 to 256 characters, kept whole (nothing is truncated), and hard to guess by
 zxcvbn's estimate (score 3 of 4: common and breached passwords, dictionary words, keyboard
-walks, repeats, dates and the user's own e-mail and name all count against it).
+walks, repeats, dates, the words of ``CONTEXT_WORDS`` and the user's own e-mail and name,
+and their tenant's name, all count against it).
 """
 
 from __future__ import annotations
@@ -26,6 +27,24 @@ MIN_SCORE = 3
 # fair (lower) estimate of the whole, and bounds the work to a few hundred milliseconds.
 _SCORED_LENGTH = 72
 _ADVICE = "use a few uncommon words together, or a longer phrase"
+# The words anyone would try first against a Recoup user (docs/security.md lists them): the
+# product, the business and its roles. Each password also counts its user's e-mail and name
+# and the tenant's name and slug as guessable.
+CONTEXT_WORDS = (
+    "recoup",
+    "collections",
+    "collector",
+    "collection agency",
+    "debt recovery",
+    "debtor",
+    "payment",
+    "admin",
+    "administrator",
+    "supervisor",
+    "readonly",
+    "agent",
+    "demo",
+)
 
 
 @lru_cache(maxsize=1)
@@ -35,9 +54,10 @@ def _dummy_hash() -> str:
 
 
 def _guessable_words(user_inputs: Iterable[str | None]) -> list[str]:
-    """The user's e-mail and name, whole and in parts, as zxcvbn's dictionary of the obvious."""
-    words: list[str] = ["recoup"]
-    for value in user_inputs:
+    """The context words and the user's own (e-mail, name, tenant), whole and in parts, as
+    zxcvbn's dictionary of the obvious."""
+    words: list[str] = []
+    for value in (*CONTEXT_WORDS, *user_inputs):
         if value:
             words.append(value.lower())
             words.extend(part for part in re.split(r"[^a-z0-9]+", value.lower()) if len(part) > 2)
@@ -58,7 +78,8 @@ async def check_password_strength(
 ) -> str:
     """``password`` if the policy accepts it; else InvalidInput saying what to do instead.
 
-    ``user_inputs``: the user's e-mail, name and the like, which make a password guessable.
+    ``user_inputs``: the user's e-mail, name, tenant and the like, which make a password
+    guessable (on top of ``CONTEXT_WORDS``).
     """
     if len(password) < MIN_LENGTH:
         raise InvalidInput(

@@ -38,31 +38,39 @@ async def insert_refresh_token(
     user_id: int,
     family_id: uuid.UUID,
     token_hash: str,
+    created_at: dt.datetime,
     expires_at: dt.datetime,
 ) -> None:
     await conn.execute(
-        """INSERT INTO refresh_tokens (tenant_id, user_id, family_id, token_hash, expires_at)
-        VALUES ($1, $2, $3, $4, $5)""",
+        """INSERT INTO refresh_tokens
+          (tenant_id, user_id, family_id, token_hash, created_at, expires_at)
+        VALUES ($1, $2, $3, $4, $5, $6)""",
         tenant_id,
         user_id,
         family_id,
         token_hash,
+        created_at,
         expires_at,
     )
 
 
 async def use_refresh_token(
-    conn: Connection, token_id: int, now: dt.datetime
+    conn: Connection, token_id: int, now: dt.datetime, *, issued_after: dt.datetime
 ) -> asyncpg.Record | None:
-    """Mark a live token used, atomically: of two racing refreshes only one gets the row."""
+    """Mark a live token used, atomically: of two racing refreshes only one gets the row.
+
+    Live: neither used nor revoked, its sign-in not over (``expires_at``, the same for
+    every token of a sign-in) and issued after ``issued_after`` (the inactivity limit)."""
     return await conn.fetchrow(
         """UPDATE refresh_tokens t SET used_at = $2
         FROM users u
         WHERE t.id = $1 AND u.id = t.user_id
           AND t.used_at IS NULL AND t.revoked_at IS NULL AND t.expires_at > $2
-        RETURNING t.user_id, t.family_id, u.role, u.active, u.session_version""",
+          AND t.created_at > $3
+        RETURNING t.user_id, t.family_id, t.expires_at, u.role, u.active, u.session_version""",
         token_id,
         now,
+        issued_after,
     )
 
 
@@ -163,16 +171,20 @@ async def touch_login(conn: Connection, user_id: int, at: dt.datetime) -> None:
 
 
 async def session_state(
-    conn: Connection, user_id: int, sign_in: uuid.UUID
+    conn: Connection, user_id: int, sign_in: uuid.UUID, now: dt.datetime
 ) -> asyncpg.Record | None:
-    """The user's standing and whether the sign-in was revoked."""
+    """The user's standing, whether the sign-in was revoked and whether its lifetime is
+    over (a sign-in without refresh tokens, such as a test's, is neither)."""
     return await conn.fetchrow(
         """SELECT u.active, u.role, u.session_version,
           EXISTS (SELECT 1 FROM refresh_tokens t
-                  WHERE t.family_id = $2 AND t.revoked_at IS NOT NULL) AS sign_in_revoked
+                  WHERE t.family_id = $2 AND t.revoked_at IS NOT NULL) AS sign_in_revoked,
+          coalesce((SELECT max(t.expires_at) <= $3 FROM refresh_tokens t
+                    WHERE t.family_id = $2), false) AS sign_in_over
         FROM users u WHERE u.id = $1""",
         user_id,
         sign_in,
+        now,
     )
 
 

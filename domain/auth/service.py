@@ -44,12 +44,16 @@ class AuthService:
         secret: str,
         access_ttl: int,
         refresh_ttl: int,
+        max_age: int,
         clock: Clock = utcnow,
     ) -> None:
+        """``refresh_ttl``: how long a refresh token lives unused (the inactivity limit);
+        ``max_age``: how long a sign-in lasts however often it is refreshed."""
         self.db = db
         self.secret = secret
         self.access_ttl = access_ttl
         self.refresh_ttl = refresh_ttl
+        self.max_age = max_age
         self.clock = clock
 
     async def login(self, email: str, password: str, *, request_id: str | None = None) -> TokenPair:
@@ -96,6 +100,7 @@ class AuthService:
                     user["role"],
                     user["session_version"],
                     uuid.uuid4(),
+                    ends_at=self.clock() + dt.timedelta(seconds=self.max_age),
                 )
         # Refused once the failure's audit row is committed.
         if tokens is None:
@@ -107,6 +112,8 @@ class AuthService:
 
         A token presented a second time means it leaked (or was stolen and used first):
         the whole family is revoked, so whoever holds any token of it must sign in again.
+        A token unused for ``refresh_ttl`` is dead, and so is every token of a sign-in older
+        than ``max_age``: the new token keeps the sign-in's end.
         """
         token_hash = digest(refresh_token)
         async with self.db.anonymous() as conn:
@@ -116,7 +123,12 @@ class AuthService:
         now = self.clock()
         reused = False
         async with self.db.tenant(found["tenant_id"]) as conn:
-            live = await queries.use_refresh_token(conn, found["token_id"], now)
+            live = await queries.use_refresh_token(
+                conn,
+                found["token_id"],
+                now,
+                issued_after=now - dt.timedelta(seconds=self.refresh_ttl),
+            )
             if live is not None and live["active"]:
                 return await self._issue(
                     conn,
@@ -125,6 +137,7 @@ class AuthService:
                     live["role"],
                     live["session_version"],
                     live["family_id"],
+                    ends_at=live["expires_at"],
                 )
             state = await queries.refresh_token_state(conn, found["token_id"])
             if state is None:
@@ -197,14 +210,19 @@ class AuthService:
         role: str,
         version: int,
         family_id: uuid.UUID,
+        *,
+        ends_at: dt.datetime,
     ) -> TokenPair:
+        """New tokens for the sign-in ``family_id``, which ends at ``ends_at``."""
         now = self.clock()
+        # An access token never outlives its sign-in.
+        ttl = max(1, min(self.access_ttl, int((ends_at - now).total_seconds())))
         access, _ = issue_access_token(
             self.secret,
             user_id=user_id,
             tenant_id=tenant_id,
             role=role,  # type: ignore[arg-type]
-            ttl=self.access_ttl,
+            ttl=ttl,
             now=now,
             sign_in=family_id,
             version=version,
@@ -216,9 +234,10 @@ class AuthService:
             user_id=user_id,
             family_id=family_id,
             token_hash=digest(refresh),
-            expires_at=now + dt.timedelta(seconds=self.refresh_ttl),
+            created_at=now,
+            expires_at=ends_at,
         )
-        return TokenPair(access_token=access, refresh_token=refresh, expires_in=self.access_ttl)
+        return TokenPair(access_token=access, refresh_token=refresh, expires_in=ttl)
 
     async def authenticate_api_key(self, key: str, *, request_id: str | None = None) -> Actor:
         prefix = api_key_prefix(key)

@@ -18,14 +18,16 @@ from domain.payments import queries as payment_queries
 
 async def recheck(db: Database, actor: Actor, clock: Clock = utcnow) -> Actor | None:
     """The actor as they stand now (a user's role may have changed), or None when the
-    identity is gone: signed out, deactivated, sessions ended, key or link revoked."""
+    identity is gone: signed out, deactivated, sessions ended, the sign-in's lifetime over,
+    key or link revoked."""
     async with db.tenant(actor.tenant_id) as conn:
         if actor.type == "user" and actor.id is not None and actor.session is not None:
-            state = await queries.session_state(conn, actor.id, actor.session.sign_in)
+            state = await queries.session_state(conn, actor.id, actor.session.sign_in, clock())
             if (
                 state is None
                 or not state["active"]
                 or state["sign_in_revoked"]
+                or state["sign_in_over"]
                 or state["session_version"] != actor.session.version
             ):
                 return None

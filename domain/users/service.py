@@ -67,7 +67,9 @@ class UserService(Service):
 
     async def create(self, data: UserCreate) -> User:
         email = check_email(data.email)
-        await check_password_strength(data.password, user_inputs=(email, data.name))
+        await check_password_strength(
+            data.password, user_inputs=await self._guessable(email, data.name)
+        )
         check_time_zone(data.time_zone)
         await self._check_group(data.group_id)
         if await queries.email_taken(self.conn, email):
@@ -115,7 +117,8 @@ class UserService(Service):
             changes["time_zone"] = check_time_zone(data.time_zone)
         if data.password is not UNSET:
             await check_password_strength(
-                data.password, user_inputs=(before.email, changes.get("name", before.name))
+                data.password,
+                user_inputs=await self._guessable(before.email, changes.get("name", before.name)),
             )
             changes["password_hash"] = await hash_password(data.password)
         if data.status is not UNSET:
@@ -142,7 +145,8 @@ class UserService(Service):
             if not await verify_password(stored, given):
                 raise InvalidInput("current password is wrong", field="current_password")
             await check_password_strength(
-                data.password, user_inputs=(before.email, changes.get("name", before.name))
+                data.password,
+                user_inputs=await self._guessable(before.email, changes.get("name", before.name)),
             )
             changes["password_hash"] = await hash_password(data.password)
         return await self._apply(before, changes)
@@ -208,6 +212,12 @@ class UserService(Service):
             event_type=None,
         )
         await announce_access_change(self.changes, users=[user_id])
+
+    async def _guessable(self, email: str, name: str) -> tuple[str, ...]:
+        """What a password of this user must not be made of: their e-mail and name and
+        their tenant's name and slug (the password policy adds the product's own words)."""
+        tenant = await self.tenant()
+        return (email, name, tenant.name, tenant.slug)
 
     async def _keep_an_admin(self, user_id: int) -> None:
         if not await queries.other_active_admins(self.conn, user_id):

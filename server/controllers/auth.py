@@ -94,6 +94,9 @@ class AuthController(Controller):
             await resources.limiter.succeeded(data.email)
         except RedisError as exc:
             log.warning("login rate limit unavailable", error=str(exc))
+        if _wants_cookie(request) and (replaced := request.cookies.get(REFRESH_COOKIE)):
+            # Signing in again in this browser ends the sign-in whose cookie is replaced.
+            await resources.auth.logout(replaced)
         return self._tokens(request, tokens.access_token, tokens.refresh_token, tokens.expires_in)
 
     @post("/refresh", status_code=HTTP_200_OK, summary="Trade a refresh token for new tokens")

@@ -31,7 +31,8 @@ def assert_hardened(response: httpx.Response) -> None:
     for name, value in STRICT.items():
         assert response.headers.get(name) == value, (response.request.url, name, response.headers)
     policy = response.headers.get("content-security-policy", "")
-    assert "frame-ancestors 'none'" in policy, (response.request.url, policy)
+    for directive in ("frame-ancestors 'none'", "base-uri 'none'", "object-src 'none'"):
+        assert directive in policy, (response.request.url, policy)
     assert "http:" not in policy.replace("ws:", "")
     assert "https:" not in policy
     assert re.fullmatch(r"[A-Za-z0-9._:-]{1,64}", response.headers.get("x-request-id", ""))

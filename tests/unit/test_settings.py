@@ -63,3 +63,13 @@ def test_metrics_token_and_debtor_page_limits_come_from_the_environment() -> Non
     assert settings_from_env({}).metrics_token is None
     with pytest.raises(SettingsError, match="METRICS_TOKEN"):
         settings_from_env({"METRICS_TOKEN": "short"})
+
+
+def test_session_lifetimes_come_from_the_environment_and_must_be_positive() -> None:
+    defaults = settings_from_env({})
+    assert (defaults.refresh_token_ttl, defaults.session_max_age) == (30 * 60, 12 * 3600)
+    chosen = settings_from_env({"REFRESH_TOKEN_TTL": "600", "SESSION_MAX_AGE": "3600"})
+    assert (chosen.refresh_token_ttl, chosen.session_max_age) == (600, 3600)
+    for name in ("ACCESS_TOKEN_TTL", "REFRESH_TOKEN_TTL", "SESSION_MAX_AGE"):
+        with pytest.raises(SettingsError, match=name):
+            settings_from_env({name: "0"})
