@@ -131,10 +131,9 @@ def _session_arguments() -> str:
     if actor.role not in ROLES:
         raise SessionEnded("the session has ended; sign in again")
     session = actor.session
-    return (
-        f"{int(actor.id or 0)}, '{actor.role}', {int(session.version)}, "
-        f"'{uuid.UUID(str(session.sign_in))}'"
-    )
+    if not isinstance(session.sign_in, uuid.UUID):  # inlined below: a UUID's text only
+        raise SessionEnded("the session has ended; sign in again")
+    return f"{int(actor.id or 0)}, '{actor.role}', {int(session.version)}, '{session.sign_in}'"
 
 
 # What recoup_begin raises when the session has ended, and when the tenant changed since

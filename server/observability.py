@@ -128,6 +128,7 @@ class ObservabilityMiddleware:
     def __init__(self, app: ASGIApp, *, headers: dict[bytes, bytes] | None = None) -> None:
         self.app = app
         self.headers = list((headers or {}).items())
+        self.names = frozenset(name for name, _ in self.headers)
         self.logs_requests = logging.getLogger("recoup.http").isEnabledFor
         # The metrics' children by label values: looked up once, not on every request.
         self._counted: dict[tuple[str, str, int], tuple[Any, Any]] = {}
@@ -153,8 +154,11 @@ class ObservabilityMiddleware:
                 break
         request_id = incoming if _REQUEST_ID.match(incoming) else f"{_ID_PREFIX}{_next_id():x}"
         scope.setdefault("state", {})["request_id"] = request_id  # type: ignore[typeddict-item]
-        structlog.contextvars.clear_contextvars()
-        structlog.contextvars.bind_contextvars(request_id=request_id)
+        # The request's log context: its id now, the caller once known; all of it undone at
+        # the end (tokens, not a copy of the whole context).
+        bound = structlog.contextvars.bind_contextvars(
+            request_id=request_id, tenant_id=None, actor=None
+        )
         status = 500
         started = time.perf_counter()
 
@@ -162,9 +166,12 @@ class ObservabilityMiddleware:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                headers = list(message.get("headers", []))
+                headers = list(message.get("headers", ()))
                 present = {name.lower() for name, _ in headers}
-                headers.extend(pair for pair in self.headers if pair[0] not in present)
+                if present.isdisjoint(self.names):
+                    headers += self.headers
+                else:
+                    headers += [pair for pair in self.headers if pair[0] not in present]
                 headers.append((b"x-request-id", request_id.encode()))
                 message["headers"] = headers  # type: ignore[typeddict-unknown-key]
             await send(message)
@@ -194,7 +201,7 @@ class ObservabilityMiddleware:
                     status=status,
                     duration_ms=round(elapsed * 1000, 2),
                 )
-            structlog.contextvars.clear_contextvars()
+            structlog.contextvars.reset_contextvars(**bound)
 
 
 def metrics_payload() -> tuple[bytes, str]:
