@@ -9,7 +9,6 @@ from litestar import Litestar, Router
 from litestar.config.compression import CompressionConfig
 from litestar.datastructures import State
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 
 from config.settings import Settings, get_settings
@@ -32,6 +31,8 @@ from server.controllers.worklist import QueueController, RuleController, TaskCon
 from server.frontend import frontend_router
 from server.input import RecoupRequest, refuse_nul_parameters
 from server.observability import ObservabilityMiddleware, configure_logging
+from server.openapi import FinishedJsonRenderPlugin, MoneySchemaPlugin, StrictStructSchemaPlugin
+from server.options import AnswerOptions
 from server.optout import OptOutController
 from server.pay import PayController
 from server.problems import EXCEPTION_HANDLERS
@@ -95,6 +96,7 @@ def create_app(settings: Settings | None = None, *, resources: Resources | None 
             OptOutController,
         ],
         dependencies={"actor": provide_actor},
+        plugins=[StrictStructSchemaPlugin(), MoneySchemaPlugin()],
         lifespan=[lifespan],
         state=State({"resources": resources} if resources is not None else {}),
         exception_handlers=EXCEPTION_HANDLERS,
@@ -114,7 +116,7 @@ def create_app(settings: Settings | None = None, *, resources: Resources | None 
             ),
             path="/schema",
             openapi_router=api_docs_router(),
-            render_plugins=[ApiDocs(), JsonRenderPlugin()],
+            render_plugins=[ApiDocs(), FinishedJsonRenderPlugin()],
             components=Components(
                 security_schemes={
                     "bearer": SecurityScheme(
@@ -132,7 +134,7 @@ def create_app(settings: Settings | None = None, *, resources: Resources | None 
     # 404 and an error raised by a middleware, gets a request id, a log line and a count at its
     # real status, and the security headers.
     app.asgi_handler = ObservabilityMiddleware(
-        app.asgi_handler, headers=security_headers(https=settings.https)
+        AnswerOptions(app.asgi_handler, app), headers=security_headers(https=settings.https)
     )
     return app
 

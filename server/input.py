@@ -35,9 +35,33 @@ def _check_time(text: str, path: str) -> None:
         raise InvalidInput(f"{path} is outside the years 1 to 9999 in UTC", field=path) from None
 
 
+def _fits(value: Any, t: mi.Type) -> bool:
+    """Whether ``value`` is of the JSON kind ``t`` names (Litestar converts request bodies
+    leniently: ``"12"`` to 12, ``0`` to false); types that say no kind fit anything."""
+    if isinstance(t, mi.Metadata):
+        return _fits(value, t.type)
+    if isinstance(t, mi.BoolType):
+        return isinstance(value, bool)
+    if isinstance(t, mi.IntType):  # 12.0 is an integer to JSON Schema as well
+        return not isinstance(value, bool) and (
+            isinstance(value, int) or (isinstance(value, float) and value.is_integer())
+        )
+    if isinstance(t, mi.FloatType):
+        return not isinstance(value, bool) and isinstance(value, (int, float))
+    if isinstance(t, mi.NoneType):
+        return value is None
+    if isinstance(t, mi.UnionType):
+        return any(_fits(value, member) for member in t.types)
+    return True
+
+
 def _check_values(value: Any, t: mi.Type, path: str) -> None:
-    """Every ``Decimal`` of the body type ``t`` arrived as a plain decimal string, every
-    time is one PostgreSQL can store."""
+    """Every value of the body type ``t`` is of its kind (a number for a number, true or
+    false for a flag), every ``Decimal`` arrived as a plain decimal string, every time is
+    one PostgreSQL can store."""
+    if not _fits(value, t):
+        where = path or "body"
+        raise InvalidInput(f"{where} is of the wrong type for this field", field=where)
     if isinstance(t, mi.Metadata):
         _check_values(value, t.type, path)
     elif isinstance(t, mi.DateTimeType):
@@ -53,7 +77,8 @@ def _check_values(value: Any, t: mi.Type, path: str) -> None:
             )
     elif isinstance(t, mi.UnionType):
         for member in t.types:
-            _check_values(value, member, path)
+            if _fits(value, member):
+                _check_values(value, member, path)
     elif isinstance(t, mi.StructType) and isinstance(value, dict):
         for field in t.fields:
             if field.encode_name in value:

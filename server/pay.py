@@ -19,9 +19,9 @@ from litestar.status_codes import HTTP_200_OK
 from redis.exceptions import RedisError
 
 from domain.actor import Actor
-from domain.errors import RecoupError
+from domain.errors import RateLimited, RecoupError
 from domain.payments import debtor_page
-from domain.payments.links import open_link
+from domain.payments.links import LinkGone, open_link
 from domain.payments.schemas import (
     Checkout,
     CheckoutRequest,
@@ -84,7 +84,11 @@ class PayController(Controller):
             headers={"Cache-Control": "no-store"},
         )
 
-    @get("/{token:str}/summary", summary="The account behind a payment link")
+    @get(
+        "/{token:str}/summary",
+        summary="The account behind a payment link",
+        opt={"problems": (LinkGone.status,)},
+    )
     async def summary(self, request: Request[Any, Any, Any], token: FromPath[str]) -> DebtorAccount:
         actor = await _debtor(request, token)
         async with _resources(request).db.tenant(actor.tenant_id) as conn:
@@ -94,6 +98,7 @@ class PayController(Controller):
         "/{token:str}/checkout",
         status_code=HTTP_200_OK,
         summary="Start paying: a checkout session with the payment provider",
+        opt={"problems": (LinkGone.status, RateLimited.status)},
     )
     async def checkout(
         self, request: Request[Any, Any, Any], token: FromPath[str], data: JSONBody[CheckoutRequest]
@@ -115,7 +120,11 @@ class PayController(Controller):
         )
         return Checkout(checkout_url=url, payment_id=payment.id)
 
-    @get("/{token:str}/checkout/{checkout_id:str}", summary="How a checkout ended")
+    @get(
+        "/{token:str}/checkout/{checkout_id:str}",
+        summary="How a checkout ended",
+        opt={"problems": (LinkGone.status,)},
+    )
     async def checkout_status(
         self, request: Request[Any, Any, Any], token: FromPath[str], checkout_id: FromPath[str]
     ) -> CheckoutState:
@@ -123,7 +132,11 @@ class PayController(Controller):
         async with _resources(request).db.tenant(actor.tenant_id) as conn:
             return await debtor_page.checkout_state(conn, actor, checkout_id)
 
-    @post("/{token:str}/promise", summary="Propose a date to pay (a promise to pay)")
+    @post(
+        "/{token:str}/promise",
+        summary="Propose a date to pay (a promise to pay)",
+        opt={"problems": (LinkGone.status,)},
+    )
     async def promise(
         self, request: Request[Any, Any, Any], token: FromPath[str], data: JSONBody[DebtorPromise]
     ) -> list[PromiseView]:
@@ -135,6 +148,7 @@ class PayController(Controller):
         "/{token:str}/ticket",
         status_code=HTTP_200_OK,
         summary="A one-time ticket for the page's live channel (pay)",
+        opt={"problems": (LinkGone.status, RateLimited.status)},
     )
     async def ticket(self, request: Request[Any, Any, Any], token: FromPath[str]) -> Ticket:
         actor = await _limited_debtor(request, token, "ticket")

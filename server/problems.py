@@ -23,13 +23,14 @@ from server.observability import request_id_of
 PROBLEM_JSON = "application/problem+json"
 log = structlog.get_logger("recoup.errors")
 
-_TITLES = {
+TITLES = {
     400: "Bad request",
     401: "Authentication required",
     403: "Not allowed",
     404: "Not found",
     405: "Method not allowed",
     409: "Conflict with the current state",
+    410: "Gone",
     413: "Request body too large",
     415: "Unsupported media type",
     422: "The request is not valid",
@@ -44,6 +45,7 @@ _SLUGS = {
     404: "not-found",
     405: "method-not-allowed",
     409: "conflict",
+    410: "gone",
     413: "body-too-large",
     415: "unsupported-media-type",
     422: "invalid-input",
@@ -65,7 +67,7 @@ def problem(
 ) -> Response[dict[str, Any]]:
     body: dict[str, Any] = {
         "type": f"urn:recoup:problem:{slug or _SLUGS.get(status, 'error')}",
-        "title": title or _TITLES.get(status, "Error"),
+        "title": title or TITLES.get(status, "Error"),
         "status": status,
         "detail": detail,
         "instance": request.url.path,
@@ -73,7 +75,9 @@ def problem(
     request_id = request_id_of(request.scope)
     if request_id:
         body["request_id"] = request_id
-    body.update({k: v for k, v in extra.items() if v is not None or k != "errors"})
+    # A field and errors only when there are some; other extensions as given (a null
+    # next_allowed_at says "not before the block is lifted").
+    body.update({k: v for k, v in extra.items() if v is not None or k not in ("errors", "field")})
     return Response(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
@@ -86,6 +90,7 @@ def recoup_error(request: Request[Any, Any, Any], exc: RecoupError) -> Response[
         slug=exc.slug,
         title=exc.title,
         headers=exc.headers,
+        field=exc.field,
         errors=errors,
         **exc.extra,
     )
@@ -118,12 +123,13 @@ def validation_error(
                 field = "body"
             errors.append({"field": field or "body", "message": message})
     detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors) or str(exc.detail)
-    return problem(request, 422, detail, errors=errors or None)
+    field = errors[0]["field"] if errors else None
+    return problem(request, 422, detail, field=field, errors=errors or None)
 
 
 def http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[dict[str, Any]]:
     status = exc.status_code
-    detail = exc.detail if exc.detail and exc.detail != _TITLES.get(status) else None
+    detail = exc.detail if exc.detail and exc.detail != TITLES.get(status) else None
     if isinstance(exc, NotAuthorizedException):
         return problem(
             request,
@@ -149,7 +155,7 @@ def http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[
         )
     if status == 413:
         return problem(request, 413, "the request body is larger than this server accepts")
-    return problem(request, status, detail or _TITLES.get(status, "error"), headers=exc.headers)
+    return problem(request, status, detail or TITLES.get(status, "error"), headers=exc.headers)
 
 
 def internal_error(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
@@ -199,4 +205,4 @@ EXCEPTION_HANDLERS: dict[type[Exception] | int, Any] = {
     Exception: internal_error,
 }
 
-__all__ = ["EXCEPTION_HANDLERS", "PROBLEM_JSON", "MediaType", "problem"]
+__all__ = ["EXCEPTION_HANDLERS", "PROBLEM_JSON", "TITLES", "MediaType", "problem"]

@@ -187,11 +187,14 @@ def live_server(settings: Settings) -> Iterator[str]:
         LOGIN_LIMIT_PER_IP="100000",
         LOGIN_LIMIT_PER_EMAIL="1000",
     )
+    # A file, not a pipe nobody reads: a chatty server would block on a full pipe.
+    log_path = ROOT / ".recoup" / "test-live-server.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
     process = subprocess.Popen(
         [*RECOUP, "web"],
         cwd=ROOT,
         env=env,
-        stdout=subprocess.PIPE,
+        stdout=log_path.open("wb"),
         stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}"
@@ -204,8 +207,8 @@ def live_server(settings: Settings) -> Iterator[str]:
         except OSError:
             pass
         if process.poll() is not None or time.monotonic() > deadline:
-            output = process.stdout.read().decode() if process.stdout else ""
             process.kill()
+            output = log_path.read_text(errors="replace")
             raise RuntimeError(f"recoup web did not start:\n{output[-3000:]}")
         time.sleep(0.2)
     try:

@@ -82,3 +82,9 @@ class AccountFilter(msgspec.Struct, kw_only=True):
     currency: str | None = None
     debtor_id: int | None = None
     q: str | None = None
+
+    def __post_init__(self) -> None:
+        # A filter sent empty (``?bucket=&status=``, as a form sends it) is not given.
+        self.status = [s for s in self.status if s] or None if self.status else None
+        self.bucket = self.bucket or None
+        self.q = self.q or None

@@ -38,7 +38,7 @@ class AuditService(Service):
         after = decode_cursor(cursor, tuple[int])[0] if cursor else None
         rows = await queries.entries(
             self.conn,
-            entity_type=entity_type,
+            entity_type=entity_type or None,  # sent empty: not given
             entity_id=entity_id,
             after_id=after,
             limit=limit + 1,

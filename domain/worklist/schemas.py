@@ -138,6 +138,10 @@ class TaskFilter(msgspec.Struct, kw_only=True):
     rule_id: int | None = None
     account_id: int | None = None
 
+    def __post_init__(self) -> None:
+        # A status sent empty (``?status=``, as a form sends it) is not given.
+        self.status = [s for s in self.status if s] or None if self.status else None
+
 
 class Queue(msgspec.Struct, kw_only=True):
     id: int

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from litestar import Controller, get, patch, post
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromQuery, JSONBody, QueryParameter
 
-from domain.accounts.schemas import Account, AccountCreate, AccountFilter, AccountUpdate
+from domain.accounts.schemas import (
+    Account,
+    AccountCreate,
+    AccountFilter,
+    AccountStatus,
+    AccountUpdate,
+)
 from domain.accounts.service import AccountService
 from domain.actor import Actor
 from domain.compliance import service as compliance
@@ -37,8 +43,13 @@ class AccountController(Controller):
     async def list_accounts(
         self,
         accounts: NamedDependency[AccountService],
-        status: Annotated[list[str] | None, QueryParameter(description="one or more")] = None,
-        bucket: Annotated[str | None, QueryParameter(description="bucket name")] = None,
+        status: Annotated[
+            list[AccountStatus | Literal[""]] | None,
+            QueryParameter(description="one or more; empty: any"),
+        ] = None,
+        bucket: Annotated[
+            str | None, QueryParameter(description="one of the tenant's buckets; empty: any")
+        ] = None,
         dpd_min: Days = None,
         dpd_max: Days = None,
         owner_id: QueryId = None,
@@ -50,7 +61,7 @@ class AccountController(Controller):
         limit: Limit = DEFAULT_LIMIT,
     ) -> Page[Account]:
         filters = AccountFilter(
-            status=status,
+            status=list(status) if status else None,
             bucket=bucket,
             dpd_min=dpd_min,
             dpd_max=dpd_max,

@@ -78,7 +78,12 @@ class AuthController(Controller):
     tags = ["auth"]
     opt = {"exclude_from_auth": True}
 
-    @post("/login", status_code=HTTP_200_OK, summary="Sign in with e-mail and password")
+    @post(
+        "/login",
+        status_code=HTTP_200_OK,
+        summary="Sign in with e-mail and password",
+        opt={"problems": (401, 429)},
+    )
     async def login(
         self, request: Request[Any, Any, Any], data: JSONBody[Credentials]
     ) -> Response[AccessToken]:
@@ -99,7 +104,12 @@ class AuthController(Controller):
             await resources.auth.logout(replaced)
         return self._tokens(request, tokens.access_token, tokens.refresh_token, tokens.expires_in)
 
-    @post("/refresh", status_code=HTTP_200_OK, summary="Trade a refresh token for new tokens")
+    @post(
+        "/refresh",
+        status_code=HTTP_200_OK,
+        summary="Trade a refresh token for new tokens",
+        opt={"problems": (401, 403)},
+    )
     async def refresh(
         self, request: Request[Any, Any, Any], data: JSONBody[RefreshRequest | None] = None
     ) -> Response[AccessToken]:
@@ -124,7 +134,13 @@ class AuthController(Controller):
             raise
         return self._tokens(request, tokens.access_token, tokens.refresh_token, tokens.expires_in)
 
-    @post("/logout", status_code=HTTP_204_NO_CONTENT, summary="Sign out: revoke this sign-in")
+    @post(
+        "/logout",
+        status_code=HTTP_204_NO_CONTENT,
+        summary="Sign out: revoke this sign-in",
+        # The access token, when sent, is signed out too.
+        opt={"problems": (403,), "bearer_optional": True},
+    )
     async def logout(
         self, request: Request[Any, Any, Any], data: JSONBody[RefreshRequest | None] = None
     ) -> Response[None]:

@@ -9,12 +9,19 @@ from litestar.params import HeaderParameter
 
 from domain.payments.idempotency import Outcome
 
+# Printable Latin-1 but the space: ASCII ! to ~, and ¡ to ÿ less the soft hyphen.
+_PRINTABLE = "[!-~\u00a1-\u00ac\u00ae-\u00ff]"
 IdempotencyKey = Annotated[
     str | None,
     HeaderParameter(
         name="Idempotency-Key",
         description="retries by the same caller with the same key and body "
         "get the first response; keys are kept 48 hours",
+        # What domain.payments.idempotency takes: 1 to 200 printable characters (those a
+        # header can carry), with no space at either end (HTTP strips it).
+        min_length=1,
+        max_length=200,
+        pattern=f"^{_PRINTABLE}(({_PRINTABLE}| )*{_PRINTABLE})?$",
     ),
 ]
 

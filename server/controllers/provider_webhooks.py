@@ -23,6 +23,9 @@ class ProviderWebhookController(Controller):
         "/{provider:str}",
         status_code=HTTP_200_OK,
         summary="A payment provider's event (Stripe-format signature required)",
+        # The body is read raw, to check its signature: too large (413), not signed or not
+        # understood (400).
+        opt={"problems": (400, 413)},
     )
     async def receive(
         self, request: Request[Any, Any, Any], provider: FromPath[str]

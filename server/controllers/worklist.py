@@ -6,7 +6,7 @@ task) are events; the relay hands them to an assignment job once they are commit
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from litestar import Controller, Request, delete, get, patch, post
 from litestar.di import NamedDependency
@@ -35,6 +35,7 @@ from domain.worklist.schemas import (
     TaskComplete,
     TaskCreate,
     TaskFilter,
+    TaskStatus,
 )
 from domain.worklist.tasks import TaskService
 from server.auth.guards import EVERYONE, MANAGERS, WORKERS, allow
@@ -192,7 +193,10 @@ class TaskController(Controller):
     async def list_tasks(
         self,
         tasks: NamedDependency[TaskService],
-        status: Annotated[list[str] | None, QueryParameter(description="one or more")] = None,
+        status: Annotated[
+            list[TaskStatus | Literal[""]] | None,
+            QueryParameter(description="one or more; empty: any"),
+        ] = None,
         assignee_id: QueryId = None,
         unassigned: FromQuery[bool] = False,
         queue_id: QueryId = None,
@@ -202,7 +206,7 @@ class TaskController(Controller):
         limit: Limit = DEFAULT_LIMIT,
     ) -> Page[Task]:
         filters = TaskFilter(
-            status=status,
+            status=list(status) if status else None,
             assignee_id=assignee_id,
             unassigned=unassigned,
             queue_id=queue_id,
@@ -228,6 +232,7 @@ class TaskController(Controller):
         opt=allow(*WORKERS),
         status_code=HTTP_200_OK,
         summary="Pull and start the most urgent waiting task of my queues",
+        opt={"problems": (503,)},  # too many pulls waiting in this process (server.pull_gate)
     )
     async def next_task(
         self, request: Request[Any, Any, Any], actor: NamedDependency[Actor]
