@@ -5,7 +5,7 @@ in one place, from the route table:
 
 - every error is a ``Problem`` (``application/problem+json``, RFC 9457), and each operation
   lists the statuses its route can answer: 422 everywhere (any query string is checked),
-  401 where a sign-in is needed, 403 where a guard decides, 404 where the path names
+  401 and 403 where a sign-in is needed (the route's rule decides), 404 where the path names
   something, 400 and 413 where a body is read, 409 for authenticated writes, and what a
   handler adds itself in ``opt["problems"]`` (429 for rate limits, 503, 410...);
 - routes that skip authentication carry no security requirement (``bearer_optional``:
@@ -208,11 +208,11 @@ def _statuses(handler: Any, method: str, path: str) -> set[int]:
     statuses = {422}
     authenticated = not handler.opt.get("exclude_from_auth")
     if authenticated:
-        statuses.add(401)
+        # The access step answers 401 without a caller and 403 when the route's rule (or
+        # its absence: nothing is open by omission) refuses the caller.
+        statuses |= {401, 403}
         if method in WRITES:
             statuses.add(409)
-    if any(layer.guards for layer in handler.ownership_layers):
-        statuses.add(403)
     if "{" in path:
         statuses.add(404)
     if "data" in handler.parsed_fn_signature.parameters:

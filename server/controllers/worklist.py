@@ -229,10 +229,10 @@ class TaskController(Controller):
 
     @post(
         "/next",
-        opt=allow(*WORKERS),
+        # 503: too many pulls waiting in this process (server.pull_gate).
+        opt={**allow(*WORKERS), "problems": (503,)},
         status_code=HTTP_200_OK,
         summary="Pull and start the most urgent waiting task of my queues",
-        opt={"problems": (503,)},  # too many pulls waiting in this process (server.pull_gate)
     )
     async def next_task(
         self, request: Request[Any, Any, Any], actor: NamedDependency[Actor]
