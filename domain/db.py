@@ -19,9 +19,9 @@ from __future__ import annotations
 
 import contextlib
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
 from dataclasses import dataclass
 from typing import Any, Protocol
 from urllib.parse import urlsplit, urlunsplit
@@ -100,26 +100,19 @@ class SessionEnded(Unauthenticated):
 
 
 # The signed-in user whose session every tenant transaction of this request checks first:
-# set by the web layer once it knows the caller, for the request only (``session_scope``).
+# set by the web layer once it knows the caller, for the request only.
 _checked_session: ContextVar[Actor | None] = ContextVar("recoup_checked_session", default=None)
 
 
-@contextlib.contextmanager
-def session_scope() -> Iterator[None]:
-    """A request's extent: whatever ``require_session`` sets inside ends with it."""
-    token = _checked_session.set(None)
-    try:
-        yield
-    finally:
-        _checked_session.reset(token)
-
-
-def require_session(actor: Actor) -> None:
-    """From now on in this request, every tenant transaction first checks that ``actor``'s
+def require_session(actor: Actor) -> Token[Actor | None]:
+    """Until ``end_session_check``, every tenant transaction first checks that ``actor``'s
     session is still valid: active, same role, same session version, sign-in not revoked.
     The check goes with BEGIN in one statement, so it costs no round trip of its own."""
-    if actor.session is not None:
-        _checked_session.set(actor)
+    return _checked_session.set(actor if actor.session is not None else None)
+
+
+def end_session_check(token: Token[Actor | None]) -> None:
+    _checked_session.reset(token)
 
 
 def _session_arguments() -> str:
@@ -179,6 +172,47 @@ def remember_tenant(conn: Connection, tenant_id: int, version: int, value: Any) 
     current = _open_transactions.get(id(conn))
     if current is not None and current.tenant_id == tenant_id:
         current.cache[tenant_id] = (version, value)
+
+
+async def _release(pool: asyncpg.Pool, conn: Connection) -> None:
+    """Give ``conn`` back, rolling back what it left open; a broken connection is dropped
+    (the pool opens a new one), which is all there is to do with it."""
+    with contextlib.suppress(Exception):
+        await pool.release(conn)
+
+
+class TenantTransaction:
+    """A tenant transaction begun by ``Database.begin`` and ended by hand."""
+
+    __slots__ = ("_conn", "_pool")
+
+    def __init__(self, pool: asyncpg.Pool, conn: Connection) -> None:
+        self._pool = pool
+        self._conn: Connection | None = conn
+
+    @property
+    def conn(self) -> Connection:
+        if self._conn is None:
+            raise RuntimeError("the transaction has ended")
+        return self._conn
+
+    async def commit(self) -> None:
+        """Commit and give the connection back; if the commit fails, nothing is kept."""
+        conn = self._end()
+        try:
+            await conn.execute("COMMIT")
+        finally:
+            await _release(self._pool, conn)
+
+    async def rollback(self) -> None:
+        """Undo everything and give the connection back; nothing to do once ended."""
+        if self._conn is not None:
+            await _release(self._pool, self._end())
+
+    def _end(self) -> Connection:
+        conn, self._conn = self.conn, None
+        _open_transactions.pop(id(conn), None)
+        return conn
 
 
 class DatabaseSettings(Protocol):
@@ -276,24 +310,31 @@ class Database:
         ``generic_plans``: the transaction's prepared statements reuse one plan instead of
         being planned again for each execution, for hot paths of small, index-driven
         statements where planning would cost more than running them."""
-        async with self.app_pool.acquire() as conn:
+        transaction = await self.begin(tenant_id, generic_plans=generic_plans)
+        try:
+            yield transaction.conn
+        except BaseException:
+            await transaction.rollback()
+            raise
+        await transaction.commit()
+
+    async def begin(self, tenant_id: int, *, generic_plans: bool = False) -> TenantTransaction:
+        """``tenant``'s transaction, for a caller whose extent is not one block: it ends
+        with ``commit`` or ``rollback``, one of which must be awaited."""
+        pool = self.app_pool
+        conn = await pool.acquire()
+        try:
             held = self._tenants.get(tenant_id)
             if not await self._begin(conn, tenant_id, generic_plans, held):
                 held = None  # changed since it was read: read again
                 await self._begin(conn, tenant_id, generic_plans, None)
-            _open_transactions[id(conn)] = _TransactionTenant(
-                self._tenants, tenant_id, held[1] if held else None
-            )
-            try:
-                yield conn
-            except BaseException:
-                # If even the rollback fails the connection is broken, and the pool drops it.
-                with contextlib.suppress(Exception):
-                    await _reset_connection(conn)
-                raise
-            finally:
-                _open_transactions.pop(id(conn), None)
-            await conn.execute("COMMIT")
+        except BaseException:
+            await _release(pool, conn)
+            raise
+        _open_transactions[id(conn)] = _TransactionTenant(
+            self._tenants, tenant_id, held[1] if held else None
+        )
+        return TenantTransaction(pool, conn)
 
     async def _begin(
         self,

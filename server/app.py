@@ -6,7 +6,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from litestar import Litestar, Router
-from litestar.config.compression import CompressionConfig
 from litestar.datastructures import State
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
@@ -14,6 +13,7 @@ from litestar.openapi.spec import Components, SecurityScheme
 from config.settings import Settings, get_settings
 from server.api_docs import ApiDocs, api_docs_asset, api_docs_router
 from server.auth.middleware import AccessMiddleware
+from server.compression import GzipMiddleware
 from server.controllers.accounts import AccountController
 from server.controllers.api_keys import ApiKeyController
 from server.controllers.audit import AuditController
@@ -40,6 +40,7 @@ from server.realtime import RealtimeController, RecoupASGI
 from server.resources import Resources
 from server.sandbox import SandboxCheckoutController
 from server.security import security_headers
+from server.transaction import end_transaction
 
 API_CONTROLLERS = [
     AuthController,
@@ -81,6 +82,7 @@ def create_app(settings: Settings | None = None, *, resources: Resources | None 
         path="/api/v1",
         route_handlers=API_CONTROLLERS,
         middleware=[AccessMiddleware],
+        after_request=end_transaction,
         security=[{"bearer": []}],
     )
     app = Litestar(
@@ -103,9 +105,6 @@ def create_app(settings: Settings | None = None, *, resources: Resources | None 
         request_class=RecoupRequest,
         before_request=refuse_nul_parameters,
         request_max_body_size=settings.max_body_bytes,
-        compression_config=CompressionConfig(
-            backend="gzip", minimum_size=1024, gzip_compress_level=5
-        ),
         openapi_config=OpenAPIConfig(
             title="Recoup API",
             version="1",
@@ -134,7 +133,8 @@ def create_app(settings: Settings | None = None, *, resources: Resources | None 
     # 404 and an error raised by a middleware, gets a request id, a log line and a count at its
     # real status, and the security headers.
     app.asgi_handler = ObservabilityMiddleware(
-        AnswerOptions(app.asgi_handler, app), headers=security_headers(https=settings.https)
+        AnswerOptions(GzipMiddleware(app.asgi_handler), app),
+        headers=security_headers(https=settings.https),
     )
     return app
 

@@ -14,6 +14,7 @@ import re
 import secrets
 import sys
 import time
+from contextvars import ContextVar
 from typing import Any
 
 import structlog
@@ -33,6 +34,16 @@ HTTP_LATENCY = Histogram(
 )
 HTTP_IN_FLIGHT = Gauge("recoup_http_requests_in_flight", "HTTP requests being handled")
 
+
+class _InFlight:
+    """Requests being handled: a plain count (one event loop per process needs no lock),
+    read by the gauge when Prometheus scrapes rather than set twice per request."""
+
+    count = 0
+
+
+HTTP_IN_FLIGHT.set_function(lambda: _InFlight.count)
+
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 
 # The links a debtor gets (their path segment is the credential) and query parameters that
@@ -48,6 +59,28 @@ REDACTED = "[redacted]"
 _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 # Routes probed every few seconds: counted, not logged.
 _QUIET = frozenset({"/health/live", "/health/ready", "/metrics"})
+
+
+# The log context of the request being served: one dict in one context variable, set at the
+# edge and completed once the caller is known, merged into every line logged meanwhile
+# (structlog's own contextvars take a variable per key, set and reset on every request).
+_request_log: ContextVar[dict[str, Any] | None] = ContextVar("recoup_request_log", default=None)
+
+
+def log_caller(tenant_id: int, actor: str) -> None:
+    """Name the caller in the log lines of the rest of the request."""
+    context = _request_log.get()
+    if context is not None:
+        context["tenant_id"] = tenant_id
+        context["actor"] = actor
+
+
+def _merge_request_log(_: Any, __: str, event_dict: dict[str, Any]) -> dict[str, Any]:
+    context = _request_log.get()
+    if context:
+        for key, value in context.items():
+            event_dict.setdefault(key, value)
+    return event_dict
 
 
 def redact(text: str) -> str:
@@ -71,6 +104,7 @@ def configure_logging(level: str = "INFO", *, json: bool = True) -> None:
     """Structured logs on stdout: JSON in production, readable lines when ``json`` is off."""
     processors: list[Any] = [
         structlog.contextvars.merge_contextvars,
+        _merge_request_log,
         structlog.stdlib.add_log_level,
         structlog.stdlib.add_logger_name,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
@@ -154,11 +188,8 @@ class ObservabilityMiddleware:
                 break
         request_id = incoming if _REQUEST_ID.match(incoming) else f"{_ID_PREFIX}{_next_id():x}"
         scope.setdefault("state", {})["request_id"] = request_id  # type: ignore[typeddict-item]
-        # The request's log context: its id now, the caller once known; all of it undone at
-        # the end (tokens, not a copy of the whole context).
-        bound = structlog.contextvars.bind_contextvars(
-            request_id=request_id, tenant_id=None, actor=None
-        )
+        # The request's log context: its id now, the caller once known (``log_caller``).
+        logged = _request_log.set({"request_id": request_id, "tenant_id": None, "actor": None})
         status = 500
         started = time.perf_counter()
 
@@ -167,7 +198,7 @@ class ObservabilityMiddleware:
             if message["type"] == "http.response.start":
                 status = message["status"]
                 headers = list(message.get("headers", ()))
-                present = {name.lower() for name, _ in headers}
+                present = {name for name, _ in headers}  # ASGI header names are lowercase
                 if present.isdisjoint(self.names):
                     headers += self.headers
                 else:
@@ -176,11 +207,11 @@ class ObservabilityMiddleware:
                 message["headers"] = headers  # type: ignore[typeddict-unknown-key]
             await send(message)
 
-        HTTP_IN_FLIGHT.inc()
+        _InFlight.count += 1
         try:
             await self.app(scope, receive, send_with_id)
         finally:
-            HTTP_IN_FLIGHT.dec()
+            _InFlight.count -= 1
             elapsed = time.perf_counter() - started
             route = scope.get("path_template") or "unmatched"  # type: ignore[typeddict-item]
             method = scope["method"]
@@ -201,7 +232,7 @@ class ObservabilityMiddleware:
                     status=status,
                     duration_ms=round(elapsed * 1000, 2),
                 )
-            structlog.contextvars.reset_contextvars(**bound)
+            _request_log.reset(logged)
 
 
 def metrics_payload() -> tuple[bytes, str]:

@@ -5,7 +5,8 @@ the ``Allow`` it declares (``opt=allow(...)``, see ``server.auth.guards``). A ro
 the API with no rule is refused: nothing is open by omission. A user's session is then
 checked by every transaction the request opens (one statement with BEGIN; see
 ``domain.db.require_session``), so signing out, deactivation, a new role or a new password
-take effect on the very next request.
+take effect on the very next request. The request's tenant transaction lives inside this
+step too (``server.transaction``).
 
 A plain ASGI middleware rather than Litestar's authentication middleware and guards: the
 same checks, without a copy of the route handler per guard and per request.
@@ -18,10 +19,11 @@ from litestar.types import ASGIApp, Receive, Scope, Send
 
 from domain.actor import Actor
 from domain.auth.tokens import API_KEY_PREFIX
-from domain.db import require_session, session_scope
+from domain.db import end_session_check, require_session
 from domain.errors import Forbidden, Unauthenticated
 from server.auth.guards import rule_of
-from server.observability import request_id_of
+from server.observability import log_caller, request_id_of
+from server.transaction import close_transaction_scope, transaction_scope
 
 log = structlog.get_logger("recoup.auth")
 
@@ -44,9 +46,13 @@ class AccessMiddleware:
         rule.check(actor)
         scope["user"] = actor
         scope["auth"] = token
-        with session_scope():
-            require_session(actor)
+        checked = require_session(actor)
+        extent = transaction_scope(scope["app"].state.resources.db, actor)
+        try:
             await self.app(scope, receive, send)
+        finally:
+            end_session_check(checked)
+            await close_transaction_scope(extent)
 
     @staticmethod
     async def authenticate(scope: Scope) -> tuple[Actor, str]:
@@ -75,7 +81,5 @@ class AccessMiddleware:
                 request_id=request_id,
                 session=claims.session(),
             )
-        structlog.contextvars.bind_contextvars(
-            tenant_id=actor.tenant_id, actor=f"{actor.type}:{actor.id}"
-        )
+        log_caller(actor.tenant_id, f"{actor.type}:{actor.id}")
         return actor, token

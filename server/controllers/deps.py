@@ -1,11 +1,8 @@
-"""Dependencies: the caller, and services bound to one tenant transaction per request.
-
-The transaction commits after the handler has returned and its response has been
-built, and rolls back when the handler raises, so an error leaves nothing behind.
-"""
+"""Dependencies: the caller, and services bound to the request's tenant transaction
+(``server.transaction``: begun on first use, committed when the answer is a success)."""
 
 # No ``from __future__ import annotations``: Litestar reads these annotations at runtime.
-from collections.abc import AsyncGenerator, Callable
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 from litestar import Request
@@ -13,8 +10,14 @@ from litestar.di import Provide
 
 from domain.actor import Actor
 from domain.db import Connection
+from server.transaction import request_transaction
 
 S = TypeVar("S")
+
+
+async def provide_connection() -> Connection:
+    """The connection of the caller's tenant transaction for this request."""
+    return await request_transaction().connection()
 
 
 async def provide_actor(request: Request[Any, Any, Any]) -> Actor:
@@ -22,18 +25,10 @@ async def provide_actor(request: Request[Any, Any, Any]) -> Actor:
 
 
 def service(cls: Callable[..., S]) -> Provide:
-    """Provide ``cls(conn, actor)`` inside the caller's tenant transaction."""
+    """Provide ``cls(conn, actor)`` in the caller's tenant transaction for this request."""
 
-    async def provider(request: Request[Any, Any, Any]) -> AsyncGenerator[cls, None]:  # type: ignore[valid-type]
-        actor: Actor = request.user
-        async with request.app.state.resources.db.tenant(actor.tenant_id) as conn:
-            yield cls(conn, actor)
+    async def provider() -> cls:  # type: ignore[valid-type]
+        transaction = request_transaction()
+        return cls(await transaction.connection(), transaction.actor)
 
     return Provide(provider)
-
-
-async def provide_connection(request: Request[Any, Any, Any]) -> AsyncGenerator[Connection, None]:
-    """The caller's tenant transaction, for routes that call domain functions, not a service."""
-    actor: Actor = request.user
-    async with request.app.state.resources.db.tenant(actor.tenant_id) as conn:
-        yield conn

@@ -177,3 +177,24 @@ async def test_metrics_are_open_in_development_only(client, app_with) -> None:
     async with app_with(metrics_token="m" * 32) as development:
         # Once a token is set it is needed in any environment.
         assert (await development.get("/metrics")).status_code == 401
+
+
+async def test_large_answers_come_gzipped_with_the_edge_headers(client, tenant) -> None:
+    """Compression sits inside the edge: the gzipped answer still has its request id and
+    security headers; a small one (one account) is sent as it is."""
+    response = await client.get("/schema/openapi.json", headers={"Accept-Encoding": "gzip"})
+    assert response.headers["content-encoding"] == "gzip"
+    assert "Accept-Encoding" in response.headers["vary"]
+    assert response.headers["x-request-id"]
+    assert response.headers["x-content-type-options"] == "nosniff"
+    assert int(response.headers["content-length"]) < len(response.content)
+    assert response.json()["openapi"].startswith("3.")
+    plain = await client.get("/schema/openapi.json", headers={"Accept-Encoding": "identity"})
+    assert "content-encoding" not in plain.headers
+    assert plain.content == response.content
+    one = await client.get(
+        f"/api/v1/accounts/{tenant.accounts[0].id}",
+        headers={**tenant.admin.headers, "Accept-Encoding": "gzip"},
+    )
+    assert one.status_code == 200
+    assert "content-encoding" not in one.headers

@@ -1,0 +1,192 @@
+"""A request's tenant transaction: begun once on first use, committed only for a success,
+before the answer is sent; everything else rolls it back and gives the connection back."""
+
+from __future__ import annotations
+
+import asyncio
+
+import asyncpg
+import pytest
+from litestar import Response
+
+from domain.accounts.service import AccountService
+from domain.db import Database, TenantTransaction
+from domain.errors import Conflict
+from server.transaction import (
+    close_transaction_scope,
+    end_transaction,
+    request_transaction,
+    transaction_scope,
+)
+from tests.factories import SeededTenant
+
+
+async def creditor_of(db: Database, tenant: SeededTenant, account_id: int) -> str:
+    async with db.tenant(tenant.id) as conn:
+        return await conn.fetchval("SELECT creditor FROM accounts WHERE id = $1", account_id)
+
+
+def all_connections_back(db: Database) -> bool:
+    pool = db.app_pool
+    return pool.get_idle_size() == pool.get_size()
+
+
+async def change_creditor(tenant: SeededTenant, creditor: str) -> None:
+    conn = await request_transaction().connection()
+    await conn.execute(
+        "UPDATE accounts SET creditor = $2 WHERE id = $1", tenant.accounts[0].id, creditor
+    )
+
+
+@pytest.mark.parametrize(("status", "kept"), [(200, True), (303, True), (399, True), (400, False)])
+async def test_the_answer_decides_commit_or_rollback(
+    db: Database, tenant: SeededTenant, status: int, kept: bool
+) -> None:
+    before = await creditor_of(db, tenant, tenant.accounts[0].id)
+    extent = transaction_scope(db, tenant.admin.actor)
+    try:
+        await change_creditor(tenant, f"Answered {status}")
+        await end_transaction(Response(None, status_code=status))
+    finally:
+        await close_transaction_scope(extent)
+    after = await creditor_of(db, tenant, tenant.accounts[0].id)
+    assert after == (f"Answered {status}" if kept else before)
+    assert all_connections_back(db)
+
+
+async def test_a_request_that_ends_without_an_answer_keeps_nothing(
+    db: Database, tenant: SeededTenant
+) -> None:
+    before = await creditor_of(db, tenant, tenant.accounts[0].id)
+    extent = transaction_scope(db, tenant.admin.actor)
+    try:
+        await change_creditor(tenant, "Never answered")
+    finally:
+        await close_transaction_scope(extent)
+    assert await creditor_of(db, tenant, tenant.accounts[0].id) == before
+    assert all_connections_back(db)
+
+
+async def test_dependencies_asking_at_once_share_one_transaction(
+    monkeypatch, db: Database, tenant: SeededTenant
+) -> None:
+    begins = []
+    begin = Database.begin
+
+    async def counted(self, tenant_id, **kwargs):  # type: ignore[no-untyped-def]
+        begins.append(tenant_id)
+        return await begin(self, tenant_id, **kwargs)
+
+    monkeypatch.setattr(Database, "begin", counted)
+    extent = transaction_scope(db, tenant.admin.actor)
+    try:
+        transaction = request_transaction()
+        first, second = await asyncio.gather(transaction.connection(), transaction.connection())
+        assert first is second
+        await end_transaction(Response(None, status_code=200))
+        with pytest.raises(RuntimeError, match="ended"):
+            await transaction.connection()
+    finally:
+        await close_transaction_scope(extent)
+    assert begins == [tenant.id]
+    assert all_connections_back(db)
+
+
+async def test_a_commit_refused_by_the_database_keeps_nothing(
+    db: Database, tenant: SeededTenant
+) -> None:
+    """PostgreSQL checks a deferred constraint at COMMIT: the failure reaches the caller
+    (who answers an error, not the success it was about to send) and nothing stays."""
+    before = await creditor_of(db, tenant, tenant.accounts[0].id)
+    extent = transaction_scope(db, tenant.admin.actor)
+    try:
+        conn = await request_transaction().connection()
+        await conn.execute(
+            "CREATE TEMP TABLE deferred_check (id int PRIMARY KEY, parent int "
+            "REFERENCES deferred_check (id) DEFERRABLE INITIALLY DEFERRED) ON COMMIT DROP; "
+            "INSERT INTO deferred_check VALUES (1, 2)"
+        )
+        await change_creditor(tenant, "Refused at commit")
+        with pytest.raises(asyncpg.ForeignKeyViolationError):
+            await end_transaction(Response(None, status_code=200))
+    finally:
+        await close_transaction_scope(extent)
+    assert await creditor_of(db, tenant, tenant.accounts[0].id) == before
+    assert all_connections_back(db)
+
+
+async def test_an_error_after_a_write_leaves_nothing_behind(
+    monkeypatch, client, db: Database, tenant: SeededTenant
+) -> None:
+    """Over HTTP: the new debtor written before the handler failed is not kept."""
+
+    async def fail_late(self, row):  # type: ignore[no-untyped-def]
+        raise Conflict("failed after the debtor was written")
+
+    monkeypatch.setattr(AccountService, "_to_account", fail_late)
+    response = await client.post(
+        "/api/v1/accounts",
+        json={
+            "external_ref": "LATE-FAILURE-1",
+            "currency": "USD",
+            "principal": "10.00",
+            "creditor": "Bank",
+            "debtor": {"first_name": "Never", "last_name": "Kept"},
+        },
+        headers=tenant.admin.headers,
+    )
+    monkeypatch.undo()
+    assert response.status_code == 409, response.text
+    async with db.tenant(tenant.id) as conn:
+        assert await conn.fetchval("SELECT count(*) FROM debtors WHERE last_name = 'Kept'") == 0
+        assert (
+            await conn.fetchval(
+                "SELECT count(*) FROM accounts WHERE external_ref = 'LATE-FAILURE-1'"
+            )
+            == 0
+        )
+    assert all_connections_back(db)
+
+
+async def test_a_commit_that_fails_is_answered_as_an_error(
+    monkeypatch, client, db: Database, tenant: SeededTenant
+) -> None:
+    """Over HTTP: the commit runs before the answer goes out, so the client is never told
+    a change was made that was not."""
+    account = tenant.accounts[0]
+    before = await creditor_of(db, tenant, account.id)
+
+    async def refused(self: TenantTransaction) -> None:
+        await self.rollback()
+        raise asyncpg.SerializationError("could not serialize access")
+
+    monkeypatch.setattr(TenantTransaction, "commit", refused)
+    response = await client.patch(
+        f"/api/v1/accounts/{account.id}",
+        json={"creditor": "Not Committed"},
+        headers=tenant.admin.headers,
+    )
+    monkeypatch.undo()
+    assert response.status_code >= 500, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    assert await creditor_of(db, tenant, account.id) == before
+    assert all_connections_back(db)
+
+
+async def test_errors_and_reads_give_every_connection_back(
+    client, db: Database, tenant: SeededTenant
+) -> None:
+    account = tenant.accounts[0]
+    for path in (
+        f"/api/v1/accounts/{account.id}",
+        "/api/v1/accounts/999999999",
+        "/api/v1/accounts?status=nonsense",
+        f"/api/v1/accounts/{account.id}/interactions",
+    ):
+        await client.get(path, headers=tenant.collector.headers)
+    await client.patch(
+        f"/api/v1/accounts/{account.id}",
+        json={"creditor": "x", "version": 999_999},
+        headers=tenant.admin.headers,
+    )
+    assert all_connections_back(db)
