@@ -18,6 +18,7 @@ embedded server and local trust authentication accept; elsewhere give them as
 from __future__ import annotations
 
 import contextlib
+import functools
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -121,12 +122,16 @@ def _session_arguments() -> str:
     actor = _checked_session.get()
     if actor is None or actor.session is None:
         return "NULL, NULL, NULL, NULL"
-    if actor.role not in ROLES:
+    return _session_sql(actor.id or 0, actor.role, actor.session.version, actor.session.sign_in)
+
+
+@functools.lru_cache(maxsize=4096)
+def _session_sql(user_id: int, role: str | None, version: int, sign_in: uuid.UUID) -> str:
+    if role not in ROLES:
         raise SessionEnded("the session has ended; sign in again")
-    session = actor.session
-    if not isinstance(session.sign_in, uuid.UUID):  # inlined below: a UUID's text only
+    if not isinstance(sign_in, uuid.UUID):  # inlined below: a UUID's text only
         raise SessionEnded("the session has ended; sign in again")
-    return f"{int(actor.id or 0)}, '{actor.role}', {int(session.version)}, '{session.sign_in}'"
+    return f"{int(user_id)}, '{role}', {int(version)}, '{sign_in}'"
 
 
 # What recoup_begin raises when the session has ended, and when the tenant changed since

@@ -213,6 +213,7 @@ def web() -> None:
             port=settings.port,
             loop="uvloop",
             http="httptools",
+            interface="asgi3",  # RecoupASGI hands over coroutines rather than being one
             # Frames are small JSON; per-message compression would cost a deflate per socket
             # and defeat writing one encoded frame to every socket.
             ws="websockets-sansio",

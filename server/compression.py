@@ -11,6 +11,7 @@ that compresses, to a client that accepts it.
 from __future__ import annotations
 
 import zlib
+from collections.abc import Awaitable
 from typing import Any
 
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
@@ -77,10 +78,11 @@ class GzipMiddleware:
         self.minimum_size = minimum_size
         self.level = level
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    def __call__(self, scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
+        # Returns the app's coroutine with ``send`` wrapped, rather than awaiting it: nothing
+        # is left to do after the app, so no frame of this class stays in the chain.
         if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+            return self.app(scope, receive, send)
         start: Message | None = None
         compressor: Any = None
         passing = False
@@ -120,7 +122,7 @@ class GzipMiddleware:
             chunk += compressor.flush(zlib.Z_SYNC_FLUSH if more else zlib.Z_FINISH)
             await send({"type": "http.response.body", "body": chunk, "more_body": more})
 
-        await self.app(scope, receive, send_compressed)
+        return self.app(scope, receive, send_compressed)
 
     def _worth_it(self, scope: Scope, start: Message, body: bytes, more: bool) -> bool:
         if not more and len(body) < self.minimum_size:

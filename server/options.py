@@ -8,6 +8,7 @@ ask about (a 500). Asking which methods a path has needs no sign-in.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from typing import Any
 
 from litestar import Litestar
@@ -35,14 +36,18 @@ class AnswerOptions:
             }
         return self._allow
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    def __call__(self, scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
+        # Any other request is handed over as the app's coroutine, not awaited here: no frame
+        # of this class stays in the request's chain.
         if scope["type"] != "http" or scope["method"] != "OPTIONS":
-            await self.app(scope, receive, send)
-            return
+            return self.app(scope, receive, send)
         allow = self._allow_for(scope["path"])
         if allow is None:  # unknown path: the router's 404
-            await self.app(scope, receive, send)
-            return
+            return self.app(scope, receive, send)
+        return self._answer(allow, send)
+
+    @staticmethod
+    async def _answer(allow: bytes, send: Send) -> None:
         await send({"type": "http.response.start", "status": 204, "headers": [(b"allow", allow)]})
         await send({"type": "http.response.body", "body": b""})
 

@@ -10,6 +10,7 @@ transport (``channels.sinks``).
 from __future__ import annotations
 
 import secrets
+from collections.abc import Awaitable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 
@@ -174,8 +175,9 @@ class RecoupASGI:
         self.app = app
         self.realtime = RealtimeEndpoint(app)
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    def __call__(self, scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
+        # Hands over the chosen app's coroutine rather than awaiting it: one frame fewer for
+        # every resumption of every request.
         if scope["type"] == "websocket" and scope["path"] == WS_PATH:
-            await self.realtime(scope, receive, send)
-        else:
-            await self.app(scope, receive, send)
+            return self.realtime(scope, receive, send)
+        return self.app(scope, receive, send)

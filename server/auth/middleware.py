@@ -23,6 +23,7 @@ from domain.db import end_session_check, require_session
 from domain.errors import Forbidden, Unauthenticated
 from server.auth.guards import rule_of
 from server.observability import log_caller, request_id_of
+from server.resources import Resources
 from server.transaction import close_transaction_scope, transaction_scope
 
 log = structlog.get_logger("recoup.auth")
@@ -40,14 +41,15 @@ class AccessMiddleware:
             await self.app(scope, receive, send)
             return
         rule = rule_of(handler.opt)
-        actor, token = await self.authenticate(scope)
+        resources = scope["app"].state.resources
+        actor, token = await self.authenticate(scope, resources)
         if rule is None:
             raise Forbidden("this endpoint declares no access rule")
         rule.check(actor)
         scope["user"] = actor
         scope["auth"] = token
         checked = require_session(actor)
-        extent = transaction_scope(scope["app"].state.resources.db, actor)
+        extent = transaction_scope(resources.db, actor)
         try:
             await self.app(scope, receive, send)
         finally:
@@ -55,7 +57,7 @@ class AccessMiddleware:
             await close_transaction_scope(extent)
 
     @staticmethod
-    async def authenticate(scope: Scope) -> tuple[Actor, str]:
+    async def authenticate(scope: Scope, resources: Resources) -> tuple[Actor, str]:
         header = ""
         for name, value in scope["headers"]:
             if name == b"authorization":
@@ -67,19 +69,10 @@ class AccessMiddleware:
             raise Unauthenticated("sign in, or send Authorization: Bearer <token or API key>")
         if scheme.lower() != "bearer" or not token:
             raise Unauthenticated("the Authorization header must be 'Bearer <token or API key>'")
-        resources = scope["app"].state.resources
         request_id = request_id_of(scope)
         if token.startswith(API_KEY_PREFIX):
             actor = await resources.auth.authenticate_api_key(token, request_id=request_id)
         else:
-            claims = resources.access_tokens.check(token)
-            actor = Actor(
-                tenant_id=claims.tid,
-                type="user",
-                id=claims.user_id,
-                role=claims.role,
-                request_id=request_id,
-                session=claims.session(),
-            )
+            actor = resources.access_tokens.actor(token, request_id=request_id)
         log_caller(actor.tenant_id, f"{actor.type}:{actor.id}")
         return actor, token
