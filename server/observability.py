@@ -186,7 +186,9 @@ class ObservabilityMiddleware:
             if name == b"x-request-id":
                 incoming = value.decode("latin-1")
                 break
-        request_id = incoming if _REQUEST_ID.match(incoming) else f"{_ID_PREFIX}{_next_id():x}"
+        request_id = (
+            incoming if incoming and _REQUEST_ID.match(incoming) else f"{_ID_PREFIX}{_next_id():x}"
+        )
         scope.setdefault("state", {})["request_id"] = request_id  # type: ignore[typeddict-item]
         # The request's log context: its id now, the caller once known (``log_caller``).
         logged = _request_log.set({"request_id": request_id, "tenant_id": None, "actor": None})

@@ -18,19 +18,17 @@ COLUMNS = """a.id, a.external_ref, a.debtor_id,
 _FROM = "accounts a JOIN debtors d ON d.id = a.debtor_id"
 
 
+_GET = f"SELECT {COLUMNS} FROM {_FROM} WHERE a.id = $1"
+_GET_SEEN = f"{_GET} AND {collector_sees('a', '$2')}"
+
+
 async def get(
     conn: Connection, account_id: int, *, viewer: int | None = None, for_update: bool = False
 ) -> asyncpg.Record | None:
     lock = " FOR UPDATE OF a" if for_update else ""
     if viewer is None:
-        return await conn.fetchrow(
-            f"SELECT {COLUMNS} FROM {_FROM} WHERE a.id = $1{lock}", account_id
-        )
-    return await conn.fetchrow(
-        f"SELECT {COLUMNS} FROM {_FROM} WHERE a.id = $1 AND {collector_sees('a', '$2')}{lock}",
-        account_id,
-        viewer,
-    )
+        return await conn.fetchrow(_GET + lock, account_id)
+    return await conn.fetchrow(_GET_SEEN + lock, account_id, viewer)
 
 
 async def ref_taken(conn: Connection, ref: str, *, other_than: int | None = None) -> bool:

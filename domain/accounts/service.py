@@ -26,7 +26,7 @@ from domain.money import check_amount, check_currency, minor_digits
 from domain.outbox import events
 from domain.pagination import Page, check_limit, decode_cursor, page
 from domain.service import Service
-from domain.tenancy.schemas import Tenant
+from domain.tenancy.schemas import Tenant, local_today
 from domain.users import queries as user_queries
 from domain.validation import check_custom
 
@@ -80,7 +80,8 @@ class AccountService(Service):
         return None if self.actor.sees_whole_tenant else self.actor.id
 
     async def _to_account(self, row: asyncpg.Record) -> Account:
-        return to_account(row, await self.tenant(), await self.today())
+        tenant = await self.tenant()
+        return to_account(row, tenant, local_today(tenant, self.clock()))
 
     async def get(self, account_id: int, *, for_update: bool = False) -> Account:
         row = await queries.get(self.conn, account_id, viewer=self._viewer, for_update=for_update)
