@@ -64,12 +64,15 @@ class Client:
         return status
 
 
-def build(method: str, path: str, token: str, body: bytes = b"") -> bytes:
+def build(
+    method: str, path: str, token: str, body: bytes = b"", extra: tuple[str, ...] = ()
+) -> bytes:
     lines = [
         f"{method} {path} HTTP/1.1",
         "Host: bench",
         f"Authorization: Bearer {token}",
         "Connection: keep-alive",
+        *extra,
     ]
     if body:
         lines += ["Content-Type: application/json", f"Content-Length: {len(body)}"]
@@ -265,6 +268,11 @@ def main() -> None:
         scenarios = {
             "list 50 accounts": [build("GET", "/api/v1/accounts?limit=50", admin)],
             "one account": [build("GET", f"/api/v1/accounts/{i}", admin) for i in ids],
+            # As a browser asks: gzip accepted (the answer is too small to be compressed).
+            "one account, gzip accepted": [
+                build("GET", f"/api/v1/accounts/{i}", admin, extra=("Accept-Encoding: gzip",))
+                for i in ids
+            ],
             "search by name": [
                 build("GET", f"/api/v1/accounts?q={q}&limit=20", admin)
                 for q in ("smi", "jo", "ann", "mar", "lee", "acc-2019")
