@@ -48,6 +48,9 @@ class RequestTransaction:
                 begun.exception()  # retrieved: whoever awaits it re-raises; no stray log
             raise
         begun.set_result(transaction)
+        if self._ended:  # the request ended while this was beginning: nothing may use it
+            await transaction.rollback()
+            raise RuntimeError("the request's transaction has ended")
         return transaction.conn
 
     async def end(self, *, commit: bool) -> None:
@@ -57,7 +60,9 @@ class RequestTransaction:
         self._ended = True
         begun = self._begun
         if begun is None or not begun.done() or begun.cancelled() or begun.exception():
-            return  # never begun, or its BEGIN failed and gave the connection back
+            # Never begun; still beginning (``connection`` rolls it back once begun); or its
+            # BEGIN failed, which gave the connection back.
+            return
         if commit:
             await begun.result().commit()
         else:

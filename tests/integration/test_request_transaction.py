@@ -190,3 +190,25 @@ async def test_errors_and_reads_give_every_connection_back(
         headers=tenant.admin.headers,
     )
     assert all_connections_back(db)
+
+
+async def test_a_request_that_ends_while_its_transaction_begins_gives_it_back(
+    monkeypatch, db: Database, tenant: SeededTenant
+) -> None:
+    started, proceed = asyncio.Event(), asyncio.Event()
+    begin = Database.begin
+
+    async def slow(self, tenant_id, **kwargs):  # type: ignore[no-untyped-def]
+        started.set()
+        await proceed.wait()
+        return await begin(self, tenant_id, **kwargs)
+
+    monkeypatch.setattr(Database, "begin", slow)
+    extent = transaction_scope(db, tenant.admin.actor)
+    beginning = asyncio.ensure_future(request_transaction().connection())
+    await started.wait()
+    await close_transaction_scope(extent)
+    proceed.set()
+    with pytest.raises(RuntimeError, match="ended"):
+        await beginning
+    assert all_connections_back(db)
