@@ -432,6 +432,37 @@ async def test_a_collector_gets_404_for_what_is_on_an_account_they_cannot_see(
     assert response.status_code == 404, _said("the collector", response)
 
 
+async def test_what_the_collector_is_refused_exists_and_is_another_collectors(
+    world: World,
+) -> None:
+    """The 404s above are for real objects: an account another collector owns, with that
+    collector's task, a payment and a live link on it."""
+    here = world.here
+    tenant, hidden = here.tenant, here.hidden
+    async with tenant.db.tenant(tenant.id) as conn:
+        found = await conn.fetchrow(
+            """SELECT a.owner_id, d.id AS debtor, t.assignee_id, t.status, p.account_id AS paid,
+              l.account_id AS linked, l.revoked_at
+            FROM accounts a JOIN debtors d ON d.id = a.debtor_id, tasks t, payments p,
+              payment_links l
+            WHERE a.id = $1 AND t.id = $2 AND p.id = $3 AND l.id = $4""",
+            hidden["account"],
+            hidden["task"],
+            hidden["payment"],
+            hidden["link"],
+        )
+    other = tenant.other_collector.id
+    assert dict(found) == {
+        "owner_id": other,
+        "debtor": hidden["debtor"],
+        "assignee_id": other,
+        "status": "assigned",
+        "paid": hidden["account"],
+        "linked": hidden["account"],
+        "revoked_at": None,
+    }
+
+
 async def test_an_api_route_without_a_rule_is_refused_even_to_an_admin(
     settings: Settings,
     resources,
