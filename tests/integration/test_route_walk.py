@@ -1,13 +1,14 @@
 """Every API route, walked from the app's route table, so that no route ships unchecked.
 
 For each route the walk asks every role and an API key with and without the route's scope,
-and expects exactly what the route's guard says: 403 when it forbids, neither 401 nor 403
-when it allows, never a 5xx. A route with an id in its path is then asked, by every caller
+and expects exactly what ``route_rules.ROUTE_RULES`` says, which is written by hand and not
+read from the route's own ``opt=allow(...)``: 403 when it forbids, neither 401 nor 403 when
+it allows, never a 5xx. A route with an id in its path is then asked, by every caller
 it allows, about another tenant's object (404), and, when collectors may call it, about an
 object on an account the collector cannot see (404). An id in a body from another tenant
 is refused too. A new route needs nothing here unless it is public (``PUBLIC``), names a
-new kind of object in its path (``PATH_KINDS``) or needs a body (``EXAMPLES``): the first
-test says which.
+new kind of object in its path (``PATH_KINDS``) or needs a body (``EXAMPLES``), besides
+its line in ``ROUTE_RULES``: the first tests say which.
 """
 
 from __future__ import annotations
@@ -15,29 +16,30 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from decimal import Decimal
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
-import msgspec
 import pytest
 from litestar import Litestar, Router, get, post
 from litestar.params import FromPath, JSONBody
 
 from config.settings import Settings
-from domain.actor import Actor, system_actor
-from domain.auth.schemas import SCOPES, ApiKeyCreate
-from domain.auth.service import ApiKeyService, expand_scopes
-from domain.payments.links import PaymentLinkService
-from domain.payments.schemas import PaymentCreate
-from domain.payments.service import PaymentService
-from domain.worklist.rules import RuleService
-from domain.worklist.schemas import RuleCreate
 from server.app import API_CONTROLLERS, create_app
 from server.auth.guards import Allow, allow, rule_of
 from server.controllers.deps import provide_actor
-from tests.factories import SeededTenant, TenantFactory
+from tests.factories import TenantFactory
+from tests.integration.route_rules import ROUTE_RULES, Rule
+from tests.integration.route_world import (
+    LATE,
+    ON_AN_ACCOUNT,
+    PATH_KINDS,
+    ROLES_IN_ORDER,
+    Person,
+    Side,
+    World,
+    furnish,
+)
 
 API = "/api/v1"
 
@@ -48,27 +50,6 @@ PUBLIC = {
     ("POST", "/api/v1/auth/logout"): "the refresh token (and the access token it revokes)",
     ("POST", "/api/v1/webhooks/payments/{provider:str}"): "the provider's signature",
 }
-
-# What each id in a path names.
-PATH_KINDS = {
-    "account_id": "account",
-    "debtor_id": "debtor",
-    "payment_id": "payment",
-    "link_id": "link",
-    "task_id": "task",
-    "user_id": "user",
-    "group_id": "group",
-    "key_id": "api_key",
-    "queue_id": "queue",
-    "rule_id": "rule",
-}
-# Objects that belong to an account: a collector sees them only with the account.
-ON_AN_ACCOUNT = frozenset({"account", "debtor", "payment", "link", "task"})
-
-# Least privileged first: what a caller allowed by the guard changes cannot take the
-# object away from a less privileged one still to come (a task handed back by a manager
-# is no longer the collector's).
-ROLES_IN_ORDER = ("collector", "readonly", "supervisor", "admin")
 
 
 @dataclass(frozen=True)
@@ -86,7 +67,6 @@ class Unique:
     suffix: str = ""
 
 
-LATE = {"field": "days_past_due", "op": "at_least", "value": 30}
 IN_A_WEEK = (dt.date.today() + dt.timedelta(days=7)).isoformat()
 
 # A valid body for each route that needs one (changing little: the walk sends it many
@@ -168,15 +148,10 @@ class Route:
         return self.key in PUBLIC
 
     @property
-    def allow(self) -> Allow:
-        """The route's rule (the first test fails for any route without one)."""
-        assert self.rule is not None, f"{self}: see the first test"
-        assert not self.guards, f"{self}: see the first test"
-        return self.rule
-
-    @property
-    def known(self) -> bool:
-        return self.rule is not None and not self.guards
+    def expected(self) -> Rule:
+        """Who may call the route, from ``ROUTE_RULES`` (the first tests fail without it)."""
+        assert self.key in ROUTE_RULES, f"{self}: see the first tests"
+        return ROUTE_RULES[self.key]
 
     @property
     def kinds(self) -> dict[str, str]:
@@ -220,7 +195,8 @@ WITH_IDS = [r for r in GUARDED if r.params]
 COLLECTORS_WITH_ACCOUNT_IDS = [
     r
     for r in WITH_IDS
-    if r.known and "collector" in r.allow.roles and set(r.kinds.values()) & ON_AN_ACCOUNT
+    if "collector" in ROUTE_RULES.get(r.key, Rule(frozenset())).roles
+    and set(r.kinds.values()) & ON_AN_ACCOUNT
 ]
 
 
@@ -268,12 +244,38 @@ def unwalkable(routes: list[Route]) -> list[str]:
     return problems
 
 
+def unlisted(routes: list[Route]) -> list[str]:
+    """Where ``ROUTE_RULES`` and the routes that need a sign-in part: a route without a line
+    there, a line for no such route, a route that declares another rule than its line."""
+    guarded = {r.key: r for r in routes if not r.public}
+    problems = [
+        f"{m} {p}: in ROUTE_RULES, but no such route (or it is public)"
+        for m, p in ROUTE_RULES
+        if (m, p) not in guarded
+    ]
+    for key, route in guarded.items():
+        expected = ROUTE_RULES.get(key)
+        if expected is None:
+            problems.append(f"{route} has no line in ROUTE_RULES: say who may call it")
+        elif route.rule is not None and (route.rule.roles, route.rule.scope) != (
+            expected.roles,
+            expected.scope,
+        ):
+            problems.append(f"{route} declares {route.rule}; ROUTE_RULES says {expected}")
+    return problems
+
+
 def test_every_api_route_declares_who_may_call_it_and_the_walk_knows_it(
     settings: Settings,
 ) -> None:
     served = route_table(create_app(settings))
     assert sorted(r.key for r in served) == sorted(r.key for r in ROUTES), "walk them all"
     problems = unwalkable(served)
+    assert not problems, "\n".join(problems)
+
+
+def test_the_rules_table_and_the_routes_agree_exactly(settings: Settings) -> None:
+    problems = unlisted(route_table(create_app(settings)))
     assert not problems, "\n".join(problems)
 
 
@@ -296,170 +298,21 @@ def test_a_route_added_without_a_guard_or_with_an_unknown_one_is_caught() -> Non
     assert "GET /api/v1/custom has guards the walk does not know" in problems
     assert "does not know what {widget_id} names" in problems
     assert "POST /api/v1/widgets/{widget_id:int} needs a body" in problems
+    unknown = "\n".join(unlisted(route_table(app)))
+    assert "POST /api/v1/widgets/{widget_id:int} has no line in ROUTE_RULES" in unknown
+    assert "GET /api/v1/tasks/mine: in ROUTE_RULES, but no such route" in unknown
 
 
-# The world the walk runs in ---------------------------------------------------------------
+def test_a_route_that_declares_more_than_the_rules_table_allows_is_caught() -> None:
+    @post("/payments/{payment_id:int}/refund", opt=allow("admin", "supervisor", "collector"))
+    async def refund(payment_id: FromPath[int]) -> None: ...
 
-
-@dataclass
-class Side:
-    """One tenant: its people, API keys by scope, and objects to aim at."""
-
-    tenant: SeededTenant
-    keys: dict[str, dict[str, str]] = field(default_factory=dict)
-    # Ids that bodies name (``Ref``), and one object of each kind (another tenant's target).
-    shared: dict[str, int] = field(default_factory=dict)
-    # Objects on an account the tenant's collector cannot see.
-    hidden: dict[str, int] = field(default_factory=dict)
-
-    @property
-    def collector_id(self) -> int:
-        return self.tenant.collector.id
-
-    def headers(self, role: str) -> dict[str, str]:
-        return self.tenant.users[role].headers
-
-    def key_with(self, scope: str) -> dict[str, str]:
-        return self.keys[f"only {scope}"]
-
-    def key_without(self, scope: str | None) -> dict[str, str]:
-        return self.keys[f"all but {scope}"] if scope else self.keys["all"]
-
-
-async def _key(conn: Any, admin: Actor, scopes: list[str]) -> dict[str, str]:
-    created = await ApiKeyService(conn, admin).create(ApiKeyCreate(name="walk", scopes=scopes))
-    return {"Authorization": f"Bearer {created.key}"}
-
-
-async def make(side: Side, kind: str, *, account_id: int, collector_id: int) -> int:
-    """A new object of ``kind`` in ``side``'s tenant, for the collector ``collector_id``: an
-    account (and its debtor) they own; on ``account_id``, a payment, a link, a task they hold."""
-    tenant = side.tenant
-    if kind == "account":
-        return (await tenant.account(owner_id=collector_id)).id
-    if kind == "debtor":
-        return (await tenant.account(owner_id=collector_id)).debtor_id
-    system = system_actor(tenant.id)
-    name = f"walk-{uuid.uuid4().hex[:10]}"
-    async with tenant.db.tenant(tenant.id) as conn:
-        if kind == "payment":
-            paid = PaymentCreate(amount=Decimal("5.00"), currency="USD")
-            return (await PaymentService(conn, system).record(account_id, paid, source="staff")).id
-        if kind == "link":
-            links = PaymentLinkService(conn, system, secret="walk", base_url="http://walk")
-            return (await links.create(account_id, 24)).id
-        if kind == "task":
-            return await conn.fetchval(
-                """INSERT INTO tasks (tenant_id, account_id, type, title, status, assignee_id,
-                  assigned_at, strategy)
-                VALUES ($1, $2, 'review', 'walk', 'assigned', $3, now(), '{"kind": "queue"}')
-                RETURNING id""",
-                tenant.id,
-                account_id,
-                collector_id,
-            )
-        if kind == "user":
-            return await conn.fetchval(
-                """INSERT INTO users (tenant_id, email, name, password_hash, role)
-                VALUES ($1, $2, 'Walker', 'x', 'collector') RETURNING id""",
-                tenant.id,
-                f"{name}@walk.test",
-            )
-        if kind == "group":
-            return await conn.fetchval(
-                "INSERT INTO agent_groups (tenant_id, name) VALUES ($1, $2) RETURNING id",
-                tenant.id,
-                name,
-            )
-        if kind == "queue":
-            return await conn.fetchval(
-                "INSERT INTO task_queues (tenant_id, name) VALUES ($1, $2) RETURNING id",
-                tenant.id,
-                name,
-            )
-        if kind == "rule":
-            made = msgspec.convert({"name": name, "conditions": [LATE]}, RuleCreate)
-            rule = await RuleService(conn, system).create(made)
-            return rule.id
-        if kind == "api_key":
-            created = await ApiKeyService(conn, tenant.admin.actor).create(
-                ApiKeyCreate(name=name, scopes=["accounts:read"])
-            )
-            return created.id
-    raise AssertionError(f"the walk cannot make a {kind}")
-
-
-async def furnish(tenants: TenantFactory) -> Side:
-    side = Side(await tenants.new())
-    tenant = side.tenant
-    async with tenant.db.tenant(tenant.id) as conn:
-        admin = tenant.admin.actor
-        side.keys["all"] = await _key(conn, admin, sorted(SCOPES))
-        for scope in sorted(SCOPES):
-            side.keys[f"only {scope}"] = await _key(conn, admin, [scope])
-            # Every scope that does not grant this one (a :write grants its :read).
-            others = sorted(s for s in SCOPES if scope not in expand_scopes([s]))
-            side.keys[f"all but {scope}"] = await _key(conn, admin, others)
-    mine, theirs = tenant.accounts[0], tenant.accounts[1]  # the collector's; another's
-    side.shared = {"account": mine.id, "debtor": mine.debtor_id, "collector": side.collector_id}
-    for kind in set(PATH_KINDS.values()) - set(side.shared):
-        side.shared[kind] = await make(
-            side, kind, account_id=mine.id, collector_id=side.collector_id
-        )
-    side.hidden = {"account": theirs.id, "debtor": theirs.debtor_id}
-    for kind in ("payment", "link", "task"):
-        side.hidden[kind] = await make(
-            side, kind, account_id=theirs.id, collector_id=tenant.other_collector.id
-        )
-    return side
-
-
-@dataclass(frozen=True)
-class Person:
-    id: int
-    token: str
-
-    @property
-    def headers(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.token}"}
-
-
-@dataclass
-class World:
-    tenants: TenantFactory
-    here: Side
-    there: Side
-
-    async def people(self) -> dict[str, Person]:
-        """A new user of each role in ``here``, by role: their headers. What a route does
-        to its caller (a new password, signing out everywhere) stays with that route."""
-        tenant = self.here.tenant
-        async with tenant.db.tenant(tenant.id) as conn:
-            rows = await conn.fetch(
-                """INSERT INTO users (tenant_id, email, name, password_hash, role)
-                SELECT $1, r || '-' || $2 || '@walk.test', 'Walker', 'x', r
-                FROM unnest($3::text[]) AS r RETURNING id, role""",
-                tenant.id,
-                uuid.uuid4().hex[:12],
-                list(ROLES_IN_ORDER),
-            )
-        return {
-            r["role"]: Person(r["id"], self.tenants.token_for(r["id"], tenant.id, r["role"]))
-            for r in rows
-        }
-
-    async def fresh(self, route: Route, collector_id: int | None = None) -> dict[str, int]:
-        """New objects for the route's path in ``here``, which ``collector_id`` (by default
-        the tenant's collector) may work."""
-        here = self.here
-        collector = collector_id or here.collector_id
-        account = here.tenant.accounts[0].id
-        if collector_id is not None and set(route.kinds.values()) & ON_AN_ACCOUNT:
-            account = (await here.tenant.account(owner_id=collector)).id
-        return {
-            param: await make(here, kind, account_id=account, collector_id=collector)
-            for param, kind in route.kinds.items()
-        }
+    app = Litestar([Router(API, route_handlers=[refund])])
+    assert (
+        "POST /api/v1/payments/{payment_id:int}/refund declares "
+        "Allow(admin, collector, supervisor, scope=None); ROUTE_RULES says admin, supervisor; "
+        "API keys: payments:write"
+    ) in unlisted(route_table(app))
 
 
 @pytest.fixture(scope="module")
@@ -493,9 +346,9 @@ async def send(
 
 
 def _callers(
-    side: Side, guard: Allow, people: dict[str, Person] | None = None
+    side: Side, guard: Rule, people: dict[str, Person] | None = None
 ) -> list[tuple[str, dict[str, str], bool]]:
-    """(who, headers, allowed by the guard), least privileged first; ``people`` by role
+    """(who, headers, allowed by ``guard``), least privileged first; ``people`` by role
     instead of the tenant's own."""
     callers = [
         (role, people[role].headers if people else side.headers(role), role in guard.roles)
@@ -517,12 +370,12 @@ def _said(who: str, response: httpx.Response) -> str:
 
 
 @pytest.mark.parametrize("route", GUARDED, ids=str)
-async def test_each_role_and_scope_gets_what_the_guard_says(
+async def test_each_role_and_scope_gets_what_the_rules_table_says(
     client: httpx.AsyncClient, world: World, route: Route
 ) -> None:
-    here, guard = world.here, route.allow
+    here, guard = world.here, route.expected
     people = await world.people()
-    ids = await world.fresh(route, collector_id=people["collector"].id)
+    ids = await world.fresh(route.kinds, collector_id=people["collector"].id)
     wrong = []
     for who, headers, allowed in _callers(here, guard, people):
         response = await send(client, route, ids, headers, here.shared)
@@ -539,7 +392,7 @@ async def test_another_tenants_object_in_the_path_is_not_found(
     here, there = world.here, world.there
     theirs = {param: there.shared[kind] for param, kind in route.kinds.items()}
     wrong = []
-    for who, headers, allowed in _callers(here, route.allow):
+    for who, headers, allowed in _callers(here, route.expected):
         if allowed:
             response = await send(client, route, theirs, headers, here.shared)
             if response.status_code != 404:
@@ -552,14 +405,16 @@ async def test_another_tenants_id_in_the_body_is_refused(
     client: httpx.AsyncClient, world: World, route: Route
 ) -> None:
     here, there = world.here, world.there
-    allowed = [(who, headers) for who, headers, allowed in _callers(here, route.allow) if allowed]
+    allowed = [
+        (who, headers) for who, headers, allowed in _callers(here, route.expected) if allowed
+    ]
     who, headers = allowed[-1]  # a key when it may; else the most privileged role
     wrong = []
     for ref in {r.kind for r in _refs(EXAMPLES[route.key])}:
-        ids = await world.fresh(route)
+        ids = await world.fresh(route.kinds)
         body_ids = {**here.shared, ref: there.shared[ref]}
         response = await send(client, route, ids, headers, body_ids)
-        if response.status_code not in (404, 422):
+        if response.status_code != 422:  # an id in a body is input, not the target
             wrong.append(_said(f"{who}, another tenant's {ref}", response))
     assert not wrong, "\n".join(wrong)
 
@@ -575,6 +430,37 @@ async def test_a_collector_gets_404_for_what_is_on_an_account_they_cannot_see(
     }
     response = await send(client, route, ids, here.headers("collector"), here.shared)
     assert response.status_code == 404, _said("the collector", response)
+
+
+async def test_what_the_collector_is_refused_exists_and_is_another_collectors(
+    world: World,
+) -> None:
+    """The 404s above are for real objects: an account another collector owns, with that
+    collector's task, a payment and a live link on it."""
+    here = world.here
+    tenant, hidden = here.tenant, here.hidden
+    async with tenant.db.tenant(tenant.id) as conn:
+        found = await conn.fetchrow(
+            """SELECT a.owner_id, d.id AS debtor, t.assignee_id, t.status, p.account_id AS paid,
+              l.account_id AS linked, l.revoked_at
+            FROM accounts a JOIN debtors d ON d.id = a.debtor_id, tasks t, payments p,
+              payment_links l
+            WHERE a.id = $1 AND t.id = $2 AND p.id = $3 AND l.id = $4""",
+            hidden["account"],
+            hidden["task"],
+            hidden["payment"],
+            hidden["link"],
+        )
+    other = tenant.other_collector.id
+    assert dict(found) == {
+        "owner_id": other,
+        "debtor": hidden["debtor"],
+        "assignee_id": other,
+        "status": "assigned",
+        "paid": hidden["account"],
+        "linked": hidden["account"],
+        "revoked_at": None,
+    }
 
 
 async def test_an_api_route_without_a_rule_is_refused_even_to_an_admin(

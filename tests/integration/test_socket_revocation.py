@@ -167,7 +167,7 @@ async def test_a_revoked_api_keys_socket_is_closed(client, live_server, tenant) 
     ws = await connect(f"{base}/ws", additional_headers={"Authorization": f"Bearer {key['key']}"})
     assert (await subscribe(ws, names.account(tenant.accounts[0].id)))["op"] == "subscribed"
     revoked = await client.delete(f"/api/v1/api-keys/{key['id']}", headers=tenant.admin.headers)
-    assert revoked.status_code in (200, 204)
+    assert revoked.status_code == 200, revoked.text
     assert await closed_with(ws) == CLOSE_SIGNED_OUT
 
 
@@ -177,7 +177,7 @@ async def test_a_revoked_payment_links_page_socket_is_closed(
     link = await client.post(
         f"/api/v1/accounts/{tenant.accounts[0].id}/payment-links", headers=tenant.admin.headers
     )
-    assert link.status_code in (200, 201)
+    assert link.status_code == 201, link.text
     token = link.json()["url"].split("/pay/", 1)[1]
     ticket = await client.post(f"/pay/{token}/ticket")
     assert ticket.status_code == 200

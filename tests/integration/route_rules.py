@@ -1,0 +1,111 @@
+"""Who may call each API route, written out once by hand from what the product allows
+(docs/security.md, "Who may call what"), not read from the routes' own declarations: the
+route walk holds every route's real answers to this table, so a route opened by mistake
+fails it.
+
+A rule names the roles a signed-in user needs and the scope an API key needs (None: no API
+key may call the route). Public routes are not here: the walk lists them in ``PUBLIC``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+ADMIN, SUPERVISOR, COLLECTOR, READONLY = "admin", "supervisor", "collector", "readonly"
+EVERYONE = frozenset({ADMIN, SUPERVISOR, COLLECTOR, READONLY})
+WORKERS = frozenset({ADMIN, SUPERVISOR, COLLECTOR})  # who works accounts: not readonly
+MANAGERS = frozenset({ADMIN, SUPERVISOR})
+ADMINS = frozenset({ADMIN})
+
+
+@dataclass(frozen=True)
+class Rule:
+    roles: frozenset[str]
+    scope: str | None = None
+
+    def __str__(self) -> str:
+        return f"{', '.join(sorted(self.roles))}; API keys: {self.scope or 'none'}"
+
+
+V1 = "/api/v1"
+
+ROUTE_RULES: dict[tuple[str, str], Rule] = {
+    # Users: admins manage people; supervisors read them; everyone has themselves.
+    ("GET", f"{V1}/users"): Rule(MANAGERS),
+    ("POST", f"{V1}/users"): Rule(ADMINS),
+    ("GET", f"{V1}/users/{{user_id:int}}"): Rule(MANAGERS),
+    ("PATCH", f"{V1}/users/{{user_id:int}}"): Rule(ADMINS),
+    ("POST", f"{V1}/users/{{user_id:int}}/sign-out-everywhere"): Rule(ADMINS),
+    ("GET", f"{V1}/users/me"): Rule(EVERYONE),
+    ("PATCH", f"{V1}/users/me"): Rule(EVERYONE),
+    ("POST", f"{V1}/users/me/sign-out-everywhere"): Rule(EVERYONE),
+    # Agent groups: everyone reads them; admins change them.
+    ("GET", f"{V1}/agent-groups"): Rule(EVERYONE),
+    ("GET", f"{V1}/agent-groups/{{group_id:int}}"): Rule(EVERYONE),
+    ("POST", f"{V1}/agent-groups"): Rule(ADMINS),
+    ("PATCH", f"{V1}/agent-groups/{{group_id:int}}"): Rule(ADMINS),
+    ("DELETE", f"{V1}/agent-groups/{{group_id:int}}"): Rule(ADMINS),
+    # API keys: admins only, and never a key itself.
+    ("GET", f"{V1}/api-keys"): Rule(ADMINS),
+    ("POST", f"{V1}/api-keys"): Rule(ADMINS),
+    ("GET", f"{V1}/api-keys/{{key_id:int}}"): Rule(ADMINS),
+    ("DELETE", f"{V1}/api-keys/{{key_id:int}}"): Rule(ADMINS),
+    # The tenant: everyone reads its settings; admins change them.
+    ("GET", f"{V1}/tenant"): Rule(EVERYONE, "accounts:read"),
+    ("PATCH", f"{V1}/tenant"): Rule(ADMINS),
+    # Debtors: managers create; collectors read and update those of their accounts.
+    ("GET", f"{V1}/debtors"): Rule(EVERYONE, "debtors:read"),
+    ("POST", f"{V1}/debtors"): Rule(MANAGERS, "debtors:write"),
+    ("GET", f"{V1}/debtors/{{debtor_id:int}}"): Rule(EVERYONE, "debtors:read"),
+    ("PATCH", f"{V1}/debtors/{{debtor_id:int}}"): Rule(WORKERS, "debtors:write"),
+    # Accounts: managers create and change; collectors read theirs and log interactions.
+    ("GET", f"{V1}/accounts"): Rule(EVERYONE, "accounts:read"),
+    ("POST", f"{V1}/accounts"): Rule(MANAGERS, "accounts:write"),
+    ("GET", f"{V1}/accounts/{{account_id:int}}"): Rule(EVERYONE, "accounts:read"),
+    ("PATCH", f"{V1}/accounts/{{account_id:int}}"): Rule(MANAGERS, "accounts:write"),
+    ("GET", f"{V1}/accounts/{{account_id:int}}/contact-status"): Rule(EVERYONE, "accounts:read"),
+    ("GET", f"{V1}/accounts/{{account_id:int}}/interactions"): Rule(EVERYONE, "interactions:read"),
+    ("POST", f"{V1}/accounts/{{account_id:int}}/interactions"): Rule(WORKERS, "interactions:write"),
+    # Audit: admins only.
+    ("GET", f"{V1}/audit"): Rule(ADMINS),
+    # Real time: everyone signed in, and keys that read accounts.
+    ("POST", f"{V1}/realtime/ticket"): Rule(EVERYONE, "accounts:read"),
+    # Payments, promises, links: collectors take them on their accounts; refunds and
+    # reversals are managers'; readonly reads.
+    ("GET", f"{V1}/accounts/{{account_id:int}}/payments"): Rule(EVERYONE, "payments:read"),
+    ("POST", f"{V1}/accounts/{{account_id:int}}/payments"): Rule(WORKERS, "payments:write"),
+    ("GET", f"{V1}/payments/{{payment_id:int}}"): Rule(EVERYONE, "payments:read"),
+    ("POST", f"{V1}/payments/{{payment_id:int}}/refund"): Rule(MANAGERS, "payments:write"),
+    ("POST", f"{V1}/payments/{{payment_id:int}}/reverse"): Rule(MANAGERS, "payments:write"),
+    ("GET", f"{V1}/accounts/{{account_id:int}}/promises"): Rule(EVERYONE, "promises:read"),
+    ("POST", f"{V1}/accounts/{{account_id:int}}/promises"): Rule(WORKERS, "promises:write"),
+    ("POST", f"{V1}/accounts/{{account_id:int}}/payment-links"): Rule(WORKERS, "payments:write"),
+    ("DELETE", f"{V1}/payment-links/{{link_id:int}}"): Rule(WORKERS, "payments:write"),
+    # The worklist: managers run queues, rules and assignments; collectors see and work
+    # their own tasks and pull from their queues (a person's acts: no key pulls or hands
+    # back work).
+    ("GET", f"{V1}/queues"): Rule(EVERYONE, "tasks:read"),
+    ("GET", f"{V1}/queues/{{queue_id:int}}"): Rule(EVERYONE, "tasks:read"),
+    ("POST", f"{V1}/queues"): Rule(MANAGERS, "tasks:write"),
+    ("PATCH", f"{V1}/queues/{{queue_id:int}}"): Rule(MANAGERS, "tasks:write"),
+    ("DELETE", f"{V1}/queues/{{queue_id:int}}"): Rule(MANAGERS, "tasks:write"),
+    ("GET", f"{V1}/rules"): Rule(MANAGERS, "tasks:read"),
+    ("GET", f"{V1}/rules/fields"): Rule(MANAGERS, "tasks:read"),
+    ("GET", f"{V1}/rules/{{rule_id:int}}"): Rule(MANAGERS, "tasks:read"),
+    ("GET", f"{V1}/rules/{{rule_id:int}}/runs"): Rule(MANAGERS, "tasks:read"),
+    ("POST", f"{V1}/rules"): Rule(MANAGERS, "tasks:write"),
+    ("PATCH", f"{V1}/rules/{{rule_id:int}}"): Rule(MANAGERS, "tasks:write"),
+    ("DELETE", f"{V1}/rules/{{rule_id:int}}"): Rule(MANAGERS, "tasks:write"),
+    ("POST", f"{V1}/rules/preview"): Rule(MANAGERS, "tasks:read"),
+    ("POST", f"{V1}/rules/{{rule_id:int}}/run"): Rule(MANAGERS, "tasks:write"),
+    ("GET", f"{V1}/tasks"): Rule(EVERYONE, "tasks:read"),
+    ("GET", f"{V1}/tasks/{{task_id:int}}"): Rule(EVERYONE, "tasks:read"),
+    ("POST", f"{V1}/tasks"): Rule(MANAGERS, "tasks:write"),
+    ("POST", f"{V1}/tasks/{{task_id:int}}/assign"): Rule(MANAGERS, "tasks:write"),
+    ("POST", f"{V1}/tasks/{{task_id:int}}/cancel"): Rule(MANAGERS, "tasks:write"),
+    ("POST", f"{V1}/tasks/{{task_id:int}}/start"): Rule(WORKERS, "tasks:write"),
+    ("POST", f"{V1}/tasks/{{task_id:int}}/complete"): Rule(WORKERS, "tasks:write"),
+    ("GET", f"{V1}/tasks/mine"): Rule(WORKERS),
+    ("POST", f"{V1}/tasks/next"): Rule(WORKERS),
+    ("POST", f"{V1}/tasks/{{task_id:int}}/release"): Rule(WORKERS),
+}
