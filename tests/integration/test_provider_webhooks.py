@@ -18,6 +18,7 @@ from domain.payments.service import PaymentService
 from tests.factories import SeededTenant
 
 URL = "/api/v1/webhooks/payments/sandbox"
+TOLERANCE = providers.TOLERANCE_SECONDS
 
 
 def stripe_signature(body: bytes, secret: str, timestamp: int | None = None) -> str:
@@ -94,8 +95,31 @@ async def test_a_valid_event_delivered_three_times_counts_once(client, tenant, p
     assert (status, events, balance) == ("succeeded", 1, "1035.0000")
 
 
+@pytest.mark.parametrize("skew", [-TOLERANCE + 5, TOLERANCE - 5], ids=["behind", "ahead"])
+async def test_a_timestamp_within_the_tolerance_either_way_is_accepted(
+    client, tenant, pending, skew: int
+) -> None:
+    body = event(pending.provider_ref, 4000)
+    header = stripe_signature(body, DEV_SANDBOX_SECRET, int(time.time()) + skew)
+    response = await client.post(
+        URL, content=body, headers={"Stripe-Signature": header, "Content-Type": "application/json"}
+    )
+    assert response.status_code == 200, response.text
+    assert await state(tenant, pending.id) == ("succeeded", 1, "1035.0000")
+
+
 @pytest.mark.parametrize(
-    "problem", ["wrong secret", "stale timestamp", "tampered body", "no header", "garbled header"]
+    "problem",
+    [
+        "wrong secret",
+        "stale timestamp",
+        "timestamp just past the tolerance",
+        "timestamp from the future",
+        "timestamp just past the tolerance ahead",
+        "tampered body",
+        "no header",
+        "garbled header",
+    ],
 )
 async def test_bad_signatures_are_refused_and_store_nothing(
     client, tenant, pending, problem
@@ -106,6 +130,13 @@ async def test_bad_signatures_are_refused_and_store_nothing(
         header = stripe_signature(body, "whsec_someone_else")
     elif problem == "stale timestamp":
         header = stripe_signature(body, DEV_SANDBOX_SECRET, int(time.time()) - 3600)
+    elif problem == "timestamp just past the tolerance":
+        header = stripe_signature(body, DEV_SANDBOX_SECRET, int(time.time()) - TOLERANCE - 1)
+    elif problem == "timestamp from the future":
+        header = stripe_signature(body, DEV_SANDBOX_SECRET, int(time.time()) + 3600)
+    elif problem == "timestamp just past the tolerance ahead":
+        # Two seconds past, not one: the server reads its clock a moment after this one.
+        header = stripe_signature(body, DEV_SANDBOX_SECRET, int(time.time()) + TOLERANCE + 2)
     elif problem == "tampered body":
         body = body.replace(b"4000", b"1")
     headers = {"Content-Type": "application/json"}

@@ -3,12 +3,13 @@
 from decimal import Decimal
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from domain.money import Overpayment, allocate
 
 cents = st.integers(min_value=0, max_value=10**10).map(lambda n: Decimal(n).scaleb(-2))
+D = Decimal
 
 
 @given(
@@ -18,6 +19,17 @@ cents = st.integers(min_value=0, max_value=10**10).map(lambda n: Decimal(n).scal
     amount=cents.filter(lambda a: a > 0),
     credit_allowed=st.booleans(),
 )
+# The balance (1075.00) exactly, a cent under it and a cent over it, with and without credit.
+@example(D("25.00"), D("50.00"), D("1000.00"), D("1075.00"), False)
+@example(D("25.00"), D("50.00"), D("1000.00"), D("1074.99"), False)
+@example(D("25.00"), D("50.00"), D("1000.00"), D("1075.01"), False)
+@example(D("25.00"), D("50.00"), D("1000.00"), D("1075.01"), True)
+# Each part's own edge: the fees exactly, a cent into the interest, a cent into principal.
+@example(D("25.00"), D("50.00"), D("1000.00"), D("25.00"), False)
+@example(D("25.00"), D("50.00"), D("1000.00"), D("25.01"), False)
+@example(D("25.00"), D("50.00"), D("1000.00"), D("75.01"), False)
+# Nothing owed: a cent is an overpayment.
+@example(D("0.00"), D("0.00"), D("0.00"), D("0.01"), False)
 def test_allocation_properties(fees, interest, principal, amount, credit_allowed) -> None:
     balance = fees + interest + principal
     if amount > balance and not credit_allowed:
@@ -53,3 +65,25 @@ def test_a_known_split() -> None:
         allow_credit=False,
     )
     assert split == (Decimal("25.00"), Decimal("35.00"), Decimal("0.00"), Decimal("0.00"))
+
+
+@pytest.mark.parametrize(
+    ("fees", "interest", "principal", "unit"),
+    [
+        ("500", "1500", "100000", "1"),  # JPY: no decimals
+        ("25.00", "50.00", "1000.00", "0.01"),  # USD
+        ("1.250", "3.125", "95.625", "0.001"),  # BHD: three decimals
+    ],
+    ids=["JPY", "USD", "BHD"],
+)
+def test_one_minor_unit_over_the_balance_is_an_overpayment(fees, interest, principal, unit) -> None:
+    parts = {"fees": D(fees), "interest": D(interest), "principal": D(principal)}
+    balance = sum(parts.values())
+    one = D(unit)
+    assert allocate(balance, **parts, allow_credit=False) == (*parts.values(), 0)
+    under = allocate(balance - one, **parts, allow_credit=False)
+    assert (under.principal, under.credit) == (parts["principal"] - one, 0)
+    with pytest.raises(Overpayment) as refused:
+        allocate(balance + one, **parts, allow_credit=False)
+    assert refused.value.field == "amount"
+    assert allocate(balance + one, **parts, allow_credit=True).credit == one

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from zoneinfo import ZoneInfo
 
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from domain.compliance.rules import Flags, History, decide
@@ -34,7 +34,25 @@ def local(moment: dt.datetime, zone: str) -> dt.datetime:
     return moment.astimezone(ZoneInfo(zone))
 
 
+def ny(day: int, hour: int, minute: int = 0, month: int = 6) -> dt.datetime:
+    """A New York wall-clock time in 2026, as the UTC instant the rules are given."""
+    return dt.datetime(2026, month, day, hour, minute, tzinfo=ZoneInfo(NY)).astimezone(dt.UTC)
+
+
+NY = "America/New_York"
+# A conversation on Monday 1 June 2026 at 20:30 New York time: day 1 of the quiet period,
+# whose last day is Sunday 7 June.
+SPOKE = ny(1, 20, 30)
+
+
 @given(at=instants, zone=zones)
+@example(at=ny(1, 7, 59), zone=NY)
+@example(at=ny(1, 8, 0), zone=NY)
+@example(at=ny(1, 20, 59), zone=NY)
+@example(at=ny(1, 21, 0), zone=NY)
+@example(at=ny(1, 21, 1), zone=NY)
+@example(at=ny(1, 20, 59, month=12), zone=NY)  # winter time: 01:59 UTC the next day
+@example(at=ny(1, 21, 0, month=12), zone=NY)
 def test_calls_only_inside_the_debtors_hours(at: dt.datetime, zone: str) -> None:
     decision = decide("call", at, zone, RULES, Flags())
     inside = dt.time(8) <= local(at, zone).time() < dt.time(21)
@@ -49,6 +67,13 @@ def test_calls_only_inside_the_debtors_hours(at: dt.datetime, zone: str) -> None
 
 
 @given(at=instants, zone=zones)
+@example(at=ny(1, 7, 59), zone=NY)
+@example(at=ny(1, 8, 0), zone=NY)
+@example(at=ny(1, 20, 59), zone=NY)
+@example(at=ny(1, 21, 0), zone=NY)
+@example(at=ny(1, 21, 1), zone=NY)
+@example(at=ny(1, 20, 59, month=12), zone=NY)  # winter time: 01:59 UTC the next day
+@example(at=ny(1, 21, 0, month=12), zone=NY)
 def test_email_has_no_hours_but_sms_does(at: dt.datetime, zone: str) -> None:
     assert decide("email", at, zone, RULES, Flags()).allowed
     sms = decide("sms", at, zone, RULES, Flags())
@@ -77,6 +102,10 @@ def test_never_more_than_seven_attempts_in_seven_local_days(at, zone, offsets) -
 
 
 @given(conversation=instants, zone=zones, later=st.integers(min_value=0, max_value=12 * 24 * 3600))
+# The last minute of the quiet period's last day (day 7), and the first minute of day 8.
+@example(conversation=SPOKE, zone=NY, later=int((ny(7, 23, 59) - SPOKE).total_seconds()))
+@example(conversation=SPOKE, zone=NY, later=int((ny(8, 0, 0) - SPOKE).total_seconds()))
+@example(conversation=SPOKE, zone=NY, later=int((ny(8, 8, 0) - SPOKE).total_seconds()))
 def test_no_call_within_seven_days_of_a_conversation(conversation, zone, later) -> None:
     at = conversation + dt.timedelta(seconds=later)
     history = History(call_attempts=(conversation,), conversations=(conversation,))
@@ -92,6 +121,7 @@ def test_no_call_within_seven_days_of_a_conversation(conversation, zone, later) 
 
 
 @given(at=instants, zone=zones)
+@example(at=ny(1, 12), zone=NY)  # inside calling hours: only the block refuses
 def test_standing_blocks_have_no_opening_time(at, zone) -> None:
     for flags, rule in (
         (Flags(opt_out_call=True), "opted_out"),
@@ -103,6 +133,17 @@ def test_standing_blocks_have_no_opening_time(at, zone) -> None:
         assert not decision.allowed
         assert decision.opens_at is None
         assert rule in {r.rule for r in decision.refusals}
+    assert decide("letter", at, zone, RULES, Flags(cease_requested=True)).allowed
+
+
+@given(at=instants, zone=zones)
+@example(at=ny(1, 12), zone=NY)
+def test_a_cease_request_stops_every_channel_but_letters(at, zone) -> None:
+    for channel in ("call", "sms", "email"):
+        decision = decide(channel, at, zone, RULES, Flags(cease_requested=True))
+        assert not decision.allowed
+        assert decision.opens_at is None
+        assert "cease_requested" in {r.rule for r in decision.refusals}
     assert decide("letter", at, zone, RULES, Flags(cease_requested=True)).allowed
 
 

@@ -1,7 +1,7 @@
 from decimal import Decimal
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from domain.errors import InvalidInput
@@ -50,6 +50,10 @@ def test_positive_refuses_zero() -> None:
     currency=st.sampled_from(sorted(currencies())),
     units=st.integers(min_value=0, max_value=10**12),
 )
+@example(currency="JPY", units=1)  # 1
+@example(currency="USD", units=1)  # 0.01
+@example(currency="BHD", units=1)  # 0.001
+@example(currency="USD", units=0)
 def test_amounts_within_the_currency_digits_pass_unchanged(currency: str, units: int) -> None:
     digits = minor_digits(currency)
     amount = Decimal(units).scaleb(-digits)
@@ -62,10 +66,31 @@ def test_amounts_within_the_currency_digits_pass_unchanged(currency: str, units:
     currency=st.sampled_from(sorted(currencies())),
     units=st.integers(min_value=1, max_value=10**12).filter(lambda n: n % 10),
 )
+@example(currency="JPY", units=5)  # 0.5
+@example(currency="USD", units=1)  # 0.001
+@example(currency="BHD", units=1)  # 0.0001
 def test_one_decimal_too_many_is_refused(currency: str, units: int) -> None:
     amount = Decimal(units).scaleb(-(minor_digits(currency) + 1))
     with pytest.raises(InvalidInput):
         check_amount(amount, currency, field="amount")
+
+
+@pytest.mark.parametrize(
+    ("amount", "currency"),
+    [("9999999999999999", "JPY"), ("9999999999999999.99", "USD"), ("9999999999999999.999", "BHD")],
+)
+def test_the_largest_amount_is_one_minor_unit_under_the_limit(amount: str, currency: str) -> None:
+    assert check_amount(Decimal(amount), currency, field="amount") == Decimal(amount)
+    with pytest.raises(InvalidInput, match="too large"):
+        check_amount(
+            Decimal(amount) + Decimal(1).scaleb(-minor_digits(currency)), currency, field="amount"
+        )
+
+
+def test_positive_takes_one_minor_unit() -> None:
+    assert check_amount(Decimal("1"), "JPY", field="x", positive=True) == Decimal("1")
+    assert check_amount(Decimal("0.01"), "USD", field="x", positive=True) == Decimal("0.01")
+    assert check_amount(Decimal("0.001"), "BHD", field="x", positive=True) == Decimal("0.001")
 
 
 @pytest.mark.parametrize(

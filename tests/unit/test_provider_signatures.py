@@ -69,3 +69,28 @@ def test_an_event_we_could_not_store_or_read_is_invalid(body: bytes) -> None:
 def test_an_event_in_minor_units_parses() -> None:
     parsed = providers.parse(event({"id": "pi_1", "amount": 4000, "currency": "usd"}))
     assert (parsed.payment_ref, str(parsed.amount), parsed.currency) == ("pi_1", "40.00", "USD")
+
+
+NOW = 1_800_000_000
+TOLERANCE = providers.TOLERANCE_SECONDS
+
+
+@pytest.mark.parametrize(
+    "offset",
+    [-TOLERANCE, -TOLERANCE + 1, 0, TOLERANCE - 1, TOLERANCE],
+    ids=["-tolerance", "-tolerance+1s", "now", "+tolerance-1s", "+tolerance"],
+)
+def test_a_timestamp_within_the_tolerance_either_way_verifies(offset: int) -> None:
+    header = providers.sign(SECRET, BODY, NOW + offset)
+    providers.verify(BODY, header, [SECRET], now=NOW)
+
+
+@pytest.mark.parametrize(
+    "offset",
+    [-TOLERANCE - 1, TOLERANCE + 1, -86_400, 86_400],
+    ids=["-tolerance-1s", "+tolerance+1s", "a day old", "a day ahead"],
+)
+def test_a_timestamp_past_the_tolerance_either_way_is_refused(offset: int) -> None:
+    header = providers.sign(SECRET, BODY, NOW + offset)
+    with pytest.raises(providers.InvalidSignature, match="tolerance"):
+        providers.verify(BODY, header, [SECRET], now=NOW)
