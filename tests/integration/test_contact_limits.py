@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from domain.compliance.optout import PURPOSE
-from domain.compliance.service import account_status, decision
+from domain.compliance.service import account_status, decision, decisions
 from domain.debtors.schemas import DebtorCreate
 from domain.errors import NotFound
 from domain.signing import sign
@@ -276,3 +276,20 @@ async def test_a_signed_link_for_letters_is_not_an_opt_out_link(
     page = await client.get(f"/optout/{token}")
     assert page.status_code == 404
     assert "this link is not valid" in page.text
+
+
+async def test_contact_status_and_a_batch_decision_count_the_call_history(
+    tenant: SeededTenant, account
+) -> None:
+    spoke, now = dt.date(2026, 7, 14), at(dt.date(2026, 7, 15), 12).astimezone(dt.UTC)
+    await insert_calls(tenant, account, [at(spoke, 10)], "promise")
+    async with tenant.db.tenant(tenant.id) as conn:
+        status = await account_status(conn, tenant.collector.actor, account.id, lambda: now)
+        batch = await decisions(conn, [account.id], "call", now, ContactRules())
+        assert await decisions(conn, [], "call", now, ContactRules()) == {}
+    call = next(c for c in status.channels if c.channel == "call")
+    assert [r["rule"] for r in call.reasons] == ["conversation_quiet_period"]
+    assert call.opens_at == at(spoke + dt.timedelta(days=7), 8)
+    assert list(batch) == [account.id]
+    assert [r.rule for r in batch[account.id].refusals] == ["conversation_quiet_period"]
+    assert batch[account.id].opens_at == call.opens_at
