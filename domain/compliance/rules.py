@@ -92,7 +92,7 @@ def _day_refusals(
     attempts, conversations = history_days
     refusals = []
     quiet = rules.quiet_days_after_conversation
-    if quiet and any(0 <= (day - c).days < quiet for c in conversations):
+    if any(0 <= (day - c).days < quiet for c in conversations):
         refusals.append(
             Refusal(
                 "conversation_quiet_period",
