@@ -296,8 +296,18 @@ async def test_a_malformed_key_is_refused_before_anything_runs(
     work = Counted()
     with pytest.raises(InvalidInput) as refused:
         await once(db, actor, key, FINGERPRINT, work)
-    assert refused.value.field == "Idempotency-Key"
+    assert (refused.value.field, refused.value.detail) == (
+        "Idempotency-Key",
+        "Idempotency-Key must be 1 to 200 printable characters",
+    )
     assert work.runs == 0
+
+
+async def test_a_key_of_200_printable_characters_is_taken(db: Database, actor: Actor) -> None:
+    work, key = Counted(), "k" * 199 + "\u00e9"
+    assert not (await once(db, actor, key, FINGERPRINT, work)).replayed
+    assert (await once(db, actor, key, FINGERPRINT, work)).replayed
+    assert work.runs == 1
 
 
 CLAIMED_AT = dt.datetime(2026, 11, 30, 12, 0, tzinfo=dt.UTC)
