@@ -420,3 +420,9 @@ async def test_two_debtors_links_do_not_share_a_key(db: Database, seeded: Seeded
         "run": 2,
         "amount": "10.00",
     }
+
+
+def test_the_fingerprint_is_canonical_whatever_the_order_of_the_fields() -> None:
+    one = request_hash("payment", 1, {"amount": "10.00", "currency": "USD"})
+    assert one == request_hash("payment", 1, {"currency": "USD", "amount": "10.00"})
+    assert one != request_hash("payment", 1, {"amount": "10.00", "currency": "EUR"})
