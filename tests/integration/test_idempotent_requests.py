@@ -4,8 +4,10 @@ per caller, and the access check before a used key answers."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import uuid
+from collections.abc import AsyncIterator
 from decimal import Decimal
 from typing import Any
 
@@ -18,6 +20,7 @@ from domain.payments import queries
 from domain.payments.idempotency import (
     KeyInFlight,
     KeyReused,
+    Outcome,
     caller_of,
     idempotent,
     prune,
@@ -118,8 +121,13 @@ async def test_the_same_key_with_another_request_is_refused_with_422(
     assert work.runs == 1
 
 
-async def test_a_key_still_in_flight_is_refused_with_409(db: Database, actor: Actor) -> None:
-    key, started, finish = new_key(), asyncio.Event(), asyncio.Event()
+@contextlib.asynccontextmanager
+async def first_request_in_flight(
+    db: Database, actor: Actor, key: str
+) -> AsyncIterator[asyncio.Task[Outcome]]:
+    """A first request with ``key`` that runs until the block ends, however the block ends
+    (a failed assertion must not leave it waiting)."""
+    started, finish = asyncio.Event(), asyncio.Event()
 
     async def slow(conn: Connection) -> tuple[int, Any]:
         started.set()
@@ -127,12 +135,21 @@ async def test_a_key_still_in_flight_is_refused_with_409(db: Database, actor: Ac
         return 201, {"slow": True}
 
     first = asyncio.create_task(once(db, actor, key, FINGERPRINT, slow))
-    await asyncio.wait_for(started.wait(), 10)
-    with pytest.raises(KeyInFlight) as refused:
-        await once(db, actor, key, FINGERPRINT, Counted())
-    assert refused.value.status == 409
-    assert (refused.value.field, refused.value.detail) == ("Idempotency-Key", IN_FLIGHT)
-    finish.set()
+    try:
+        await asyncio.wait_for(started.wait(), 10)
+        yield first
+    finally:
+        finish.set()
+        await first
+
+
+async def test_a_key_still_in_flight_is_refused_with_409(db: Database, actor: Actor) -> None:
+    key = new_key()
+    async with first_request_in_flight(db, actor, key) as first:
+        with pytest.raises(KeyInFlight) as refused:
+            await once(db, actor, key, FINGERPRINT, Counted())
+        assert refused.value.status == 409
+        assert (refused.value.field, refused.value.detail) == ("Idempotency-Key", IN_FLIGHT)
     assert (await first).body == {"slow": True}
     replay = await once(db, actor, key, FINGERPRINT, Counted())
     assert (replay.body, replay.replayed) == ({"slow": True}, True)
@@ -272,20 +289,11 @@ async def test_a_used_key_answers_only_a_caller_who_still_has_access(
 async def test_a_key_in_flight_answers_only_a_caller_who_still_has_access(
     db: Database, actor: Actor
 ) -> None:
-    key, started, finish = new_key(), asyncio.Event(), asyncio.Event()
-
-    async def slow(conn: Connection) -> tuple[int, Any]:
-        started.set()
-        await finish.wait()
-        return 201, {"slow": True}
-
-    first = asyncio.create_task(once(db, actor, key, FINGERPRINT, slow))
-    await asyncio.wait_for(started.wait(), 10)
-    refused = Access()
+    key, refused = new_key(), Access()
     refused.refused = True
-    with pytest.raises(NotFound):
-        await once(db, actor, key, FINGERPRINT, Counted(), refused)
-    finish.set()
+    async with first_request_in_flight(db, actor, key) as first:
+        with pytest.raises(NotFound):
+            await once(db, actor, key, FINGERPRINT, Counted(), refused)
     assert (await first).body == {"slow": True}
 
 
