@@ -434,3 +434,17 @@ def test_the_fingerprint_is_canonical_whatever_the_order_of_the_fields() -> None
     one = request_hash("payment", 1, {"amount": "10.00", "currency": "USD"})
     assert one == request_hash("payment", 1, {"currency": "USD", "amount": "10.00"})
     assert one != request_hash("payment", 1, {"amount": "10.00", "currency": "EUR"})
+
+
+async def test_a_completed_key_records_when_its_response_was_stored(
+    db: Database, actor: Actor
+) -> None:
+    key = new_key()
+    await idempotent(
+        db, actor, key, FINGERPRINT, Counted(), allowed=Access(), clock=lambda: CLAIMED_AT
+    )
+    async with db.tenant(actor.tenant_id) as conn:
+        row = await conn.fetchrow(
+            "SELECT status, completed_at FROM idempotency_keys WHERE key = $1", key
+        )
+    assert dict(row) == {"status": "completed", "completed_at": CLAIMED_AT}
