@@ -106,12 +106,6 @@ def check_amount(amount: Decimal, currency: str, *, field: str, positive: bool =
     return amount.quantize(Decimal(1).scaleb(-digits))
 
 
-def to_minor_str(amount: Decimal, currency: str) -> str:
-    """The amount as a string with exactly the currency's decimals ("12.50", "1200")."""
-    digits = _currencies().get(currency, 2)
-    return str(amount.quantize(Decimal(1).scaleb(-digits)))
-
-
 class Overpayment(InvalidInput):
     slug = "overpayment"
     title = "More than the balance"

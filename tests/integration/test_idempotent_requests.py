@@ -4,7 +4,10 @@ per caller, and the access check before a used key answers."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import datetime as dt
 import uuid
+from collections.abc import AsyncIterator
 from decimal import Decimal
 from typing import Any
 
@@ -13,16 +16,21 @@ import pytest
 from domain.actor import Actor
 from domain.db import Connection, Database
 from domain.errors import InvalidInput, NotFound
+from domain.payments import queries
 from domain.payments.idempotency import (
     KeyInFlight,
     KeyReused,
+    Outcome,
     caller_of,
     idempotent,
+    prune,
     request_hash,
 )
 from tests.factories import SeededTenant, TenantFactory
 
 FINGERPRINT = request_hash("test", 1, {"amount": "10.00"})
+REUSED = "this Idempotency-Key was already used with a different request"
+IN_FLIGHT = "a request with this Idempotency-Key is still in progress; retry in a moment"
 
 
 @pytest.fixture
@@ -67,6 +75,20 @@ class Counted:
         return 201, {"run": self.runs, "amount": Decimal("10.00")}
 
 
+async def plant(db: Database, actor: Actor, key: str, created_at: dt.datetime) -> None:
+    """A claim of ``key`` by ``actor`` made at ``created_at`` and still in flight."""
+    async with db.tenant(actor.tenant_id) as conn:
+        await conn.execute(
+            """INSERT INTO idempotency_keys (tenant_id, caller, key, request_hash, created_at)
+            VALUES ($1, $2, $3, $4, $5)""",
+            actor.tenant_id,
+            caller_of(actor),
+            key,
+            FINGERPRINT,
+            created_at,
+        )
+
+
 async def stored_keys(db: Database, tenant_id: int) -> list[dict[str, Any]]:
     async with db.tenant(tenant_id) as conn:
         rows = await conn.fetch("SELECT key, status, response_body FROM idempotency_keys")
@@ -95,11 +117,17 @@ async def test_the_same_key_with_another_request_is_refused_with_422(
     with pytest.raises(KeyReused) as refused:
         await once(db, actor, key, other, work)
     assert refused.value.status == 422
+    assert (refused.value.field, refused.value.detail) == ("Idempotency-Key", REUSED)
     assert work.runs == 1
 
 
-async def test_a_key_still_in_flight_is_refused_with_409(db: Database, actor: Actor) -> None:
-    key, started, finish = new_key(), asyncio.Event(), asyncio.Event()
+@contextlib.asynccontextmanager
+async def first_request_in_flight(
+    db: Database, actor: Actor, key: str
+) -> AsyncIterator[asyncio.Task[Outcome]]:
+    """A first request with ``key`` that runs until the block ends, however the block ends
+    (a failed assertion must not leave it waiting)."""
+    started, finish = asyncio.Event(), asyncio.Event()
 
     async def slow(conn: Connection) -> tuple[int, Any]:
         started.set()
@@ -107,11 +135,21 @@ async def test_a_key_still_in_flight_is_refused_with_409(db: Database, actor: Ac
         return 201, {"slow": True}
 
     first = asyncio.create_task(once(db, actor, key, FINGERPRINT, slow))
-    await asyncio.wait_for(started.wait(), 10)
-    with pytest.raises(KeyInFlight) as refused:
-        await once(db, actor, key, FINGERPRINT, Counted())
-    assert refused.value.status == 409
-    finish.set()
+    try:
+        await asyncio.wait_for(started.wait(), 10)
+        yield first
+    finally:
+        finish.set()
+        await first
+
+
+async def test_a_key_still_in_flight_is_refused_with_409(db: Database, actor: Actor) -> None:
+    key = new_key()
+    async with first_request_in_flight(db, actor, key) as first:
+        with pytest.raises(KeyInFlight) as refused:
+            await once(db, actor, key, FINGERPRINT, Counted())
+        assert refused.value.status == 409
+        assert (refused.value.field, refused.value.detail) == ("Idempotency-Key", IN_FLIGHT)
     assert (await first).body == {"slow": True}
     replay = await once(db, actor, key, FINGERPRINT, Counted())
     assert (replay.body, replay.replayed) == ({"slow": True}, True)
@@ -251,20 +289,11 @@ async def test_a_used_key_answers_only_a_caller_who_still_has_access(
 async def test_a_key_in_flight_answers_only_a_caller_who_still_has_access(
     db: Database, actor: Actor
 ) -> None:
-    key, started, finish = new_key(), asyncio.Event(), asyncio.Event()
-
-    async def slow(conn: Connection) -> tuple[int, Any]:
-        started.set()
-        await finish.wait()
-        return 201, {"slow": True}
-
-    first = asyncio.create_task(once(db, actor, key, FINGERPRINT, slow))
-    await asyncio.wait_for(started.wait(), 10)
-    refused = Access()
+    key, refused = new_key(), Access()
     refused.refused = True
-    with pytest.raises(NotFound):
-        await once(db, actor, key, FINGERPRINT, Counted(), refused)
-    finish.set()
+    async with first_request_in_flight(db, actor, key) as first:
+        with pytest.raises(NotFound):
+            await once(db, actor, key, FINGERPRINT, Counted(), refused)
     assert (await first).body == {"slow": True}
 
 
@@ -275,5 +304,147 @@ async def test_a_malformed_key_is_refused_before_anything_runs(
     work = Counted()
     with pytest.raises(InvalidInput) as refused:
         await once(db, actor, key, FINGERPRINT, work)
-    assert refused.value.field == "Idempotency-Key"
+    assert (refused.value.field, refused.value.detail) == (
+        "Idempotency-Key",
+        "Idempotency-Key must be 1 to 200 printable characters",
+    )
     assert work.runs == 0
+
+
+async def test_a_key_of_200_printable_characters_is_taken(db: Database, actor: Actor) -> None:
+    work, key = Counted(), "k" * 199 + "\u00e9"
+    assert not (await once(db, actor, key, FINGERPRINT, work)).replayed
+    assert (await once(db, actor, key, FINGERPRINT, work)).replayed
+    assert work.runs == 1
+
+
+CLAIMED_AT = dt.datetime(2026, 11, 30, 12, 0, tzinfo=dt.UTC)
+
+
+async def test_a_claim_is_in_flight_until_it_is_more_than_60_seconds_old(
+    db: Database, actor: Actor
+) -> None:
+    key, work = new_key(), Counted()
+    await plant(db, actor, key, CLAIMED_AT)
+    at_the_limit = CLAIMED_AT + dt.timedelta(seconds=60)
+    with pytest.raises(KeyInFlight):
+        await idempotent(
+            db, actor, key, FINGERPRINT, work, allowed=Access(), clock=lambda: at_the_limit
+        )
+    assert work.runs == 0
+    past_it = at_the_limit + dt.timedelta(microseconds=1)
+    taken = await idempotent(
+        db, actor, key, FINGERPRINT, work, allowed=Access(), clock=lambda: past_it
+    )
+    assert (taken.replayed, work.runs) == (False, 1)
+
+
+async def test_a_claim_taken_over_counts_as_made_at_the_takeover(
+    db: Database, actor: Actor
+) -> None:
+    key = new_key()
+    await plant(db, actor, key, CLAIMED_AT)
+    now = CLAIMED_AT + dt.timedelta(minutes=5)
+    third = Counted()
+
+    async def work(conn: Connection) -> tuple[int, Any]:
+        stamped = await conn.fetchval("SELECT created_at FROM idempotency_keys WHERE key = $1", key)
+        assert stamped == now
+        # A retry while the taken-over request runs is in flight, not a second takeover.
+        with pytest.raises(KeyInFlight):
+            await idempotent(
+                db, actor, key, FINGERPRINT, third, allowed=Access(), clock=lambda: now
+            )
+        return 201, {"taken": True}
+
+    taken = await idempotent(db, actor, key, FINGERPRINT, work, allowed=Access(), clock=lambda: now)
+    assert (taken.body, third.runs) == ({"taken": True}, 0)
+
+
+async def test_a_key_released_between_the_claim_and_the_lock_is_claimed_again(
+    db: Database, actor: Actor, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    key = new_key()
+    await plant(db, actor, key, dt.datetime.now(dt.UTC))  # a first request, still running
+    lock_key = queries.lock_key
+
+    async def first_request_fails_meanwhile(conn: Connection, caller: str, held: str):  # type: ignore[no-untyped-def]
+        async with db.tenant(actor.tenant_id) as other:
+            await queries.release_key(other, caller, held)
+        return await lock_key(conn, caller, held)
+
+    monkeypatch.setattr(queries, "lock_key", first_request_fails_meanwhile)
+    work = Counted()
+    second = await once(db, actor, key, FINGERPRINT, work)
+    assert (second.replayed, work.runs) == (False, 1)
+    assert await stored_keys(db, actor.tenant_id) == [
+        {"key": key, "status": "completed", "response_body": {"run": 1, "amount": "10.00"}}
+    ]
+
+
+async def test_prune_forgets_keys_older_than_48_hours_and_keeps_the_others(
+    db: Database, actor: Actor
+) -> None:
+    now = dt.datetime(2001, 1, 1, tzinfo=dt.UTC)  # before any other test's keys
+    ages = {
+        "three-days": dt.timedelta(hours=72),
+        "just-past": dt.timedelta(hours=48, microseconds=1),
+        "exactly-48h": dt.timedelta(hours=48),
+        "just-under": dt.timedelta(hours=48, microseconds=-1),
+        "new": dt.timedelta(0),
+    }
+    prefix = new_key()
+    for name, age in ages.items():
+        await plant(db, actor, f"{prefix}-{name}", now - age)
+    async with db.system() as conn:
+        assert await prune(conn, now) == 2
+    kept = {row["key"] for row in await stored_keys(db, actor.tenant_id)}
+    assert kept == {f"{prefix}-{name}" for name in ("exactly-48h", "just-under", "new")}
+
+
+def test_keys_belong_to_users_api_keys_and_each_debtors_account() -> None:
+    def caller(type_: str, **ids: int) -> str:
+        return caller_of(Actor(tenant_id=1, type=type_, **ids))  # type: ignore[arg-type]
+
+    assert caller("user", id=7) == "user:7"
+    assert caller("api_key", id=7) == "api_key:7"
+    assert caller("debtor", id=9, account_id=3) == "debtor:3"
+    # Without the id that makes them someone, or for the system, the type alone.
+    assert caller("user") == "user"
+    assert caller("debtor", id=9) == "debtor"
+    assert caller("system") == "system"
+    assert caller("system", id=5, account_id=3) == "system"
+
+
+async def test_two_debtors_links_do_not_share_a_key(db: Database, seeded: SeededTenant) -> None:
+    key, work = new_key(), Counted()
+    debtors = [
+        Actor(tenant_id=seeded.id, type="debtor", id=link, account_id=account)
+        for link, account in ((1, 101), (2, 102))
+    ]
+    outcomes = [await once(db, debtor, key, FINGERPRINT, work) for debtor in debtors]
+    assert [o.replayed for o in outcomes] == [False, False]
+    assert (await once(db, debtors[1], key, FINGERPRINT, work)).body == {
+        "run": 2,
+        "amount": "10.00",
+    }
+
+
+def test_the_fingerprint_is_canonical_whatever_the_order_of_the_fields() -> None:
+    one = request_hash("payment", 1, {"amount": "10.00", "currency": "USD"})
+    assert one == request_hash("payment", 1, {"currency": "USD", "amount": "10.00"})
+    assert one != request_hash("payment", 1, {"amount": "10.00", "currency": "EUR"})
+
+
+async def test_a_completed_key_records_when_its_response_was_stored(
+    db: Database, actor: Actor
+) -> None:
+    key = new_key()
+    await idempotent(
+        db, actor, key, FINGERPRINT, Counted(), allowed=Access(), clock=lambda: CLAIMED_AT
+    )
+    async with db.tenant(actor.tenant_id) as conn:
+        row = await conn.fetchrow(
+            "SELECT status, completed_at FROM idempotency_keys WHERE key = $1", key
+        )
+    assert dict(row) == {"status": "completed", "completed_at": CLAIMED_AT}

@@ -4,6 +4,7 @@ carries a payment from one account to another."""
 
 from __future__ import annotations
 
+import re
 import uuid
 from decimal import Decimal
 
@@ -87,7 +88,13 @@ async def test_one_minor_unit_over_the_balance_is_refused_and_changes_nothing(
     assert response.status_code == 422, response.text
     problem = response.json()
     assert problem["type"] == "urn:recoup:problem:overpayment"
-    assert problem["errors"][0]["field"] == "amount"
+    assert problem["field"] == problem["errors"][0]["field"] == "amount"
+    # The figures as the account's columns carry them (four decimals): compared as numbers.
+    over, whole = re.fullmatch(
+        r"the payment is (\S+) more than the balance of (\S+)", problem["detail"]
+    ).groups()
+    assert (Decimal(over), Decimal(whole)) == (Decimal(unit), balance)
+    assert Decimal(problem["balance"]) == balance
     assert await account_state(client, tenant, account.id) == before
     assert await payment_count(tenant, account.id) == 0
 
@@ -180,3 +187,30 @@ async def test_one_key_and_body_on_a_second_account_is_refused_not_replayed(
     assert (again.status_code, again.headers["idempotent-replayed"]) == (201, "true")
     assert again.json()["id"] == made.json()["id"]
     assert await payment_count(tenant, first.id) == 1
+
+
+@pytest.mark.parametrize(
+    ("amount", "detail"),
+    [
+        ("10.001", "amount has more decimals than USD allows (2)"),
+        ("0", "amount must be greater than zero"),
+        ("-5.00", "amount must be greater than zero"),
+        ("10000000000000000", "amount is too large"),
+        ("1e3", 'amount must be a plain decimal number written as a string, such as "1200.50"'),
+        ("1" * 41, 'amount must be a plain decimal number written as a string, such as "1200.50"'),
+    ],
+)
+async def test_a_refused_payment_amount_names_the_field_and_says_why(
+    client, tenant: SeededTenant, amount: str, detail: str
+) -> None:
+    account = tenant.accounts[0]
+    response = await client.post(
+        f"/api/v1/accounts/{account.id}/payments",
+        json={"amount": amount, "currency": "USD"},
+        headers=tenant.admin.headers,
+    )
+    assert response.status_code == 422, response.text
+    problem = response.json()
+    assert problem["field"] == "amount"
+    assert problem["errors"] == [{"field": "amount", "message": detail}]
+    assert await payment_count(tenant, account.id) == 0

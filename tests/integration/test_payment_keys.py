@@ -4,7 +4,10 @@ caller's access like a first request."""
 from __future__ import annotations
 
 import uuid
+from decimal import Decimal
 
+from domain.payments.idempotency import request_hash
+from domain.payments.schemas import PaymentCreate
 from tests.factories import SeededTenant
 
 
@@ -134,3 +137,39 @@ async def test_one_tenants_key_never_touches_anothers(
     crossed = await pay(client, other.admin.headers, tenant.accounts[0].id, key)
     assert crossed.status_code == 404
     assert await payments_on(tenant, tenant.accounts[0].id) == 1
+
+
+async def test_a_reused_or_busy_key_is_refused_naming_the_idempotency_key_header(
+    client, tenant: SeededTenant
+) -> None:
+    account, key = tenant.accounts[0], new_key()
+    assert (await pay(client, tenant.admin.headers, account.id, key)).status_code == 201
+    reused = await pay(client, tenant.admin.headers, account.id, key, "11.00")
+    assert reused.status_code == 422, reused.text
+    assert reused.json()["type"] == "urn:recoup:problem:idempotency-key-reused"
+    assert reused.json()["errors"] == [
+        {
+            "field": "Idempotency-Key",
+            "message": "this Idempotency-Key was already used with a different request",
+        }
+    ]
+    busy = new_key()
+    async with tenant.db.tenant(tenant.id) as conn:  # a first request still running
+        await conn.execute(
+            """INSERT INTO idempotency_keys (tenant_id, caller, key, request_hash)
+            VALUES ($1, $2, $3, $4)""",
+            tenant.id,
+            f"user:{tenant.admin.id}",
+            busy,
+            request_hash(
+                "payment", account.id, PaymentCreate(amount=Decimal("10.00"), currency="USD")
+            ),
+        )
+    in_flight = await pay(client, tenant.admin.headers, account.id, busy)
+    assert in_flight.status_code == 409, in_flight.text
+    assert in_flight.json()["type"] == "urn:recoup:problem:idempotency-key-in-flight"
+    assert in_flight.json()["field"] == "Idempotency-Key"
+    assert in_flight.json()["detail"] == (
+        "a request with this Idempotency-Key is still in progress; retry in a moment"
+    )
+    assert await payments_on(tenant, account.id) == 1

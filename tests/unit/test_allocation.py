@@ -87,3 +87,21 @@ def test_one_minor_unit_over_the_balance_is_an_overpayment(fees, interest, princ
         allocate(balance + one, **parts, allow_credit=False)
     assert refused.value.field == "amount"
     assert allocate(balance + one, **parts, allow_credit=True).credit == one
+
+
+@pytest.mark.parametrize(
+    ("amount", "over"),
+    [("1075.01", "0.01"), ("1075.99", "0.99"), ("1076.00", "1.00"), ("2000.00", "925.00")],
+)
+def test_an_overpayment_says_by_how_much_and_carries_the_whole_balance(amount, over) -> None:
+    with pytest.raises(Overpayment) as refused:
+        allocate(
+            D(amount),
+            fees=D("25.00"),
+            interest=D("50.00"),
+            principal=D("1000.00"),
+            allow_credit=False,
+        )
+    assert refused.value.field == "amount"
+    assert refused.value.detail == f"the payment is {over} more than the balance of 1075.00"
+    assert refused.value.extra == {"balance": "1075.00"}

@@ -5,7 +5,14 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from domain.errors import InvalidInput
-from domain.money import check_amount, check_currency, currencies, minor_digits, parse_decimal
+from domain.money import (
+    check_amount,
+    check_currency,
+    currencies,
+    is_plain_decimal,
+    minor_digits,
+    parse_decimal,
+)
 
 
 def test_minor_digits_follow_iso_4217() -> None:
@@ -16,10 +23,40 @@ def test_minor_digits_follow_iso_4217() -> None:
     assert minor_digits("ALL") == 2
 
 
+def test_currencies_lists_each_currency_in_use_with_its_digits() -> None:
+    listed = currencies()
+    assert (listed["JPY"], listed["USD"], listed["BHD"], listed["IQD"]) == (0, 2, 3, 3)
+    assert "DEM" not in listed
+    listed["USD"] = 0  # a copy: changing it changes nothing
+    assert currencies()["USD"] == minor_digits("USD") == 2
+
+
 def test_unknown_or_retired_currency_is_refused() -> None:
     for code in ("XYZ", "DEM", "usd", ""):
-        with pytest.raises(InvalidInput):
+        with pytest.raises(InvalidInput) as error:
             check_currency(code)
+        assert error.value.field == "currency"
+        assert error.value.detail == f"{code!r} is not an ISO 4217 currency in use"
+    assert check_currency("USD") == "USD"
+
+
+def test_an_unknown_currency_names_the_field_it_came_in() -> None:
+    with pytest.raises(InvalidInput) as error:
+        check_currency("XXX", field="plan.currency")
+    assert (error.value.field, error.value.detail) == (
+        "plan.currency",
+        "'XXX' is not an ISO 4217 currency in use",
+    )
+
+
+def test_the_digits_of_an_unknown_currency_are_refused_naming_the_currency() -> None:
+    for call in (lambda: minor_digits("XXX"), lambda: check_amount(Decimal(1), "XXX", field="x")):
+        with pytest.raises(InvalidInput) as error:
+            call()
+        assert (error.value.field, error.value.detail) == (
+            "currency",
+            "'XXX' is not an ISO 4217 currency in use",
+        )
 
 
 @pytest.mark.parametrize(
@@ -38,6 +75,27 @@ def test_refused_amounts(amount: str, currency: str) -> None:
     with pytest.raises(InvalidInput) as error:
         check_amount(Decimal(amount), currency, field="amount")
     assert error.value.field == "amount"
+
+
+@pytest.mark.parametrize(
+    ("amount", "currency", "positive", "detail"),
+    [
+        ("NaN", "USD", False, "principal must be a finite amount"),
+        ("-Infinity", "USD", True, "principal must be a finite amount"),
+        ("0", "USD", True, "principal must be greater than zero"),
+        ("-0.01", "USD", True, "principal must be greater than zero"),
+        ("-0.01", "USD", False, "principal must not be negative"),
+        ("10.001", "USD", False, "principal has more decimals than USD allows (2)"),
+        ("0.5", "JPY", True, "principal has more decimals than JPY allows (0)"),
+        ("1e16", "BHD", False, "principal is too large"),
+    ],
+)
+def test_each_refused_amount_says_why_and_names_its_field(
+    amount: str, currency: str, positive: bool, detail: str
+) -> None:
+    with pytest.raises(InvalidInput) as error:
+        check_amount(Decimal(amount), currency, field="principal", positive=positive)
+    assert (error.value.field, error.value.detail) == ("principal", detail)
 
 
 def test_positive_refuses_zero() -> None:
@@ -131,3 +189,14 @@ def test_anything_but_a_plain_decimal_string_is_refused(text: str) -> None:
     with pytest.raises(InvalidInput) as error:
         parse_decimal(text, field="principal")
     assert error.value.field == "principal"
+    assert error.value.detail == (
+        'principal must be a plain decimal number written as a string, such as "1200.50"'
+    )
+
+
+def test_a_plain_decimal_is_at_most_40_characters() -> None:
+    for text in ("1" * 40, "-" + "1" * 39, "1" * 20 + "." + "1" * 19):
+        assert is_plain_decimal(text)
+        assert parse_decimal(text, field="amount") == Decimal(text)
+    for text in ("1" * 41, "-" + "1" * 40, "1" * 20 + "." + "1" * 20):
+        assert not is_plain_decimal(text)
