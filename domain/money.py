@@ -131,9 +131,12 @@ def allocate(
     to_principal = min(rest, principal)
     rest -= to_principal
     if rest > 0 and not allow_credit:
+        # In the payment's own places (the currency's): the columns carry four.
+        places = Decimal(1).scaleb(amount.as_tuple().exponent)
+        balance = (fees + interest + principal).quantize(places)
         raise Overpayment(
-            f"the payment is {rest} more than the balance of {fees + interest + principal}",
+            f"the payment is {rest.quantize(places)} more than the balance of {balance}",
             field="amount",
-            balance=str(fees + interest + principal),
+            balance=str(balance),
         )
     return Allocation(to_fees, to_interest, to_principal, rest)
