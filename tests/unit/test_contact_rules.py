@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from hypothesis import example, given, settings
@@ -45,14 +46,17 @@ NY = "America/New_York"
 SPOKE = ny(1, 20, 30)
 
 
+def at_the_edges_of_the_day(test: Any) -> Any:
+    """Examples at 07:59, 08:00, 20:59, 21:00 and 21:01 New York time, in summer and in
+    winter (20:59 in December is 01:59 UTC the next day)."""
+    edges = [ny(1, 7, 59), ny(1, 8, 0), ny(1, 20, 59), ny(1, 21, 0), ny(1, 21, 1)]
+    for at in [*edges, ny(1, 20, 59, month=12), ny(1, 21, 0, month=12)]:
+        test = example(at=at, zone=NY)(test)
+    return test
+
+
 @given(at=instants, zone=zones)
-@example(at=ny(1, 7, 59), zone=NY)
-@example(at=ny(1, 8, 0), zone=NY)
-@example(at=ny(1, 20, 59), zone=NY)
-@example(at=ny(1, 21, 0), zone=NY)
-@example(at=ny(1, 21, 1), zone=NY)
-@example(at=ny(1, 20, 59, month=12), zone=NY)  # winter time: 01:59 UTC the next day
-@example(at=ny(1, 21, 0, month=12), zone=NY)
+@at_the_edges_of_the_day
 def test_calls_only_inside_the_debtors_hours(at: dt.datetime, zone: str) -> None:
     decision = decide("call", at, zone, RULES, Flags())
     inside = dt.time(8) <= local(at, zone).time() < dt.time(21)
@@ -67,13 +71,7 @@ def test_calls_only_inside_the_debtors_hours(at: dt.datetime, zone: str) -> None
 
 
 @given(at=instants, zone=zones)
-@example(at=ny(1, 7, 59), zone=NY)
-@example(at=ny(1, 8, 0), zone=NY)
-@example(at=ny(1, 20, 59), zone=NY)
-@example(at=ny(1, 21, 0), zone=NY)
-@example(at=ny(1, 21, 1), zone=NY)
-@example(at=ny(1, 20, 59, month=12), zone=NY)  # winter time: 01:59 UTC the next day
-@example(at=ny(1, 21, 0, month=12), zone=NY)
+@at_the_edges_of_the_day
 def test_email_has_no_hours_but_sms_does(at: dt.datetime, zone: str) -> None:
     assert decide("email", at, zone, RULES, Flags()).allowed
     sms = decide("sms", at, zone, RULES, Flags())
