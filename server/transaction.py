@@ -7,7 +7,8 @@ request otherwise (an exception, a client gone) rolls it back when the request's
 closes (``AccessMiddleware`` holds it open with ``transaction_scope``).
 
 Not a generator dependency: Litestar's clean-up of one costs more than the one-row read
-it serves.
+it serves. Because the transaction ends before the answer is sent, an answer streamed from
+the database as it goes (an export) reads in a transaction of its own.
 """
 
 from __future__ import annotations
