@@ -17,6 +17,7 @@ embedded server and local trust authentication accept; elsewhere give them as
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import functools
 import uuid
@@ -294,10 +295,15 @@ class Database:
         )
         return self
 
-    async def close(self) -> None:
+    async def close(self, *, grace: float = 10.0) -> None:
+        """Close both pools, waiting up to ``grace`` seconds for connections still in use;
+        past that they are cut (a connection never given back must not hold up a shutdown)."""
         for pool in (self._app, self._system):
             if pool is not None:
-                await pool.close()
+                try:
+                    await asyncio.wait_for(pool.close(), grace)
+                except TimeoutError:
+                    pool.terminate()
         self._app = self._system = None
 
     @property

@@ -212,3 +212,13 @@ async def test_a_request_that_ends_while_its_transaction_begins_gives_it_back(
     with pytest.raises(RuntimeError, match="ended"):
         await beginning
     assert all_connections_back(db)
+
+
+async def test_closing_the_pools_cuts_a_connection_never_given_back(settings) -> None:
+    """A connection left out (a bug, a stuck request) must not hold up a shutdown."""
+    db = await Database.from_settings(settings, application_name="recoup-tests-close").open()
+    leaked = await db.begin(1)
+    await asyncio.wait_for(db.close(grace=0.2), 5)  # waiting for it would never end
+    assert leaked is not None
+    with pytest.raises(RuntimeError, match="not awaited"):
+        db.app_pool  # noqa: B018 - closed: asking for the pool says so
