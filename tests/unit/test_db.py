@@ -4,7 +4,9 @@ retry when the held tenant changed, and how each way of ending gives the connect
 
 from __future__ import annotations
 
+import contextlib
 import uuid
+from decimal import Decimal
 from types import SimpleNamespace
 
 import asyncpg
@@ -307,3 +309,65 @@ async def test_checking_the_session_opens_and_commits_an_empty_transaction() -> 
         await db.check_session(5)
     await db.check_session(5)
     assert conn.sent[-2:] == [begun(5, False, "NULL"), "COMMIT"]
+
+
+class CodecConn(Conn):
+    def __init__(self) -> None:
+        super().__init__()
+        self.codecs: list[tuple[str, dict[str, object]]] = []
+        self.fetched: list[str] = []
+
+    async def set_type_codec(self, name: str, **kwargs: object) -> None:
+        self.codecs.append((name, kwargs))
+
+    async def fetchval(self, sql: str) -> int:
+        self.fetched.append(sql)
+        return 1
+
+
+async def test_a_single_connection_names_itself_and_reads_jsonb_as_ours(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    conn = CodecConn()
+    calls = []
+
+    async def connect(dsn: str, **kwargs: object) -> CodecConn:
+        calls.append((dsn, kwargs))
+        return conn
+
+    monkeypatch.setattr(asyncpg, "connect", connect)
+    assert await dbmodule.connect("postgresql://o@db/r") is conn
+    assert await dbmodule.connect("postgresql://o@db/r", application_name="relay") is conn
+    assert calls == [
+        ("postgresql://o@db/r", {"server_settings": {"application_name": "recoup"}}),
+        ("postgresql://o@db/r", {"server_settings": {"application_name": "relay"}}),
+    ]
+    name, codec = conn.codecs[0]
+    assert (name, codec["schema"], codec["format"]) == ("jsonb", "pg_catalog", "binary")
+    encoded = codec["encoder"]({"amount": Decimal("10.50")})  # type: ignore[operator]
+    assert encoded == b'\x01{"amount":"10.50"}'
+    assert codec["decoder"](encoded) == {"amount": "10.50"}  # type: ignore[operator]
+
+
+async def test_ping_asks_the_application_pool_and_close_closes_both_pools() -> None:
+    conn = CodecConn()
+    closed = []
+
+    class ContextPool:
+        def __init__(self, name: str) -> None:
+            self.name = name
+
+        def acquire(self) -> contextlib.AbstractAsyncContextManager[CodecConn]:
+            return contextlib.nullcontext(conn)  # type: ignore[return-value]
+
+        async def close(self) -> None:
+            closed.append(self.name)
+
+    db = Database("postgresql://o@db/r")
+    db._app, db._system = ContextPool("app"), ContextPool("system")  # type: ignore[assignment]
+    await db.ping()
+    assert conn.fetched == ["SELECT 1"]
+    await db.close()
+    assert closed == ["app", "system"]
+    with pytest.raises(RuntimeError):
+        db.app_pool  # noqa: B018
+    await db.close()  # closing again has nothing left to close
+    assert closed == ["app", "system"]
