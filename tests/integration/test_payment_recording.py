@@ -304,3 +304,57 @@ async def test_reading_a_payment_does_not_wait_for_a_change_in_progress(
             10,
         )
         assert [p["id"] for p in listed.json()["items"]] == [paid.id]
+
+
+async def test_the_debtor_reads_how_their_checkout_stands(client, tenant: SeededTenant) -> None:
+    pages = []
+    for account in tenant.accounts[:2]:
+        link = await client.post(
+            f"/api/v1/accounts/{account.id}/payment-links", json={}, headers=tenant.admin.headers
+        )
+        assert link.status_code == 201, link.text
+        pages.append("/pay/" + link.json()["url"].split("/pay/", 1)[1])
+    started = await client.post(f"{pages[0]}/checkout", json={"amount": "40.00"})
+    assert started.status_code == 200, started.text
+    payment_id = started.json()["payment_id"]
+    payment = await client.get(f"/api/v1/payments/{payment_id}", headers=tenant.admin.headers)
+    checkout_id = payment.json()["provider_ref"]
+    state = await client.get(f"{pages[0]}/checkout/{checkout_id}")
+    assert state.status_code == 200, state.text
+    assert state.json() == {
+        "id": payment_id,
+        "amount": "40.00",
+        "status": "pending",
+        "failure_reason": None,
+    }
+    async with tenant.db.tenant(tenant.id) as conn:
+        await PaymentService(conn, tenant.admin.actor).fail(payment_id, "card declined")
+    state = await client.get(f"{pages[0]}/checkout/{checkout_id}")
+    assert state.json() == {
+        "id": payment_id,
+        "amount": "40.00",
+        "status": "failed",
+        "failure_reason": "card declined",
+    }
+    # The same checkout seen from another account's link is not there.
+    elsewhere = await client.get(f"{pages[1]}/checkout/{checkout_id}")
+    assert elsewhere.status_code == 404
+    assert elsewhere.json()["detail"] == "no such checkout for this account"
+
+
+async def test_the_service_lists_fifty_payments_unless_told(tenant: SeededTenant) -> None:
+    account = tenant.accounts[2]
+    async with tenant.db.tenant(tenant.id) as conn:
+        payments = PaymentService(conn, tenant.admin.actor, at(NOW))
+        made = [
+            (
+                await payments.record(
+                    account.id, PaymentCreate(amount=Decimal("1.00"), currency="USD"), source="api"
+                )
+            ).id
+            for _ in range(51)
+        ]
+        first = await payments.list(account.id)
+        rest = await payments.list(account.id, cursor=first.next_cursor)
+    assert [p.id for p in first.items] == made[:0:-1]
+    assert ([p.id for p in rest.items], rest.next_cursor) == ([made[0]], None)

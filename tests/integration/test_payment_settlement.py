@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import uuid
 from decimal import Decimal
@@ -402,3 +403,50 @@ async def test_a_payment_on_an_account_out_of_sight_is_not_undone(
             await PaymentService(conn, tenant.collector.actor).undo(paid.id, "refunded", "")
     assert hidden.value.detail == f"account {theirs.id} not found"
     assert (await account_json(client, tenant, theirs.id))["balance"] == "1065.00"
+
+
+async def while_settling(
+    tenant: SeededTenant, first: tuple[str, tuple[Any, ...]], second: tuple[str, tuple[Any, ...]]
+) -> Payment:
+    """Run ``second`` while ``first`` has settled the same payment but not yet committed:
+    what ``second`` makes of it once ``first`` has committed (or the error it raises)."""
+    how, args = first
+    async with tenant.db.tenant(tenant.id) as conn:
+        await getattr(service(conn, tenant, LATER), how)(*args)
+        late = asyncio.create_task(settle(tenant, second[0], *second[1]))
+        try:
+            await asyncio.sleep(0.5)
+            assert not late.done()  # the payment's row is held by the first
+        except BaseException:
+            late.cancel()
+            raise
+    return await asyncio.wait_for(late, 30)
+
+
+async def test_a_failure_arriving_while_a_success_is_settled_changes_nothing(
+    client, tenant: SeededTenant
+) -> None:
+    pending = await checkout(tenant)
+    late = await while_settling(
+        tenant, ("succeed", (pending.id,)), ("fail", (pending.id, "declined"))
+    )
+    assert (late.status, late.failure_reason) == ("succeeded", None)
+    assert (await account_json(client, tenant, tenant.accounts[0].id))["balance"] == "1035.00"
+
+
+async def test_two_successes_at_once_pay_the_account_once(client, tenant: SeededTenant) -> None:
+    pending = await checkout(tenant)
+    late = await while_settling(tenant, ("succeed", (pending.id,)), ("succeed", (pending.id,)))
+    assert late.status == "succeeded"
+    assert (await account_json(client, tenant, tenant.accounts[0].id))["balance"] == "1035.00"
+    assert len(await audit_of(client, tenant, pending.id)) == 2
+
+
+async def test_two_refunds_at_once_give_the_money_back_once(client, tenant: SeededTenant) -> None:
+    paid = await received(tenant, "40.00")
+    with pytest.raises(Conflict) as refused:
+        await while_settling(
+            tenant, ("undo", (paid.id, "refunded", "")), ("undo", (paid.id, "refunded", ""))
+        )
+    assert refused.value.detail == "only a received payment can be refunded; this one is refunded"
+    assert (await account_json(client, tenant, tenant.accounts[0].id))["balance"] == "1075.00"
