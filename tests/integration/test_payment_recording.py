@@ -358,3 +358,16 @@ async def test_the_service_lists_fifty_payments_unless_told(tenant: SeededTenant
         rest = await payments.list(account.id, cursor=first.next_cursor)
     assert [p.id for p in first.items] == made[:0:-1]
     assert ([p.id for p in rest.items], rest.next_cursor) == ([made[0]], None)
+
+
+async def test_a_payment_link_keeps_who_issued_it(client, tenant: SeededTenant) -> None:
+    account = tenant.accounts[0]
+    issued = await client.post(
+        f"/api/v1/accounts/{account.id}/payment-links", json={}, headers=tenant.collector.headers
+    )
+    assert issued.status_code == 201, issued.text
+    async with tenant.db.tenant(tenant.id) as conn:
+        row = await conn.fetchrow(
+            "SELECT account_id, created_by FROM payment_links WHERE id = $1", issued.json()["id"]
+        )
+    assert dict(row) == {"account_id": account.id, "created_by": tenant.collector.id}
