@@ -88,7 +88,8 @@ async def start_web(
         stderr=subprocess.STDOUT,
     )
     async with httpx.AsyncClient() as http:
-        for _ in range(200):
+        # Up to a minute, as for the live server: a loaded machine takes its time to import.
+        for _ in range(600):
             try:
                 if (await http.get(f"http://127.0.0.1:{port}/health/ready")).status_code == 200:
                     return process

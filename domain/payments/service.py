@@ -26,10 +26,8 @@ from domain.money import allocate, check_amount, minor_digits
 from domain.outbox import events
 from domain.pagination import Page, check_limit, decode_cursor, page
 from domain.payments import queries
-from domain.payments.schemas import Payment, PaymentCreate, payment_from_row
+from domain.payments.schemas import Payment, PaymentCreate, money, payment_from_row
 from domain.service import Service
-
-ZERO = Decimal(0)
 
 
 def debtor_view(payment: Payment | None, account: Any | None) -> dict[str, Any]:
@@ -160,7 +158,9 @@ class PaymentService(Service):
         amount = self._check_money(amount, account["currency"], account)
         balance = account["fees"] + account["interest"] + account["principal"]
         if amount > balance:
-            raise InvalidInput(f"the amount is more than the balance of {balance}", field="amount")
+            # In the currency's own places, as the refusal of a recorded payment says it.
+            shown = money(balance, minor_digits(account["currency"]))
+            raise InvalidInput(f"the amount is more than the balance of {shown}", field="amount")
         row = await queries.insert(
             self.conn,
             self.actor.tenant_id,
@@ -275,9 +275,12 @@ class PaymentService(Service):
             credit=row["applied_credit"],
             failure_reason=reason or None,
         )
-        event_type = events.PAYMENT_REFUNDED if kind == "refunded" else events.PAYMENT_REVERSED
+        if kind == "refunded":
+            event_type, action = events.PAYMENT_REFUNDED, "payment.refund"
+        else:
+            event_type, action = events.PAYMENT_REVERSED, "payment.reverse"
         return await self._applied(
-            account, updated, event_type, f"payment.{kind[:-2]}", sign=1, before=self._payment(row)
+            account, updated, event_type, action, sign=1, before=self._payment(row)
         )
 
     async def _applied(
