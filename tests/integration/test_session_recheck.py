@@ -196,3 +196,15 @@ async def test_a_payment_link_stands_until_it_expires_or_is_withdrawn(
     assert await recheck(db, gone, at_now) is None
     no_id = Actor(tenant_id=tenant.id, type="debtor", account_id=account.id)
     assert await recheck(db, no_id, at_now) is None
+
+
+async def test_only_a_debtor_stands_by_a_payment_link(db: Database, tenant: SeededTenant) -> None:
+    account = tenant.accounts[0]
+    async with db.tenant(tenant.id) as conn:
+        link = await payment_queries.insert_link(
+            conn, tenant.id, account.id, created_by=None, expires_at=NOW + dt.timedelta(days=1)
+        )
+    # A user without a session, or the system, that happens to have the link's id.
+    for kind in ("user", "system"):
+        other = Actor(tenant_id=tenant.id, type=kind, id=link["id"])  # type: ignore[arg-type]
+        assert await recheck(db, other, at_now) is None, kind
