@@ -98,14 +98,15 @@ async def hash_password(password: str) -> str:
 
 
 def _verify(password_hash: str | None, password: str) -> bool:
+    # An empty hash (the column's default: a user given no password) is no hash either: the
+    # dummy's password, which anyone can read here, must not open it.
     try:
-        return (
-            _hasher.verify(password_hash or _dummy_hash(), password) and password_hash is not None
-        )
+        return _hasher.verify(password_hash or _dummy_hash(), password) and bool(password_hash)
     except (VerificationError, InvalidHashError):
         return False
 
 
 async def verify_password(password_hash: str | None, password: str) -> bool:
-    """True when ``password`` matches; with no hash, spends the same time and says False."""
+    """True when ``password`` matches; with no (or an empty) hash, spends the same time and says
+    False."""
     return await asyncio.to_thread(_verify, password_hash, password)
