@@ -130,8 +130,10 @@ def test_only_a_text_id_is_the_payment_reference(obj: dict, ref: str | None) -> 
         (None, None),
         ("card declined", None),
         (["card declined"], None),
+        ({"message": 42}, None),
+        ({"message": {"text": "card declined"}}, None),
     ],
-    ids=["a message", "no message", "null", "text", "a list"],
+    ids=["a message", "no message", "null", "text", "a list", "a number", "an object"],
 )
 def test_the_failure_reason_is_the_last_errors_message(error: Any, reason: str | None) -> None:
     parsed = providers.parse(delivered({"id": "pi_1", "last_payment_error": error}))
