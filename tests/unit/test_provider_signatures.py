@@ -92,8 +92,9 @@ def test_a_timestamp_within_the_tolerance_either_way_verifies(offset: int) -> No
 )
 def test_a_timestamp_past_the_tolerance_either_way_is_refused(offset: int) -> None:
     header = providers.sign(SECRET, BODY, NOW + offset)
-    with pytest.raises(providers.InvalidSignature, match="tolerance"):
+    with pytest.raises(providers.InvalidSignature) as refused:
         providers.verify(BODY, header, [SECRET], now=NOW)
+    assert refused.value.detail == "the signature's timestamp is outside the tolerance window"
 
 
 def test_a_signature_made_now_carries_the_current_time() -> None:
@@ -116,12 +117,13 @@ def test_spaces_around_the_parts_of_the_header_are_read_past() -> None:
         (None, "the Stripe-Signature header is missing"),
         ("", "the Stripe-Signature header is missing"),
         ("t=soon,v1=" + "0" * 64, "the signature's timestamp is not a Unix time"),
+        (f"t={NOW}=0,v1=" + "0" * 64, "the signature's timestamp is not a Unix time"),
         (f"t={NOW}", "the Stripe-Signature header has no timestamp or no v1 signature"),
         ("v1=" + "0" * 64, "the Stripe-Signature header has no timestamp or no v1 signature"),
         (f"t={NOW},v1=abc", "the Stripe-Signature header has no timestamp or no v1 signature"),
         (f"t={NOW},v1=" + "0" * 64, "no signature matches"),
     ],
-    ids=["none", "empty", "words", "no v1", "no t", "short v1", "wrong v1"],
+    ids=["none", "empty", "words", "two equals signs", "no v1", "no t", "short v1", "wrong v1"],
 )
 def test_each_refusal_says_what_is_wrong(header: str | None, detail: str) -> None:
     with pytest.raises(providers.InvalidSignature) as refused:
