@@ -117,13 +117,14 @@ def parse(body: bytes) -> ProviderEvent:
             else None
         )
         error = obj.get("last_payment_error") or {}
+        message = error.get("message") if isinstance(error, dict) else None
         return ProviderEvent(
             id=str(raw["id"]),
             type=str(raw["type"]),
             payment_ref=obj.get("id") if isinstance(obj.get("id"), str) else None,
             amount=decimal,
             currency=currency,
-            failure_reason=error.get("message") if isinstance(error, dict) else None,
+            failure_reason=message if isinstance(message, str) else None,
         )
     except RecursionError:
         raise InvalidEvent("the event nests too deeply to read") from None

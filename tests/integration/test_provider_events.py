@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
 from decimal import Decimal
 from typing import Any
@@ -118,3 +119,57 @@ async def test_an_event_for_no_known_payment_is_not_found(db: Database) -> None:
     event, body = provider_event(f"pi_nobody_{uuid.uuid4().hex}")
     with pytest.raises(NotFound):
         await apply_provider_event(db, "sandbox", event, body)
+
+
+async def test_a_failure_without_a_reason_is_put_down_to_its_type(
+    db: Database, tenant: SeededTenant, pending: Payment
+) -> None:
+    event, body = provider_event(pending.provider_ref, type="checkout.session.expired")
+    assert await apply_provider_event(db, "sandbox", event, body) == "processed"
+    state = await payment_state(tenant, pending.id)
+    assert (state["status"], state["failure_reason"]) == ("failed", "checkout.session.expired")
+
+
+async def test_the_event_is_kept_against_its_payment_and_settled_by_the_system(
+    db: Database, tenant: SeededTenant, pending: Payment
+) -> None:
+    event, body = provider_event(pending.provider_ref, type="charge.succeeded")
+    assert await apply_provider_event(db, "sandbox", event, body) == "processed"
+    async with tenant.db.tenant(tenant.id) as conn:
+        kept = await conn.fetchrow(
+            "SELECT tenant_id, provider, type, payment_id FROM provider_events WHERE event_id = $1",
+            event.id,
+        )
+        settled_by = await conn.fetchrow(
+            """SELECT actor_type, actor_id FROM audit_log
+            WHERE action = 'payment.succeed' AND entity_id = $1""",
+            pending.id,
+        )
+    assert dict(kept) == {
+        "tenant_id": tenant.id,
+        "provider": "sandbox",
+        "type": "charge.succeeded",
+        "payment_id": pending.id,
+    }
+    assert dict(settled_by) == {"actor_type": "system", "actor_id": None}
+
+
+async def test_a_success_for_another_amount_is_logged_as_a_warning(
+    client, db: Database, pending: Payment, caplog: pytest.LogCaptureFixture
+) -> None:
+    # ``client`` builds the app, which sets up logging as the web process has it.
+    event, body = provider_event(pending.provider_ref, amount=Decimal("4.00"))
+    with caplog.at_level(logging.WARNING, logger="recoup.payments"):
+        await apply_provider_event(db, "sandbox", event, body)
+    warnings = [r.msg for r in caplog.records if r.name == "recoup.payments"]
+    assert [(w["event"], w["payment_id"], w["level"]) for w in warnings] == [
+        ("provider amount differs from the payment", pending.id, "warning")
+    ]
+
+
+async def test_an_event_for_no_known_payment_names_its_reference(db: Database) -> None:
+    ref = f"pi_nobody_{uuid.uuid4().hex}"
+    event, body = provider_event(ref)
+    with pytest.raises(NotFound) as refused:
+        await apply_provider_event(db, "sandbox", event, body)
+    assert refused.value.detail == f"no payment with the reference '{ref}' (yet)"

@@ -249,3 +249,37 @@ async def test_signed_events_that_cannot_be_stored_are_400_invalid_event(
     assert response.status_code == 400, response.text
     assert response.json()["type"] == "urn:recoup:problem:invalid-event"
     assert await state(tenant, pending.id) == ("pending", 0, "1075.0000")
+
+
+async def test_a_failure_whose_message_is_not_text_fails_the_payment_for_its_type(
+    client, tenant, pending
+) -> None:
+    body = msgspec.json.encode(
+        {
+            "id": f"evt_{uuid.uuid4().hex}",
+            "type": "payment_intent.payment_failed",
+            "data": {
+                "object": {
+                    "id": pending.provider_ref,
+                    "amount": 4000,
+                    "currency": "usd",
+                    "last_payment_error": {"code": "card_declined", "message": 42},
+                }
+            },
+        }
+    )
+    response = await client.post(
+        URL,
+        content=body,
+        headers={
+            "Stripe-Signature": stripe_signature(body, DEV_SANDBOX_SECRET),
+            "Content-Type": "application/json",
+        },
+    )
+    assert response.status_code == 200, response.text
+    assert response.json() == {"status": "processed"}
+    async with tenant.db.tenant(tenant.id) as conn:
+        row = await conn.fetchrow(
+            "SELECT status, failure_reason FROM payments WHERE id = $1", pending.id
+        )
+    assert dict(row) == {"status": "failed", "failure_reason": "payment_intent.payment_failed"}
