@@ -255,11 +255,12 @@ async def test_a_pull_is_audited_and_announced_to_the_agent_and_the_queue(
     await pull(tenant, agent_actor(tenant, agent))
     async with tenant.db.tenant(tenant.id) as conn:
         audit = await conn.fetch(
-            "SELECT action, actor_id FROM audit_log WHERE entity_type = 'task' AND entity_id = $1",
+            "SELECT action, actor_id, occurred_at FROM audit_log "
+            "WHERE entity_type = 'task' AND entity_id = $1",
             task_id,
         )
         [event] = await conn.fetch("SELECT channels, data FROM outbox WHERE type = 'task.assigned'")
-    assert [tuple(r) for r in audit] == [("task.pull", agent)]
+    assert [tuple(r) for r in audit] == [("task.pull", agent, NOW)]
     assert f"agent:{agent}" in event["channels"]
     assert f"queue:{calls}" in event["channels"]
     assert event["data"]["task"]["id"] == task_id

@@ -26,14 +26,15 @@ async def worklist_settings(client, tenant: SeededTenant, **values: Any) -> None
     assert response.status_code == 200, response.text
 
 
-async def audit(tenant: SeededTenant, task_id: int) -> list[str]:
+async def audit(tenant: SeededTenant, task_id: int) -> list[tuple[str, dt.datetime]]:
+    """The task's audit trail: each action and when (by the sweep's clock) it happened."""
     async with tenant.db.tenant(tenant.id) as conn:
         rows = await conn.fetch(
-            "SELECT action FROM audit_log WHERE entity_type = 'task' AND entity_id = $1 "
-            "ORDER BY id",
+            "SELECT action, occurred_at FROM audit_log WHERE entity_type = 'task' "
+            "AND entity_id = $1 ORDER BY id",
             task_id,
         )
-    return [r["action"] for r in rows]
+    return [(r["action"], r["occurred_at"]) for r in rows]
 
 
 async def events(tenant: SeededTenant, type_: str) -> list[dict[str, Any]]:
@@ -64,7 +65,7 @@ async def test_a_round_for_some_tasks_assigns_those_stamps_the_agent_and_announc
     ) == ("assigned", agent, "fewest_open", reason, NOW, None)
     assert stamped == NOW
     assert (await task_row(tenant, first))["status"] == "open"
-    assert await audit(tenant, second) == ["task.assign"]
+    assert await audit(tenant, second) == [("task.assign", NOW)]
     [event] = await events(tenant, "task.assigned")
     assert (event["task"]["id"], event["task"]["assignee_id"]) == (second, agent)
 
@@ -156,7 +157,7 @@ async def test_assigned_work_is_returned_one_second_past_the_timeout_not_at_it(
     row = await task_row(tenant, late)
     assert (row["status"], row["assignee_id"]) == ("open", None)
     assert (await task_row(tenant, on_time))["assignee_id"] == agent
-    assert await audit(tenant, late) == ["task.timeout"]
+    assert await audit(tenant, late) == [("task.timeout", NOW)]
     [event] = await events(tenant, "task.updated")
     assert (event["task"]["id"], event["previous_assignee_id"]) == (late, agent)
 
@@ -193,7 +194,7 @@ async def test_an_agent_unseen_one_second_past_the_offline_time_goes_offline_and
     assert {r["id"]: r["status"] for r in statuses} == {gone: "offline", here: "available"}
     assert (await task_row(tenant, mine))["status"] == "open"
     assert (await task_row(tenant, theirs))["assignee_id"] == here
-    assert await audit(tenant, mine) == ["task.offline_return"]
+    assert await audit(tenant, mine) == [("task.offline_return", NOW)]
     [event] = await events(tenant, "task.updated")
     assert (event["task"]["id"], event["previous_assignee_id"]) == (mine, gone)
 

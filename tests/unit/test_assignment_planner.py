@@ -176,3 +176,11 @@ def test_a_strategy_that_picks_nobody_gives_nothing(kind: str | None) -> None:
     plan = planner(member)
     assert plan.choose({"kind": kind, "group_id": TEAM}, TEAM, 1) is None
     assert (member.load, member.last_assigned_at) == (0, None)
+
+
+def test_no_owner_and_no_named_agent_mean_nobody_even_with_the_first_agent_free() -> None:
+    first = agent(1)
+    plan = planner(first)
+    assert plan.choose({"kind": "owner"}, None, None) is None
+    assert plan.choose({"kind": "agent", "agent_id": None}, None, None) is None
+    assert (first.load, first.last_assigned_at) == (0, None)
