@@ -188,10 +188,13 @@ async def test_an_agent_unseen_one_second_past_the_offline_time_goes_offline_and
             )
         offline, returned = await sweeps.mark_offline(conn, system_actor(tenant.id), at_noon)
         statuses = await conn.fetch(
-            "SELECT id, status FROM users WHERE id = ANY($1::bigint[])", [gone, here]
+            "SELECT id, status, status_changed_at FROM users WHERE id = ANY($1::bigint[])",
+            [gone, here],
         )
     assert (offline, returned) == ([gone], [mine])
-    assert {r["id"]: r["status"] for r in statuses} == {gone: "offline", here: "available"}
+    by_id = {r["id"]: (r["status"], r["status_changed_at"]) for r in statuses}
+    assert by_id[gone] == ("offline", NOW)
+    assert by_id[here][0] == "available"
     assert (await task_row(tenant, mine))["status"] == "open"
     assert (await task_row(tenant, theirs))["assignee_id"] == here
     assert await audit(tenant, mine) == [("task.offline_return", NOW)]

@@ -41,11 +41,17 @@ def test_an_agent_has_room_below_capacity_and_none_at_it() -> None:
     assert not agent(1, load=5, capacity=5).free
 
 
-def test_never_assigned_comes_before_any_assignment_then_the_oldest_then_the_lowest_id() -> None:
+def test_never_assigned_comes_first_then_the_oldest_assignment_then_the_lowest_id() -> None:
     early = dt.datetime(2026, 3, 2, 8, 0, tzinfo=dt.UTC)
-    assert agent(9).idle_key() == (0, 0.0, 9)
-    assert agent(3, last=early).idle_key() == (1, early.timestamp(), 3)
-    assert agent(9).idle_key() < agent(3, last=dt.datetime(1971, 1, 1, tzinfo=dt.UTC)).idle_key()
+    waiting = [
+        agent(5, last=NOW),
+        agent(4, last=early),
+        agent(9),
+        agent(3, last=early),
+        agent(7),
+        agent(1, last=dt.datetime(1971, 1, 1, tzinfo=dt.UTC)),
+    ]
+    assert [a.id for a in sorted(waiting, key=Agent.idle_key)] == [7, 9, 1, 3, 4, 5]
 
 
 def test_the_named_agent_gets_the_task_and_is_stamped() -> None:
