@@ -10,7 +10,7 @@ import pytest
 from domain.worklist.assignment import Agent, Group, Planner
 
 NOW = dt.datetime(2026, 3, 2, 9, 30, tzinfo=dt.UTC)
-TEAM = 7
+TEAM = 1
 
 
 def agent(
