@@ -6,8 +6,12 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+import asyncpg
+import pytest
+
 from domain.actor import system_actor
 from domain.worklist import sweeps
+from domain.worklist.assignment import ROUND_SIZE, assign_round
 from domain.worklist.schemas import Assignment
 from tests.factories import SeededTenant, TenantFactory
 from tests.integration.worklist_helpers import agents, group, held, queue, task_row, tasks
@@ -117,6 +121,64 @@ async def test_a_round_counts_pulled_work_against_capacity(tenant: SeededTenant)
     assert made.task_id == pushed[0]
     assert made.reason == f"fewest open tasks in Team {tenant.id}: 1 held of 2"
     assert (await task_row(tenant, pushed[1]))["status"] == "open"
+
+
+async def test_a_round_names_the_named_agent_and_the_account_s_owner_in_its_reasons(
+    tenant: SeededTenant,
+) -> None:
+    [named] = await agents(tenant, 1)
+    owner = tenant.collector.id
+    async with tenant.db.tenant(tenant.id) as conn:
+        await conn.execute("UPDATE users SET status = 'available' WHERE id = $1", owner)
+    [for_named] = await tasks(tenant, 1, strategy={"kind": "agent", "agent_id": named})
+    [for_owner] = await tasks(
+        tenant, 1, account_id=tenant.accounts[0].id, strategy={"kind": "owner"}
+    )
+    async with tenant.db.tenant(tenant.id) as conn:
+        made = await sweeps.assign_waiting(conn, system_actor(tenant.id), at_noon)
+    assert sorted(made, key=lambda m: m.task_id) == [
+        Assignment(
+            task_id=for_named, agent_id=named, by="agent", reason="the rule's named agent, Agent 1"
+        ),
+        Assignment(
+            task_id=for_owner,
+            agent_id=owner,
+            by="owner",
+            reason=f"the account's owner, Collector of {tenant.slug}",
+        ),
+    ]
+
+
+async def test_one_round_per_tenant_at_a_time(tenant: SeededTenant) -> None:
+    team = await group(tenant)
+    await agents(tenant, 1, group_id=team)
+    await tasks(tenant, 1, strategy={"kind": "fewest_open", "group_id": team})
+    holding = await tenant.db.begin(tenant.id)
+    try:
+        assert len(await assign_round(holding.conn, tenant.id, NOW)) == 1
+        # A second round waits for the first to end (here: gives up after 250 ms).
+        with pytest.raises(asyncpg.LockNotAvailableError):
+            async with tenant.db.tenant(tenant.id) as conn:
+                await conn.execute("SET LOCAL lock_timeout = '250ms'")
+                await assign_round(conn, tenant.id, NOW)
+    finally:
+        await holding.commit()
+
+
+async def test_a_round_places_at_most_its_size_and_the_next_round_the_rest(
+    tenant: SeededTenant,
+) -> None:
+    team = await group(tenant)
+    [agent] = await agents(tenant, 1, group_id=team, capacity=ROUND_SIZE + 1)
+    made = await tasks(tenant, ROUND_SIZE + 1, strategy={"kind": "fewest_open", "group_id": team})
+    async with tenant.db.tenant(tenant.id) as conn:
+        first = await assign_round(conn, tenant.id, NOW)
+    assert len(first) == ROUND_SIZE
+    # The newest task, last in line, waits for the next round.
+    assert (await task_row(tenant, made[-1]))["status"] == "open"
+    async with tenant.db.tenant(tenant.id) as conn:
+        [second] = await assign_round(conn, tenant.id, NOW)
+    assert (second.task_id, second.agent_id) == (made[-1], agent)
 
 
 async def test_a_round_with_nobody_to_give_to_changes_and_announces_nothing(
