@@ -7,6 +7,7 @@ import datetime as dt
 
 import pytest
 
+from domain.accounts.schemas import Account
 from domain.actor import Actor, system_actor
 from domain.errors import Conflict, Forbidden
 from domain.worklist.pull import NextTask, PullService
@@ -264,3 +265,40 @@ async def test_a_pull_is_audited_and_announced_to_the_agent_and_the_queue(
     assert f"agent:{agent}" in event["channels"]
     assert f"queue:{calls}" in event["channels"]
     assert event["data"]["task"]["id"] == task_id
+
+
+async def calls_made(
+    tenant: SeededTenant, account: Account, moments: list[dt.datetime], disposition: str
+) -> None:
+    async with tenant.db.tenant(tenant.id) as conn:
+        await conn.executemany(
+            """INSERT INTO interactions (tenant_id, account_id, debtor_id, channel, direction,
+              disposition, occurred_at) VALUES ($1, $2, $3, 'call', 'outbound', $4, $5)""",
+            [(tenant.id, account.id, account.debtor_id, disposition, at) for at in moments],
+        )
+
+
+async def test_a_pull_holds_back_a_call_past_the_weekly_cap_or_after_a_conversation(
+    tenant: SeededTenant,
+) -> None:
+    await debtors_at(tenant, "Etc/GMT")
+    calls = await queue(tenant)
+    [agent] = await agents(tenant, 1)
+    capped, talked_to, room = tenant.accounts
+    hours = [NOW - dt.timedelta(hours=h) for h in range(1, 8)]
+    await calls_made(tenant, capped, hours, "no_answer")  # seven this week: the cap
+    await calls_made(tenant, talked_to, hours[:1], "right_party_contact")
+    await calls_made(tenant, room, hours[:6], "no_answer")  # six: one more is allowed
+    held = [
+        (await tasks(tenant, 1, account_id=a.id, queue_id=calls, type="call", priority=p))[0]
+        for a, p in ((capped, 90), (talked_to, 80))
+    ]
+    [allowed] = await tasks(tenant, 1, account_id=room.id, queue_id=calls, type="call")
+    found = await pull(tenant, agent_actor(tenant, agent))
+    assert found.task is not None
+    assert found.task.id == allowed
+    # Both may be called again a week on, when the debtor's hours open.
+    reopens = dt.datetime(2026, 12, 7, 8, 0, tzinfo=dt.UTC)
+    for task_id in held:
+        row = await task_row(tenant, task_id)
+        assert (row["status"], row["not_before"]) == ("open", reopens)
