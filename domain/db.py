@@ -271,7 +271,6 @@ class Database:
         system_max_size: int = 4,
         application_name: str = "recoup",
     ) -> None:
-        self.dsn = dsn
         self.app_dsn = app_dsn or role_url(dsn, APP_ROLE)
         self.system_dsn = system_dsn or role_url(dsn, SYSTEM_ROLE)
         self._sizes = (min_size, max_size, system_max_size)
