@@ -258,6 +258,19 @@ async def test_commit_ends_the_transaction_and_gives_the_connection_back_once() 
         transaction.conn  # noqa: B018
 
 
+@pytest.mark.parametrize("end", ["commit", "rollback"])
+async def test_once_ended_a_transaction_confirms_nothing_on_its_connection(end: str) -> None:
+    """The connection goes on to other work (another tenant, no tenant): what this
+    transaction confirmed must not be served there unconfirmed."""
+    conn = Conn()
+    db, _ = database(conn)
+    db._tenants[5] = (3, "tenant 5")
+    transaction = await db.begin(5)
+    assert known_tenant(conn, 5) == "tenant 5"
+    await getattr(transaction, end)()
+    assert known_tenant(conn, 5) is None
+
+
 async def test_a_failed_commit_still_gives_the_connection_back() -> None:
     conn = Conn()
     db, pool = database(conn)
