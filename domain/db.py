@@ -182,7 +182,13 @@ def remember_tenant(conn: Connection, tenant_id: int, version: int, value: Any) 
 
 async def _release(pool: asyncpg.Pool, conn: Connection) -> None:
     """Give ``conn`` back, rolling back what it left open; a broken connection is dropped
-    (the pool opens a new one), which is all there is to do with it."""
+    (the pool opens a new one), which is all there is to do with it.
+
+    The rollback is ours: asyncpg's release would also roll back an open transaction, but
+    reports each one as an error first (a transaction it did not manage).
+    """
+    with contextlib.suppress(Exception):
+        await _reset_connection(conn)
     with contextlib.suppress(Exception):
         await pool.release(conn)
 
@@ -265,7 +271,6 @@ class Database:
         system_max_size: int = 4,
         application_name: str = "recoup",
     ) -> None:
-        self.dsn = dsn
         self.app_dsn = app_dsn or role_url(dsn, APP_ROLE)
         self.system_dsn = system_dsn or role_url(dsn, SYSTEM_ROLE)
         self._sizes = (min_size, max_size, system_max_size)

@@ -81,13 +81,17 @@ async def test_an_event_caused_through_one_web_process_reaches_a_socket_on_anoth
     second_url = f"http://127.0.0.1:{port}"
     try:
         async with httpx.AsyncClient() as http:
-            for _ in range(600):  # up to a minute: a loaded machine starts it slowly
+            # As long as the live server may take to start (a loaded machine is slow).
+            deadline = time.monotonic() + 60
+            while second.poll() is None and time.monotonic() < deadline:
                 try:
                     if (await http.get(f"{second_url}/health/ready")).status_code == 200:
                         break
                 except httpx.TransportError:
                     pass
                 await asyncio.sleep(0.1)
+            else:
+                raise AssertionError("the second web process did not start")
             account = tenant.accounts[1]
             ws = await open_socket(client, second_url, tenant.admin)
             assert (await subscribe(ws, names.account(account.id)))["op"] == "subscribed"

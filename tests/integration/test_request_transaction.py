@@ -222,3 +222,32 @@ async def test_closing_the_pools_cuts_a_connection_never_given_back(settings) ->
     assert leaked is not None
     with pytest.raises(RuntimeError, match="not awaited"):
         db.app_pool  # noqa: B018 - closed: asking for the pool says so
+
+
+async def test_a_rolled_back_transaction_is_given_back_with_no_error_reported(
+    db: Database, tenant: SeededTenant
+) -> None:
+    """Every error answer rolls back: that is routine, not something to report as an error."""
+    account = tenant.accounts[0]
+    before = await creditor_of(db, tenant, account.id)
+    loop = asyncio.get_running_loop()
+    reported: list[str] = []
+    handler = loop.get_exception_handler()
+    loop.set_exception_handler(lambda _, context: reported.append(context["message"]))
+    try:
+        with pytest.raises(LookupError):
+            async with db.tenant(tenant.id) as conn:
+                await conn.execute(
+                    "UPDATE accounts SET creditor = 'block' WHERE id = $1", account.id
+                )
+                raise LookupError
+        transaction = await db.begin(tenant.id)
+        await transaction.conn.execute(
+            "UPDATE accounts SET creditor = 'by hand' WHERE id = $1", account.id
+        )
+        await transaction.rollback()
+    finally:
+        loop.set_exception_handler(handler)
+    assert reported == []
+    assert await creditor_of(db, tenant, account.id) == before
+    assert all_connections_back(db)

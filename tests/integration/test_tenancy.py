@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncpg
 import pytest
 
-from domain.db import Database
+from domain.db import Database, copy_rows
 from tests.factories import SeededTenant, TenantFactory
 
 
@@ -134,3 +134,24 @@ async def test_application_role_cannot_escape_its_role(db: Database, tenant) -> 
     with pytest.raises(asyncpg.InsufficientPrivilegeError):
         async with db.tenant(tenant.id) as conn:
             await conn.execute("DELETE FROM audit_log")
+
+
+async def test_bulk_copied_rows_land_in_the_tenant_and_obey_its_policies(
+    db: Database, tenant: SeededTenant, other
+) -> None:
+    columns = ("tenant_id", "name")
+    async with db.tenant(tenant.id) as conn:
+        await copy_rows(conn, "agent_groups", columns, [(tenant.id, "North"), (tenant.id, "South")])
+        await copy_rows(conn, "agent_groups", columns, [(tenant.id, "East")])  # staging gone
+    async with db.tenant(tenant.id) as conn:
+        rows = await conn.fetch("SELECT tenant_id, name FROM agent_groups ORDER BY name")
+    assert [tuple(r) for r in rows] == [
+        (tenant.id, "East"),
+        (tenant.id, "North"),
+        (tenant.id, "South"),
+    ]
+    with pytest.raises(asyncpg.InsufficientPrivilegeError):
+        async with db.tenant(tenant.id) as conn:
+            await copy_rows(conn, "agent_groups", columns, [(other.id, "Sneaky")])
+    async with db.system() as conn:
+        assert await conn.fetchval("SELECT count(*) FROM agent_groups WHERE name = 'Sneaky'") == 0

@@ -6,7 +6,7 @@ import pytest
 
 from channels import names
 from domain.actor import Actor
-from domain.channel_access import ChannelAccess, grant
+from domain.channel_access import ChannelAccess, announce_access_change, grant
 
 ADMIN = Actor(tenant_id=1, type="user", id=10, role="admin")
 COLLECTOR = Actor(tenant_id=1, type="user", id=5, role="collector")
@@ -72,3 +72,110 @@ async def test_the_policy_refuses_what_the_check_denies() -> None:
         await access("account:8")
     assert (await access("agent:me")).name == "agent:5"  # no question asked
     assert asked == [("account", 7), ("account", 8)]
+
+
+@pytest.mark.parametrize(
+    ("actor", "name", "message"),
+    [
+        (DEBTOR, "account:9", "a payment link hears only the pay channel"),
+        (Actor(tenant_id=1, type="debtor"), "pay", "a payment link hears only the pay channel"),
+        (ADMIN, "pay", "pay is the channel of a debtor's payment link"),
+        (READER_KEY, "pay", "pay is the channel of a debtor's payment link"),
+        (READER_KEY, "wallboard", "this API key may not subscribe to wallboard channels"),
+        (WRITER_KEY, "account:4", "this API key may not subscribe to account channels"),
+        (
+            Actor(tenant_id=1, type="api_key", id=4),
+            "account:4",
+            "this API key may not subscribe to account channels",
+        ),
+        (
+            Actor(tenant_id=1, type="system"),
+            "wallboard",
+            "only users, API keys and payment links subscribe",
+        ),
+        (
+            Actor(tenant_id=1, type="user", role="admin"),
+            "wallboard",
+            "only users, API keys and payment links subscribe",
+        ),
+        (COLLECTOR, "agent:6", "collectors hear only their own agent channel"),
+        (COLLECTOR, "wallboard", "a collector may not subscribe to wallboard channels"),
+        (COLLECTOR, "tenant", "a collector may not subscribe to tenant channels"),
+    ],
+)
+def test_each_refusal_says_why(actor: Actor, name: str, message: str) -> None:
+    with pytest.raises(names.ChannelRefused) as refused:
+        grant(actor, name)
+    assert str(refused.value) == message
+
+
+@pytest.mark.parametrize(
+    ("actor", "name", "full", "shown"),
+    [
+        (DEBTOR, "pay", "t1:pay:9", "pay"),
+        (COLLECTOR, "agent:me", "t1:agent:5", "agent:5"),
+        (ADMIN, "agent:me", "t1:agent:10", "agent:10"),
+        (ADMIN, "wallboard", "t1:wallboard", "wallboard"),
+        (
+            Actor(tenant_id=3, type="user", id=2, role="supervisor"),
+            "group:4",
+            "t3:group:4",
+            "group:4",
+        ),
+        (
+            Actor(tenant_id=3, type="user", id=2, role="readonly"),
+            "queue:4",
+            "t3:queue:4",
+            "queue:4",
+        ),
+        (
+            Actor(tenant_id=3, type="user", id=2, role="readonly"),
+            "account:8",
+            "t3:account:8",
+            "account:8",
+        ),
+        (
+            Actor(tenant_id=3, type="user", id=2, role="readonly"),
+            "agent:8",
+            "t3:agent:8",
+            "agent:8",
+        ),
+        (COLLECTOR, "group:2", "t1:group:2", "group:2"),
+    ],
+)
+def test_a_grant_names_the_channel_in_the_tenant_and_as_the_client_sees_it(
+    actor: Actor, name: str, full: str, shown: str
+) -> None:
+    access, _ = grant(actor, name)
+    assert (access.full, access.name) == (full, shown)
+
+
+@pytest.mark.parametrize("name", ["account:x", "wallboard:1", "agent", "pay:9", "access"])
+def test_a_bad_name_is_a_name_error_whoever_asks(name: str) -> None:
+    for actor in (DEBTOR, ADMIN, READER_KEY, COLLECTOR):
+        with pytest.raises(names.ChannelNameError):
+            grant(actor, name)
+
+
+class Changes:
+    def __init__(self) -> None:
+        self.events: list[tuple[str, list[str], dict[str, list[int]]]] = []
+
+    async def event(self, event_type: str, channels: list[str], data: dict[str, list[int]]) -> None:
+        self.events.append((event_type, channels, data))
+
+
+async def test_an_access_change_names_each_kind_once_in_order_and_leaves_out_the_empty() -> None:
+    changes = Changes()
+    await announce_access_change(changes, users=[7, 3, 7], links=iter([2]), accounts={9, 1})  # type: ignore[arg-type]
+    await announce_access_change(changes, api_keys=[4])  # type: ignore[arg-type]
+    assert changes.events == [
+        ("access.changed", ["access"], {"users": [3, 7], "links": [2], "accounts": [1, 9]}),
+        ("access.changed", ["access"], {"api_keys": [4]}),
+    ]
+
+
+async def test_an_access_change_of_nobody_sends_nothing() -> None:
+    changes = Changes()
+    await announce_access_change(changes, users=[], accounts=())  # type: ignore[arg-type]
+    assert changes.events == []

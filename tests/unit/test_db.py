@@ -143,7 +143,7 @@ async def test_begin_names_the_tenant_the_plans_and_no_session_without_one() -> 
     await transaction.commit()
     transaction = await db.begin(6, generic_plans=True)
     await transaction.rollback()
-    assert conn.sent == [begun(5, False, "NULL"), "COMMIT", begun(6, True, "NULL")]
+    assert conn.sent == [begun(5, False, "NULL"), "COMMIT", begun(6, True, "NULL"), "ROLLBACK"]
 
 
 async def test_begin_checks_the_required_session_until_the_check_ends() -> None:
@@ -258,6 +258,19 @@ async def test_commit_ends_the_transaction_and_gives_the_connection_back_once() 
         transaction.conn  # noqa: B018
 
 
+@pytest.mark.parametrize("end", ["commit", "rollback"])
+async def test_once_ended_a_transaction_confirms_nothing_on_its_connection(end: str) -> None:
+    """The connection goes on to other work (another tenant, no tenant): what this
+    transaction confirmed must not be served there unconfirmed."""
+    conn = Conn()
+    db, _ = database(conn)
+    db._tenants[5] = (3, "tenant 5")
+    transaction = await db.begin(5)
+    assert known_tenant(conn, 5) == "tenant 5"
+    await getattr(transaction, end)()
+    assert known_tenant(conn, 5) is None
+
+
 async def test_a_failed_commit_still_gives_the_connection_back() -> None:
     conn = Conn()
     db, pool = database(conn)
@@ -277,7 +290,20 @@ async def test_rollback_sends_no_commit_and_a_broken_connection_is_dropped_quiet
     db, pool = database(conn, broken=True)
     transaction = await db.begin(5)
     await transaction.rollback()
-    assert conn.sent == [begun(5, False, "NULL")]
+    assert conn.sent == [begun(5, False, "NULL"), "ROLLBACK"]
+    assert pool.released == [conn]
+
+
+async def test_a_rollback_the_connection_cannot_send_still_gives_it_back() -> None:
+    conn = Conn()
+    db, pool = database(conn)
+    transaction = await db.begin(5)
+
+    async def lost(sql: str) -> None:
+        raise OSError("connection lost")
+
+    conn.execute = lost  # type: ignore[method-assign]
+    await transaction.rollback()
     assert pool.released == [conn]
 
 
@@ -290,7 +316,7 @@ async def test_a_tenant_block_commits_when_it_ends_and_rolls_back_when_it_raises
     with pytest.raises(LookupError):
         async with db.tenant(5):
             raise LookupError
-    assert conn.sent[2:] == [begun(5, False, "NULL")]
+    assert conn.sent[2:] == [begun(5, False, "NULL"), "ROLLBACK"]
     assert pool.released == [conn, conn]
 
 
