@@ -108,4 +108,23 @@ ROUTE_RULES: dict[tuple[str, str], Rule] = {
     ("GET", f"{V1}/tasks/mine"): Rule(WORKERS),
     ("POST", f"{V1}/tasks/next"): Rule(WORKERS),
     ("POST", f"{V1}/tasks/{{task_id:int}}/release"): Rule(WORKERS),
+    # Workflows and templates: supervisors and admins keep them (API keys have no say);
+    # whoever may see an account sees its runs and messages.
+    ("GET", f"{V1}/workflows"): Rule(MANAGERS),
+    ("POST", f"{V1}/workflows"): Rule(MANAGERS),
+    ("POST", f"{V1}/workflows/check-condition"): Rule(MANAGERS),
+    ("GET", f"{V1}/workflows/{{workflow_id:int}}"): Rule(MANAGERS),
+    ("PATCH", f"{V1}/workflows/{{workflow_id:int}}"): Rule(MANAGERS),
+    ("DELETE", f"{V1}/workflows/{{workflow_id:int}}"): Rule(MANAGERS),
+    ("GET", f"{V1}/workflows/{{workflow_id:int}}/runs"): Rule(MANAGERS),
+    ("GET", f"{V1}/workflows/runs/{{run_id:int}}"): Rule(MANAGERS),
+    ("GET", f"{V1}/templates"): Rule(MANAGERS),
+    ("POST", f"{V1}/templates"): Rule(MANAGERS),
+    ("GET", f"{V1}/templates/{{template_id:int}}"): Rule(MANAGERS),
+    ("PATCH", f"{V1}/templates/{{template_id:int}}"): Rule(MANAGERS),
+    ("DELETE", f"{V1}/templates/{{template_id:int}}"): Rule(MANAGERS),
+    ("POST", f"{V1}/templates/{{template_id:int}}/preview"): Rule(MANAGERS),
+    ("GET", f"{V1}/messages"): Rule(MANAGERS),
+    ("GET", f"{V1}/accounts/{{account_id:int}}/messages"): Rule(EVERYONE, "accounts:read"),
+    ("GET", f"{V1}/accounts/{{account_id:int}}/workflow-runs"): Rule(EVERYONE, "accounts:read"),
 }
