@@ -20,7 +20,9 @@ from domain.actor import system_actor
 from domain.clock import Clock, utcnow
 from domain.db import Database
 from domain.workflows import queries
-from domain.workflows.engine import BATCH, Engine, Links
+from domain.workflows.accounts import TimeTriggers
+from domain.workflows.engine import BATCH, Engine
+from domain.workflows.links import Links
 from domain.workflows.messaging import Transports, send_due
 from tasks.broker import broker
 from tasks.relay import Handoff
@@ -112,6 +114,35 @@ async def sweep(db: Annotated[Database, TaskiqDepends(_db)]) -> dict[str, int]:
     if any(figures.values()):
         log.info("workflow sweep", **figures)
     return figures
+
+
+@broker.task(task_name="workflows.time_triggers", schedule=[{"cron": "*/15 * * * *"}])
+async def time_triggers(db: Annotated[Database, TaskiqDepends(_db)]) -> int:
+    """Every quarter of an hour: accounts that reach a day past due or enter a bucket today,
+    and promises due in so many days, start the workflows waiting for them (once a day each,
+    however often this runs)."""
+    return await run_time_triggers(db, links(), transports())
+
+
+async def run_time_triggers(
+    db: Database, links: Links, transports: Transports, clock: Clock = utcnow
+) -> int:
+    async with db.system() as conn:
+        rows = await queries.time_workflows(conn)
+    by_tenant: dict[int, list] = {}
+    for row in rows:
+        by_tenant.setdefault(row["tenant_id"], []).append(row)
+    staged = 0
+    for tenant_id, workflows in by_tenant.items():
+        async with db.tenant(tenant_id) as conn:
+            made = await TimeTriggers(conn, system_actor(tenant_id), clock).stage(workflows)
+        if made:
+            staged += made
+            await process_tenant(db, tenant_id, links, clock)
+    if staged:
+        await settle(db, links, transports, clock)
+        log.info("time triggers", events=staged)
+    return staged
 
 
 def workflow_handoff(jobs: AsyncBroker) -> Handoff:

@@ -19,7 +19,6 @@ import datetime as dt
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -32,13 +31,14 @@ from domain.accounts.service import AccountService
 from domain.actor import Actor
 from domain.clock import Clock, utcnow
 from domain.compliance import service as compliance
-from domain.compliance.optout import optout_url
 from domain.db import Connection
 from domain.errors import RecoupError
-from domain.payments.links import PaymentLinkService
 from domain.service import Service
-from domain.workflows import conditions, queries, templates
+from domain.workflows import conditions, queries
+from domain.workflows.links import Links
+from domain.workflows.rendering import render_message
 from domain.workflows.schemas import (
+    TIME_TRIGGERS,
     Action,
     Branch,
     CreateTask,
@@ -56,16 +56,6 @@ from domain.worklist.schemas import TaskCreate
 from domain.worklist.tasks import TaskService
 
 BATCH = 500
-# Accounts a condition is tried on while it is typed (the editor's "matches now").
-MATCH_SAMPLE = 5_000
-
-
-@dataclass(frozen=True, slots=True)
-class Links:
-    """What the engine needs to make links: the public address and the signing secret."""
-
-    base_url: str
-    secret: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,7 +87,7 @@ def account_of(type: str, data: Mapping[str, Any]) -> int | None:
     """The account an event is about: the account itself, or the account its payment,
     promise, task or interaction is on. None for an event that names none (the debtor's
     page's own copies, which carry no ids)."""
-    if type.startswith("account."):
+    if type.startswith("account.") and type not in TIME_TRIGGERS:
         return _id(data.get("id"))
     found = _id(data.get("account_id"))
     if found is not None:
@@ -196,6 +186,8 @@ class Engine(Service):
             event = event_variables(r["event_id"], r["type"], r["data"])
             ctx = conditions.context(variables(subject, tenant, today, event))
             for plan in by_type[r["type"]]:
+                if r["type"] in TIME_TRIGGERS and r["data"].get("workflow_id") != plan.workflow_id:
+                    continue  # a point in time reached for another workflow's trigger
                 status, error = "running", None
                 try:
                     if not all(conditions.holds(c, ctx) for c in plan.definition.conditions):
@@ -453,60 +445,6 @@ class Engine(Service):
         )
 
 
-async def render_message(
-    service: Service,
-    template: Mapping[str, Any],
-    channel: str,
-    event: Mapping[str, Any],
-    subject: Any,
-    links: Links,
-    *,
-    make_link: bool,
-) -> tuple[str, str]:
-    """A template's subject and body for one account, with its opt-out link (added at the
-    end when the template does not place it). A payment link is made only when the
-    template uses one and ``make_link`` is set (a preview shows a placeholder)."""
-    tenant = await service.tenant()
-    seen = variables(subject, tenant, await service.today(), event)
-    values = templates.account_fields(seen["account"], seen["debtor"], subject)
-    values["tenant"] = {"name": tenant.name}
-    opt_out = optout_url(links.base_url, links.secret, tenant.id, subject["debtor_id"], channel)
-    values["opt_out_link"] = opt_out
-    values["payment"] = _payment(event)
-    values["payment_link"] = "(a payment link is made when the message is sent)"
-    wants_link = templates.uses(template["subject"], "payment_link") or templates.uses(
-        template["body"], "payment_link"
-    )
-    if wants_link and make_link:
-        maker = PaymentLinkService(
-            service.conn, service.actor, service.clock, secret=links.secret, base_url=links.base_url
-        )
-        values["payment_link"] = (await maker.create(subject["id"], 72)).url
-    subject_line = templates.render(template["subject"], values).strip()
-    body = templates.render(template["body"], values)
-    if opt_out not in body:
-        if channel == "email":
-            body = f"{body.rstrip()}\n\nTo stop these e-mails: {opt_out}\n"
-        else:
-            body = f"{body.rstrip()} Opt out: {opt_out}"
-    return subject_line[:300], body
-
-
-def _payment(event: Mapping[str, Any]) -> dict[str, Any]:
-    data = event.get("data") or {}
-    if isinstance(data.get("payment"), dict):
-        data = data["payment"]
-    amount, currency = data.get("amount"), data.get("currency")
-    if not (isinstance(amount, str) and isinstance(currency, str)):
-        return {"amount": "", "receipt": "", "method": ""}
-    try:
-        formatted = templates.money(Decimal(amount), currency)
-    except (ArithmeticError, ValueError):
-        formatted = f"{amount} {currency}"
-    receipt = data.get("receipt") or (f"R-{data['id']}" if "id" in data else "")
-    return {"amount": formatted, "receipt": receipt, "method": data.get("method") or ""}
-
-
 def _reason(exc: BaseException) -> str:
     return getattr(exc, "detail", None) or str(exc) or type(exc).__name__
 
@@ -516,22 +454,3 @@ def _error_of(new: list[tuple], run: Mapping[str, Any]) -> str:
         if item[0] == run["workflow_id"] and item[3] == run["event_id"]:
             return item[8] or "failed"
     return "failed"
-
-
-async def count_matches(service: Service, condition: str, trigger: str) -> tuple[int, int]:
-    """How many of the tenant's accounts (of the first ``MATCH_SAMPLE``) the condition holds
-    for now, with an empty event of ``trigger``."""
-    subjects = await queries.first_subjects(service.conn, MATCH_SAMPLE)
-    tenant = await service.tenant()
-    today = await service.today()
-    event = {"id": "", "type": trigger, "data": {}, "amount_minor": None}
-    matches = 0
-    for row in subjects:
-        try:
-            if conditions.holds(
-                condition, conditions.context(variables(row, tenant, today, event))
-            ):
-                matches += 1
-        except ValueError:
-            continue
-    return matches, len(subjects)

@@ -103,7 +103,8 @@ class Smtp:
                 timeout=self.timeout,
             )
         except aiosmtplib.SMTPRecipientsRefused as exc:
-            raise SendError(f"the address was refused: {exc}", permanent=True) from exc
+            said = "; ".join(f"{r.code} {r.message}" for r in exc.recipients) or str(exc)
+            raise SendError(f"the address was refused: {said}", permanent=True) from exc
         except aiosmtplib.SMTPResponseException as exc:
             raise SendError(
                 f"the mail server said {exc.code} {exc.message}", permanent=exc.code >= 500
@@ -173,7 +174,9 @@ class Sender(Service):
                         exc.reason,
                         now,
                     )
-                    await queries.fail_run(self.conn, message["run_id"], error, now)
+                    workflow_id = await queries.fail_run(self.conn, message["run_id"], error, now)
+                    if workflow_id is not None:
+                        await queries.note_error(self.conn, workflow_id, error, now)
                 return "failed"
             await self._settle(
                 message, "queued", transport.name, exc.reason, now + retry_delay(attempts), None

@@ -308,7 +308,7 @@ class WorkflowService(Service):
             conditions.check(data.condition, field="condition", sample=sample(data.trigger))
         except conditions.ConditionError as exc:
             return ConditionResult(valid=False, error=exc.detail, line=exc.line, column=exc.column)
-        from domain.workflows.engine import count_matches
+        from domain.workflows.accounts import count_matches
 
         matches, total = await count_matches(self, data.condition, data.trigger)
         return ConditionResult(valid=True, matches=matches, accounts=total)
@@ -414,7 +414,7 @@ class TemplateService(Service):
 
     async def preview(self, template_id: int, account_id: int, links: Any) -> RenderedMessage:
         """The template as it would go to one account now (no payment link is made)."""
-        from domain.workflows.engine import render_message
+        from domain.workflows.rendering import render_message
 
         template = await self.get(template_id)
         try:

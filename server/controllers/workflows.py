@@ -6,15 +6,16 @@ runs and messages on its timeline. API keys have no say over workflows.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from litestar import Controller, Request, delete, get, patch, post
 from litestar.di import NamedDependency
-from litestar.params import JSONBody
+from litestar.params import JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_204_NO_CONTENT
 
 from domain.pagination import Page
-from domain.workflows.engine import Links
+from domain.workflows.links import Links
+from domain.workflows.report import Report, ReportService
 from domain.workflows.schemas import (
     ConditionCheck,
     ConditionResult,
@@ -39,7 +40,7 @@ from server.resources import Resources
 class WorkflowController(Controller):
     path = "/workflows"
     tags = ["workflows"]
-    dependencies = {"workflows": service(WorkflowService)}
+    dependencies = {"workflows": service(WorkflowService), "reports": service(ReportService)}
 
     @get("/", opt=allow(*MANAGERS), summary="Workflows, with their runs today and last error")
     async def list_workflows(self, workflows: NamedDependency[WorkflowService]) -> list[Workflow]:
@@ -102,6 +103,21 @@ class WorkflowController(Controller):
         limit: Limit = DEFAULT_LIMIT,
     ) -> Page[Run]:
         return await workflows.runs(workflow_id=workflow_id, cursor=cursor, limit=limit)
+
+    @get(
+        "/{workflow_id:int}/report",
+        opt=allow(*MANAGERS),
+        summary="Champion and challenger: per arm, accounts entered, paying, collected and "
+        "promises kept within `days` of entry, each arm against the first",
+    )
+    async def report(
+        self,
+        reports: NamedDependency[ReportService],
+        workflow_id: PathId,
+        days: Annotated[int, QueryParameter(ge=1, le=365)] = 30,
+        version: Annotated[int | None, QueryParameter(ge=1, le=2**31 - 1)] = None,
+    ) -> Report:
+        return await reports.report(workflow_id, version=version, days=days)
 
     @get("/runs/{run_id:int}", opt=allow(*MANAGERS), summary="One run, with its steps")
     async def run(self, workflows: NamedDependency[WorkflowService], run_id: PathId) -> Run:

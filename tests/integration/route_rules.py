@@ -117,6 +117,7 @@ ROUTE_RULES: dict[tuple[str, str], Rule] = {
     ("PATCH", f"{V1}/workflows/{{workflow_id:int}}"): Rule(MANAGERS),
     ("DELETE", f"{V1}/workflows/{{workflow_id:int}}"): Rule(MANAGERS),
     ("GET", f"{V1}/workflows/{{workflow_id:int}}/runs"): Rule(MANAGERS),
+    ("GET", f"{V1}/workflows/{{workflow_id:int}}/report"): Rule(MANAGERS),
     ("GET", f"{V1}/workflows/runs/{{run_id:int}}"): Rule(MANAGERS),
     ("GET", f"{V1}/templates"): Rule(MANAGERS),
     ("POST", f"{V1}/templates"): Rule(MANAGERS),

@@ -17,7 +17,7 @@ import httpx
 
 from domain.clock import utcnow
 from domain.db import Database
-from domain.workflows.engine import Links
+from domain.workflows.links import Links
 from domain.workflows.messaging import DevSms, Mailbox, Transports
 from tasks.workflows import process_tenant, settle
 from tests.factories import SeededTenant

@@ -132,6 +132,8 @@ def test_an_events_amount_is_in_minor_units_of_its_currency() -> None:
         # The debtor's page's own copy of a payment names no account: not a trigger.
         ("payment.received", {"payment": {"id": 3}, "account": {"balance": "1.00"}}, None),
         ("account.updated", {"id": True}, None),
+        ("account.days_past_due", {"workflow_id": 3, "account_id": 11}, 11),
+        ("promise.due_in", {"workflow_id": 3, "account_id": 12, "promise": {"id": 1}}, 12),
         ("payment.received", {"account_id": "6"}, None),
     ],
 )

@@ -133,3 +133,35 @@ def test_the_smtp_address_gives_host_port_credentials_and_tls() -> None:
     assert (tls.port, tls.use_tls, tls.start_tls, tls.username) == (465, True, False, None)
     with pytest.raises(ValueError, match="smtp://user:password@host:port"):
         Smtp("http://mail.example", "r@x")
+
+
+def test_arms_are_judged_only_once_each_has_thirty_accounts() -> None:
+    from domain.workflows.report import ArmResult, compare
+
+    def arm(accounts: int, paying: int) -> ArmResult:
+        return ArmResult(
+            arm="x",
+            accounts=accounts,
+            paying=paying,
+            paying_rate=paying / accounts,
+            collected={},
+            promises_kept=0,
+        )
+
+    early = compare(arm(29, 0), arm(30, 30))
+    assert (early.significant, early.z, early.verdict) == (
+        False,
+        None,
+        "too early to tell: each arm needs 30 accounts",
+    )
+    judged = compare(arm(30, 3), arm(30, 15))
+    assert judged.significant is True
+    assert judged.verdict == "better than the champion"
+    assert round(judged.z, 3) == 3.381  # 0.4 / sqrt(0.3 * 0.7 * (2 / 30))
+    assert round(judged.p_value, 5) == 0.00072
+    close = compare(arm(100, 30), arm(100, 35))
+    assert (close.significant, close.verdict) == (False, "no significant difference yet")
+    worse = compare(arm(200, 100), arm(200, 60))
+    assert (worse.significant, worse.verdict) == (True, "worse than the champion")
+    flat = compare(arm(40, 0), arm(40, 0))
+    assert (flat.z, flat.p_value, flat.verdict) == (0.0, 1.0, "no difference")
