@@ -216,7 +216,7 @@ class Engine(Service):
         made = await queries.insert_runs(self.conn, self.actor.tenant_id, new)
         for run in made:
             if run["status"] == "failed":
-                await queries.note_error(self.conn, run["workflow_id"], _error_of(new, run), now)
+                await queries.note_error(self.conn, run["workflow_id"], run["error"], now)
                 continue
             plan = plans[(run["workflow_id"], run["version"])]
             await self.advance(run, plan, subjects[run["account_id"]])
@@ -447,10 +447,3 @@ class Engine(Service):
 
 def _reason(exc: BaseException) -> str:
     return getattr(exc, "detail", None) or str(exc) or type(exc).__name__
-
-
-def _error_of(new: list[tuple], run: Mapping[str, Any]) -> str:
-    for item in new:
-        if item[0] == run["workflow_id"] and item[3] == run["event_id"]:
-            return item[8] or "failed"
-    return "failed"

@@ -85,7 +85,7 @@ async def insert_runs(conn: Connection, tenant_id: int, runs: list[tuple]) -> li
         ORDER BY i
         ON CONFLICT (workflow_id, version, event_id) DO NOTHING
         RETURNING id, workflow_id, version, account_id, event_id, trigger_type, event, arm,
-          status, position""",
+          status, position, error""",
         tenant_id,
         *[list(c) for c in columns],
     )
