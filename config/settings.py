@@ -83,6 +83,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     stripe_webhook_secrets: tuple[str, ...] = ()
     # The built-in sandbox payment provider (its checkout page and its webhook calls).
     payments_sandbox: bool = True
+    # Where workflow e-mail goes: smtp://user:password@host:port (smtps:// for TLS from the
+    # start, ?starttls=true to upgrade). Without it, e-mail stays in the development mailbox
+    # the admin screen shows.
+    smtp_url: str | None = None
+    smtp_from: str = "Recoup <recoup@localhost>"
 
     def webhook_secrets(self, provider: str) -> tuple[str, ...] | None:
         """The secrets a provider's webhooks are signed with; None for an unknown provider."""
@@ -181,6 +186,8 @@ def settings_from_env(environ: dict[str, str] | os._Environ[str] | None = None) 
         "PUBLIC_URL": "public_url",
         "LOG_LEVEL": "log_level",
         "METRICS_TOKEN": "metrics_token",
+        "SMTP_URL": "smtp_url",
+        "SMTP_FROM": "smtp_from",
     }
     for var, field in text.items():
         if e.get(var):

@@ -181,16 +181,24 @@ def remember_tenant(conn: Connection, tenant_id: int, version: int, value: Any) 
 
 
 async def _release(pool: asyncpg.Pool, conn: Connection) -> None:
-    """Give ``conn`` back, rolling back what it left open; a broken connection is dropped
-    (the pool opens a new one), which is all there is to do with it.
-
-    The rollback is ours: asyncpg's release would also roll back an open transaction, but
-    reports each one as an error first (a transaction it did not manage).
-    """
+    """Give ``conn`` back, rolling back what it left open here (asyncpg's own reset would
+    log each such transaction as an error). A connection that cannot roll back (its task
+    cancelled, a statement still in flight, a broken link) is closed instead, and the pool
+    opens a new one; a cancellation goes on once the connection is back."""
+    cancelled: BaseException | None = None
+    try:
+        if conn.is_in_transaction():
+            await conn.execute("ROLLBACK")
+    except asyncio.CancelledError as exc:
+        conn.terminate()
+        cancelled = exc
+    except Exception:
+        conn.terminate()
     with contextlib.suppress(Exception):
-        await _reset_connection(conn)
-    with contextlib.suppress(Exception):
+        # asyncpg shields the release itself: it completes even if this task is cancelled.
         await pool.release(conn)
+    if cancelled is not None:
+        raise cancelled
 
 
 class TenantTransaction:
@@ -271,6 +279,7 @@ class Database:
         system_max_size: int = 4,
         application_name: str = "recoup",
     ) -> None:
+        self.dsn = dsn
         self.app_dsn = app_dsn or role_url(dsn, APP_ROLE)
         self.system_dsn = system_dsn or role_url(dsn, SYSTEM_ROLE)
         self._sizes = (min_size, max_size, system_max_size)

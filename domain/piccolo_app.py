@@ -14,6 +14,15 @@ from domain.payments.tables import IdempotencyKey, Payment, PaymentLink, Provide
 from domain.promises.tables import Promise
 from domain.tenancy.tables import Tenant
 from domain.users.tables import AgentGroup, User
+from domain.workflows.tables import (
+    Message,
+    MessageTemplate,
+    Workflow,
+    WorkflowInbox,
+    WorkflowRun,
+    WorkflowRunStep,
+    WorkflowVersion,
+)
 from domain.worklist.tables import RuleRun, Task, TaskQueue, TaskRule
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
@@ -41,6 +50,13 @@ APP_CONFIG = AppConfig(
         TaskRule,
         Task,
         RuleRun,
+        Workflow,
+        WorkflowVersion,
+        WorkflowRun,
+        WorkflowRunStep,
+        WorkflowInbox,
+        MessageTemplate,
+        Message,
     ],
     migration_dependencies=[],
     commands=[],

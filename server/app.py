@@ -28,6 +28,7 @@ from server.controllers.promises import PromiseController
 from server.controllers.provider_webhooks import ProviderWebhookController
 from server.controllers.tenant import TenantController
 from server.controllers.users import AgentGroupController, UserController
+from server.controllers.workflows import MessageController, TemplateController, WorkflowController
 from server.controllers.worklist import QueueController, RuleController, TaskController
 from server.frontend import frontend_router
 from server.input import RecoupRequest, refuse_nul_parameters
@@ -60,6 +61,9 @@ API_CONTROLLERS = [
     QueueController,
     RuleController,
     TaskController,
+    WorkflowController,
+    TemplateController,
+    MessageController,
 ]
 
 

@@ -249,6 +249,7 @@ def worker(processes: int | None) -> None:
                     "tasks.maintenance",
                     "tasks.payments",
                     "tasks.worklist",
+                    "tasks.workflows",
                     "--workers",
                     str(count),
                     "--shutdown-timeout",
@@ -276,6 +277,7 @@ def scheduler() -> None:
                         "tasks.maintenance",
                         "tasks.payments",
                         "tasks.worklist",
+                        "tasks.workflows",
                         "--skip-first-run",
                         "--no-configure-logging",
                     ]
@@ -292,6 +294,7 @@ def relay() -> None:
 
     async def run(settings: Settings) -> None:
         from tasks.broker import make_broker
+        from tasks.workflows import workflow_handoff
         from tasks.worklist import assignment_handoff
 
         db = await Database.from_settings(
@@ -306,7 +309,7 @@ def relay() -> None:
                 db,
                 backend,
                 metrics_port=settings.relay_metrics_port,
-                handoffs=[assignment_handoff(jobs)],
+                handoffs=[assignment_handoff(jobs), workflow_handoff(jobs)],
             )
         finally:
             await jobs.shutdown()

@@ -24,6 +24,7 @@ import datetime as dt
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import structlog
 from prometheus_client import Counter, Gauge, start_http_server
@@ -49,10 +50,16 @@ LAG = Gauge("recoup_relay_publish_lag_seconds", "Commit-to-publish delay of the 
 @dataclass(frozen=True, slots=True)
 class Handoff:
     """Events a job wants, and how to kick it: ``wants(type, data)`` picks the events,
-    ``kick`` gets the tenants they came from (one call per batch, not one per event)."""
+    ``kick`` gets the tenants they came from (one call per batch, not one per event).
+
+    A job that must not miss an event (a kick is best effort) also gives ``stage``: called
+    with the batch's outbox ids in the relay's own transaction, it keeps what the job
+    wants (so the events are kept exactly when they are marked published) and returns the
+    tenants to kick."""
 
     wants: Callable[[str, str], bool]
     kick: Callable[[list[int]], Awaitable[None]]
+    stage: Callable[[Any, list[int]], Awaitable[list[int]]] | None = None
 
 
 class Relay:
@@ -130,13 +137,22 @@ class Relay:
             ]
             started = time.time()
             await self.backend.publish(publications)
-            await queries.mark_published(conn, [row["id"] for row in rows])
+            ids = [row["id"] for row in rows]
+            await queries.mark_published(conn, ids)
+            staged = [
+                await handoff.stage(conn, ids) if handoff.stage is not None else None
+                for handoff in self.handoffs
+            ]
         RELAYED.inc(len(rows))
         BATCHES.inc()
         LAG.set(time.time() - started)
         self.published += len(rows)
-        for handoff in self.handoffs:
-            tenants = sorted({r["tenant_id"] for r in rows if handoff.wants(r["type"], r["data"])})
+        for handoff, kept in zip(self.handoffs, staged, strict=True):
+            tenants = (
+                kept
+                if kept is not None
+                else sorted({r["tenant_id"] for r in rows if handoff.wants(r["type"], r["data"])})
+            )
             if tenants:
                 try:
                     await handoff.kick(tenants)

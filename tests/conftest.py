@@ -10,6 +10,9 @@ import sys
 import time
 import urllib.request
 from collections.abc import AsyncIterator, Iterator
+from email import policy as email_policy
+from email.message import EmailMessage
+from email.parser import BytesParser
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -241,14 +244,55 @@ def relay(settings: Settings) -> Iterator[list[subprocess.Popen[bytes]]]:
             process.wait(timeout=10)
 
 
+class SmtpSink:
+    """A real SMTP server (aiosmtpd) that keeps what it receives; an address in ``refuse``
+    gets that reply instead (``"550 5.1.1 no such mailbox"``)."""
+
+    def __init__(self) -> None:
+        self.messages: list[EmailMessage] = []
+        self.refuse: dict[str, str] = {}
+        self.port = _free_port()
+        self.url = f"smtp://127.0.0.1:{self.port}"
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # type: ignore[no-untyped-def]
+        if address in self.refuse:
+            return self.refuse[address]
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def]
+        message = BytesParser(policy=email_policy.default).parsebytes(envelope.content)
+        self.messages.append(message)  # type: ignore[arg-type]
+        return "250 Message accepted for delivery"
+
+    def to(self, address: str) -> list[EmailMessage]:
+        return [m for m in self.messages if m["To"] == address]
+
+
 @pytest.fixture(scope="session")
-def worker(settings: Settings, live_server: str) -> Iterator[subprocess.Popen[bytes]]:
-    """``recoup worker``, calling back the live server where a job does (PUBLIC_URL)."""
+def smtp_sink() -> Iterator[SmtpSink]:
+    from aiosmtpd.controller import Controller
+
+    sink = SmtpSink()
+    controller = Controller(sink, hostname="127.0.0.1", port=sink.port)
+    controller.start()
+    try:
+        yield sink
+    finally:
+        controller.stop()
+
+
+@pytest.fixture(scope="session")
+def worker(
+    settings: Settings, live_server: str, smtp_sink: SmtpSink
+) -> Iterator[subprocess.Popen[bytes]]:
+    """``recoup worker``, calling back the live server where a job does (PUBLIC_URL) and
+    sending e-mail to the test's SMTP server."""
     log = (ROOT / ".recoup" / "test-worker.log").open("wb")
     process = subprocess.Popen(
         [*RECOUP, "worker"],
         cwd=ROOT,
-        env=recoup_env(settings, PUBLIC_URL=live_server, LOG_LEVEL="INFO"),
+        env=recoup_env(settings, PUBLIC_URL=live_server, LOG_LEVEL="INFO", SMTP_URL=smtp_sink.url),
         stdout=log,
         stderr=subprocess.STDOUT,
         start_new_session=True,

@@ -16,6 +16,8 @@ from domain.auth.service import ApiKeyService, expand_scopes
 from domain.payments.links import PaymentLinkService
 from domain.payments.schemas import PaymentCreate
 from domain.payments.service import PaymentService
+from domain.workflows.schemas import TemplateCreate, WorkflowCreate
+from domain.workflows.service import TemplateService, WorkflowService
 from domain.worklist.rules import RuleService
 from domain.worklist.schemas import RuleCreate
 from tests.factories import SeededTenant, TenantFactory
@@ -32,6 +34,9 @@ PATH_KINDS = {
     "key_id": "api_key",
     "queue_id": "queue",
     "rule_id": "rule",
+    "workflow_id": "workflow",
+    "template_id": "template",
+    "run_id": "run",
 }
 # Objects that belong to an account: a collector sees them only with the account.
 ON_AN_ACCOUNT = frozenset({"account", "debtor", "payment", "link", "task"})
@@ -124,6 +129,25 @@ async def make(side: Side, kind: str, *, account_id: int, collector_id: int) -> 
             made = msgspec.convert({"name": name, "conditions": [LATE]}, RuleCreate)
             rule = await RuleService(conn, system).create(made)
             return rule.id
+        if kind == "template":
+            made = TemplateCreate(name=name, channel="sms", body="Hi {{ debtor.first_name }}")
+            return (await TemplateService(conn, system).create(made)).id
+        if kind == "workflow":
+            made = msgspec.convert(
+                {"name": name, "trigger": {"type": "payment.received"}}, WorkflowCreate
+            )
+            return (await WorkflowService(conn, system).create(made)).id
+        if kind == "run":
+            workflow = await make(side, "workflow", account_id=account_id, collector_id=0)
+            return await conn.fetchval(
+                """INSERT INTO workflow_runs (tenant_id, workflow_id, version, account_id,
+                  event_id, trigger_type, status)
+                VALUES ($1, $2, 1, $3, $4, 'payment.received', 'completed') RETURNING id""",
+                tenant.id,
+                workflow,
+                account_id,
+                uuid.uuid4(),
+            )
         if kind == "api_key":
             created = await ApiKeyService(conn, tenant.admin.actor).create(
                 ApiKeyCreate(name=name, scopes=["accounts:read"])

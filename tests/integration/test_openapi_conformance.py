@@ -47,6 +47,10 @@ EMAIL = "an e-mail address"
 PHONE = "a phone number"
 PASSWORD = "strong enough (zxcvbn 3 of 4), not the e-mail or name"
 CONDITIONS = "rule conditions: a known field, an operator for its type, a value of it"
+TRIGGER = "days for a trigger that counts them, a bucket of the tenant's for bucket_entered"
+CEL = "CEL that compiles, names known fields and gives true or false"
+STEPS = "templates of this tenant for the channel, one branch, valid waits and strategies"
+TEMPLATE = "a sandboxed Jinja2 template naming known variables; e-mail needs a subject"
 
 # Rules of the API no JSON Schema states: a schema-valid request may be refused (422) on
 # these fields, and on no other.
@@ -135,6 +139,26 @@ BEYOND_THE_SCHEMA: dict[str, dict[str, str]] = {
     "POST /api/v1/rules/preview": {"conditions": CONDITIONS},
     "POST /api/v1/tasks": {"account_id": KNOWN_ID, "queue_id": KNOWN_ID},
     "POST /api/v1/tasks/{task_id}/assign": {"assignee_id": KNOWN_ID + " (an agent)"},
+    "POST /api/v1/workflows": {
+        "trigger": TRIGGER,
+        "conditions": CEL,
+        "steps": STEPS,
+    },
+    "PATCH /api/v1/workflows/{workflow_id}": {
+        "trigger": TRIGGER,
+        "conditions": CEL,
+        "steps": STEPS,
+    },
+    "POST /api/v1/templates": {"subject": TEMPLATE, "body": TEMPLATE},
+    "PATCH /api/v1/templates/{template_id}": {"subject": TEMPLATE, "body": TEMPLATE},
+    "POST /api/v1/templates/{template_id}/preview": {
+        "account_id": KNOWN_ID,
+        "body": "the template renders for this account",
+    },
+    "GET /api/v1/messages": {"cursor": CURSOR},
+    "GET /api/v1/accounts/{account_id}/messages": {"cursor": CURSOR},
+    "GET /api/v1/accounts/{account_id}/workflow-runs": {"cursor": CURSOR},
+    "GET /api/v1/workflows/{workflow_id}/runs": {"cursor": CURSOR},
     "POST /pay/{token}/checkout": {"amount": AMOUNT},
     "POST /pay/{token}/promise": {"amount": AMOUNT, "due_date": "within the promise limits"},
 }

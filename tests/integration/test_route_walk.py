@@ -125,6 +125,22 @@ EXAMPLES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/api/v1/tasks/{task_id:int}/assign"): {"assignee_id": Ref("collector")},
     ("POST", "/api/v1/tasks/{task_id:int}/cancel"): {"reason": "walked"},
     ("POST", "/api/v1/tasks/{task_id:int}/complete"): {"outcome": "walked"},
+    ("POST", "/api/v1/workflows"): {
+        "name": Unique("workflow-"),
+        "trigger": {"type": "payment.received"},
+        "steps": [{"kind": "send_sms", "template_id": Ref("template")}],
+    },
+    ("PATCH", "/api/v1/workflows/{workflow_id:int}"): {
+        "steps": [{"kind": "send_sms", "template_id": Ref("template")}],
+    },
+    ("POST", "/api/v1/workflows/check-condition"): {"condition": "account.days_past_due > 30"},
+    ("POST", "/api/v1/templates"): {
+        "name": Unique("template-"),
+        "channel": "sms",
+        "body": "Hi {{ debtor.first_name }}",
+    },
+    ("PATCH", "/api/v1/templates/{template_id:int}"): {"body": "Hello {{ debtor.first_name }}"},
+    ("POST", "/api/v1/templates/{template_id:int}/preview"): {"account_id": Ref("account")},
 }
 
 

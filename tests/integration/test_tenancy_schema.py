@@ -24,8 +24,10 @@ from config.settings import DEV_SANDBOX_SECRET
 from domain.db import APP_ROLE, Connection, Database
 from domain.payments.service import PaymentService
 from domain.piccolo_app import APP_CONFIG
+from tasks.workflows import process_tenant
 from tests.factories import PASSWORD, SeededTenant, TenantFactory
 from tests.integration.test_provider_webhooks import event, stripe_signature
+from tests.integration.workflow_helpers import LINKS, a_month_ahead, deliver
 
 # The column that names a row's tenant: tenant_id, except on the tenants table itself.
 TENANT_COLUMN = "tenant_id"
@@ -184,6 +186,24 @@ async def furnish(client: httpx.AsyncClient, tenant: SeededTenant) -> None:
         "strategy": {"kind": "agent", "agent_id": tenant.other_collector.id},
     }
     _ok(await client.post(f"{api}/tasks", json=task, headers=supervisor), 201)
+
+    # Workflows: a template and a workflow (its first version), a run of it with its step
+    # and the text it queued, and an event still waiting in the engine's inbox.
+    text = {"name": f"t-{unique}", "channel": "sms", "body": "Hi {{ debtor.first_name }}"}
+    template_id = _ok(await client.post(f"{api}/templates", json=text, headers=supervisor), 201)[
+        "id"
+    ]
+    flow = {
+        "name": f"w-{unique}",
+        "enabled": True,
+        "trigger": {"type": "task.completed"},
+        "steps": [{"kind": "send_sms", "template_id": template_id}],
+    }
+    _ok(await client.post(f"{api}/workflows", json=flow, headers=supervisor), 201)
+    completed = {"id": 0, "account_id": account, "status": "completed"}
+    await deliver(tenant.db, tenant.id, "task.completed", completed)
+    await process_tenant(tenant.db, tenant.id, LINKS, a_month_ahead())
+    await deliver(tenant.db, tenant.id, "task.completed", completed)
 
 
 @pytest.fixture(scope="module")

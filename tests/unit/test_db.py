@@ -4,6 +4,7 @@ retry when the held tenant changed, and how each way of ending gives the connect
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import uuid
 from decimal import Decimal
@@ -42,9 +43,13 @@ class Conn:
         self.sent: list[str] = []
         self.refusals = list(refusals)
         self.open = False
+        self.terminated = False
 
     def is_in_transaction(self) -> bool:
         return self.open
+
+    def terminate(self) -> None:
+        self.terminated = True
 
     async def execute(self, sql: str) -> None:
         self.sent.append(sql)
@@ -282,7 +287,32 @@ async def test_a_failed_commit_still_gives_the_connection_back() -> None:
     conn.execute = refuse  # type: ignore[method-assign]
     with pytest.raises(asyncpg.PostgresError):
         await transaction.commit()
-    assert pool.released == [conn]
+    # Nor can it roll back: it is closed, and the pool opens a new one.
+    assert (pool.released, conn.terminated) == ([conn], True)
+
+
+async def test_a_connection_is_rolled_back_before_it_goes_back_not_by_the_pool() -> None:
+    """asyncpg's reset of a connection in a transaction logs an error: Recoup ends the
+    transaction itself, and closes a connection whose task is cancelled meanwhile."""
+    conn = Conn()
+    db, pool = database(conn)
+    transaction = await db.begin(5)
+    await transaction.rollback()
+    assert (conn.sent[-1], conn.open, conn.terminated, pool.released) == (
+        "ROLLBACK",
+        False,
+        False,
+        [conn],
+    )
+    transaction = await db.begin(5)
+
+    async def cancelled(sql: str) -> None:
+        raise asyncio.CancelledError
+
+    conn.execute = cancelled  # type: ignore[method-assign]
+    with pytest.raises(asyncio.CancelledError):
+        await transaction.rollback()
+    assert (conn.terminated, pool.released) == (True, [conn, conn])
 
 
 async def test_rollback_sends_no_commit_and_a_broken_connection_is_dropped_quietly() -> None:
@@ -304,7 +334,7 @@ async def test_a_rollback_the_connection_cannot_send_still_gives_it_back() -> No
 
     conn.execute = lost  # type: ignore[method-assign]
     await transaction.rollback()
-    assert pool.released == [conn]
+    assert (pool.released, conn.terminated) == ([conn], True)
 
 
 async def test_a_tenant_block_commits_when_it_ends_and_rolls_back_when_it_raises() -> None:

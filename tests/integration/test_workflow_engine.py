@@ -1,0 +1,277 @@
+"""The workflow engine on a clock the test moves: runs started once per event, steps run and
+recorded, waits that outlive the worker, contact hours respected."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+import httpx
+import msgspec
+
+from domain.db import Database
+from domain.debtors.schemas import DebtorCreate
+from domain.workflows import engine
+from domain.workflows.schemas import Branch
+from tests.factories import SeededTenant
+from tests.integration.workflow_helpers import (
+    API,
+    Clock,
+    a_month_ahead,
+    broken,
+    deliver,
+    run_jobs,
+    runs,
+    template,
+    workflow,
+)
+
+NEW_YORK = ZoneInfo("America/New_York")
+
+
+async def test_a_broken_promise_texts_the_debtor_and_books_a_call_for_tomorrow_once(
+    client: httpx.AsyncClient, db: Database, tenant: SeededTenant
+) -> None:
+    clock = a_month_ahead()
+    account = tenant.accounts[0]
+    sms = await template(
+        client, tenant, "sms", "Hi {{ debtor.first_name }}, {{ account.balance }} is still due."
+    )
+    flow = await workflow(
+        client,
+        tenant,
+        "promise.broken",
+        [
+            {"kind": "send_sms", "template_id": sms},
+            {"kind": "create_task", "type": "call", "due_offset_minutes": 1440},
+        ],
+        conditions=["account.balance_minor > 0"],
+    )
+    event_id = await deliver(db, tenant.id, "promise.broken", broken(account.id))
+    assert (await run_jobs(db, tenant.id, clock))["events"] == 1
+
+    (run,) = await runs(client, tenant, flow["id"])
+    assert (run["status"], run["account_id"], run["trigger_event_id"]) == (
+        "completed",
+        account.id,
+        str(event_id),
+    )
+    assert [(s["kind"], s["outcome"]) for s in run["steps"]] == [
+        ("send_sms", "done"),
+        ("create_task", "done"),
+    ]
+    async with db.tenant(tenant.id) as conn:
+        message = await conn.fetchrow("SELECT * FROM messages WHERE run_id = $1", run["id"])
+        task = await conn.fetchrow(
+            "SELECT * FROM tasks WHERE id = $1", run["steps"][1]["detail"]["task_id"]
+        )
+        logged = await conn.fetch(
+            "SELECT channel, direction, notes FROM interactions "
+            "WHERE account_id = $1 AND channel = 'sms'",
+            account.id,
+        )
+    assert (message["status"], message["transport"], message["to_address"]) == (
+        "sent",
+        "dev-sms",
+        "+15555550100",
+    )
+    assert message["body"].startswith(
+        "Hi Pat, $1,075.00 is still due. Opt out: http://recoup.test/optout/"
+    )
+    assert message["sent_at"] == clock.now
+    assert [(i["channel"], i["direction"]) for i in logged] == [("sms", "outbound")]
+    assert message["interaction_id"] is not None
+    assert (task["type"], task["due_at"], task["title"]) == (
+        "call",
+        clock.now + dt.timedelta(days=1),
+        flow["name"],
+    )
+
+    # The same event again (a redelivery): no second run, text or call.
+    await deliver(db, tenant.id, "promise.broken", broken(account.id), event_id)
+    clock.advance(minutes=5)
+    assert (await run_jobs(db, tenant.id, clock))["events"] == 1
+    assert len(await runs(client, tenant, flow["id"])) == 1
+    async with db.tenant(tenant.id) as conn:
+        assert await conn.fetchval("SELECT count(*) FROM messages") == 1
+        assert await conn.fetchval("SELECT count(*) FROM tasks WHERE type = 'call'") == 1
+
+
+async def test_a_text_after_hours_waits_for_eight_in_the_debtors_morning(
+    client: httpx.AsyncClient, db: Database, tenant: SeededTenant
+) -> None:
+    account = await tenant.account(
+        debtor=DebtorCreate(first_name="Nia", phone="+12125550100", time_zone="America/New_York")
+    )
+    evening = dt.datetime(2026, 12, 30, 21, 30, tzinfo=NEW_YORK).astimezone(dt.UTC)
+    clock = Clock(evening)
+    sms = await template(client, tenant, "sms", "Hello {{ debtor.first_name }}")
+    flow = await workflow(
+        client, tenant, "promise.broken", [{"kind": "send_sms", "template_id": sms}]
+    )
+    await deliver(db, tenant.id, "promise.broken", broken(account.id))
+    await run_jobs(db, tenant.id, clock)
+    (run,) = await runs(client, tenant, flow["id"])
+    morning = dt.datetime(2026, 12, 31, 8, 0, tzinfo=NEW_YORK).astimezone(dt.UTC)
+    assert (run["status"], run["position"]) == ("waiting", 0)
+    assert dt.datetime.fromisoformat(run["resume_at"]) == morning
+    assert run["steps"][0]["outcome"] == "waiting"
+    assert run["steps"][0]["detail"]["until"] == morning.isoformat()
+
+    clock.now = morning - dt.timedelta(minutes=1)
+    await run_jobs(db, tenant.id, clock)
+    (run,) = await runs(client, tenant, flow["id"])
+    assert (run["status"], len(run["steps"])) == ("waiting", 1)
+    clock.now = morning
+    await run_jobs(db, tenant.id, clock)
+    (run,) = await runs(client, tenant, flow["id"])
+    assert run["status"] == "completed"
+    assert [s["outcome"] for s in run["steps"]] == ["waiting", "done"]
+    async with db.tenant(tenant.id) as conn:
+        sent_at = await conn.fetchval("SELECT sent_at FROM messages WHERE run_id = $1", run["id"])
+    assert sent_at == morning
+
+
+async def test_a_wait_outlives_the_worker_and_goes_on_on_the_minute(
+    client: httpx.AsyncClient, db: Database, tenant: SeededTenant
+) -> None:
+    clock = a_month_ahead()
+    account = tenant.accounts[2]
+    flow = await workflow(
+        client,
+        tenant,
+        "promise.broken",
+        [{"kind": "wait", "minutes": 60}, {"kind": "create_task", "type": "review"}],
+    )
+    await deliver(db, tenant.id, "promise.broken", broken(account.id))
+    started = clock.now
+    await run_jobs(db, tenant.id, clock)
+    (run,) = await runs(client, tenant, flow["id"])
+    assert (run["status"], run["position"]) == ("waiting", 1)
+    assert dt.datetime.fromisoformat(run["resume_at"]) == started + dt.timedelta(minutes=60)
+
+    engine._PLANS.clear()  # a new worker process remembers nothing
+    clock.now = started + dt.timedelta(minutes=59, seconds=59)
+    await run_jobs(db, tenant.id, clock)
+    (run,) = await runs(client, tenant, flow["id"])
+    assert (run["status"], len(run["steps"])) == ("waiting", 1)
+    clock.now = started + dt.timedelta(minutes=60)
+    await run_jobs(db, tenant.id, clock)
+    (run,) = await runs(client, tenant, flow["id"])
+    assert run["status"] == "completed"
+    assert [(s["kind"], s["outcome"]) for s in run["steps"]] == [
+        ("wait", "done"),
+        ("create_task", "done"),
+    ]
+
+
+async def test_conditions_choose_the_accounts_and_a_failing_one_is_recorded(
+    client: httpx.AsyncClient, db: Database, tenant: SeededTenant
+) -> None:
+    clock = a_month_ahead()
+    rich, poor = (
+        tenant.accounts[0],
+        await tenant.account(principal=Decimal(0), interest=Decimal(0), fees=Decimal(0)),
+    )
+    flow = await workflow(
+        client,
+        tenant,
+        "promise.broken",
+        [{"kind": "set_status", "status": "disputed"}],
+        conditions=["account.balance_minor >= 107500", "account.days_past_due >= 45"],
+    )
+    failing = await workflow(
+        client, tenant, "promise.broken", [], conditions=["account.custom.tier == 'gold'"]
+    )
+    for account in (rich, poor):
+        await deliver(db, tenant.id, "promise.broken", broken(account.id))
+    await run_jobs(db, tenant.id, clock)
+    (run,) = await runs(client, tenant, flow["id"])
+    assert (run["account_id"], run["status"]) == (rich.id, "completed")
+    assert run["steps"][0]["detail"] == {"from": "active", "to": "disputed"}
+    status = await client.get(f"{API}/accounts/{rich.id}", headers=tenant.supervisor.headers)
+    assert status.json()["status"] == "disputed"
+
+    failed = await runs(client, tenant, failing["id"])
+    assert [r["status"] for r in failed] == ["failed", "failed"]
+    assert failed[0]["error"] == "a condition could not be evaluated: there is no field 'tier'"
+    shown = await client.get(f"{API}/workflows/{failing['id']}", headers=tenant.supervisor.headers)
+    assert shown.json()["last_error"] == failed[0]["error"]
+    assert shown.json()["runs_today"] == 0  # today is a month before these runs
+
+
+async def test_arms_stop_if_and_the_accounts_timeline(
+    client: httpx.AsyncClient, db: Database, tenant: SeededTenant
+) -> None:
+    clock = a_month_ahead()
+    flow = await workflow(
+        client,
+        tenant,
+        "promise.broken",
+        [
+            {"kind": "stop_if", "condition": 'account.status == "paid"'},
+            {
+                "kind": "branch",
+                "arms": [
+                    {"name": "letter", "weight": 1, "steps": [{"kind": "emit", "event": "letter"}]},
+                    {"name": "call", "weight": 1, "steps": [{"kind": "create_task"}]},
+                ],
+            },
+        ],
+    )
+    paid = await tenant.account(status="paid")
+    accounts = [*tenant.accounts[:3], paid]
+    for account in accounts:
+        await deliver(db, tenant.id, "promise.broken", broken(account.id))
+    await run_jobs(db, tenant.id, clock)
+    made = {r["account_id"]: r for r in await runs(client, tenant, flow["id"])}
+    split = msgspec.convert(flow["steps"][1], Branch)
+    assert made[paid.id]["status"] == "stopped"
+    for account in tenant.accounts[:3]:
+        run = made[account.id]
+        expected = engine.arm_for(flow["id"], 1, account.id, split)
+        assert (run["status"], run["arm"]) == ("completed", expected)
+        kinds = [s["kind"] for s in run["steps"]]
+        assert kinds == ["stop_if", "emit" if expected == "letter" else "create_task"]
+    timeline = await client.get(
+        f"{API}/accounts/{tenant.accounts[0].id}/workflow-runs", headers=tenant.collector.headers
+    )
+    assert [r["workflow_id"] for r in timeline.json()["items"]] == [flow["id"]]
+    hidden = await client.get(
+        f"{API}/accounts/{tenant.accounts[1].id}/workflow-runs", headers=tenant.collector.headers
+    )
+    assert hidden.status_code == 404
+
+
+async def test_a_workflows_own_message_never_triggers_a_workflow(
+    client: httpx.AsyncClient, db: Database, tenant: SeededTenant
+) -> None:
+    clock = a_month_ahead()
+    account = tenant.accounts[0]
+    sms = await template(client, tenant, "sms", "Noted")
+    flow = await workflow(
+        client, tenant, "interaction.logged", [{"kind": "send_sms", "template_id": sms}]
+    )
+    await deliver(
+        db, tenant.id, "interaction.logged", {"id": 0, "account_id": account.id, "channel": "call"}
+    )
+    await run_jobs(db, tenant.id, clock)
+    (run,) = await runs(client, tenant, flow["id"])
+    async with db.tenant(tenant.id) as conn:
+        interaction = await conn.fetchval(
+            "SELECT interaction_id FROM messages WHERE run_id = $1", run["id"]
+        )
+    # The interaction the text was logged as comes back as an event: it starts nothing.
+    await deliver(
+        db, tenant.id, "interaction.logged", {"id": interaction, "account_id": account.id}
+    )
+    assert (await run_jobs(db, tenant.id, clock))["events"] == 1
+    assert len(await runs(client, tenant, flow["id"])) == 1
+    async with db.system() as conn:
+        assert (
+            await conn.fetchval(
+                "SELECT count(*) FROM workflow_inbox WHERE tenant_id = $1", tenant.id
+            )
+            == 0
+        )
