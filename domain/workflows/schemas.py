@@ -212,7 +212,7 @@ class Run(msgspec.Struct, kw_only=True):
 
 TemplateName = Annotated[str, msgspec.Meta(min_length=1, max_length=120)]
 Subject = Annotated[str, msgspec.Meta(max_length=300)]
-Body = Annotated[str, msgspec.Meta(min_length=1, max_length=20_000)]
+Body = Annotated[str, msgspec.Meta(min_length=1, max_length=10_000)]
 
 
 class Template(msgspec.Struct, kw_only=True):
