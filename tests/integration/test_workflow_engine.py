@@ -262,16 +262,13 @@ async def test_a_workflows_own_message_never_triggers_a_workflow(
         interaction = await conn.fetchval(
             "SELECT interaction_id FROM messages WHERE run_id = $1", run["id"]
         )
-    # The interaction the text was logged as comes back as an event: it starts nothing.
-    await deliver(
+    # The interaction the text was logged as comes back as an event (here by hand; a relay
+    # running meanwhile may bring the real one too): it is taken, and starts nothing.
+    again = await deliver(
         db, tenant.id, "interaction.logged", {"id": interaction, "account_id": account.id}
     )
-    assert (await run_jobs(db, tenant.id, clock))["events"] == 1
+    await run_jobs(db, tenant.id, clock)
     assert len(await runs(client, tenant, flow["id"])) == 1
     async with db.system() as conn:
-        assert (
-            await conn.fetchval(
-                "SELECT count(*) FROM workflow_inbox WHERE tenant_id = $1", tenant.id
-            )
-            == 0
-        )
+        left = await conn.fetchval("SELECT count(*) FROM workflow_inbox WHERE event_id = $1", again)
+    assert left == 0
