@@ -25,6 +25,7 @@ import contextlib
 import json
 import multiprocessing
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -117,9 +118,24 @@ async def setup(db: Database, accounts: int, action: str) -> int:
     return tenant.id
 
 
-def worker(database_url: str, tenant_id: int, cpu: int, stop_at: float) -> None:
+def worker(database_url: str, tenant_id: int, cpu: int, stop_at: float, profile: str) -> None:
     os.sched_setaffinity(0, {cpu})
-    asyncio.run(_worker(database_url, tenant_id, stop_at))
+    if not profile:
+        asyncio.run(_worker(database_url, tenant_id, stop_at))
+        return
+    import cProfile
+
+    profiler = cProfile.Profile()
+    # Written when the bench stops the worker (SIGTERM), which ends the loop.
+    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt))
+    profiler.enable()
+    try:
+        asyncio.run(_worker(database_url, tenant_id, stop_at))
+    except KeyboardInterrupt:
+        pass
+    finally:
+        profiler.disable()
+        profiler.dump_stats(f"{profile}.{os.getpid()}")
 
 
 async def _worker(database_url: str, tenant_id: int, stop_at: float) -> None:
@@ -189,7 +205,8 @@ async def measure(database_url: str, args: argparse.Namespace) -> dict[str, floa
         stop_at = time.time() + 600
         workers = [
             multiprocessing.get_context("spawn").Process(
-                target=worker, args=(database_url, tenant_id, cpus[0], stop_at)
+                target=worker,
+                args=(database_url, tenant_id, cpus[0], stop_at, args.profile or ""),
             )
             for _ in range(2)
         ]
@@ -244,6 +261,7 @@ def main() -> None:
     parser.add_argument("--accounts", type=int, default=10_000)
     parser.add_argument("--rate", type=float, default=0, help="events per second (0: flat out)")
     parser.add_argument("--action", choices=["create_task", "emit"], default="create_task")
+    parser.add_argument("--profile", help="write each worker's cProfile statistics to PATH.pid")
     args = parser.parse_args()
 
     from server.embedded import EmbeddedServices

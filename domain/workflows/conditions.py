@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from functools import lru_cache
 from typing import Any
@@ -69,6 +69,66 @@ def holds(source: str, ctx: cel.Context) -> bool:
     if not isinstance(result, bool):
         raise ValueError(f"the condition gives {_type_name(result)}, not true or false")
     return result
+
+
+class Batch:
+    """Many conditions evaluated together against one context per subject: the distinct
+    expressions as one CEL list, so that an event meets every workflow of its trigger in a
+    single evaluation, and a context that holds only the variables they use. Each
+    expression's truth is what ``holds`` would give it (an error, or a result that is not
+    true or false, as the ``ValueError`` it would raise)."""
+
+    def __init__(self, sources: list[str]) -> None:
+        self.sources = tuple(dict.fromkeys(sources))
+        self.program = _as_list(self.sources)
+        if self.program is not None:
+            self.uses = frozenset(self.program.variables()) & frozenset(VARIABLES)
+        else:
+            self.uses = frozenset(VARIABLES)
+
+    def context(self, variables: Mapping[str, Any]) -> cel.Context:
+        return context({name: variables[name] for name in self.uses})
+
+    def truth(self, ctx: cel.Context) -> dict[str, bool | ValueError]:
+        if self.program is not None and self.sources:
+            try:
+                results = self.program.execute(ctx)
+            except (KeyError, RuntimeError, TypeError, ValueError, ZeroDivisionError):
+                pass  # one of them fails: each on its own finds which, with its message
+            else:
+                return {
+                    source: result if isinstance(result, bool) else _truth(source, ctx)
+                    for source, result in zip(self.sources, results, strict=True)
+                }
+        return {source: _truth(source, ctx) for source in self.sources}
+
+
+def all_hold(group: Sequence[str], truth: Mapping[str, bool | ValueError]) -> bool:
+    """Whether every condition of ``group`` holds, taken in order as ``all`` would: the
+    first that cannot be evaluated raises its ``ValueError``, unless one before is false."""
+    for source in group:
+        found = truth[source]
+        if isinstance(found, ValueError):
+            raise found
+        if not found:
+            return False
+    return True
+
+
+def _truth(source: str, ctx: cel.Context) -> bool | ValueError:
+    try:
+        return holds(source, ctx)
+    except ValueError as exc:
+        return exc
+
+
+@lru_cache(maxsize=1024)
+def _as_list(sources: tuple[str, ...]) -> cel.Program | None:
+    # Each on lines of its own, so that a comment at the end of one ends there.
+    try:
+        return cel.compile("[\n" + ",\n".join(f"({s}\n)" for s in sources) + "\n]")
+    except ValueError:
+        return None
 
 
 _SYNTAX = re.compile(r"<input>:(\d+):(\d+): (.*)")

@@ -66,6 +66,37 @@ class Plan:
     definition: Definition
 
 
+@dataclass(frozen=True, slots=True)
+class Trigger:
+    """The enabled workflows of one trigger, grouped by their conditions (workflows that
+    share them are matched once), and every condition as one batch."""
+
+    groups: dict[tuple[str, ...], list[Plan]]
+    batch: conditions.Batch
+
+    @classmethod
+    def of(cls, plans: list[Plan]) -> Trigger:
+        groups: dict[tuple[str, ...], list[Plan]] = {}
+        for plan in plans:
+            groups.setdefault(tuple(plan.definition.conditions), []).append(plan)
+        return cls(groups, conditions.Batch([c for group in groups for c in group]))
+
+
+@dataclass(slots=True)
+class Going:
+    """A run on its way in this transaction: where it stands in its own list of steps."""
+
+    run: Mapping[str, Any]
+    plan: Plan
+    subject: asyncpg.Record
+    steps: list[Action] = field(init=False)
+    position: int = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.steps = steps_for(self.plan.definition, self.run["arm"])
+        self.position = self.run["position"]
+
+
 @dataclass(slots=True)
 class Outcome:
     """What one step did; ``hold`` keeps the run at this step (a message on its way, a
@@ -160,17 +191,8 @@ class Engine(Service):
         if not rows:
             return 0
         todo = [r for r in rows if not r["self_made"]]
-        types = sorted({r["type"] for r in todo})
-        by_type: dict[str, list[Plan]] = {}
-        for w in await queries.enabled_for(self.conn, types) if types else []:
-            plan = Plan(
-                w["id"],
-                w["version"],
-                w["name"],
-                _definition(w["id"], w["version"], w["definition"]),
-            )
-            by_type.setdefault(w["trigger_type"], []).append(plan)
-        wanted = [r for r in todo if r["type"] in by_type]
+        triggers = await self._triggers(sorted({r["type"] for r in todo}))
+        wanted = [r for r in todo if r["type"] in triggers]
         accounts = {a for r in wanted if (a := account_of(r["type"], r["data"])) is not None}
         subjects = await queries.subjects(self.conn, sorted(accounts)) if accounts else {}
         tenant = await self.tenant()
@@ -183,45 +205,66 @@ class Engine(Service):
             subject = subjects.get(account_id) if account_id is not None else None
             if subject is None:
                 continue
+            trigger = triggers[r["type"]]
             event = event_variables(r["event_id"], r["type"], r["data"])
-            ctx = conditions.context(variables(subject, tenant, today, event))
-            for plan in by_type[r["type"]]:
-                if r["type"] in TIME_TRIGGERS and r["data"].get("workflow_id") != plan.workflow_id:
-                    continue  # a point in time reached for another workflow's trigger
+            values = variables(subject, tenant, today, event)
+            truth = trigger.batch.truth(trigger.batch.context(values))
+            for group, members in trigger.groups.items():
                 status, error = "running", None
                 try:
-                    if not all(conditions.holds(c, ctx) for c in plan.definition.conditions):
+                    if not conditions.all_hold(group, truth):
                         continue
                 except ValueError as exc:
                     status, error = "failed", f"a condition could not be evaluated: {exc}"
-                branch = branch_of(plan.definition)
-                arm = (
-                    arm_for(plan.workflow_id, plan.version, account_id, branch) if branch else None
-                )
-                plans[(plan.workflow_id, plan.version)] = plan
-                new.append(
-                    (
-                        plan.workflow_id,
-                        plan.version,
-                        account_id,
-                        r["event_id"],
-                        r["type"],
-                        event,
-                        arm,
-                        status,
-                        error,
-                        now,
+                for plan in members:
+                    if (
+                        r["type"] in TIME_TRIGGERS
+                        and r["data"].get("workflow_id") != plan.workflow_id
+                    ):
+                        continue  # a point in time reached for another workflow's trigger
+                    branch = branch_of(plan.definition)
+                    arm = (
+                        arm_for(plan.workflow_id, plan.version, account_id, branch)
+                        if branch
+                        else None
                     )
-                )
+                    plans[(plan.workflow_id, plan.version)] = plan
+                    new.append(
+                        (
+                            plan.workflow_id,
+                            plan.version,
+                            account_id,
+                            r["event_id"],
+                            r["type"],
+                            event,
+                            arm,
+                            status,
+                            error,
+                            now,
+                        )
+                    )
         made = await queries.insert_runs(self.conn, self.actor.tenant_id, new)
-        for run in made:
-            if run["status"] == "failed":
-                await queries.note_error(self.conn, run["workflow_id"], run["error"], now)
-                continue
-            plan = plans[(run["workflow_id"], run["version"])]
-            await self.advance(run, plan, subjects[run["account_id"]])
+        errors = {r["workflow_id"]: r["error"] for r in made if r["status"] == "failed"}
+        for workflow_id, error in errors.items():
+            await queries.note_error(self.conn, workflow_id, error, now)
+        await self.advance(
+            [
+                Going(run, plans[(run["workflow_id"], run["version"])], subjects[run["account_id"]])
+                for run in made
+                if run["status"] != "failed"
+            ]
+        )
         await queries.clear_inbox(self.conn, [r["id"] for r in rows])
         return len(rows)
+
+    async def _triggers(self, types: list[str]) -> dict[str, Trigger]:
+        """The enabled workflows of each of these triggers, as ``Trigger``s."""
+        by_type: dict[str, list[Plan]] = {}
+        for w in await queries.enabled_for(self.conn, types) if types else []:
+            definition = _definition(w["id"], w["version"], w["definition"])
+            plan = Plan(w["id"], w["version"], w["name"], definition)
+            by_type.setdefault(w["trigger_type"], []).append(plan)
+        return {type: Trigger.of(found) for type, found in by_type.items()}
 
     async def resume(self, run_id: int) -> bool:
         """Take a due waiting run on from where it stopped; False if it is not due (any
@@ -235,94 +278,159 @@ class Engine(Service):
             return False
         definition = _definition(run["workflow_id"], run["version"], stored["definition"])
         plan = Plan(run["workflow_id"], run["version"], stored["name"], definition)
-        await self.advance(run, plan, subjects[run["account_id"]])
+        await self.advance([Going(run, plan, subjects[run["account_id"]])])
         return True
 
-    async def advance(self, run: Mapping[str, Any], plan: Plan, subject: asyncpg.Record) -> str:
-        """Run steps from the run's position until it ends or must wait; its new status."""
-        steps = steps_for(plan.definition, run["arm"])
-        position = run["position"]
+    async def advance(self, going: list[Going]) -> None:
+        """Take runs step by step from where each stands until it ends or must wait, all
+        of them together: one statement for the tasks (or events) of the same step across
+        runs, one for the steps recorded, one for where the runs stand."""
         tenant_id = self.actor.tenant_id
-        while position < len(steps):
-            step = steps[position]
+        done_steps: list[tuple] = []
+        ends: list[tuple] = []
+        errors: dict[int, str] = {}
+        while going:
             started = self.clock()
-            try:
-                done = await self._step(step, position, run, plan, subject)
-            except (StepFailed, RecoupError, ValueError) as exc:
-                error = f"step {position + 1} ({step.__struct_config__.tag}): {_reason(exc)}"
-                now = self.clock()
-                await queries.insert_step(
-                    self.conn,
-                    tenant_id,
-                    run["id"],
-                    position,
-                    step.__struct_config__.tag,
-                    "failed",
-                    {},
-                    error,
-                    started,
-                    now,
-                )
-                await queries.save_run(
-                    self.conn,
-                    run["id"],
-                    status="failed",
-                    position=position,
-                    resume_at=None,
-                    error=error,
-                    at=now,
-                )
-                await queries.note_error(self.conn, plan.workflow_id, error, now)
-                return "failed"
+            outcomes = await self._steps(going)
             now = self.clock()
-            await queries.insert_step(
-                self.conn,
-                tenant_id,
-                run["id"],
-                position,
-                step.__struct_config__.tag,
-                done.outcome,
-                done.detail,
-                done.error,
-                started,
-                None if done.outcome == "waiting" and done.hold else now,
+            still = []
+            for g, done in zip(going, outcomes, strict=True):
+                run_id, position = g.run["id"], g.position
+                if position >= len(g.steps):
+                    ends.append((run_id, "completed", position, None, None))
+                    continue
+                kind = g.steps[position].__struct_config__.tag
+                if isinstance(done, BaseException):
+                    error = f"step {position + 1} ({kind}): {_reason(done)}"
+                    done_steps.append((run_id, position, kind, "failed", {}, error, started, now))
+                    ends.append((run_id, "failed", position, None, error))
+                    errors[g.plan.workflow_id] = error
+                    continue
+                held = done.outcome == "waiting" and done.hold
+                done_steps.append(
+                    (
+                        run_id,
+                        position,
+                        kind,
+                        done.outcome,
+                        done.detail,
+                        done.error,
+                        started,
+                        None if held else now,
+                    )
+                )
+                if done.stop:
+                    ends.append((run_id, "stopped", position, None, None))
+                elif done.hold or done.resume_at is not None:
+                    # A wait goes on at the next step; a held step is tried again (or the
+                    # sender moves the run on once its message is out).
+                    after = position if done.hold else position + 1
+                    ends.append((run_id, "waiting", after, done.resume_at, None))
+                else:
+                    g.position += 1
+                    still.append(g)
+            going = still
+        await queries.insert_steps(self.conn, tenant_id, done_steps)
+        at = self.clock()
+        await queries.save_runs(self.conn, ends, at)
+        for workflow_id, error in errors.items():
+            await queries.note_error(self.conn, workflow_id, error, at)
+
+    async def _steps(self, going: list[Going]) -> list[Outcome | BaseException | None]:
+        """The step each run stands at, done: an outcome, or the reason it failed (None for
+        a run past its last step). Tasks and events are made together."""
+        out: list[Outcome | BaseException | None] = [None] * len(going)
+        tasks: list[int] = []
+        emits: list[int] = []
+        for i, g in enumerate(going):
+            if g.position >= len(g.steps):
+                continue
+            step = g.steps[g.position]
+            if isinstance(step, CreateTask):
+                tasks.append(i)
+            elif isinstance(step, Emit):
+                emits.append(i)
+            else:
+                try:
+                    out[i] = await self._step(step, g.position, g.run, g.plan, g.subject)
+                except (StepFailed, RecoupError, ValueError) as exc:
+                    out[i] = exc
+        if tasks:
+            await self._create_tasks([going[i] for i in tasks], tasks, out)
+        if emits:
+            await self._emit([going[i] for i in emits], emits, out)
+        return out
+
+    async def _create_tasks(
+        self, going: list[Going], slots: list[int], out: list[Outcome | BaseException | None]
+    ) -> None:
+        """The tasks of every run at a ``create_task`` step, in one go; when one step's
+        task cannot be made (a queue or agent gone), each step's tasks on their own, so
+        that only its runs fail."""
+        now = self.clock()
+        items = []
+        for g in going:
+            step = g.steps[g.position]
+            assert isinstance(step, CreateTask)
+            due = (
+                now + dt.timedelta(minutes=step.due_offset_minutes)
+                if step.due_offset_minutes is not None
+                else None
             )
-            if done.stop:
-                await queries.save_run(
-                    self.conn,
-                    run["id"],
-                    status="stopped",
-                    position=position,
-                    resume_at=None,
-                    error=None,
-                    at=now,
+            items.append(
+                TaskCreate(
+                    account_id=g.run["account_id"],
+                    type=step.type,
+                    title=step.title or g.plan.name[:200],
+                    priority=step.priority,
+                    due_at=due,
+                    queue_id=step.queue_id,
+                    strategy=step.strategy,
                 )
-                return "stopped"
-            if done.hold or done.resume_at is not None:
-                # A wait goes on at the next step; a held step is tried again (or the sender
-                # moves the run on once its message is out).
-                next_position = position if done.hold else position + 1
-                await queries.save_run(
-                    self.conn,
-                    run["id"],
-                    status="waiting",
-                    position=next_position,
-                    resume_at=done.resume_at,
-                    error=None,
-                    at=now,
-                )
-                return "waiting"
-            position += 1
-        await queries.save_run(
-            self.conn,
-            run["id"],
-            status="completed",
-            position=position,
-            resume_at=None,
-            error=None,
-            at=self.clock(),
+            )
+        service = self.using(TaskService)
+        try:
+            made = await service.create_many(items)
+        except RecoupError:
+            by_step: dict[int, list[int]] = {}
+            for n, g in enumerate(going):
+                by_step.setdefault(id(g.steps[g.position]), []).append(n)
+            for members in by_step.values():
+                try:
+                    tasks = await service.create_many([items[n] for n in members])
+                except RecoupError as exc:
+                    for n in members:
+                        out[slots[n]] = exc
+                    continue
+                for n, task in zip(members, tasks, strict=True):
+                    out[slots[n]] = Outcome("done", {"task_id": task.id})
+            return
+        for slot, task in zip(slots, made, strict=True):
+            out[slot] = Outcome("done", {"task_id": task.id})
+
+    async def _emit(
+        self, going: list[Going], slots: list[int], out: list[Outcome | BaseException | None]
+    ) -> None:
+        """The events of every run at an ``emit`` step, in one statement."""
+        events = []
+        for g in going:
+            step = g.steps[g.position]
+            assert isinstance(step, Emit)
+            account_id = g.run["account_id"]
+            data = {
+                "workflow_id": g.plan.workflow_id,
+                "run_id": g.run["id"],
+                "account_id": account_id,
+                "event": step.event,
+                "data": step.data,
+            }
+            audience = account_audience(account_id, g.subject["owner_id"])
+            events.append((f"workflow.{step.event}", audience, data))
+        made = await self.changes.record_many(
+            action="workflow.emit", entity_type="workflow_run", changes=[], events=events
         )
-        return "completed"
+        for slot, event in zip(slots, made, strict=True):
+            out[slot] = Outcome("done", {"event_id": str(event.id)})
 
     async def _step(
         self, step: Action, position: int, run: Mapping[str, Any], plan: Plan, subject: Any
@@ -335,24 +443,6 @@ class Engine(Service):
                 return Outcome("skipped", {"status": step.status, "reason": "already so"})
             await accounts.update(account_id, AccountUpdate(status=step.status))
             return Outcome("done", {"from": before.status, "to": step.status})
-        if isinstance(step, CreateTask):
-            due = (
-                self.clock() + dt.timedelta(minutes=step.due_offset_minutes)
-                if step.due_offset_minutes is not None
-                else None
-            )
-            task = await self.using(TaskService).create(
-                TaskCreate(
-                    account_id=account_id,
-                    type=step.type,
-                    title=step.title or plan.name[:200],
-                    priority=step.priority,
-                    due_at=due,
-                    queue_id=step.queue_id,
-                    strategy=step.strategy,
-                )
-            )
-            return Outcome("done", {"task_id": task.id})
         if isinstance(step, Wait):
             now = self.clock()
             if step.minutes is not None:
@@ -366,20 +456,6 @@ class Engine(Service):
             if conditions.holds(step.condition, ctx):
                 return Outcome("done", {"stopped": True}, stop=True)
             return Outcome("done", {"stopped": False})
-        if isinstance(step, Emit):
-            data = {
-                "workflow_id": plan.workflow_id,
-                "run_id": run["id"],
-                "account_id": account_id,
-                "event": step.event,
-                "data": step.data,
-            }
-            event = await self.changes.event(
-                f"workflow.{step.event}",
-                account_audience(account_id, subject["owner_id"]),
-                data,
-            )
-            return Outcome("done", {"event_id": str(event.id)})
         if isinstance(step, SendEmail | SendSms):
             return await self._message(step, position, run, plan, subject)
         raise StepFailed(f"unknown step {step!r}")

@@ -107,31 +107,42 @@ class TaskService(WorklistService):
         return await self.to_tasks(rows)
 
     async def create(self, data: TaskCreate) -> Task:
-        if not await queries.account_exists(self.conn, data.account_id):
-            raise InvalidInput(f"account {data.account_id} not found", field="account_id")
-        await check_strategy(self.conn, data.strategy, data.queue_id)
-        now = self.clock()
-        task_id = await queries.insert_task(
+        (task,) = await self.create_many([data])
+        return task
+
+    async def create_many(self, items: list[TaskCreate]) -> list[Task]:
+        """New tasks, in the order given: one insert, and one audit statement and one of
+        events for them all."""
+        if not items:
+            return []
+        missing = await queries.missing_accounts(self.conn, sorted({i.account_id for i in items}))
+        if missing:
+            raise InvalidInput(f"account {missing[0]} not found", field="account_id")
+        distinct = {(msgspec.json.encode(i.strategy), i.queue_id): i for i in items}
+        for item in distinct.values():
+            await check_strategy(self.conn, item.strategy, item.queue_id)
+        ids = await queries.insert_tasks(
             self.conn,
             self.actor.tenant_id,
-            {
-                "account_id": data.account_id,
-                "type": data.type,
-                "title": data.title.strip(),
-                "priority": data.priority,
-                "due_at": data.due_at,
-                "status": "open",
-                "queue_id": data.queue_id,
-                "group_id": data.strategy.group_id,
-                "strategy": msgspec.to_builtins(data.strategy),
-                "notes": data.notes,
-                "created_at": now,
-                "updated_at": now,
-            },
+            [
+                {
+                    "account_id": i.account_id,
+                    "type": i.type,
+                    "title": i.title.strip(),
+                    "priority": i.priority,
+                    "due_at": i.due_at,
+                    "queue_id": i.queue_id,
+                    "group_id": i.strategy.group_id,
+                    "strategy": msgspec.to_builtins(i.strategy),
+                    "notes": i.notes,
+                }
+                for i in items
+            ],
+            self.clock(),
         )
-        (task,) = await self.load([task_id])
-        await self.announce("task.create", events.TASK_CREATED, [task])
-        return task
+        tasks = await self.load(ids)
+        await self.announce("task.create", events.TASK_CREATED, tasks)
+        return tasks
 
     async def _held(self, task_id: int) -> Task:
         """The task, locked, for a change by its assignee or a manager."""

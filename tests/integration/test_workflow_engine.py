@@ -4,6 +4,7 @@ recorded, waits that outlive the worker, contact hours respected."""
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -272,3 +273,76 @@ async def test_a_workflows_own_message_never_triggers_a_workflow(
     async with db.system() as conn:
         left = await conn.fetchval("SELECT count(*) FROM workflow_inbox WHERE event_id = $1", again)
     assert left == 0
+
+
+async def test_a_batch_makes_its_tasks_and_events_together_and_a_failing_step_fails_its_own_runs(
+    client: httpx.AsyncClient, db: Database, tenant: SeededTenant
+) -> None:
+    clock = a_month_ahead()
+    made = await client.post(
+        f"{API}/queues", json={"name": "Going"}, headers=tenant.supervisor.headers
+    )
+    queue_id = made.json()["id"]
+    doomed = await workflow(
+        client,
+        tenant,
+        "promise.broken",
+        [{"kind": "create_task", "queue_id": queue_id}, {"kind": "emit", "event": "doomed"}],
+    )
+    fine = await workflow(
+        client,
+        tenant,
+        "promise.broken",
+        [
+            {"kind": "create_task", "title": "Call back", "priority": 70},
+            {"kind": "emit", "event": "booked", "data": {"n": 1}},
+        ],
+    )
+    async with db.system() as conn:  # the queue goes after the workflow was saved
+        await conn.execute("DELETE FROM task_queues WHERE id = $1", queue_id)
+    accounts = tenant.accounts[:3]
+    for account in accounts:
+        await deliver(db, tenant.id, "promise.broken", broken(account.id))
+    assert (await run_jobs(db, tenant.id, clock))["events"] == 3
+
+    failed = await runs(client, tenant, doomed["id"])
+    assert {r["account_id"] for r in failed} == {a.id for a in accounts}
+    for run in failed:
+        assert run["status"] == "failed"
+        assert run["error"] == f"step 1 (create_task): queue {queue_id} not found"
+        assert [(s["kind"], s["outcome"]) for s in run["steps"]] == [("create_task", "failed")]
+
+    done = await runs(client, tenant, fine["id"])
+    assert {r["account_id"] for r in done} == {a.id for a in accounts}
+    async with db.tenant(tenant.id) as conn:
+        for run in done:
+            assert run["status"] == "completed"
+            assert [(s["kind"], s["outcome"]) for s in run["steps"]] == [
+                ("create_task", "done"),
+                ("emit", "done"),
+            ]
+            task = await conn.fetchrow(
+                "SELECT account_id, title, priority, status FROM tasks WHERE id = $1",
+                run["steps"][0]["detail"]["task_id"],
+            )
+            assert tuple(task) == (run["account_id"], "Call back", 70, "open")
+            event = await conn.fetchrow(
+                "SELECT type, data FROM outbox WHERE event_id = $1",
+                msgspec.convert(run["steps"][1]["detail"]["event_id"], uuid.UUID),
+            )
+            assert event["type"] == "workflow.booked"
+            assert event["data"] == {
+                "workflow_id": fine["id"],
+                "run_id": run["id"],
+                "account_id": run["account_id"],
+                "event": "booked",
+                "data": {"n": 1},
+            }
+            created = await conn.fetchval(
+                "SELECT count(*) FROM outbox WHERE type = 'task.created' "
+                "AND (data -> 'task' ->> 'id')::bigint = $1",
+                run["steps"][0]["detail"]["task_id"],
+            )
+            assert created == 1
+    shown = await client.get(f"{API}/workflows/{doomed['id']}", headers=tenant.supervisor.headers)
+    assert shown.json()["last_error"] == f"step 1 (create_task): queue {queue_id} not found"

@@ -8,7 +8,15 @@ from decimal import Decimal
 
 import pytest
 
-from domain.workflows.conditions import ConditionError, check, context, holds, minor_units
+from domain.workflows.conditions import (
+    Batch,
+    ConditionError,
+    all_hold,
+    check,
+    context,
+    holds,
+    minor_units,
+)
 from domain.workflows.engine import account_of
 from domain.workflows.variables import event_variables, sample
 
@@ -139,3 +147,73 @@ def test_an_events_amount_is_in_minor_units_of_its_currency() -> None:
 )
 def test_the_account_an_event_is_about(type: str, data: dict, account: int | None) -> None:
     assert account_of(type, data) == account
+
+
+# Many conditions at once: what each gives must be what `holds` gives it alone.
+
+MIXED = [
+    "account.days_past_due >= 30",
+    'account.status == "closed"',
+    "account.days_past_due >= 30",  # the same expression twice is evaluated once
+    "account.status",  # text, not true or false
+    "account.nope == 1",  # no such field
+    "event.amount_minor > 1000 // a comment ends at its line",
+]
+
+
+def test_a_batch_gives_each_condition_what_it_gives_alone() -> None:
+    values = sample("payment.received")
+    values["account"].update(days_past_due=30)
+    values["event"]["amount_minor"] = 1001
+    batch = Batch(MIXED)
+    assert batch.sources == tuple(dict.fromkeys(MIXED))
+    truth = batch.truth(batch.context(values))
+    alone = context(values)
+    assert truth["account.days_past_due >= 30"] is True
+    assert truth['account.status == "closed"'] is False
+    assert truth["event.amount_minor > 1000 // a comment ends at its line"] is True
+    for source, message in (
+        ("account.status", "the condition gives text, not true or false"),
+        ("account.nope == 1", "there is no field 'nope'"),
+    ):
+        with pytest.raises(ValueError, match=message):
+            holds(source, alone)
+        assert isinstance(truth[source], ValueError)
+        assert str(truth[source]) == message
+    values["account"].update(days_past_due=29)
+    values["event"]["amount_minor"] = 1000
+    truth = batch.truth(batch.context(values))
+    assert truth["account.days_past_due >= 30"] is False
+    assert truth["event.amount_minor > 1000 // a comment ends at its line"] is False
+
+
+def test_a_batch_whose_conditions_all_evaluate_gives_their_truth_in_order() -> None:
+    values = sample("payment.received")
+    values["account"].update(id=7)
+    sources = [f"account.id % 4 == {n}" for n in range(4)]
+    truth = Batch(sources).truth(Batch(sources).context(values))
+    assert truth == {s: s.endswith("== 3") for s in sources}
+
+
+def test_a_batch_context_holds_only_the_variables_its_conditions_use() -> None:
+    values = sample("payment.received")
+    batch = Batch(["account.id > 0", 'tenant.name == ""'])
+    assert batch.uses == {"account", "tenant"}
+    truth = batch.truth(batch.context(values))
+    assert truth == {"account.id > 0": True, 'tenant.name == ""': True}
+    # Unknown to the batch's context: a condition it was not made for fails there.
+    with pytest.raises(ValueError, match="debtor"):
+        holds('debtor.country == "US"', batch.context(values))
+    assert Batch([]).truth(Batch([]).context(values)) == {}
+
+
+def test_all_hold_takes_the_conditions_in_order_as_all_would() -> None:
+    broken = ValueError("there is no field 'nope'")
+    truth = {"a": True, "b": False, "c": broken}
+    assert all_hold([], truth) is True
+    assert all_hold(["a"], truth) is True
+    assert all_hold(["a", "b"], truth) is False
+    assert all_hold(["b", "c"], truth) is False  # false before the fault: never reached
+    with pytest.raises(ValueError, match="nope") as caught:
+        all_hold(["a", "c", "b"], truth)
+    assert caught.value is broken

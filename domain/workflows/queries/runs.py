@@ -131,54 +131,46 @@ async def steps_of(conn: Connection, run_ids: list[int]) -> list[asyncpg.Record]
     )
 
 
-async def save_run(
-    conn: Connection,
-    run_id: int,
-    *,
-    status: str,
-    position: int,
-    resume_at: dt.datetime | None,
-    error: str | None,
-    at: dt.datetime,
-) -> None:
+async def save_runs(conn: Connection, rows: list[tuple], at: dt.datetime) -> None:
+    """Where runs stand now, ``(run_id, status, position, resume_at, error)`` each; a run
+    that ended is finished ``at``."""
+    if not rows:
+        return
+    ids, statuses, positions, resume, errors = (list(c) for c in zip(*rows, strict=True))
     await conn.execute(
-        """UPDATE workflow_runs SET status = $2::text, position = $3, resume_at = $4,
-          error = $5, finished_at = CASE WHEN $2::text IN ('completed', 'stopped', 'failed')
+        """UPDATE workflow_runs r SET status = x.status, position = x.position,
+          resume_at = x.resume_at, error = x.error,
+          finished_at = CASE WHEN x.status IN ('completed', 'stopped', 'failed')
             THEN $6::timestamptz END
-        WHERE id = $1""",
-        run_id,
-        status,
-        position,
-        resume_at,
-        error,
+        FROM unnest($1::bigint[], $2::text[], $3::int[], $4::timestamptz[], $5::text[])
+          AS x(id, status, position, resume_at, error)
+        WHERE r.id = x.id""",
+        ids,
+        statuses,
+        positions,
+        resume,
+        errors,
         at,
     )
 
 
-async def insert_step(
-    conn: Connection,
-    tenant_id: int,
-    run_id: int,
-    position: int,
-    kind: str,
-    outcome: str,
-    detail: dict[str, Any],
-    error: str | None,
-    started_at: dt.datetime,
-    finished_at: dt.datetime | None,
-) -> None:
+async def insert_steps(conn: Connection, tenant_id: int, rows: list[tuple]) -> None:
+    """Steps done, ``(run_id, position, kind, outcome, detail, error, started_at,
+    finished_at)`` each, in the order given (a run's steps are read back in that order)."""
+    if not rows:
+        return
+    columns = [list(c) for c in zip(*rows, strict=True)]
     await conn.execute(
         """INSERT INTO workflow_run_steps (tenant_id, run_id, position, kind, outcome, detail,
-          error, started_at, finished_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)""",
+          error, started_at, finished_at)
+        SELECT $1, run_id, position, kind, outcome, detail, error, started_at, finished_at
+        FROM unnest($2::bigint[], $3::int[], $4::text[], $5::text[], $6::jsonb[], $7::text[],
+          $8::timestamptz[], $9::timestamptz[])
+          WITH ORDINALITY AS x(run_id, position, kind, outcome, detail, error, started_at,
+            finished_at, n)
+        ORDER BY n""",
         tenant_id,
-        run_id,
-        position,
-        kind,
-        outcome,
-        detail,
-        error,
-        started_at,
-        finished_at,
+        *columns,
     )
 
 
