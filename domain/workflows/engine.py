@@ -110,6 +110,36 @@ class Outcome:
     stop: bool = False
 
 
+@dataclass(slots=True)
+class Progress:
+    """What runs did in a transaction, to be saved together: where each run ends up
+    (``ends``, by run id), its steps, the messages its steps queue (each with the detail
+    of its step, which names the message once it is made) and each workflow's last error."""
+
+    ends: dict[int, dict[str, Any]] = field(default_factory=dict)
+    steps: list[tuple] = field(default_factory=list)
+    messages: list[tuple[dict[str, Any], dict[str, Any]]] = field(default_factory=list)
+    errors: dict[int, str] = field(default_factory=dict)
+
+    def end(
+        self,
+        run_id: int,
+        status: str,
+        position: int,
+        at: dt.datetime,
+        *,
+        resume_at: dt.datetime | None = None,
+        error: str | None = None,
+    ) -> None:
+        self.ends[run_id] = {
+            "status": status,
+            "position": position,
+            "resume_at": resume_at,
+            "error": error,
+            "finished_at": at if status in ("completed", "stopped", "failed") else None,
+        }
+
+
 class StepFailed(Exception):
     """A step that cannot succeed: the run stops with this reason."""
 
@@ -198,8 +228,7 @@ class Engine(Service):
         tenant = await self.tenant()
         today = await self.today()
         now = self.clock()
-        new: list[tuple] = []
-        plans: dict[tuple[int, int], Plan] = {}
+        candidates: list[tuple[Plan, dict[str, Any]]] = []
         for r in wanted:
             account_id = account_of(r["type"], r["data"])
             subject = subjects.get(account_id) if account_id is not None else None
@@ -223,37 +252,44 @@ class Engine(Service):
                     ):
                         continue  # a point in time reached for another workflow's trigger
                     branch = branch_of(plan.definition)
-                    arm = (
-                        arm_for(plan.workflow_id, plan.version, account_id, branch)
+                    run = {
+                        "workflow_id": plan.workflow_id,
+                        "version": plan.version,
+                        "account_id": account_id,
+                        "event_id": r["event_id"],
+                        "trigger_type": r["type"],
+                        "event": event,
+                        "arm": arm_for(plan.workflow_id, plan.version, account_id, branch)
                         if branch
-                        else None
-                    )
-                    plans[(plan.workflow_id, plan.version)] = plan
-                    new.append(
-                        (
-                            plan.workflow_id,
-                            plan.version,
-                            account_id,
-                            r["event_id"],
-                            r["type"],
-                            event,
-                            arm,
-                            status,
-                            error,
-                            now,
-                        )
-                    )
-        made = await queries.insert_runs(self.conn, self.actor.tenant_id, new)
-        errors = {r["workflow_id"]: r["error"] for r in made if r["status"] == "failed"}
-        for workflow_id, error in errors.items():
-            await queries.note_error(self.conn, workflow_id, error, now)
-        await self.advance(
-            [
-                Going(run, plans[(run["workflow_id"], run["version"])], subjects[run["account_id"]])
-                for run in made
-                if run["status"] != "failed"
-            ]
-        )
+                        else None,
+                        "status": status,
+                        "position": 0,
+                        "resume_at": None,
+                        "error": error,
+                        "started_at": now,
+                        "finished_at": now if status == "failed" else None,
+                    }
+                    candidates.append((plan, run))
+        # A redelivered event finds its runs made, and starts nothing.
+        keys = [(run["workflow_id"], run["version"], run["event_id"]) for _, run in candidates]
+        starting = [candidates[i] for i in await queries.fresh(self.conn, keys)]
+        for (_, run), run_id in zip(
+            starting, await queries.next_run_ids(self.conn, len(starting)), strict=True
+        ):
+            run["id"] = run_id
+        going = [
+            Going(run, plan, subjects[run["account_id"]])
+            for plan, run in starting
+            if run["status"] != "failed"
+        ]
+        progress = await self.advance(going)
+        for _, run in starting:
+            if run["status"] == "failed":
+                progress.errors[run["workflow_id"]] = run["error"]
+            else:
+                run.update(progress.ends[run["id"]])
+        await queries.insert_runs(self.conn, self.actor.tenant_id, [run for _, run in starting])
+        await self._record(progress)
         await queries.clear_inbox(self.conn, [r["id"] for r in rows])
         return len(rows)
 
@@ -278,36 +314,46 @@ class Engine(Service):
             return False
         definition = _definition(run["workflow_id"], run["version"], stored["definition"])
         plan = Plan(run["workflow_id"], run["version"], stored["name"], definition)
-        await self.advance([Going(run, plan, subjects[run["account_id"]])])
+        progress = await self.advance([Going(run, plan, subjects[run["account_id"]])])
+        await queries.save_runs(
+            self.conn,
+            [
+                (run_id, e["status"], e["position"], e["resume_at"], e["error"])
+                for run_id, e in progress.ends.items()
+            ],
+            self.clock(),
+        )
+        await self._record(progress)
         return True
 
-    async def advance(self, going: list[Going]) -> None:
+    async def advance(self, going: list[Going]) -> Progress:
         """Take runs step by step from where each stands until it ends or must wait, all
-        of them together: one statement for the tasks (or events) of the same step across
-        runs, one for the steps recorded, one for where the runs stand."""
-        tenant_id = self.actor.tenant_id
-        done_steps: list[tuple] = []
-        ends: list[tuple] = []
-        errors: dict[int, str] = {}
+        together: the tasks (or events) of the same step across runs are made in one
+        statement. Where each run ends up, and what it did, is for the caller to save."""
+        progress = Progress()
         while going:
             started = self.clock()
-            outcomes = await self._steps(going)
+            outcomes = await self._steps(going, progress)
             now = self.clock()
             still = []
             for g, done in zip(going, outcomes, strict=True):
                 run_id, position = g.run["id"], g.position
                 if position >= len(g.steps):
-                    ends.append((run_id, "completed", position, None, None))
+                    progress.end(run_id, "completed", position, now)
                     continue
                 kind = g.steps[position].__struct_config__.tag
                 if isinstance(done, BaseException):
                     error = f"step {position + 1} ({kind}): {_reason(done)}"
-                    done_steps.append((run_id, position, kind, "failed", {}, error, started, now))
-                    ends.append((run_id, "failed", position, None, error))
-                    errors[g.plan.workflow_id] = error
+                    progress.steps.append(
+                        (run_id, position, kind, "failed", {}, error, started, now)
+                    )
+                    progress.end(run_id, "failed", position, now, error=error)
+                    progress.errors[g.plan.workflow_id] = error
                     continue
+                assert done is not None
                 held = done.outcome == "waiting" and done.hold
-                done_steps.append(
+                finished = None if held else now
+                progress.steps.append(
                     (
                         run_id,
                         position,
@@ -316,27 +362,39 @@ class Engine(Service):
                         done.detail,
                         done.error,
                         started,
-                        None if held else now,
+                        finished,
                     )
                 )
                 if done.stop:
-                    ends.append((run_id, "stopped", position, None, None))
+                    progress.end(run_id, "stopped", position, now)
                 elif done.hold or done.resume_at is not None:
                     # A wait goes on at the next step; a held step is tried again (or the
                     # sender moves the run on once its message is out).
                     after = position if done.hold else position + 1
-                    ends.append((run_id, "waiting", after, done.resume_at, None))
+                    progress.end(run_id, "waiting", after, now, resume_at=done.resume_at)
                 else:
                     g.position += 1
                     still.append(g)
             going = still
-        await queries.insert_steps(self.conn, tenant_id, done_steps)
-        at = self.clock()
-        await queries.save_runs(self.conn, ends, at)
-        for workflow_id, error in errors.items():
-            await queries.note_error(self.conn, workflow_id, error, at)
+        return progress
 
-    async def _steps(self, going: list[Going]) -> list[Outcome | BaseException | None]:
+    async def _record(self, progress: Progress) -> None:
+        """What runs did, once the runs are saved: their messages (whose ids their steps
+        name), their steps, and their workflows' last errors."""
+        tenant_id = self.actor.tenant_id
+        made = await queries.insert_messages(
+            self.conn, tenant_id, [m for m, _ in progress.messages], self.clock()
+        )
+        for message, detail in progress.messages:
+            detail["message_id"] = made.get((message["run_id"], message["position"]))
+        self.queued_messages += len(made)
+        await queries.insert_steps(self.conn, tenant_id, progress.steps)
+        for workflow_id, error in progress.errors.items():
+            await queries.note_error(self.conn, workflow_id, error, self.clock())
+
+    async def _steps(
+        self, going: list[Going], progress: Progress
+    ) -> list[Outcome | BaseException | None]:
         """The step each run stands at, done: an outcome, or the reason it failed (None for
         a run past its last step). Tasks and events are made together."""
         out: list[Outcome | BaseException | None] = [None] * len(going)
@@ -352,7 +410,7 @@ class Engine(Service):
                 emits.append(i)
             else:
                 try:
-                    out[i] = await self._step(step, g.position, g.run, g.plan, g.subject)
+                    out[i] = await self._step(step, g, progress)
                 except (StepFailed, RecoupError, ValueError) as exc:
                     out[i] = exc
         if tasks:
@@ -432,9 +490,8 @@ class Engine(Service):
         for slot, event in zip(slots, made, strict=True):
             out[slot] = Outcome("done", {"event_id": str(event.id)})
 
-    async def _step(
-        self, step: Action, position: int, run: Mapping[str, Any], plan: Plan, subject: Any
-    ) -> Outcome:
+    async def _step(self, step: Action, g: Going, progress: Progress) -> Outcome:
+        run, subject = g.run, g.subject
         account_id = run["account_id"]
         if isinstance(step, SetStatus):
             accounts = self.using(AccountService)
@@ -457,17 +514,13 @@ class Engine(Service):
                 return Outcome("done", {"stopped": True}, stop=True)
             return Outcome("done", {"stopped": False})
         if isinstance(step, SendEmail | SendSms):
-            return await self._message(step, position, run, plan, subject)
+            return await self._message(step, g, progress)
         raise StepFailed(f"unknown step {step!r}")
 
-    async def _message(
-        self,
-        step: SendEmail | SendSms,
-        position: int,
-        run: Mapping[str, Any],
-        plan: Plan,
-        subject: Any,
-    ) -> Outcome:
+    async def _message(self, step: SendEmail | SendSms, g: Going, progress: Progress) -> Outcome:
+        """The message rendered, to be queued once the run is saved; the run waits for
+        it to be sent."""
+        run, subject = g.run, g.subject
         channel = "email" if isinstance(step, SendEmail) else "sms"
         address = subject["email"] if channel == "email" else subject["phone"]
         if not address:
@@ -495,23 +548,19 @@ class Engine(Service):
         if template is None:
             raise StepFailed(f"template {step.template_id} no longer exists")
         rendered = await self._render(template, channel, run, subject)
-        message_id = await queries.insert_message(
-            self.conn,
-            self.actor.tenant_id,
-            {
-                "account_id": run["account_id"],
-                "debtor_id": subject["debtor_id"],
-                "run_id": run["id"],
-                "position": position,
-                "channel": channel,
-                "to_address": address,
-                "subject": rendered[0],
-                "body": rendered[1],
-            },
-            now,
-        )
-        self.queued_messages += 1
-        return Outcome("waiting", {"message_id": message_id, "to": address}, hold=True)
+        message = {
+            "account_id": run["account_id"],
+            "debtor_id": subject["debtor_id"],
+            "run_id": run["id"],
+            "position": g.position,
+            "channel": channel,
+            "to_address": address,
+            "subject": rendered[0],
+            "body": rendered[1],
+        }
+        detail: dict[str, Any] = {"message_id": None, "to": address}
+        progress.messages.append((message, detail))
+        return Outcome("waiting", detail, hold=True)
 
     async def _render(
         self, template: Mapping[str, Any], channel: str, run: Mapping[str, Any], subject: Any

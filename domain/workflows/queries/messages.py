@@ -114,6 +114,32 @@ async def insert_message(
     )
 
 
+async def insert_messages(
+    conn: Connection, tenant_id: int, rows: list[dict[str, Any]], at: dt.datetime
+) -> dict[tuple[int, int], int]:
+    """Queued messages of run steps (``account_id``, ``debtor_id``, ``run_id``,
+    ``position``, ``channel``, ``to_address``, ``subject``, ``body``); the ids of those
+    made, by run and position (a step that already made its message makes none)."""
+    if not rows:
+        return {}
+    made = await conn.fetch(
+        """INSERT INTO messages (tenant_id, account_id, debtor_id, run_id, position, channel,
+          to_address, subject, body, status, transport, created_at, next_attempt_at)
+        SELECT $1, x.account_id, x.debtor_id, x.run_id, x.position, x.channel, x.to_address,
+          x.subject, x.body, 'queued', '', $3, $3
+        FROM ROWS FROM (jsonb_to_recordset($2::jsonb) AS (account_id bigint,
+          debtor_id bigint, run_id bigint, position int, channel text, to_address text,
+          subject text, body text)) WITH ORDINALITY AS x
+        ORDER BY x.ordinality
+        ON CONFLICT (run_id, position) WHERE run_id IS NOT NULL DO NOTHING
+        RETURNING id, run_id, position""",
+        tenant_id,
+        rows,
+        at,
+    )
+    return {(r["run_id"], r["position"]): r["id"] for r in made}
+
+
 async def due_messages(conn: Connection, now: dt.datetime, limit: int) -> list[asyncpg.Record]:
     """Queued messages whose time has come, across tenants (system connection)."""
     return await conn.fetch(

@@ -67,28 +67,67 @@ async def tenants_with_inbox(conn: Connection) -> list[int]:
     return [r["tenant_id"] for r in rows]
 
 
-async def insert_runs(conn: Connection, tenant_id: int, runs: list[tuple]) -> list[asyncpg.Record]:
-    """New runs ``(workflow_id, version, account_id, event_id, trigger_type, event, arm,
-    status, error, started_at)``; one already made for the same version and event is
-    skipped. The runs made, in the order given."""
-    if not runs:
+async def fresh(conn: Connection, keys: list[tuple[int, int, Any]]) -> list[int]:
+    """Which of ``(workflow_id, version, event_id)`` have no run yet: their indexes."""
+    if not keys:
         return []
-    columns = list(zip(*runs, strict=True))
-    return await conn.fetch(
-        """INSERT INTO workflow_runs (tenant_id, workflow_id, version, account_id, event_id,
-          trigger_type, event, arm, status, error, started_at, finished_at)
-        SELECT $1, w, v, a, e, t, ev, arm, s, err, at,
-          CASE WHEN s IN ('completed', 'stopped', 'failed') THEN at END
-        FROM unnest($2::bigint[], $3::int[], $4::bigint[], $5::uuid[], $6::text[], $7::jsonb[],
-          $8::text[], $9::text[], $10::text[], $11::timestamptz[])
-          WITH ORDINALITY AS n(w, v, a, e, t, ev, arm, s, err, at, i)
-        ORDER BY i
-        ON CONFLICT (workflow_id, version, event_id) DO NOTHING
-        RETURNING id, workflow_id, version, account_id, event_id, trigger_type, event, arm,
-          status, position, error""",
-        tenant_id,
-        *[list(c) for c in columns],
+    workflows, versions, events = (list(c) for c in zip(*keys, strict=True))
+    rows = await conn.fetch(
+        """SELECT x.n - 1 AS i FROM unnest($1::bigint[], $2::int[], $3::uuid[])
+          WITH ORDINALITY AS x(w, v, e, n)
+        WHERE NOT EXISTS (SELECT 1 FROM workflow_runs r
+          WHERE r.workflow_id = x.w AND r.version = x.v AND r.event_id = x.e)
+        ORDER BY x.n""",
+        workflows,
+        versions,
+        events,
     )
+    return [r["i"] for r in rows]
+
+
+async def next_run_ids(conn: Connection, count: int) -> list[int]:
+    """Ids for ``count`` runs about to be made."""
+    if not count:
+        return []
+    rows = await conn.fetch(
+        "SELECT nextval(pg_get_serial_sequence('workflow_runs', 'id')) AS id "
+        "FROM generate_series(1, $1)",
+        count,
+    )
+    return [r["id"] for r in rows]
+
+
+class RunStartedElsewhere(RuntimeError):
+    """A run of the same version and event was made meanwhile: the batch starts over."""
+
+
+async def insert_runs(conn: Connection, tenant_id: int, runs: list[dict[str, Any]]) -> None:
+    """New runs as they stand after their first steps (``id``, ``workflow_id``, ``version``,
+    ``account_id``, ``event_id``, ``trigger_type``, ``event``, ``arm``, ``status``,
+    ``position``, ``resume_at``, ``error``, ``started_at``, ``finished_at``)."""
+    if not runs:
+        return
+    made = await conn.fetchval(
+        """WITH made AS (
+          INSERT INTO workflow_runs (id, tenant_id, workflow_id, version, account_id, event_id,
+            trigger_type, event, arm, status, position, resume_at, error, started_at,
+            finished_at)
+          SELECT x.id, $1, x.workflow_id, x.version, x.account_id, x.event_id, x.trigger_type,
+            x.event, x.arm, x.status, x.position, x.resume_at, x.error, x.started_at,
+            x.finished_at
+          FROM jsonb_to_recordset($2::jsonb) AS x(id bigint, workflow_id bigint, version int,
+            account_id bigint, event_id uuid, trigger_type text, event jsonb, arm text,
+            status text, position int, resume_at timestamptz, error text,
+            started_at timestamptz, finished_at timestamptz)
+          ON CONFLICT (workflow_id, version, event_id) DO NOTHING
+          RETURNING 1
+        )
+        SELECT count(*) FROM made""",
+        tenant_id,
+        runs,
+    )
+    if made != len(runs):
+        raise RunStartedElsewhere(f"{len(runs) - made} of {len(runs)} runs were made meanwhile")
 
 
 async def run(conn: Connection, run_id: int, *, for_update: bool = False) -> asyncpg.Record | None:
