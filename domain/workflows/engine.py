@@ -217,7 +217,7 @@ class Engine(Service):
 
     async def process_inbox(self, limit: int = BATCH) -> int:
         """Start the runs the tenant's waiting events call for; how many events there were."""
-        rows = await queries.claim_inbox(self.conn, limit)
+        rows = await queries.take_inbox(self.conn, limit)
         if not rows:
             return 0
         todo = [r for r in rows if not r["self_made"]]
@@ -272,11 +272,10 @@ class Engine(Service):
                     candidates.append((plan, run))
         # A redelivered event finds its runs made, and starts nothing.
         keys = [(run["workflow_id"], run["version"], run["event_id"]) for _, run in candidates]
-        starting = [candidates[i] for i in await queries.fresh(self.conn, keys)]
-        for (_, run), run_id in zip(
-            starting, await queries.next_run_ids(self.conn, len(starting)), strict=True
-        ):
-            run["id"] = run_id
+        starting = []
+        for i, run_id in (await queries.fresh(self.conn, keys)).items():
+            candidates[i][1]["id"] = run_id
+            starting.append(candidates[i])
         going = [
             Going(run, plan, subjects[run["account_id"]])
             for plan, run in starting
@@ -290,7 +289,6 @@ class Engine(Service):
                 run.update(progress.ends[run["id"]])
         await queries.insert_runs(self.conn, self.actor.tenant_id, [run for _, run in starting])
         await self._record(progress)
-        await queries.clear_inbox(self.conn, [r["id"] for r in rows])
         return len(rows)
 
     async def _triggers(self, types: list[str]) -> dict[str, Trigger]:

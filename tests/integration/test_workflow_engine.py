@@ -10,10 +10,12 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import msgspec
+import pytest
 
 from domain.db import Database
 from domain.debtors.schemas import DebtorCreate
 from domain.workflows import engine
+from domain.workflows.queries.runs import RunStartedElsewhere
 from domain.workflows.schemas import Branch
 from tests.factories import SeededTenant
 from tests.integration.workflow_helpers import (
@@ -346,3 +348,49 @@ async def test_a_batch_makes_its_tasks_and_events_together_and_a_failing_step_fa
             assert created == 1
     shown = await client.get(f"{API}/workflows/{doomed['id']}", headers=tenant.supervisor.headers)
     assert shown.json()["last_error"] == f"step 1 (create_task): queue {queue_id} not found"
+
+
+async def test_a_run_made_meanwhile_sends_the_whole_batch_back_to_start_over(
+    client: httpx.AsyncClient, db: Database, tenant: SeededTenant, monkeypatch
+) -> None:
+    clock = a_month_ahead()
+    flow = await workflow(client, tenant, "promise.broken", [{"kind": "create_task"}])
+    first, second = tenant.accounts[:2]
+    await deliver(db, tenant.id, "promise.broken", broken(first.id))
+    await run_jobs(db, tenant.id, clock)
+    (made,) = await runs(client, tenant, flow["id"])
+    # Another worker's run of the same event appears between the check and the insert:
+    # the check is made to miss it.
+    await deliver(db, tenant.id, "promise.broken", broken(second.id))
+    async with db.tenant(tenant.id) as conn:
+        await conn.execute(
+            "INSERT INTO workflow_inbox (tenant_id, event_id, type, data, occurred_at) "
+            "SELECT tenant_id, event_id, trigger_type, '{}', started_at FROM workflow_runs "
+            "WHERE id = $1",
+            made["id"],
+        )
+        await conn.execute(
+            "UPDATE workflow_inbox SET data = $2 WHERE event_id = $1",
+            uuid.UUID(made["trigger_event_id"]),
+            broken(first.id),
+        )
+    checked = engine.queries.fresh
+
+    async def misses_the_first(conn, keys):  # type: ignore[no-untyped-def]
+        found = await checked(conn, keys)
+        return {i: found.get(i, -i - 1) for i in range(len(keys))}
+
+    monkeypatch.setattr(engine.queries, "fresh", misses_the_first)
+    with pytest.raises(RunStartedElsewhere, match="1 of 2 runs were made meanwhile"):
+        await run_jobs(db, tenant.id, clock)
+    async with db.tenant(tenant.id) as conn:
+        # Nothing of the batch stayed: the events wait in the inbox, no task was made.
+        assert await conn.fetchval("SELECT count(*) FROM workflow_inbox") == 2
+        assert await conn.fetchval("SELECT count(*) FROM workflow_runs") == 1
+        tasks = await conn.fetchval("SELECT count(*) FROM tasks WHERE account_id = $1", second.id)
+    assert tasks == 0
+    monkeypatch.undo()
+    assert (await run_jobs(db, tenant.id, clock))["events"] == 2
+    assert sorted(r["account_id"] for r in await runs(client, tenant, flow["id"])) == sorted(
+        [first.id, second.id]
+    )

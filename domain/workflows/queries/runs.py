@@ -43,23 +43,25 @@ async def stage(conn: Connection, outbox_ids: list[int]) -> list[int]:
     return [r["tenant_id"] for r in rows]
 
 
-async def claim_inbox(conn: Connection, limit: int) -> list[asyncpg.Record]:
-    """The tenant's oldest waiting events, locked (another worker takes the next ones).
-    ``self_made`` marks an interaction that a workflow's own message logged: never a
-    trigger, so that no workflow feeds itself."""
+async def take_inbox(conn: Connection, limit: int) -> list[asyncpg.Record]:
+    """The tenant's oldest waiting events, taken out of the inbox (another worker takes
+    the next ones; they are back if the transaction fails). ``self_made`` marks an
+    interaction that a workflow's own message logged: never a trigger, so that no workflow
+    feeds itself."""
     return await conn.fetch(
-        """SELECT i.id, i.event_id, i.type, i.data, i.occurred_at,
-          i.type = 'interaction.logged' AND EXISTS (
+        """WITH taken AS (
+          DELETE FROM workflow_inbox WHERE id IN (
+            SELECT id FROM workflow_inbox ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED)
+          RETURNING id, tenant_id, event_id, type, data, occurred_at
+        )
+        SELECT t.id, t.event_id, t.type, t.data, t.occurred_at,
+          t.type = 'interaction.logged' AND EXISTS (
             SELECT 1 FROM messages m
-            WHERE m.interaction_id = (i.data ->> 'id')::bigint AND m.tenant_id = i.tenant_id
+            WHERE m.interaction_id = (t.data ->> 'id')::bigint AND m.tenant_id = t.tenant_id
           ) AS self_made
-        FROM workflow_inbox i ORDER BY i.id LIMIT $1 FOR UPDATE OF i SKIP LOCKED""",
+        FROM taken t ORDER BY t.id""",
         limit,
     )
-
-
-async def clear_inbox(conn: Connection, ids: list[int]) -> None:
-    await conn.execute("DELETE FROM workflow_inbox WHERE id = ANY($1::bigint[])", ids)
 
 
 async def tenants_with_inbox(conn: Connection) -> list[int]:
@@ -67,14 +69,15 @@ async def tenants_with_inbox(conn: Connection) -> list[int]:
     return [r["tenant_id"] for r in rows]
 
 
-async def fresh(conn: Connection, keys: list[tuple[int, int, Any]]) -> list[int]:
-    """Which of ``(workflow_id, version, event_id)`` have no run yet: their indexes."""
+async def fresh(conn: Connection, keys: list[tuple[int, int, Any]]) -> dict[int, int]:
+    """Which of ``(workflow_id, version, event_id)`` have no run yet, each with the id of
+    the run about to be made: ``{index in keys: run id}``."""
     if not keys:
-        return []
+        return {}
     workflows, versions, events = (list(c) for c in zip(*keys, strict=True))
     rows = await conn.fetch(
-        """SELECT x.n - 1 AS i FROM unnest($1::bigint[], $2::int[], $3::uuid[])
-          WITH ORDINALITY AS x(w, v, e, n)
+        """SELECT x.n - 1 AS i, nextval(pg_get_serial_sequence('workflow_runs', 'id')) AS id
+        FROM unnest($1::bigint[], $2::int[], $3::uuid[]) WITH ORDINALITY AS x(w, v, e, n)
         WHERE NOT EXISTS (SELECT 1 FROM workflow_runs r
           WHERE r.workflow_id = x.w AND r.version = x.v AND r.event_id = x.e)
         ORDER BY x.n""",
@@ -82,19 +85,7 @@ async def fresh(conn: Connection, keys: list[tuple[int, int, Any]]) -> list[int]
         versions,
         events,
     )
-    return [r["i"] for r in rows]
-
-
-async def next_run_ids(conn: Connection, count: int) -> list[int]:
-    """Ids for ``count`` runs about to be made."""
-    if not count:
-        return []
-    rows = await conn.fetch(
-        "SELECT nextval(pg_get_serial_sequence('workflow_runs', 'id')) AS id "
-        "FROM generate_series(1, $1)",
-        count,
-    )
-    return [r["id"] for r in rows]
+    return {r["i"]: r["id"] for r in rows}
 
 
 class RunStartedElsewhere(RuntimeError):
