@@ -46,6 +46,16 @@ RULE_CREATED: Final = "rule.created"
 RULE_UPDATED: Final = "rule.updated"
 RULE_DELETED: Final = "rule.deleted"
 RULE_RUN: Final = "rule.run"
+WORKFLOW_CREATED: Final = "workflow.created"
+WORKFLOW_UPDATED: Final = "workflow.updated"
+WORKFLOW_DELETED: Final = "workflow.deleted"
+TEMPLATE_CREATED: Final = "template.created"
+TEMPLATE_UPDATED: Final = "template.updated"
+TEMPLATE_DELETED: Final = "template.deleted"
+# A workflow run started on an account (as it stands after its first steps), and a run
+# that went on later (its wait over, its message sent or failed).
+WORKFLOW_TRIGGERED: Final = "workflow.triggered"
+WORKFLOW_STEP: Final = "workflow.step"
 
 
 class Event(msgspec.Struct, frozen=True, kw_only=True):

@@ -33,6 +33,7 @@ from domain.clock import Clock, utcnow
 from domain.compliance import service as compliance
 from domain.db import Connection
 from domain.errors import RecoupError
+from domain.outbox import events
 from domain.service import Service
 from domain.workflows import conditions, queries
 from domain.workflows.links import Links
@@ -289,6 +290,10 @@ class Engine(Service):
                 run.update(progress.ends[run["id"]])
         await queries.insert_runs(self.conn, self.actor.tenant_id, [run for _, run in starting])
         await self._record(progress)
+        await self._announce(
+            events.WORKFLOW_TRIGGERED,
+            [(run, plan, subjects[run["account_id"]]) for plan, run in starting],
+        )
         return len(rows)
 
     async def _triggers(self, types: list[str]) -> dict[str, Trigger]:
@@ -322,6 +327,8 @@ class Engine(Service):
             self.clock(),
         )
         await self._record(progress)
+        state = {**dict(run), **progress.ends[run["id"]]}
+        await self._announce(events.WORKFLOW_STEP, [(state, plan, subjects[run["account_id"]])])
         return True
 
     async def advance(self, going: list[Going]) -> Progress:
@@ -389,6 +396,40 @@ class Engine(Service):
         await queries.insert_steps(self.conn, tenant_id, progress.steps)
         for workflow_id, error in progress.errors.items():
             await queries.note_error(self.conn, workflow_id, error, self.clock())
+
+    async def _announce(
+        self, event_type: str, runs: list[tuple[Mapping[str, Any], Plan, Any]]
+    ) -> None:
+        """An event per run, as it stands now, for those who watch its account."""
+        if runs:
+            await self.changes.record_many(
+                action=event_type,
+                entity_type="workflow_run",
+                changes=[],
+                events=[
+                    (
+                        event_type,
+                        account_audience(run["account_id"], subject["owner_id"]),
+                        {
+                            "run": {
+                                "id": run["id"],
+                                "workflow_id": plan.workflow_id,
+                                "workflow_name": plan.name,
+                                "version": plan.version,
+                                "account_id": run["account_id"],
+                                "trigger_type": run["trigger_type"],
+                                "trigger_event_id": str(run["event_id"]),
+                                "arm": run["arm"],
+                                "status": run["status"],
+                                "position": run["position"],
+                                "resume_at": run["resume_at"],
+                                "error": run["error"],
+                            }
+                        },
+                    )
+                    for run, plan, subject in runs
+                ],
+            )
 
     async def _steps(
         self, going: list[Going], progress: Progress
@@ -468,7 +509,7 @@ class Engine(Service):
         self, going: list[Going], slots: list[int], out: list[Outcome | BaseException | None]
     ) -> None:
         """The events of every run at an ``emit`` step, in one statement."""
-        events = []
+        emitted = []
         for g in going:
             step = g.steps[g.position]
             assert isinstance(step, Emit)
@@ -481,9 +522,9 @@ class Engine(Service):
                 "data": step.data,
             }
             audience = account_audience(account_id, g.subject["owner_id"])
-            events.append((f"workflow.{step.event}", audience, data))
+            emitted.append((f"workflow.{step.event}", audience, data))
         made = await self.changes.record_many(
-            action="workflow.emit", entity_type="workflow_run", changes=[], events=events
+            action="workflow.emit", entity_type="workflow_run", changes=[], events=emitted
         )
         for slot, event in zip(slots, made, strict=True):
             out[slot] = Outcome("done", {"event_id": str(event.id)})

@@ -12,8 +12,10 @@ from zoneinfo import ZoneInfo
 import asyncpg
 import msgspec
 
+from channels import names
 from domain.accounts.service import AccountService
 from domain.errors import Conflict, InvalidInput, NotFound
+from domain.outbox import events
 from domain.pagination import Page, check_limit, decode_cursor, page
 from domain.service import Service
 from domain.workflows import conditions, queries, templates
@@ -165,7 +167,12 @@ class WorkflowService(Service):
         )
         workflow = to_workflow(row)
         await self.record_change(
-            "workflow.create", "workflow", None, workflow, event_type=None, channels=[]
+            "workflow.create",
+            "workflow",
+            None,
+            workflow,
+            event_type=events.WORKFLOW_CREATED,
+            channels=[names.TENANT],
         )
         return workflow
 
@@ -197,7 +204,12 @@ class WorkflowService(Service):
         )
         after = to_workflow(row)
         await self.record_change(
-            "workflow.update", "workflow", before, after, event_type=None, channels=[]
+            "workflow.update",
+            "workflow",
+            before,
+            after,
+            event_type=events.WORKFLOW_UPDATED,
+            channels=[names.TENANT],
         )
         return after
 
@@ -211,8 +223,8 @@ class WorkflowService(Service):
             "workflow",
             to_workflow(row),
             None,
-            event_type=None,
-            channels=[],
+            event_type=events.WORKFLOW_DELETED,
+            channels=[names.TENANT],
         )
 
     async def _name_free(self, name: str, other_than: int | None) -> None:
@@ -389,7 +401,12 @@ class TemplateService(Service):
             await queries.insert_template(self.conn, self.actor.tenant_id, values, self.clock())
         )
         await self.record_change(
-            "template.create", "template", None, template, event_type=None, channels=[]
+            "template.create",
+            "template",
+            None,
+            template,
+            event_type=events.TEMPLATE_CREATED,
+            channels=[names.TENANT],
         )
         return template
 
@@ -408,7 +425,12 @@ class TemplateService(Service):
             await queries.update_template(self.conn, template_id, values, self.clock())
         )
         await self.record_change(
-            "template.update", "template", before, after, event_type=None, channels=[]
+            "template.update",
+            "template",
+            before,
+            after,
+            event_type=events.TEMPLATE_UPDATED,
+            channels=[names.TENANT],
         )
         return after
 
@@ -446,7 +468,12 @@ class TemplateService(Service):
             raise Conflict(f"the workflow {user!r} sends this template", field="template_id")
         await queries.delete_template(self.conn, template_id)
         await self.record_change(
-            "template.delete", "template", before, None, event_type=None, channels=[]
+            "template.delete",
+            "template",
+            before,
+            None,
+            event_type=events.TEMPLATE_DELETED,
+            channels=[names.TENANT],
         )
 
 

@@ -63,3 +63,61 @@ async def test_queue_rule_and_settings_changes_reach_the_tenant_channel(
     assert got[6]["data"]["name"] == "Live Tenant"
     await watcher.close()
     await collector.close()
+
+
+async def test_workflow_and_template_changes_reach_the_tenant_channel(
+    client, live_server, tenant: SeededTenant
+) -> None:
+    supervisor = tenant.supervisor.headers
+    watcher = await open_socket(client, live_server, tenant.admin)
+    assert (await subscribe(watcher, "tenant"))["op"] == "subscribed"
+
+    template = await client.post(
+        "/api/v1/templates",
+        json={"name": "Live text", "channel": "sms", "body": "Hello {{ debtor.first_name }}"},
+        headers=supervisor,
+    )
+    assert template.status_code == 201, template.text
+    template_id = template.json()["id"]
+    assert (
+        await client.patch(
+            f"/api/v1/templates/{template_id}", json={"name": "Live text 2"}, headers=supervisor
+        )
+    ).status_code == 200
+    flow = await client.post(
+        "/api/v1/workflows",
+        json={
+            "name": "Live flow",
+            "trigger": {"type": "promise.broken"},
+            "steps": [{"kind": "send_sms", "template_id": template_id}],
+        },
+        headers=supervisor,
+    )
+    assert flow.status_code == 201, flow.text
+    flow_id = flow.json()["id"]
+    assert (
+        await client.patch(
+            f"/api/v1/workflows/{flow_id}", json={"enabled": False}, headers=supervisor
+        )
+    ).status_code == 200
+    assert (
+        await client.delete(f"/api/v1/workflows/{flow_id}", headers=supervisor)
+    ).status_code == 204
+    assert (
+        await client.delete(f"/api/v1/templates/{template_id}", headers=supervisor)
+    ).status_code == 204
+
+    got = await events(watcher, 6)
+    assert [(e["type"], e["channel"]) for e in got] == [
+        ("template.created", "tenant"),
+        ("template.updated", "tenant"),
+        ("workflow.created", "tenant"),
+        ("workflow.updated", "tenant"),
+        ("workflow.deleted", "tenant"),
+        ("template.deleted", "tenant"),
+    ]
+    assert got[1]["data"]["name"] == "Live text 2"
+    assert (got[3]["data"]["id"], got[3]["data"]["enabled"]) == (flow_id, False)
+    assert got[4]["data"] == {"id": flow_id}
+    assert got[5]["data"] == {"id": template_id}
+    await watcher.close()

@@ -167,6 +167,20 @@ async def test_a_wait_outlives_the_worker_and_goes_on_on_the_minute(
         ("wait", "done"),
         ("create_task", "done"),
     ]
+    # Whoever watches the account saw the run start and, an hour later, go on.
+    async with db.tenant(tenant.id) as conn:
+        told = await conn.fetch(
+            "SELECT type, channels, data FROM outbox "
+            "WHERE type LIKE 'workflow.%' AND (data -> 'run' ->> 'id')::bigint = $1 ORDER BY id",
+            run["id"],
+        )
+    assert [e["type"] for e in told] == ["workflow.triggered", "workflow.step"]
+    assert f"account:{account.id}" in told[0]["channels"]
+    started_run, went_on = (e["data"]["run"] for e in told)
+    assert (started_run["status"], started_run["position"]) == ("waiting", 1)
+    assert started_run["workflow_id"] == flow["id"]
+    assert started_run["trigger_event_id"] == run["trigger_event_id"]
+    assert (went_on["status"], went_on["position"], went_on["resume_at"]) == ("completed", 2, None)
 
 
 async def test_conditions_choose_the_accounts_and_a_failing_one_is_recorded(
