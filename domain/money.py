@@ -65,6 +65,11 @@ _PLAIN_DECIMAL = re.compile(r"-?[0-9]+(\.[0-9]+)?")
 _MAX_DECIMAL_CHARS = 40
 
 
+def in_currency(amount: Decimal, currency: str) -> Decimal:
+    """An amount with exactly its currency's decimals (the database keeps four)."""
+    return amount.quantize(Decimal(1).scaleb(-minor_digits(currency)))
+
+
 def is_plain_decimal(text: str) -> bool:
     """``"1200.50"``, ``"15000"`` or ``"-3"``: no exponent, underscores, spaces, plus sign,
     digits other than 0-9, NaN or Infinity."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
+from decimal import Decimal
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
@@ -70,12 +71,20 @@ class WorklistRules(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fi
     offline_tasks: Literal["keep", "return"] = "keep"
 
 
+class StatsRules(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """What the wallboard measures the day against."""
+
+    # Money to collect each day, per currency: {"USD": "5000.00"}.
+    daily_targets: dict[str, Decimal] = msgspec.field(default_factory=dict)
+
+
 class TenantSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     buckets: tuple[Bucket, ...] = DEFAULT_BUCKETS
     contact: ContactRules = ContactRules()
     promises: PromiseRules = PromiseRules()
     payments: PaymentRules = PaymentRules()
     worklist: WorklistRules = WorklistRules()
+    stats: StatsRules = msgspec.field(default_factory=StatsRules)
 
 
 class Tenant(msgspec.Struct, frozen=True, kw_only=True):
@@ -116,3 +125,4 @@ class TenantUpdate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     promises: PromiseRules | msgspec.UnsetType = msgspec.UNSET
     payments: PaymentRules | msgspec.UnsetType = msgspec.UNSET
     worklist: WorklistRules | msgspec.UnsetType = msgspec.UNSET
+    stats: StatsRules | msgspec.UnsetType = msgspec.UNSET

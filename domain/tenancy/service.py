@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 from itertools import pairwise
 from typing import Any
 
@@ -12,6 +13,7 @@ from channels import names
 from domain.actor import system_actor
 from domain.db import Connection, forget_tenant
 from domain.errors import Conflict, InvalidInput
+from domain.money import check_amount, check_currency
 from domain.outbox import events
 from domain.outbox.service import ChangeRecorder
 from domain.service import Service
@@ -62,6 +64,19 @@ def check_contact_rules(rules: ContactRules) -> None:
         )
 
 
+def check_targets(targets: dict[str, Decimal]) -> dict[str, Decimal]:
+    """Daily targets in currencies in use, each a positive amount of that currency (with
+    its decimals)."""
+    if len(targets) > 50:
+        raise InvalidInput("at most 50 daily targets", field="stats.daily_targets")
+    checked = {}
+    for currency, amount in sorted(targets.items()):
+        field = f"stats.daily_targets.{currency}"
+        check_currency(currency, field=field)
+        checked[currency] = check_amount(amount, currency, field=field, positive=True)
+    return checked
+
+
 class TenantService(Service):
     async def current(self) -> Tenant:
         return await self.tenant()
@@ -76,12 +91,17 @@ class TenantService(Service):
         settings = before.settings
         if data.buckets is not msgspec.UNSET:
             settings = msgspec.structs.replace(settings, buckets=check_buckets(data.buckets))
-        for part in ("contact", "promises", "payments", "worklist"):
+        for part in ("contact", "promises", "payments", "worklist", "stats"):
             value = getattr(data, part)
             if value is not msgspec.UNSET:
                 settings = msgspec.structs.replace(settings, **{part: value})
         if data.contact is not msgspec.UNSET:
             check_contact_rules(data.contact)
+        if data.stats is not msgspec.UNSET:
+            targets = check_targets(data.stats.daily_targets)
+            settings = msgspec.structs.replace(
+                settings, stats=msgspec.structs.replace(data.stats, daily_targets=targets)
+            )
         if settings is not before.settings:
             changes["settings"] = msgspec.to_builtins(settings)
         if not changes:

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from decimal import Decimal
 from typing import Any
 
 import msgspec
 
 from domain.accounts.service import bucket_for, days_past_due
-from domain.money import minor_digits
+from domain.money import in_currency
 from domain.tenancy.schemas import Tenant
 from domain.worklist.schemas import (
     Condition,
@@ -25,8 +24,7 @@ from domain.worklist.schemas import (
 Row = Mapping[str, Any]
 
 
-def _money(value: Decimal, currency: str) -> Decimal:
-    return value.quantize(Decimal(1).scaleb(-minor_digits(currency)))
+_money = in_currency
 
 
 def task_account(row: Row, tenant: Tenant, today: dt.date) -> TaskAccount:

@@ -128,4 +128,6 @@ ROUTE_RULES: dict[tuple[str, str], Rule] = {
     ("GET", f"{V1}/messages"): Rule(MANAGERS),
     ("GET", f"{V1}/accounts/{{account_id:int}}/messages"): Rule(EVERYONE, "accounts:read"),
     ("GET", f"{V1}/accounts/{{account_id:int}}/workflow-runs"): Rule(EVERYONE, "accounts:read"),
+    # The floor's figures: supervisors and admins.
+    ("GET", f"{V1}/stats/realtime"): Rule(MANAGERS),
 }

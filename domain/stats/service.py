@@ -1,0 +1,163 @@
+"""The supervisor's figures of the day, computed from the database.
+
+"Today" is the tenant's day, in its time zone. For a group, the figures of its agents (the
+money they took, the calls they made, the promises they took, the work they hold or
+finished) and of its queues and work; for a queue, the work in it (the money, promise and
+call figures do not belong to a queue and stay those of the tenant or group).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from domain.errors import NotFound
+from domain.money import in_currency
+from domain.service import Service
+from domain.stats import queries
+from domain.stats.schemas import (
+    HIGH_FROM,
+    LOW_BELOW,
+    AgentFigures,
+    Calls,
+    Collected,
+    Money,
+    Promises,
+    QueueFigures,
+    Realtime,
+    Tasks,
+)
+from domain.users import queries as user_queries
+from domain.worklist.queries import queues as queue_queries
+
+STATUSES = ("open", "assigned", "in_progress")
+URGENCIES = ("high", "normal", "low")
+AGENT_STATUSES = ("available", "away", "offline")
+
+
+def day_bounds(day: dt.date, zone: ZoneInfo) -> tuple[dt.datetime, dt.datetime]:
+    """The tenant's day as an instant range [start, end): 23 or 25 hours long when the
+    clocks change."""
+    start = dt.datetime.combine(day, dt.time(), zone)
+    end = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), zone)
+    return start.astimezone(dt.UTC), end.astimezone(dt.UTC)
+
+
+def rate(part: int, whole: int) -> float | None:
+    return round(part / whole, 4) if whole else None
+
+
+class StatsService(Service):
+    async def realtime(
+        self, *, group_id: int | None = None, queue_id: int | None = None
+    ) -> Realtime:
+        if group_id is not None and not await user_queries.group_exists(self.conn, group_id):
+            raise NotFound(f"group {group_id} not found")
+        if queue_id is not None and not await queue_queries.queue_exists(self.conn, queue_id):
+            raise NotFound(f"queue {queue_id} not found")
+        tenant = await self.tenant()
+        now = self.clock()
+        today = await self.today()
+        zone = ZoneInfo(tenant.time_zone)
+        start, end = day_bounds(today, zone)
+        week_ago = day_bounds(today - dt.timedelta(days=6), zone)[0]
+        conn = self.conn
+
+        money = await queries.collected(conn, start, end, group_id)
+        targets = tenant.settings.stats.daily_targets
+        collected = [
+            Collected(
+                currency=r["currency"],
+                amount=in_currency(r["amount"], r["currency"]),
+                count=r["count"],
+                target=targets.get(r["currency"]),
+            )
+            for r in money
+            if r["total"]
+        ]
+        seen = {c.currency for c in collected}
+        collected += [
+            Collected(currency=c, amount=in_currency(Decimal(0), c), count=0, target=amount)
+            for c, amount in sorted(targets.items())
+            if c not in seen
+        ]
+        collected.sort(key=lambda c: c.currency)
+        by_agent_money: dict[int, list[Money]] = defaultdict(list)
+        for r in money:
+            if not r["total"] and r["agent_id"] is not None:
+                by_agent_money[r["agent_id"]].append(
+                    Money(
+                        currency=r["currency"],
+                        amount=in_currency(r["amount"], r["currency"]),
+                        count=r["count"],
+                    )
+                )
+
+        p = await queries.promises(conn, start, end, today, week_ago, group_id)
+        c = await queries.calls(conn, start, end, group_id)
+
+        by_status = dict.fromkeys(STATUSES, 0)
+        by_urgency = dict.fromkeys(URGENCIES, 0)
+        for r in await queries.open_tasks(conn, group_id, queue_id, HIGH_FROM, LOW_BELOW):
+            by_status[r["status"]] += r["count"]
+            by_urgency[r["urgency"]] += r["count"]
+        done = await queries.completed(conn, start, end, group_id, queue_id)
+        completed_today = next((r["count"] for r in done if r["total"]), 0)
+        done_by_agent = {r["agent_id"]: r["count"] for r in done if not r["total"]}
+
+        held = {r["agent_id"]: r for r in await queries.held(conn, group_id)}
+        agents = []
+        agents_by_status = dict.fromkeys(AGENT_STATUSES, 0)
+        for a in await queries.agents(conn, group_id):
+            agents_by_status[a["status"]] = agents_by_status.get(a["status"], 0) + 1
+            holding = held.get(a["id"])
+            agents.append(
+                AgentFigures(
+                    id=a["id"],
+                    name=a["name"],
+                    group_id=a["group_id"],
+                    status=a["status"],
+                    since=a["status_changed_at"],
+                    open_tasks=holding["open_tasks"] if holding else 0,
+                    completed_today=done_by_agent.get(a["id"], 0),
+                    collected_today=by_agent_money.get(a["id"], []),
+                    current_task_id=holding["current_task_id"] if holding else None,
+                )
+            )
+        return Realtime(
+            as_of=now,
+            today=today,
+            time_zone=tenant.time_zone,
+            group_id=group_id,
+            queue_id=queue_id,
+            collected=collected,
+            promises=Promises(
+                made_today=p["made_today"],
+                due_today=p["due_today"],
+                broken_today=p["broken_today"],
+                kept_rate_7d=rate(p["kept_7d"], p["judged_7d"]),
+            ),
+            calls=Calls(
+                attempted_today=c["attempted"],
+                right_party_today=c["right_party"],
+                right_party_rate=rate(c["right_party"], c["attempted"]),
+            ),
+            tasks=Tasks(
+                open_by_status=by_status,
+                open_by_priority=by_urgency,
+                completed_today=completed_today,
+            ),
+            queues=[
+                QueueFigures(
+                    id=q["id"],
+                    name=q["name"] or "No queue",
+                    depth=q["depth"],
+                    oldest_seconds=max(q["oldest"], 0) if q["oldest"] is not None else None,
+                )
+                for q in await queries.queues(conn, group_id, queue_id, now)
+            ],
+            agents_by_status=agents_by_status,
+            agents=agents,
+        )
