@@ -115,6 +115,11 @@ class DebtorPromise(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     amount: Decimal | None = None
 
 
+def receipt_number(payment_id: int) -> str:
+    """The number a debtor keeps for a payment: on the receipt e-mail and the payment page."""
+    return f"R-{payment_id}"
+
+
 def money(amount: Decimal, digits: int) -> Decimal:
     return amount.quantize(Decimal(1).scaleb(-digits))
 

@@ -34,10 +34,14 @@ async def templates_by_id(conn: Connection, ids: list[int]) -> dict[int, asyncpg
     return {r["id"]: r for r in rows}
 
 
-async def template_name_taken(conn: Connection, name: str, other_than: int | None) -> bool:
+async def template_name_taken(
+    conn: Connection, tenant_id: int, name: str, other_than: int | None
+) -> bool:
+    """Whether another template of the tenant has this name (in a system transaction too)."""
     return await conn.fetchval(
-        "SELECT EXISTS (SELECT 1 FROM message_templates WHERE lower(name) = lower($1) "
-        "AND id IS DISTINCT FROM $2)",
+        "SELECT EXISTS (SELECT 1 FROM message_templates WHERE tenant_id = $1 "
+        "AND lower(name) = lower($2) AND id IS DISTINCT FROM $3)",
+        tenant_id,
         name,
         other_than,
     )
