@@ -28,10 +28,12 @@ async def render_message(
     links: Links,
     *,
     make_link: bool,
+    payment_link: str | None = None,
 ) -> tuple[str, str]:
     """A template's subject and body for one account, with its opt-out link (added at the
     end when the template does not place it). A payment link is made only when the
-    template uses one and ``make_link`` is set (a preview shows a placeholder)."""
+    template uses one and ``make_link`` is set (a preview shows a placeholder), unless the
+    caller made it already (``payment_link``)."""
     tenant = await service.tenant()
     seen = variables(subject, tenant, await service.today(), event)
     values = templates.account_fields(seen["account"], seen["debtor"], subject)
@@ -44,7 +46,9 @@ async def render_message(
     wants_link = templates.uses(template["subject"], "payment_link") or templates.uses(
         template["body"], "payment_link"
     )
-    if wants_link and make_link:
+    if payment_link is not None:
+        values["payment_link"] = payment_link
+    elif wants_link and make_link:
         maker = PaymentLinkService(
             service.conn, service.actor, service.clock, secret=links.secret, base_url=links.base_url
         )

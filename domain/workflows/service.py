@@ -101,6 +101,7 @@ def to_message(row: asyncpg.Record) -> Message:
         run_id=row["run_id"],
         created_at=row["created_at"],
         sent_at=row["sent_at"],
+        send_at=row["next_attempt_at"] if row["status"] == "queued" else None,
     )
 
 

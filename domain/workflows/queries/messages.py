@@ -12,7 +12,8 @@ from domain.db import Connection
 TEMPLATE_COLUMNS = "id, name, channel, subject, body, created_at, updated_at"
 
 MESSAGE_COLUMNS = """id, account_id, debtor_id, channel, to_address, subject, body, status,
-  transport, attempts, error, run_id, position, interaction_id, created_at, sent_at"""
+  transport, attempts, error, run_id, position, interaction_id, next_attempt_at, created_at,
+  sent_at"""
 
 
 async def templates(conn: Connection) -> list[asyncpg.Record]:
@@ -96,13 +97,19 @@ async def delete_template(conn: Connection, template_id: int) -> bool:
 
 
 async def insert_message(
-    conn: Connection, tenant_id: int, values: dict[str, Any], at: dt.datetime
+    conn: Connection,
+    tenant_id: int,
+    values: dict[str, Any],
+    at: dt.datetime,
+    send_at: dt.datetime | None = None,
 ) -> int | None:
-    """A queued message; None when the run's step already made one."""
+    """A queued message, due at ``send_at`` (else now); None when the run's step already
+    made one."""
     return await conn.fetchval(
         """INSERT INTO messages (tenant_id, account_id, debtor_id, run_id, position, channel,
           to_address, subject, body, status, transport, created_at, next_attempt_at)
-        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'queued', '', $10, $10)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'queued', '', $10::timestamptz,
+          COALESCE($11::timestamptz, $10::timestamptz))
         ON CONFLICT (run_id, position) WHERE run_id IS NOT NULL DO NOTHING
         RETURNING id""",
         tenant_id,
@@ -115,6 +122,7 @@ async def insert_message(
         values["subject"],
         values["body"],
         at,
+        send_at,
     )
 
 
