@@ -43,7 +43,7 @@ async def seed(database_url: str, tasks: int) -> tuple[str, str, int, list[int]]
     hashed = await hash_password(PASSWORD)
     try:
         async with db.system() as conn:
-            tenant = await create_tenant(conn, slug=slug, name="Queue screen bench")
+            tenant = await create_tenant(conn, slug=slug, name="Queue screen bench", defaults=False)
             users = {}
             for role in ("supervisor", "collector", "collector"):
                 email = f"{role}{len(users)}@{slug}.test"

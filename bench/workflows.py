@@ -78,7 +78,9 @@ def cel_rate(seconds: float = 3.0) -> tuple[float, float]:
 
 async def setup(db: Database, accounts: int, action: str) -> int:
     async with db.system() as conn:
-        tenant = await create_tenant(conn, slug=f"wf-{uuid.uuid4().hex[:8]}", name="Workflows")
+        tenant = await create_tenant(
+            conn, slug=f"wf-{uuid.uuid4().hex[:8]}", name="Workflows", defaults=False
+        )
         await conn.execute(
             """INSERT INTO debtors (tenant_id, external_ref, first_name, last_name, phone,
               time_zone)

@@ -98,7 +98,7 @@ async def generate(db: Database, accounts: int) -> int:
     """A scratch tenant with ``accounts`` accounts (and as many debtors), made in SQL."""
     slug = f"bench-{uuid.uuid4().hex[:8]}"
     async with db.system() as conn:
-        tenant = await create_tenant(conn, slug=slug, name="Worklist bench")
+        tenant = await create_tenant(conn, slug=slug, name="Worklist bench", defaults=False)
         started = time.perf_counter()
         await conn.execute(
             """INSERT INTO debtors (tenant_id, external_ref, first_name, last_name, phone,

@@ -294,7 +294,7 @@ def relay() -> None:
 
     async def run(settings: Settings) -> None:
         from tasks.broker import make_broker
-        from tasks.workflows import workflow_handoff
+        from tasks.workflows import message_handoff, workflow_handoff
         from tasks.worklist import assignment_handoff
 
         db = await Database.from_settings(
@@ -309,7 +309,11 @@ def relay() -> None:
                 db,
                 backend,
                 metrics_port=settings.relay_metrics_port,
-                handoffs=[assignment_handoff(jobs), workflow_handoff(jobs)],
+                handoffs=[
+                    assignment_handoff(jobs),
+                    workflow_handoff(jobs),
+                    message_handoff(jobs),
+                ],
             )
         finally:
             await jobs.shutdown()

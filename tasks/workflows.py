@@ -19,6 +19,7 @@ from config.settings import get_settings
 from domain.actor import system_actor
 from domain.clock import Clock, utcnow
 from domain.db import Database
+from domain.outbox import events
 from domain.workflows import queries
 from domain.workflows.accounts import TimeTriggers
 from domain.workflows.engine import BATCH, Engine
@@ -143,6 +144,23 @@ async def run_time_triggers(
         await settle(db, links, transports, clock)
         log.info("time triggers", events=staged)
     return staged
+
+
+@broker.task(task_name="workflows.send")
+async def send(db: Annotated[Database, TaskiqDepends(_db)]) -> dict[str, int]:
+    """Messages queued outside a run (a payment link a collector sends) out now, rather
+    than on the next minute's sweep."""
+    return await settle(db, links(), transports())
+
+
+def message_handoff(jobs: AsyncBroker) -> Handoff:
+    """The relay's hand-off to ``send``: one job per batch that queued a message (a lost
+    kick leaves it to the minute sweep)."""
+
+    async def kick(_tenant_ids: list[int]) -> None:
+        await send.kicker().with_broker(jobs).kiq()
+
+    return Handoff(wants=lambda type, _data: type == events.MESSAGE_QUEUED, kick=kick)
 
 
 def workflow_handoff(jobs: AsyncBroker) -> Handoff:

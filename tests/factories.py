@@ -133,11 +133,14 @@ class TenantFactory:
         )
         return token
 
-    async def new(self, *, with_accounts: bool = True) -> SeededTenant:
+    async def new(self, *, with_accounts: bool = True, defaults: bool = False) -> SeededTenant:
+        """A tenant with one user of each role and, unless told otherwise, three accounts.
+        Without the shipped workflows unless ``defaults``: they would send messages and make
+        tasks in tests about something else."""
         slug = f"t-{uuid.uuid4().hex[:12]}"
         users: dict[str, SeededUser] = {}
         async with self.db.system() as conn:
-            tenant = await create_tenant(conn, slug=slug, name=f"Tenant {slug}")
+            tenant = await create_tenant(conn, slug=slug, name=f"Tenant {slug}", defaults=defaults)
             for key, role in (
                 ("admin", "admin"),
                 ("supervisor", "supervisor"),

@@ -116,13 +116,19 @@ async def require_allowed(
     found = await decision(conn, account_id, channel, at, rules)
     if found.allowed:
         return
+    raise refusal(channel, found)
+
+
+def refusal(channel: Channel, found: Decision) -> ContactNotAllowed:
+    """The 409 for a contact ``found`` refuses: the first rule in words, all of them, and
+    when contact opens again (none while a block such as an opt-out stands)."""
     first = found.refusals[0]
     when = (
         f"; next allowed at {found.opens_at.isoformat()}"
         if found.opens_at
         else "; it stays closed until the block is lifted"
     )
-    raise ContactNotAllowed(
+    return ContactNotAllowed(
         f"{channel} not allowed: {first.message}{when}",
         field="channel",
         rule=first.rule,

@@ -19,10 +19,12 @@ from domain.payments import queries
 from domain.payments.schemas import (
     CheckoutState,
     DebtorAccount,
+    DebtorPayment,
     DebtorPromise,
     Payment,
     PromiseView,
     money,
+    receipt_number,
 )
 from domain.payments.service import PaymentService
 from domain.promises.schemas import Promise, PromiseCreate
@@ -32,6 +34,10 @@ from domain.promises.service import PromiseService
 CHECKOUT_PROVIDER = "sandbox"
 # What the checkout says the money goes to when the account names no creditor.
 ANY_CREDITOR = "your creditor"
+# The page lists payments that went through (pending and failed tries are not payments).
+SHOWN_PAYMENTS = ("succeeded", "refunded", "reversed")
+PAYMENTS_SHOWN = 10
+PAYMENTS_LOOKED_AT = 30
 
 
 def _linked_account(actor: Actor) -> int:
@@ -51,6 +57,7 @@ async def debtor_summary(conn: Connection, actor: Actor) -> DebtorAccount:
     account = await accounts.get(_linked_account(actor))
     first_name = await debtor_queries.first_name(conn, account.debtor_id)
     promises = await accounts.using(PromiseService).list(account.id)
+    recent = await accounts.using(PaymentService).list(account.id, limit=PAYMENTS_LOOKED_AT)
     return DebtorAccount(
         creditor=account.creditor,
         reference=account.external_ref,
@@ -62,6 +69,16 @@ async def debtor_summary(conn: Connection, actor: Actor) -> DebtorAccount:
         fees=account.fees,
         status=account.status,
         promises=[_promise_view(p) for p in promises if p.status in ("pending", "kept")],
+        payments=[
+            DebtorPayment(
+                receipt=receipt_number(p.id),
+                amount=p.amount,
+                status=p.status,
+                received_at=p.received_at,
+            )
+            for p in recent.items
+            if p.status in SHOWN_PAYMENTS
+        ][:PAYMENTS_SHOWN],
     )
 
 
@@ -90,6 +107,7 @@ async def checkout_state(conn: Connection, actor: Actor, checkout_id: str) -> Ch
         amount=money(row["amount"], minor_digits(row["currency"])),
         status=row["status"],
         failure_reason=row["failure_reason"],
+        receipt=receipt_number(row["id"]) if row["status"] in SHOWN_PAYMENTS else None,
     )
 
 

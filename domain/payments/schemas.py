@@ -79,8 +79,17 @@ class PromiseView(msgspec.Struct, kw_only=True):
     status: str
 
 
+class DebtorPayment(msgspec.Struct, kw_only=True):
+    """A payment as the debtor's page lists it, under the receipt number their e-mail has."""
+
+    receipt: str
+    amount: Decimal
+    status: PaymentStatus
+    received_at: dt.datetime | None
+
+
 class DebtorAccount(msgspec.Struct, kw_only=True):
-    """What a payment link shows: one account's figures, nothing more."""
+    """What a payment link shows: one account's figures and its payments, nothing more."""
 
     creditor: str
     reference: str
@@ -92,6 +101,8 @@ class DebtorAccount(msgspec.Struct, kw_only=True):
     fees: Decimal
     status: str
     promises: list[PromiseView]
+    # Received (and any refunded or reversed since), newest first: the last ten.
+    payments: list[DebtorPayment] = []
 
 
 class CheckoutRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -108,11 +119,18 @@ class CheckoutState(msgspec.Struct, kw_only=True):
     amount: Decimal
     status: str
     failure_reason: str | None
+    # The receipt number, once the payment has succeeded.
+    receipt: str | None = None
 
 
 class DebtorPromise(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     due_date: dt.date
     amount: Decimal | None = None
+
+
+def receipt_number(payment_id: int) -> str:
+    """The number a debtor keeps for a payment: on the receipt e-mail and the payment page."""
+    return f"R-{payment_id}"
 
 
 def money(amount: Decimal, digits: int) -> Decimal:

@@ -26,7 +26,13 @@ from domain.money import allocate, check_amount, minor_digits
 from domain.outbox import events
 from domain.pagination import Page, check_limit, decode_cursor, page
 from domain.payments import queries
-from domain.payments.schemas import Payment, PaymentCreate, money, payment_from_row
+from domain.payments.schemas import (
+    Payment,
+    PaymentCreate,
+    money,
+    payment_from_row,
+    receipt_number,
+)
 from domain.service import Service
 
 
@@ -42,6 +48,9 @@ def debtor_view(payment: Payment | None, account: Any | None) -> dict[str, Any]:
             "provider_ref": payment.provider_ref,
             "failure_reason": payment.failure_reason,
         }
+        if payment.status in ("succeeded", "refunded", "reversed"):
+            # The number the receipt e-mail carries; a payment that never went through has none.
+            data["payment"]["receipt"] = receipt_number(payment.id)
     if account is not None:
         data["account"] = {
             "currency": account.currency,

@@ -129,8 +129,12 @@ async def create_tenant(
     name: str,
     time_zone: str = "UTC",
     settings: TenantSettings | None = None,
+    defaults: bool = True,
 ) -> Tenant:
-    """Create a tenant (a system-role transaction: there is no tenant yet to be inside of)."""
+    """Create a tenant (a system-role transaction: there is no tenant yet to be inside of).
+
+    ``defaults``: with the shipped workflows and their templates (``domain.workflows.
+    defaults``), enabled. Tests that count messages, tasks or interactions start without."""
     if not _SLUG.match(slug):
         raise InvalidInput("slug must be lower-case letters, digits and dashes", field="slug")
     check_time_zone(time_zone)
@@ -150,6 +154,11 @@ async def create_tenant(
         event_type=events.TENANT_CREATED,
         channels=[names.TENANT],
     )
+    if defaults:
+        # Imported here: workflows build on the services that build on tenancy.
+        from domain.workflows import defaults as shipped
+
+        await shipped.install(conn, tenant)
     return tenant
 
 

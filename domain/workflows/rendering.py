@@ -3,12 +3,16 @@ that triggered it, a payment link when the template asks for one, and always an 
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
+from babel.dates import format_date
+
 from domain.compliance.optout import optout_url
 from domain.payments.links import PaymentLinkService
+from domain.payments.schemas import receipt_number
 from domain.service import Service
 from domain.workflows import templates
 from domain.workflows.links import Links
@@ -24,10 +28,12 @@ async def render_message(
     links: Links,
     *,
     make_link: bool,
+    payment_link: str | None = None,
 ) -> tuple[str, str]:
     """A template's subject and body for one account, with its opt-out link (added at the
     end when the template does not place it). A payment link is made only when the
-    template uses one and ``make_link`` is set (a preview shows a placeholder)."""
+    template uses one and ``make_link`` is set (a preview shows a placeholder), unless the
+    caller made it already (``payment_link``)."""
     tenant = await service.tenant()
     seen = variables(subject, tenant, await service.today(), event)
     values = templates.account_fields(seen["account"], seen["debtor"], subject)
@@ -35,11 +41,14 @@ async def render_message(
     opt_out = optout_url(links.base_url, links.secret, tenant.id, subject["debtor_id"], channel)
     values["opt_out_link"] = opt_out
     values["payment"] = _payment(event)
+    values["promise"] = _promise(event)
     values["payment_link"] = "(a payment link is made when the message is sent)"
     wants_link = templates.uses(template["subject"], "payment_link") or templates.uses(
         template["body"], "payment_link"
     )
-    if wants_link and make_link:
+    if payment_link is not None:
+        values["payment_link"] = payment_link
+    elif wants_link and make_link:
         maker = PaymentLinkService(
             service.conn, service.actor, service.clock, secret=links.secret, base_url=links.base_url
         )
@@ -65,5 +74,29 @@ def _payment(event: Mapping[str, Any]) -> dict[str, Any]:
         formatted = templates.money(Decimal(amount), currency)
     except (ArithmeticError, ValueError):
         formatted = f"{amount} {currency}"
-    receipt = data.get("receipt") or (f"R-{data['id']}" if "id" in data else "")
+    receipt = data.get("receipt") or (receipt_number(data["id"]) if "id" in data else "")
     return {"amount": formatted, "receipt": receipt, "method": data.get("method") or ""}
+
+
+def _promise(event: Mapping[str, Any]) -> dict[str, Any]:
+    """The promise the event is about (the first of a plan just made): its amount in its
+    currency and its due date in words; empty for an event about no promise."""
+    data = event.get("data") or {}
+    found = data.get("promise")
+    if not isinstance(found, dict) and isinstance(data.get("promises"), list) and data["promises"]:
+        found = data["promises"][0]
+    if not isinstance(found, dict):
+        return {"amount": "", "due_date": ""}
+    amount, currency = found.get("amount"), found.get("currency")
+    formatted = amount if isinstance(amount, str) else ""
+    if isinstance(amount, str) and isinstance(currency, str):
+        try:
+            formatted = templates.money(Decimal(amount), currency)
+        except (ArithmeticError, ValueError):
+            formatted = f"{amount} {currency}"
+    due = found.get("due_date")
+    try:
+        due_text = format_date(dt.date.fromisoformat(due), "long", locale="en_US")
+    except (TypeError, ValueError):
+        due_text = ""
+    return {"amount": formatted, "due_date": due_text}

@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal
 import msgspec
 
 from domain.accounts.schemas import AccountStatus
+from domain.payments.schemas import PaymentLink
 from domain.validation import Id
 from domain.worklist.schemas import Priority, Strategy, TaskType, Title
 
@@ -266,3 +267,24 @@ class Message(msgspec.Struct, kw_only=True):
     run_id: int | None
     created_at: dt.datetime
     sent_at: dt.datetime | None
+    # While queued: when it goes (out of the debtor's hours, the window's opening; after a
+    # failed try, the next one).
+    send_at: dt.datetime | None = None
+
+
+class PaymentLinkSend(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    channel: Channel
+    expires_in_hours: Annotated[int, msgspec.Meta(ge=1, le=24 * 30)] = 72
+
+
+class PaymentLinkSent(msgspec.Struct, kw_only=True):
+    """``sending``: queued, going out now; ``waiting``: queued until ``send_at``, when the
+    debtor's contact window opens."""
+
+    outcome: Literal["sending", "waiting"]
+    message_id: int
+    channel: Channel
+    to: str
+    send_at: dt.datetime
+    reason: str | None
+    link: PaymentLink

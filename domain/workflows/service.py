@@ -103,6 +103,7 @@ def to_message(row: asyncpg.Record) -> Message:
         run_id=row["run_id"],
         created_at=row["created_at"],
         sent_at=row["sent_at"],
+        send_at=row["next_attempt_at"] if row["status"] == "queued" else None,
     )
 
 
@@ -228,7 +229,7 @@ class WorkflowService(Service):
         )
 
     async def _name_free(self, name: str, other_than: int | None) -> None:
-        if await queries.name_taken(self.conn, name, other_than):
+        if await queries.name_taken(self.conn, self.actor.tenant_id, name, other_than):
             raise Conflict(f"a workflow named {name!r} already exists", field="name")
 
     async def check(self, definition: Definition) -> None:
@@ -394,7 +395,7 @@ class TemplateService(Service):
     async def create(self, data: TemplateCreate) -> Template:
         self._check(data.channel, data.subject, data.body)
         name = data.name.strip()
-        if await queries.template_name_taken(self.conn, name, None):
+        if await queries.template_name_taken(self.conn, self.actor.tenant_id, name, None):
             raise Conflict(f"a template named {name!r} already exists", field="name")
         values = {"name": name, "channel": data.channel, "subject": data.subject, "body": data.body}
         template = to_template(
@@ -417,7 +418,7 @@ class TemplateService(Service):
         body = before.body if data.body is UNSET else data.body
         self._check(before.channel, subject, body)
         if name.lower() != before.name.lower() and await queries.template_name_taken(
-            self.conn, name, template_id
+            self.conn, self.actor.tenant_id, name, template_id
         ):
             raise Conflict(f"a template named {name!r} already exists", field="name")
         values = {"name": name, "subject": subject, "body": body}

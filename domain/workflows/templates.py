@@ -20,7 +20,7 @@ from jinja2.sandbox import SandboxedEnvironment
 
 from domain.errors import InvalidInput
 
-NAMES = ("account", "debtor", "tenant", "payment", "payment_link", "opt_out_link")
+NAMES = ("account", "debtor", "tenant", "payment", "promise", "payment_link", "opt_out_link")
 
 _env = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True)
 
@@ -137,6 +137,7 @@ def sample() -> dict[str, Any]:
         "debtor": {"first_name": "Ada", "last_name": "Lovelace", "name": "Ada Lovelace"},
         "tenant": {"name": "Recoup"},
         "payment": {"amount": "$10.00", "receipt": "R-1", "method": "card"},
+        "promise": {"amount": "$50.00", "due_date": "January 1, 2026"},
         "payment_link": "https://example.invalid/pay/token",
         "opt_out_link": "https://example.invalid/optout/token",
     }

@@ -23,8 +23,28 @@ async function call(path, body) {
   return data;
 }
 
-function notice(kind, text) {
-  return h("div", { class: `notice ${kind}`, role: kind === "bad" ? "alert" : "status" }, text);
+function notice(kind, ...text) {
+  return h("div", { class: `notice ${kind}`, role: kind === "bad" ? "alert" : "status" }, ...text);
+}
+
+// The confirmation keeps the receipt number in view: the same the receipt e-mail carries.
+function confirmed(amount, receipt) {
+  return notice("ok", `Payment confirmed: ${money(amount)}. `,
+    receipt ? ["Receipt number ", h("strong", { id: "receipt" }, receipt), ". "] : null, "Thank you.");
+}
+
+const day = new Intl.DateTimeFormat(undefined, { dateStyle: "medium" });
+const PAID = { succeeded: "", refunded: " (refunded)", reversed: " (reversed)" };
+
+function history() {
+  const paid = account.payments || [];
+  if (!paid.length) return null;
+  return h("section", { "aria-labelledby": "payments-title" },
+    h("h2", { id: "payments-title" }, "Your payments"),
+    h("ul", { class: "paid", id: "payments" }, paid.map((p) => h("li", {},
+      h("span", {}, p.received_at ? day.format(new Date(p.received_at)) : ""),
+      h("span", { class: "figure" }, money(p.amount), PAID[p.status] ?? ""),
+      h("span", { class: "receipt" }, "Receipt ", p.receipt)))));
 }
 
 async function checkout(amount) {
@@ -66,6 +86,7 @@ function render(extra) {
     owed ? payAll : null,
     owed ? h("details", {}, h("summary", {}, "Pay another amount"), part) : null,
     owed ? h("details", {}, h("summary", {}, "Propose a date"), promise) : null,
+    history(),
     h("p", { class: "fine" }, "This page shows this one account only. Payments are processed by our payment provider."),
   ].filter(Boolean));
 }
@@ -82,9 +103,12 @@ async function start() {
   realtime.ticket = async () => (await call("/ticket", {})).ticket;
   realtime.subscribe("pay", (event) => {
     if (event.type === "payment.received") {
+      const { amount, receipt } = event.data.payment;
       account = { ...account, ...event.data.account };
-      render(notice("ok", `Payment confirmed: ${money(event.data.payment.amount)}. Reference ${event.data.payment.id}. Thank you.`));
+      render(confirmed(amount, receipt));
       document.title = "Payment confirmed";
+      // The list of payments, with this one in it.
+      call("/summary").then((fresh) => { account = fresh; render(confirmed(amount, receipt)); }).catch(() => {});
     } else if (event.type === "payment.failed" && event.data.payment.provider_ref === returning) {
       render(notice("bad", `The payment did not go through: ${event.data.payment.failure_reason || "declined"}. You have not been charged.`));
     } else if (event.type === "ready" && returning) {
@@ -93,7 +117,7 @@ async function start() {
         if (payment.status === "succeeded") {
           call("/summary").then((fresh) => {
             account = fresh;
-            render(notice("ok", `Payment confirmed: ${money(payment.amount)}. Reference ${payment.id}. Thank you.`));
+            render(confirmed(payment.amount, payment.receipt));
           });
         } else if (payment.status === "failed") {
           render(notice("bad", `The payment did not go through: ${payment.failure_reason || "declined"}. You have not been charged.`));

@@ -80,6 +80,9 @@ ROUTE_RULES: dict[tuple[str, str], Rule] = {
     ("GET", f"{V1}/accounts/{{account_id:int}}/promises"): Rule(EVERYONE, "promises:read"),
     ("POST", f"{V1}/accounts/{{account_id:int}}/promises"): Rule(WORKERS, "promises:write"),
     ("POST", f"{V1}/accounts/{{account_id:int}}/payment-links"): Rule(WORKERS, "payments:write"),
+    ("POST", f"{V1}/accounts/{{account_id:int}}/payment-links/send"): Rule(
+        WORKERS, "payments:write"
+    ),
     ("DELETE", f"{V1}/payment-links/{{link_id:int}}"): Rule(WORKERS, "payments:write"),
     # The worklist: managers run queues, rules and assignments; collectors see and work
     # their own tasks and pull from their queues (a person's acts: no key pulls or hands

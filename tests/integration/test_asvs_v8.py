@@ -167,7 +167,7 @@ async def test_asvs_v8_2_3_fields_are_open_only_to_those_allowed_them(
     )
     summary = await client.get(urlsplit(link.json()["url"]).path + "/summary")
     assert set(summary.json()) == set(DebtorAccount.__struct_fields__)
-    assert len(DebtorAccount.__struct_fields__) == 10  # its figures, a name, no more
+    assert len(DebtorAccount.__struct_fields__) == 11  # its figures, a name, its payments
 
 
 # V8.3 Operation level authorization --------------------------------------------------------

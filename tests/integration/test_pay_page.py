@@ -75,6 +75,7 @@ async def test_the_summary_shows_the_accounts_figures_and_its_open_or_kept_promi
             },
             {"amount": "200.00", "due_date": due.isoformat(), "status": "pending"},
         ],
+        "payments": [],
     }
 
 
@@ -118,6 +119,7 @@ async def test_a_checkout_is_pending_until_the_provider_says_how_it_ended(
         "amount": "12.30",
         "status": "pending",
         "failure_reason": None,
+        "receipt": None,
     }
     declined = ProviderEvent(
         id=f"evt_{uuid.uuid4().hex}",
@@ -134,7 +136,75 @@ async def test_a_checkout_is_pending_until_the_provider_says_how_it_ended(
         "amount": "12.30",
         "status": "failed",
         "failure_reason": "Your card was declined.",
+        "receipt": None,
     }
+
+
+async def test_a_paid_checkout_and_the_payments_list_show_the_receipt_number(
+    client, db: Database, tenant: SeededTenant
+) -> None:
+    """The number the receipt e-mail carries (R- and the payment's id), on the page too."""
+    account = tenant.accounts[0]
+    page = await link(client, tenant, account.id)
+    checkout_id, payment_id = await checkout(client, page, "25.00")
+    paid = ProviderEvent(
+        id=f"evt_{uuid.uuid4().hex}",
+        type="charge.succeeded",
+        payment_ref=checkout_id,
+        amount=Decimal("25.00"),
+        currency="USD",
+        failure_reason=None,
+    )
+    assert await apply_provider_event(db, "sandbox", paid, b"{}") == "processed"
+    state = await client.get(f"{page}/checkout/{checkout_id}")
+    assert state.json() == {
+        "id": payment_id,
+        "amount": "25.00",
+        "status": "succeeded",
+        "failure_reason": None,
+        "receipt": f"R-{payment_id}",
+    }
+    # A try that failed and one still at the provider are not payments the page lists.
+    failed_id, _ = await checkout(client, page, "30.00")
+    declined = ProviderEvent(
+        id=f"evt_{uuid.uuid4().hex}",
+        type="charge.failed",
+        payment_ref=failed_id,
+        amount=Decimal("30.00"),
+        currency="USD",
+        failure_reason="Your card was declined.",
+    )
+    assert await apply_provider_event(db, "sandbox", declined, b"{}") == "processed"
+    await checkout(client, page, "35.00")
+    staff = await client.post(
+        f"/api/v1/accounts/{account.id}/payments",
+        json={"amount": "10.00", "currency": "USD"},
+        headers=tenant.collector.headers,
+    )
+    assert staff.status_code == 201, staff.text
+    summary = (await client.get(f"{page}/summary")).json()
+    assert [(p["receipt"], p["amount"], p["status"]) for p in summary["payments"]] == [
+        (f"R-{staff.json()['id']}", "10.00", "succeeded"),
+        (f"R-{payment_id}", "25.00", "succeeded"),
+    ]
+    assert all(p["received_at"] for p in summary["payments"])
+    # The summary of another account's link lists none of these.
+    other = await link(client, tenant, tenant.accounts[1].id)
+    assert (await client.get(f"{other}/summary")).json()["payments"] == []
+
+
+async def test_the_page_lists_the_last_ten_payments(client, tenant: SeededTenant) -> None:
+    account = tenant.accounts[0]
+    made = []
+    for n in range(11):
+        response = await client.post(
+            f"/api/v1/accounts/{account.id}/payments",
+            json={"amount": f"{n + 1}.00", "currency": "USD"},
+            headers=tenant.collector.headers,
+        )
+        made.append(f"R-{response.json()['id']}")
+    summary = (await client.get(f"{await link(client, tenant, account.id)}/summary")).json()
+    assert [p["receipt"] for p in summary["payments"]] == made[::-1][:10]
 
 
 async def test_a_checkout_in_yen_shows_whole_yen(client, tenant: SeededTenant) -> None:

@@ -114,6 +114,7 @@ async def test_a_recorded_payment_is_stored_audited_and_announced_as_sent(
                 "status": "succeeded",
                 "provider_ref": None,
                 "failure_reason": None,
+                "receipt": f"R-{payment['id']}",
             },
             "account": {
                 "currency": "USD",
@@ -326,6 +327,7 @@ async def test_the_debtor_reads_how_their_checkout_stands(client, tenant: Seeded
         "amount": "40.00",
         "status": "pending",
         "failure_reason": None,
+        "receipt": None,
     }
     async with tenant.db.tenant(tenant.id) as conn:
         await PaymentService(conn, tenant.admin.actor).fail(payment_id, "card declined")
@@ -335,6 +337,7 @@ async def test_the_debtor_reads_how_their_checkout_stands(client, tenant: Seeded
         "amount": "40.00",
         "status": "failed",
         "failure_reason": "card declined",
+        "receipt": None,
     }
     # The same checkout seen from another account's link is not there.
     elsewhere = await client.get(f"{pages[1]}/checkout/{checkout_id}")

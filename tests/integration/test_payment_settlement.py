@@ -57,7 +57,7 @@ async def account_at(tenant: SeededTenant, account_id: int, clock: dt.datetime) 
 
 
 def debtor_payment(payment: Payment) -> dict[str, Any]:
-    return {
+    shown: dict[str, Any] = {
         "id": payment.id,
         "amount": str(payment.amount),
         "currency": payment.currency,
@@ -65,6 +65,9 @@ def debtor_payment(payment: Payment) -> dict[str, Any]:
         "provider_ref": payment.provider_ref,
         "failure_reason": payment.failure_reason,
     }
+    if payment.status in ("succeeded", "refunded", "reversed"):
+        shown["receipt"] = f"R-{payment.id}"
+    return shown
 
 
 async def test_a_checkout_payment_waits_for_its_provider_and_changes_no_balance(

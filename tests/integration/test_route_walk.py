@@ -99,6 +99,8 @@ EXAMPLES: dict[tuple[str, str], dict[str, Any]] = {
     },
     ("POST", "/api/v1/accounts/{account_id:int}/interactions"): {"channel": "note"},
     ("POST", "/api/v1/accounts/{account_id:int}/payments"): {"amount": "1.00", "currency": "USD"},
+    # E-mail: outside no window, so that the walk's hour of the day decides nothing.
+    ("POST", "/api/v1/accounts/{account_id:int}/payment-links/send"): {"channel": "email"},
     ("POST", "/api/v1/accounts/{account_id:int}/promises"): {
         "amount": "500.00",
         "due_date": IN_A_WEEK,

@@ -88,7 +88,7 @@ def test_a_template_with_an_unknown_variable_or_field_is_refused() -> None:
         templates.check("Hi {{ debtor.first_name }}, {{ balance }}", field="body", sample=sample)
     assert caught.value.detail == (
         "body: unknown variable 'balance' (templates can use account, debtor, tenant, "
-        "payment, payment_link, opt_out_link)"
+        "payment, promise, payment_link, opt_out_link)"
     )
     with pytest.raises(templates.TemplateInvalid) as caught:
         templates.check("{{ account.balanse }}", field="body", sample=sample)

@@ -12,7 +12,8 @@ from domain.db import Connection
 TEMPLATE_COLUMNS = "id, name, channel, subject, body, created_at, updated_at"
 
 MESSAGE_COLUMNS = """id, account_id, debtor_id, channel, to_address, subject, body, status,
-  transport, attempts, error, run_id, position, interaction_id, created_at, sent_at"""
+  transport, attempts, error, run_id, position, interaction_id, next_attempt_at, created_at,
+  sent_at"""
 
 
 async def templates(conn: Connection) -> list[asyncpg.Record]:
@@ -34,10 +35,14 @@ async def templates_by_id(conn: Connection, ids: list[int]) -> dict[int, asyncpg
     return {r["id"]: r for r in rows}
 
 
-async def template_name_taken(conn: Connection, name: str, other_than: int | None) -> bool:
+async def template_name_taken(
+    conn: Connection, tenant_id: int, name: str, other_than: int | None
+) -> bool:
+    """Whether another template of the tenant has this name (in a system transaction too)."""
     return await conn.fetchval(
-        "SELECT EXISTS (SELECT 1 FROM message_templates WHERE lower(name) = lower($1) "
-        "AND id IS DISTINCT FROM $2)",
+        "SELECT EXISTS (SELECT 1 FROM message_templates WHERE tenant_id = $1 "
+        "AND lower(name) = lower($2) AND id IS DISTINCT FROM $3)",
+        tenant_id,
         name,
         other_than,
     )
@@ -92,13 +97,19 @@ async def delete_template(conn: Connection, template_id: int) -> bool:
 
 
 async def insert_message(
-    conn: Connection, tenant_id: int, values: dict[str, Any], at: dt.datetime
+    conn: Connection,
+    tenant_id: int,
+    values: dict[str, Any],
+    at: dt.datetime,
+    send_at: dt.datetime | None = None,
 ) -> int | None:
-    """A queued message; None when the run's step already made one."""
+    """A queued message, due at ``send_at`` (else now); None when the run's step already
+    made one."""
     return await conn.fetchval(
         """INSERT INTO messages (tenant_id, account_id, debtor_id, run_id, position, channel,
           to_address, subject, body, status, transport, created_at, next_attempt_at)
-        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'queued', '', $10, $10)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'queued', '', $10::timestamptz,
+          COALESCE($11::timestamptz, $10::timestamptz))
         ON CONFLICT (run_id, position) WHERE run_id IS NOT NULL DO NOTHING
         RETURNING id""",
         tenant_id,
@@ -111,6 +122,7 @@ async def insert_message(
         values["subject"],
         values["body"],
         at,
+        send_at,
     )
 
 

@@ -33,10 +33,15 @@ async def workflow(
     )
 
 
-async def name_taken(conn: Connection, name: str, other_than: int | None = None) -> bool:
+async def name_taken(
+    conn: Connection, tenant_id: int, name: str, other_than: int | None = None
+) -> bool:
+    """Whether another workflow of the tenant has this name (the tenant named, so that the
+    answer holds in a system transaction too, as when a tenant is created)."""
     return await conn.fetchval(
-        "SELECT EXISTS (SELECT 1 FROM workflows WHERE lower(name) = lower($1) "
-        "AND id IS DISTINCT FROM $2)",
+        "SELECT EXISTS (SELECT 1 FROM workflows WHERE tenant_id = $1 AND lower(name) = lower($2) "
+        "AND id IS DISTINCT FROM $3)",
+        tenant_id,
         name,
         other_than,
     )

@@ -33,7 +33,8 @@ export async function accountScreen(id, { embedded = false } = {}) {
   const balance = balancePanel();
   const details = detailsPanel(id, account, { canSetStatus: role === "admin" || role === "supervisor" });
   const timeline = interactionsPanel(id, interactions, { canLog: canWork });
-  const contact = contactPanel(id);
+  const link = paymentLinkPanel(id, debtor);
+  const contact = contactPanel(id, { onStatus: link.update });
   const payments = paymentsPanel(id);
   const tasks = tasksPanel(id);
 
@@ -86,7 +87,7 @@ export async function accountScreen(id, { embedded = false } = {}) {
         balance.nodes,
         canWork ? [
           h("h2", {}, "Take a payment or a promise"),
-          takePaymentPanel(id, () => account), recordPromisePanel(id), paymentLinkPanel(id),
+          takePaymentPanel(id, () => account), recordPromisePanel(id), link.nodes,
         ] : null,
         payments.nodes,
         details.nodes),

@@ -9,7 +9,8 @@ function channelItem(c) {
     c.allowed ? "" : ` ${c.reasons[0]?.message ?? ""}${c.opens_at ? ` — opens ${formatDateTime(c.opens_at)}` : ""}`);
 }
 
-export function contactPanel(id) {
+// `onStatus` hears each status read (the payment link offers the channels open now).
+export function contactPanel(id, { onStatus } = {}) {
   const contact = h("div", { id: "contact-status", class: "contact" });
   return {
     nodes: [h("h2", {}, "Contact"), contact],
@@ -21,6 +22,7 @@ export function contactPanel(id) {
         contact.replaceChildren(
           h("p", { class: "muted" }, `Debtor local ${time} (${status.time_zone})`),
           h("ul", { class: "chips" }, status.channels.map(channelItem)));
+        onStatus?.(status);
       } catch (error) {
         contact.replaceChildren(problemBox(error));
       }

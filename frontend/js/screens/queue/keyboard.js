@@ -43,9 +43,10 @@ export function queueKeys({ list, panel, next, say }) {
     }),
     p: () => focusField("#promise-amount"),
     $: () => focusField("#pay-amount"),
+    // Sending a message is for the collector to confirm: the key goes to the first choice.
     l: () => {
-      const button = [...panel.node.querySelectorAll("button")].find((b) => b.textContent === "Send payment link");
-      if (button) button.click();
+      const button = panel.node.querySelector("[data-send], [data-copy]");
+      if (button) button.focus();
       else say("Open a task first", "warn");
     },
     d: () => focusField("#task-outcome"),
