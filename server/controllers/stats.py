@@ -19,7 +19,8 @@ class StatsController(Controller):
 
     @get(
         "/realtime",
-        opt=allow(*MANAGERS),
+        # 404: a group or queue that is not the tenant's.
+        opt={**allow(*MANAGERS), "problems": (404,)},
         summary="Today's figures: money, promises, calls, work, queues and agents",
     )
     async def realtime(
