@@ -1,6 +1,6 @@
 // What the editing screens share: labelled fields that a refusal can point at, and the
 // refusal itself shown next to the field it names.
-import { h, problemBox } from "./dom.js";
+import { h, pending, problemBox } from "./dom.js";
 
 let next = 0;
 export const uid = (prefix = "f") => `${prefix}-${++next}`;
@@ -77,4 +77,18 @@ export function showProblem(root, summary, error) {
 export function go(path) {
   history.pushState({}, "", path);
   dispatchEvent(new PopStateEvent("popstate"));
+}
+
+// A button for what cannot be undone: it asks first, beside itself, and the question is
+// answered with the keyboard as well. `action` runs through `pending` with `problem`.
+export function confirmButton(label, question, problem, action) {
+  const ask = h("button", { type: "button", class: "quiet" }, `${label}…`);
+  const yes = h("button", { type: "button", class: "danger" }, label);
+  const no = h("button", { type: "button" }, "Keep it");
+  const confirm = h("span", { class: "confirm", role: "group", "aria-label": question, hidden: true },
+    h("span", {}, question), yes, no);
+  ask.addEventListener("click", () => { ask.hidden = true; confirm.hidden = false; no.focus(); });
+  no.addEventListener("click", () => { confirm.hidden = true; ask.hidden = false; ask.focus(); });
+  yes.addEventListener("click", () => pending(yes, problem, action));
+  return h("span", { class: "confirm-button" }, ask, confirm);
 }

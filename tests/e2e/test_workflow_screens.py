@@ -17,6 +17,9 @@ from tests.factories import SeededTenant, SeededUser
 
 DESKTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 375, "height": 812}
+WIDER_THAN_SCREEN = """() => [...document.querySelectorAll("body *")]
+  .filter((e) => !e.closest(".table-scroll") && e.getBoundingClientRect().right > innerWidth + 1)
+  .map((e) => `${e.tagName}.${e.className}#${e.id}`).slice(0, 5)"""
 
 
 async def open_app(browser: Browser, base: str, user: SeededUser) -> Page:
@@ -46,13 +49,20 @@ def no_errors(page: Page, *refused: str) -> None:
     assert not failed, failed
 
 
-async def both_sizes(page: Page, name: str) -> None:
-    """The screen at desktop and phone width, as the docs show it."""
+async def both_sizes(page: Page, name: str, at: str | None = None) -> None:
+    """The screen at desktop and phone width, as the docs show it (from ``at`` down)."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     for size, suffix in ((DESKTOP, ""), (PHONE, "-phone")):
         await page.set_viewport_size(size)
         await page.wait_for_timeout(150)
+        if at:
+            await page.locator(at).first.evaluate("e => e.scrollIntoView({block: 'start'})")
+        else:
+            await page.evaluate("scrollTo(0, 0)")
         await page.screenshot(path=str(SCREENSHOTS / f"{name}{suffix}.png"))
+        # Nothing wider than the screen (a table scrolls in its own box).
+        wide = await page.evaluate(WIDER_THAN_SCREEN)
+        assert not wide, (name, size, wide)
     await page.set_viewport_size(DESKTOP)
 
 
@@ -132,7 +142,7 @@ async def test_a_supervisor_builds_a_workflow_without_writing_json(
     await kind.select_option("wait")
     await page.get_by_role("button", name="Add a step", exact=True).click()
     await page.locator("[data-field='steps[2]'] select").first.select_option("moment")
-    await both_sizes(page, "workflow-editor")
+    await both_sizes(page, "workflow-editor", at="[data-field='steps']")
     await page.get_by_role("button", name="Save").click()
     refusal = page.locator("[data-field='steps[2].until'] .field-error")
     await expect(refusal).to_be_visible()
@@ -218,7 +228,7 @@ async def test_the_json_view_and_the_form_edit_one_workflow(
     await arms.nth(1).get_by_label("Weight").fill("3")
     await expect(arms.nth(1)).to_contain_text("50% of accounts")
     await page.get_by_label("Enabled").check()
-    await both_sizes(page, "workflow-arms")
+    await both_sizes(page, "workflow-arms", at="[data-field='steps']")
     await page.get_by_role("button", name="JSON").click()
     shown = json.loads(await text.input_value())
     assert shown["steps"][0]["arms"][1]["weight"] == 3
@@ -231,7 +241,26 @@ async def test_the_json_view_and_the_form_edit_one_workflow(
     saved = next(w for w in await call(live_server, boss, "GET", "/workflows") if w["name"] == name)
     assert saved["trigger"]["bucket"] == "31-60"
     assert [a["weight"] for a in saved["steps"][0]["arms"]] == [3, 3]
+
+    # Deleting asks first.
+    await page.get_by_role("button", name="Delete…").click()
+    await expect(page.get_by_role("button", name="Keep it")).to_be_focused()
+    await page.get_by_role("button", name="Delete", exact=True).click()
+    await expect(page.get_by_role("heading", name="Workflows")).to_be_visible()
+    await expect(page.locator("main")).not_to_contain_text(name)
     no_errors(page)
+
+
+async def test_only_supervisors_and_admins_are_offered_the_workflows(
+    browser: Browser, live_server: str, tenant: SeededTenant
+) -> None:
+    collector = await open_app(browser, live_server, tenant.collector)
+    await expect(collector.get_by_role("link", name="Accounts")).to_be_visible()
+    await expect(collector.get_by_role("link", name="Workflows")).to_be_hidden()
+    # Typed in by hand, the screen says why not, in words.
+    await collector.goto(f"{live_server}/workflows")
+    await expect(collector.locator(".problem")).to_contain_text("a collector may not do this")
+    no_errors(collector, "403 /api/v1/workflows")
 
 
 async def test_a_template_is_checked_and_previewed_for_an_account(
@@ -339,6 +368,5 @@ async def test_a_payment_runs_a_workflow_seen_in_mailbox_runs_and_timeline(
     await expect(timeline).to_contain_text(name)
     await expect(timeline.locator("li.message")).to_contain_text("$40.00 received")
     await expect(page.locator("#timeline")).to_contain_text("sms")
-    await page.locator("#account-runs").scroll_into_view_if_needed()
-    await both_sizes(page, "account-workflows")
+    await both_sizes(page, "account-workflows", at="#account-runs")
     no_errors(page)

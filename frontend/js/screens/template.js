@@ -2,7 +2,7 @@
 // field) and how it reads for a chosen account, rendered by the server.
 import { api } from "../api.js";
 import { announce, h, pending } from "../dom.js";
-import { clearFieldErrors, field, go, showProblem } from "../forms.js";
+import { clearFieldErrors, confirmButton, field, go, showProblem } from "../forms.js";
 import { accountPicker } from "./workflow/account-picker.js";
 import { sectionNav } from "./workflow/section-nav.js";
 
@@ -69,10 +69,10 @@ export async function templateScreen(id) {
       else status.textContent = "Saved";
     });
   });
-  const remove = template ? h("button", { type: "button", class: "quiet", onclick: () => pending(remove, summary, async () => {
+  const remove = template ? confirmButton("Delete", "Delete this template?", summary, async () => {
     await api(`/templates/${template.id}`, { method: "DELETE" });
     go("/templates");
-  }) }, "Delete") : null;
+  }) : null;
 
   root.append(
     sectionNav("templates"),

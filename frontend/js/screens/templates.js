@@ -12,12 +12,12 @@ export async function templatesScreen() {
       h("h1", { id: "templates-title" }, "Templates"),
       h("a", { class: "button primary", href: "/templates/new" }, "New template")),
     h("div", { class: "card" }, templates.length
-      ? h("div", { class: "table-scroll" }, h("table", { class: "data", id: "template-list" },
+      ? h("div", { class: "table-scroll" }, h("table", { class: "data stack", id: "template-list" },
         h("thead", {}, h("tr", {}, ["Name", "Channel", "Subject", "Changed"].map((t) => h("th", { scope: "col" }, t)))),
         h("tbody", {}, templates.map((t) => h("tr", { dataset: { id: t.id } },
           h("td", {}, h("a", { href: `/templates/${t.id}` }, t.name)),
-          h("td", {}, h("span", { class: "badge", "data-tone": "info" }, channelName(t.channel))),
-          h("td", {}, t.subject || h("span", { class: "muted" }, "—")),
-          h("td", { class: "muted" }, formatDateTime(t.updated_at)))))))
+          h("td", { "data-label": "Channel" }, h("span", { class: "badge", "data-tone": "info" }, channelName(t.channel))),
+          h("td", { "data-label": "Subject" }, t.subject || h("span", { class: "muted" }, "—")),
+          h("td", { class: "muted", "data-label": "Changed" }, formatDateTime(t.updated_at)))))))
       : h("p", { class: "muted" }, "No templates yet. A workflow's e-mail and text steps send one.")));
 }

@@ -16,7 +16,7 @@ export async function workflowRunsScreen(id) {
   let cursor = null;
   async function load() {
     const page = await api(`/workflows/${id}/runs`, { query: { cursor, limit: 25 } });
-    list.append(...page.items.map((run) => runItem(run, { workflow: true })));
+    list.append(...page.items.map((run) => runItem(run, { workflow: true, named: false })));
     if (!list.children.length) list.append(h("li", { class: "muted" }, "No runs yet."));
     cursor = page.next_cursor;
     more.hidden = !cursor;

@@ -3,7 +3,7 @@
 // one model, which is exactly the body that is saved; a refusal lands at its field.
 import { api } from "../api.js";
 import { announce, h, pending } from "../dom.js";
-import { clearFieldErrors, field, go, showProblem } from "../forms.js";
+import { clearFieldErrors, confirmButton, field, go, showProblem } from "../forms.js";
 import { conditionsPanel } from "./workflow/conditions.js";
 import { jsonView } from "./workflow/json-view.js";
 import { sectionNav } from "./workflow/section-nav.js";
@@ -123,17 +123,10 @@ export async function workflowScreen(id) {
     });
   });
 
-  const confirmRow = h("div", { class: "inline-form", hidden: true },
-    h("span", {}, "Delete this workflow and all its runs?"),
-    h("button", { type: "button", class: "danger", onclick: (event) => pending(event.currentTarget, summary, async () => {
-      await api(`/workflows/${workflow.id}`, { method: "DELETE" });
-      go("/workflows");
-    }) }, "Delete"),
-    h("button", { type: "button", onclick: () => { confirmRow.hidden = true; remove.focus(); } }, "Keep it"));
-  const remove = h("button", { type: "button", class: "quiet", onclick: () => {
-    confirmRow.hidden = false;
-    confirmRow.querySelector("button").focus();
-  } }, "Delete…");
+  const remove = confirmButton("Delete", "Delete this workflow and all its runs?", summary, async () => {
+    await api(`/workflows/${workflow.id}`, { method: "DELETE" });
+    go("/workflows");
+  });
 
   showForm();
   showHeader();
@@ -143,7 +136,7 @@ export async function workflowScreen(id) {
     h("p", {}, h("a", { href: "/workflows" }, "← Workflows")),
     h("div", { class: "title-bar" }, h("div", {}, title, version), views),
     formView, jsonPanel,
-    h("div", { class: "save-bar" }, summary, confirmRow,
+    h("div", { class: "save-bar" }, summary,
       h("div", { class: "save-row" }, save, status, h("span", { class: "spacer" }), remove)));
   return root;
 }

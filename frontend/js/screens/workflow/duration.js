@@ -18,6 +18,6 @@ export function durationInput({ label, minutes, path, onchange, optional = false
   };
   amount.addEventListener("input", update);
   unit.addEventListener("change", update);
-  return h("div", { class: "field", dataset: path ? { field: path } : undefined },
+  return h("div", { class: "field duration", dataset: path ? { field: path } : undefined },
     h("label", { for: amount.id }, label), amount, " ", unit);
 }

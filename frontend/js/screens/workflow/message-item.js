@@ -11,9 +11,8 @@ export function messageItem(m, { account = false, run = false } = {}) {
       h("strong", {}, m.to), " ", messageBadge(m.status),
       account ? [" · ", h("a", { href: `/accounts/${m.account_id}` }, `account ${m.account_id}`)] : null,
       run && m.run_id ? [" · ", h("a", { href: `/workflows/runs/${m.run_id}` }, `run ${m.run_id}`)] : null),
-    h("time", { datetime: when }, formatDateTime(when)),
-    m.transport ? h("span", { class: "muted" }, ` · by ${m.transport}`) : null,
-    m.attempts > 1 ? h("span", { class: "muted" }, ` · ${m.attempts} tries`) : null,
+    h("p", { class: "when" }, h("time", { datetime: when }, formatDateTime(when)),
+      m.transport ? ` · by ${m.transport}` : null, m.attempts > 1 ? ` · ${m.attempts} tries` : null),
     m.subject ? h("p", { class: "message-subject" }, m.subject) : null,
     h("pre", { class: "message-body" }, m.body),
     m.error ? h("p", { class: "error-text" }, m.error) : null);

@@ -11,12 +11,13 @@ function armRow(arm, i) {
   const collected = Object.entries(arm.collected);
   return h("tr", {},
     h("th", { scope: "row" }, arm.arm, i === 0 ? h("span", { class: "muted" }, " champion") : null),
-    h("td", { class: "num" }, String(arm.accounts)),
-    h("td", { class: "num" }, String(arm.paying)),
-    h("td", { class: "num" }, percent(arm.paying_rate)),
-    h("td", { class: "num" }, collected.length ? collected.map(([currency, amount], j) => [j ? h("br") : null, money(amount, currency)]) : "—"),
-    h("td", { class: "num" }, String(arm.promises_kept)),
-    h("td", {}, versus ? [
+    h("td", { class: "num", "data-label": "Accounts" }, String(arm.accounts)),
+    h("td", { class: "num", "data-label": "Paying" }, String(arm.paying)),
+    h("td", { class: "num", "data-label": "Paying rate" }, percent(arm.paying_rate)),
+    h("td", { class: "num", "data-label": "Collected" },
+      collected.length ? collected.map(([currency, amount], j) => [j ? h("br") : null, money(amount, currency)]) : "—"),
+    h("td", { class: "num", "data-label": "Promises kept" }, String(arm.promises_kept)),
+    h("td", { "data-label": "Against the champion" }, versus ? [
       h("span", { class: "badge", "data-tone": versus.significant ? (versus.difference > 0 ? "ok" : "bad") : undefined }, versus.verdict),
       versus.p_value != null ? h("span", { class: "muted" }, ` p = ${versus.p_value.toFixed(3)}`) : null,
     ] : "—"));
@@ -28,7 +29,7 @@ export function reportPanel(workflowId) {
   async function load() {
     try {
       const report = await api(`/workflows/${workflowId}/report`, { query: { days: days.value } });
-      body.replaceChildren(report.arms.length ? h("div", { class: "table-scroll" }, h("table", { class: "data" },
+      body.replaceChildren(report.arms.length ? h("div", { class: "table-scroll" }, h("table", { class: "data stack" },
         h("caption", { class: "muted" }, `Version ${report.version}: accounts that paid within ${report.days} days of entering an arm`),
         h("thead", {}, h("tr", {}, ["Arm", "Accounts", "Paying", "Paying rate", "Collected", "Promises kept", "Against the champion"]
           .map((t, i) => h("th", { scope: "col", class: i && i < 6 ? "num" : undefined }, t)))),

@@ -26,21 +26,23 @@ function stepRow(step) {
 }
 
 // `account`: name the account (a workflow's list of runs); `workflow`: link the run's own page
-// (supervisors and admins); `messages`: the nodes of what the run sent.
-export function runItem(run, { account = true, workflow = true, open = false, messages = [] } = {}) {
+// (supervisors and admins); `named`: lead with the workflow's name, else the run's number;
+// `messages`: the nodes of what the run sent.
+export function runItem(run, { account = true, workflow = true, named = true, open = false, messages = [] } = {}) {
   const steps = h("ol", { class: "run-steps" }, run.steps.length ? run.steps.map(stepRow)
     : h("li", { class: "muted" }, "No step has run yet."));
   return h("li", { class: "run", dataset: { id: run.id, status: run.status } },
     h("div", { class: "run-head" },
       runBadge(run.status), " ",
-      workflow ? h("a", { href: `/workflows/runs/${run.id}` }, run.workflow_name) : h("strong", {}, run.workflow_name),
+      workflow ? h("a", { href: `/workflows/runs/${run.id}` }, named ? run.workflow_name : `Run ${run.id}`)
+        : h("strong", {}, named ? run.workflow_name : `Run ${run.id}`),
       h("span", { class: "muted" }, ` v${run.version}`),
       run.arm ? h("span", { class: "badge", "data-tone": "info" }, `arm ${run.arm}`) : null,
       h("span", { class: "muted" }, ` on ${run.trigger_type.replace(/[._]/g, " ")}`),
       account ? [" · ", h("a", { href: `/accounts/${run.account_id}` }, `account ${run.account_id}`)] : null),
-    h("time", { datetime: run.started_at }, formatDateTime(run.started_at)),
-    run.finished_at ? h("span", { class: "muted" }, ` → ${formatDateTime(run.finished_at)}`) : null,
-    run.resume_at && !run.finished_at ? h("span", { class: "muted" }, ` · resumes ${formatDateTime(run.resume_at)}`) : null,
+    h("p", { class: "when" }, h("time", { datetime: run.started_at }, formatDateTime(run.started_at)),
+      run.finished_at ? [" → ", h("time", { datetime: run.finished_at }, formatDateTime(run.finished_at))] : null,
+      run.resume_at && !run.finished_at ? ` · resumes ${formatDateTime(run.resume_at)}` : null),
     run.error ? h("p", { class: "error-text" }, run.error) : null,
     messages.length ? h("ol", { class: "run-messages", "aria-label": "Messages this run sent" }, messages) : null,
     h("details", { open }, h("summary", {}, `${run.steps.length} step${run.steps.length === 1 ? "" : "s"}`), steps));

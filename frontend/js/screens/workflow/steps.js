@@ -49,7 +49,7 @@ function branchForm(step, ctx, path, redraw) {
       h("legend", {}, i === 0 ? `Arm ${arm.name || i + 1} (champion)` : `Arm ${arm.name || i + 1}`),
       h("div", { class: "row head" },
         field("Name", name, { path: `${at}.name` }),
-        field("Weight", weight, { path: `${at}.weight` }),
+        field("Weight", weight, { path: `${at}.weight`, className: "weight" }),
         shares[i], remove),
       stepList(arm.steps, ctx, `${at}.steps`, { nested: true }).node);
   });
