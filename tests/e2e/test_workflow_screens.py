@@ -189,6 +189,9 @@ async def test_the_json_view_and_the_form_edit_one_workflow(
     # Bad JSON is named and the form keeps the last good version.
     await text.fill('{"name": ')
     await expect(page.locator("#workflow-json-state")).to_contain_text("Not valid JSON")
+    await page.get_by_role("button", name="Save").click()
+    await expect(page.locator("#save-problem")).to_contain_text("not a valid workflow")
+    await expect(text).to_be_focused()
 
     # A valid edit goes to the form: conditions, a branch with two arms, a wait.
     definition = {

@@ -105,6 +105,10 @@ export async function workflowScreen(id) {
     event.preventDefault();
     pending(save, summary, async () => {
       clearFieldErrors(root);
+      if (!json.valid()) {
+        json.focus();
+        throw new Error("The JSON view holds text that is not a valid workflow: fix it before saving.");
+      }
       try {
         workflow = await api(workflow ? `/workflows/${workflow.id}` : "/workflows",
           { method: workflow ? "PATCH" : "POST", body: model });

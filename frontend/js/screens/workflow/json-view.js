@@ -18,21 +18,26 @@ export function jsonView(onModel) {
   const text = h("textarea", { id: "workflow-json", class: "code json", rows: 24, spellcheck: "false", autocapitalize: "off",
     "aria-describedby": "workflow-json-state" });
   const state = h("p", { id: "workflow-json-state", class: "hint", "aria-live": "polite" }, "In step with the form.");
+  let valid = true;
+  const refuse = (why) => {
+    valid = false;
+    state.className = "error-text";
+    state.textContent = `${why} The form keeps the last valid version.`;
+  };
   text.addEventListener("input", () => {
     let value;
     try {
       value = JSON.parse(text.value);
     } catch (error) {
-      state.className = "error-text";
-      state.textContent = `Not valid JSON: ${error.message}. The form keeps the last valid version.`;
+      refuse(`Not valid JSON: ${error.message}.`);
       return;
     }
     const wrong = shapeError(value);
     if (wrong) {
-      state.className = "error-text";
-      state.textContent = `${wrong} The form keeps the last valid version.`;
+      refuse(wrong);
       return;
     }
+    valid = true;
     value.conditions ??= [];
     value.steps ??= [];
     state.className = "hint";
@@ -41,10 +46,14 @@ export function jsonView(onModel) {
   });
   return {
     nodes: [h("label", { for: text.id }, "Workflow as JSON"), text, state],
+    // Whether the text is what the form holds (a save of anything else would surprise).
+    valid: () => valid,
+    focus: () => text.focus(),
     // While someone types here, the form follows the text, not the other way round.
     show(model) {
       if (document.activeElement === text) return;
       text.value = JSON.stringify(model, null, 2);
+      valid = true;
       state.className = "hint";
       state.textContent = "In step with the form.";
     },
