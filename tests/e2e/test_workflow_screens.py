@@ -353,6 +353,7 @@ async def test_a_payment_runs_a_workflow_seen_in_mailbox_runs_and_timeline(
         await page.wait_for_timeout(500)
     await expect(sent).to_have_attribute("data-status", "sent")
     await expect(sent).to_contain_text("+15555550100")
+    await expect(sent.get_by_role("link", name=account.external_ref)).to_be_visible()
     await both_sizes(page, "mailbox")
 
     # The workflow's runs: the run, its steps, the arms' report.

@@ -9,7 +9,7 @@ export function messageItem(m, { account = false, run = false } = {}) {
     h("div", { class: "message-head" },
       h("span", { class: "badge", "data-tone": "info" }, channelName(m.channel)), " ",
       h("strong", {}, m.to), " ", messageBadge(m.status),
-      account ? [" · ", h("a", { href: `/accounts/${m.account_id}` }, `account ${m.account_id}`)] : null,
+      account ? [" · ", h("a", { href: `/accounts/${m.account_id}` }, m.account_ref || `account ${m.account_id}`)] : null,
       run && m.run_id ? [" · ", h("a", { href: `/workflows/runs/${m.run_id}` }, `run ${m.run_id}`)] : null),
     h("p", { class: "when" }, h("time", { datetime: when }, formatDateTime(when)),
       m.transport ? ` · by ${m.transport}` : null, m.attempts > 1 ? ` · ${m.attempts} tries` : null),

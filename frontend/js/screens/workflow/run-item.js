@@ -39,7 +39,7 @@ export function runItem(run, { account = true, workflow = true, named = true, op
       h("span", { class: "muted" }, ` v${run.version}`),
       run.arm ? h("span", { class: "badge", "data-tone": "info" }, `arm ${run.arm}`) : null,
       h("span", { class: "muted" }, ` on ${run.trigger_type.replace(/[._]/g, " ")}`),
-      account ? [" · ", h("a", { href: `/accounts/${run.account_id}` }, `account ${run.account_id}`)] : null),
+      account ? [" · ", h("a", { href: `/accounts/${run.account_id}` }, run.account_ref || `account ${run.account_id}`)] : null),
     h("p", { class: "when" }, h("time", { datetime: run.started_at }, formatDateTime(run.started_at)),
       run.finished_at ? [" → ", h("time", { datetime: run.finished_at }, formatDateTime(run.finished_at))] : null,
       run.resume_at && !run.finished_at ? ` · resumes ${formatDateTime(run.resume_at)}` : null),
