@@ -193,6 +193,25 @@ async def test_the_json_view_and_the_form_edit_one_workflow(
     await expect(page.locator("#save-problem")).to_contain_text("not a valid workflow")
     await expect(text).to_be_focused()
 
+    # JSON the form cannot show as fields is shown for what it is, without failing.
+    odd = {
+        "name": name,
+        "trigger": {"type": "no.such.trigger"},
+        "steps": [
+            {"kind": "teleport"},
+            {"kind": "create_task", "strategy": "nobody"},
+            {"kind": "branch", "arms": [None, {"name": "B", "weight": "x", "steps": [None]}]},
+        ],
+    }
+    await text.fill(json.dumps(odd))
+    await page.get_by_role("button", name="Form").click()
+    await expect(page.locator("ol.steps > li").first).to_contain_text(
+        'Unknown step kind "teleport"'
+    )
+    await expect(page.locator("fieldset.arm")).to_have_count(1)
+    await expect(page.get_by_text("Arm 1 is not an object")).to_be_visible()
+    await page.get_by_role("button", name="JSON").click()
+
     # A valid edit goes to the form: conditions, a branch with two arms, a wait.
     definition = {
         "name": name,

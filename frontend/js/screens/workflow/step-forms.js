@@ -48,7 +48,7 @@ function setStatus(step, ctx, path) {
 }
 
 function createTask(step, ctx, path, redraw) {
-  step.strategy ||= { kind: "queue" };
+  if (!step.strategy || typeof step.strategy !== "object") step.strategy = { kind: "queue" };
   const strategy = step.strategy;
   const fields = [
     field("Task type", select(TASK_TYPES.map((t) => [t, words(t)]), step.type ?? "call", null,

@@ -25,14 +25,18 @@ function branchForm(step, ctx, path, redraw) {
   if (!Array.isArray(step.arms)) step.arms = [];
   const shares = [];
   const showShares = () => {
-    const total = step.arms.reduce((sum, arm) => sum + (Number(arm.weight) > 0 ? Number(arm.weight) : 0), 0);
+    const weight = (arm) => (Number(arm?.weight) > 0 ? Number(arm.weight) : 0);
+    const total = step.arms.reduce((sum, arm) => sum + weight(arm), 0);
     step.arms.forEach((arm, i) => {
-      const share = total ? Math.round((Number(arm.weight) || 0) * 1000 / total) / 10 : 0;
-      shares[i].textContent = `${share}% of accounts`;
+      if (arm && typeof arm === "object") shares[i].textContent = `${total ? Math.round(weight(arm) * 1000 / total) / 10 : 0}% of accounts`;
     });
   };
   const arms = step.arms.map((arm, i) => {
     const at = `${path}.arms[${i}]`;
+    if (!arm || typeof arm !== "object") {
+      shares[i] = h("span");
+      return h("p", { class: "error-text", dataset: { field: at } }, `Arm ${i + 1} is not an object: fix it in the JSON view.`);
+    }
     if (!Array.isArray(arm.steps)) arm.steps = [];
     const name = h("input", { value: arm.name ?? "", maxlength: 40, required: true });
     name.addEventListener("input", () => { arm.name = name.value; ctx.changed(); });
@@ -55,7 +59,7 @@ function branchForm(step, ctx, path, redraw) {
   });
   showShares();
   const add = h("button", { type: "button", disabled: step.arms.length >= 10, onclick: () => {
-    const used = new Set(step.arms.map((a) => a.name));
+    const used = new Set(step.arms.map((a) => a?.name));
     const name = [..."ABCDEFGHIJ"].find((letter) => !used.has(letter)) || `Arm ${step.arms.length + 1}`;
     step.arms.push({ name, weight: 50, steps: [] });
     ctx.changed();
