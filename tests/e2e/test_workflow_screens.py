@@ -32,7 +32,8 @@ async def open_app(browser: Browser, base: str, user: SeededUser) -> Page:
     page.errors = errors  # type: ignore[attr-defined]
     page.failed = failed  # type: ignore[attr-defined]
     await sign_in(page, base, user.email, user.password)
-    await expect(page.locator("#who")).not_to_be_empty()
+    # Signing in hashes a password: slow while the worker and relay are starting.
+    await expect(page.locator("#who")).not_to_be_empty(timeout=20_000)
     return page
 
 
@@ -387,7 +388,7 @@ async def test_a_payment_runs_a_workflow_seen_in_mailbox_runs_and_timeline(
 
     # The account's timeline: the run and the message it sent, beside the interactions.
     await page.goto(f"{live_server}/accounts/{account.id}")
-    timeline = page.locator("#account-runs li.run").first
+    timeline = page.locator("#account-runs li.run", has_text=name)
     await expect(timeline).to_contain_text(name)
     await expect(timeline.locator("li.message")).to_contain_text("$40.00 received")
     await expect(page.locator("#timeline")).to_contain_text("sms")
