@@ -27,7 +27,25 @@ def _page(name: str) -> File:
     )
 
 
-@get(["/", "/accounts", "/accounts/{account_id:int}", "/admin", "/queue"], **_PUBLIC)
+@get(
+    [
+        "/",
+        "/accounts",
+        "/accounts/{account_id:int}",
+        "/admin",
+        "/queue",
+        "/workflows",
+        "/workflows/new",
+        "/workflows/{workflow_id:int}",
+        "/workflows/{workflow_id:int}/runs",
+        "/workflows/runs/{run_id:int}",
+        "/templates",
+        "/templates/new",
+        "/templates/{template_id:int}",
+        "/messages",
+    ],
+    **_PUBLIC,
+)
 async def app_frame() -> File:
     """Every signed-in screen starts from the app frame; its router picks the screen."""
     return _page("index.html")

@@ -199,6 +199,8 @@ class Run(msgspec.Struct, kw_only=True):
     workflow_name: str
     version: int
     account_id: int
+    # The account's own reference, as people name it.
+    account_ref: str
     trigger_event_id: uuid.UUID
     trigger_type: str
     arm: str | None
@@ -256,6 +258,7 @@ MessageStatus = Literal["queued", "sent", "failed", "skipped"]
 class Message(msgspec.Struct, kw_only=True):
     id: int
     account_id: int
+    account_ref: str
     channel: Channel
     to: str
     subject: str

@@ -92,6 +92,7 @@ def to_message(row: asyncpg.Record) -> Message:
     return Message(
         id=row["id"],
         account_id=row["account_id"],
+        account_ref=row["account_ref"],
         channel=row["channel"],
         to=row["to_address"],
         subject=row["subject"],
@@ -114,6 +115,7 @@ def to_run(row: asyncpg.Record, steps: list[asyncpg.Record] = ()) -> Run:  # typ
         workflow_name=row["workflow_name"],
         version=row["version"],
         account_id=row["account_id"],
+        account_ref=row["account_ref"],
         trigger_event_id=row["event_id"],
         trigger_type=row["trigger_type"],
         arm=row["arm"],

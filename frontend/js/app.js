@@ -7,7 +7,13 @@ import { refresh, signOut } from "./session.js";
 import { accountScreen } from "./screens/account.js";
 import { accountsScreen } from "./screens/accounts.js";
 import { adminScreen } from "./screens/admin.js";
+import { messagesScreen } from "./screens/messages.js";
 import { queueScreen } from "./screens/queue.js";
+import { templateScreen } from "./screens/template.js";
+import { templatesScreen } from "./screens/templates.js";
+import { workflowScreen } from "./screens/workflow.js";
+import { runScreen, workflowRunsScreen } from "./screens/workflow-runs.js";
+import { workflowsScreen } from "./screens/workflows.js";
 
 const screen = document.querySelector("#screen");
 let leaveScreen = null; // what the current screen does when it is left (unsubscribe, ...)
@@ -16,6 +22,15 @@ const routes = [
   [/^\/accounts\/(\d+)$/, "accounts", (m) => accountScreen(Number(m[1]))],
   [/^\/queue$/, "queue", () => queueScreen()],
   [/^\/admin$/, "admin", () => adminScreen()],
+  [/^\/workflows$/, "workflows", () => workflowsScreen()],
+  [/^\/workflows\/new$/, "workflows", () => workflowScreen(null)],
+  [/^\/workflows\/(\d+)$/, "workflows", (m) => workflowScreen(Number(m[1]))],
+  [/^\/workflows\/(\d+)\/runs$/, "workflows", (m) => workflowRunsScreen(Number(m[1]))],
+  [/^\/workflows\/runs\/(\d+)$/, "workflows", (m) => runScreen(Number(m[1]))],
+  [/^\/templates$/, "workflows", () => templatesScreen()],
+  [/^\/templates\/new$/, "workflows", () => templateScreen(null)],
+  [/^\/templates\/(\d+)$/, "workflows", (m) => templateScreen(Number(m[1]))],
+  [/^\/messages$/, "workflows", () => messagesScreen()],
 ];
 
 async function start() {

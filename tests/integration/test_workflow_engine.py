@@ -60,6 +60,10 @@ async def test_a_broken_promise_texts_the_debtor_and_books_a_call_for_tomorrow_o
         account.id,
         str(event_id),
     )
+    assert run["account_ref"] == account.external_ref
+    mailbox = await client.get(f"{API}/messages", headers=tenant.supervisor.headers)
+    (sent,) = [m for m in mailbox.json()["items"] if m["run_id"] == run["id"]]
+    assert (sent["account_id"], sent["account_ref"]) == (account.id, account.external_ref)
     assert [(s["kind"], s["outcome"]) for s in run["steps"]] == [
         ("send_sms", "done"),
         ("create_task", "done"),
@@ -255,6 +259,8 @@ async def test_arms_stop_if_and_the_accounts_timeline(
         f"{API}/accounts/{tenant.accounts[0].id}/workflow-runs", headers=tenant.collector.headers
     )
     assert [r["workflow_id"] for r in timeline.json()["items"]] == [flow["id"]]
+    # Runs and messages name the account as people do, by its reference.
+    assert timeline.json()["items"][0]["account_ref"] == tenant.accounts[0].external_ref
     hidden = await client.get(
         f"{API}/accounts/{tenant.accounts[1].id}/workflow-runs", headers=tenant.collector.headers
     )

@@ -203,7 +203,9 @@ async def messages(
     conn: Connection, *, account_id: int | None, before: int | None, limit: int
 ) -> list[asyncpg.Record]:
     return await conn.fetch(
-        f"""SELECT {MESSAGE_COLUMNS} FROM messages
+        f"""SELECT {MESSAGE_COLUMNS},
+          (SELECT a.external_ref FROM accounts a WHERE a.id = m.account_id) AS account_ref
+        FROM messages m
         WHERE ($1::bigint IS NULL OR account_id = $1) AND ($2::bigint IS NULL OR id < $2)
         ORDER BY id DESC LIMIT $3""",
         account_id,

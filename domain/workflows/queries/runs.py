@@ -10,8 +10,8 @@ import asyncpg
 from domain.db import Connection
 
 RUN_COLUMNS = """r.id, r.workflow_id, w.name AS workflow_name, r.version, r.account_id,
-  r.event_id, r.trigger_type, r.event, r.arm, r.status, r.position, r.resume_at, r.attempts,
-  r.error, r.started_at, r.finished_at"""
+  a.external_ref AS account_ref, r.event_id, r.trigger_type, r.event, r.arm, r.status,
+  r.position, r.resume_at, r.attempts, r.error, r.started_at, r.finished_at"""
 
 
 _ENTERED = """WITH entered AS (
@@ -126,6 +126,7 @@ async def run(conn: Connection, run_id: int, *, for_update: bool = False) -> asy
     return await conn.fetchrow(
         f"""SELECT {RUN_COLUMNS} FROM workflow_runs r
         JOIN workflows w ON w.id = r.workflow_id AND w.tenant_id = r.tenant_id
+        JOIN accounts a ON a.id = r.account_id AND a.tenant_id = r.tenant_id
         WHERE r.id = $1{lock}""",
         run_id,
     )
@@ -142,6 +143,7 @@ async def runs(
     return await conn.fetch(
         f"""SELECT {RUN_COLUMNS} FROM workflow_runs r
         JOIN workflows w ON w.id = r.workflow_id AND w.tenant_id = r.tenant_id
+        JOIN accounts a ON a.id = r.account_id AND a.tenant_id = r.tenant_id
         WHERE ($1::bigint IS NULL OR r.workflow_id = $1)
           AND ($2::bigint IS NULL OR r.account_id = $2)
           AND ($3::bigint IS NULL OR r.id < $3)

@@ -4,6 +4,7 @@
 import { api } from "../api.js";
 import { announce, h } from "../dom.js";
 import { realtime } from "../realtime.js";
+import { automationPanel } from "./account/automation.js";
 import { balancePanel } from "./account/balance.js";
 import { contactPanel } from "./account/contact.js";
 import { debtorPanel } from "./account/debtor.js";
@@ -37,6 +38,7 @@ export async function accountScreen(id, { embedded = false } = {}) {
   const contact = contactPanel(id, { onStatus: link.update });
   const payments = paymentsPanel(id);
   const tasks = tasksPanel(id);
+  const automation = automationPanel(id, { managers: role === "admin" || role === "supervisor" });
 
   function show(changed) {
     title.textContent = `${account.debtor_name} · ${account.external_ref}`;
@@ -47,10 +49,13 @@ export async function accountScreen(id, { embedded = false } = {}) {
   contact.load();
   payments.load();
   tasks.load();
+  automation.load();
 
   const stop = realtime.subscribe(`account:${id}`, async (event) => {
     if (event.type?.startsWith("task.") && event.data?.task) {
       tasks.put(event.data.task);
+      // A workflow's run may have made it.
+      automation.later();
     } else if (event.type === "account.updated" || event.type === "account.created") {
       account = event.data;
       show(true);
@@ -58,6 +63,8 @@ export async function accountScreen(id, { embedded = false } = {}) {
     } else if (event.type === "interaction.logged") {
       timeline.add(event.data, true);
       contact.load();
+      // A message a workflow sent is logged as an interaction.
+      automation.later();
       announce(`New ${event.data.channel} logged`);
     } else if (MONEY_EVENTS.has(event.type)) {
       account = event.data.account;
@@ -73,6 +80,7 @@ export async function accountScreen(id, { embedded = false } = {}) {
       payments.load();
       contact.load();
       tasks.load();
+      automation.load();
       account = await api(`/accounts/${id}`);
       show(true);
       await timeline.reload();
@@ -95,6 +103,7 @@ export async function accountScreen(id, { embedded = false } = {}) {
         debtorPanel(debtor),
         contact.nodes,
         timeline.nodes,
+        automation.nodes,
         tasks.nodes)));
   return { node, leave: stop };
 }
