@@ -394,3 +394,40 @@ async def test_a_payment_runs_a_workflow_seen_in_mailbox_runs_and_timeline(
     await expect(page.locator("#timeline")).to_contain_text("sms")
     await both_sizes(page, "account-workflows", at="#account-runs")
     no_errors(page)
+
+
+async def test_a_run_appears_on_the_open_account_as_it_starts(
+    browser: Browser, live_server: str, relay, worker, tenant: SeededTenant
+) -> None:
+    boss, account = tenant.supervisor, tenant.accounts[2]
+    name = f"Wait and see {uuid.uuid4().hex[:6]}"
+    # A run that only waits: no task, no message, nothing else on the account moves.
+    await call(
+        live_server,
+        boss,
+        "POST",
+        "/workflows",
+        {
+            "name": name,
+            "enabled": True,
+            "trigger": {"type": "payment.received"},
+            "conditions": [f"account.id == {account.id}"],
+            "steps": [{"kind": "wait", "minutes": 60}],
+        },
+    )
+    page = await open_app(browser, live_server, boss)
+    await page.goto(f"{live_server}/accounts/{account.id}")
+    await expect(page.locator("#account-runs")).to_be_visible()
+    await expect(page.locator("#account-runs li.run", has_text=name)).to_have_count(0)
+    await call(
+        live_server,
+        boss,
+        "POST",
+        f"/accounts/{account.id}/payments",
+        {"amount": "5.00", "currency": "USD"},
+        **{"Idempotency-Key": f"wait-{tenant.id}"},
+    )
+    run = page.locator("#account-runs li.run", has_text=name)
+    await expect(run).to_be_visible(timeout=10_000)
+    await expect(run).to_contain_text("waiting")
+    no_errors(page)

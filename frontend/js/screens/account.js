@@ -71,6 +71,9 @@ export async function accountScreen(id, { embedded = false } = {}) {
       show(true);
       payments.load();
       announce(`${event.type.replace(".", " ")}: balance ${balance.text()}`);
+    } else if (event.type === "workflow.triggered" || event.type === "workflow.step") {
+      // A run started, or went on: its steps and messages are read anew.
+      automation.later();
     } else if (event.type === "debtor.updated" || event.type === "debtor.opted_out") {
       contact.load();
     } else if (event.type === "payment.pending" || event.type === "payment.failed") {
