@@ -137,12 +137,18 @@ async def completed(
 async def held(conn: Connection, group_id: int | None) -> list[asyncpg.Record]:
     """Each agent's held work: how much, and the task under way (the latest started)."""
     return await conn.fetch(
-        f"""SELECT t.assignee_id AS agent_id, count(*) AS open_tasks,
-          (array_agg(t.id ORDER BY t.started_at DESC, t.id DESC)
-            FILTER (WHERE t.status = 'in_progress'))[1] AS current_task_id
-        FROM tasks t
-        WHERE t.status IN ('assigned', 'in_progress') AND t.assignee_id IN ({_AGENTS})
-        GROUP BY t.assignee_id""",
+        f"""SELECT h.agent_id, h.open_tasks, c.current_task_id
+        FROM (
+          SELECT assignee_id AS agent_id, count(*) AS open_tasks FROM tasks
+          WHERE status IN ('assigned', 'in_progress') AND assignee_id IS NOT NULL
+            AND ($1::bigint IS NULL OR assignee_id IN ({_AGENTS}))
+          GROUP BY assignee_id
+        ) h
+        LEFT JOIN (
+          SELECT DISTINCT ON (assignee_id) assignee_id, id AS current_task_id FROM tasks
+          WHERE status = 'in_progress' AND assignee_id IS NOT NULL
+          ORDER BY assignee_id, started_at DESC NULLS LAST, id DESC
+        ) c ON c.assignee_id = h.agent_id""",
         group_id,
     )
 
@@ -151,22 +157,23 @@ async def queues(
     conn: Connection, group_id: int | None, queue_id: int | None, now: dt.datetime
 ) -> list[asyncpg.Record]:
     """Per queue (and for open work in none): what waits unassigned, and how long the
-    oldest has waited, in seconds."""
+    oldest has waited, in seconds. One pass over the waiting work."""
     return await conn.fetch(
-        """SELECT q.id, q.name, coalesce(w.depth, 0) AS depth, w.oldest
+        """WITH waiting AS (
+          SELECT queue_id, count(*) AS depth, min(created_at) AS oldest FROM tasks
+          WHERE status = 'open' AND ($2::bigint IS NULL OR queue_id = $2)
+            AND ($1::bigint IS NULL OR queue_id IS NOT NULL OR group_id = $1)
+          GROUP BY queue_id
+        )
+        SELECT q.id, q.name, coalesce(w.depth, 0) AS depth,
+          floor(extract(epoch FROM $3 - w.oldest))::bigint AS oldest
         FROM (
           SELECT id, name FROM task_queues
           WHERE ($1::bigint IS NULL OR group_id = $1) AND ($2::bigint IS NULL OR id = $2)
           UNION ALL
           SELECT NULL, '' WHERE $2::bigint IS NULL
         ) q
-        LEFT JOIN LATERAL (
-          SELECT count(*) AS depth,
-            floor(extract(epoch FROM $3 - min(t.created_at)))::bigint AS oldest
-          FROM tasks t
-          WHERE t.status = 'open' AND t.queue_id IS NOT DISTINCT FROM q.id
-            AND ($1::bigint IS NULL OR q.id IS NOT NULL OR t.group_id = $1)
-        ) w ON true
+        LEFT JOIN waiting w ON w.queue_id IS NOT DISTINCT FROM q.id
         ORDER BY q.id IS NULL, q.name, q.id""",
         group_id,
         queue_id,

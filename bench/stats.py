@@ -1,0 +1,198 @@
+"""Today's figures of a large floor: ``GET /api/v1/stats/realtime``'s computation for a
+tenant with 200 agents, 100,000 open tasks and a day of payments, calls and promises.
+
+Starts its own embedded PostgreSQL under .recoup/bench (or uses DATABASE_URL), generates a
+scratch tenant, and computes the figures from this process pinned to CPU 0 while
+PostgreSQL runs on CPU 1. Prints the time of each computation (the best and the median of
+several) and each statement's share of the last one.
+
+    .venv/bin/python bench/stats.py [--agents 200] [--tasks 100000] [--accounts 100000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import bench.worklist  # noqa: E402
+from bench.worklist import agents, analyze, fresh_database, generate, pin_postgres  # noqa: E402
+from domain.actor import system_actor  # noqa: E402
+from domain.db import Database  # noqa: E402
+from domain.stats.service import StatsService  # noqa: E402
+
+TARGET_MS = 200
+
+
+async def activity(db: Database, tenant_id: int, team: list[int], tasks: int) -> None:
+    """Open work (a third assigned to the agents), and today's payments, calls, promises
+    and finished work, spread over the agents and the day so far."""
+    async with db.tenant(tenant_id) as conn:
+        first = await conn.fetchval("SELECT min(id) FROM accounts")
+        accounts = await conn.fetchval("SELECT count(*) FROM accounts")
+        queues = [
+            await conn.fetchval(
+                "INSERT INTO task_queues (tenant_id, name) VALUES ($1, $2) RETURNING id",
+                tenant_id,
+                f"Queue {n}",
+            )
+            for n in range(8)
+        ]
+        await conn.execute(
+            """INSERT INTO tasks (tenant_id, account_id, type, priority, status, queue_id,
+              assignee_id, created_at)
+            SELECT $1, $2 + n % $3, 'call', n * 37 % 100,
+              CASE WHEN n % 3 = 0 THEN 'assigned' WHEN n % 97 = 0 THEN 'in_progress'
+                ELSE 'open' END,
+              ($4::bigint[])[1 + n % 8],
+              CASE WHEN n % 3 = 0 OR n % 97 = 0 THEN ($5::bigint[])[1 + n % $6] END,
+              now() - make_interval(mins => n % 5000)
+            FROM generate_series(1, $7) AS n""",
+            tenant_id,
+            first,
+            accounts,
+            queues,
+            team,
+            len(team),
+            tasks,
+        )
+        day = "now() - make_interval(secs => n % 30000)"
+        await conn.execute(
+            f"""INSERT INTO tasks (tenant_id, account_id, type, priority, status, assignee_id,
+              created_at, completed_at)
+            SELECT $1, $2 + n % $3, 'call', 50, 'completed', ($4::bigint[])[1 + n % $5],
+              {day}, {day}
+            FROM generate_series(1, 20000) AS n""",
+            tenant_id,
+            first,
+            accounts,
+            team,
+            len(team),
+        )
+        await conn.execute(
+            f"""INSERT INTO payments (tenant_id, account_id, amount, currency, status, method,
+              source, created_by, received_at)
+            SELECT $1, $2 + n % $3, 10 + n % 90, 'USD',
+              CASE WHEN n % 10 = 0 THEN 'failed' ELSE 'succeeded' END, 'card', 'staff',
+              ($4::bigint[])[1 + n % $5], {day}
+            FROM generate_series(1, 10000) AS n""",
+            tenant_id,
+            first,
+            accounts,
+            team,
+            len(team),
+        )
+        await conn.execute(
+            f"""INSERT INTO interactions (tenant_id, account_id, debtor_id, user_id, channel,
+              direction, disposition, occurred_at)
+            SELECT $1, a.id, a.debtor_id, ($4::bigint[])[1 + n % $5], 'call', 'outbound',
+              (ARRAY['right_party_contact', 'no_answer', 'left_message', 'promise'])[1 + n % 4],
+              {day}
+            FROM generate_series(1, 40000) AS n
+            JOIN accounts a ON a.id = $2 + n % $3""",
+            tenant_id,
+            first,
+            accounts,
+            team,
+            len(team),
+        )
+        await conn.execute(
+            """INSERT INTO promises (tenant_id, account_id, amount, currency, due_date,
+              status, created_by, resolved_at, created_at)
+            SELECT $1, $2 + n % $3, 50, 'USD', current_date + n % 30 - 15,
+              (ARRAY['pending', 'kept', 'broken'])[1 + n % 3], ($4::bigint[])[1 + n % $5],
+              CASE WHEN n % 3 <> 0 THEN now() - make_interval(days => n % 20) END,
+              now() - make_interval(days => n % 40)
+            FROM generate_series(1, 30000) AS n""",
+            tenant_id,
+            first,
+            accounts,
+            team,
+            len(team),
+        )
+    await analyze("tasks", "payments", "interactions", "promises", "users", vacuum=True)
+
+
+async def measure(database_url: str, args: argparse.Namespace) -> None:
+    from config.settings import Settings
+
+    bench.worklist.OWNER_URL = database_url  # ANALYZE as the tables' owner
+    db = await Database.from_settings(
+        Settings(database_url=database_url), application_name="bench-stats", max_size=2
+    ).open()
+    try:
+        tenant_id = await generate(db, args.accounts)
+        team = await agents(db, tenant_id, args.agents, None)
+        started = time.perf_counter()
+        await activity(db, tenant_id, team, args.tasks)
+        print(f"activity generated in {time.perf_counter() - started:.1f} s")
+        times = []
+        for _ in range(args.runs):
+            started = time.perf_counter()
+            async with db.tenant(tenant_id) as conn:
+                figures = await StatsService(conn, system_actor(tenant_id)).realtime()
+            times.append((time.perf_counter() - started) * 1000)
+        statements: list[tuple[float, str]] = []
+        async with db.tenant(tenant_id) as conn:
+            conn.add_query_logger(
+                lambda q: statements.append((q.elapsed * 1000, " ".join(q.query.split())[:70]))
+            )
+            await StatsService(conn, system_actor(tenant_id)).realtime()
+        for elapsed, query in sorted(statements, reverse=True)[:8]:
+            print(f"  {elapsed:7.1f} ms  {query}")
+        open_work = sum(figures.tasks.open_by_status.values())
+        print(
+            f"{len(figures.agents)} agents, {open_work:,} open tasks, "
+            f"{figures.calls.attempted_today:,} calls today, "
+            f"{sum(c.count for c in figures.collected):,} payments today"
+        )
+        print(
+            f"realtime figures: best {min(times):.0f} ms, median {statistics.median(times):.0f} "
+            f"ms over {args.runs} (target {TARGET_MS} ms: "
+            f"{TARGET_MS / statistics.median(times):.1f}x)"
+        )
+    finally:
+        await db.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--agents", type=int, default=200)
+    parser.add_argument("--tasks", type=int, default=100_000)
+    parser.add_argument("--accounts", type=int, default=100_000)
+    parser.add_argument("--runs", type=int, default=15)
+    args = parser.parse_args()
+
+    from server.embedded import EmbeddedServices
+
+    cpus = sorted(os.sched_getaffinity(0))
+    os.sched_setaffinity(0, {cpus[0]})
+    services = None
+    database_url = os.environ.get("DATABASE_URL")
+    if not database_url:
+        services = EmbeddedServices(ROOT / ".recoup" / "bench", database="recoup_bench")
+        database_url = services.start(need_postgres=True, need_redis=False)[0]
+        asyncio.run(fresh_database(database_url))
+    try:
+        env = {**os.environ, "DATABASE_URL": database_url or "", "LOG_LEVEL": "WARNING"}
+        subprocess.run(
+            [sys.executable, "-m", "server.cli", "migrate"], env=env, cwd=ROOT, check=True
+        )
+        if len(cpus) > 1:
+            pin_postgres(cpus[-1])
+        asyncio.run(measure(database_url or "", args))
+    finally:
+        if services is not None:
+            services.stop()
+
+
+if __name__ == "__main__":
+    main()
