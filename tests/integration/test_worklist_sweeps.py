@@ -105,6 +105,25 @@ async def test_a_round_gives_only_to_members_of_the_task_s_group(tenant: SeededT
     assert await held(tenant, [outsider, member]) == {outsider: 0, member: 1}
 
 
+async def test_a_round_gives_out_the_rest_when_a_task_s_group_was_deleted(
+    client, tenant: SeededTenant
+) -> None:
+    """A deleted group leaves its tasks without a group (their strategy still names it):
+    they wait, and the round goes on for everyone else's work."""
+    gone, team = await group(tenant, "Gone"), await group(tenant)
+    await agents(tenant, 1, group_id=gone)
+    [agent] = await agents(tenant, 1, group_id=team)
+    [orphan] = await tasks(tenant, 1, strategy={"kind": "fewest_open", "group_id": gone})
+    [task_id] = await tasks(tenant, 1, strategy={"kind": "fewest_open", "group_id": team})
+    response = await client.delete(f"/api/v1/agent-groups/{gone}", headers=tenant.admin.headers)
+    assert response.status_code == 204, response.text
+    assert (await task_row(tenant, orphan))["group_id"] is None
+    async with tenant.db.tenant(tenant.id) as conn:
+        made = await sweeps.assign_waiting(conn, system_actor(tenant.id), at_noon)
+    assert [(m.task_id, m.agent_id) for m in made] == [(task_id, agent)]
+    assert (await task_row(tenant, orphan))["status"] == "open"
+
+
 async def test_a_round_counts_pulled_work_against_capacity(tenant: SeededTenant) -> None:
     team = await group(tenant)
     [agent] = await agents(tenant, 1, group_id=team, capacity=2)

@@ -195,7 +195,7 @@ def test_a_sign_in_that_is_not_a_uuid_has_ended() -> None:
 async def test_an_ended_session_rolls_back_and_gives_the_connection_back() -> None:
     conn = Conn(refused(dbmodule.SESSION_ENDED_SQLSTATE))
     db, pool = database(conn)
-    with pytest.raises(SessionEnded, match="sign in again"):
+    with pytest.raises(SessionEnded, match=r"^your session has ended; sign in again$"):
         await db.begin(5)
     assert conn.sent[-1] == "ROLLBACK"
     assert pool.released == [conn]
@@ -246,6 +246,27 @@ async def test_a_held_tenant_that_changed_is_dropped_and_begun_again_without_it(
     remember_tenant(transaction.conn, 5, 4, "fresh")
     await transaction.commit()
     assert db._tenants[5] == (4, "fresh")
+
+
+async def test_a_changed_tenant_another_transaction_dropped_first_is_begun_again() -> None:
+    """Two transactions find the held tenant changed at once; the one that finds it dropped
+    already begins again all the same."""
+    db: Database
+
+    class Raced(Conn):
+        async def execute(self, sql: str) -> None:
+            if sql.startswith("BEGIN") and self.refusals:
+                db._tenants.pop(5, None)  # the other transaction dropped it first
+            await super().execute(sql)
+
+    conn = Raced(refused(dbmodule.TENANT_CHANGED_SQLSTATE))
+    db, pool = database(conn)
+    db._tenants[5] = (3, "stale")
+    transaction = await db.begin(5)
+    assert conn.sent == [begun(5, False, 3), "ROLLBACK", begun(5, False, "NULL")]
+    assert 5 not in db._tenants
+    assert pool.released == []
+    await transaction.commit()
 
 
 # Ending a transaction
