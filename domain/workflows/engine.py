@@ -16,14 +16,9 @@ dispute) is skipped and recorded as such, and the run goes on.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
-
-import asyncpg
-import msgspec
 
 from domain.accounts.audience import account_audience
 from domain.accounts.schemas import AccountUpdate
@@ -37,13 +32,25 @@ from domain.outbox import events
 from domain.service import Service
 from domain.workflows import conditions, queries
 from domain.workflows.links import Links
+from domain.workflows.plans import (
+    Going,
+    Outcome,
+    Plan,
+    Progress,
+    StepFailed,
+    Trigger,
+    account_of,
+    arm_for,
+    branch_of,
+    definition_of,
+    reason,
+    wait_until,
+)
 from domain.workflows.rendering import render_message
 from domain.workflows.schemas import (
     TIME_TRIGGERS,
     Action,
-    Branch,
     CreateTask,
-    Definition,
     Emit,
     SendEmail,
     SendSms,
@@ -51,161 +58,11 @@ from domain.workflows.schemas import (
     StopIf,
     Wait,
 )
-from domain.workflows.service import wait_until
 from domain.workflows.variables import event_variables, variables
 from domain.worklist.schemas import TaskCreate
 from domain.worklist.tasks import TaskService
 
 BATCH = 500
-
-
-@dataclass(frozen=True, slots=True)
-class Plan:
-    workflow_id: int
-    version: int
-    name: str
-    definition: Definition
-
-
-@dataclass(frozen=True, slots=True)
-class Trigger:
-    """The enabled workflows of one trigger, grouped by their conditions (workflows that
-    share them are matched once), and every condition as one batch."""
-
-    groups: dict[tuple[str, ...], list[Plan]]
-    batch: conditions.Batch
-
-    @classmethod
-    def of(cls, plans: list[Plan]) -> Trigger:
-        groups: dict[tuple[str, ...], list[Plan]] = {}
-        for plan in plans:
-            groups.setdefault(tuple(plan.definition.conditions), []).append(plan)
-        return cls(groups, conditions.Batch([c for group in groups for c in group]))
-
-
-@dataclass(slots=True)
-class Going:
-    """A run on its way in this transaction: where it stands in its own list of steps."""
-
-    run: Mapping[str, Any]
-    plan: Plan
-    subject: asyncpg.Record
-    steps: list[Action] = field(init=False)
-    position: int = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.steps = steps_for(self.plan.definition, self.run["arm"])
-        self.position = self.run["position"]
-
-
-@dataclass(slots=True)
-class Outcome:
-    """What one step did; ``hold`` keeps the run at this step (a message on its way, a
-    window not yet open) until ``resume_at`` or until the sender wakes it."""
-
-    outcome: str
-    detail: dict[str, Any] = field(default_factory=dict)
-    error: str | None = None
-    resume_at: dt.datetime | None = None
-    hold: bool = False
-    stop: bool = False
-
-
-@dataclass(slots=True)
-class Progress:
-    """What runs did in a transaction, to be saved together: where each run ends up
-    (``ends``, by run id), its steps, the messages its steps queue (each with the detail
-    of its step, which names the message once it is made) and each workflow's last error."""
-
-    ends: dict[int, dict[str, Any]] = field(default_factory=dict)
-    steps: list[tuple] = field(default_factory=list)
-    messages: list[tuple[dict[str, Any], dict[str, Any]]] = field(default_factory=list)
-    errors: dict[int, str] = field(default_factory=dict)
-
-    def end(
-        self,
-        run_id: int,
-        status: str,
-        position: int,
-        at: dt.datetime,
-        *,
-        resume_at: dt.datetime | None = None,
-        error: str | None = None,
-    ) -> None:
-        self.ends[run_id] = {
-            "status": status,
-            "position": position,
-            "resume_at": resume_at,
-            "error": error,
-            "finished_at": at if status in ("completed", "stopped", "failed") else None,
-        }
-
-
-class StepFailed(Exception):
-    """A step that cannot succeed: the run stops with this reason."""
-
-
-def account_of(type: str, data: Mapping[str, Any]) -> int | None:
-    """The account an event is about: the account itself, or the account its payment,
-    promise, task or interaction is on. None for an event that names none (the debtor's
-    page's own copies, which carry no ids)."""
-    if type.startswith("account.") and type not in TIME_TRIGGERS:
-        return _id(data.get("id"))
-    found = _id(data.get("account_id"))
-    if found is not None:
-        return found
-    for key in ("payment", "promise", "task", "interaction"):
-        nested = data.get(key)
-        if isinstance(nested, dict) and _id(nested.get("account_id")) is not None:
-            return _id(nested.get("account_id"))
-    account = data.get("account")
-    return _id(account.get("id")) if isinstance(account, dict) else None
-
-
-def _id(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
-def arm_for(workflow_id: int, version: int, account_id: int, branch: Branch) -> str:
-    """The arm an account lands in: the same for a workflow version, whatever the order."""
-    digest = hashlib.blake2b(
-        f"{workflow_id}:{version}:{account_id}".encode(), digest_size=8
-    ).digest()
-    point = int.from_bytes(digest, "big") % sum(arm.weight for arm in branch.arms)
-    for arm in branch.arms:
-        if point < arm.weight:
-            return arm.name
-        point -= arm.weight
-    raise AssertionError("unreachable: the weights cover every point")
-
-
-def branch_of(definition: Definition) -> Branch | None:
-    return next((s for s in definition.steps if isinstance(s, Branch)), None)
-
-
-def steps_for(definition: Definition, arm: str | None) -> list[Action]:
-    """The run's own list of steps: its arm's in place of the branch."""
-    out: list[Action] = []
-    for step in definition.steps:
-        if isinstance(step, Branch):
-            out += next((list(a.steps) for a in step.arms if a.name == arm), [])
-        else:
-            out.append(step)
-    return out
-
-
-_PLANS: dict[tuple[int, int], Definition] = {}
-
-
-def _definition(workflow_id: int, version: int, stored: Any) -> Definition:
-    """A version's definition, decoded once per process (a version never changes)."""
-    key = (workflow_id, version)
-    found = _PLANS.get(key)
-    if found is None:
-        if len(_PLANS) > 10_000:
-            _PLANS.clear()
-        found = _PLANS[key] = msgspec.convert(stored, Definition)
-    return found
 
 
 class Engine(Service):
@@ -300,7 +157,7 @@ class Engine(Service):
         """The enabled workflows of each of these triggers, as ``Trigger``s."""
         by_type: dict[str, list[Plan]] = {}
         for w in await queries.enabled_for(self.conn, types) if types else []:
-            definition = _definition(w["id"], w["version"], w["definition"])
+            definition = definition_of(w["id"], w["version"], w["definition"])
             plan = Plan(w["id"], w["version"], w["name"], definition)
             by_type.setdefault(w["trigger_type"], []).append(plan)
         return {type: Trigger.of(found) for type, found in by_type.items()}
@@ -315,7 +172,7 @@ class Engine(Service):
         subjects = await queries.subjects(self.conn, [run["account_id"]])
         if stored is None or run["account_id"] not in subjects:
             return False
-        definition = _definition(run["workflow_id"], run["version"], stored["definition"])
+        definition = definition_of(run["workflow_id"], run["version"], stored["definition"])
         plan = Plan(run["workflow_id"], run["version"], stored["name"], definition)
         progress = await self.advance([Going(run, plan, subjects[run["account_id"]])])
         await queries.save_runs(
@@ -348,7 +205,7 @@ class Engine(Service):
                     continue
                 kind = g.steps[position].__struct_config__.tag
                 if isinstance(done, BaseException):
-                    error = f"step {position + 1} ({kind}): {_reason(done)}"
+                    error = f"step {position + 1} ({kind}): {reason(done)}"
                     progress.steps.append(
                         (run_id, position, kind, "failed", {}, error, started, now)
                     )
@@ -607,7 +464,3 @@ class Engine(Service):
         return await render_message(
             self, template, channel, run["event"], subject, self.links, make_link=True
         )
-
-
-def _reason(exc: BaseException) -> str:
-    return getattr(exc, "detail", None) or str(exc) or type(exc).__name__

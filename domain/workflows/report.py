@@ -18,7 +18,7 @@ from domain.errors import NotFound
 from domain.money import minor_digits
 from domain.service import Service
 from domain.workflows import queries
-from domain.workflows.engine import branch_of
+from domain.workflows.plans import branch_of
 from domain.workflows.schemas import Definition
 
 MIN_ACCOUNTS = 30

@@ -5,7 +5,6 @@ a workflow does stored as a new version."""
 from __future__ import annotations
 
 import datetime as dt
-import re
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -19,6 +18,7 @@ from domain.outbox import events
 from domain.pagination import Page, check_limit, decode_cursor, page
 from domain.service import Service
 from domain.workflows import conditions, queries, templates
+from domain.workflows.plans import CLOCK_TIME, LOCAL_TIME
 from domain.workflows.schemas import (
     EVENT_TRIGGERS,
     UNSET,
@@ -46,25 +46,6 @@ from domain.workflows.schemas import (
 )
 from domain.workflows.variables import sample
 from domain.worklist.base import check_strategy
-
-_CLOCK = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
-_LOCAL = re.compile(r"^\d{4}-\d{2}-\d{2}T([01]\d|2[0-3]):([0-5]\d)$")
-
-
-def wait_until(until: str, now: dt.datetime, zone: Any) -> dt.datetime:
-    """The moment ``until`` names in ``zone``: a time of day's next occurrence after
-    ``now``, or a local date and time (in the past, it is ``now``)."""
-    if _CLOCK.match(until):
-        hours, minutes = (int(p) for p in until.split(":"))
-        local = now.astimezone(zone)
-        moment = local.replace(hour=hours, minute=minutes, second=0, microsecond=0)
-        if moment <= local:
-            moment = (local + dt.timedelta(days=1)).replace(
-                hour=hours, minute=minutes, second=0, microsecond=0, fold=0
-            )
-        return moment.astimezone(dt.UTC)
-    moment = dt.datetime.fromisoformat(until).replace(tzinfo=zone).astimezone(dt.UTC)
-    return max(moment, now)
 
 
 def to_workflow(row: asyncpg.Record, runs_today: int = 0) -> Workflow:
@@ -294,13 +275,13 @@ class WorkflowService(Service):
             if (step.minutes is None) == (step.until is None):
                 raise InvalidInput("a wait takes either minutes or until", field=field)
             if step.until is not None and not (
-                _CLOCK.match(step.until) or _LOCAL.match(step.until)
+                CLOCK_TIME.match(step.until) or LOCAL_TIME.match(step.until)
             ):
                 raise InvalidInput(
                     "until is a time of day (08:00) or a local date and time (2026-12-24T09:00)",
                     field=f"{field}.until",
                 )
-            if step.until is not None and _LOCAL.match(step.until):
+            if step.until is not None and LOCAL_TIME.match(step.until):
                 try:
                     dt.datetime.fromisoformat(step.until)
                 except ValueError:
@@ -499,4 +480,4 @@ def _local_day(now: dt.datetime, time_zone: str) -> tuple[dt.datetime, dt.dateti
     return start.astimezone(dt.UTC), end.astimezone(dt.UTC)
 
 
-__all__ = ["EVENT_TRIGGERS", "TemplateService", "WorkflowService", "wait_until"]
+__all__ = ["EVENT_TRIGGERS", "TemplateService", "WorkflowService"]

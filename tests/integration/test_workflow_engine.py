@@ -14,7 +14,7 @@ import pytest
 
 from domain.db import Database
 from domain.debtors.schemas import DebtorCreate
-from domain.workflows import engine
+from domain.workflows import engine, plans
 from domain.workflows.queries.runs import RunStartedElsewhere
 from domain.workflows.schemas import Branch
 from tests.factories import SeededTenant
@@ -158,7 +158,7 @@ async def test_a_wait_outlives_the_worker_and_goes_on_on_the_minute(
     assert (run["status"], run["position"]) == ("waiting", 1)
     assert dt.datetime.fromisoformat(run["resume_at"]) == started + dt.timedelta(minutes=60)
 
-    engine._PLANS.clear()  # a new worker process remembers nothing
+    plans._PLANS.clear()  # a new worker process remembers nothing
     clock.now = started + dt.timedelta(minutes=59, seconds=59)
     await run_jobs(db, tenant.id, clock)
     (run,) = await runs(client, tenant, flow["id"])
@@ -251,7 +251,7 @@ async def test_arms_stop_if_and_the_accounts_timeline(
     assert made[paid.id]["status"] == "stopped"
     for account in tenant.accounts[:3]:
         run = made[account.id]
-        expected = engine.arm_for(flow["id"], 1, account.id, split)
+        expected = plans.arm_for(flow["id"], 1, account.id, split)
         assert (run["status"], run["arm"]) == ("completed", expected)
         kinds = [s["kind"] for s in run["steps"]]
         assert kinds == ["stop_if", "emit" if expected == "letter" else "create_task"]

@@ -17,7 +17,7 @@ from domain.workflows.conditions import (
     holds,
     minor_units,
 )
-from domain.workflows.engine import account_of
+from domain.workflows.plans import account_of
 from domain.workflows.variables import event_variables, sample
 
 TYPICAL = (

@@ -8,10 +8,9 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from domain.workflows import templates
-from domain.workflows.engine import arm_for, steps_for
 from domain.workflows.messaging import Smtp, retry_delay
+from domain.workflows.plans import arm_for, steps_for, wait_until
 from domain.workflows.schemas import Arm, Branch, CreateTask, Definition, SendSms, Trigger, Wait
-from domain.workflows.service import wait_until
 
 NEW_YORK = ZoneInfo("America/New_York")
 
