@@ -49,9 +49,11 @@ async def apply_to_account(
 
 
 async def insert(conn: Connection, tenant_id: int, values: dict[str, Any]) -> asyncpg.Record:
+    """A new payment of ``values`` by column (quoted: a name must be the column's exactly)."""
     columns = ["tenant_id", *values]
+    quoted = ", ".join(f'"{column}"' for column in columns)
     return await conn.fetchrow(
-        f"INSERT INTO payments ({', '.join(columns)}) VALUES ({placeholders(len(columns))}) "
+        f"INSERT INTO payments ({quoted}) VALUES ({placeholders(len(columns))}) "
         f"RETURNING {COLUMNS}",
         tenant_id,
         *values.values(),
@@ -100,7 +102,7 @@ async def settle(
     return await conn.fetchrow(
         f"""UPDATE payments SET status = $2, applied_fees = $3, applied_interest = $4,
           applied_principal = $5, applied_credit = $6, failure_reason = $7,
-          {column} = coalesce({column}, $8), updated_at = now()
+          "{column}" = coalesce("{column}", $8), updated_at = now()
         WHERE id = $1 RETURNING {COLUMNS}""",
         payment_id,
         status,

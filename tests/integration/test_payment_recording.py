@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from domain.errors import InvalidInput, NotFound
+from domain.payments import queries
 from domain.payments.schemas import PaymentCreate
 from domain.payments.service import PaymentService
 from tests.factories import SeededTenant
@@ -270,6 +271,18 @@ async def test_payments_are_listed_newest_first_a_page_at_a_time(
         )
     ).json()
     assert other["items"] == []
+
+
+async def test_a_page_of_payments_reads_no_more_rows_than_asked(tenant: SeededTenant) -> None:
+    """The list cuts at its limit whatever the query returns, so only the query shows that
+    an account with many payments is not read whole for one page."""
+    account = tenant.accounts[2]
+    made = [(await record(tenant, account.id)).id for _ in range(3)]
+    async with tenant.db.tenant(tenant.id) as conn:
+        first = await queries.for_account(conn, account.id, before_id=None, limit=2)
+        after_newest = await queries.for_account(conn, account.id, before_id=made[2], limit=1)
+    assert [r["id"] for r in first] == [made[2], made[1]]
+    assert [r["id"] for r in after_newest] == [made[1]]
 
 
 async def test_the_payments_of_an_account_out_of_sight_are_not_listed(

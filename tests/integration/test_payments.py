@@ -220,6 +220,29 @@ async def test_overpayment_is_held_as_credit_when_the_tenant_allows(
     assert (state["balance"], state["status"]) == ("0.00", "paid")
 
 
+async def test_credit_starts_a_cent_over_the_balance(client, tenant: SeededTenant) -> None:
+    allow = await client.patch(
+        "/api/v1/tenant",
+        json={"payments": {"hold_overpayment_as_credit": True}},
+        headers=tenant.admin.headers,
+    )
+    assert allow.status_code == 200, allow.text
+    over, exact = tenant.accounts[0], tenant.accounts[1]  # each owes 1075.00
+    for account, amount, credit in ((over, "1075.01", "0.01"), (exact, "1075.00", "0.00")):
+        paid = await pay(client, tenant, account.id, amount)
+        assert paid.status_code == 201, paid.text
+        assert paid.json()["allocation"] == {
+            "fees": "25.00",
+            "interest": "50.00",
+            "principal": "1000.00",
+            "credit": credit,
+        }
+        state = (
+            await client.get(f"/api/v1/accounts/{account.id}", headers=tenant.admin.headers)
+        ).json()
+        assert (state["balance"], state["status"]) == ("0.00", "paid")
+
+
 async def test_one_idempotency_key_fifty_times_at_once_makes_one_payment(
     client, tenant: SeededTenant
 ) -> None:
