@@ -390,3 +390,62 @@ async def test_pruning_deletes_the_tokens_that_ended_before_the_cutoff(
         assert await queries.prune_refresh_tokens(conn, cutoff) == 1
         assert await queries.prune_refresh_tokens(conn, cutoff) == 0
     assert [row["expires_at"] for row in await token_rows(tenant, user)] == [cutoff]
+
+
+async def test_a_user_removed_while_signing_in_is_refused_alike_once_audited(
+    auth: AuthService, db: Database, monkeypatch: pytest.MonkeyPatch, tenant: SeededTenant
+) -> None:
+    email = f"leaving@{tenant.slug}.test"
+    async with db.tenant(tenant.id) as conn:
+        user_id = await conn.fetchval(
+            """INSERT INTO users (tenant_id, email, name, role, password_hash)
+            SELECT tenant_id, $2, 'Leaving Soon', role, password_hash FROM users WHERE id = $1
+            RETURNING id""",
+            tenant.collector.id,
+            email,
+        )
+    find_login = queries.find_login
+
+    async def found_then_removed(conn, email):  # type: ignore[no-untyped-def]
+        found = await find_login(conn, email)
+        async with db.system() as other:
+            await other.execute("DELETE FROM users WHERE id = $1", user_id)
+        return found
+
+    monkeypatch.setattr(queries, "find_login", found_then_removed)
+    # The right password of a user who is gone between the look-up and the read.
+    assert await refusal(auth.login(email, PASSWORD, request_id="req-gone")) == (
+        INVALID_CREDENTIALS
+    )
+    async with db.tenant(tenant.id) as conn:
+        rows = await conn.fetch(
+            """SELECT actor_id, action, entity_id, request_id FROM audit_log
+            WHERE entity_type = 'user' AND entity_id = $1""",
+            user_id,
+        )
+    assert [dict(r) for r in rows] == [
+        {
+            "actor_id": user_id,
+            "action": "auth.login_failed",
+            "entity_id": user_id,
+            "request_id": "req-gone",
+        }
+    ]
+
+
+async def test_a_refresh_token_pruned_while_presented_is_not_valid(
+    auth: AuthService, db: Database, monkeypatch: pytest.MonkeyPatch, tenant: SeededTenant
+) -> None:
+    user = tenant.collector
+    tokens = await auth.login(user.email, PASSWORD)
+    find_refresh_token = queries.find_refresh_token
+
+    async def found_then_pruned(conn, token_hash):  # type: ignore[no-untyped-def]
+        found = await find_refresh_token(conn, token_hash)
+        async with db.system() as other:
+            await other.execute("DELETE FROM refresh_tokens WHERE id = $1", found["token_id"])
+        return found
+
+    monkeypatch.setattr(queries, "find_refresh_token", found_then_pruned)
+    assert await refusal(auth.refresh(tokens.refresh_token)) == "refresh token is not valid"
+    assert [row["action"] for row in await audit_rows(tenant, user)] == ["auth.login"]

@@ -49,6 +49,8 @@ async def test_a_deactivated_user_is_refused_on_the_next_request(
     )
     assert off.status_code == 200
     assert await works(client, bearer(tokens)) == DEAD
+    refused = await client.get("/api/v1/users/me", headers=bearer(tokens))
+    assert refused.json()["detail"] == "your session has ended; sign in again"
     refreshed = await client.post(REFRESH, json={"refresh_token": tokens["refresh_token"]})
     assert refreshed.status_code == 401
     # Reactivated, they sign in again; the old tokens stay dead.
