@@ -257,34 +257,36 @@ class Engine(Service):
     async def _announce(
         self, event_type: str, runs: list[tuple[Mapping[str, Any], Plan, Any]]
     ) -> None:
-        """An event per run, as it stands now, for those who watch its account."""
-        if runs:
+        """One event per account, with its runs as they stand now, for those who watch it."""
+        by_account: dict[int, tuple[list[str], list[dict[str, Any]]]] = {}
+        for run, plan, subject in runs:
+            account_id = run["account_id"]
+            if account_id not in by_account:
+                by_account[account_id] = (account_audience(account_id, subject["owner_id"]), [])
+            by_account[account_id][1].append(
+                {
+                    "id": run["id"],
+                    "workflow_id": plan.workflow_id,
+                    "workflow_name": plan.name,
+                    "version": plan.version,
+                    "account_id": account_id,
+                    "trigger_type": run["trigger_type"],
+                    "trigger_event_id": str(run["event_id"]),
+                    "arm": run["arm"],
+                    "status": run["status"],
+                    "position": run["position"],
+                    "resume_at": run["resume_at"],
+                    "error": run["error"],
+                }
+            )
+        if by_account:
             await self.changes.record_many(
                 action=event_type,
                 entity_type="workflow_run",
                 changes=[],
                 events=[
-                    (
-                        event_type,
-                        account_audience(run["account_id"], subject["owner_id"]),
-                        {
-                            "run": {
-                                "id": run["id"],
-                                "workflow_id": plan.workflow_id,
-                                "workflow_name": plan.name,
-                                "version": plan.version,
-                                "account_id": run["account_id"],
-                                "trigger_type": run["trigger_type"],
-                                "trigger_event_id": str(run["event_id"]),
-                                "arm": run["arm"],
-                                "status": run["status"],
-                                "position": run["position"],
-                                "resume_at": run["resume_at"],
-                                "error": run["error"],
-                            }
-                        },
-                    )
-                    for run, plan, subject in runs
+                    (event_type, audience, {"account_id": account_id, "runs": made})
+                    for account_id, (audience, made) in by_account.items()
                 ],
             )
 

@@ -175,12 +175,14 @@ async def test_a_wait_outlives_the_worker_and_goes_on_on_the_minute(
     async with db.tenant(tenant.id) as conn:
         told = await conn.fetch(
             "SELECT type, channels, data FROM outbox "
-            "WHERE type LIKE 'workflow.%' AND (data -> 'run' ->> 'id')::bigint = $1 ORDER BY id",
-            run["id"],
+            "WHERE type LIKE 'workflow.%' AND (data ->> 'account_id')::bigint = $1 ORDER BY id",
+            account.id,
         )
     assert [e["type"] for e in told] == ["workflow.triggered", "workflow.step"]
     assert f"account:{account.id}" in told[0]["channels"]
-    started_run, went_on = (e["data"]["run"] for e in told)
+    assert [len(e["data"]["runs"]) for e in told] == [1, 1]
+    started_run, went_on = (e["data"]["runs"][0] for e in told)
+    assert started_run["id"] == went_on["id"] == run["id"]
     assert (started_run["status"], started_run["position"]) == ("waiting", 1)
     assert started_run["workflow_id"] == flow["id"]
     assert started_run["trigger_event_id"] == run["trigger_event_id"]
@@ -368,6 +370,16 @@ async def test_a_batch_makes_its_tasks_and_events_together_and_a_failing_step_fa
             assert created == 1
     shown = await client.get(f"{API}/workflows/{doomed['id']}", headers=tenant.supervisor.headers)
     assert shown.json()["last_error"] == f"step 1 (create_task): queue {queue_id} not found"
+    # One event per account for the batch, naming both of its runs.
+    async with db.tenant(tenant.id) as conn:
+        told = await conn.fetch(
+            "SELECT data FROM outbox WHERE type = 'workflow.triggered' ORDER BY id"
+        )
+    assert sorted(e["data"]["account_id"] for e in told) == sorted(a.id for a in accounts)
+    for event in told:
+        assert sorted(r["workflow_id"] for r in event["data"]["runs"]) == sorted(
+            [doomed["id"], fine["id"]]
+        )
 
 
 async def test_a_run_made_meanwhile_sends_the_whole_batch_back_to_start_over(
