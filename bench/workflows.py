@@ -129,7 +129,7 @@ def worker(database_url: str, tenant_id: int, cpu: int, stop_at: float, profile:
 
     profiler = cProfile.Profile()
     # Written when the bench stops the worker (SIGTERM), which ends the loop.
-    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt))
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     profiler.enable()
     try:
         asyncio.run(_worker(database_url, tenant_id, stop_at))

@@ -24,9 +24,6 @@ from domain.worklist.schemas import (
 Row = Mapping[str, Any]
 
 
-_money = in_currency
-
-
 def task_account(row: Row, tenant: Tenant, today: dt.date) -> TaskAccount:
     dpd = days_past_due(row["due_date"], today)
     currency = row["currency"]
@@ -36,7 +33,7 @@ def task_account(row: Row, tenant: Tenant, today: dt.date) -> TaskAccount:
         debtor_id=row["debtor_id"],
         debtor_name=row["debtor_name"],
         currency=currency,
-        balance=_money(row["principal"] + row["interest"] + row["fees"], currency),
+        balance=in_currency(row["principal"] + row["interest"] + row["fees"], currency),
         days_past_due=dpd,
         bucket=bucket_for(tenant, dpd),
         status=row["account_status"],
