@@ -14,7 +14,7 @@ from domain.db import Connection
 RIGHT_PARTY = ("right_party_contact", "promise", "dispute", "refusal", "callback_requested")
 
 # The agents counted: every collector of the tenant, or of one group.
-_AGENTS = "SELECT id FROM users WHERE role = 'collector' AND ($1::bigint IS NULL OR group_id = $1)"
+AGENTS = "SELECT id FROM users WHERE role = 'collector' AND ($1::bigint IS NULL OR group_id = $1)"
 
 
 async def agents(conn: Connection, group_id: int | None) -> list[asyncpg.Record]:
@@ -34,7 +34,7 @@ async def collected(
           sum(amount) AS amount, count(*) AS count
         FROM payments
         WHERE status = 'succeeded' AND received_at >= $2 AND received_at < $3
-          AND ($1::bigint IS NULL OR created_by IN ({_AGENTS}))
+          AND ($1::bigint IS NULL OR created_by IN ({AGENTS}))
         GROUP BY GROUPING SETS ((currency), (created_by, currency))
         ORDER BY currency, created_by NULLS FIRST""",
         group_id,
@@ -63,7 +63,7 @@ async def promises(
             AND resolved_at < $3) AS judged_7d
         FROM promises
         WHERE (created_at >= $2 OR due_date = $4 OR resolved_at >= $5)
-          AND ($1::bigint IS NULL OR created_by IN ({_AGENTS}))""",
+          AND ($1::bigint IS NULL OR created_by IN ({AGENTS}))""",
         group_id,
         start,
         end,
@@ -81,7 +81,7 @@ async def calls(
         FROM interactions
         WHERE channel = 'call' AND direction = 'outbound'
           AND occurred_at >= $2 AND occurred_at < $3
-          AND ($1::bigint IS NULL OR user_id IN ({_AGENTS}))""",
+          AND ($1::bigint IS NULL OR user_id IN ({AGENTS}))""",
         group_id,
         start,
         end,
@@ -89,7 +89,7 @@ async def calls(
     )
 
 
-_TASK_SCOPE = f"""($1::bigint IS NULL OR t.group_id = $1 OR t.assignee_id IN ({_AGENTS}))
+_TASK_SCOPE = f"""($1::bigint IS NULL OR t.group_id = $1 OR t.assignee_id IN ({AGENTS}))
   AND ($2::bigint IS NULL OR t.queue_id = $2)"""
 
 
@@ -141,7 +141,7 @@ async def held(conn: Connection, group_id: int | None) -> list[asyncpg.Record]:
         FROM (
           SELECT assignee_id AS agent_id, count(*) AS open_tasks FROM tasks
           WHERE status IN ('assigned', 'in_progress') AND assignee_id IS NOT NULL
-            AND ($1::bigint IS NULL OR assignee_id IN ({_AGENTS}))
+            AND ($1::bigint IS NULL OR assignee_id IN ({AGENTS}))
           GROUP BY assignee_id
         ) h
         LEFT JOIN (
@@ -166,7 +166,7 @@ async def queues(
           GROUP BY queue_id
         )
         SELECT q.id, q.name, coalesce(w.depth, 0) AS depth,
-          floor(extract(epoch FROM $3 - w.oldest))::bigint AS oldest
+          floor(extract(epoch FROM $3 - w.oldest))::bigint AS oldest, w.oldest AS oldest_since
         FROM (
           SELECT id, name FROM task_queues
           WHERE ($1::bigint IS NULL OR group_id = $1) AND ($2::bigint IS NULL OR id = $2)

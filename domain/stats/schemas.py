@@ -49,6 +49,38 @@ class QueueFigures(msgspec.Struct, kw_only=True):
     name: str
     depth: int
     oldest_seconds: int | None
+    # When the oldest waiting task was created: a screen ages it by itself between updates.
+    oldest_since: dt.datetime | None
+
+
+class QueueThresholds(msgspec.Struct, kw_only=True):
+    """How long the oldest waiting task may wait before its queue shows amber, then red."""
+
+    warn_seconds: int
+    alert_seconds: int
+
+
+class Hour(msgspec.Struct, kw_only=True):
+    """Money received in one hour of the tenant's day (0 to 23, local), today and on the
+    same weekday last week."""
+
+    hour: int
+    currency: str
+    today: Decimal
+    last_week: Decimal
+
+
+class FeedItem(msgspec.Struct, kw_only=True):
+    """One of today's latest payments, promises and broken promises."""
+
+    type: str  # payment.received, promise.made or promise.broken
+    at: dt.datetime
+    account_id: int
+    account_ref: str
+    agent_id: int | None
+    agent_name: str | None
+    currency: str
+    amount: Decimal
 
 
 class AgentFigures(msgspec.Struct, kw_only=True):
@@ -74,5 +106,8 @@ class Realtime(msgspec.Struct, kw_only=True):
     calls: Calls
     tasks: Tasks
     queues: list[QueueFigures]
+    queue_thresholds: QueueThresholds
     agents_by_status: dict[str, int]
     agents: list[AgentFigures]
+    by_hour: list[Hour]
+    feed: list[FeedItem]

@@ -13,19 +13,24 @@ from collections import defaultdict
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+import asyncpg
+
 from domain.errors import NotFound
 from domain.money import in_currency
 from domain.service import Service
-from domain.stats import queries
+from domain.stats import live, queries
 from domain.stats.schemas import (
     HIGH_FROM,
     LOW_BELOW,
     AgentFigures,
     Calls,
     Collected,
+    FeedItem,
+    Hour,
     Money,
     Promises,
     QueueFigures,
+    QueueThresholds,
     Realtime,
     Tasks,
 )
@@ -47,6 +52,24 @@ def day_bounds(day: dt.date, zone: ZoneInfo) -> tuple[dt.datetime, dt.datetime]:
 
 def rate(part: int, whole: int) -> float | None:
     return round(part / whole, 4) if whole else None
+
+
+def hours(rows: list[asyncpg.Record], currencies: set[str]) -> list[Hour]:
+    """Every hour of the day for every currency seen today, a week ago or with a target,
+    zero where nothing came in."""
+    amounts = {(r["today"], r["hour"], r["currency"]): r["amount"] for r in rows}
+    currencies = currencies | {r["currency"] for r in rows}
+    zero = Decimal(0)
+    return [
+        Hour(
+            hour=hour,
+            currency=currency,
+            today=in_currency(amounts.get((True, hour, currency), zero), currency),
+            last_week=in_currency(amounts.get((False, hour, currency), zero), currency),
+        )
+        for currency in sorted(currencies)
+        for hour in range(24)
+    ]
 
 
 class StatsService(Service):
@@ -126,6 +149,15 @@ class StatsService(Service):
                     current_task_id=holding["current_task_id"] if holding else None,
                 )
             )
+        stats_rules = tenant.settings.stats
+        hourly = await live.by_hour(
+            conn,
+            group_id,
+            (start, end),
+            day_bounds(today - dt.timedelta(days=7), zone),
+            tenant.time_zone,
+        )
+        feed = await live.feed(conn, group_id, start, end)
         return Realtime(
             as_of=now,
             today=today,
@@ -155,9 +187,28 @@ class StatsService(Service):
                     name=q["name"] or "No queue",
                     depth=q["depth"],
                     oldest_seconds=max(q["oldest"], 0) if q["oldest"] is not None else None,
+                    oldest_since=q["oldest_since"],
                 )
                 for q in await queries.queues(conn, group_id, queue_id, now)
             ],
+            queue_thresholds=QueueThresholds(
+                warn_seconds=stats_rules.queue_age_warn_minutes * 60,
+                alert_seconds=stats_rules.queue_age_alert_minutes * 60,
+            ),
             agents_by_status=agents_by_status,
             agents=agents,
+            by_hour=hours(hourly, {c.currency for c in collected}),
+            feed=[
+                FeedItem(
+                    type=r["type"],
+                    at=r["at"],
+                    account_id=r["account_id"],
+                    account_ref=r["account_ref"],
+                    agent_id=r["agent_id"],
+                    agent_name=r["agent_name"],
+                    currency=r["currency"],
+                    amount=in_currency(r["amount"], r["currency"]),
+                )
+                for r in feed
+            ],
         )

@@ -76,6 +76,9 @@ class StatsRules(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_field
 
     # Money to collect each day, per currency: {"USD": "5000.00"}.
     daily_targets: dict[str, Decimal] = msgspec.field(default_factory=dict)
+    # A queue whose oldest waiting task has waited this long shows amber, then red.
+    queue_age_warn_minutes: Annotated[int, msgspec.Meta(ge=1, le=10_080)] = 15
+    queue_age_alert_minutes: Annotated[int, msgspec.Meta(ge=1, le=10_080)] = 60
 
 
 class TenantSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):

@@ -99,6 +99,11 @@ class TenantService(Service):
             check_contact_rules(data.contact)
         if data.stats is not msgspec.UNSET:
             targets = check_targets(data.stats.daily_targets)
+            if data.stats.queue_age_alert_minutes <= data.stats.queue_age_warn_minutes:
+                raise InvalidInput(
+                    "the red threshold must be longer than the amber one",
+                    field="stats.queue_age_alert_minutes",
+                )
             settings = msgspec.structs.replace(
                 settings, stats=msgspec.structs.replace(data.stats, daily_targets=targets)
             )

@@ -247,6 +247,7 @@ async def test_work_by_status_and_urgency_queues_and_agents(
     waiting = {q["name"]: q for q in got["queues"]}
     assert (waiting["Early stage"]["id"], waiting["Early stage"]["depth"]) == (queue, 2)
     assert 3600 <= waiting["Early stage"]["oldest_seconds"] < 3600 + 60
+    assert dt.datetime.fromisoformat(waiting["Early stage"]["oldest_since"]) == hour_ago
     assert (waiting["No queue"]["id"], waiting["No queue"]["depth"]) == (None, 1)
     assert 600 <= waiting["No queue"]["oldest_seconds"] < 600 + 60
     agents = {a["id"]: a for a in got["agents"]}
@@ -331,6 +332,6 @@ async def test_daily_targets_are_amounts_of_currencies_in_use(
     )
     assert kept.status_code == 200, kept.text
     # Kept with each currency's decimals.
-    assert kept.json()["settings"]["stats"] == {"daily_targets": {"JPY": "1", "USD": "0.01"}}
+    assert kept.json()["settings"]["stats"]["daily_targets"] == {"JPY": "1", "USD": "0.01"}
     again = await client.patch("/api/v1/tenant", json=targets({"GBP": "50"}), headers=headers)
-    assert again.json()["settings"]["stats"] == {"daily_targets": {"GBP": "50.00"}}
+    assert again.json()["settings"]["stats"]["daily_targets"] == {"GBP": "50.00"}
