@@ -220,6 +220,11 @@ class Backend(abc.ABC):
         """Stop delivering to ``listener``; the last one out unsubscribes the process."""
 
     @abc.abstractmethod
+    async def listened(self, name: str) -> list[int]:
+        """The tenants whose channel ``name`` (tenant-relative, such as ``wallboard``) some
+        process is subscribed to right now."""
+
+    @abc.abstractmethod
     async def history(self, channel: str, since: str | None) -> History:
         """Events after ``since`` in order (see ``resolve_history``); raises
         BackendUnavailable when the backend cannot be reached."""

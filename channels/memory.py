@@ -7,6 +7,7 @@ import time
 from collections import deque
 from collections.abc import Sequence
 
+from channels import names
 from channels.backend import (
     Backend,
     History,
@@ -65,6 +66,11 @@ class MemoryBackend(Backend):
 
     async def unsubscribe(self, channel: str, listener: Listener) -> None:
         self._remove_listener(channel, listener)
+
+    async def listened(self, name: str) -> list[int]:
+        return sorted(
+            {tenant for tenant, held in map(names.unscoped, self._channels) if held == name}
+        )
 
     async def history(self, channel: str, since: str | None) -> History:
         entries = self._history.get(channel) or deque()

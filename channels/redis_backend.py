@@ -25,6 +25,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from channels import names
 from channels.backend import (
     Backend,
     BackendUnavailable,
@@ -322,6 +323,18 @@ class RedisBackend(Backend):
             with contextlib.suppress(RedisError, OSError):
                 async with self._write_lock:
                     await conn.send_command("UNSUBSCRIBE", live_key(channel))
+
+    async def listened(self, name: str) -> list[int]:
+        try:
+            live = await self.redis.pubsub_channels(f"rt:{{t*:{name}}}")
+        except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
+            raise BackendUnavailable(str(exc)) from exc
+        tenants = set()
+        for key in live:
+            tenant_id, listened = names.unscoped(_channel_of(key))
+            if listened == name:
+                tenants.add(tenant_id)
+        return sorted(tenants)
 
     async def history(self, channel: str, since: str | None) -> History:
         key = history_key(channel)

@@ -14,6 +14,7 @@ from taskiq import TaskiqEvents, TaskiqScheduler, TaskiqState
 from taskiq.schedule_sources import LabelScheduleSource
 from taskiq_redis import RedisStreamBroker
 
+from channels.redis_backend import RedisBackend
 from config.settings import get_settings
 from domain.db import Database
 
@@ -43,13 +44,19 @@ scheduler = TaskiqScheduler(broker=broker, sources=[LabelScheduleSource(broker)]
 
 @broker.on_event(TaskiqEvents.WORKER_STARTUP)
 async def open_resources(state: TaskiqState) -> None:
+    settings = get_settings()
     state.db = await Database.from_settings(
-        get_settings(), application_name="recoup-worker", min_size=1
+        settings, application_name="recoup-worker", min_size=1
     ).open()
+    # For what jobs publish straight to the channels (the wallboard's snapshots).
+    state.channels = RedisBackend(_redis_url(), history_size=settings.channel_history)
 
 
 @broker.on_event(TaskiqEvents.WORKER_SHUTDOWN)
 async def close_resources(state: TaskiqState) -> None:
+    channels = getattr(state, "channels", None)
+    if channels is not None:
+        await channels.stop()
     db = getattr(state, "db", None)
     if db is not None:
         await db.close()

@@ -57,6 +57,8 @@ TEMPLATE_DELETED: Final = "template.deleted"
 # that went on later (its wait over, its message sent or failed).
 WORKFLOW_TRIGGERED: Final = "workflow.triggered"
 WORKFLOW_STEP: Final = "workflow.step"
+# The whole of a tenant's figures of the day, every few seconds, on its wallboard channel.
+WALLBOARD_KPIS: Final = "wallboard.kpis"
 
 
 class Event(msgspec.Struct, frozen=True, kw_only=True):

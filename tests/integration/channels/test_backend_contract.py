@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 
@@ -138,3 +139,28 @@ async def test_unknown_channel_and_positions(backend) -> None:
     future = await backend.history(full, "99999999999999-0")
     assert not future.recovered
     assert future.pos == positions[0]
+
+
+async def test_listened_names_the_tenants_someone_subscribes_to_a_channel_of(backend) -> None:
+    watched, other, unwatched = (int(uuid.uuid4().int % 10**9) for _ in range(3))
+    wallboard = names.scoped(watched, names.WALLBOARD)
+    first, second = Recorder(), Recorder()
+    await backend.subscribe(wallboard, first)
+    await backend.subscribe(wallboard, second)
+    await backend.subscribe(names.scoped(other, names.TENANT), first)
+    await backend.publish([publication(names.scoped(unwatched, names.WALLBOARD), 1)])
+    # Other tests' tenants may be listened to as well; these three are known.
+    listened = await backend.listened(names.WALLBOARD)
+    assert watched in listened
+    assert other not in listened
+    assert unwatched not in listened
+    assert other in await backend.listened(names.TENANT)
+
+    await backend.unsubscribe(wallboard, first)
+    assert watched in await backend.listened(names.WALLBOARD)  # the second still listens
+    await backend.unsubscribe(wallboard, second)
+    for _ in range(500):  # Redis forgets the subscription as soon as it reads the UNSUBSCRIBE
+        if watched not in await backend.listened(names.WALLBOARD):
+            break
+        await asyncio.sleep(0.01)
+    assert watched not in await backend.listened(names.WALLBOARD)
