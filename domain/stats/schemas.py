@@ -96,6 +96,8 @@ class AgentFigures(msgspec.Struct, kw_only=True):
 
 
 class Realtime(msgspec.Struct, kw_only=True):
+    # When the figures were read: every row stamped earlier and committed by then is in
+    # them, and none stamped later (a screen applies the events of later rows on top).
     as_of: dt.datetime
     today: dt.date
     time_zone: str

@@ -158,8 +158,11 @@ class StatsService(Service):
             tenant.time_zone,
         )
         feed = await live.feed(conn, group_id, start, end)
+        queue_rows = await queries.queues(conn, group_id, queue_id, now)
         return Realtime(
-            as_of=now,
+            # Read after the last figure: a row stamped before this moment was counted if it
+            # was committed, and a row stamped after it was not (a screen adds its event).
+            as_of=self.clock(),
             today=today,
             time_zone=tenant.time_zone,
             group_id=group_id,
@@ -189,7 +192,7 @@ class StatsService(Service):
                     oldest_seconds=max(q["oldest"], 0) if q["oldest"] is not None else None,
                     oldest_since=q["oldest_since"],
                 )
-                for q in await queries.queues(conn, group_id, queue_id, now)
+                for q in queue_rows
             ],
             queue_thresholds=QueueThresholds(
                 warn_seconds=stats_rules.queue_age_warn_minutes * 60,

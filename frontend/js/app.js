@@ -11,6 +11,7 @@ import { messagesScreen } from "./screens/messages.js";
 import { queueScreen } from "./screens/queue.js";
 import { templateScreen } from "./screens/template.js";
 import { templatesScreen } from "./screens/templates.js";
+import { wallboardScreen } from "./screens/wallboard.js";
 import { workflowScreen } from "./screens/workflow.js";
 import { runScreen, workflowRunsScreen } from "./screens/workflow-runs.js";
 import { workflowsScreen } from "./screens/workflows.js";
@@ -22,6 +23,7 @@ const routes = [
   [/^\/accounts\/(\d+)$/, "accounts", (m) => accountScreen(Number(m[1]))],
   [/^\/queue$/, "queue", () => queueScreen()],
   [/^\/admin$/, "admin", () => adminScreen()],
+  [/^\/wallboard$/, "wallboard", () => wallboardScreen()],
   [/^\/workflows$/, "workflows", () => workflowsScreen()],
   [/^\/workflows\/new$/, "workflows", () => workflowScreen(null)],
   [/^\/workflows\/(\d+)$/, "workflows", (m) => workflowScreen(Number(m[1]))],

@@ -1,0 +1,149 @@
+"""The wallboard in a real browser: its tiles equal GET /api/v1/stats/realtime, a payment made
+through the API shows within a second, and a cut connection shows the stale banner until the
+socket is back, with what was missed applied."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import httpx
+from playwright.async_api import Browser, Page, WebSocketRoute, expect
+
+from tests.e2e.conftest import screenshot
+from tests.e2e.test_login import sign_in
+from tests.factories import SeededTenant
+
+TV = {"width": 1920, "height": 1080}
+PHONE = {"width": 390, "height": 844}
+
+
+class Cable:
+    """The browser's sockets, through a switch: ``cut()`` closes them and refuses new ones
+    until ``mend()``."""
+
+    def __init__(self) -> None:
+        self.cut_off = False
+        self.routes: list[WebSocketRoute] = []
+
+    async def handle(self, route: WebSocketRoute) -> None:
+        if self.cut_off:
+            await route.close()
+            return
+        server = route.connect_to_server()
+        # Forwarded by hand: frames the page sends before the server's side is open wait.
+        route.on_message(server.send)
+        server.on_message(route.send)
+        self.routes.append(route)
+
+    async def cut(self) -> None:
+        self.cut_off = True
+        for route in self.routes:
+            await route.close()
+        self.routes.clear()
+
+    def mend(self) -> None:
+        self.cut_off = False
+
+
+async def figures(base: str, tenant: SeededTenant) -> dict[str, Any]:
+    async with httpx.AsyncClient(base_url=base) as http:
+        got = await http.get("/api/v1/stats/realtime", headers=tenant.supervisor.headers)
+    assert got.status_code == 200, got.text
+    return got.json()
+
+
+async def pay(base: str, tenant: SeededTenant, amount: str) -> None:
+    async with httpx.AsyncClient(base_url=base) as http:
+        paid = await http.post(
+            f"/api/v1/accounts/{tenant.accounts[0].id}/payments",
+            json={"amount": amount, "currency": "USD", "method": "cash"},
+            headers={**tenant.collector.headers, "Idempotency-Key": f"wb-{amount}-{tenant.id}"},
+        )
+    assert paid.status_code == 201, paid.text
+
+
+async def money(page: Page, amount: str, currency: str = "USD") -> str:
+    return await page.evaluate(
+        "([a, c]) => new Intl.NumberFormat(undefined, {style: 'currency', currency: c}).format(a)",
+        [amount, currency],
+    )
+
+
+async def tiles_equal_the_api(page: Page, got: dict[str, Any]) -> None:
+    usd = [c for c in got["collected"] if c["currency"] == "USD"]
+    await expect(page.locator("rc-kpi-tile[data-kpi=collected]")).to_have_attribute(
+        "value", await money(page, usd[0]["amount"]) if usd else "—"
+    )
+    open_work = sum(got["tasks"]["open_by_status"].values())
+    expected = {
+        "promises": got["promises"]["made_today"],
+        "broken": got["promises"]["broken_today"],
+        "calls": got["calls"]["attempted_today"],
+        "completed": got["tasks"]["completed_today"],
+        "open": open_work,
+    }
+    for kpi, value in expected.items():
+        await expect(page.locator(f"rc-kpi-tile[data-kpi={kpi}]")).to_have_attribute(
+            "value", f"{value:,}"
+        )
+    assert await page.locator("#wb-agents li").count() == len(got["agents"])
+    assert await page.locator("#wb-queues tr").count() == len(got["queues"])
+
+
+async def test_the_wallboard_follows_the_floor_and_says_when_it_cannot(
+    browser: Browser, live_server: str, relay, tenant: SeededTenant
+) -> None:
+    context = await browser.new_context(viewport=TV)
+    page = await context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    cable = Cable()
+    await page.route_web_socket(re.compile(r"/ws\?"), cable.handle)
+    await sign_in(page, live_server, tenant.supervisor.email, tenant.supervisor.password)
+    await expect(page.locator("#who")).not_to_be_empty()
+    await page.goto(f"{live_server}/wallboard?tv=1")
+    board = page.locator(".wallboard")
+    await expect(board).to_have_attribute("data-state", "live")
+    await expect(page.locator(".topbar")).to_be_hidden()  # TV mode: no chrome
+    await tiles_equal_the_api(page, await figures(live_server, tenant))
+
+    # A payment through the API is on the board within a second, in the tiles and the feed.
+    await pay(live_server, tenant, "12.34")
+    collected = page.locator("rc-kpi-tile[data-kpi=collected]")
+    await expect(collected).to_have_attribute("value", await money(page, "12.34"), timeout=1000)
+    await expect(page.locator("#wb-feed li").first).to_contain_text(await money(page, "12.34"))
+    await tiles_equal_the_api(page, await figures(live_server, tenant))
+    await screenshot(page, "wallboard")
+
+    # The connection goes: the board says so, and what happens meanwhile is not lost.
+    await cable.cut()
+    stale = page.locator("#wb-stale")
+    await expect(stale).to_be_visible()
+    await expect(stale).to_contain_text("Connection lost")
+    await expect(board).to_have_attribute("data-state", "stale")
+    await pay(live_server, tenant, "7.66")
+    await expect(collected).to_have_attribute("value", await money(page, "12.34"))
+    await screenshot(page, "wallboard-stale")
+    cable.mend()
+    await expect(stale).to_be_hidden(timeout=20_000)  # reconnects with backoff, by itself
+    await expect(collected).to_have_attribute("value", await money(page, "20.00"))
+    await expect(page.locator("#wb-feed li").first).to_contain_text(await money(page, "7.66"))
+    await tiles_equal_the_api(page, await figures(live_server, tenant))
+
+    # On a phone the same board, one column.
+    await page.set_viewport_size(PHONE)
+    await expect(collected).to_be_visible()
+    await screenshot(page, "wallboard-phone")
+    await context.close()
+    assert not errors, errors
+
+
+async def test_collectors_are_not_shown_the_wallboard(
+    page: Page, live_server: str, tenant: SeededTenant
+) -> None:
+    await sign_in(page, live_server, tenant.collector.email, tenant.collector.password)
+    await expect(page.locator("#who")).not_to_be_empty()
+    await expect(page.locator("#nav a[data-screen=wallboard]")).to_be_hidden()
+    await page.goto(f"{live_server}/wallboard")
+    await expect(page.locator(".problem")).to_be_visible()
