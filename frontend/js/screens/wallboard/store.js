@@ -162,7 +162,7 @@ const HANDLERS = {
     c.right_party_rate = rate(c.right_party_today, c.attempted_today);
     return ["calls"];
   },
-  "task.completed"(store, task) {
+  "task.completed"(store, { task }) {
     if (!store.fresh(task.completed_at)) return [];
     store.figures.tasks.completed_today += 1;
     const agent = task.assignee_id !== null ? store.agent(task.assignee_id) : null;
