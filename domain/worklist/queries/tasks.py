@@ -49,6 +49,37 @@ async def get_task(
     )
 
 
+async def lock_tasks(conn: Connection, tenant_id: int, ids: list[int]) -> list[asyncpg.Record]:
+    """Those of the tenant's tasks ``ids`` that exist, as shown, locked in id order."""
+    return await conn.fetch(
+        f"""SELECT {TASK_COLUMNS} FROM {TASK_FROM}
+        WHERE t.tenant_id = $1 AND t.id = ANY($2::bigint[]) ORDER BY t.id FOR UPDATE OF t""",
+        tenant_id,
+        ids,
+    )
+
+
+async def update_tasks(conn: Connection, ids: list[int], changes: dict[str, Any]) -> None:
+    """The same change to every task of ``ids``, in one statement."""
+    await conn.execute(
+        f"UPDATE tasks SET {assignments(changes)} WHERE id = ANY($1::bigint[])",
+        ids,
+        *changes.values(),
+    )
+
+
+async def cancel_tasks(conn: Connection, ids: list[int], reason: str, at: dt.datetime) -> None:
+    """Cancel the tasks, each keeping its notes with ``reason`` added on a line of its own."""
+    await conn.execute(
+        """UPDATE tasks SET status = 'cancelled', cancelled_at = $3, outcome = 'cancelled',
+          notes = CASE WHEN notes = '' THEN $2 ELSE notes || E'\n' || $2 END, updated_at = $3
+        WHERE id = ANY($1::bigint[])""",
+        ids,
+        reason,
+        at,
+    )
+
+
 async def search_tasks(
     conn: Connection, where: Where, *, order: str, limit: int
 ) -> list[asyncpg.Record]:
