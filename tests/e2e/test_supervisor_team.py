@@ -58,14 +58,14 @@ async def test_a_supervisor_gives_two_tasks_at_once_and_they_arrive_live(
     await page.locator("#bulk-agent").select_option(str(collector.id))
     await page.evaluate("window.scrollTo(0, 0)")
     await screenshot(page, "team-view")
-    await page.get_by_role("button", name="Reassign").click()
+    await page.get_by_role("button", name="Give 2 tasks").click()
     await expect(page.locator("#bulk-problem")).to_contain_text("capacity of 1")
     await expect(mine.locator("#task-list")).to_contain_text("No tasks")
 
     await card.get_by_label("Capacity", exact=True).fill("5")
     await card.get_by_role("button", name="Set").click()
     await expect(card).to_contain_text("0 / 5 tasks")
-    await page.get_by_role("button", name="Reassign").click()
+    await page.get_by_role("button", name="Give 2 tasks").click()
 
     # Both arrive on the collector's screen, live.
     arrived = mine.locator("#task-list li")
@@ -79,6 +79,29 @@ async def test_a_supervisor_gives_two_tasks_at_once_and_they_arrive_live(
     await expect(page.locator("#task-list li", has_text=unowned.debtor_name)).to_contain_text(
         "Collector of"
     )
+
+    # One goes back to the queue: it leaves the collector's screen; another is cancelled.
+    await (
+        page.locator("#task-list li", has_text=others.debtor_name)
+        .locator("input.task-check")
+        .click()
+    )
+    await page.locator("#bulk-queue").select_option(str(queue["id"]))
+    await page.get_by_role("button", name="Move 1 task").click()
+    await expect(arrived).to_have_count(1)
+    await expect(mine.locator("#queue-notice")).to_contain_text("returned to its queue")
+    await expect(page.locator("#task-list li", has_text=others.debtor_name)).to_contain_text(
+        "unassigned"
+    )
+    await (
+        page.locator("#task-list li", has_text=owned.debtor_name)
+        .locator("input.task-check")
+        .click()
+    )
+    await page.locator("#bulk-reason").fill("Paid at the branch")
+    await page.get_by_role("button", name="Cancel 1 task").click()
+    await expect(page.locator("#task-list li", has_text=owned.debtor_name)).to_have_count(0)
+    await expect(page.locator("#task-list li")).to_have_count(2)
 
     # A status set for them reaches their own screen.
     await card.get_by_label("Status", exact=True).select_option("away")

@@ -15,8 +15,8 @@ export function bulkBar({ list, say }) {
   const queue = h("select", { id: "bulk-queue", required: true });
   const reason = h("input", { id: "bulk-reason", maxlength: 300, required: true, placeholder: "e.g. debt sold" });
   const buttons = {
-    assign: h("button", { type: "submit", id: "bulk-assign", class: "primary" }, "Reassign"),
-    move: h("button", { type: "submit", id: "bulk-move" }, "Move"),
+    assign: h("button", { type: "submit", id: "bulk-assign", class: "primary" }, "Give tasks"),
+    move: h("button", { type: "submit", id: "bulk-move" }, "Move tasks"),
     cancel: h("button", { type: "submit", id: "bulk-cancel", class: "danger" }, "Cancel tasks"),
   };
 
@@ -58,7 +58,10 @@ export function bulkBar({ list, say }) {
     count.textContent = ids.length ? `${plural(ids.length, "task")} ticked` : "No task ticked";
     all.checked = ids.length > 0 && ids.length === list.tasks.size;
     all.indeterminate = ids.length > 0 && ids.length < list.tasks.size;
-    buttons.cancel.textContent = ids.length ? `Cancel ${plural(ids.length, "task")}` : "Cancel tasks";
+    const what = ids.length ? plural(ids.length, "task") : "tasks";
+    buttons.assign.textContent = `Give ${what}`;
+    buttons.move.textContent = `Move ${what}`;
+    buttons.cancel.textContent = `Cancel ${what}`;
   }
 
   all.addEventListener("change", () => list.checkAll(all.checked));
