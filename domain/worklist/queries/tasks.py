@@ -50,12 +50,17 @@ async def get_task(
 
 
 async def lock_tasks(conn: Connection, tenant_id: int, ids: list[int]) -> list[asyncpg.Record]:
-    """Those of the tenant's tasks ``ids`` that exist, as shown, locked in id order."""
+    """Those of the tenant's tasks ``ids`` that exist, as shown, locked in id order: each
+    found by its primary key and locked in turn (the planner cannot choose to walk the
+    tenant's other tasks instead, however stale its statistics)."""
     return await conn.fetch(
-        f"""SELECT {TASK_COLUMNS} FROM {TASK_FROM}
-        WHERE t.tenant_id = $1 AND t.id = ANY($2::bigint[]) ORDER BY t.id FOR UPDATE OF t""",
+        f"""SELECT {TASK_COLUMNS}
+        FROM unnest($2::bigint[]) WITH ORDINALITY AS x(id, n)
+        CROSS JOIN LATERAL (
+          SELECT * FROM tasks t WHERE t.id = x.id AND t.tenant_id = $1 FOR UPDATE) t{TASK_JOINS}
+        ORDER BY x.n""",
         tenant_id,
-        ids,
+        sorted(ids),
     )
 
 
