@@ -114,3 +114,33 @@ async def test_a_supervisor_gives_two_tasks_at_once_and_they_arrive_live(
     for opened in (mine, page):
         assert not opened.errors, opened.errors  # type: ignore[attr-defined]
         await opened.context.close()
+
+
+async def test_a_paused_workflow_shows_paused_live_and_resumes_from_the_list(
+    browser: Browser, live_server: str, relay, tenant: SeededTenant
+) -> None:
+    base, boss = live_server, tenant.supervisor
+    workflow = await call(
+        base,
+        boss,
+        "POST",
+        "/workflows",
+        {
+            "name": "Broken promise call",
+            "enabled": True,
+            "trigger": {"type": "promise.broken"},
+            "steps": [{"kind": "create_task", "type": "call"}],
+        },
+    )
+    page = await open_queue(browser, base, boss)
+    await page.get_by_role("link", name="Workflows").click()
+    row = page.locator("#workflow-list tr", has_text="Broken promise call")
+    await expect(row).to_contain_text("on")
+    # Paused elsewhere (another supervisor, the API): the list shows it without a reload.
+    await call(base, tenant.admin, "PATCH", f"/workflows/{workflow['id']}", {"enabled": False})
+    await expect(row).to_contain_text("paused")
+    await row.get_by_role("button", name="Resume Broken promise call").click()
+    await expect(row.get_by_role("button", name="Pause Broken promise call")).to_be_visible()
+    assert (await call(base, boss, "GET", f"/workflows/{workflow['id']}"))["enabled"] is True
+    assert not page.errors  # type: ignore[attr-defined]
+    await page.context.close()
