@@ -28,7 +28,7 @@ from server.controllers.promises import PromiseController
 from server.controllers.provider_webhooks import ProviderWebhookController
 from server.controllers.stats import StatsController
 from server.controllers.tenant import TenantController
-from server.controllers.users import AgentGroupController, UserController
+from server.controllers.users import AgentController, AgentGroupController, UserController
 from server.controllers.workflows import MessageController, TemplateController, WorkflowController
 from server.controllers.worklist import QueueController, RuleController, TaskController
 from server.frontend import frontend_router
@@ -49,6 +49,7 @@ API_CONTROLLERS = [
     AuthController,
     UserController,
     AgentGroupController,
+    AgentController,
     ApiKeyController,
     TenantController,
     DebtorController,

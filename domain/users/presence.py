@@ -33,6 +33,7 @@ def agent_status(row: Mapping[str, Any]) -> AgentStatus:
         status=row["status"],
         group_id=row["group_id"],
         since=row["status_changed_at"],
+        capacity=row["capacity"],
     )
 
 

@@ -37,9 +37,11 @@ async def insert(conn: Connection, tenant_id: int, values: dict[str, Any]) -> as
 
 
 async def update(conn: Connection, user_id: int, changes: dict[str, Any]) -> asyncpg.Record:
+    """The user as changed, with when their status last changed."""
     sets = assignments(changes)
     return await conn.fetchrow(
-        f"UPDATE users SET {sets}, updated_at = now() WHERE id = $1 RETURNING {USER_COLUMNS}",
+        f"UPDATE users SET {sets}, updated_at = now() WHERE id = $1 "
+        f"RETURNING {USER_COLUMNS}, status_changed_at",
         user_id,
         *changes.values(),
     )
@@ -148,9 +150,35 @@ async def agent(conn: Connection, user_id: int) -> asyncpg.Record | None:
     )
 
 
+AGENT_COLUMNS = """u.id, u.name, u.role, u.group_id, u.status, u.status_changed_at AS since,
+  u.capacity,
+  (SELECT count(*) FROM tasks t WHERE t.tenant_id = u.tenant_id AND t.assignee_id = u.id
+     AND t.status IN ('assigned', 'in_progress')) AS held"""
+
+
+async def list_agents(conn: Connection, group_id: int | None) -> list[asyncpg.Record]:
+    """The tenant's active agents (of a group, when given), by name, each with the work they
+    hold (counted from the assignee index)."""
+    return await conn.fetch(
+        f"""SELECT {AGENT_COLUMNS} FROM users u
+        WHERE u.active AND u.role <> 'readonly' AND ($1::bigint IS NULL OR u.group_id = $1)
+        ORDER BY lower(u.name), u.id""",
+        group_id,
+    )
+
+
+async def floor_agent(conn: Connection, user_id: int) -> asyncpg.Record | None:
+    """One active agent as ``list_agents`` shows them."""
+    return await conn.fetchrow(
+        f"""SELECT {AGENT_COLUMNS} FROM users u
+        WHERE u.id = $1 AND u.active AND u.role <> 'readonly'""",
+        user_id,
+    )
+
+
 # Presence: coming online, being seen, going offline.
 
-_STATUS = "id, name, status, group_id, status_changed_at"
+_STATUS = "id, name, status, group_id, status_changed_at, capacity"
 
 
 async def come_online(conn: Connection, user_id: int, at: dt.datetime) -> asyncpg.Record | None:

@@ -34,13 +34,36 @@ class User(msgspec.Struct, kw_only=True):
 
 
 class AgentStatus(msgspec.Struct, kw_only=True):
-    """An agent's availability, as every ``agent.status`` event carries it."""
+    """An agent's availability and how much work they may hold, as every ``agent.status``
+    event carries it (a change of either is announced)."""
 
     id: int
     name: str
     status: Status
     group_id: int | None
     since: dt.datetime
+    capacity: int
+
+
+class Agent(msgspec.Struct, kw_only=True):
+    """An agent as a supervisor runs the floor with them: availability, capacity and the
+    work they hold now."""
+
+    id: int
+    name: str
+    role: Role
+    group_id: int | None
+    status: Status
+    since: dt.datetime
+    capacity: int
+    held: int
+
+
+class AgentUpdate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """What a supervisor may change of an agent on their behalf."""
+
+    status: Status | Unset = UNSET
+    capacity: Capacity | Unset = UNSET
 
 
 class UserCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):

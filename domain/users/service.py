@@ -31,7 +31,7 @@ from domain.validation import check_email, check_time_zone
 
 
 def to_user(row: asyncpg.Record) -> User:
-    return User(**dict(row))
+    return User(**{name: row[name] for name in User.__struct_fields__})
 
 
 def to_group(row: asyncpg.Record) -> AgentGroup:
@@ -123,7 +123,7 @@ class UserService(Service):
             changes["password_hash"] = await hash_password(data.password)
         if data.status is not UNSET:
             changes["status"] = data.status
-        return await self._apply(before, changes)
+        return await self.apply_changes(before, changes)
 
     async def update_profile(self, data: ProfileUpdate) -> User:
         """A user changing their own name, time zone, status or password."""
@@ -149,9 +149,13 @@ class UserService(Service):
                 user_inputs=await self._guessable(before.email, changes.get("name", before.name)),
             )
             changes["password_hash"] = await hash_password(data.password)
-        return await self._apply(before, changes)
+        return await self.apply_changes(before, changes)
 
-    async def _apply(self, before: User, changes: dict[str, Any]) -> User:
+    async def apply_changes(
+        self, before: User, changes: dict[str, Any], action: str = "user.update"
+    ) -> User:
+        """Change the user (``changes`` by column; those equal to what is there are left
+        out), audited as ``action`` and announced to whoever shows it."""
         changes = {
             k: v for k, v in changes.items() if k == "password_hash" or getattr(before, k) != v
         }
@@ -165,7 +169,8 @@ class UserService(Service):
             await self._keep_an_admin(before.id)
         if "status" in changes:
             changes["status_changed_at"] = self.clock()
-        after = to_user(await queries.update(self.conn, before.id, changes))
+        row = await queries.update(self.conn, before.id, changes)
+        after = to_user(row)
         if "password_hash" in changes or changes.get("active") is False:
             # A new password or a deactivation ends every session at once.
             await auth_queries.end_sessions(self.conn, after.id, self.clock())
@@ -178,17 +183,18 @@ class UserService(Service):
             announced.append(
                 (events.USER_UPDATED, [names.agent(after.id), names.TENANT], user_data)
             )
-        if "status" in changes:
+        if {"status", "capacity"} & set(changes):
             status = AgentStatus(
                 id=after.id,
                 name=after.name,
                 status=after.status,
                 group_id=after.group_id,
-                since=changes["status_changed_at"],
+                since=row["status_changed_at"],
+                capacity=after.capacity,
             )
             announced.append(presence.status_event(status))
         await self.changes.record_many(
-            action="user.update",
+            action=action,
             entity_type="user",
             changes=[(after.id, msgspec.to_builtins(before), audit_after)],
             events=announced,

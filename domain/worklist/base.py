@@ -105,7 +105,10 @@ class WorklistService(Service):
             data = {"task": msgspec.to_builtins(task)}
             if was is not None and was != task.assignee_id:
                 data["previous_assignee_id"] = was
-            announced.append((event_type, task_audience(task, was), data))
+            audience = task_audience(task, was)
+            if prior is not None and prior.queue_id not in (None, task.queue_id):
+                audience.append(names.queue(prior.queue_id))  # it left that queue
+            announced.append((event_type, audience, data))
             if was is not None and (was != task.assignee_id or task.status not in HELD_STATUSES):
                 lost.append(task.account_id)
         await self.changes.record_many(

@@ -130,6 +130,49 @@ class TaskCancel(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     reason: Annotated[str, msgspec.Meta(max_length=300)] = ""
 
 
+# A supervisor acts on at most this many tasks at once (one transaction, one statement).
+MAX_BATCH = 500
+TaskIds = Annotated[
+    list[Id],
+    msgspec.Meta(
+        min_length=1,
+        max_length=MAX_BATCH,
+        description=f"1 to {MAX_BATCH} distinct task ids, all of them changed or none",
+    ),
+]
+
+
+class TaskBatchAssign(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """Give several tasks to one agent."""
+
+    task_ids: TaskIds
+    assignee_id: Id
+    reason: Annotated[str, msgspec.Meta(max_length=300)] = ""
+
+
+class TaskBatchCancel(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """Cancel several tasks, saying why."""
+
+    task_ids: TaskIds
+    reason: Annotated[str, msgspec.Meta(min_length=1, max_length=300)]
+
+
+class TaskBatchMove(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """Put several tasks in a queue, to wait there for its agents (whoever held them lets
+    them go)."""
+
+    task_ids: TaskIds
+    queue_id: Id
+
+
+class TaskBatch(msgspec.Struct, kw_only=True):
+    """The tasks as they are now, in id order, and how many of them the action changed
+    (the others already were so)."""
+
+    changed: int
+    tasks: list[Task]
+
+
 class TaskFilter(msgspec.Struct, kw_only=True):
     status: list[str] | None = None
     assignee_id: int | None = None

@@ -1,6 +1,8 @@
 // <rc-task-list>: tasks in the order they should be worked, one selected, kept current by
 // put() and remove() as events arrive. Rows are keyed by task id and replaced one at a time,
 // so a list of hundreds stays quick; it announces "open" (Enter, click) with the task.
+// With `selectable` set (a supervisor's team view), each row has a box to tick for a bulk
+// action (click it, or x / Space on the selected row); "checked" announces the ticked ids.
 import { h } from "../js/dom.js";
 import "./rc-money.js";
 
@@ -35,6 +37,8 @@ class RcTaskList extends HTMLElement {
     this.rows = new Map();
     this.selected = null;
     this.showAssignee = false;
+    this.selectable = false;
+    this.checked = new Set();
   }
 
   connectedCallback() {
@@ -46,11 +50,22 @@ class RcTaskList extends HTMLElement {
       this.append(this.list, this.empty);
       this.addEventListener("click", (event) => {
         const row = event.target.closest("li[data-id]");
-        if (row) this.open(Number(row.dataset.id));
+        if (!row) return;
+        if (event.target.matches("input.task-check")) {
+          this.check(Number(row.dataset.id), event.target.checked);
+          this.select(Number(row.dataset.id));
+          this.focus(); // the keys (j, k, x) go on working from the list
+          return;
+        }
+        this.open(Number(row.dataset.id));
       });
       this.addEventListener("keydown", (event) => {
         if (event.key === "ArrowDown") { this.move(1); event.preventDefault(); }
         if (event.key === "ArrowUp") { this.move(-1); event.preventDefault(); }
+        if (event.key === " " && event.target === this && this.selectable) {
+          this.toggle();
+          event.preventDefault();
+        }
       });
     }
   }
@@ -58,11 +73,14 @@ class RcTaskList extends HTMLElement {
   // Replace everything (a fresh load).
   reset(tasks) {
     this.tasks = new Map(tasks.map((t) => [t.id, t]));
+    const before = this.checked.size;
+    for (const id of this.checked) if (!this.tasks.has(id)) this.checked.delete(id);
     this.rows.clear();
     this.list.replaceChildren(...this.sorted().map((t) => this.row(t)));
     if (this.selected !== null && !this.tasks.has(this.selected)) this.selected = null;
     this.markSelected();
     this.changed();
+    if (this.checked.size !== before) this.checkedChanged();
   }
 
   sorted() {
@@ -91,14 +109,55 @@ class RcTaskList extends HTMLElement {
     this.rows.delete(id);
     if (this.selected === id) this.selected = null;
     this.changed();
+    if (this.checked.delete(id)) this.checkedChanged();
     return true;
   }
 
+  // Ticking boxes for a bulk action.
+  check(id, on) {
+    if (!this.tasks.has(id)) return;
+    if (on) this.checked.add(id);
+    else this.checked.delete(id);
+    const box = this.rows.get(id)?.querySelector("input.task-check");
+    if (box) box.checked = on;
+    this.rows.get(id)?.classList.toggle("checked", on);
+    this.checkedChanged();
+  }
+
+  toggle(id = this.selected) {
+    if (!this.selectable || id === null) return;
+    this.check(id, !this.checked.has(id));
+  }
+
+  checkAll(on) {
+    for (const id of this.tasks.keys()) {
+      if (on) this.checked.add(id);
+      else this.checked.delete(id);
+      const box = this.rows.get(id)?.querySelector("input.task-check");
+      if (box) box.checked = on;
+      this.rows.get(id)?.classList.toggle("checked", on);
+    }
+    this.checkedChanged();
+  }
+
+  checkedChanged() {
+    this.dispatchEvent(new CustomEvent("checked", { detail: [...this.checked] }));
+  }
+
   row(task) {
+    const checked = this.selectable && this.checked.has(task.id);
+    const box = this.selectable
+      ? h("input", {
+        type: "checkbox", class: "task-check", tabindex: "-1", checked,
+        "aria-label": `Select the task on ${task.account.debtor_name || task.account.external_ref}`,
+      })
+      : null;
     const node = h("li", {
       role: "option", "aria-selected": "false", id: `task-${task.id}`,
+      class: checked ? "checked" : undefined,
       dataset: { id: task.id, status: task.status },
     },
+      box,
       h("div", { class: "task-who" },
         h("strong", {}, task.account.debtor_name || "—"),
         h("rc-money", { amount: task.account.balance, currency: task.account.currency })),

@@ -1,4 +1,5 @@
-"""Users and agent groups (admins manage; supervisors look)."""
+"""Users and agent groups (admins manage; supervisors look), and the agents on the floor
+(supervisors set their status and capacity for them)."""
 
 from __future__ import annotations
 
@@ -9,10 +10,13 @@ from litestar.status_codes import HTTP_204_NO_CONTENT
 
 from domain.actor import Role
 from domain.pagination import Page
+from domain.users.agents import AgentService
 from domain.users.schemas import (
+    Agent,
     AgentGroup,
     AgentGroupCreate,
     AgentGroupUpdate,
+    AgentUpdate,
     ProfileUpdate,
     User,
     UserCreate,
@@ -128,3 +132,37 @@ class AgentGroupController(Controller):
     )
     async def remove(self, groups: NamedDependency[AgentGroupService], group_id: PathId) -> None:
         await groups.delete(group_id)
+
+
+class AgentController(Controller):
+    path = "/agents"
+    tags = ["agents"]
+    dependencies = {"agents": service(AgentService)}
+
+    @get(
+        "/",
+        # 404: a group that is not the tenant's.
+        opt={**allow(*MANAGERS), "problems": (404,)},
+        summary="The active agents: status and since when, capacity, work held now",
+    )
+    async def list_agents(
+        self, agents: NamedDependency[AgentService], group_id: QueryId = None
+    ) -> list[Agent]:
+        return await agents.list(group_id=group_id)
+
+    @get("/{user_id:int}", opt=allow(*MANAGERS), summary="One active agent")
+    async def get_agent(self, agents: NamedDependency[AgentService], user_id: PathId) -> Agent:
+        return await agents.get(user_id)
+
+    @patch(
+        "/{user_id:int}",
+        opt=allow(*MANAGERS),
+        summary="Set an agent's status or capacity on their behalf (audited, announced live)",
+    )
+    async def update(
+        self,
+        agents: NamedDependency[AgentService],
+        user_id: PathId,
+        data: JSONBody[AgentUpdate],
+    ) -> Agent:
+        return await agents.update(user_id, data)

@@ -15,6 +15,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from domain.actor import Actor
 from domain.pagination import Page
+from domain.worklist.bulk import TaskBatchService
 from domain.worklist.conditions import describe
 from domain.worklist.pull import NextTask
 from domain.worklist.queues import QueueService
@@ -31,6 +32,10 @@ from domain.worklist.schemas import (
     RuleUpdate,
     Task,
     TaskAssign,
+    TaskBatch,
+    TaskBatchAssign,
+    TaskBatchCancel,
+    TaskBatchMove,
     TaskCancel,
     TaskComplete,
     TaskCreate,
@@ -180,10 +185,15 @@ class RuleController(Controller):
         return await rules.runs(rule_id, limit)
 
 
+# 404: a task that is not the tenant's (all are named); 409: one already completed or
+# cancelled, or an agent offline or without room for them all. Nothing changes then.
+BATCH = {**allow(*MANAGERS, scope="tasks:write"), "problems": (404,)}
+
+
 class TaskController(Controller):
     path = "/tasks"
     tags = ["worklist"]
-    dependencies = {"tasks": service(TaskService)}
+    dependencies = {"tasks": service(TaskService), "batch": service(TaskBatchService)}
 
     @get(
         "/",
@@ -243,6 +253,39 @@ class TaskController(Controller):
     @post("/", opt=allow(*MANAGERS, scope="tasks:write"), summary="Create a task by hand")
     async def create(self, tasks: NamedDependency[TaskService], data: JSONBody[TaskCreate]) -> Task:
         return await tasks.create(data)
+
+    @post(
+        "/bulk/assign",
+        opt=BATCH,
+        status_code=HTTP_200_OK,
+        summary="Give several tasks to one agent, all or none",
+    )
+    async def assign_many(
+        self, batch: NamedDependency[TaskBatchService], data: JSONBody[TaskBatchAssign]
+    ) -> TaskBatch:
+        return await batch.assign(data)
+
+    @post(
+        "/bulk/cancel",
+        opt=BATCH,
+        status_code=HTTP_200_OK,
+        summary="Cancel several tasks with a reason, all or none",
+    )
+    async def cancel_many(
+        self, batch: NamedDependency[TaskBatchService], data: JSONBody[TaskBatchCancel]
+    ) -> TaskBatch:
+        return await batch.cancel(data)
+
+    @post(
+        "/bulk/move",
+        opt=BATCH,
+        status_code=HTTP_200_OK,
+        summary="Put several tasks in a queue to wait for its agents, all or none",
+    )
+    async def move_many(
+        self, batch: NamedDependency[TaskBatchService], data: JSONBody[TaskBatchMove]
+    ) -> TaskBatch:
+        return await batch.move(data)
 
     @get("/{task_id:int}", opt=allow(*EVERYONE, scope="tasks:read"), summary="One task")
     async def get_task(self, tasks: NamedDependency[TaskService], task_id: PathId) -> Task:

@@ -39,6 +39,10 @@ ROUTE_RULES: dict[tuple[str, str], Rule] = {
     ("GET", f"{V1}/users/me"): Rule(EVERYONE),
     ("PATCH", f"{V1}/users/me"): Rule(EVERYONE),
     ("POST", f"{V1}/users/me/sign-out-everywhere"): Rule(EVERYONE),
+    # Agents on the floor: supervisors and admins see them and set their status and capacity.
+    ("GET", f"{V1}/agents"): Rule(MANAGERS),
+    ("GET", f"{V1}/agents/{{user_id:int}}"): Rule(MANAGERS),
+    ("PATCH", f"{V1}/agents/{{user_id:int}}"): Rule(MANAGERS),
     # Agent groups: everyone reads them; admins change them.
     ("GET", f"{V1}/agent-groups"): Rule(EVERYONE),
     ("GET", f"{V1}/agent-groups/{{group_id:int}}"): Rule(EVERYONE),
@@ -111,6 +115,9 @@ ROUTE_RULES: dict[tuple[str, str], Rule] = {
     ("GET", f"{V1}/tasks/mine"): Rule(WORKERS),
     ("POST", f"{V1}/tasks/next"): Rule(WORKERS),
     ("POST", f"{V1}/tasks/{{task_id:int}}/release"): Rule(WORKERS),
+    ("POST", f"{V1}/tasks/bulk/assign"): Rule(MANAGERS, "tasks:write"),
+    ("POST", f"{V1}/tasks/bulk/cancel"): Rule(MANAGERS, "tasks:write"),
+    ("POST", f"{V1}/tasks/bulk/move"): Rule(MANAGERS, "tasks:write"),
     # Workflows and templates: supervisors and admins keep them (API keys have no say);
     # whoever may see an account sees its runs and messages.
     ("GET", f"{V1}/workflows"): Rule(MANAGERS),

@@ -15,7 +15,7 @@ import pytest
 from channels import names
 from config.settings import Settings
 from domain.payments.schemas import DebtorAccount
-from domain.users.schemas import ProfileUpdate, UserUpdate
+from domain.users.schemas import AgentUpdate, ProfileUpdate, UserUpdate
 from server.app import create_app
 from server.auth.guards import Allow, rule_of
 from tests.factories import SeededTenant, TenantFactory
@@ -81,6 +81,9 @@ def test_asvs_v8_1_2_field_rules_are_documented_as_the_schemas_declare_them() ->
 
     assert listed("- A user may change of themselves:") == set(ProfileUpdate.__struct_fields__)
     assert listed("- An admin may change of any user:") == set(UserUpdate.__struct_fields__)
+    assert listed("- A supervisor (or an admin) may change of an active agent") == set(
+        AgentUpdate.__struct_fields__
+    )
     assert listed("- A payment link shows its debtor:") == set(DebtorAccount.__struct_fields__)
 
 

@@ -50,6 +50,7 @@ CONDITIONS = "rule conditions: a known field, an operator for its type, a value 
 TRIGGER = "days for a trigger that counts them, a bucket of the tenant's for bucket_entered"
 CEL = "CEL that compiles, names known fields and gives true or false"
 STEPS = "templates of this tenant for the channel, one branch, valid waits and strategies"
+ONCE_EACH = "each task listed once"
 TEMPLATE = "a sandboxed Jinja2 template naming known variables; e-mail needs a subject"
 
 # Rules of the API no JSON Schema states: a schema-valid request may be refused (422) on
@@ -139,6 +140,12 @@ BEYOND_THE_SCHEMA: dict[str, dict[str, str]] = {
     "POST /api/v1/rules/preview": {"conditions": CONDITIONS},
     "POST /api/v1/tasks": {"account_id": KNOWN_ID, "queue_id": KNOWN_ID},
     "POST /api/v1/tasks/{task_id}/assign": {"assignee_id": KNOWN_ID + " (an agent)"},
+    "POST /api/v1/tasks/bulk/assign": {
+        "task_ids": ONCE_EACH,
+        "assignee_id": KNOWN_ID + " (an agent)",
+    },
+    "POST /api/v1/tasks/bulk/cancel": {"task_ids": ONCE_EACH, "reason": "more than spaces"},
+    "POST /api/v1/tasks/bulk/move": {"task_ids": ONCE_EACH, "queue_id": KNOWN_ID},
     "POST /api/v1/workflows": {
         "trigger": TRIGGER,
         "conditions": CEL,

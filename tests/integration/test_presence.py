@@ -14,7 +14,7 @@ from tests.realtime import events, open_socket, stop, subscribe
 
 pytestmark = pytest.mark.usefixtures("relay")
 
-AGENT_STATUS_FIELDS = {"id", "name", "status", "group_id", "since"}
+AGENT_STATUS_FIELDS = {"id", "name", "status", "group_id", "since", "capacity"}
 
 
 async def status_of(ws, user_id: int) -> dict:  # type: ignore[no-untyped-def]

@@ -49,6 +49,42 @@ async def get_task(
     )
 
 
+async def lock_tasks(conn: Connection, tenant_id: int, ids: list[int]) -> list[asyncpg.Record]:
+    """Those of the tenant's tasks ``ids`` that exist, as shown, locked in id order: each
+    found by its primary key and locked in turn (the planner cannot choose to walk the
+    tenant's other tasks instead, however stale its statistics)."""
+    return await conn.fetch(
+        f"""SELECT {TASK_COLUMNS}
+        FROM unnest($2::bigint[]) WITH ORDINALITY AS x(id, n)
+        CROSS JOIN LATERAL (
+          SELECT * FROM tasks t WHERE t.id = x.id AND t.tenant_id = $1 FOR UPDATE) t{TASK_JOINS}
+        ORDER BY x.n""",
+        tenant_id,
+        sorted(ids),
+    )
+
+
+async def update_tasks(conn: Connection, ids: list[int], changes: dict[str, Any]) -> None:
+    """The same change to every task of ``ids``, in one statement."""
+    await conn.execute(
+        f"UPDATE tasks SET {assignments(changes)} WHERE id = ANY($1::bigint[])",
+        ids,
+        *changes.values(),
+    )
+
+
+async def cancel_tasks(conn: Connection, ids: list[int], reason: str, at: dt.datetime) -> None:
+    """Cancel the tasks, each keeping its notes with ``reason`` added on a line of its own."""
+    await conn.execute(
+        """UPDATE tasks SET status = 'cancelled', cancelled_at = $3, outcome = 'cancelled',
+          notes = CASE WHEN notes = '' THEN $2 ELSE notes || E'\n' || $2 END, updated_at = $3
+        WHERE id = ANY($1::bigint[])""",
+        ids,
+        reason,
+        at,
+    )
+
+
 async def search_tasks(
     conn: Connection, where: Where, *, order: str, limit: int
 ) -> list[asyncpg.Record]:

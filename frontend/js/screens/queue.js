@@ -9,7 +9,7 @@ import { h, pending } from "../dom.js";
 import { availabilitySwitch } from "./queue/availability.js";
 import { queueKeys } from "./queue/keyboard.js";
 import { noticeArea } from "./queue/notice.js";
-import { scopeSwitch } from "./queue/team.js";
+import { scopeSwitch, teamTools } from "./queue/team.js";
 import { workingPanel } from "./queue/working-panel.js";
 import { worklist } from "./queue/worklist.js";
 
@@ -47,9 +47,13 @@ export async function queueScreen() {
   nextButton.addEventListener("click", pullNext);
 
   const keys = queueKeys({ list, panel, next: pullNext, say: notice.say });
+  const title = h("h1", { id: "queue-title" }, "My queue");
+  const team = manager ? teamTools({ list, say: notice.say }) : null;
   const whose = manager ? scopeSwitch((which) => {
     list.setAttribute("aria-label", which === "mine" ? "My tasks" : "The team's open tasks");
+    title.textContent = which === "mine" ? "My queue" : "The team's work";
     list.showAssignee = which === "team";
+    team.show(which === "team");
     feed.setScope(which);
   }) : null;
 
@@ -60,12 +64,13 @@ export async function queueScreen() {
 
   const node = h("section", { class: "queue", "aria-labelledby": "queue-title" },
     h("div", { class: "queue-bar" },
-      h("h1", { id: "queue-title" }, "My queue"), count, whose,
+      title, count, whose,
       h("div", { class: "spacer" }),
       availability.nodes,
       nextButton,
       keys.button),
     notice.node, problem,
+    team?.agents, team?.bulk,
     h("div", { class: "queue-layout" },
       h("div", { class: "card task-pane" }, list),
       panel.node),
@@ -78,6 +83,7 @@ export async function queueScreen() {
       notice.stop();
       feed.stop();
       panel.leave();
+      team?.stop();
     },
   };
 }

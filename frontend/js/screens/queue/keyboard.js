@@ -7,6 +7,7 @@ const KEYS = [
   ["n", "Next task from my queues"], ["c", "Log a call"], ["p", "Record a promise"],
   ["$", "Take a payment"], ["l", "Send a payment link"], ["d", "Done: complete the task"],
   ["?", "Show these keys"], ["Esc", "Leave a field, close this list"],
+  ["x / Space", "Team view: tick the selected task for a bulk action"],
 ];
 
 function typing(target) {
@@ -50,6 +51,10 @@ export function queueKeys({ list, panel, next, say }) {
       else say("Open a task first", "warn");
     },
     d: () => focusField("#task-outcome"),
+    x: () => {
+      if (list.selectable) list.toggle();
+      else say("Ticking tasks is for the team view", "warn");
+    },
     "?": () => help.showModal(),
   };
 

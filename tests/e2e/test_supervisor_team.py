@@ -1,0 +1,146 @@
+"""The supervisor's team view in a real browser: agents' status and capacity changed from
+their cards, two tasks ticked and given to a collector at once, arriving on the collector's
+screen (another browser) without a reload."""
+
+from __future__ import annotations
+
+from playwright.async_api import Browser, expect
+
+from tests.e2e.conftest import screenshot
+from tests.e2e.test_queue import call, open_queue
+from tests.factories import SeededTenant
+
+
+async def test_a_supervisor_gives_two_tasks_at_once_and_they_arrive_live(
+    browser: Browser, live_server: str, relay, tenant: SeededTenant
+) -> None:
+    base, boss, collector = live_server, tenant.supervisor, tenant.collector
+    queue = await call(base, boss, "POST", "/queues", {"name": "Team calls"})
+    unowned, others, owned = tenant.accounts[2], tenant.accounts[1], tenant.accounts[0]
+    for account, priority in ((unowned, 80), (others, 50), (owned, 40)):
+        await call(
+            base,
+            boss,
+            "POST",
+            "/tasks",
+            {
+                "account_id": account.id,
+                "type": "call",
+                "priority": priority,
+                "queue_id": queue["id"],
+            },
+        )
+
+    mine = await open_queue(browser, base, collector)  # an open socket: available
+    await expect(mine.locator("#my-status")).to_have_value("available")
+    await expect(mine.locator("#task-list")).to_contain_text("No tasks")
+
+    page = await open_queue(browser, base, boss)
+    await page.locator("#scope-team").click()
+    card = page.locator(f"rc-agent-controls[data-id='{collector.id}']")
+    await expect(card).to_have_attribute("data-status", "available")
+    await expect(card).to_contain_text("0 / 25 tasks")
+    rows = page.locator("#task-list li")
+    await expect(rows).to_have_count(3)
+
+    # Capacity 1: two tasks are one too many, and the refusal says so beside the action.
+    await card.get_by_label("Capacity", exact=True).fill("1")
+    await card.get_by_role("button", name="Set").click()
+    await expect(card).to_contain_text("0 / 1 tasks")
+
+    # One box ticked with the mouse, the next task with the keyboard (j, then x).
+    first = page.locator("#task-list li", has_text=unowned.debtor_name)
+    await first.locator("input.task-check").click()
+    await page.keyboard.press("j")
+    await page.keyboard.press("x")
+    await expect(page.locator("#bulk-count")).to_have_text("2 tasks ticked")
+    await expect(page.locator("#task-list li.checked")).to_have_count(2)
+    await page.locator("#bulk-agent").select_option(str(collector.id))
+    await page.evaluate("window.scrollTo(0, 0)")
+    await screenshot(page, "team-view")
+    await page.get_by_role("button", name="Give 2 tasks").click()
+    await expect(page.locator("#bulk-problem")).to_contain_text("capacity of 1")
+    await expect(mine.locator("#task-list")).to_contain_text("No tasks")
+
+    await card.get_by_label("Capacity", exact=True).fill("5")
+    await card.get_by_role("button", name="Set").click()
+    await expect(card).to_contain_text("0 / 5 tasks")
+    await page.get_by_role("button", name="Give 2 tasks").click()
+
+    # Both arrive on the collector's screen, live.
+    arrived = mine.locator("#task-list li")
+    await expect(arrived).to_have_count(2, timeout=10_000)
+    await expect(mine.locator("#task-list")).to_contain_text(unowned.debtor_name)
+    await expect(mine.locator("#task-list")).to_contain_text(others.debtor_name)
+    await expect(mine.locator("#queue-notice")).to_contain_text("New task")
+    await expect(page.locator("#queue-notice")).to_contain_text("2 tasks given to")
+    await expect(page.locator("#bulk-count")).to_have_text("No task ticked")
+    await expect(card).to_contain_text("2 / 5 tasks")
+    await expect(page.locator("#task-list li", has_text=unowned.debtor_name)).to_contain_text(
+        "Collector of"
+    )
+
+    # One goes back to the queue: it leaves the collector's screen; another is cancelled.
+    await (
+        page.locator("#task-list li", has_text=others.debtor_name)
+        .locator("input.task-check")
+        .click()
+    )
+    await page.locator("#bulk-queue").select_option(str(queue["id"]))
+    await page.get_by_role("button", name="Move 1 task").click()
+    await expect(arrived).to_have_count(1)
+    await expect(mine.locator("#queue-notice")).to_contain_text("returned to its queue")
+    await expect(page.locator("#task-list li", has_text=others.debtor_name)).to_contain_text(
+        "unassigned"
+    )
+    await (
+        page.locator("#task-list li", has_text=owned.debtor_name)
+        .locator("input.task-check")
+        .click()
+    )
+    await page.locator("#bulk-reason").fill("Paid at the branch")
+    await page.get_by_role("button", name="Cancel 1 task").click()
+    await expect(page.locator("#task-list li", has_text=owned.debtor_name)).to_have_count(0)
+    await expect(page.locator("#task-list li")).to_have_count(2)
+
+    # A status set for them reaches their own screen.
+    await card.get_by_label("Status", exact=True).select_option("away")
+    await expect(mine.locator("#my-status")).to_have_value("away")
+    await expect(card).to_have_attribute("data-status", "away")
+
+    await page.set_viewport_size({"width": 390, "height": 844})
+    await page.evaluate("window.scrollTo(0, 0)")
+    await screenshot(page, "team-view-phone")
+    for opened in (mine, page):
+        assert not opened.errors, opened.errors  # type: ignore[attr-defined]
+        await opened.context.close()
+
+
+async def test_a_paused_workflow_shows_paused_live_and_resumes_from_the_list(
+    browser: Browser, live_server: str, relay, tenant: SeededTenant
+) -> None:
+    base, boss = live_server, tenant.supervisor
+    workflow = await call(
+        base,
+        boss,
+        "POST",
+        "/workflows",
+        {
+            "name": "Broken promise call",
+            "enabled": True,
+            "trigger": {"type": "promise.broken"},
+            "steps": [{"kind": "create_task", "type": "call"}],
+        },
+    )
+    page = await open_queue(browser, base, boss)
+    await page.get_by_role("link", name="Workflows").click()
+    row = page.locator("#workflow-list tr", has_text="Broken promise call")
+    await expect(row).to_contain_text("on")
+    # Paused elsewhere (another supervisor, the API): the list shows it without a reload.
+    await call(base, tenant.admin, "PATCH", f"/workflows/{workflow['id']}", {"enabled": False})
+    await expect(row).to_contain_text("paused")
+    await row.get_by_role("button", name="Resume Broken promise call").click()
+    await expect(row.get_by_role("button", name="Pause Broken promise call")).to_be_visible()
+    assert (await call(base, boss, "GET", f"/workflows/{workflow['id']}"))["enabled"] is True
+    assert not page.errors  # type: ignore[attr-defined]
+    await page.context.close()
