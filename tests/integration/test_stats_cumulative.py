@@ -6,6 +6,8 @@ queue, and never another tenant's; and the period's bounds (30 days of history).
 from __future__ import annotations
 
 import datetime as dt
+import re
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -239,6 +241,21 @@ async def seed(client: httpx.AsyncClient, floor: Floor) -> World:
         "in_progress", 50, assignee_id=me, assigned_by="pull",
         assigned_at=START + minute, started_at=START + minute,
     )  # fmt: skip
+    # Completed as the period starts (started before it): handled in 30 s.
+    await floor.task(
+        "completed", 50, assignee_id=other, assigned_by="round_robin",
+        assigned_at=START - hour, started_at=START - 30 * SECOND, completed_at=START,
+    )  # fmt: skip
+    # Open work a supervisor completed: never assigned, started as it was completed.
+    await floor.task(
+        "completed", 50, assignee_id=other,
+        started_at=START + 20 * minute, completed_at=START + 20 * minute,
+    )  # fmt: skip
+    # Started as the period ends.
+    await floor.task(
+        "in_progress", 50, assignee_id=me, assigned_by="round_robin",
+        assigned_at=END - 10 * SECOND, started_at=END,
+    )  # fmt: skip
     # Started just before the period.
     await floor.task(
         "in_progress", 50, assignee_id=other, assigned_by="round_robin",
@@ -279,11 +296,11 @@ async def test_each_figure_counts_the_rows_of_the_period_and_not_a_tick_beyond(
     assert got["promises"] == {"made": 2, "due": 3, "broken": 1, "kept": 1, "kept_rate": 0.5}
     assert got["calls"] == {"attempted": 3, "right_party": 2, "right_party_rate": 0.6667}
     assert got["tasks"] == {
-        "completed": 2,
+        "completed": 4,
         "timed_out": 2,
         "picked_up": 3,
         "average_pickup_seconds": 240.0,  # (600 + 30 + 90) / 3
-        "average_handle_seconds": 75.0,  # (100 + 50) / 2
+        "average_handle_seconds": 45.0,  # (100 + 50 + 30 + 0) / 4
     }
     agents = {a["id"]: a for a in got["agents"]}
     assert agents[tenant.collector.id] == {
@@ -308,10 +325,15 @@ async def test_each_figure_counts_the_rows_of_the_period_and_not_a_tick_beyond(
         "right_party": 1,
         "promises_made": 1,
         "collected": [{"currency": "USD", "amount": "2.00", "count": 1}],
-        "completed": 1,
-        "average_handle_seconds": 50.0,
+        "completed": 3,
+        "average_handle_seconds": 26.7,  # (50 + 30 + 0) / 3, to the tenth
     }
     assert len(agents) == 2  # collectors only
+
+    # Due on a day the period touches: one ending at midnight does not touch the next.
+    midnight = dt.datetime(2026, 11, 3, 5, 0, tzinfo=dt.UTC)
+    assert (await compute(tenant, end=midnight))["promises"]["due"] == 1
+    assert (await compute(tenant, start=midnight))["promises"]["due"] == 2
 
 
 async def test_an_empty_period_has_zeros_and_no_averages(
@@ -574,3 +596,25 @@ async def test_only_managers_and_only_their_groups_and_queues(
     # Their own do: the same ids answer them.
     mine = await client.get(API, params={"group_id": group}, headers=other.supervisor.headers)
     assert mine.status_code == 200, mine.text
+
+
+# History ---------------------------------------------------------------------------------
+
+READ = ("payments", "promises", "interactions", "tasks", "audit_log")
+
+
+def test_nothing_prunes_what_the_figures_read() -> None:
+    """History is kept 30 days: no code deletes the rows a period's figures count."""
+    root = Path(__file__).resolve().parents[2]
+    deletes = re.compile(rf"DELETE\s+FROM\s+({'|'.join(READ)})\b", re.IGNORECASE)
+    piccolo = re.compile(r"\b(Payment|Promise|Interaction|Task|AuditEntry)\.delete\(")
+    found = [
+        f"{path.relative_to(root)}: {hit[0]}"
+        for folder in ("domain", "tasks", "server", "channels")
+        for path in sorted((root / folder).rglob("*.py"))
+        for hit in (*deletes.finditer(path.read_text()), *piccolo.finditer(path.read_text()))
+    ]
+    assert found == []
+    # The guard sees a deletion when there is one.
+    assert deletes.search('"DELETE FROM tasks WHERE id = $1"')
+    assert not deletes.search("DELETE FROM task_rules WHERE id = $1")
