@@ -218,6 +218,24 @@ async def cumulative(db: Database, tenant_id: int, args: argparse.Namespace) -> 
             f"cumulative figures ({label}): best {min(times):.0f} ms, median "
             f"{statistics.median(times):.0f} ms over {args.runs}"
         )
+        if args.explain:
+            await explain(db, tenant_id, compute)
+
+
+async def explain(db: Database, tenant_id: int, compute) -> None:  # type: ignore[no-untyped-def]
+    """Each statement's plan, as it ran."""
+    ran: list[tuple[str, tuple]] = []
+    async with db.tenant(tenant_id) as conn:
+        conn.add_query_logger(lambda q: ran.append((q.query, q.args)))
+        await compute(StatsService(conn, system_actor(tenant_id)))
+    async with db.tenant(tenant_id) as conn:
+        for query, params in ran:
+            if not query.lstrip().upper().startswith("SELECT") or "FROM" not in query:
+                continue
+            plan = await conn.fetch(f"EXPLAIN (ANALYZE, COSTS OFF) {query}", *params)
+            print("\n  " + " ".join(query.split())[:90])
+            for row in plan:
+                print("    " + row[0])
 
 
 async def measure(database_url: str, args: argparse.Namespace) -> None:
@@ -263,6 +281,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=15)
     parser.add_argument("--cumulative", action="store_true", help="a period's figures instead")
     parser.add_argument("--history-days", type=int, default=30)
+    parser.add_argument("--explain", action="store_true", help="with --cumulative: the plans")
     args = parser.parse_args()
 
     from server.embedded import EmbeddedServices
