@@ -1,10 +1,11 @@
 """The supervisor's figures of the day, and of a period, computed from the database.
 
 "Today" is the tenant's day, in its time zone; a period is any range of instants within the
-30 days of history kept (``domain.stats.period``), its money per hour of that time zone. For a group, the figures of its agents (the
-money they took, the calls they made, the promises they took, the work they hold or
-finished) and of its queues and work; for a queue, the work in it (the money, promise and
-call figures do not belong to a queue and stay those of the tenant or group).
+30 days of history kept (``domain.stats.period``), its money per hour of that time zone.
+For a group, the figures of its agents (the money they took, the calls they made, the
+promises they took, the work they hold or finished) and of its queues and work; for a
+queue, the work in it (the money, promise and call figures do not belong to a queue and
+stay those of the tenant or group).
 """
 
 from __future__ import annotations
