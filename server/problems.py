@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import keyword
 import re
 from typing import Any
 
@@ -104,6 +105,8 @@ def _field_of(key: str | None, message: str) -> str | None:
     path = message.rsplit("at `$", 1)[1].rstrip("`").lstrip(".") if "at `$" in message else ""
     if unknown := _UNKNOWN_FIELD.search(message):
         return f"{path}.{unknown[1]}" if path else unknown[1]
+    if key and key.endswith("_") and keyword.iskeyword(key[:-1]):
+        key = key[:-1]  # a parameter named as a Python keyword (``from``), as the client sent it
     return path or key or None
 
 

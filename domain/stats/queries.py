@@ -89,7 +89,7 @@ async def calls(
     )
 
 
-_TASK_SCOPE = f"""($1::bigint IS NULL OR t.group_id = $1 OR t.assignee_id IN ({AGENTS}))
+TASK_SCOPE = f"""($1::bigint IS NULL OR t.group_id = $1 OR t.assignee_id IN ({AGENTS}))
   AND ($2::bigint IS NULL OR t.queue_id = $2)"""
 
 
@@ -103,7 +103,7 @@ async def open_tasks(
             ELSE 'normal' END AS urgency,
           count(*) AS count
         FROM tasks t
-        WHERE t.status IN ('open', 'assigned', 'in_progress') AND {_TASK_SCOPE}
+        WHERE t.status IN ('open', 'assigned', 'in_progress') AND {TASK_SCOPE}
         GROUP BY 1, 2""",
         group_id,
         queue_id,
@@ -125,7 +125,7 @@ async def completed(
           count(*) AS count
         FROM tasks t
         WHERE t.status = 'completed' AND t.completed_at >= $3 AND t.completed_at < $4
-          AND {_TASK_SCOPE}
+          AND {TASK_SCOPE}
         GROUP BY GROUPING SETS ((), (t.assignee_id))""",
         group_id,
         queue_id,

@@ -113,3 +113,74 @@ class Realtime(msgspec.Struct, kw_only=True):
     agents: list[AgentFigures]
     by_hour: list[Hour]
     feed: list[FeedItem]
+
+
+# Over a period ------------------------------------------------------------------------
+
+
+class HourMoney(msgspec.Struct, kw_only=True):
+    # The local hour's first instant, with the tenant's offset then (two hours read 01:00
+    # when the clocks go back, none 02:00 when they go forward).
+    start: dt.datetime
+    amount: Decimal
+    count: int
+
+
+class HourlyMoney(msgspec.Struct, kw_only=True):
+    """Received in one currency, hour by hour: every hour of the period, zero or not."""
+
+    currency: str
+    hours: list[HourMoney]
+
+
+class PeriodPromises(msgspec.Struct, kw_only=True):
+    made: int
+    # Due on one of the tenant's days the period touches.
+    due: int
+    broken: int
+    kept: int
+    # Of the promises judged (kept or broken) in the period, the share kept.
+    kept_rate: float | None
+
+
+class PeriodCalls(msgspec.Struct, kw_only=True):
+    attempted: int
+    right_party: int
+    right_party_rate: float | None
+
+
+class PeriodTasks(msgspec.Struct, kw_only=True):
+    completed: int
+    # Assigned work taken back because it was not started in the tenant's time.
+    timed_out: int
+    # Pushed work started in the period, and how long it waited for its agent (seconds).
+    picked_up: int
+    average_pickup_seconds: float | None
+    # Of the work completed in the period, the time from start to finish (seconds).
+    average_handle_seconds: float | None
+
+
+class PeriodAgent(msgspec.Struct, kw_only=True):
+    id: int
+    name: str
+    group_id: int | None
+    calls_attempted: int
+    right_party: int
+    promises_made: int
+    collected: list[Money]
+    completed: int
+    average_handle_seconds: float | None
+
+
+class Cumulative(msgspec.Struct, kw_only=True):
+    from_: dt.datetime = msgspec.field(name="from")
+    to: dt.datetime
+    time_zone: str
+    group_id: int | None
+    queue_id: int | None
+    collected: list[Money]
+    collected_per_hour: list[HourlyMoney]
+    promises: PeriodPromises
+    calls: PeriodCalls
+    tasks: PeriodTasks
+    agents: list[PeriodAgent]

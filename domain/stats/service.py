@@ -1,9 +1,11 @@
-"""The supervisor's figures of the day, computed from the database.
+"""The supervisor's figures of the day, and of a period, computed from the database.
 
-"Today" is the tenant's day, in its time zone. For a group, the figures of its agents (the
-money they took, the calls they made, the promises they took, the work they hold or
-finished) and of its queues and work; for a queue, the work in it (the money, promise and
-call figures do not belong to a queue and stay those of the tenant or group).
+"Today" is the tenant's day, in its time zone; a period is any range of instants within the
+30 days of history kept (``domain.stats.period``), its money per hour of that time zone.
+For a group, the figures of its agents (the money they took, the calls they made, the
+promises they took, the work they hold or finished) and of its queues and work; for a
+queue, the work in it (the money, promise and call figures do not belong to a queue and
+stay those of the tenant or group).
 """
 
 from __future__ import annotations
@@ -18,16 +20,24 @@ import asyncpg
 from domain.errors import NotFound
 from domain.money import in_currency
 from domain.service import Service
-from domain.stats import live, queries
+from domain.stats import live, period_queries, queries
+from domain.stats.period import days_touched, hour_starts, period
 from domain.stats.schemas import (
     HIGH_FROM,
     LOW_BELOW,
     AgentFigures,
     Calls,
     Collected,
+    Cumulative,
     FeedItem,
     Hour,
+    HourlyMoney,
+    HourMoney,
     Money,
+    PeriodAgent,
+    PeriodCalls,
+    PeriodPromises,
+    PeriodTasks,
     Promises,
     QueueFigures,
     QueueThresholds,
@@ -72,14 +82,22 @@ def hours(rows: list[asyncpg.Record], currencies: set[str]) -> list[Hour]:
     ]
 
 
+def seconds(value: float | None) -> float | None:
+    """An average duration, to the tenth of a second."""
+    return round(value, 1) if value is not None else None
+
+
 class StatsService(Service):
-    async def realtime(
-        self, *, group_id: int | None = None, queue_id: int | None = None
-    ) -> Realtime:
+    async def _check_scope(self, group_id: int | None, queue_id: int | None) -> None:
         if group_id is not None and not await user_queries.group_exists(self.conn, group_id):
             raise NotFound(f"group {group_id} not found")
         if queue_id is not None and not await queue_queries.queue_exists(self.conn, queue_id):
             raise NotFound(f"queue {queue_id} not found")
+
+    async def realtime(
+        self, *, group_id: int | None = None, queue_id: int | None = None
+    ) -> Realtime:
+        await self._check_scope(group_id, queue_id)
         tenant = await self.tenant()
         now = self.clock()
         today = await self.today()
@@ -214,4 +232,121 @@ class StatsService(Service):
                 )
                 for r in feed
             ],
+        )
+
+    async def cumulative(
+        self,
+        *,
+        start: dt.datetime | None = None,
+        end: dt.datetime | None = None,
+        group_id: int | None = None,
+        queue_id: int | None = None,
+    ) -> Cumulative:
+        """The figures of [start, end) (the last 15 minutes by default; within the 30 days
+        of history kept), narrowed as ``realtime`` narrows them."""
+        start, end = period(start, end, self.clock())
+        await self._check_scope(group_id, queue_id)
+        tenant = await self.tenant()
+        zone = ZoneInfo(tenant.time_zone)
+        conn = self.conn
+
+        money = await queries.collected(conn, start, end, group_id)
+        collected = [
+            Money(
+                currency=r["currency"],
+                amount=in_currency(r["amount"], r["currency"]),
+                count=r["count"],
+            )
+            for r in money
+            if r["total"]
+        ]
+        by_agent_money: dict[int, list[Money]] = defaultdict(list)
+        for r in money:
+            if not r["total"] and r["agent_id"] is not None:
+                by_agent_money[r["agent_id"]].append(
+                    Money(
+                        currency=r["currency"],
+                        amount=in_currency(r["amount"], r["currency"]),
+                        count=r["count"],
+                    )
+                )
+        hours = hour_starts(start, end, zone)
+        hourly = {
+            (r["currency"], r["hour"]): r
+            for r in await period_queries.collected_per_hour(conn, start, end, group_id, hours)
+        }
+        per_hour = []
+        for c in collected:
+            got = [hourly.get((c.currency, n)) for n in range(1, len(hours) + 1)]
+            per_hour.append(
+                HourlyMoney(
+                    currency=c.currency,
+                    hours=[
+                        HourMoney(
+                            start=at,
+                            amount=in_currency(h["amount"] if h else Decimal(0), c.currency),
+                            count=h["count"] if h else 0,
+                        )
+                        for at, h in zip(hours, got, strict=True)
+                    ],
+                )
+            )
+
+        first_day, last_day = days_touched(start, end, zone)
+        made = await period_queries.promises(conn, start, end, first_day, last_day, group_id)
+        p = next(r for r in made if r["total"])
+        made_by = {r["agent_id"]: r["made"] for r in made if not r["total"]}
+        dialled = await period_queries.calls(conn, start, end, group_id)
+        c = next(r for r in dialled if r["total"])
+        calls_by = {r["agent_id"]: r for r in dialled if not r["total"]}
+        done = await period_queries.completed(conn, start, end, group_id, queue_id)
+        d = next(r for r in done if r["total"])
+        done_by = {r["agent_id"]: r for r in done if not r["total"]}
+        picked = await period_queries.picked_up(conn, start, end, group_id, queue_id)
+        timed_out = await period_queries.timed_out(conn, start, end, group_id, queue_id)
+
+        agents = []
+        for a in await queries.agents(conn, group_id):
+            mine, finished = calls_by.get(a["id"]), done_by.get(a["id"])
+            agents.append(
+                PeriodAgent(
+                    id=a["id"],
+                    name=a["name"],
+                    group_id=a["group_id"],
+                    calls_attempted=mine["attempted"] if mine else 0,
+                    right_party=mine["right_party"] if mine else 0,
+                    promises_made=made_by.get(a["id"], 0),
+                    collected=by_agent_money.get(a["id"], []),
+                    completed=finished["count"] if finished else 0,
+                    average_handle_seconds=seconds(finished["handle"]) if finished else None,
+                )
+            )
+        return Cumulative(
+            from_=start,
+            to=end,
+            time_zone=tenant.time_zone,
+            group_id=group_id,
+            queue_id=queue_id,
+            collected=collected,
+            collected_per_hour=per_hour,
+            promises=PeriodPromises(
+                made=p["made"],
+                due=p["due"],
+                broken=p["broken"],
+                kept=p["kept"],
+                kept_rate=rate(p["kept"], p["kept"] + p["broken"]),
+            ),
+            calls=PeriodCalls(
+                attempted=c["attempted"],
+                right_party=c["right_party"],
+                right_party_rate=rate(c["right_party"], c["attempted"]),
+            ),
+            tasks=PeriodTasks(
+                completed=d["count"],
+                timed_out=timed_out,
+                picked_up=picked["count"],
+                average_pickup_seconds=seconds(picked["pickup"]),
+                average_handle_seconds=seconds(d["handle"]),
+            ),
+            agents=agents,
         )

@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 
 import asyncpg
+import msgspec
 
 from domain.actor import Actor
 from domain.clock import Clock, utcnow
@@ -67,12 +68,21 @@ async def _announce_returned(
     if not rows:
         return
     tasks = await worklist.load([r["id"] for r in rows])
-    await worklist.announce(
-        action,
-        events.TASK_UPDATED,
-        tasks,
-        previous_assignees={r["id"]: r["previous_assignee_id"] for r in rows},
-    )
+    held = {r["id"]: r for r in rows}
+    # As each was before (what the audit row keeps: who held it, and how it came to them).
+    before = {
+        t.id: msgspec.structs.replace(
+            t,
+            status=held[t.id]["status"],
+            assignee_id=held[t.id]["previous_assignee_id"],
+            assigned_at=held[t.id]["assigned_at"],
+            started_at=held[t.id]["started_at"],
+            assigned_by=held[t.id]["assigned_by"],
+            assignment_reason=held[t.id]["assignment_reason"],
+        )
+        for t in tasks
+    }
+    await worklist.announce(action, events.TASK_UPDATED, tasks, before=before)
 
 
 # Across tenants (a system connection) ----------------------------------------------------

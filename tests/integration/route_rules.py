@@ -140,4 +140,5 @@ ROUTE_RULES: dict[tuple[str, str], Rule] = {
     ("GET", f"{V1}/accounts/{{account_id:int}}/workflow-runs"): Rule(EVERYONE, "accounts:read"),
     # The floor's figures: supervisors and admins.
     ("GET", f"{V1}/stats/realtime"): Rule(MANAGERS),
+    ("GET", f"{V1}/stats/cumulative"): Rule(MANAGERS),
 }

@@ -61,6 +61,10 @@ BEYOND_THE_SCHEMA: dict[str, dict[str, str]] = {
     "GET /api/v1/accounts/{account_id}/payments": {"cursor": CURSOR},
     "GET /api/v1/audit": {"cursor": CURSOR},
     "GET /api/v1/debtors": {"cursor": CURSOR},
+    "GET /api/v1/stats/cumulative": {
+        "from": "within the 30 days of history kept (relative to now), before to",
+        "to": "after from, and at most 30 days after it",
+    },
     "GET /api/v1/tasks": {"cursor": CURSOR},
     "GET /api/v1/users": {"cursor": CURSOR},
     "POST /api/v1/accounts": {

@@ -157,13 +157,17 @@ async def collector_sees_account(conn: Connection, account_id: int, user_id: int
 
 # Returning held work --------------------------------------------------------------------
 
+# Each released task with how it was held (its audit row's "before": who had it).
 _RELEASE = """WITH held AS (
-  SELECT t.id, t.assignee_id FROM tasks t WHERE {where} FOR UPDATE OF t
+  SELECT t.id, t.status, t.assignee_id, t.assigned_at, t.started_at, t.assigned_by,
+    t.assignment_reason
+  FROM tasks t WHERE {where} FOR UPDATE OF t
 )
 UPDATE tasks t SET status = 'open', assignee_id = NULL, assigned_at = NULL,
   started_at = NULL, assigned_by = NULL, assignment_reason = NULL, updated_at = $1
 FROM held WHERE t.id = held.id
-RETURNING t.id, t.tenant_id, held.assignee_id AS previous_assignee_id"""
+RETURNING t.id, t.tenant_id, held.assignee_id AS previous_assignee_id, held.status,
+  held.assigned_at, held.started_at, held.assigned_by, held.assignment_reason"""
 
 
 async def release_timed_out(
