@@ -109,16 +109,22 @@ def implied(figures: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-async def drain(ws: ClientConnection, quiet: float = 1.0) -> list[dict[str, Any]]:
-    """Every event until the channel has been quiet for ``quiet`` seconds."""
-    got = []
+async def drain(
+    ws: ClientConnection, quiet: float = 1.0, until: str | None = None
+) -> list[dict[str, Any]]:
+    """Every event until one of type ``until`` came (within 30 s) and then the channel has
+    been quiet for ``quiet`` seconds."""
+    got: list[dict[str, Any]] = []
     while True:
         try:
-            received = await frame(ws, quiet)
+            received = await frame(ws, quiet if until is None else 30)
         except TimeoutError:
+            assert until is None, f"no {until} event came"
             return got
         if received["op"] == "event":
             got.append(received)
+            if received["type"] == until:
+                until = None
 
 
 async def reading(client: httpx.AsyncClient, tenant: SeededTenant) -> dict[str, Any]:
@@ -206,7 +212,7 @@ async def test_a_reading_and_the_events_after_it_equal_a_fresh_reading(
         assert [p.status for p in await settle_promises(conn, tenant.id, utcnow())] == ["broken"]
 
     fold = Fold(before)
-    for event in await drain(ws):
+    for event in await drain(ws, until="promise.broken"):
         fold.apply(event)
     after = await reading(client, tenant)
     assert implied(fold.f) == implied(after)
