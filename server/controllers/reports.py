@@ -28,11 +28,12 @@ From = Annotated[
     QueryParameter(name="from", description="first day, the tenant's calendar (included)"),
 ]
 To = Annotated[
-    dt.date | None, QueryParameter(description="last day, the tenant's calendar (included)")
+    dt.date | None,
+    QueryParameter(name="to", description="last day, the tenant's calendar (included)"),
 ]
 By = Annotated[Literal["month", "week"], QueryParameter(description="month, or week from Monday")]
 
-CSV = "text/csv; charset=utf-8"
+CSV = "text/csv"
 OPT = allow(*MANAGERS)
 
 
