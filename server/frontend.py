@@ -43,6 +43,11 @@ def _page(name: str) -> File:
         "/templates/new",
         "/templates/{template_id:int}",
         "/messages",
+        "/reports",
+        "/reports/aging",
+        "/reports/liquidation",
+        "/reports/promises",
+        "/reports/collectors",
     ],
     **_PUBLIC,
 )
