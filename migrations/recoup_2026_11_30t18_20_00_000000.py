@@ -36,11 +36,27 @@ CREATE TRIGGER accounts_placed_balance BEFORE INSERT ON accounts
 CREATE INDEX accounts_aging_idx ON accounts (tenant_id, currency, due_date)
   INCLUDE (principal, interest, fees)
   WHERE status IN ('active', 'promised', 'promise_broken', 'disputed');
--- Liquidation: the accounts placed in a range of months, and the money each received.
+-- Liquidation: the accounts placed in a range of months, read from the index alone.
 CREATE INDEX accounts_placed_idx ON accounts (tenant_id, created_at)
   INCLUDE (currency, placed_balance);
-CREATE INDEX payments_succeeded_account_idx ON payments (tenant_id, account_id)
-  INCLUDE (currency, amount) WHERE status = 'succeeded';
+
+-- The same keys as before, now carrying what the reports read, so that a period's rows
+-- come from the index alone (an index-only scan) rather than from the table.
+-- Collector performance (money taken) and liquidation (money per account):
+DROP INDEX payments_status_idx;
+CREATE INDEX payments_status_idx ON payments (tenant_id, status, received_at)
+  INCLUDE (account_id, created_by, currency, amount);
+-- Promises made in a period, by status and collector:
+DROP INDEX promises_made_idx;
+CREATE INDEX promises_made_idx ON promises (tenant_id, created_at) INCLUDE (status, created_by);
+-- Calls in a period, by direction, collector and disposition:
+DROP INDEX interactions_tenant_calls_idx;
+CREATE INDEX interactions_tenant_calls_idx ON interactions (tenant_id, occurred_at)
+  INCLUDE (direction, user_id, disposition) WHERE channel = 'call';
+-- Work completed in a period, by collector, with its start for the handle time:
+DROP INDEX tasks_completed_idx;
+CREATE INDEX tasks_completed_idx ON tasks (tenant_id, completed_at)
+  INCLUDE (assignee_id, started_at) WHERE status = 'completed';
 """
 
 

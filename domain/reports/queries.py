@@ -30,21 +30,34 @@ async def aging(conn: Connection, today: dt.date, thresholds: list[int]) -> list
     )
 
 
-async def liquidation(
+async def placed(
     conn: Connection, start: dt.datetime, end: dt.datetime, zone: str
 ) -> list[asyncpg.Record]:
     """Accounts placed in ``[start, end)`` per month of placement and currency: how many,
-    what they were placed for, and what succeeded payments in that currency brought in."""
+    and what they were placed for."""
+    return await conn.fetch(
+        """SELECT date_trunc('month', created_at AT TIME ZONE $3)::date AS month, currency,
+          count(*) AS accounts, sum(placed_balance) AS placed
+        FROM accounts
+        WHERE created_at >= $1 AND created_at < $2
+        GROUP BY 1, 2""",
+        start,
+        end,
+        zone,
+    )
+
+
+async def collected_since_placement(
+    conn: Connection, start: dt.datetime, end: dt.datetime, zone: str
+) -> list[asyncpg.Record]:
+    """What succeeded payments, in their account's currency, have brought in to date on
+    the accounts placed in ``[start, end)``, per month of placement and currency."""
     return await conn.fetch(
         """SELECT date_trunc('month', a.created_at AT TIME ZONE $3)::date AS month,
-          a.currency, count(*) AS accounts, sum(a.placed_balance) AS placed,
-          coalesce(sum(p.amount), 0) AS collected
-        FROM accounts a
-        LEFT JOIN (
-          SELECT account_id, currency, sum(amount) AS amount FROM payments
-          WHERE status = 'succeeded' GROUP BY account_id, currency
-        ) p ON p.account_id = a.id AND p.currency = a.currency
-        WHERE a.created_at >= $1 AND a.created_at < $2
+          a.currency, sum(p.amount) AS collected
+        FROM payments p
+        JOIN accounts a ON a.id = p.account_id AND a.currency = p.currency
+        WHERE p.status = 'succeeded' AND a.created_at >= $1 AND a.created_at < $2
         GROUP BY 1, 2""",
         start,
         end,

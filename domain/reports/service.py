@@ -112,14 +112,18 @@ class ReportService(Service):
         since, until, zone = await self._bounds(start, end)
         found = {
             (r["month"], r["currency"]): r
-            for r in await queries.liquidation(self.conn, since, until, zone)
+            for r in await queries.placed(self.conn, since, until, zone)
+        }
+        money = {
+            (r["month"], r["currency"]): r["collected"]
+            for r in await queries.collected_since_placement(self.conn, since, until, zone)
         }
         rows = []
         for currency in sorted({c for _, c in found}):
             for month in months(start, end):
                 r = found.get((month, currency))
                 placed = in_currency(r["placed"] if r else Decimal(0), currency)
-                collected = in_currency(r["collected"] if r else Decimal(0), currency)
+                collected = in_currency(money.get((month, currency), Decimal(0)), currency)
                 rows.append(
                     LiquidationRow(
                         month=month_label(month),
