@@ -10,9 +10,6 @@ import asyncpg
 
 from domain.db import Connection
 
-# Accounts still owed: what aging counts.
-OPEN_STATUSES = ("active", "promised", "promise_broken", "disputed")
-
 
 async def aging(conn: Connection, today: dt.date, thresholds: list[int]) -> list[asyncpg.Record]:
     """Open accounts per currency and bucket: ``bucket`` is how many of ``thresholds`` (the

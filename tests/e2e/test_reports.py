@@ -123,7 +123,7 @@ async def both_sizes(page: Page, name: str) -> None:
         await page.reload()
         await expect(page.locator("svg.chart").first).to_be_visible()
         await page.evaluate("document.activeElement.blur(); scrollTo(0, 0)")
-        await page.screenshot(path=str(SCREENSHOTS / f"{name}{suffix}.png"), full_page=True)
+        await page.screenshot(path=str(SCREENSHOTS / f"{name}{suffix}.png"))
         wide = await page.evaluate(WIDER_THAN_SCREEN)
         assert not wide, (name, size, wide)
     await page.set_viewport_size(DESKTOP)

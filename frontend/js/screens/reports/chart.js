@@ -24,7 +24,7 @@ function scaleTop(max) {
 }
 
 // At most eight labels along the bottom (four on a phone), each cut to fit its place.
-const cut = (text) => (text.length > 12 ? `${text.slice(0, 11)}…` : text);
+const cut = (text, room) => (text.length > room ? `${text.slice(0, room - 1)}…` : text);
 
 const short = new Intl.NumberFormat(undefined, { notation: "compact", maximumFractionDigits: 1 });
 
@@ -61,7 +61,7 @@ export function barChart({ title, categories, series, format = (v) => short.form
         s("title", {}, `${category} · ${x.name}: ${format(value)}`)));
     });
     if (c % every === 0) {
-      svg.append(s("text", { x: LEFT + band * c + band / 2, y: H - BOTTOM + 20, class: "tick", "text-anchor": "middle" }, cut(category)));
+      svg.append(s("text", { x: LEFT + band * c + band / 2, y: H - BOTTOM + 20, class: "tick", "text-anchor": "middle" }, cut(category, Math.max(4, Math.floor((band * every) / 7)))));
     }
   });
   const legend = document.createElement("ul");
