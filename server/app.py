@@ -26,6 +26,7 @@ from server.controllers.payment_links import PaymentLinkController
 from server.controllers.payments import PaymentController
 from server.controllers.promises import PromiseController
 from server.controllers.provider_webhooks import ProviderWebhookController
+from server.controllers.reports import ReportController
 from server.controllers.stats import StatsController
 from server.controllers.tenant import TenantController
 from server.controllers.users import AgentController, AgentGroupController, UserController
@@ -67,6 +68,7 @@ API_CONTROLLERS = [
     TemplateController,
     MessageController,
     StatsController,
+    ReportController,
 ]
 
 

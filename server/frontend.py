@@ -44,6 +44,11 @@ def _page(name: str) -> File:
         "/templates/new",
         "/templates/{template_id:int}",
         "/messages",
+        "/reports",
+        "/reports/aging",
+        "/reports/liquidation",
+        "/reports/promises",
+        "/reports/collectors",
     ],
     **_PUBLIC,
 )

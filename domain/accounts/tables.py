@@ -42,5 +42,8 @@ class Account(Table, tablename="accounts"):
     owner_id = ForeignKey(references=User, on_delete=OnDelete.set_null, null=True)
     custom = JSONB(default="{}")
     version = Integer(default=1)
+    # The balance it was placed for (principal, interest and fees at creation): a trigger
+    # sets it on insert (migrations, 2026-11-30T18:20); the liquidation rate's denominator.
+    placed_balance = Numeric(digits=MONEY, null=True, default=None)
     created_at = Timestamptz(default=TimestamptzNow())
     updated_at = Timestamptz(default=TimestamptzNow())

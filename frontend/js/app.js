@@ -9,6 +9,7 @@ import { accountsScreen } from "./screens/accounts.js";
 import { adminScreen } from "./screens/admin.js";
 import { messagesScreen } from "./screens/messages.js";
 import { queueScreen } from "./screens/queue.js";
+import { reportsScreen } from "./screens/reports.js";
 import { templateScreen } from "./screens/template.js";
 import { templatesScreen } from "./screens/templates.js";
 import { wallboardScreen } from "./screens/wallboard.js";
@@ -33,6 +34,7 @@ const routes = [
   [/^\/templates\/new$/, "workflows", () => templateScreen(null)],
   [/^\/templates\/(\d+)$/, "workflows", (m) => templateScreen(Number(m[1]))],
   [/^\/messages$/, "workflows", () => messagesScreen()],
+  [/^\/reports(?:\/(aging|liquidation|promises|collectors))?$/, "reports", (m) => reportsScreen(m[1] || "aging")],
 ];
 
 async function start() {

@@ -141,4 +141,13 @@ ROUTE_RULES: dict[tuple[str, str], Rule] = {
     # The floor's figures: supervisors and admins.
     ("GET", f"{V1}/stats/realtime"): Rule(MANAGERS),
     ("GET", f"{V1}/stats/cumulative"): Rule(MANAGERS),
+    # The supervisor's reports, as JSON and as CSV: supervisors and admins.
+    ("GET", f"{V1}/reports/aging"): Rule(MANAGERS),
+    ("GET", f"{V1}/reports/aging.csv"): Rule(MANAGERS),
+    ("GET", f"{V1}/reports/liquidation"): Rule(MANAGERS),
+    ("GET", f"{V1}/reports/liquidation.csv"): Rule(MANAGERS),
+    ("GET", f"{V1}/reports/promises"): Rule(MANAGERS),
+    ("GET", f"{V1}/reports/promises.csv"): Rule(MANAGERS),
+    ("GET", f"{V1}/reports/collectors"): Rule(MANAGERS),
+    ("GET", f"{V1}/reports/collectors.csv"): Rule(MANAGERS),
 }

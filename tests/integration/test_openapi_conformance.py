@@ -55,7 +55,21 @@ TEMPLATE = "a sandboxed Jinja2 template naming known variables; e-mail needs a s
 
 # Rules of the API no JSON Schema states: a schema-valid request may be refused (422) on
 # these fields, and on no other.
+PERIOD = "a period: from not after to (to defaults to today), both in 2000-2099, <= 731 days"
+REPORT_PERIOD = {"from": PERIOD, "to": PERIOD}
+
 BEYOND_THE_SCHEMA: dict[str, dict[str, str]] = {
+    **{
+        f"GET /api/v1/reports/{name}": REPORT_PERIOD
+        for name in (
+            "liquidation",
+            "liquidation.csv",
+            "promises",
+            "promises.csv",
+            "collectors",
+            "collectors.csv",
+        )
+    },
     "GET /api/v1/accounts": {"cursor": CURSOR, "bucket": "one of the tenant's own buckets"},
     "GET /api/v1/accounts/{account_id}/interactions": {"cursor": CURSOR},
     "GET /api/v1/accounts/{account_id}/payments": {"cursor": CURSOR},

@@ -52,6 +52,7 @@ async def test_every_html_page_has_the_security_headers(client, tenant: SeededTe
     pay = await payment_link(client, tenant)
     pages = ["/", "/login", "/accounts", "/admin", "/queue", pay, "/pay/not-a-link", "/schema"]
     pages += ["/workflows", "/workflows/new", "/workflows/7/runs", "/templates/3", "/messages"]
+    pages += ["/reports", "/reports/aging", "/reports/collectors"]
     for path in pages:
         response = await client.get(path)
         assert response.headers["content-type"].startswith("text/html"), path
