@@ -374,6 +374,13 @@ def relay() -> None:
     help="the admin's, the supervisor's and the tenant's collectors'  [default: the demo's]",
 )
 @click.option("--seed", type=int, default=None, help="the same choices on every run")
+@click.option(
+    "--wait",
+    type=click.FloatRange(0, 3600),
+    default=60,
+    show_default=True,
+    help="seconds to wait for Recoup to answer before giving up",
+)
 @click.option("--json", "as_json", is_flag=True, help="print the summary as one JSON object")
 @click.option("--linger", is_flag=True, hidden=True, help="after the end, wait to be stopped")
 def simulate(
@@ -387,6 +394,7 @@ def simulate(
     supervisor_email: str,
     password: str | None,
     seed: int | None,
+    wait: float,
     as_json: bool,
     linger: bool,
 ) -> None:
@@ -414,6 +422,7 @@ def simulate(
         supervisor_email=supervisor_email,
         password=password or DEMO_PASSWORD,
         seed=seed,
+        ready_timeout=wait,
     )
     try:
         metrics = asyncio.run(run_floor(config, echo=lambda line: click.echo(line, err=as_json)))

@@ -295,7 +295,11 @@ class Floor:
             await asyncio.gather(*late, *helpers, return_exceptions=True)
             await debtors.finish(GRACE)
             self.metrics.stopped = time.perf_counter()
-            await asyncio.sleep(0.5)  # the last events on their way to the wallboards
+            # The last events on their way to the wallboards.
+            for _ in range(30):
+                if not self.metrics.awaiting():
+                    break
+                await asyncio.sleep(0.1)
             self.metrics.sweep(final=True)
             return self.metrics
         finally:

@@ -119,6 +119,10 @@ class Metrics:
         if entry[1] <= 0:
             del self._pending[key]
 
+    def awaiting(self) -> int:
+        """Expected events not yet seen on every wallboard."""
+        return len(self._pending)
+
     def sweep(self, *, final: bool = False) -> None:
         """Count expected events that never came (all of them, at the end)."""
         now = time.perf_counter()
