@@ -397,6 +397,9 @@ class Collector:
         assert self.task is not None
         task_id = self.task["id"]
         self.stage = "done"
+        # Completing ends the collector's access to the account (unless they own it): its
+        # channel is left first, so that the server's closing of it is no surprise.
+        self._leave()
         started = time.perf_counter()
         status, _ = await self.session.call(
             "POST",
@@ -406,7 +409,6 @@ class Collector:
         )
         self.metrics.action("complete")
         self.held.pop(task_id, None)
-        self._leave()
         if status != 200:
             return
         self.metrics.expect(("task.completed", task_id), started)

@@ -152,6 +152,8 @@ class Floor:
         self.screens: list[Screen] = []
         self.sessions: list[Session] = []
         self.supervisor_sessions: list[Session] = []
+        # Called when the measured run begins (after set-up); the benchmark reads CPU there.
+        self.on_begin: Callable[[], None] | None = None
         self.http = httpx.AsyncClient(
             base_url=config.base_url,
             timeout=httpx.Timeout(30.0, connect=10.0),
@@ -270,6 +272,8 @@ class Floor:
                 f"{self.config.base_url} (Ctrl-C stops)"
             )
             self.metrics.begin()
+            if self.on_begin is not None:
+                self.on_begin()
             staff = self.supervisor_sessions[0] if self.supervisor_sessions else admin
             debtors = Debtors(
                 self.http,

@@ -165,6 +165,8 @@ class Metrics:
             "races": self.races,
             "throttled": self.throttled,
             "effects": dict(self.effects),
+            "races_by_call": dict(self.race_calls),
+            "missed_by_kind": dict(self.missed_kinds),
             "by_action": dict(self.actions),
         }
 

@@ -86,9 +86,7 @@ async def test_a_simulated_floor_works_the_demo_tenant_and_stops_cleanly_on_sigt
 
     collectors = [email for email, _, role, _ in DEMO_USERS if role == "collector"]
     async with db.tenant(tenant_id) as conn:
-        made = await conn.fetchrow(
-            "SELECT id, role, active FROM users WHERE email = $1", SIM_AGENT
-        )
+        made = await conn.fetchrow("SELECT id, role, active FROM users WHERE email = $1", SIM_AGENT)
         assert (made["role"], made["active"]) == ("collector", True)
         agents = [
             r["id"]
