@@ -91,6 +91,7 @@ def simulate_command(
     from domain.demo import DEMO_PASSWORD
     from simulate.floor import FloorConfig, SimulationError
     from simulate.floor import simulate as run_floor
+    from simulate.metrics import Metrics
 
     try:
         settings = get_settings()
@@ -114,17 +115,26 @@ def simulate_command(
         seed=seed,
         ready_timeout=wait,
     )
+    interrupted = False
+
+    def stopped(metrics: Metrics) -> None:
+        nonlocal interrupted
+        interrupted = metrics.interrupted
+
     try:
-        metrics = asyncio.run(run_floor(config, echo=lambda line: click.echo(line, err=as_json)))
+        metrics = asyncio.run(
+            run_floor(config, echo=lambda line: click.echo(line, err=as_json), on_end=stopped)
+        )
     except SimulationError as exc:
-        if not linger:
+        if not linger or interrupted:
             raise click.ClickException(str(exc)) from None
         click.echo(f"Error: {exc}", err=True)
         metrics = None
     if metrics is not None:
         click.echo(json.dumps(metrics.figures()) if as_json else metrics.report())
-    if linger:
-        # Under `recoup dev`, the end of the simulation does not end the other processes.
+    if linger and not interrupted:
+        # Under `recoup dev`, a simulation that ended (its duration, or an error) leaves the
+        # other processes running; Ctrl-C or SIGTERM ends this one as it does them.
         with contextlib.suppress(KeyboardInterrupt):
             threading.Event().wait()
     if metrics is not None and metrics.error_count:

@@ -252,11 +252,16 @@ class Floor:
                 f"{f['event_to_screen_p99_ms']} ms  errors {f['errors']}"
             )
 
+    def interrupt(self) -> None:
+        """Ctrl-C or SIGTERM: stop, and say so (the summary follows)."""
+        self.metrics.interrupted = True
+        self.stop.set()
+
     async def run(self) -> Metrics:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             with contextlib.suppress(NotImplementedError, RuntimeError):
-                loop.add_signal_handler(sig, self.stop.set)
+                loop.add_signal_handler(sig, self.interrupt)
         try:
             try:
                 admin = await self.setup()
@@ -323,8 +328,18 @@ class Floor:
         await self.http.aclose()
 
 
-async def simulate(config: FloorConfig, echo: Callable[[str], None] = print) -> Metrics:
-    return await Floor(config, echo).run()
+async def simulate(
+    config: FloorConfig,
+    echo: Callable[[str], None] = print,
+    on_end: Callable[[Metrics], None] | None = None,
+) -> Metrics:
+    """Run a floor; ``on_end`` sees its metrics however it ended (an error included)."""
+    floor = Floor(config, echo)
+    try:
+        return await floor.run()
+    finally:
+        if on_end is not None:
+            on_end(floor.metrics)
 
 
 __all__ = ["API", "FloorConfig", "SimulationError", "simulate"]

@@ -47,6 +47,7 @@ class Metrics:
     def __init__(self, screens: int = 0) -> None:
         self.started = time.perf_counter()
         self.stopped: float | None = None
+        self.interrupted = False  # stopped by a signal rather than by its duration
         self.screens = screens  # supervisors' wallboards, each expected to see every event
         self.actions: collections.Counter[str] = collections.Counter()
         self.calls: dict[str, list[float]] = collections.defaultdict(list)
