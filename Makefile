@@ -9,8 +9,9 @@ MUTATION_STAMP := $(VENV)/.installed-mutation-$(shell cat pyproject.toml | cksum
 
 .PHONY: run test lint format browser mutation mutation-report clean
 
+# `make run SIMULATE=1` brings the demo to life (`recoup simulate`; SIMULATE_AGENTS=20 ...).
 run: $(STAMP)
-	$(BIN)/recoup dev
+	$(BIN)/recoup dev $(if $(filter-out 0,$(SIMULATE)),--simulate)
 
 test: $(DEV_STAMP) browser
 	$(BIN)/ruff check .

@@ -19,6 +19,7 @@ import msgspec
 
 from config.settings import Settings, SettingsError, get_settings
 from domain.db import Database
+from server.cli_simulate import simulate_command
 from server.observability import configure_logging
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -362,7 +363,14 @@ def _announce_when_ready(url: str, stop: threading.Event) -> None:
 
 @main.command()
 @click.option("--no-seed", is_flag=True, help="skip creating the demo tenant")
-def dev(no_seed: bool) -> None:
+@click.option(
+    "--simulate",
+    "with_simulation",
+    is_flag=True,
+    envvar="SIMULATE",
+    help="also run `recoup simulate` (SIMULATE_AGENTS, SIMULATE_PACE, SIMULATE_DEBTORS)",
+)
+def dev(no_seed: bool, with_simulation: bool) -> None:
     """Everything for development: embedded servers, migrations, demo data, all processes."""
     from honcho.environ import parse_procfile
     from honcho.manager import Manager
@@ -396,6 +404,10 @@ def dev(no_seed: bool) -> None:
         manager = Manager()
         for name, entry in procfile.processes.items():
             manager.add_process(name, entry, env=env, cwd=str(ROOT))
+        if with_simulation:
+            if no_seed:
+                raise click.ClickException("--simulate drives the demo tenant: drop --no-seed")
+            manager.add_process("simulate", "recoup simulate --linger", env=env, cwd=str(ROOT))
         stop = threading.Event()
         announcer = threading.Thread(
             target=_announce_when_ready, args=(resolved.base_url, stop), daemon=True
@@ -410,6 +422,8 @@ def dev(no_seed: bool) -> None:
         time.sleep(0.2)
     sys.exit(manager.returncode or 0)
 
+
+main.add_command(simulate_command)
 
 if __name__ == "__main__":
     main()

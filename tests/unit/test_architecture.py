@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-PACKAGES = ("config", "server", "channels", "domain", "tasks")
+PACKAGES = ("config", "server", "channels", "domain", "tasks", "simulate")
 MAX_LINES = 500
 
 
