@@ -42,6 +42,9 @@ class Payment(Table, tablename="payments"):
     failure_reason = Text(null=True, default=None)
     created_by = ForeignKey(references=User, on_delete=OnDelete.set_null, null=True)
     received_at = Timestamptz(null=True, default=None)
+    # Its account's placement (created_at), set by a trigger on insert: the liquidation
+    # report's month (migrations, 2026-11-30T18:20).
+    placed_at = Timestamptz(null=True, default=None)
     failed_at = Timestamptz(null=True, default=None)
     refunded_at = Timestamptz(null=True, default=None)
     created_at = Timestamptz(default=TimestamptzNow())

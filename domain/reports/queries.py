@@ -47,14 +47,14 @@ async def placed(
 async def collected_since_placement(
     conn: Connection, start: dt.datetime, end: dt.datetime, zone: str
 ) -> list[asyncpg.Record]:
-    """What succeeded payments, in their account's currency, have brought in to date on
-    the accounts placed in ``[start, end)``, per month of placement and currency."""
+    """What succeeded payments have brought in to date on the accounts placed in
+    ``[start, end)``, per month of placement and currency (a payment carries its account's
+    placement, ``placed_at``, and is always in its account's currency)."""
     return await conn.fetch(
-        """SELECT date_trunc('month', a.created_at AT TIME ZONE $3)::date AS month,
-          a.currency, sum(p.amount) AS collected
-        FROM payments p
-        JOIN accounts a ON a.id = p.account_id AND a.currency = p.currency
-        WHERE p.status = 'succeeded' AND a.created_at >= $1 AND a.created_at < $2
+        """SELECT date_trunc('month', placed_at AT TIME ZONE $3)::date AS month, currency,
+          sum(amount) AS collected
+        FROM payments
+        WHERE status = 'succeeded' AND placed_at >= $1 AND placed_at < $2
         GROUP BY 1, 2""",
         start,
         end,

@@ -30,7 +30,7 @@ FORMULA = ("=", "+", "-", "@", "\t", "\r")
 
 
 async def seed(tenant: SeededTenant) -> None:
-    """A few weeks of work: accounts in two currencies, payments, promises, calls, tasks."""
+    """A few months of work: accounts in two currencies, payments, promises, calls, tasks."""
     today = dt.date.today()
     await tenant.account(
         currency="EUR", principal=Decimal("800.00"), due_date=today - dt.timedelta(days=75)
@@ -41,8 +41,12 @@ async def seed(tenant: SeededTenant) -> None:
     async with tenant.db.tenant(tenant.id) as conn:
         await conn.execute("UPDATE users SET name = '@Sam Formula' WHERE id = $1", agents[1])
         for n, account in enumerate(tenant.accounts):
+            placed = now - dt.timedelta(days=40 * n)
+            await conn.execute(
+                "UPDATE accounts SET created_at = $1 WHERE id = $2", placed, account.id
+            )
             for k in range(n + 2):
-                at = now - dt.timedelta(days=k * 3, hours=n)
+                at = now - dt.timedelta(days=k * 9 * (n % 3), hours=n)
                 by = agents[(n + k) % 2]
                 await conn.execute(
                     """INSERT INTO payments (tenant_id, account_id, amount, currency, status,
