@@ -19,7 +19,7 @@ AGENTS = "SELECT id FROM users WHERE role = 'collector' AND ($1::bigint IS NULL 
 
 async def agents(conn: Connection, group_id: int | None) -> list[asyncpg.Record]:
     return await conn.fetch(
-        """SELECT id, name, group_id, status, status_changed_at FROM users
+        """SELECT id, name, group_id, status, status_changed_at, capacity FROM users
         WHERE role = 'collector' AND ($1::bigint IS NULL OR group_id = $1) ORDER BY name, id""",
         group_id,
     )

@@ -89,6 +89,8 @@ class AgentFigures(msgspec.Struct, kw_only=True):
     group_id: int | None
     status: str
     since: dt.datetime
+    # How much work the agent may hold at once, and holds now.
+    capacity: int
     open_tasks: int
     completed_today: int
     collected_today: list[Money]

@@ -161,6 +161,7 @@ class StatsService(Service):
                     group_id=a["group_id"],
                     status=a["status"],
                     since=a["status_changed_at"],
+                    capacity=a["capacity"],
                     open_tasks=holding["open_tasks"] if holding else 0,
                     completed_today=done_by_agent.get(a["id"], 0),
                     collected_today=by_agent_money.get(a["id"], []),

@@ -147,3 +147,36 @@ async def test_collectors_are_not_shown_the_wallboard(
     await expect(page.locator("#nav a[data-screen=wallboard]")).to_be_hidden()
     await page.goto(f"{live_server}/wallboard")
     await expect(page.locator(".problem")).to_be_visible()
+
+
+async def test_a_supervisor_runs_an_agent_from_the_wallboards_grid(
+    page: Page, live_server: str, relay, tenant: SeededTenant
+) -> None:
+    await sign_in(page, live_server, tenant.supervisor.email, tenant.supervisor.password)
+    await expect(page.locator("#who")).not_to_be_empty()
+    await page.goto(f"{live_server}/wallboard")
+    await expect(page.locator(".wallboard")).to_have_attribute("data-state", "live")
+    card = page.locator(f"#wb-agents li[data-agent='{tenant.collector.id}']")
+    await expect(card).to_have_attribute("data-status", "offline")
+
+    await card.get_by_label("Status").select_option("away")
+    # The change comes back as the agent's event: the card, its badge and the tiles follow.
+    await expect(card).to_have_attribute("data-status", "away")
+    await expect(card.locator(".agent-body .badge")).to_have_text("away")
+    await expect(page.locator("rc-kpi-tile[data-kpi=agents]")).to_have_attribute(
+        "detail", "1 away · 1 offline"
+    )
+    await card.get_by_role("spinbutton", name="Capacity").fill("3")
+    await card.get_by_role("button", name="Set").click()
+    await expect(card.get_by_role("spinbutton", name="Capacity")).to_have_value("3")
+    async with httpx.AsyncClient(base_url=live_server) as http:
+        agent = await http.get(
+            f"/api/v1/agents/{tenant.collector.id}", headers=tenant.supervisor.headers
+        )
+    assert (agent.json()["status"], agent.json()["capacity"]) == ("away", 3)
+    await screenshot(page, "wallboard-supervisor")
+    # On the wall (TV mode) the grid shows the agents without controls.
+    await page.goto(f"{live_server}/wallboard?tv=1")
+    await expect(page.locator(".wallboard")).to_have_attribute("data-state", "live")
+    await expect(page.locator("#wb-agents li").first).to_be_visible()
+    assert await page.locator("#wb-agents rc-agent-controls").count() == 0

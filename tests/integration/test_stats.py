@@ -252,6 +252,11 @@ async def test_work_by_status_and_urgency_queues_and_agents(
     assert 600 <= waiting["No queue"]["oldest_seconds"] < 600 + 60
     agents = {a["id"]: a for a in got["agents"]}
     assert (agents[agent]["open_tasks"], agents[agent]["current_task_id"]) == (2, under_way)
+    await floor.run("UPDATE users SET capacity = 7 WHERE id = $1", other)
+    assert (
+        next(a for a in (await figures(client, tenant))["agents"] if a["id"] == other)["capacity"]
+        == 7
+    )
     assert agents[agent]["completed_today"] == 1
     assert (agents[other]["open_tasks"], agents[other]["completed_today"]) == (0, 0)
     assert sum(got["agents_by_status"].values()) == len(got["agents"]) == 2

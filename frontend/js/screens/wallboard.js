@@ -7,7 +7,8 @@ import { api } from "../api.js";
 import { announce, flash, formatMoney, h } from "../dom.js";
 import { realtime } from "../realtime.js";
 import { hourlyChart, mainCurrency } from "./wallboard/chart.js";
-import { age, agentCards, feedItems, queueRows, tiles } from "./wallboard/panels.js";
+import "../../components/rc-agent-controls.js";
+import { age, agentParts, feedItems, queueRows, tiles } from "./wallboard/panels.js";
 import { WallboardStore } from "./wallboard/store.js";
 
 // Without a reading or an event for this long, even on a live socket, the figures are stale
@@ -49,6 +50,36 @@ export async function wallboardScreen() {
       h("section", { class: "wb-panel", "aria-labelledby": "wb-feed-title" },
         h("h2", { id: "wb-feed-title" }, "Latest"), feedList)));
 
+  // One card per agent, kept across redraws: its controls (outside TV mode) keep focus and
+  // what someone is typing while the figures move.
+  const cards = new Map();
+  const drawAgents = (now) => {
+    const order = [];
+    for (const agent of store.figures.agents) {
+      let card = cards.get(agent.id);
+      if (!card) {
+        const body = h("div", { class: "agent-body" });
+        const controls = tv ? null : document.createElement("rc-agent-controls");
+        card = { li: h("li", { class: "agent", "data-agent": agent.id }, body, controls), body, controls };
+        cards.set(agent.id, card);
+      }
+      card.li.dataset.status = agent.status;
+      card.body.replaceChildren(...agentParts(agent, currency, now).filter(Boolean));
+      if (card.controls) {
+        card.controls.agent = {
+          id: agent.id, name: agent.name, status: agent.status, since: agent.since,
+          capacity: agent.capacity, held: agent.open_tasks,
+        };
+      }
+      order.push(card.li);
+    }
+    const shown = new Set(order);
+    for (const [id, card] of cards) if (!shown.has(card.li)) cards.delete(id);
+    const same = order.length === agentList.children.length
+      && order.every((li, n) => agentList.children[n] === li);
+    if (!same) agentList.replaceChildren(...order);
+  };
+
   let currency = null;
   const draw = (part) => {
     const f = store.figures;
@@ -63,7 +94,7 @@ export async function wallboardScreen() {
       chartCaption.textContent = currency ? `${currency}: bars today, line the same hours last week` : "No money yet today";
     }
     if (part === "all") queueBody.replaceChildren(...queueRows(f, now));
-    if (["all", "agents"].includes(part)) agentList.replaceChildren(...agentCards(f, currency, now));
+    if (["all", "agents", "collected"].includes(part)) drawAgents(now);
     if (["all", "feed"].includes(part)) feedList.replaceChildren(...feedItems(f));
     title.textContent = `Floor today · ${f.today}`;
   };

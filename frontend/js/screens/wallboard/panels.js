@@ -76,22 +76,22 @@ export function queueRows(figures, now) {
 
 const STATUS_TONE = { available: "ok", away: "warn", offline: undefined };
 
-export function agentCards(figures, currency, now) {
-  return figures.agents.map((agent) => {
-    const money = agent.collected_today.find((m) => m.currency === currency);
-    return h("li", { class: "agent", "data-agent": agent.id, "data-status": agent.status },
-      h("div", { class: "agent-head" },
-        h("strong", {}, agent.name),
-        h("span", { class: "badge", "data-tone": STATUS_TONE[agent.status] }, words(agent.status))),
-      h("div", { class: "agent-since", "data-kpi": "since" },
-        `${age((now - Date.parse(agent.since)) / 1000)} in status`),
-      h("dl", { class: "agent-figures" },
-        h("div", {}, h("dt", {}, "Open"), h("dd", {}, count(agent.open_tasks))),
-        h("div", {}, h("dt", {}, "Done"), h("dd", {}, count(agent.completed_today))),
-        h("div", {}, h("dt", {}, "Collected"), h("dd", { "data-kpi": "agent-collected" },
-          money ? formatMoney(money.amount, currency) : "—"))),
-      agent.current_task_id ? h("div", { class: "agent-task" }, `On task #${agent.current_task_id}`) : null);
-  });
+// What an agent's card shows: who, status and since when, and today's figures.
+export function agentParts(agent, currency, now) {
+  const money = agent.collected_today.find((m) => m.currency === currency);
+  return [
+    h("div", { class: "agent-head" },
+      h("strong", {}, agent.name),
+      h("span", { class: "badge", "data-tone": STATUS_TONE[agent.status] }, words(agent.status))),
+    h("div", { class: "agent-since", "data-kpi": "since" },
+      `${age((now - Date.parse(agent.since)) / 1000)} in status`),
+    h("dl", { class: "agent-figures" },
+      h("div", {}, h("dt", {}, "Open"), h("dd", {}, count(agent.open_tasks))),
+      h("div", {}, h("dt", {}, "Done"), h("dd", {}, count(agent.completed_today))),
+      h("div", {}, h("dt", {}, "Collected"), h("dd", { "data-kpi": "agent-collected" },
+        money ? formatMoney(money.amount, currency) : "—"))),
+    agent.current_task_id ? h("div", { class: "agent-task" }, `On task #${agent.current_task_id}`) : null,
+  ];
 }
 
 const FEED_LABEL = {

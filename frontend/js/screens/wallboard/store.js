@@ -171,7 +171,12 @@ const HANDLERS = {
   },
   "agent.status"(store, status) {
     const agent = store.agent(status.id);
-    if (!agent || Date.parse(status.since) <= Date.parse(agent.since)) return [];
+    if (!agent) return [];
+    if (status.capacity !== undefined && status.capacity !== agent.capacity) {
+      agent.capacity = status.capacity; // a new capacity keeps the status and its time
+      if (Date.parse(status.since) <= Date.parse(agent.since)) return ["agents"];
+    }
+    if (Date.parse(status.since) <= Date.parse(agent.since)) return [];
     const counts = store.figures.agents_by_status;
     counts[agent.status] -= 1;
     counts[status.status] = (counts[status.status] ?? 0) + 1;
