@@ -227,6 +227,7 @@ class Screen:
         channel = frame.get("channel", "")
         if op == "event":
             self.positions[channel] = frame["pos"]
+            self.metrics.heard[channel.split(":", 1)[0]] += 1
             handler = self.handlers.get(channel)
             if handler is not None:
                 handler(frame)

@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import random
 import signal
+import ssl
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -154,11 +155,22 @@ class Floor:
         self.supervisor_sessions: list[Session] = []
         # Called when the measured run begins (after set-up); the benchmark reads CPU there.
         self.on_begin: Callable[[], None] | None = None
-        self.http = httpx.AsyncClient(
-            base_url=config.base_url,
+        # Each user has connections of their own, as each browser does (one pool for a
+        # thousand users would make its bookkeeping, not the server, the slow part); they
+        # share one TLS context, which is costly to build.
+        self.tls = ssl.create_default_context()
+        self.clients: list[httpx.AsyncClient] = []
+        self.http = self._client(max_connections=50)  # the debtors' phones, and set-up
+
+    def _client(self, max_connections: int = 6) -> httpx.AsyncClient:
+        client = httpx.AsyncClient(
+            base_url=self.config.base_url,
             timeout=httpx.Timeout(30.0, connect=10.0),
-            limits=httpx.Limits(max_connections=None, max_keepalive_connections=2000),
+            limits=httpx.Limits(max_connections=max_connections),
+            verify=self.tls,
         )
+        self.clients.append(client)
+        return client
 
     def _screen(self, session: Session) -> Screen:
         async def ticket() -> str | None:
@@ -170,7 +182,7 @@ class Floor:
         return screen
 
     async def _signed_in(self, email: str, password: str) -> Session:
-        session = Session(self.http, self.metrics, email, password)
+        session = Session(self._client(), self.metrics, email, password)
         await session.sign_in(self.stop)
         self.sessions.append(session)
         return session
@@ -198,6 +210,8 @@ class Floor:
             )
             await collector.start()
             self.collectors.append(collector)
+            if len(self.collectors) % 100 == 0:
+                self.echo(f"  {len(self.collectors)} collectors signed in")
 
     async def _supervisor(self, gate: asyncio.Semaphore) -> Session:
         async with gate:
@@ -217,7 +231,7 @@ class Floor:
     async def setup(self) -> Session:
         config = self.config
         await wait_ready(self.http, config.ready_timeout, self.stop)
-        admin = Session(self.http, self.metrics, config.admin_email, config.password)
+        admin = Session(self._client(), self.metrics, config.admin_email, config.password)
         try:
             await admin.sign_in(self.stop)
         except SignInRefused as exc:
@@ -325,7 +339,7 @@ class Floor:
                 asyncio.gather(*(s.sign_out() for s in self.sessions), return_exceptions=True),
                 GRACE,
             )
-        await self.http.aclose()
+        await asyncio.gather(*(c.aclose() for c in self.clients), return_exceptions=True)
 
 
 async def simulate(

@@ -58,6 +58,8 @@ class Metrics:
         self.throttled = 0
         self.effects: collections.Counter[str] = collections.Counter()
         self.to_screen: list[float] = []
+        # Event frames received, by kind of channel (agent, account, wallboard, pay).
+        self.heard: collections.Counter[str] = collections.Counter()
         self.missed = 0
         self.missed_kinds: collections.Counter[str] = collections.Counter()
         self.race_calls: collections.Counter[str] = collections.Counter()
@@ -167,6 +169,7 @@ class Metrics:
             "throttled": self.throttled,
             "effects": dict(self.effects),
             "races_by_call": dict(self.race_calls),
+            "events_heard": dict(self.heard),
             "missed_by_kind": dict(self.missed_kinds),
             "by_action": dict(self.actions),
         }

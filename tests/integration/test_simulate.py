@@ -83,6 +83,13 @@ async def test_a_simulated_floor_works_the_demo_tenant_and_stops_cleanly_on_sigt
     assert effects["calls logged"] > 0
     assert effects["tasks completed"] > 0
     assert effects["debtor payments"] >= 1
+    # What the screens heard: each collector's own channel carried their work (every
+    # completion is announced there), the wallboards everything, each payment page its
+    # payment's progress (pending, then received).
+    heard = summary["events_heard"]
+    assert heard["agent"] >= effects["tasks completed"]
+    assert heard["wallboard"] >= summary["events_seen"]
+    assert heard["pay"] >= 2 * effects["debtor payments"]
 
     collectors = [email for email, _, role, _ in DEMO_USERS if role == "collector"]
     async with db.tenant(tenant_id) as conn:
