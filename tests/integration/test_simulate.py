@@ -4,6 +4,7 @@ matches what reached the database."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import signal
 import subprocess
@@ -66,7 +67,7 @@ async def test_a_simulated_floor_works_the_demo_tenant_and_stops_cleanly_on_sigt
     )
     try:
         head = _started(process)
-        time.sleep(10)
+        await asyncio.sleep(10)
         process.send_signal(signal.SIGTERM)
         out, err = process.communicate(timeout=60)
     finally:
