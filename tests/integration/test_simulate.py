@@ -186,3 +186,16 @@ def test_a_wrong_admin_password_is_said_plainly(
     assert result.returncode == 1
     assert "Error: the admin could not sign in: admin@demo.test: 401" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_recoup_dev_refuses_to_simulate_without_the_demo_tenant(settings: Settings) -> None:
+    result = subprocess.run(
+        [*RECOUP, "dev", "--simulate", "--no-seed"],
+        cwd=ROOT,
+        env=recoup_env(settings),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 1
+    assert result.stderr == "Error: --simulate drives the demo tenant: drop --no-seed\n"
