@@ -166,7 +166,9 @@ class Floor:
         client = httpx.AsyncClient(
             base_url=self.config.base_url,
             timeout=httpx.Timeout(30.0, connect=10.0),
-            limits=httpx.Limits(max_connections=max_connections),
+            # Idle connections are dropped well before the server's keep-alive (uvicorn's 5 s)
+            # ends them, so that few requests go out on a connection the server is closing.
+            limits=httpx.Limits(max_connections=max_connections, keepalive_expiry=2.0),
             verify=self.tls,
         )
         self.clients.append(client)
@@ -221,12 +223,30 @@ class Floor:
             await screen.subscribe("wallboard", lambda f: self.metrics.seen(f["type"], f["data"]))
             return session
 
-    async def _watch(self, session: Session) -> None:
-        """The wallboard's figures, read again now and then (its tiles)."""
+    async def _watch(self, session: Session, *, refills: bool) -> None:
+        """The wallboard's figures, read again now and then (its tiles); one supervisor also
+        refills the queues when collectors find them empty, by running the rules now."""
+        empty = self.metrics.effects["empty pulls"]
         while not self.stop.is_set():
             await session.call("GET", "/stats/realtime")
+            if refills and self.metrics.effects["empty pulls"] > empty:
+                await self._run_rules(session)
+            empty = self.metrics.effects["empty pulls"]
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.stop.wait(), 30.0)
+
+    async def _run_rules(self, session: Session) -> None:
+        status, rules = await session.call("GET", "/rules")
+        if status != 200:
+            return
+        for rule in rules:
+            if rule["enabled"] and not self.stop.is_set():
+                status, run = await session.call(
+                    "POST", f"/rules/{rule['id']}/run", name="POST /rules/{id}/run"
+                )
+                if status == 201:
+                    self.metrics.effect("tasks made by rules run", run["created"])
+        self.metrics.action("run rules")
 
     async def setup(self) -> Session:
         config = self.config
@@ -306,7 +326,10 @@ class Floor:
             )
             workers = [asyncio.create_task(c.run()) for c in self.collectors]
             workers.append(asyncio.create_task(debtors.run()))
-            workers.extend(asyncio.create_task(self._watch(s)) for s in self.supervisor_sessions)
+            workers.extend(
+                asyncio.create_task(self._watch(s, refills=n == 0))
+                for n, s in enumerate(self.supervisor_sessions)
+            )
             helpers = [asyncio.create_task(self._progress())]
             if self.config.duration:
                 loop.call_later(self.config.duration, self.stop.set)

@@ -165,6 +165,7 @@ class Metrics:
             "event_to_screen_p99_ms": round(percentile(self.to_screen, 0.99) * 1000, 1),
             "events_missed": self.missed,
             "errors": self.error_count,
+            "error_samples": self.errors[:5],
             "races": self.races,
             "throttled": self.throttled,
             "effects": dict(self.effects),
