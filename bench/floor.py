@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import resource
@@ -124,7 +125,35 @@ def uptime() -> str:
     return subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
 
 
-async def measure(args: argparse.Namespace, base: str, agents: int, pids: list[int]) -> dict:
+async def sample_waits(database_url: str | None, stop: asyncio.Event) -> dict[str, int]:
+    """What PostgreSQL's busy backends wait for, sampled every second: where time goes."""
+    import collections
+
+    import asyncpg
+
+    seen: collections.Counter[str] = collections.Counter()
+    if not database_url:
+        return {}
+    conn = await asyncpg.connect(database_url)
+    try:
+        while not stop.is_set():
+            for row in await conn.fetch(
+                """SELECT coalesce(wait_event_type || ':' || wait_event, 'on CPU') AS w
+                FROM pg_stat_activity WHERE state = 'active' AND pid <> pg_backend_pid()
+                AND backend_type = 'client backend'"""
+            ):
+                seen[row["w"]] += 1
+            seen["samples"] += 1
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), 1.0)
+    finally:
+        await conn.close()
+    return dict(seen.most_common(8))
+
+
+async def measure(
+    args: argparse.Namespace, base: str, agents: int, pids: list[int], database_url: str | None
+) -> dict:
     config = FloorConfig(
         base_url=base,
         agents=agents,
@@ -149,8 +178,17 @@ async def measure(args: argparse.Namespace, base: str, agents: int, pids: list[i
         marks["own"] = time.process_time()
         marks["wall"] = time.monotonic()
 
-    floor.on_begin = mark
+    sampling = asyncio.Event()
+    waits: asyncio.Task[dict[str, int]] | None = None
+
+    def begin() -> None:
+        nonlocal waits
+        mark()
+        waits = asyncio.create_task(sample_waits(database_url, sampling))
+
+    floor.on_begin = begin
     metrics = await floor.run()
+    sampling.set()
     wall = time.monotonic() - marks.get("wall", started)
     figures = metrics.figures()
     figures["agents"] = agents
@@ -162,6 +200,7 @@ async def measure(args: argparse.Namespace, base: str, agents: int, pids: list[i
         (time.process_time() - marks.get("own", own_before)) / wall, 2
     )
     figures["slowest_p99_ms"] = {name: round(p99 * 1000, 1) for name, p99, _ in metrics.slowest(5)}
+    figures["postgres_waits"] = await waits if waits is not None else {}
     return figures
 
 
@@ -184,6 +223,7 @@ def main() -> None:
     processes: list[subprocess.Popen[bytes]] = []
     cpus = sorted(os.sched_getaffinity(0))
     base = args.url
+    database_url = None
     try:
         if base is None:
             from server.embedded import EmbeddedServices
@@ -231,7 +271,9 @@ def main() -> None:
         results = []
         for agents in counts:
             print(f"\n{agents} agents, pace {args.pace} s, {args.seconds:.0f} s", flush=True)
-            figures = asyncio.run(measure(args, base, agents, [p.pid for p in processes]))
+            figures = asyncio.run(
+                measure(args, base, agents, [p.pid for p in processes], database_url)
+            )
             results.append(figures)
             print(json.dumps(figures), flush=True)
         print(f"\nload at end: {uptime()}\n")

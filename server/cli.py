@@ -375,6 +375,8 @@ def dev(no_seed: bool, with_simulation: bool) -> None:
     from honcho.environ import parse_procfile
     from honcho.manager import Manager
 
+    if with_simulation and no_seed:
+        raise click.ClickException("--simulate drives the demo tenant: drop --no-seed")
     settings = _settings()
     if not no_seed:
         _no_demo_in_production(settings)
@@ -405,8 +407,6 @@ def dev(no_seed: bool, with_simulation: bool) -> None:
         for name, entry in procfile.processes.items():
             manager.add_process(name, entry, env=env, cwd=str(ROOT))
         if with_simulation:
-            if no_seed:
-                raise click.ClickException("--simulate drives the demo tenant: drop --no-seed")
             manager.add_process("simulate", "recoup simulate --linger", env=env, cwd=str(ROOT))
         stop = threading.Event()
         announcer = threading.Thread(

@@ -123,6 +123,13 @@ class Session:
                     params=params,
                     headers={**(headers or {}), "Authorization": f"Bearer {self.access}"},
                 )
+            except (httpx.RemoteProtocolError, httpx.ReadError) as exc:
+                # The server closed a kept-alive connection as the request went out on it,
+                # before reading it: a browser sends the request again on a new one.
+                if attempt == 0:
+                    continue
+                self.metrics.error(f"{label}: {type(exc).__name__} {exc}")
+                return 0, None
             except httpx.HTTPError as exc:
                 self.metrics.error(f"{label}: {type(exc).__name__} {exc}")
                 return 0, None
@@ -227,6 +234,7 @@ class Screen:
         channel = frame.get("channel", "")
         if op == "event":
             self.positions[channel] = frame["pos"]
+            self.metrics.heard[channel.split(":", 1)[0]] += 1
             handler = self.handlers.get(channel)
             if handler is not None:
                 handler(frame)

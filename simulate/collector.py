@@ -4,7 +4,7 @@ Every few seconds (the pace, jittered) the collector does one thing: takes the n
 (``POST /tasks/next``) or opens one given to them, logs a call with a believable outcome,
 takes a promise or a payment or makes a payment link for the debtor, completes the task,
 and now and then steps away and comes back. What the screen would show arrives on their
-socket (``agent:me``, and ``account:{id}`` while an account is open).
+socket (``agent:{id}``, and ``account:{id}`` while an account is open).
 """
 
 from __future__ import annotations
@@ -113,12 +113,15 @@ class Collector:
     # Setup, as the queue screen loads
     async def start(self) -> None:
         await self.screen.open()
-        await self.screen.subscribe("agent:me", self._on_agent)
+        # As the queue screen does, by the agent's own id: frames name the channel that way.
+        await self.screen.subscribe(f"agent:{self.me}", self._on_agent)
         await self._set_status("available")
+        await self._load_mine()
+
+    async def _load_mine(self) -> None:
         status, mine = await self.session.call("GET", "/tasks/mine")
         if status == 200:
-            for task in mine:
-                self.held[task["id"]] = task
+            self.held = {task["id"]: task for task in mine}
 
     def _on_agent(self, frame: dict[str, Any]) -> None:
         task = (frame.get("data") or {}).get("task")
@@ -201,6 +204,10 @@ class Collector:
         started = time.perf_counter()
         status, found = await self.session.call("POST", "/tasks/next")
         self.metrics.action("next")
+        if status == 409:
+            # At capacity: the list on screen shows the work held, which comes first.
+            await self._load_mine()
+            return
         if status != 200:
             return
         if not found.get("task"):

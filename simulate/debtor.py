@@ -190,6 +190,8 @@ class Debtors:
                 frame = json.loads(await asyncio.wait_for(socket.recv(), left))
             except TimeoutError:
                 break
+            if frame.get("op") == "event":
+                self.metrics.heard["pay"] += 1
             payment = (frame.get("data") or {}).get("payment") or {}
             if frame.get("type") == wanted and payment.get("id") == checkout["payment_id"]:
                 self.metrics.effect(

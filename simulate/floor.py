@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import random
 import signal
+import ssl
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -154,11 +155,24 @@ class Floor:
         self.supervisor_sessions: list[Session] = []
         # Called when the measured run begins (after set-up); the benchmark reads CPU there.
         self.on_begin: Callable[[], None] | None = None
-        self.http = httpx.AsyncClient(
-            base_url=config.base_url,
+        # Each user has connections of their own, as each browser does (one pool for a
+        # thousand users would make its bookkeeping, not the server, the slow part); they
+        # share one TLS context, which is costly to build.
+        self.tls = ssl.create_default_context()
+        self.clients: list[httpx.AsyncClient] = []
+        self.http = self._client(max_connections=50)  # the debtors' phones, and set-up
+
+    def _client(self, max_connections: int = 6) -> httpx.AsyncClient:
+        client = httpx.AsyncClient(
+            base_url=self.config.base_url,
             timeout=httpx.Timeout(30.0, connect=10.0),
-            limits=httpx.Limits(max_connections=None, max_keepalive_connections=2000),
+            # Idle connections are dropped well before the server's keep-alive (uvicorn's 5 s)
+            # ends them, so that few requests go out on a connection the server is closing.
+            limits=httpx.Limits(max_connections=max_connections, keepalive_expiry=2.0),
+            verify=self.tls,
         )
+        self.clients.append(client)
+        return client
 
     def _screen(self, session: Session) -> Screen:
         async def ticket() -> str | None:
@@ -170,7 +184,7 @@ class Floor:
         return screen
 
     async def _signed_in(self, email: str, password: str) -> Session:
-        session = Session(self.http, self.metrics, email, password)
+        session = Session(self._client(), self.metrics, email, password)
         await session.sign_in(self.stop)
         self.sessions.append(session)
         return session
@@ -198,6 +212,8 @@ class Floor:
             )
             await collector.start()
             self.collectors.append(collector)
+            if len(self.collectors) % 100 == 0:
+                self.echo(f"  {len(self.collectors)} collectors signed in")
 
     async def _supervisor(self, gate: asyncio.Semaphore) -> Session:
         async with gate:
@@ -207,17 +223,35 @@ class Floor:
             await screen.subscribe("wallboard", lambda f: self.metrics.seen(f["type"], f["data"]))
             return session
 
-    async def _watch(self, session: Session) -> None:
-        """The wallboard's figures, read again now and then (its tiles)."""
+    async def _watch(self, session: Session, *, refills: bool) -> None:
+        """The wallboard's figures, read again now and then (its tiles); one supervisor also
+        refills the queues when collectors find them empty, by running the rules now."""
+        empty = self.metrics.effects["empty pulls"]
         while not self.stop.is_set():
             await session.call("GET", "/stats/realtime")
+            if refills and self.metrics.effects["empty pulls"] > empty:
+                await self._run_rules(session)
+            empty = self.metrics.effects["empty pulls"]
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.stop.wait(), 30.0)
+
+    async def _run_rules(self, session: Session) -> None:
+        status, rules = await session.call("GET", "/rules")
+        if status != 200:
+            return
+        for rule in rules:
+            if rule["enabled"] and not self.stop.is_set():
+                status, run = await session.call(
+                    "POST", f"/rules/{rule['id']}/run", name="POST /rules/{id}/run"
+                )
+                if status == 201:
+                    self.metrics.effect("tasks made by rules run", run["created"])
+        self.metrics.action("run rules")
 
     async def setup(self) -> Session:
         config = self.config
         await wait_ready(self.http, config.ready_timeout, self.stop)
-        admin = Session(self.http, self.metrics, config.admin_email, config.password)
+        admin = Session(self._client(), self.metrics, config.admin_email, config.password)
         try:
             await admin.sign_in(self.stop)
         except SignInRefused as exc:
@@ -292,7 +326,10 @@ class Floor:
             )
             workers = [asyncio.create_task(c.run()) for c in self.collectors]
             workers.append(asyncio.create_task(debtors.run()))
-            workers.extend(asyncio.create_task(self._watch(s)) for s in self.supervisor_sessions)
+            workers.extend(
+                asyncio.create_task(self._watch(s, refills=n == 0))
+                for n, s in enumerate(self.supervisor_sessions)
+            )
             helpers = [asyncio.create_task(self._progress())]
             if self.config.duration:
                 loop.call_later(self.config.duration, self.stop.set)
@@ -325,7 +362,7 @@ class Floor:
                 asyncio.gather(*(s.sign_out() for s in self.sessions), return_exceptions=True),
                 GRACE,
             )
-        await self.http.aclose()
+        await asyncio.gather(*(c.aclose() for c in self.clients), return_exceptions=True)
 
 
 async def simulate(

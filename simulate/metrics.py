@@ -58,6 +58,8 @@ class Metrics:
         self.throttled = 0
         self.effects: collections.Counter[str] = collections.Counter()
         self.to_screen: list[float] = []
+        # Event frames received, by kind of channel (agent, account, wallboard, pay).
+        self.heard: collections.Counter[str] = collections.Counter()
         self.missed = 0
         self.missed_kinds: collections.Counter[str] = collections.Counter()
         self.race_calls: collections.Counter[str] = collections.Counter()
@@ -163,10 +165,12 @@ class Metrics:
             "event_to_screen_p99_ms": round(percentile(self.to_screen, 0.99) * 1000, 1),
             "events_missed": self.missed,
             "errors": self.error_count,
+            "error_samples": self.errors[:5],
             "races": self.races,
             "throttled": self.throttled,
             "effects": dict(self.effects),
             "races_by_call": dict(self.race_calls),
+            "events_heard": dict(self.heard),
             "missed_by_kind": dict(self.missed_kinds),
             "by_action": dict(self.actions),
         }

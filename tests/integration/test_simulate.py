@@ -4,6 +4,7 @@ matches what reached the database."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import signal
 import subprocess
@@ -66,7 +67,7 @@ async def test_a_simulated_floor_works_the_demo_tenant_and_stops_cleanly_on_sigt
     )
     try:
         head = _started(process)
-        time.sleep(10)
+        await asyncio.sleep(10)
         process.send_signal(signal.SIGTERM)
         out, err = process.communicate(timeout=60)
     finally:
@@ -83,6 +84,13 @@ async def test_a_simulated_floor_works_the_demo_tenant_and_stops_cleanly_on_sigt
     assert effects["calls logged"] > 0
     assert effects["tasks completed"] > 0
     assert effects["debtor payments"] >= 1
+    # What the screens heard: each collector's own channel carried their work (every
+    # completion is announced there), the wallboards everything, each payment page its
+    # payment's progress (pending, then received).
+    heard = summary["events_heard"]
+    assert heard["agent"] >= effects["tasks completed"]
+    assert heard["wallboard"] >= summary["events_seen"]
+    assert heard["pay"] >= 2 * effects["debtor payments"]
 
     collectors = [email for email, _, role, _ in DEMO_USERS if role == "collector"]
     async with db.tenant(tenant_id) as conn:
@@ -178,3 +186,16 @@ def test_a_wrong_admin_password_is_said_plainly(
     assert result.returncode == 1
     assert "Error: the admin could not sign in: admin@demo.test: 401" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_recoup_dev_refuses_to_simulate_without_the_demo_tenant(settings: Settings) -> None:
+    result = subprocess.run(
+        [*RECOUP, "dev", "--simulate", "--no-seed"],
+        cwd=ROOT,
+        env=recoup_env(settings),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 1
+    assert result.stderr == "Error: --simulate drives the demo tenant: drop --no-seed\n"
