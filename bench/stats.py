@@ -269,6 +269,8 @@ async def measure(database_url: str, args: argparse.Namespace) -> None:
             f"ms over {args.runs} (target {TARGET_MS} ms: "
             f"{TARGET_MS / statistics.median(times):.1f}x)"
         )
+        if args.explain:
+            await explain(db, tenant_id, StatsService.realtime)
     finally:
         await db.close()
 
@@ -281,7 +283,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=15)
     parser.add_argument("--cumulative", action="store_true", help="a period's figures instead")
     parser.add_argument("--history-days", type=int, default=30)
-    parser.add_argument("--explain", action="store_true", help="with --cumulative: the plans")
+    parser.add_argument("--explain", action="store_true", help="each statement's plan")
     args = parser.parse_args()
 
     from server.embedded import EmbeddedServices
