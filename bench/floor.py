@@ -46,6 +46,14 @@ def cpu_seconds(pid: int) -> float:
     return sum(int(x) for x in fields[11:15]) / os.sysconf("SC_CLK_TCK")
 
 
+def waited(pid: int) -> float:
+    """Seconds the process's main thread spent runnable but waiting for a CPU."""
+    try:
+        return int(Path(f"/proc/{pid}/schedstat").read_text().split()[1]) / 1e9
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
 def tree_cpu(pid: int) -> float:
     """CPU of a process and every process below it (the worker forks its own)."""
     total = cpu_seconds(pid)
@@ -175,6 +183,9 @@ async def measure(
 
     def mark() -> None:
         marks["server"] = sum(tree_cpu(p) for p in pids)
+        for n, p in enumerate(pids):
+            marks[f"pid{n}"] = tree_cpu(p)
+            marks[f"wait{n}"] = waited(p)
         marks["own"] = time.process_time()
         marks["wall"] = time.monotonic()
 
@@ -193,6 +204,22 @@ async def measure(
     figures = metrics.figures()
     figures["agents"] = agents
     figures["setup_seconds"] = round(marks.get("wall", started) - started, 1)
+    names = ("web", "worker", "relay", "scheduler")
+    figures["server_cpu_by_process"] = {
+        names[n]: round((tree_cpu(p) - marks.get(f"pid{n}", 0.0)) / wall, 2)
+        for n, p in enumerate(pids)
+    }
+    # Above a few per cent, the server waits for a CPU that something else is using.
+    figures["server_waiting_for_cpu"] = {
+        names[n]: round((waited(p) - marks.get(f"wait{n}", 0.0)) / wall, 2)
+        for n, p in enumerate(pids)
+    }
+    figures["server_cpu_ms_per_request"] = round(
+        (sum(tree_cpu(p) for p in pids) - marks.get("server", server_before))
+        / max(figures["requests"], 1)
+        * 1000,
+        2,
+    )
     figures["server_cpu_share"] = round(
         (sum(tree_cpu(p) for p in pids) - marks.get("server", server_before)) / wall, 2
     )
