@@ -180,3 +180,59 @@ async def test_a_supervisor_runs_an_agent_from_the_wallboards_grid(
     await expect(page.locator(".wallboard")).to_have_attribute("data-state", "live")
     await expect(page.locator("#wb-agents li").first).to_be_visible()
     assert await page.locator("#wb-agents rc-agent-controls").count() == 0
+
+
+STORE_RACE = """async () => {
+  const { WallboardStore, addDecimal } = await import("/static/js/screens/wallboard/store.js");
+  const reading = (asOf, amount, count) => ({
+    as_of: asOf, today: "2026-11-30", time_zone: "UTC",
+    collected: count ? [{ currency: "USD", amount, count, target: null }] : [],
+    promises: { made_today: 0, due_today: 0, broken_today: 0, kept_rate_7d: null },
+    calls: { attempted_today: 0, right_party_today: 0, right_party_rate: null },
+    tasks: { open_by_status: { open: 0, assigned: 0, in_progress: 0 }, open_by_priority: {},
+      completed_today: 0 },
+    queues: [], queue_thresholds: { warn_seconds: 900, alert_seconds: 3600 },
+    agents_by_status: {}, agents: [], by_hour: [], feed: [],
+  });
+  const payment = (id, at, amount) => ({
+    type: "payment.received", id,
+    data: { payment: { status: "succeeded", received_at: at, currency: "USD", amount,
+      created_by: null, account_id: 1 }, account: { id: 1, external_ref: "A-1" } },
+  });
+  const store = new WallboardStore();
+  const usd = () => store.figures.collected.find((c) => c.currency === "USD")?.amount ?? "0";
+  const seen = [];
+  store.reset(reading("2026-11-30T10:00:00Z", "0", 0));
+  store.apply(payment("p1", "2026-11-30T10:00:05Z", "10.10"));
+  seen.push(usd());
+  // A reading taken before the payment arrives after it: the payment is laid over it again.
+  store.reset(reading("2026-11-30T10:00:03Z", "1.00", 1));
+  seen.push(usd());
+  // A reading that holds the payment counts it once.
+  store.reset(reading("2026-11-30T10:00:06Z", "11.10", 2));
+  seen.push(usd());
+  // An older reading than the one shown changes nothing.
+  store.reset(reading("2026-11-30T10:00:04Z", "1.00", 1));
+  seen.push(usd());
+  // A payment stamped before the reading is already in it.
+  store.apply(payment("p0", "2026-11-30T10:00:01Z", "5.00"));
+  seen.push(usd());
+  seen.push(addDecimal("0.1", "0.2"), addDecimal("-1.05", "0.055"), addDecimal("999.99", "0.01"));
+  return seen;
+}"""
+
+
+async def test_the_wallboards_store_counts_each_payment_once_whatever_the_order(
+    page: Page, live_server: str
+) -> None:
+    await page.goto(f"{live_server}/login")
+    assert await page.evaluate(STORE_RACE) == [
+        "10.10",
+        "11.10",
+        "11.10",
+        "11.10",
+        "11.10",
+        "0.3",
+        "-0.995",
+        "1000.00",
+    ]

@@ -11,6 +11,8 @@ export const RIGHT_PARTY = new Set([
   "right_party_contact", "promise", "dispute", "refusal", "callback_requested",
 ]);
 const FEED_SIZE = 20;
+// Events kept to lay again over a newer reading (one that was read before they happened).
+const REMEMBERED = 500;
 
 const decimals = (text) => (text.split(".")[1] ?? "").length;
 
@@ -41,16 +43,22 @@ export class WallboardStore extends EventTarget {
     super();
     this.figures = null;
     this.received = 0; // Date.now() of the last reading or applied event
+    this.recent = []; // the latest events, newest last
   }
 
-  // A full reading replaces everything (it already holds what earlier events said).
+  // A full reading replaces everything: it holds what every event stamped before its
+  // `as_of` said. Events stamped after it (a reading can arrive after events that happened
+  // while it was on its way) are laid over it again. An older reading than the one shown
+  // is dropped.
   reset(figures) {
+    if (this.figures && Date.parse(figures.as_of) < this.asOf) return;
     this.figures = figures;
     this.asOf = Date.parse(figures.as_of);
     const zone = { timeZone: figures.time_zone };
     this.dayOf = new Intl.DateTimeFormat("en-CA", { ...zone, year: "numeric", month: "2-digit", day: "2-digit" });
     this.hourOf = new Intl.DateTimeFormat("en-GB", { ...zone, hour: "2-digit", hourCycle: "h23" });
     this.received = Date.now();
+    for (const event of this.recent) HANDLERS[event.type]?.(this, event.data);
     this.#changed("all");
   }
 
@@ -61,6 +69,9 @@ export class WallboardStore extends EventTarget {
       this.reset(event.data);
       return ["all"];
     }
+    if (!HANDLERS[event.type]) return [];
+    this.recent.push(event);
+    if (this.recent.length > REMEMBERED) this.recent.shift();
     if (!this.figures) return [];
     const handler = HANDLERS[event.type];
     const changed = handler ? handler(this, event.data) : [];
