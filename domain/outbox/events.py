@@ -63,6 +63,8 @@ WEBHOOK_ENDPOINT_DELETED: Final = "webhook_endpoint.deleted"
 # An endpoint the deliveries disabled (a 410, or failing for days): its admins are told.
 WEBHOOK_ENDPOINT_DISABLED: Final = "webhook_endpoint.disabled"
 WEBHOOK_DELIVERIES_REPLAYED: Final = "webhook_delivery.replayed"
+# Sent to one endpoint on request, to try the receiver.
+WEBHOOK_TEST: Final = "webhook.test"
 # The whole of a tenant's figures of the day, every few seconds, on its wallboard channel.
 WALLBOARD_KPIS: Final = "wallboard.kpis"
 

@@ -98,7 +98,8 @@ async def delete_endpoint(conn: Connection, endpoint_id: int) -> None:
 
 async def stage(conn: Connection, outbox_ids: list[int]) -> list[int]:
     """A delivery for each relayed event and each enabled endpoint of its tenant that takes
-    its type (in the relay's transaction, so none is lost); the tenants that got any."""
+    its type (in the relay's transaction, so none is lost); the tenants that got any. A test
+    event goes to the one endpoint it names, whatever types that one takes."""
     rows = await conn.fetch(
         """WITH staged AS (
           INSERT INTO webhook_deliveries (tenant_id, endpoint_id, event_id, webhook_id,
@@ -112,7 +113,8 @@ async def stage(conn: Connection, outbox_ids: list[int]) -> list[int]:
             o.occurred_at, o.occurred_at
           FROM outbox o
           JOIN webhook_endpoints e ON e.tenant_id = o.tenant_id AND e.enabled
-            AND (cardinality(e.event_types) = 0 OR o.type = ANY (e.event_types))
+            AND CASE WHEN o.type = 'webhook.test' THEN o.data ->> 'endpoint_id' = e.id::text
+              ELSE cardinality(e.event_types) = 0 OR o.type = ANY (e.event_types) END
           WHERE o.id = ANY($1::bigint[])
           ORDER BY o.id, e.id
           ON CONFLICT (endpoint_id, event_id) DO NOTHING

@@ -83,3 +83,9 @@ class ReplayRange(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
 
 class Replayed(msgspec.Struct, kw_only=True):
     replayed: int
+
+
+class TestEventSent(msgspec.Struct, kw_only=True):
+    """The test event's id: its delivery's ``webhook-id`` is ``msg_`` and its hex."""
+
+    event_id: uuid.UUID

@@ -20,6 +20,7 @@ from domain.webhooks import queries
 from domain.webhooks.schemas import (
     Replayed,
     ReplayRange,
+    TestEventSent,
     WebhookAttempt,
     WebhookDelivery,
     WebhookEndpoint,
@@ -134,6 +135,24 @@ class WebhookEndpointService(Service):
             "rotate_secret", endpoint_id, before, after, events.WEBHOOK_ENDPOINT_UPDATED
         )
         return WebhookSecret(endpoint=after, secret=secret)
+
+    async def send_test(self, endpoint_id: int) -> TestEventSent:
+        """A ``webhook.test`` event for this endpoint alone, delivered like any other."""
+        endpoint = await self.get(endpoint_id)
+        if not endpoint.enabled:
+            raise Conflict("the endpoint is disabled: enable it to send it a test event")
+        event = await self.changes.record(
+            action="webhook_endpoint.test",
+            entity_type="webhook_endpoint",
+            entity_id=endpoint_id,
+            before=None,
+            after=None,
+            event_type=events.WEBHOOK_TEST,
+            channels=[names.TENANT],
+            data={"endpoint_id": endpoint_id, "message": "A test event from Recoup"},
+        )
+        assert event is not None
+        return TestEventSent(event_id=event.id)
 
     async def delete(self, endpoint_id: int) -> None:
         before = await self.get(endpoint_id)

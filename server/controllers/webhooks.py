@@ -15,6 +15,7 @@ from domain.pagination import Page
 from domain.webhooks.schemas import (
     Replayed,
     ReplayRange,
+    TestEventSent,
     WebhookAttempt,
     WebhookDelivery,
     WebhookEndpoint,
@@ -107,6 +108,17 @@ class WebhookEndpointController(Controller):
         self, webhooks: NamedDependency[WebhookEndpointService], endpoint_id: PathId
     ) -> WebhookSecret:
         return await webhooks.rotate(endpoint_id)
+
+    @post(
+        "/{endpoint_id:int}/test",
+        status_code=202,
+        summary="Send the endpoint a webhook.test event",
+        description="Delivered like any event (see its deliveries); 409 if it is disabled.",
+    )
+    async def send_test(
+        self, webhooks: NamedDependency[WebhookEndpointService], endpoint_id: PathId
+    ) -> TestEventSent:
+        return await webhooks.send_test(endpoint_id)
 
     @get("/{endpoint_id:int}/deliveries", summary="The endpoint's deliveries, newest first")
     async def deliveries(

@@ -156,6 +156,7 @@ ROUTE_RULES: dict[tuple[str, str], Rule] = {
     ("GET", f"{V1}/webhook-endpoints/{{endpoint_id:int}}"): Rule(ADMINS, "webhooks:manage"),
     ("PATCH", f"{V1}/webhook-endpoints/{{endpoint_id:int}}"): Rule(ADMINS, "webhooks:manage"),
     ("DELETE", f"{V1}/webhook-endpoints/{{endpoint_id:int}}"): Rule(ADMINS, "webhooks:manage"),
+    ("POST", f"{V1}/webhook-endpoints/{{endpoint_id:int}}/test"): Rule(ADMINS, "webhooks:manage"),
     ("POST", f"{V1}/webhook-endpoints/{{endpoint_id:int}}/rotate-secret"): Rule(
         ADMINS, "webhooks:manage"
     ),

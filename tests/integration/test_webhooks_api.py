@@ -242,3 +242,42 @@ async def test_deliveries_and_attempts_are_listed_a_page_at_a_time_and_replayed(
     assert (refused.status_code, refused.json()["field"]) == (422, "until")
     one = await client.post(f"{ENDPOINTS}/deliveries/{ids[0]}/replay", headers=h)
     assert (one.status_code, one.json()["status"], one.json()["attempts"]) == (200, "pending", 0)
+
+
+async def test_a_test_event_goes_to_that_endpoint_alone(
+    client: httpx.AsyncClient, db: Database, tenant: SeededTenant
+) -> None:
+    from standardwebhooks.webhooks import Webhook
+
+    from tests.integration.webhook_helpers import T0, Receiver
+
+    async with Receiver() as receiver, Receiver() as bystander:
+        made = await add_endpoint(db, tenant.id, receiver.url, event_types=["payment.received"])
+        # Takes every event, but not another endpoint's test.
+        await add_endpoint(db, tenant.id, bystander.url, event_types=[])
+        sent = await client.post(
+            f"{ENDPOINTS}/{made.endpoint.id}/test", headers=tenant.admin.headers
+        )
+        assert sent.status_code == 202, sent.text
+        assert await stage_events(db, tenant.id, "webhook.test") == 1
+        # Staged now (the test event happened on the real clock): due at once.
+        await sender(db, T0).deliver_tenant(tenant.id)
+    [request] = receiver.requests
+    payload = Webhook(made.secret).verify(request.body, request.headers)
+    assert payload["type"] == "webhook.test"
+    assert payload["data"]["endpoint_id"] == made.endpoint.id
+    assert request.headers["webhook-id"] == "msg_" + sent.json()["event_id"].replace("-", "")
+    assert bystander.requests == []
+    # A disabled endpoint is not sent one.
+    off = await client.patch(
+        f"{ENDPOINTS}/{made.endpoint.id}", json={"enabled": False}, headers=tenant.admin.headers
+    )
+    assert off.json()["disabled_reason"] == "by hand"
+    refused = await client.post(
+        f"{ENDPOINTS}/{made.endpoint.id}/test", headers=tenant.admin.headers
+    )
+    assert refused.status_code == 409
+    on = await client.patch(
+        f"{ENDPOINTS}/{made.endpoint.id}", json={"enabled": True}, headers=tenant.admin.headers
+    )
+    assert (on.json()["enabled"], on.json()["disabled_reason"]) == (True, None)
