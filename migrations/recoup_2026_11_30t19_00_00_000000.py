@@ -42,8 +42,8 @@ CREATE TABLE webhook_deliveries (
   -- The Standard Webhooks message id: the same on every attempt and replay.
   webhook_id varchar(40) NOT NULL,
   event_type varchar(60) NOT NULL,
-  -- Events of one account go out in order (NULL: an event of no account).
-  account_id bigint,
+  -- Events of one account go out in order (0: an event of no account, in order among them).
+  account_id bigint NOT NULL DEFAULT 0,
   payload text NOT NULL,
   status varchar(12) NOT NULL DEFAULT 'pending'
     CHECK (status IN ('pending', 'succeeded', 'failed', 'dead')),

@@ -107,7 +107,7 @@ async def stage(conn: Connection, outbox_ids: list[int]) -> list[int]:
           SELECT o.tenant_id, e.id, o.event_id, 'msg_' || replace(o.event_id::text, '-', ''),
             o.type,
             CASE WHEN o.data ->> 'account_id' ~ '^[0-9]{1,18}$'
-              THEN (o.data ->> 'account_id')::bigint END,
+              THEN (o.data ->> 'account_id')::bigint ELSE 0 END,
             jsonb_build_object('type', o.type, 'timestamp', o.occurred_at,
               'data', o.data)::text,
             o.occurred_at, o.occurred_at
@@ -163,8 +163,8 @@ async def claim(
             AND (c.locked_until IS NULL OR c.locked_until <= $2)
             AND NOT EXISTS (
               SELECT 1 FROM webhook_deliveries p
-              WHERE p.endpoint_id = c.endpoint_id AND p.status = 'pending' AND p.id < c.id
-                AND p.account_id IS NOT DISTINCT FROM c.account_id)
+              WHERE p.endpoint_id = c.endpoint_id AND p.account_id = c.account_id
+                AND p.status = 'pending' AND p.id < c.id)
           ORDER BY c.id LIMIT $4 FOR UPDATE SKIP LOCKED)
         RETURNING d.id, d.tenant_id, d.endpoint_id, d.webhook_id, d.payload, d.attempts,
           d.account_id""",

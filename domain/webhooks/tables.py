@@ -45,7 +45,7 @@ class WebhookDelivery(Table, tablename="webhook_deliveries"):
     event_id = UUID()
     webhook_id = Varchar(length=40)
     event_type = Varchar(length=60)
-    account_id = BigInt(null=True, default=None)
+    account_id = BigInt(default=0)
     payload = Text()
     status = Varchar(length=12, default="pending")
     attempts = Integer(default=0)

@@ -6,15 +6,17 @@ refused at delivery when the address is not public."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import json
+import time
 
 import pytest
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from domain.actor import system_actor
 from domain.db import Database
-from domain.webhooks.delivery import ATTEMPTS, SCHEDULE
+from domain.webhooks.delivery import ATTEMPTS, SCHEDULE, TIMEOUT_SECONDS, Sender
 from domain.webhooks.schemas import ReplayRange
 from domain.webhooks.service import WebhookEndpointService
 from tests.factories import TenantFactory
@@ -272,3 +274,40 @@ async def test_a_loopback_address_is_refused_at_delivery(
     assert row["status"] == "pending"
     assert row["last_status"] is None
     assert "not globally reachable" in row["last_error"] or "http" in row["last_error"]
+
+
+@pytest.mark.parametrize("silent_first", [True, False])
+async def test_an_endpoint_that_never_answers_does_not_hold_up_another(
+    db: Database, tenants: TenantFactory, silent_first: bool
+) -> None:
+    """Each endpoint goes on its own: the quick one's delivery is done while the request
+    to the silent one is still waiting for its timeout (whichever was added first)."""
+    assert TIMEOUT_SECONDS == 15
+    tenant = await tenants.new(with_accounts=False)
+    async with Receiver([(0, {})]) as silent, Receiver() as quick:
+        if silent_first:
+            await add_endpoint(db, tenant.id, silent.url)
+        fast = await add_endpoint(db, tenant.id, quick.url)
+        if not silent_first:
+            await add_endpoint(db, tenant.id, silent.url)
+        await emit(db, tenant.id, TYPE, {"account_id": 1})
+        await stage_events(db, tenant.id, TYPE)
+        patient = Sender(db, BOX, allow_local=True, clock=lambda: T0, timeout=1.0)
+        started = time.monotonic()
+        job = asyncio.create_task(patient.deliver_tenant(tenant.id))
+        done_at = None
+        while done_at is None and time.monotonic() - started < 5:
+            rows = {r["endpoint_id"]: r for r in await deliveries(db, tenant.id)}
+            if rows[fast.endpoint.id]["status"] == "succeeded":
+                done_at = time.monotonic() - started
+            await asyncio.sleep(0.02)
+        waited = not job.done()
+        figures = await job
+    assert done_at is not None
+    assert done_at < 0.5
+    assert waited
+    assert figures == {"succeeded": 1, "failed": 1}
+    slow = next(r for r in await deliveries(db, tenant.id) if r["endpoint_id"] != fast.endpoint.id)
+    assert slow["status"] == "pending"
+    assert slow["last_error"].startswith("ReadTimeout")
+    assert 1000 <= slow["last_latency_ms"] < 2000

@@ -22,6 +22,7 @@ BOX = SecretBox(SECRET)
 # finds none of their deliveries due, and leaves them to the test's own sender.
 T0 = dt.datetime.now(dt.UTC).replace(microsecond=0) + dt.timedelta(days=1)
 TYPE = "account.updated"
+HANG = 3.0
 
 
 @dataclass
@@ -33,7 +34,7 @@ class Received:
 @dataclass
 class Receiver:
     """Answers each request with the next ``(status, headers)`` of ``script`` (the last one
-    once the script is over)."""
+    once the script is over); status 0: answers nothing for ``HANG`` seconds."""
 
     script: list[tuple[int, dict[str, str]]] = field(default_factory=lambda: [(200, {})])
     requests: list[Received] = field(default_factory=list)
@@ -66,6 +67,9 @@ class Receiver:
             body = await reader.readexactly(int(headers.get("content-length", "0")))
             self.requests.append(Received(headers, body))
             status, extra = self.script[min(len(self.requests) - 1, len(self.script) - 1)]
+            if status == 0:
+                await asyncio.sleep(HANG)
+                return
             reply = f"status {status}".encode()
             out = [f"HTTP/1.1 {status} X", f"content-length: {len(reply)}", "connection: close"]
             out += [f"{k}: {v}" for k, v in extra.items()]
