@@ -256,24 +256,56 @@ async def test_replay_sends_again_with_the_same_webhook_id(
     assert receiver.requests[0].headers["webhook-id"] == receiver.requests[1].headers["webhook-id"]
 
 
-@pytest.mark.parametrize("allow_local", [False])
-async def test_a_loopback_address_is_refused_at_delivery(
-    db: Database, tenants: TenantFactory, allow_local: bool
+@pytest.mark.parametrize("host", ["localhost", "127.0.0.1", "10.0.0.1", "169.254.169.254", "[::1]"])
+async def test_an_address_that_is_not_public_is_refused_at_delivery(
+    db: Database, tenants: TenantFactory, host: str
 ) -> None:
-    """Saved while a development deployment allowed it; a deployment without the setting
-    never connects."""
+    """As if the name had resolved to a public address at save and to this one now: a
+    deployment without the development setting never connects (the tenant allows plain
+    http here, so that the address alone decides)."""
     tenant = await tenants.new(with_accounts=False)
     async with Receiver() as receiver:
-        await add_endpoint(db, tenant.id, receiver.url.replace("127.0.0.1", "localhost"))
+        made = await add_endpoint(db, tenant.id, receiver.url)
+        port = receiver.url.split(":")[2].split("/")[0]
+        async with db.tenant(tenant.id) as conn:
+            await conn.execute(
+                "UPDATE webhook_endpoints SET url = $2 WHERE id = $1",
+                made.endpoint.id,
+                f"http://{host}:{port}/hooks",
+            )
+            await conn.execute(
+                'UPDATE tenants SET settings = settings || \'{"webhooks": {"allow_http": true}}\''
+            )
         await emit(db, tenant.id, TYPE, {"account_id": 1})
         await stage_events(db, tenant.id, TYPE)
-        figures = await sender(db, T0, allow_local=allow_local).deliver_tenant(tenant.id)
+        figures = await sender(db, T0, allow_local=False).deliver_tenant(tenant.id)
+        # The same delivery with the development setting on reaches the receiver on loopback.
+        if host in ("localhost", "127.0.0.1"):
+            later = T0 + dt.timedelta(seconds=5)
+            assert await sender(db, later).deliver_tenant(tenant.id) == {"succeeded": 1}
+            assert len(receiver.requests) == 1
+        else:
+            assert receiver.requests == []
+    assert figures == {"failed": 1}
+    tried = await attempts(db, tenant.id, (await deliveries(db, tenant.id))[0]["id"])
+    assert tried[0]["status"] is None
+    assert tried[0]["error"].startswith("SSRFProtectionError")
+    assert "is not globally reachable" in tried[0]["error"]
+
+
+async def test_plain_http_is_refused_at_delivery_once_the_tenant_no_longer_allows_it(
+    db: Database, tenants: TenantFactory
+) -> None:
+    tenant = await tenants.new(with_accounts=False)
+    async with Receiver() as receiver:
+        await add_endpoint(db, tenant.id, receiver.url)
+        await emit(db, tenant.id, TYPE, {"account_id": 1})
+        await stage_events(db, tenant.id, TYPE)
+        figures = await sender(db, T0, allow_local=False).deliver_tenant(tenant.id)
     assert figures == {"failed": 1}
     assert receiver.requests == []
     [row] = await deliveries(db, tenant.id)
-    assert row["status"] == "pending"
-    assert row["last_status"] is None
-    assert "not globally reachable" in row["last_error"] or "http" in row["last_error"]
+    assert (row["status"], row["last_error"]) == ("pending", "plain http is no longer allowed")
 
 
 @pytest.mark.parametrize("silent_first", [True, False])

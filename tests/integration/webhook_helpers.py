@@ -57,7 +57,10 @@ class Receiver:
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
-            head = await reader.readuntil(b"\r\n\r\n")
+            try:
+                head = await reader.readuntil(b"\r\n\r\n")
+            except asyncio.IncompleteReadError:
+                return  # a connection that sent nothing (an address probe)
             lines = head.decode("latin-1").split("\r\n")[1:]
             headers = {}
             for line in lines:
