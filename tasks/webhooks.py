@@ -1,8 +1,8 @@
 """Outbound webhooks in the background.
 
 The relay stages a delivery for each event and each endpoint that takes it, in its own
-transaction (so none is lost), then kicks ``deliver`` once per tenant and batch. The minute
-``retry`` sends what is due again (retries, and deliveries whose kick was lost or whose
+transaction (so none is lost), then kicks ``deliver`` once per tenant and batch. ``retry``,
+every few seconds, sends what is due again (retries, and deliveries whose kick was lost or whose
 worker died mid-request). Each endpoint's deliveries go out on their own, so a slow or dead
 endpoint never holds up another's.
 """
@@ -25,6 +25,8 @@ from tasks.broker import broker
 from tasks.relay import Handoff
 
 log = structlog.get_logger("recoup.webhooks")
+
+RETRY_SECONDS = 5
 
 
 def _db(state: Annotated[TaskiqState, TaskiqDepends()]) -> Database:
@@ -57,9 +59,11 @@ async def deliver(tenant_id: int, db: Database = TaskiqDepends(_db)) -> dict[str
     return await sender(db).deliver_tenant(tenant_id)
 
 
-@broker.task(task_name="webhooks.retry", schedule=[{"cron": "* * * * *"}])
+@broker.task(task_name="webhooks.retry", schedule=[{"interval": RETRY_SECONDS}])
 async def retry(db: Annotated[Database, TaskiqDepends(_db)]) -> dict[str, int]:
-    """Each minute: retries that are due, and deliveries a lost kick or a dead worker left."""
+    """Every few seconds (the first retry comes 5 s after a failure): retries that are due,
+    and deliveries a lost kick or a dead worker left. Runs that overlap send nothing twice:
+    each delivery is leased to the job that claimed it."""
     figures = await retry_due(sender(db))
     if figures:
         log.info("webhook retries", **figures)
