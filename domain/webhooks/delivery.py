@@ -198,7 +198,8 @@ class Sender:
                     None,
                     response.headers.get("retry-after"),
                 )
-        except httpx.HTTPError as exc:
+        except (httpx.HTTPError, httpx.InvalidURL, OSError, UnicodeError) as exc:
+            # Whatever one endpoint does, it is its delivery's failed attempt, never the job's.
             latency = round((time.perf_counter() - started) * 1000)
             reason = f"{type(exc).__name__}: {exc}"[:500]
             return Outcome(None, latency, None, reason)

@@ -87,7 +87,8 @@ async def resolve(host: str, port: int) -> list[IPAddress]:
     loop = asyncio.get_running_loop()
     try:
         infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except OSError:
+    except (OSError, UnicodeError):
+        # UnicodeError: a name IDNA cannot encode (an empty or overlong label).
         raise InvalidInput(f"{host} does not resolve", field="url") from None
     return [ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos]
 

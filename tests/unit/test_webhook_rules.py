@@ -105,6 +105,23 @@ async def test_the_development_setting_admits_loopback_and_http_but_not_private(
         await check_url("http://127.0.0.1:8080/hooks", UrlPolicy())
 
 
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://a..b/hooks",
+        "https://" + "a" * 64 + ".example/hooks",
+        "https://[::1/hooks",
+        "https://example.com:99999/hooks",
+        "https:///hooks",
+        "mailto:someone@example.com",
+    ],
+)
+async def test_a_malformed_url_is_a_422_naming_url(url: str) -> None:
+    with pytest.raises(InvalidInput) as refused:
+        await check_url(url, UrlPolicy())
+    assert refused.value.field == "url"
+
+
 def test_the_setting_is_on_only_in_development_and_refused_in_production() -> None:
     assert settings_from_env({}).webhooks_allow_local is True
     assert settings_from_env({"RECOUP_ENV": "test"}).webhooks_allow_local is False
