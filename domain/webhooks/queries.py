@@ -116,6 +116,10 @@ async def stage(conn: Connection, outbox_ids: list[int]) -> list[int]:
             AND CASE WHEN o.type = 'webhook.test' THEN o.data ->> 'endpoint_id' = e.id::text
               ELSE cardinality(e.event_types) = 0 OR o.type = ANY (e.event_types) END
           WHERE o.id = ANY($1::bigint[])
+            -- Not the debtor page's own view of a change (its channels all pay:...): the
+            -- change goes out once, as staff and integrators see it.
+            AND (cardinality(o.channels) = 0 OR EXISTS (
+              SELECT 1 FROM unnest(o.channels) AS c (name) WHERE c.name NOT LIKE 'pay:%'))
           ORDER BY o.id, e.id
           ON CONFLICT (endpoint_id, event_id) DO NOTHING
           RETURNING tenant_id

@@ -11,7 +11,9 @@ import json
 import httpx
 from standardwebhooks.webhooks import Webhook
 
+from domain.actor import system_actor
 from domain.db import Database
+from domain.outbox.service import ChangeRecorder
 from domain.webhooks import queries
 from domain.webhooks.delivery import FAILING_LIMIT, LEASE
 from server.resources import Resources
@@ -172,3 +174,19 @@ async def test_a_success_clears_the_failing_mark(db: Database, tenants: TenantFa
             "SELECT failing_since FROM webhook_endpoints WHERE id = $1", made.endpoint.id
         )
     assert since is None
+
+
+async def test_the_debtor_pages_view_of_a_change_is_not_sent_again(
+    db: Database, tenants: TenantFactory
+) -> None:
+    """A payment writes its event twice, for staff and for the debtor's page (``pay:``):
+    an endpoint gets it once."""
+    tenant = await tenants.new(with_accounts=False)
+    await add_endpoint(db, tenant.id, "http://127.0.0.1:9/hooks")
+    async with db.tenant(tenant.id) as conn:
+        recorder = ChangeRecorder(conn, system_actor(tenant.id), lambda: T0)
+        await recorder.event(TYPE, ["account:5", "wallboard"], {"account_id": 5, "view": "staff"})
+        await recorder.event(TYPE, ["pay:5"], {"account_id": 5, "view": "debtor"})
+    assert await stage_events(db, tenant.id, TYPE) == 1
+    [row] = await deliveries(db, tenant.id)
+    assert json.loads(row["payload"])["data"]["view"] == "staff"
