@@ -111,7 +111,7 @@ class WebhookEndpointController(Controller):
 
     @post(
         "/{endpoint_id:int}/test",
-        status_code=202,
+        status_code=200,
         summary="Send the endpoint a webhook.test event",
         description="Delivered like any event (see its deliveries); 409 if it is disabled.",
     )
