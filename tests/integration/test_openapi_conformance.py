@@ -155,6 +155,8 @@ BEYOND_THE_SCHEMA: dict[str, dict[str, str]] = {
     "PATCH /api/v1/tenant": {
         "time_zone": TIME_ZONE,
         "buckets": "buckets that cover every day past due, in order",
+        "stats": "the red queue-age threshold longer than the amber one; daily targets in "
+        "currencies in use, at most 50",
     },
     "POST /api/v1/queues": {"group_id": KNOWN_ID, "agent_ids": KNOWN_ID},
     "PATCH /api/v1/queues/{queue_id}": {"group_id": KNOWN_ID, "agent_ids": KNOWN_ID},
