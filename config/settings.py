@@ -97,6 +97,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             return self.stripe_webhook_secrets or None
         return None
 
+    # Outbound webhooks may reach loopback receivers over plain http (development and
+    # tests); off by default outside development: public https addresses only.
+    webhooks_allow_local: bool = False
+
     # Development serves over plain http, where a Secure cookie would never come back.
     cookie_secure: bool = False
 
@@ -145,6 +149,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
                 raise SettingsError(
                     "PAYMENTS_SANDBOX is on in production with the development webhook secret; "
                     "set SANDBOX_WEBHOOK_SECRETS or turn the sandbox off"
+                )
+            if self.webhooks_allow_local:
+                raise SettingsError(
+                    "WEBHOOKS_ALLOW_LOCAL lets webhooks reach this machine's own services; "
+                    "it is for development only and refused in production"
                 )
             if self.database_url is None or self.redis_url is None:
                 raise SettingsError(
@@ -241,6 +250,10 @@ def settings_from_env(environ: dict[str, str] | os._Environ[str] | None = None) 
     values["data_dir"] = Path(values.get("data_dir", Path(".recoup"))).resolve()  # type: ignore[arg-type]
     if e.get("LOG_JSON"):
         values["log_json"] = _bool(e["LOG_JSON"])
+    if e.get("WEBHOOKS_ALLOW_LOCAL"):
+        values["webhooks_allow_local"] = _bool(e["WEBHOOKS_ALLOW_LOCAL"])
+    else:
+        values["webhooks_allow_local"] = env == "development"
     if e.get("COOKIE_SECURE"):
         values["cookie_secure"] = _bool(e["COOKIE_SECURE"])
     elif env == "production":

@@ -14,6 +14,7 @@ from domain.payments.tables import IdempotencyKey, Payment, PaymentLink, Provide
 from domain.promises.tables import Promise
 from domain.tenancy.tables import Tenant
 from domain.users.tables import AgentGroup, User
+from domain.webhooks.tables import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from domain.workflows.tables import (
     Message,
     MessageTemplate,
@@ -57,6 +58,9 @@ APP_CONFIG = AppConfig(
         WorkflowInbox,
         MessageTemplate,
         Message,
+        WebhookEndpoint,
+        WebhookDelivery,
+        WebhookAttempt,
     ],
     migration_dependencies=[],
     commands=[],

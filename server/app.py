@@ -30,6 +30,7 @@ from server.controllers.reports import ReportController
 from server.controllers.stats import StatsController
 from server.controllers.tenant import TenantController
 from server.controllers.users import AgentController, AgentGroupController, UserController
+from server.controllers.webhooks import WebhookEndpointController
 from server.controllers.workflows import MessageController, TemplateController, WorkflowController
 from server.controllers.worklist import QueueController, RuleController, TaskController
 from server.frontend import frontend_router
@@ -68,6 +69,7 @@ API_CONTROLLERS = [
     TemplateController,
     MessageController,
     StatsController,
+    WebhookEndpointController,
     ReportController,
 ]
 

@@ -252,6 +252,7 @@ def worker(processes: int | None) -> None:
                     "tasks.stats",
                     "tasks.worklist",
                     "tasks.workflows",
+                    "tasks.webhooks",
                     "--workers",
                     str(count),
                     "--shutdown-timeout",
@@ -281,6 +282,7 @@ def scheduler() -> None:
                         "tasks.stats",
                         "tasks.worklist",
                         "tasks.workflows",
+                        "tasks.webhooks",
                         "--skip-first-run",
                         "--no-configure-logging",
                     ]
@@ -297,6 +299,7 @@ def relay() -> None:
 
     async def run(settings: Settings) -> None:
         from tasks.broker import make_broker
+        from tasks.webhooks import webhook_handoff
         from tasks.workflows import message_handoff, workflow_handoff
         from tasks.worklist import assignment_handoff
 
@@ -316,6 +319,7 @@ def relay() -> None:
                     assignment_handoff(jobs),
                     workflow_handoff(jobs),
                     message_handoff(jobs),
+                    webhook_handoff(jobs),
                 ],
             )
         finally:

@@ -286,13 +286,20 @@ def smtp_sink() -> Iterator[SmtpSink]:
 def worker(
     settings: Settings, live_server: str, smtp_sink: SmtpSink
 ) -> Iterator[subprocess.Popen[bytes]]:
-    """``recoup worker``, calling back the live server where a job does (PUBLIC_URL) and
-    sending e-mail to the test's SMTP server."""
+    """``recoup worker``, calling back the live server where a job does (PUBLIC_URL),
+    sending e-mail to the test's SMTP server and webhooks to receivers on loopback."""
     log = (ROOT / ".recoup" / "test-worker.log").open("wb")
     process = subprocess.Popen(
         [*RECOUP, "worker"],
         cwd=ROOT,
-        env=recoup_env(settings, PUBLIC_URL=live_server, LOG_LEVEL="INFO", SMTP_URL=smtp_sink.url),
+        env=recoup_env(
+            settings,
+            PUBLIC_URL=live_server,
+            LOG_LEVEL="INFO",
+            SMTP_URL=smtp_sink.url,
+            # Webhook receivers in the tests listen on loopback.
+            WEBHOOKS_ALLOW_LOCAL="true",
+        ),
         stdout=log,
         stderr=subprocess.STDOUT,
         start_new_session=True,

@@ -18,6 +18,7 @@ Scope = Literal[
     "promises:write",
     "tasks:read",
     "tasks:write",
+    "webhooks:manage",
 ]
 SCOPES: frozenset[str] = frozenset(Scope.__args__)  # type: ignore[attr-defined]
 

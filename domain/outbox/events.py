@@ -57,6 +57,14 @@ TEMPLATE_DELETED: Final = "template.deleted"
 # that went on later (its wait over, its message sent or failed).
 WORKFLOW_TRIGGERED: Final = "workflow.triggered"
 WORKFLOW_STEP: Final = "workflow.step"
+WEBHOOK_ENDPOINT_CREATED: Final = "webhook_endpoint.created"
+WEBHOOK_ENDPOINT_UPDATED: Final = "webhook_endpoint.updated"
+WEBHOOK_ENDPOINT_DELETED: Final = "webhook_endpoint.deleted"
+# An endpoint the deliveries disabled (a 410, or failing for days): its admins are told.
+WEBHOOK_ENDPOINT_DISABLED: Final = "webhook_endpoint.disabled"
+WEBHOOK_DELIVERIES_REPLAYED: Final = "webhook_delivery.replayed"
+# Sent to one endpoint on request, to try the receiver.
+WEBHOOK_TEST: Final = "webhook.test"
 # The whole of a tenant's figures of the day, every few seconds, on its wallboard channel.
 WALLBOARD_KPIS: Final = "wallboard.kpis"
 

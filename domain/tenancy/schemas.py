@@ -81,6 +81,11 @@ class StatsRules(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_field
     queue_age_alert_minutes: Annotated[int, msgspec.Meta(ge=1, le=10_080)] = 60
 
 
+class WebhookRules(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    # Plain http endpoints (to public addresses), for a development receiver; off: https only.
+    allow_http: bool = False
+
+
 class TenantSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     buckets: tuple[Bucket, ...] = DEFAULT_BUCKETS
     contact: ContactRules = ContactRules()
@@ -88,6 +93,7 @@ class TenantSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
     payments: PaymentRules = PaymentRules()
     worklist: WorklistRules = WorklistRules()
     stats: StatsRules = msgspec.field(default_factory=StatsRules)
+    webhooks: WebhookRules = WebhookRules()
 
 
 class Tenant(msgspec.Struct, frozen=True, kw_only=True):
@@ -129,3 +135,4 @@ class TenantUpdate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     payments: PaymentRules | msgspec.UnsetType = msgspec.UNSET
     worklist: WorklistRules | msgspec.UnsetType = msgspec.UNSET
     stats: StatsRules | msgspec.UnsetType = msgspec.UNSET
+    webhooks: WebhookRules | msgspec.UnsetType = msgspec.UNSET

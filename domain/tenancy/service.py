@@ -91,7 +91,7 @@ class TenantService(Service):
         settings = before.settings
         if data.buckets is not msgspec.UNSET:
             settings = msgspec.structs.replace(settings, buckets=check_buckets(data.buckets))
-        for part in ("contact", "promises", "payments", "worklist", "stats"):
+        for part in ("contact", "promises", "payments", "worklist", "stats", "webhooks"):
             value = getattr(data, part)
             if value is not msgspec.UNSET:
                 settings = msgspec.structs.replace(settings, **{part: value})

@@ -150,4 +150,28 @@ ROUTE_RULES: dict[tuple[str, str], Rule] = {
     ("GET", f"{V1}/reports/promises.csv"): Rule(MANAGERS),
     ("GET", f"{V1}/reports/collectors"): Rule(MANAGERS),
     ("GET", f"{V1}/reports/collectors.csv"): Rule(MANAGERS),
+    # Webhook endpoints, their deliveries and attempts: admins, and keys that manage them.
+    ("GET", f"{V1}/webhook-endpoints"): Rule(ADMINS, "webhooks:manage"),
+    ("POST", f"{V1}/webhook-endpoints"): Rule(ADMINS, "webhooks:manage"),
+    ("GET", f"{V1}/webhook-endpoints/{{endpoint_id:int}}"): Rule(ADMINS, "webhooks:manage"),
+    ("PATCH", f"{V1}/webhook-endpoints/{{endpoint_id:int}}"): Rule(ADMINS, "webhooks:manage"),
+    ("DELETE", f"{V1}/webhook-endpoints/{{endpoint_id:int}}"): Rule(ADMINS, "webhooks:manage"),
+    ("POST", f"{V1}/webhook-endpoints/{{endpoint_id:int}}/test"): Rule(ADMINS, "webhooks:manage"),
+    ("POST", f"{V1}/webhook-endpoints/{{endpoint_id:int}}/rotate-secret"): Rule(
+        ADMINS, "webhooks:manage"
+    ),
+    ("GET", f"{V1}/webhook-endpoints/{{endpoint_id:int}}/deliveries"): Rule(
+        ADMINS, "webhooks:manage"
+    ),
+    (
+        "GET",
+        f"{V1}/webhook-endpoints/deliveries/{{delivery_id:int}}/attempts",
+    ): Rule(ADMINS, "webhooks:manage"),
+    (
+        "POST",
+        f"{V1}/webhook-endpoints/deliveries/{{delivery_id:int}}/replay",
+    ): Rule(ADMINS, "webhooks:manage"),
+    ("POST", f"{V1}/webhook-endpoints/{{endpoint_id:int}}/replay-failed"): Rule(
+        ADMINS, "webhooks:manage"
+    ),
 }

@@ -16,10 +16,14 @@ from domain.auth.service import ApiKeyService, expand_scopes
 from domain.payments.links import PaymentLinkService
 from domain.payments.schemas import PaymentCreate
 from domain.payments.service import PaymentService
+from domain.webhooks.schemas import WebhookEndpointCreate
+from domain.webhooks.service import WebhookEndpointService
+from domain.webhooks.signing import SecretBox
 from domain.workflows.schemas import TemplateCreate, WorkflowCreate
 from domain.workflows.service import TemplateService, WorkflowService
 from domain.worklist.rules import RuleService
 from domain.worklist.schemas import RuleCreate
+from tests.conftest import SECRET
 from tests.factories import SeededTenant, TenantFactory
 
 # What each id in a path names.
@@ -37,6 +41,8 @@ PATH_KINDS = {
     "workflow_id": "workflow",
     "template_id": "template",
     "run_id": "run",
+    "endpoint_id": "webhook_endpoint",
+    "delivery_id": "webhook_delivery",
 }
 # Objects that belong to an account: a collector sees them only with the account.
 ON_AN_ACCOUNT = frozenset({"account", "debtor", "payment", "link", "task"})
@@ -147,6 +153,22 @@ async def make(side: Side, kind: str, *, account_id: int, collector_id: int) -> 
                 workflow,
                 account_id,
                 uuid.uuid4(),
+            )
+        if kind == "webhook_endpoint":
+            made = WebhookEndpointCreate(url="https://93.184.215.14/hooks", description=name)
+            service = WebhookEndpointService(conn, system, box=SecretBox(SECRET))
+            return (await service.create(made)).endpoint.id
+        if kind == "webhook_delivery":
+            endpoint = await make(side, "webhook_endpoint", account_id=account_id, collector_id=0)
+            return await conn.fetchval(
+                """INSERT INTO webhook_deliveries (tenant_id, endpoint_id, event_id, webhook_id,
+                  event_type, account_id, payload, status, attempts, occurred_at)
+                VALUES ($1, $2, $3, 'msg_walk', 'account.updated', $4, '{}', 'dead', 8, now())
+                RETURNING id""",
+                tenant.id,
+                endpoint,
+                uuid.uuid4(),
+                account_id,
             )
         if kind == "api_key":
             created = await ApiKeyService(conn, tenant.admin.actor).create(

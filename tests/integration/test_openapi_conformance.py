@@ -58,7 +58,20 @@ TEMPLATE = "a sandboxed Jinja2 template naming known variables; e-mail needs a s
 PERIOD = "a period: from not after to (to defaults to today), both in 2000-2099, <= 731 days"
 REPORT_PERIOD = {"from": PERIOD, "to": PERIOD}
 
+WEBHOOK_URL = "https (http where the tenant allows it), to a host whose every address is public"
+EVENT_TYPE = "event types: lowercase dotted names (the pattern, as Python's re reads it)"
 BEYOND_THE_SCHEMA: dict[str, dict[str, str]] = {
+    "POST /api/v1/webhook-endpoints": {"url": WEBHOOK_URL, "event_types": EVENT_TYPE},
+    "PATCH /api/v1/webhook-endpoints/{endpoint_id}": {
+        "url": WEBHOOK_URL,
+        "event_types": EVENT_TYPE,
+    },
+    "GET /api/v1/webhook-endpoints/{endpoint_id}/deliveries": {"cursor": CURSOR},
+    "GET /api/v1/webhook-endpoints/deliveries/{delivery_id}/attempts": {"cursor": CURSOR},
+    "POST /api/v1/webhook-endpoints/{endpoint_id}/replay-failed": {
+        "since": "a time zone offset",
+        "until": "after since, at most 31 days later",
+    },
     **{
         f"GET /api/v1/reports/{name}": REPORT_PERIOD
         for name in (
@@ -142,6 +155,8 @@ BEYOND_THE_SCHEMA: dict[str, dict[str, str]] = {
     "PATCH /api/v1/tenant": {
         "time_zone": TIME_ZONE,
         "buckets": "buckets that cover every day past due, in order",
+        "stats": "the red queue-age threshold longer than the amber one; daily targets in "
+        "currencies in use, at most 50",
     },
     "POST /api/v1/queues": {"group_id": KNOWN_ID, "agent_ids": KNOWN_ID},
     "PATCH /api/v1/queues/{queue_id}": {"group_id": KNOWN_ID, "agent_ids": KNOWN_ID},

@@ -156,6 +156,12 @@ EXAMPLES: dict[tuple[str, str], dict[str, Any]] = {
     },
     ("PATCH", "/api/v1/templates/{template_id:int}"): {"body": "Hello {{ debtor.first_name }}"},
     ("POST", "/api/v1/templates/{template_id:int}/preview"): {"account_id": Ref("account")},
+    ("POST", "/api/v1/webhook-endpoints"): {"url": "https://93.184.215.14/walk"},
+    ("PATCH", "/api/v1/webhook-endpoints/{endpoint_id:int}"): {"description": "walked"},
+    ("POST", "/api/v1/webhook-endpoints/{endpoint_id:int}/replay-failed"): {
+        "since": "2026-01-01T00:00:00Z",
+        "until": "2026-01-31T00:00:00Z",
+    },
 }
 
 

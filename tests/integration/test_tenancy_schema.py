@@ -24,6 +24,7 @@ from config.settings import DEV_SANDBOX_SECRET
 from domain.db import APP_ROLE, Connection, Database
 from domain.payments.service import PaymentService
 from domain.piccolo_app import APP_CONFIG
+from domain.webhooks import queries as webhook_queries
 from tasks.workflows import process_tenant
 from tests.factories import PASSWORD, SeededTenant, TenantFactory
 from tests.integration.test_provider_webhooks import event, stripe_signature
@@ -204,6 +205,28 @@ async def furnish(client: httpx.AsyncClient, tenant: SeededTenant) -> None:
     await deliver(tenant.db, tenant.id, "task.completed", completed)
     await process_tenant(tenant.db, tenant.id, LINKS, a_month_ahead())
     await deliver(tenant.db, tenant.id, "task.completed", completed)
+
+    # Webhooks: an endpoint, the deliveries the relay stages for it, and an attempt.
+    hook = {"url": "https://93.184.215.14/hooks"}
+    _ok(await client.post(f"{api}/webhook-endpoints", json=hook, headers=admin), 201)
+    async with tenant.db.system() as conn:
+        outbox = await conn.fetch("SELECT id FROM outbox WHERE tenant_id = $1", tenant.id)
+        await webhook_queries.stage(conn, [r["id"] for r in outbox])
+        delivery = await conn.fetchval(
+            "SELECT id FROM webhook_deliveries WHERE tenant_id = $1 LIMIT 1", tenant.id
+        )
+        now = dt.datetime.now(dt.UTC)
+        await webhook_queries.record_attempt(
+            conn,
+            delivery,
+            at=now,
+            status=503,
+            latency_ms=12,
+            response="busy",
+            error=None,
+            outcome="pending",
+            next_attempt_at=now + dt.timedelta(seconds=5),
+        )
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,1 @@
+"""Outbound webhooks: endpoints a tenant registers, and the signed deliveries of its events."""

@@ -1,0 +1,303 @@
+from __future__ import annotations
+
+import datetime as dt
+
+import asyncpg
+
+from domain.db import Connection
+
+ENDPOINT = (
+    "id, url, description, event_types, enabled, disabled_reason, previous_secret_until, "
+    "failing_since, created_at, updated_at"
+)
+DELIVERY = (
+    "id, endpoint_id, event_id, webhook_id, event_type, status, attempts, next_attempt_at, "
+    "last_status, last_latency_ms, last_response, last_error, occurred_at, created_at"
+)
+
+
+async def list_endpoints(conn: Connection) -> list[asyncpg.Record]:
+    return await conn.fetch(f"SELECT {ENDPOINT} FROM webhook_endpoints ORDER BY id")
+
+
+async def get_endpoint(conn: Connection, endpoint_id: int) -> asyncpg.Record | None:
+    return await conn.fetchrow(
+        f"SELECT {ENDPOINT} FROM webhook_endpoints WHERE id = $1", endpoint_id
+    )
+
+
+async def count_endpoints(conn: Connection) -> int:
+    return await conn.fetchval("SELECT count(*) FROM webhook_endpoints")
+
+
+async def insert_endpoint(
+    conn: Connection,
+    *,
+    tenant_id: int,
+    url: str,
+    description: str,
+    event_types: list[str],
+    enabled: bool,
+    secret_enc: str,
+) -> asyncpg.Record:
+    return await conn.fetchrow(
+        f"""INSERT INTO webhook_endpoints
+          (tenant_id, url, description, event_types, enabled, secret_enc)
+        VALUES ($1, $2, $3, $4, $5, $6) RETURNING {ENDPOINT}""",
+        tenant_id,
+        url,
+        description,
+        event_types,
+        enabled,
+        secret_enc,
+    )
+
+
+async def update_endpoint(
+    conn: Connection,
+    endpoint_id: int,
+    *,
+    url: str,
+    description: str,
+    event_types: list[str],
+    enabled: bool,
+    at: dt.datetime,
+) -> asyncpg.Record:
+    return await conn.fetchrow(
+        f"""UPDATE webhook_endpoints SET url = $2, description = $3, event_types = $4,
+          enabled = $5, updated_at = $6,
+          disabled_reason = CASE WHEN $5 THEN NULL ELSE coalesce(disabled_reason, 'by hand') END,
+          failing_since = CASE WHEN $5 AND NOT enabled THEN NULL ELSE failing_since END
+        WHERE id = $1 RETURNING {ENDPOINT}""",
+        endpoint_id,
+        url,
+        description,
+        event_types,
+        enabled,
+        at,
+    )
+
+
+async def rotate_secret(
+    conn: Connection, endpoint_id: int, secret_enc: str, until: dt.datetime, at: dt.datetime
+) -> asyncpg.Record:
+    return await conn.fetchrow(
+        f"""UPDATE webhook_endpoints SET previous_secret_enc = secret_enc,
+          previous_secret_until = $3, secret_enc = $2, updated_at = $4
+        WHERE id = $1 RETURNING {ENDPOINT}""",
+        endpoint_id,
+        secret_enc,
+        until,
+        at,
+    )
+
+
+async def delete_endpoint(conn: Connection, endpoint_id: int) -> None:
+    await conn.execute("DELETE FROM webhook_endpoints WHERE id = $1", endpoint_id)
+
+
+async def stage(conn: Connection, outbox_ids: list[int]) -> list[int]:
+    """A delivery for each relayed event and each enabled endpoint of its tenant that takes
+    its type (in the relay's transaction, so none is lost); the tenants that got any. A test
+    event goes to the one endpoint it names, whatever types that one takes."""
+    rows = await conn.fetch(
+        """WITH staged AS (
+          INSERT INTO webhook_deliveries (tenant_id, endpoint_id, event_id, webhook_id,
+            event_type, account_id, payload, occurred_at, next_attempt_at)
+          SELECT o.tenant_id, e.id, o.event_id, 'msg_' || replace(o.event_id::text, '-', ''),
+            o.type,
+            CASE WHEN o.data ->> 'account_id' ~ '^[0-9]{1,18}$'
+              THEN (o.data ->> 'account_id')::bigint ELSE 0 END,
+            jsonb_build_object('type', o.type, 'timestamp', o.occurred_at,
+              'data', o.data)::text,
+            o.occurred_at, o.occurred_at
+          FROM outbox o
+          JOIN webhook_endpoints e ON e.tenant_id = o.tenant_id AND e.enabled
+            AND CASE WHEN o.type = 'webhook.test' THEN o.data ->> 'endpoint_id' = e.id::text
+              ELSE cardinality(e.event_types) = 0 OR o.type = ANY (e.event_types) END
+          WHERE o.id = ANY($1::bigint[])
+            -- Not the debtor page's own view of a change (its channels all pay:...): the
+            -- change goes out once, as staff and integrators see it.
+            AND (cardinality(o.channels) = 0 OR EXISTS (
+              SELECT 1 FROM unnest(o.channels) AS c (name) WHERE c.name NOT LIKE 'pay:%'))
+          ORDER BY o.id, e.id
+          ON CONFLICT (endpoint_id, event_id) DO NOTHING
+          RETURNING tenant_id
+        )
+        SELECT DISTINCT tenant_id FROM staged ORDER BY 1""",
+        outbox_ids,
+    )
+    return [r["tenant_id"] for r in rows]
+
+
+async def due_tenants(conn: Connection, now: dt.datetime) -> list[int]:
+    """Tenants with a delivery due (a retry, or one whose kick was lost)."""
+    rows = await conn.fetch(
+        """SELECT DISTINCT d.tenant_id FROM webhook_deliveries d
+        JOIN webhook_endpoints e ON e.id = d.endpoint_id AND e.enabled
+        WHERE d.status = 'pending' AND d.next_attempt_at <= $1
+          AND (d.locked_until IS NULL OR d.locked_until <= $1)""",
+        now,
+    )
+    return [r["tenant_id"] for r in rows]
+
+
+async def due_endpoints(conn: Connection, now: dt.datetime) -> list[int]:
+    rows = await conn.fetch(
+        """SELECT DISTINCT d.endpoint_id FROM webhook_deliveries d
+        JOIN webhook_endpoints e ON e.id = d.endpoint_id AND e.enabled
+        WHERE d.status = 'pending' AND d.next_attempt_at <= $1
+          AND (d.locked_until IS NULL OR d.locked_until <= $1)""",
+        now,
+    )
+    return [r["endpoint_id"] for r in rows]
+
+
+async def claim(
+    conn: Connection, endpoint_id: int, now: dt.datetime, lease: dt.timedelta, limit: int
+) -> list[asyncpg.Record]:
+    """The endpoint's due deliveries that are first in line for their account (an earlier
+    one still pending holds the later back), leased so that no other worker sends them;
+    a worker that dies leaves them to the retry job once the lease is over."""
+    return await conn.fetch(
+        """UPDATE webhook_deliveries d SET locked_until = $2 + $3::interval
+        WHERE d.id IN (
+          SELECT c.id FROM webhook_deliveries c
+          WHERE c.endpoint_id = $1 AND c.status = 'pending' AND c.next_attempt_at <= $2
+            AND (c.locked_until IS NULL OR c.locked_until <= $2)
+            AND NOT EXISTS (
+              SELECT 1 FROM webhook_deliveries p
+              WHERE p.endpoint_id = c.endpoint_id AND p.account_id = c.account_id
+                AND p.status = 'pending' AND p.id < c.id)
+          ORDER BY c.id LIMIT $4 FOR UPDATE SKIP LOCKED)
+        RETURNING d.id, d.tenant_id, d.endpoint_id, d.webhook_id, d.payload, d.attempts,
+          d.account_id""",
+        endpoint_id,
+        now,
+        lease,
+        limit,
+    )
+
+
+async def endpoint_for_delivery(conn: Connection, endpoint_id: int) -> asyncpg.Record | None:
+    return await conn.fetchrow(
+        """SELECT id, url, enabled, secret_enc, previous_secret_enc, previous_secret_until,
+          failing_since FROM webhook_endpoints WHERE id = $1""",
+        endpoint_id,
+    )
+
+
+async def record_attempt(
+    conn: Connection,
+    delivery_id: int,
+    *,
+    at: dt.datetime,
+    status: int | None,
+    latency_ms: int,
+    response: str | None,
+    error: str | None,
+    outcome: str,
+    next_attempt_at: dt.datetime,
+) -> None:
+    await conn.execute(
+        """WITH d AS (
+          UPDATE webhook_deliveries SET status = $7, attempts = attempts + 1,
+            next_attempt_at = $8, locked_until = NULL, last_status = $3,
+            last_latency_ms = $4, last_response = $5, last_error = $6, updated_at = $2
+          WHERE id = $1 RETURNING tenant_id, id)
+        INSERT INTO webhook_attempts (tenant_id, delivery_id, attempted_at, status,
+          latency_ms, response, error)
+        SELECT tenant_id, id, $2, $3, $4, $5, $6 FROM d""",
+        delivery_id,
+        at,
+        status,
+        latency_ms,
+        response,
+        error,
+        outcome,
+        next_attempt_at,
+    )
+
+
+async def endpoint_outcome(
+    conn: Connection, endpoint_id: int, *, ok: bool, disable: str | None, at: dt.datetime
+) -> asyncpg.Record | None:
+    """Mark the endpoint failing since its first failure (cleared by a success), or
+    disable it; the row when it was disabled now."""
+    return await conn.fetchrow(
+        f"""UPDATE webhook_endpoints SET
+          failing_since = CASE WHEN $2 THEN NULL ELSE coalesce(failing_since, $4) END,
+          enabled = enabled AND $3::text IS NULL,
+          disabled_reason = coalesce($3, disabled_reason),
+          updated_at = CASE WHEN $3::text IS NULL THEN updated_at ELSE $4 END
+        WHERE id = $1
+        RETURNING {ENDPOINT}, $3::text IS NOT NULL AS disabled_now""",
+        endpoint_id,
+        ok,
+        disable,
+        at,
+    )
+
+
+async def deliveries(
+    conn: Connection, endpoint_id: int, *, status: str | None, before: int | None, limit: int
+) -> list[asyncpg.Record]:
+    return await conn.fetch(
+        f"""SELECT {DELIVERY} FROM webhook_deliveries
+        WHERE tenant_id = NULLIF(current_setting('app.tenant_id', true), '')::bigint
+          AND endpoint_id = $1 AND ($2::text IS NULL OR status = $2)
+          AND ($3::bigint IS NULL OR id < $3)
+        ORDER BY id DESC LIMIT $4""",
+        endpoint_id,
+        status,
+        before,
+        limit,
+    )
+
+
+async def get_delivery(conn: Connection, delivery_id: int) -> asyncpg.Record | None:
+    return await conn.fetchrow(
+        f"SELECT {DELIVERY} FROM webhook_deliveries WHERE id = $1", delivery_id
+    )
+
+
+async def attempts(
+    conn: Connection, delivery_id: int, *, after: int | None, limit: int
+) -> list[asyncpg.Record]:
+    return await conn.fetch(
+        """SELECT id, attempted_at, status, latency_ms, response, error FROM webhook_attempts
+        WHERE tenant_id = NULLIF(current_setting('app.tenant_id', true), '')::bigint
+          AND delivery_id = $1 AND ($2::bigint IS NULL OR id > $2)
+        ORDER BY id LIMIT $3""",
+        delivery_id,
+        after,
+        limit,
+    )
+
+
+async def replay(
+    conn: Connection,
+    endpoint_id: int,
+    *,
+    delivery_id: int | None,
+    since: dt.datetime | None,
+    until: dt.datetime | None,
+    at: dt.datetime,
+) -> list[int]:
+    """Put deliveries back in line (their attempts count from zero again, their
+    ``webhook-id`` unchanged): one, or every failed or dead one made in [since, until)."""
+    rows = await conn.fetch(
+        """UPDATE webhook_deliveries SET status = 'pending', attempts = 0,
+          next_attempt_at = $5, locked_until = NULL, updated_at = $5
+        WHERE tenant_id = NULLIF(current_setting('app.tenant_id', true), '')::bigint
+          AND endpoint_id = $1
+          AND (CASE WHEN $2::bigint IS NOT NULL THEN id = $2 AND status <> 'pending'
+            ELSE status IN ('failed', 'dead') AND created_at >= $3 AND created_at < $4 END)
+        RETURNING id""",
+        endpoint_id,
+        delivery_id,
+        since,
+        until,
+        at,
+    )
+    return [r["id"] for r in rows]
