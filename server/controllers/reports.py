@@ -72,15 +72,15 @@ class ReportController(Controller):
         summary="Collected over placed, per month of placement (default: the last 12 months)",
     )
     async def liquidation(
-        self, reports: NamedDependency[ReportService], start: From = None, end: To = None
+        self, reports: NamedDependency[ReportService], from_: From = None, to: To = None
     ) -> Liquidation:
-        return await reports.liquidation(*await self._period(reports, start, end, 11))
+        return await reports.liquidation(*await self._period(reports, from_, to, 11))
 
     @get("/liquidation.csv", opt=OPT, media_type=CSV, summary="Liquidation as CSV")
     async def liquidation_csv(
-        self, reports: NamedDependency[ReportService], start: From = None, end: To = None
+        self, reports: NamedDependency[ReportService], from_: From = None, to: To = None
     ) -> Response[str]:
-        report = await reports.liquidation(*await self._period(reports, start, end, 11))
+        report = await reports.liquidation(*await self._period(reports, from_, to, 11))
         return csv_response(liquidation_table(report), f"liquidation-{report.from_}-{report.to}")
 
     @get(
@@ -91,21 +91,21 @@ class ReportController(Controller):
     async def promises(
         self,
         reports: NamedDependency[ReportService],
-        start: From = None,
-        end: To = None,
+        from_: From = None,
+        to: To = None,
         by: By = "month",
     ) -> PromiseKept:
-        return await reports.promise_kept(*await self._period(reports, start, end, 5), by)
+        return await reports.promise_kept(*await self._period(reports, from_, to, 5), by)
 
     @get("/promises.csv", opt=OPT, media_type=CSV, summary="Promise kept rate as CSV")
     async def promises_csv(
         self,
         reports: NamedDependency[ReportService],
-        start: From = None,
-        end: To = None,
+        from_: From = None,
+        to: To = None,
         by: By = "month",
     ) -> Response[str]:
-        report = await reports.promise_kept(*await self._period(reports, start, end, 5), by)
+        report = await reports.promise_kept(*await self._period(reports, from_, to, 5), by)
         return csv_response(promise_table(report), f"promises-{report.from_}-{report.to}")
 
     @get(
@@ -115,13 +115,13 @@ class ReportController(Controller):
         "this month)",
     )
     async def collectors(
-        self, reports: NamedDependency[ReportService], start: From = None, end: To = None
+        self, reports: NamedDependency[ReportService], from_: From = None, to: To = None
     ) -> CollectorPerformance:
-        return await reports.collectors(*await self._period(reports, start, end, 0))
+        return await reports.collectors(*await self._period(reports, from_, to, 0))
 
     @get("/collectors.csv", opt=OPT, media_type=CSV, summary="Collector performance as CSV")
     async def collectors_csv(
-        self, reports: NamedDependency[ReportService], start: From = None, end: To = None
+        self, reports: NamedDependency[ReportService], from_: From = None, to: To = None
     ) -> Response[str]:
-        report = await reports.collectors(*await self._period(reports, start, end, 0))
+        report = await reports.collectors(*await self._period(reports, from_, to, 0))
         return csv_response(collector_table(report), f"collectors-{report.from_}-{report.to}")

@@ -621,6 +621,8 @@ async def test_a_period_must_be_real_in_order_and_at_most_731_days(
     assert got.status_code == status, got.text
     if status == 422:
         assert got.headers["content-type"] == "application/problem+json"
+        # The problem names a parameter as the client sent it.
+        assert got.json()["field"] in params, got.text
 
 
 @pytest.mark.parametrize("name", ["promises", "promises.csv"])
