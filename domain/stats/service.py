@@ -82,6 +82,23 @@ def hours(rows: list[asyncpg.Record], currencies: set[str]) -> list[Hour]:
     ]
 
 
+def to_money(row: asyncpg.Record) -> Money:
+    return Money(
+        currency=row["currency"],
+        amount=in_currency(row["amount"], row["currency"]),
+        count=row["count"],
+    )
+
+
+def money_by_agent(rows: list[asyncpg.Record]) -> dict[int, list[Money]]:
+    """The per-agent rows of ``queries.collected`` (its grouping sets), by agent."""
+    by_agent: dict[int, list[Money]] = defaultdict(list)
+    for r in rows:
+        if not r["total"] and r["agent_id"] is not None:
+            by_agent[r["agent_id"]].append(to_money(r))
+    return by_agent
+
+
 def seconds(value: float | None) -> float | None:
     """An average duration, to the tenth of a second."""
     return round(value, 1) if value is not None else None
@@ -125,16 +142,7 @@ class StatsService(Service):
             if c not in seen
         ]
         collected.sort(key=lambda c: c.currency)
-        by_agent_money: dict[int, list[Money]] = defaultdict(list)
-        for r in money:
-            if not r["total"] and r["agent_id"] is not None:
-                by_agent_money[r["agent_id"]].append(
-                    Money(
-                        currency=r["currency"],
-                        amount=in_currency(r["amount"], r["currency"]),
-                        count=r["count"],
-                    )
-                )
+        by_agent_money = money_by_agent(money)
 
         p = await queries.promises(conn, start, end, today, week_ago, group_id)
         c = await queries.calls(conn, start, end, group_id)
@@ -252,25 +260,8 @@ class StatsService(Service):
         conn = self.conn
 
         money = await queries.collected(conn, start, end, group_id)
-        collected = [
-            Money(
-                currency=r["currency"],
-                amount=in_currency(r["amount"], r["currency"]),
-                count=r["count"],
-            )
-            for r in money
-            if r["total"]
-        ]
-        by_agent_money: dict[int, list[Money]] = defaultdict(list)
-        for r in money:
-            if not r["total"] and r["agent_id"] is not None:
-                by_agent_money[r["agent_id"]].append(
-                    Money(
-                        currency=r["currency"],
-                        amount=in_currency(r["amount"], r["currency"]),
-                        count=r["count"],
-                    )
-                )
+        collected = [to_money(r) for r in money if r["total"]]
+        by_agent_money = money_by_agent(money)
         hours = hour_starts(start, end, zone)
         hourly = {
             (r["currency"], r["hour"]): r
