@@ -16,6 +16,7 @@ from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from domain.actor import system_actor
 from domain.db import Database
+from domain.errors import Conflict
 from domain.webhooks.delivery import ATTEMPTS, SCHEDULE, TIMEOUT_SECONDS, Sender
 from domain.webhooks.schemas import ReplayRange
 from domain.webhooks.service import WebhookEndpointService
@@ -225,6 +226,44 @@ async def test_after_24_hours_only_the_new_secret_signs(
     [request] = receiver.requests
     assert len(request.headers["webhook-signature"].split(" ")) == 1
     verify(rotated.secret, request)
+    with pytest.raises(WebhookVerificationError):
+        verify(made.secret, request)
+
+
+async def test_a_second_rotation_waits_until_the_previous_secret_stops_signing(
+    db: Database, tenants: TenantFactory
+) -> None:
+    """Rotating again while the secret before still signs would cut off, without warning,
+    the receivers still checking with it: refused until its 24 hours are over."""
+    tenant = await tenants.new(with_accounts=False)
+    day = dt.timedelta(hours=24)
+    async with Receiver() as receiver:
+        made = await add_endpoint(db, tenant.id, receiver.url)
+
+        async def rotate(at: dt.datetime):  # type: ignore[no-untyped-def]
+            async with db.tenant(tenant.id) as conn:
+                service = WebhookEndpointService(
+                    conn, system_actor(tenant.id), lambda: at, box=BOX, allow_local=True
+                )
+                return await service.rotate(made.endpoint.id)
+
+        second = await rotate(T0)
+        with pytest.raises(Conflict) as refused:
+            await rotate(T0 + day - dt.timedelta(seconds=1))
+        assert refused.value.detail == (
+            "the secret was rotated less than 24 hours ago and the one before it still signs "
+            f"until {(T0 + day).isoformat()}: rotate again after that"
+        )
+        third = await rotate(T0 + day)
+        assert third.endpoint.previous_secret_until == T0 + 2 * day
+        await emit(db, tenant.id, TYPE, {"account_id": 1})
+        await stage_events(db, tenant.id, TYPE)
+        await sender(db, T0 + day).deliver_tenant(tenant.id)
+    [request] = receiver.requests
+    # The refused rotation changed nothing: the second secret signs beside the third.
+    assert len(request.headers["webhook-signature"].split(" ")) == 2
+    verify(second.secret, request)
+    verify(third.secret, request)
     with pytest.raises(WebhookVerificationError):
         verify(made.secret, request)
 

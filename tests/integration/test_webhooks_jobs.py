@@ -107,6 +107,56 @@ async def test_the_retry_job_sends_what_a_dead_worker_left_with_the_same_webhook
     assert (landed["attempted_at"], landed["status"]) == (T0 + LEASE, 200)
 
 
+async def test_a_worker_that_lost_its_lease_records_nothing(
+    db: Database, tenants: TenantFactory
+) -> None:
+    """A worker stalled past its lease, whose delivery another took over, does not record
+    its outcome over the other's: the attempts stay one row each."""
+    tenant = await tenants.new(with_accounts=False)
+    made = await add_endpoint(db, tenant.id, "http://127.0.0.1:9/hooks")
+    await emit(db, tenant.id, TYPE, {"account_id": 1})
+    await stage_events(db, tenant.id, TYPE)
+    stalled, fresh = uuid.uuid4(), uuid.uuid4()
+    later = T0 + LEASE
+
+    async def record(conn, delivery_id: int, token: uuid.UUID) -> bool:  # type: ignore[no-untyped-def]
+        return await queries.record_attempt(
+            conn,
+            delivery_id,
+            token,
+            at=later,
+            status=200,
+            latency_ms=7,
+            response="ok",
+            error=None,
+            outcome="succeeded",
+            next_attempt_at=later,
+        )
+
+    async with db.tenant(tenant.id) as conn:
+        [first] = await queries.claim(conn, made.endpoint.id, T0, LEASE, 10, stalled)
+        assert first["attempts"] == 0
+        assert (
+            await queries.claim(
+                conn, made.endpoint.id, later - dt.timedelta(seconds=1), LEASE, 10, fresh
+            )
+            == []
+        )
+        # Renewed, the lease holds past its first end.
+        assert await queries.renew(conn, [first["id"]], stalled, later + LEASE) == 1
+        assert await queries.claim(conn, made.endpoint.id, later, LEASE, 10, fresh) == []
+        [second] = await queries.claim(conn, made.endpoint.id, later + LEASE, LEASE, 10, fresh)
+        assert second["attempts"] == 1
+        assert await queries.renew(conn, [first["id"]], stalled, later + 2 * LEASE) == 0
+        assert not await record(conn, first["id"], stalled)
+        assert await record(conn, second["id"], fresh)
+    [row] = await deliveries(db, tenant.id)
+    assert (row["status"], row["attempts"], row["lease"]) == ("succeeded", 2, None)
+    cut, landed = await attempts(db, tenant.id, row["id"])
+    assert (cut["attempted_at"], cut["error"]) == (T0, queries.INTERRUPTED)
+    assert (landed["status"], landed["latency_ms"]) == (200, 7)
+
+
 async def test_a_workflows_emit_step_goes_out_through_the_endpoints(
     client: httpx.AsyncClient, db: Database, tenant: SeededTenant
 ) -> None:
