@@ -42,7 +42,8 @@ def _redis_url() -> str:
 
 
 def _queue() -> str:
-    return os.environ.get("JOBS_QUEUE") or get_settings().jobs_queue
+    # As the settings read it (JOBS_QUEUE), without making every importer read them all.
+    return os.environ.get("JOBS_QUEUE", "").strip() or "recoup:jobs"
 
 
 broker = make_broker(_redis_url(), _queue())
