@@ -100,9 +100,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # Outbound webhooks may reach loopback receivers over plain http (development and
     # tests); off by default outside development: public https addresses only.
     webhooks_allow_local: bool = False
-    # A worker sending webhooks holds each delivery for this long, renewed while it sends:
-    # when it dies, another worker sends the delivery again (same webhook-id) this soon after.
-    webhooks_lease_seconds: int = 30
+    # A worker sending webhooks holds each delivery for this long, renewed every third of it
+    # while it sends: when it dies, another worker sends the delivery again (same webhook-id)
+    # within this and the retry job's 5 seconds (under the 30 a dead worker's job may wait).
+    webhooks_lease_seconds: int = 20
     # The Redis stream of the background jobs (another name keeps two installations on one
     # Redis apart).
     jobs_queue: str = "recoup:jobs"

@@ -55,7 +55,7 @@ MAX_RETRY_AFTER = dt.timedelta(hours=24)
 # An endpoint that has answered nothing but failures for this long is disabled.
 FAILING_LIMIT = dt.timedelta(days=5)
 # How long a claimed delivery stays with its worker unless renewed (WEBHOOKS_LEASE_SECONDS).
-LEASE = dt.timedelta(seconds=30)
+LEASE = dt.timedelta(seconds=20)
 BATCH = 20
 PER_ENDPOINT = 4
 EXCERPT = 1000

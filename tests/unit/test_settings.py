@@ -77,7 +77,7 @@ def test_session_lifetimes_come_from_the_environment_and_must_be_positive() -> N
 
 def test_the_jobs_stream_and_the_webhook_lease_come_from_the_environment() -> None:
     defaults = settings_from_env({})
-    assert (defaults.jobs_queue, defaults.webhooks_lease_seconds) == ("recoup:jobs", 30)
+    assert (defaults.jobs_queue, defaults.webhooks_lease_seconds) == ("recoup:jobs", 20)
     chosen = settings_from_env({"JOBS_QUEUE": " recoup:jobs:b ", "WEBHOOKS_LEASE_SECONDS": "3"})
     assert (chosen.jobs_queue, chosen.webhooks_lease_seconds) == ("recoup:jobs:b", 3)
     assert settings_from_env({"WEBHOOKS_LEASE_SECONDS": "600"}).webhooks_lease_seconds == 600
