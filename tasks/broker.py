@@ -32,6 +32,9 @@ def make_broker(url: str, queue: str = "recoup:jobs") -> RedisStreamBroker:
         # lease (webhook deliveries: WEBHOOKS_LEASE_SECONDS) and a scheduled job that takes
         # over what a dead worker held.
         idle_timeout=5 * 60 * 1000,
+        # The lock around that claim expires: a worker killed while holding it must not stop
+        # every other worker from claiming ever after.
+        unacknowledged_lock_timeout=10,
     )
 
 
