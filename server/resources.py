@@ -48,7 +48,7 @@ class Resources:
         await channels.start()
         from tasks.broker import make_broker
 
-        jobs = make_broker(settings.redis_url)
+        jobs = make_broker(settings.redis_url, settings.jobs_queue)
         await jobs.startup()
         resources = cls(
             settings=settings,

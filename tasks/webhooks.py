@@ -9,6 +9,7 @@ endpoint never holds up another's.
 
 from __future__ import annotations
 
+import datetime as dt
 from functools import cache
 from typing import Annotated
 
@@ -39,7 +40,14 @@ def box() -> SecretBox:
 
 
 def sender(db: Database, clock: Clock = utcnow) -> Sender:
-    return Sender(db, box(), allow_local=get_settings().webhooks_allow_local, clock=clock)
+    settings = get_settings()
+    return Sender(
+        db,
+        box(),
+        allow_local=settings.webhooks_allow_local,
+        clock=clock,
+        lease=dt.timedelta(seconds=settings.webhooks_lease_seconds),
+    )
 
 
 async def retry_due(sender: Sender) -> dict[str, int]:
@@ -62,8 +70,9 @@ async def deliver(tenant_id: int, db: Database = TaskiqDepends(_db)) -> dict[str
 @broker.task(task_name="webhooks.retry", schedule=[{"interval": RETRY_SECONDS}])
 async def retry(db: Annotated[Database, TaskiqDepends(_db)]) -> dict[str, int]:
     """Every few seconds (the first retry comes 5 s after a failure): retries that are due,
-    and deliveries a lost kick or a dead worker left. Runs that overlap send nothing twice:
-    each delivery is leased to the job that claimed it."""
+    and deliveries a lost kick or a dead worker left (once its lease, WEBHOOKS_LEASE_SECONDS,
+    is over). Runs that overlap send nothing twice: each delivery is leased to the job that
+    claimed it, which renews the lease while it sends."""
     figures = await retry_due(sender(db))
     if figures:
         log.info("webhook retries", **figures)

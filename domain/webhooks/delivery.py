@@ -1,19 +1,25 @@
 """Sending deliveries: signed requests, the retry schedule, dead letters.
 
-Each endpoint's due deliveries are claimed with a lease (a worker that dies mid-request
-leaves them to the retry job once the lease is over: the receiver gets the same
-``webhook-id`` again and de-duplicates by it), sent, and their outcome recorded with an
-attempt row, each in its own short transaction: no transaction is open during a request.
+Each endpoint's due deliveries are claimed with a lease, renewed every third of it while they
+are out (a worker that dies mid-request lets go within one lease, and the retry job sends
+them again: the receiver gets the same ``webhook-id`` and de-duplicates by it; the attempt
+the dead worker began is recorded as interrupted when another takes the delivery over), sent,
+and their outcome recorded with an attempt row, each in its own short transaction: no
+transaction is open during a request. A delivery already recorded is never sent again (only
+a replay puts it back in line), and an outcome is recorded only by the worker that still
+holds the lease.
 Endpoints are sent to concurrently, so a slow or dead one never delays another's.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import email.utils
 import random
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -27,7 +33,7 @@ from domain.outbox import events
 from domain.outbox.service import ChangeRecorder
 from domain.webhooks import queries
 from domain.webhooks.signing import SecretBox, signatures
-from domain.webhooks.urls import UrlPolicy, delivery_client
+from domain.webhooks.urls import UrlPolicy, delivery_client, refusal
 
 log = structlog.get_logger("recoup.webhooks")
 
@@ -48,7 +54,8 @@ ATTEMPTS = len(SCHEDULE) + 1
 MAX_RETRY_AFTER = dt.timedelta(hours=24)
 # An endpoint that has answered nothing but failures for this long is disabled.
 FAILING_LIMIT = dt.timedelta(days=5)
-LEASE = dt.timedelta(minutes=5)
+# How long a claimed delivery stays with its worker unless renewed (WEBHOOKS_LEASE_SECONDS).
+LEASE = dt.timedelta(seconds=20)
 BATCH = 20
 PER_ENDPOINT = 4
 EXCERPT = 1000
@@ -112,6 +119,7 @@ class Sender:
     clock: Callable[[], dt.datetime] = field(default=lambda: dt.datetime.now(dt.UTC))
     spread: Callable[[], float] = jitter
     timeout: float = TIMEOUT_SECONDS
+    lease: dt.timedelta = LEASE
 
     async def deliver_tenant(self, tenant_id: int) -> dict[str, int]:
         """Every due delivery of the tenant, each endpoint on its own."""
@@ -141,22 +149,46 @@ class Sender:
                 endpoint = await queries.endpoint_for_delivery(conn, endpoint_id)
                 if endpoint is None or not endpoint["enabled"]:
                     return figures
-                claimed = await queries.claim(conn, endpoint_id, now, LEASE, BATCH)
+                token = uuid.uuid4()
+                claimed = await queries.claim(conn, endpoint_id, now, self.lease, BATCH, token)
             if not claimed:
                 return figures
             secrets = self._secrets(endpoint, now)
+            refused = await refusal(endpoint["url"], UrlPolicy(allow_local=self.allow_local))
 
-            async def one(row: dict, secrets: list[str] = secrets, url: str = endpoint["url"]):
+            async def one(
+                row: dict,
+                secrets: list[str] = secrets,
+                url: str = endpoint["url"],
+                refused: str | None = refused,
+            ) -> Outcome:
                 async with limit:
-                    return await self._send(client, url, secrets, row)
+                    return await self._send(client, url, secrets, row, refused)
 
-            outcomes = await asyncio.gather(*(one(r) for r in claimed))
-            disabled = await self._record(tenant_id, endpoint_id, claimed, outcomes)
+            holder = asyncio.create_task(self._hold(tenant_id, [r["id"] for r in claimed], token))
+            try:
+                outcomes = await asyncio.gather(*(one(r) for r in claimed))
+            finally:
+                holder.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await holder
+            disabled = await self._record(tenant_id, endpoint_id, claimed, outcomes, token)
             for outcome in outcomes:
                 key = "succeeded" if outcome.ok else "failed"
                 figures[key] = figures.get(key, 0) + 1
             if disabled:
                 return figures
+
+    async def _hold(self, tenant_id: int, ids: list[int], token: uuid.UUID) -> None:
+        """Renew the lease every third of it while the requests are out."""
+        while True:
+            await asyncio.sleep(self.lease.total_seconds() / 3)
+            try:
+                async with self.db.tenant(tenant_id) as conn:
+                    await queries.renew(conn, ids, token, self.clock() + self.lease)
+            except Exception:
+                # The next renewal may pass: the lease holds till then.
+                log.warning("webhook lease not renewed", exc_info=True)
 
     def _secrets(self, endpoint: dict, now: dt.datetime) -> list[str]:
         found = [self.box.open(endpoint["secret_enc"])]
@@ -166,8 +198,14 @@ class Sender:
         return found
 
     async def _send(
-        self, client: httpx.AsyncClient, url: str, secrets: list[str], row: dict
+        self,
+        client: httpx.AsyncClient,
+        url: str,
+        secrets: list[str],
+        row: dict,
+        refused: str | None = None,
     ) -> Outcome:
+        """One request; ``refused``: why the URL's host may not be reached now."""
         body = row["payload"].encode()
         timestamp = int(time.time())
         headers = {
@@ -183,8 +221,13 @@ class Sender:
             tenant_http = await self._tenant_allows_http(row["tenant_id"])
             if not tenant_http:
                 return Outcome(None, 0, None, "plain http is no longer allowed")
+        if refused is not None:
+            return Outcome(None, 0, None, refused)
         try:
-            async with client.stream("POST", url, content=body, headers=headers) as response:
+            async with (
+                asyncio.timeout(self.timeout),
+                client.stream("POST", url, content=body, headers=headers) as response,
+            ):
                 excerpt = b""
                 async for chunk in response.aiter_bytes():
                     excerpt += chunk
@@ -198,6 +241,11 @@ class Sender:
                     None,
                     response.headers.get("retry-after"),
                 )
+        except (TimeoutError, httpx.TimeoutException):
+            # httpx's timeouts are per connection, read or write: the whole request is held to
+            # the same time (a receiver that trickles its answer is cut too).
+            latency = round((time.perf_counter() - started) * 1000)
+            return Outcome(None, latency, None, f"no answer within {self.timeout:g} s")
         except (httpx.HTTPError, httpx.InvalidURL, OSError, UnicodeError) as exc:
             # Whatever one endpoint does, it is its delivery's failed attempt, never the job's.
             latency = round((time.perf_counter() - started) * 1000)
@@ -214,7 +262,12 @@ class Sender:
         return bool(value)
 
     async def _record(
-        self, tenant_id: int, endpoint_id: int, claimed: list, outcomes: list[Outcome]
+        self,
+        tenant_id: int,
+        endpoint_id: int,
+        claimed: list,
+        outcomes: list[Outcome],
+        token: uuid.UUID,
     ) -> bool:
         """Each attempt and what follows from it; True if the endpoint was disabled."""
         now = self.clock()
@@ -230,9 +283,10 @@ class Sender:
                     asked = retry_after(outcome.retry_after, now)
                     later = next_attempt(attempts, now, asked, self.spread())
                     status, when = ("pending", later) if later is not None else ("dead", now)
-                await queries.record_attempt(
+                kept = await queries.record_attempt(
                     conn,
                     row["id"],
+                    token,
                     at=now,
                     status=outcome.status,
                     latency_ms=outcome.latency_ms,
@@ -241,6 +295,8 @@ class Sender:
                     outcome=status,
                     next_attempt_at=when,
                 )
+                if not kept:
+                    log.warning("webhook lease lost before the outcome", delivery=row["id"])
             any_ok = any(o.ok for o in outcomes)
             reason = None
             if gone:

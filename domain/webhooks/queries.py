@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 
 import asyncpg
 
@@ -153,15 +154,28 @@ async def due_endpoints(conn: Connection, now: dt.datetime) -> list[int]:
     return [r["endpoint_id"] for r in rows]
 
 
+# What an attempt a dead worker began and never finished is recorded as.
+INTERRUPTED = (
+    "no answer recorded: the worker sending it stopped during the request (the receiver may "
+    "have it; it is sent again with the same webhook-id)"
+)
+
+
 async def claim(
-    conn: Connection, endpoint_id: int, now: dt.datetime, lease: dt.timedelta, limit: int
+    conn: Connection,
+    endpoint_id: int,
+    now: dt.datetime,
+    lease: dt.timedelta,
+    limit: int,
+    token: uuid.UUID,
 ) -> list[asyncpg.Record]:
     """The endpoint's due deliveries that are first in line for their account (an earlier
-    one still pending holds the later back), leased so that no other worker sends them;
-    a worker that dies leaves them to the retry job once the lease is over."""
+    one still pending holds the later back), leased under ``token`` so that no other worker
+    sends them; a worker that dies leaves them to the retry job once the lease is over. An
+    attempt such a worker had begun (``sending_since``) is recorded as interrupted and
+    counted, so that the delivery's attempts match its attempt rows."""
     return await conn.fetch(
-        """UPDATE webhook_deliveries d SET locked_until = $2 + $3::interval
-        WHERE d.id IN (
+        """WITH picked AS (
           SELECT c.id FROM webhook_deliveries c
           WHERE c.endpoint_id = $1 AND c.status = 'pending' AND c.next_attempt_at <= $2
             AND (c.locked_until IS NULL OR c.locked_until <= $2)
@@ -169,14 +183,40 @@ async def claim(
               SELECT 1 FROM webhook_deliveries p
               WHERE p.endpoint_id = c.endpoint_id AND p.account_id = c.account_id
                 AND p.status = 'pending' AND p.id < c.id)
-          ORDER BY c.id LIMIT $4 FOR UPDATE SKIP LOCKED)
+          ORDER BY c.id LIMIT $4 FOR UPDATE SKIP LOCKED),
+        interrupted AS (
+          INSERT INTO webhook_attempts (tenant_id, delivery_id, attempted_at, error)
+          SELECT d.tenant_id, d.id, d.sending_since, $6 FROM webhook_deliveries d
+          WHERE d.id IN (SELECT id FROM picked) AND d.sending_since IS NOT NULL)
+        UPDATE webhook_deliveries d SET locked_until = $2 + $3::interval, lease = $5,
+          sending_since = $2,
+          attempts = d.attempts + (d.sending_since IS NOT NULL)::int,
+          last_status = CASE WHEN d.sending_since IS NULL THEN d.last_status END,
+          last_latency_ms = CASE WHEN d.sending_since IS NULL THEN d.last_latency_ms END,
+          last_response = CASE WHEN d.sending_since IS NULL THEN d.last_response END,
+          last_error = CASE WHEN d.sending_since IS NULL THEN d.last_error ELSE $6 END
+        WHERE d.id IN (SELECT id FROM picked)
         RETURNING d.id, d.tenant_id, d.endpoint_id, d.webhook_id, d.payload, d.attempts,
           d.account_id""",
         endpoint_id,
         now,
         lease,
         limit,
+        token,
+        INTERRUPTED,
     )
+
+
+async def renew(conn: Connection, ids: list[int], token: uuid.UUID, until: dt.datetime) -> int:
+    """Hold the deliveries still leased under ``token`` until ``until``; how many."""
+    result = await conn.execute(
+        "UPDATE webhook_deliveries SET locked_until = $3 WHERE id = ANY($1::bigint[]) "
+        "AND lease = $2",
+        ids,
+        token,
+        until,
+    )
+    return int(result.split()[-1])
 
 
 async def endpoint_for_delivery(conn: Connection, endpoint_id: int) -> asyncpg.Record | None:
@@ -190,6 +230,7 @@ async def endpoint_for_delivery(conn: Connection, endpoint_id: int) -> asyncpg.R
 async def record_attempt(
     conn: Connection,
     delivery_id: int,
+    token: uuid.UUID,
     *,
     at: dt.datetime,
     status: int | None,
@@ -198,13 +239,16 @@ async def record_attempt(
     error: str | None,
     outcome: str,
     next_attempt_at: dt.datetime,
-) -> None:
-    await conn.execute(
+) -> bool:
+    """The attempt and what follows from it, if the delivery is still leased under
+    ``token`` (False if this worker lost the lease and another took the delivery over)."""
+    result = await conn.execute(
         """WITH d AS (
           UPDATE webhook_deliveries SET status = $7, attempts = attempts + 1,
-            next_attempt_at = $8, locked_until = NULL, last_status = $3,
-            last_latency_ms = $4, last_response = $5, last_error = $6, updated_at = $2
-          WHERE id = $1 RETURNING tenant_id, id)
+            next_attempt_at = $8, locked_until = NULL, lease = NULL, sending_since = NULL,
+            last_status = $3, last_latency_ms = $4, last_response = $5, last_error = $6,
+            updated_at = $2
+          WHERE id = $1 AND lease = $9 RETURNING tenant_id, id)
         INSERT INTO webhook_attempts (tenant_id, delivery_id, attempted_at, status,
           latency_ms, response, error)
         SELECT tenant_id, id, $2, $3, $4, $5, $6 FROM d""",
@@ -216,7 +260,9 @@ async def record_attempt(
         error,
         outcome,
         next_attempt_at,
+        token,
     )
+    return result.split()[-1] == "1"
 
 
 async def endpoint_outcome(

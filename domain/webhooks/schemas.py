@@ -69,7 +69,7 @@ class WebhookAttempt(msgspec.Struct, kw_only=True):
     id: int
     attempted_at: dt.datetime
     status: int | None
-    latency_ms: int
+    latency_ms: int | None
     response: str | None
     error: str | None
 

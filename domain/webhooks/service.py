@@ -123,10 +123,19 @@ class WebhookEndpointService(Service):
         return after
 
     async def rotate(self, endpoint_id: int) -> WebhookSecret:
-        """A new secret; the old one signs beside it for ``ROTATION_OVERLAP``."""
+        """A new secret; the old one signs beside it for ``ROTATION_OVERLAP``. Not again
+        while a previous secret still signs: the secret before it would stop signing at once,
+        and receivers still checking with it would refuse every delivery without warning
+        (409; rotate again once the 24 hours are over)."""
         before = await self.get(endpoint_id)
-        secret = new_secret()
         now = self.clock()
+        until = before.previous_secret_until
+        if until is not None and until > now:
+            raise Conflict(
+                "the secret was rotated less than 24 hours ago and the one before it still "
+                f"signs until {until.isoformat()}: rotate again after that"
+            )
+        secret = new_secret()
         row = await queries.rotate_secret(
             self.conn, endpoint_id, self.box.seal(secret), now + ROTATION_OVERLAP, now
         )

@@ -2,10 +2,12 @@
 
 At save time the URL must be ``https`` (plain ``http`` only where the tenant allows it for
 development) and every address its host resolves to must be globally reachable. At delivery
-the same check runs again, on the address the connection is then made to: ``httpx-secure``
-resolves the host, checks the address it picked and connects to that very address (so a
-name that changed its answer since the save is refused, and cannot change it again between
-the check and the connection); redirects are never followed.
+the same check runs again before each batch of requests (``refusal``: a name that changed its
+answer since the save is refused before anything connects to it), and once more on the
+address the connection is then made to: ``httpx-secure`` resolves the host, checks the address
+it picked and connects to that very address (so the name cannot change its answer between the
+check and the connection); redirects are never followed. Both resolve through the event
+loop's ``getaddrinfo``, the system's resolver.
 
 A deployment setting (``WEBHOOKS_ALLOW_LOCAL``, on by default in development only) also
 admits loopback addresses and plain ``http``, so that receivers on the same machine work in
@@ -123,6 +125,20 @@ async def check_url(url: str, policy: UrlPolicy) -> str:
             field="url",
         )
     return parts.geturl()
+
+
+async def refusal(url: str, policy: UrlPolicy) -> str | None:
+    """Why a delivery may not go to ``url`` now (its host resolves, at this moment, to an
+    address the policy refuses, or to none); None if it may. Checked before any connection
+    is made: httpx-secure, which checks again the address it then connects to, finds that
+    address by opening (and closing) a connection to it, and the attempt's error would then
+    tell a closed port from an open one on the refused host. The scheme is the caller's
+    concern (the tenant's setting can change between attempts)."""
+    try:
+        await check_url(url, UrlPolicy(allow_local=policy.allow_local, allow_http=True))
+    except InvalidInput as exc:
+        return f"refused: {exc.detail}"
+    return None
 
 
 def delivery_client(policy: UrlPolicy, timeout: float) -> httpx.AsyncClient:

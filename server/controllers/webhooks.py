@@ -103,6 +103,10 @@ class WebhookEndpointController(Controller):
         "/{endpoint_id:int}/rotate-secret",
         status_code=200,
         summary="A new signing secret; the old one signs beside it for 24 hours",
+        description=(
+            "409 while the secret before it still signs (within 24 hours of the last "
+            "rotation): rotating again then would cut off receivers still using that one."
+        ),
     )
     async def rotate(
         self, webhooks: NamedDependency[WebhookEndpointService], endpoint_id: PathId

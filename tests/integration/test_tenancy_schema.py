@@ -212,13 +212,18 @@ async def furnish(client: httpx.AsyncClient, tenant: SeededTenant) -> None:
     async with tenant.db.system() as conn:
         outbox = await conn.fetch("SELECT id FROM outbox WHERE tenant_id = $1", tenant.id)
         await webhook_queries.stage(conn, [r["id"] for r in outbox])
-        delivery = await conn.fetchval(
-            "SELECT id FROM webhook_deliveries WHERE tenant_id = $1 LIMIT 1", tenant.id
+        endpoint = await conn.fetchval(
+            "SELECT endpoint_id FROM webhook_deliveries WHERE tenant_id = $1 LIMIT 1", tenant.id
         )
         now = dt.datetime.now(dt.UTC)
+        lease = uuid.uuid4()
+        [claimed] = await webhook_queries.claim(
+            conn, endpoint, now, dt.timedelta(seconds=30), 1, lease
+        )
         await webhook_queries.record_attempt(
             conn,
-            delivery,
+            claimed["id"],
+            lease,
             at=now,
             status=503,
             latency_ms=12,

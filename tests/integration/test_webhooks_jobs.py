@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import uuid
 
 import httpx
 from standardwebhooks.webhooks import Webhook
@@ -25,6 +26,7 @@ from tests.integration.webhook_helpers import (
     TYPE,
     Receiver,
     add_endpoint,
+    attempts,
     deliveries,
     emit,
     sender,
@@ -84,9 +86,9 @@ async def test_the_retry_job_sends_what_a_dead_worker_left_with_the_same_webhook
         made = await add_endpoint(db, tenant.id, receiver.url)
         await emit(db, tenant.id, TYPE, {"account_id": 1})
         await stage_events(db, tenant.id, TYPE)
-        # A worker claims the delivery, then dies before sending or recording anything.
+        # A worker claims the delivery, then dies before recording anything.
         async with db.tenant(tenant.id) as conn:
-            [claimed] = await queries.claim(conn, made.endpoint.id, T0, LEASE, 10)
+            [claimed] = await queries.claim(conn, made.endpoint.id, T0, LEASE, 10, uuid.uuid4())
         # Leased: neither the kick nor the retry job sends it again before the lease is over.
         # (Other tests' due deliveries go out too: the job is every tenant's.)
         await retry_due(sender(db, T0 + LEASE - dt.timedelta(seconds=1)))
@@ -97,7 +99,62 @@ async def test_the_retry_job_sends_what_a_dead_worker_left_with_the_same_webhook
     assert request.headers["webhook-id"] == claimed["webhook_id"]
     Webhook(made.secret).verify(request.body, request.headers)
     [row] = await deliveries(db, tenant.id)
-    assert (row["status"], row["attempts"]) == ("succeeded", 1)
+    # The dead worker's attempt counts (the receiver may have had it), then the one that landed.
+    assert (row["status"], row["attempts"]) == ("succeeded", 2)
+    cut, landed = await attempts(db, tenant.id, row["id"])
+    assert (cut["attempted_at"], cut["status"], cut["latency_ms"]) == (T0, None, None)
+    assert cut["error"] == queries.INTERRUPTED
+    assert (landed["attempted_at"], landed["status"]) == (T0 + LEASE, 200)
+
+
+async def test_a_worker_that_lost_its_lease_records_nothing(
+    db: Database, tenants: TenantFactory
+) -> None:
+    """A worker stalled past its lease, whose delivery another took over, does not record
+    its outcome over the other's: the attempts stay one row each."""
+    tenant = await tenants.new(with_accounts=False)
+    made = await add_endpoint(db, tenant.id, "http://127.0.0.1:9/hooks")
+    await emit(db, tenant.id, TYPE, {"account_id": 1})
+    await stage_events(db, tenant.id, TYPE)
+    stalled, fresh = uuid.uuid4(), uuid.uuid4()
+    later = T0 + LEASE
+
+    async def record(conn, delivery_id: int, token: uuid.UUID) -> bool:  # type: ignore[no-untyped-def]
+        return await queries.record_attempt(
+            conn,
+            delivery_id,
+            token,
+            at=later,
+            status=200,
+            latency_ms=7,
+            response="ok",
+            error=None,
+            outcome="succeeded",
+            next_attempt_at=later,
+        )
+
+    async with db.tenant(tenant.id) as conn:
+        [first] = await queries.claim(conn, made.endpoint.id, T0, LEASE, 10, stalled)
+        assert first["attempts"] == 0
+        assert (
+            await queries.claim(
+                conn, made.endpoint.id, later - dt.timedelta(seconds=1), LEASE, 10, fresh
+            )
+            == []
+        )
+        # Renewed, the lease holds past its first end.
+        assert await queries.renew(conn, [first["id"]], stalled, later + LEASE) == 1
+        assert await queries.claim(conn, made.endpoint.id, later, LEASE, 10, fresh) == []
+        [second] = await queries.claim(conn, made.endpoint.id, later + LEASE, LEASE, 10, fresh)
+        assert second["attempts"] == 1
+        assert await queries.renew(conn, [first["id"]], stalled, later + 2 * LEASE) == 0
+        assert not await record(conn, first["id"], stalled)
+        assert await record(conn, second["id"], fresh)
+    [row] = await deliveries(db, tenant.id)
+    assert (row["status"], row["attempts"], row["lease"]) == ("succeeded", 2, None)
+    cut, landed = await attempts(db, tenant.id, row["id"])
+    assert (cut["attempted_at"], cut["error"]) == (T0, queries.INTERRUPTED)
+    assert (landed["status"], landed["latency_ms"]) == (200, 7)
 
 
 async def test_a_workflows_emit_step_goes_out_through_the_endpoints(
