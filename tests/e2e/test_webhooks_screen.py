@@ -180,6 +180,31 @@ async def test_an_admin_adds_an_endpoint_tests_it_and_replays_a_dead_letter(
         await page.get_by_role("button", name="Replay failed").click()
         await expect(page.get_by_text("0 deliveries sent again.")).to_be_visible()
 
+        # Its event types changed; its secret rotated: the new one shown once, and both
+        # sign the next request until the old one's 24 hours are over.
+        await page.get_by_role("button", name="Change").click()
+        await page.get_by_label("promise.broken").check()
+        await page.get_by_role("button", name="Save changes").click()
+        await expect(page.locator(".endpoint-facts")).to_contain_text(
+            "payment.received, promise.broken"
+        )
+        await page.get_by_role("button", name="Rotate secret…").click()
+        await page.get_by_role("button", name="Rotate secret", exact=True).click()
+        rotated = page.get_by_role("region", name="The new signing secret")
+        await expect(rotated).to_contain_text("you will not see this again")
+        await expect(rotated).to_contain_text("The old secret signs beside it until")
+        new_secret = await page.locator("#signing-secret").input_value()
+        assert new_secret.startswith("whsec_")
+        assert new_secret != secret
+        await page.get_by_role("button", name="I have stored it").click()
+        assert new_secret not in await page.content()
+        await page.get_by_role("button", name="Send a test event").click()
+        latest = page.locator("#deliveries tbody tr[data-id]").first
+        await expect(latest).not_to_have_attribute("data-id", dead_id)
+        await expect(latest).to_have_attribute("data-status", "succeeded", timeout=20_000)
+        for signer in (secret, new_secret):
+            Webhook(signer).verify(receiver.requests[-1].body, receiver.requests[-1].headers)
+
         # Disabled, it takes no test event (the server's reason shows); removed, it is gone.
         await page.get_by_role("button", name="Disable").click()
         await expect(page.locator(".endpoint-facts")).to_contain_text("disabled")
