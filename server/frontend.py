@@ -35,6 +35,8 @@ def _page(name: str) -> File:
         "/admin",
         "/queue",
         "/wallboard",
+        "/webhooks",
+        "/webhooks/{endpoint_id:int}",
         "/workflows",
         "/workflows/new",
         "/workflows/{workflow_id:int}",

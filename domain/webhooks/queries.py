@@ -17,14 +17,27 @@ DELIVERY = (
 )
 
 
+# An endpoint as listed and read: with its dead letters (deliveries given up on) and its
+# latest failed attempt, each found through a partial index of the endpoint's deliveries.
+_ENDPOINT_WITH_FIGURES = f"""SELECT {", ".join(f"e.{c.strip()}" for c in ENDPOINT.split(","))},
+  (SELECT count(*) FROM webhook_deliveries d
+    WHERE d.tenant_id = e.tenant_id AND d.endpoint_id = e.id
+      AND d.status IN ('failed', 'dead')) AS dead_letters,
+  (SELECT jsonb_build_object('at', d.updated_at, 'status', d.last_status,
+      'error', d.last_error)
+    FROM webhook_deliveries d
+    WHERE d.tenant_id = e.tenant_id AND d.endpoint_id = e.id
+      AND d.status <> 'succeeded' AND d.attempts > 0
+    ORDER BY d.updated_at DESC LIMIT 1) AS last_failure
+FROM webhook_endpoints e"""
+
+
 async def list_endpoints(conn: Connection) -> list[asyncpg.Record]:
-    return await conn.fetch(f"SELECT {ENDPOINT} FROM webhook_endpoints ORDER BY id")
+    return await conn.fetch(f"{_ENDPOINT_WITH_FIGURES} ORDER BY e.id")
 
 
 async def get_endpoint(conn: Connection, endpoint_id: int) -> asyncpg.Record | None:
-    return await conn.fetchrow(
-        f"SELECT {ENDPOINT} FROM webhook_endpoints WHERE id = $1", endpoint_id
-    )
+    return await conn.fetchrow(f"{_ENDPOINT_WITH_FIGURES} WHERE e.id = $1", endpoint_id)
 
 
 async def count_endpoints(conn: Connection) -> int:

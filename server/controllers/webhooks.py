@@ -21,6 +21,7 @@ from domain.webhooks.schemas import (
     WebhookEndpoint,
     WebhookEndpointCreate,
     WebhookEndpointUpdate,
+    WebhookEventTypes,
     WebhookSecret,
 )
 from domain.webhooks.service import WebhookEndpointService
@@ -61,6 +62,12 @@ class WebhookEndpointController(Controller):
         self, webhooks: NamedDependency[WebhookEndpointService]
     ) -> list[WebhookEndpoint]:
         return await webhooks.list()
+
+    @get("/event-types", summary="The event types an endpoint can choose from")
+    async def event_types(
+        self, webhooks: NamedDependency[WebhookEndpointService]
+    ) -> WebhookEventTypes:
+        return webhooks.event_types()
 
     @post(
         "/",
