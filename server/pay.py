@@ -40,7 +40,7 @@ from server.pages import message
 from server.realtime import Ticket, issue_ticket
 from server.resources import Resources
 from server.sandbox import create_checkout, new_checkout_id
-from server.security import SCREENS_CSP
+from server.security import PAY_CSP
 
 log = structlog.get_logger("recoup.pay")
 
@@ -76,20 +76,25 @@ async def _limited_debtor(request: Request[Any, Any, Any], token: str, action: P
     return actor
 
 
+def _sentence(detail: str) -> str:
+    """A problem's detail (lower case, as the API has it) as a sentence on a page."""
+    return detail[:1].upper() + detail[1:]
+
+
 class PayController(Controller):
     path = "/pay"
     opt = {"exclude_from_auth": True}
     tags = ["payment page"]
-    response_headers = [SCREENS_CSP]
+    response_headers = [PAY_CSP]
 
     @get("/{token:str}", include_in_schema=False)
     async def page(self, request: Request[Any, Any, Any], token: FromPath[str]) -> Response[Any]:
         try:
             await _debtor(request, token)
         except InvalidToken as exc:
-            return message(exc.title, exc.detail, NO_AGENCY, status=exc.status)
+            return message(exc.title, _sentence(exc.detail), NO_AGENCY, status=exc.status)
         except RecoupError as exc:
-            return message(exc.title, exc.detail, status=exc.status)
+            return message(exc.title, _sentence(exc.detail), status=exc.status)
         return File(
             FRONTEND / "pay.html",
             content_disposition_type="inline",

@@ -316,7 +316,8 @@ async def test_an_expired_link_shows_it_is_gone(client, tenant: SeededTenant) ->
     )
     shown = await client.get(page)
     assert shown.status_code == 410
-    assert f"this payment link has expired. Ask Tenant {tenant.slug} for a new one." in shown.text
+    # On the page, as a sentence.
+    assert f"This payment link has expired. Ask Tenant {tenant.slug} for a new one." in shown.text
 
 
 @pytest.mark.parametrize(

@@ -74,6 +74,8 @@ def test_the_debtor_hears_the_payments_figures_and_the_accounts_and_nothing_else
             "status": "failed",
             "provider_ref": "pi_123",
             "failure_reason": "card declined",
+            "method": "card",
+            "received_at": None,
         },
         "account": {
             "currency": "USD",
@@ -95,6 +97,8 @@ def test_the_debtor_hears_only_what_changed() -> None:
             "status": "failed",
             "provider_ref": "pi_123",
             "failure_reason": "card declined",
+            "method": "card",
+            "received_at": None,
         }
     }
     assert debtor_view(None, account()) == {
