@@ -40,7 +40,7 @@ from server.pages import message
 from server.realtime import Ticket, issue_ticket
 from server.resources import Resources
 from server.sandbox import create_checkout, new_checkout_id
-from server.security import PAY_CSP
+from server.security import SCREENS_CSP
 
 log = structlog.get_logger("recoup.pay")
 
@@ -85,7 +85,7 @@ class PayController(Controller):
     path = "/pay"
     opt = {"exclude_from_auth": True}
     tags = ["payment page"]
-    response_headers = [PAY_CSP]
+    response_headers = [SCREENS_CSP]
 
     @get("/{token:str}", include_in_schema=False)
     async def page(self, request: Request[Any, Any, Any], token: FromPath[str]) -> Response[Any]:

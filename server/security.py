@@ -27,15 +27,6 @@ SCREENS_CSP = ResponseHeader(
         f"connect-src 'self' ws: wss:; {_EVERY_POLICY}; form-action 'self'"
     ),
 )
-# The debtor's page: the screens' policy, and the agency's logo from its own https address
-# (tenant settings, branding.logo_url, which must be https).
-PAY_CSP = ResponseHeader(
-    name=_CSP,
-    value=(
-        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: https:; "
-        f"connect-src 'self' ws: wss:; {_EVERY_POLICY}; form-action 'self'"
-    ),
-)
 
 # Server-rendered pages (a link's error, the opt-out, the sandbox checkout): no script at all.
 PAGES_CSP = ResponseHeader(

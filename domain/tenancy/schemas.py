@@ -88,6 +88,10 @@ class WebhookRules(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
 
 Phone = Annotated[str, msgspec.Meta(max_length=32, pattern=r"^(\+?[0-9][0-9 ()./-]{3,30})?$")]
 WebAddress = Annotated[str, msgspec.Meta(max_length=500, pattern=r"^(https://[^\s<>\"']+)?$")]
+# A path on this server: the page loads nothing from elsewhere (its content policy).
+OwnPath = Annotated[
+    str, msgspec.Meta(max_length=500, pattern=r"^(/[A-Za-z0-9._~%!$&()*+,;=:@-][^\s<>\"'\\]*)?$")
+]
 
 
 class Branding(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -100,7 +104,8 @@ class Branding(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     # When the phone is answered, in words: "Monday to Friday, 8 am to 8 pm Eastern".
     hours: Annotated[str, msgspec.Meta(max_length=200)] = ""
     privacy_url: WebAddress = ""
-    logo_url: WebAddress = ""
+    # The agency's logo, served by Recoup (for example under /static/).
+    logo_url: OwnPath = ""
 
 
 class TenantSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):

@@ -64,6 +64,9 @@ async def test_a_tenant_without_branding_is_named_by_its_own_name(
         ("privacy_url", "javascript:alert(1)"),
         ("privacy_url", "https://northwind.example/" + "p" * 480),
         ("logo_url", "data:image/png;base64,AAAA"),
+        # The page loads nothing from elsewhere: a logo is a path on this server.
+        ("logo_url", "https://northwind.example/logo.png"),
+        ("logo_url", "//northwind.example/logo.png"),
         ("name", "N" * 201),
         ("hours", "H" * 201),
     ],
@@ -83,7 +86,7 @@ async def test_branding_takes_values_at_its_limits(client, tenant: SeededTenant)
         "phone": "+1 " + "5" * 29,
         "hours": "H" * 200,
         "privacy_url": "https://n.example/" + "p" * 482,
-        "logo_url": "",
+        "logo_url": "/static/" + "l" * 492,
     }
     changed = await brand(client, tenant, branding=longest)
     assert changed.status_code == 200, changed.text
