@@ -48,13 +48,16 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     login_limit_per_email_window: int = 15 * 60
     login_limit_per_ip: int = 100
     login_limit_per_ip_window: int = 60
-    # The debtor's page (no login): checkouts started and socket tickets issued, per link and
-    # per client address, in windows of `pay_limit_window` seconds. A debtor retrying a
-    # declined card a few times a minute stays well inside them.
+    # The debtor's page (no login): checkouts started, socket tickets issued and disputes
+    # sent, per link and per client address, in windows of `pay_limit_window` seconds. A
+    # debtor retrying a declined card a few times a minute stays well inside them.
     pay_checkout_limit_per_link: int = 20
     pay_checkout_limit_per_ip: int = 60
     pay_ticket_limit_per_link: int = 120
     pay_ticket_limit_per_ip: int = 300
+    # Disputes sent from the page: one is enough, a few cover a debtor's second thoughts.
+    pay_dispute_limit_per_link: int = 5
+    pay_dispute_limit_per_ip: int = 30
     pay_limit_window: int = 15 * 60
     # Proxies whose X-Forwarded-For / X-Forwarded-Proto are believed (addresses or networks);
     # empty: nobody's, the peer address is the client.
@@ -233,6 +236,8 @@ def settings_from_env(environ: dict[str, str] | os._Environ[str] | None = None) 
         "PAY_TICKET_LIMIT_PER_LINK": "pay_ticket_limit_per_link",
         "PAY_TICKET_LIMIT_PER_IP": "pay_ticket_limit_per_ip",
         "WEBHOOKS_LEASE_SECONDS": "webhooks_lease_seconds",
+        "PAY_DISPUTE_LIMIT_PER_LINK": "pay_dispute_limit_per_link",
+        "PAY_DISPUTE_LIMIT_PER_IP": "pay_dispute_limit_per_ip",
     }
     for var, field in numbers.items():
         if e.get(var):

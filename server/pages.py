@@ -34,5 +34,6 @@ def page(title: str, body: str, *, status: int = 200) -> Response[str]:
     )
 
 
-def message(title: str, text: str, *, status: int = 200) -> Response[str]:
-    return page(title, f"<h1>{escape(title)}</h1>\n<p>{escape(text)}</p>", status=status)
+def message(title: str, *paragraphs: str, status: int = 200) -> Response[str]:
+    body = "\n".join(f"<p>{escape(text)}</p>" for text in paragraphs)
+    return page(title, f"<h1>{escape(title)}</h1>\n{body}", status=status)

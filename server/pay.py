@@ -1,10 +1,11 @@
 """The debtor's payment page: reached by a signed link, no login, one account only.
 
 The page is plain HTML and ES modules (frontend/pay.html); these endpoints give it the
-account's figures (nothing else: no other debts, no notes, no people), start a checkout
-with the payment provider, record a promise, and issue the ticket for its live channel.
-Starting checkouts and issuing tickets are limited per address and per link (settings
-``pay_*_limit_*``): a debtor retrying a card a few times a minute stays well inside them.
+account's figures (nothing else: no other debts, no notes, no people) with the agency that
+collects it, start a checkout with the payment provider, record a promise, take a dispute,
+and issue the ticket for its live channel. Starting checkouts, sending disputes and issuing
+tickets are limited per address and per link (settings ``pay_*_limit_*``): a debtor
+retrying a card a few times a minute stays well inside them.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from litestar.status_codes import HTTP_200_OK
 from redis.exceptions import RedisError
 
 from domain.actor import Actor
-from domain.errors import RateLimited, RecoupError
+from domain.errors import Conflict, RateLimited, RecoupError
 from domain.payments import debtor_page
 from domain.payments.links import LinkGone, open_link
 from domain.payments.schemas import (
@@ -27,9 +28,12 @@ from domain.payments.schemas import (
     CheckoutRequest,
     CheckoutState,
     DebtorAccount,
+    DebtorDispute,
     DebtorPromise,
+    DisputeState,
     PromiseView,
 )
+from domain.signing import InvalidToken
 from server.auth.ratelimit import PayAction, client_address
 from server.frontend import FRONTEND
 from server.pages import message
@@ -39,6 +43,13 @@ from server.sandbox import create_checkout, new_checkout_id
 from server.security import SCREENS_CSP
 
 log = structlog.get_logger("recoup.pay")
+
+# A link that cannot be read names no tenant, so no agency: the way back is the message it
+# came in.
+NO_AGENCY = (
+    "Check that the whole link was copied from the message you received. If it still does "
+    "not open, call the company that sent you that message, on the number in its letters."
+)
 
 
 def _resources(request: Request[Any, Any, Any]) -> Resources:
@@ -65,6 +76,11 @@ async def _limited_debtor(request: Request[Any, Any, Any], token: str, action: P
     return actor
 
 
+def _sentence(detail: str) -> str:
+    """A problem's detail (lower case, as the API has it) as a sentence on a page."""
+    return detail[:1].upper() + detail[1:]
+
+
 class PayController(Controller):
     path = "/pay"
     opt = {"exclude_from_auth": True}
@@ -75,8 +91,10 @@ class PayController(Controller):
     async def page(self, request: Request[Any, Any, Any], token: FromPath[str]) -> Response[Any]:
         try:
             await _debtor(request, token)
+        except InvalidToken as exc:
+            return message(exc.title, _sentence(exc.detail), NO_AGENCY, status=exc.status)
         except RecoupError as exc:
-            return message(exc.title, exc.detail, status=exc.status)
+            return message(exc.title, _sentence(exc.detail), status=exc.status)
         return File(
             FRONTEND / "pay.html",
             content_disposition_type="inline",
@@ -143,6 +161,19 @@ class PayController(Controller):
         actor = await _debtor(request, token)
         async with _resources(request).db.tenant(actor.tenant_id) as conn:
             return await debtor_page.promise(conn, actor, data)
+
+    @post(
+        "/{token:str}/dispute",
+        status_code=HTTP_200_OK,
+        summary="Dispute the debt: contact pauses while a person looks into it",
+        opt={"problems": (LinkGone.status, Conflict.status, RateLimited.status)},
+    )
+    async def dispute(
+        self, request: Request[Any, Any, Any], token: FromPath[str], data: JSONBody[DebtorDispute]
+    ) -> DisputeState:
+        actor = await _limited_debtor(request, token, "dispute")
+        async with _resources(request).db.tenant(actor.tenant_id) as conn:
+            return await debtor_page.dispute(conn, actor, data)
 
     @post(
         "/{token:str}/ticket",

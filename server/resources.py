@@ -82,6 +82,10 @@ class Resources:
                         settings.pay_ticket_limit_per_link,
                         settings.pay_ticket_limit_per_ip,
                     ),
+                    "dispute": (
+                        settings.pay_dispute_limit_per_link,
+                        settings.pay_dispute_limit_per_ip,
+                    ),
                 },
                 window=settings.pay_limit_window,
             ),
