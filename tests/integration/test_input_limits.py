@@ -12,6 +12,7 @@ import msgspec
 import pytest
 
 from tests.factories import SeededTenant
+from tests.helpers import keyed
 from tests.integration.test_bad_input import PROBLEM, counts, valid_account
 
 INT64_MAX = 9223372036854775807
@@ -416,7 +417,9 @@ async def test_money_is_only_a_plain_decimal_string(client, tenant: SeededTenant
             "instalments[0].amount",
         ),
     ):
-        response = await client.request(method, path, json=body, headers=tenant.admin.headers)
+        response = await client.request(
+            method, path, json=body, headers=keyed(tenant.admin.headers)
+        )
         assert response.status_code == 422, (path, response.text)
         assert fields_of(response) == [field]
     assert await counts(tenant) == before
