@@ -220,7 +220,7 @@ async def test_rule_conditions_with_ids_beyond_int64_are_refused(client, tenant)
             )
             assert response.status_code == 422, response.text
             assert fields_of(response) == ["conditions[0].value"]
-    assert (await client.get("/api/v1/rules", headers=tenant.admin.headers)).json() == []
+    assert (await client.get("/api/v1/rules", headers=tenant.admin.headers)).json()["items"] == []
 
 
 NUL = "nul\x00here"
