@@ -18,6 +18,7 @@ def page(title: str, body: str, *, status: int = 200) -> Response[str]:
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{escape(title)}</title>
+<link rel="icon" href="/favicon.ico">
 <link rel="stylesheet" href="/static/css/pay.css">
 </head>
 <body>

@@ -14,14 +14,17 @@ from typing import Any
 
 import structlog
 from litestar import Controller, Request, Response, get, post
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, JSONBody
 from litestar.response import File
 from litestar.status_codes import HTTP_200_OK
 from redis.exceptions import RedisError
 
 from domain.actor import Actor
+from domain.db import Connection
 from domain.errors import Conflict, RateLimited, RecoupError
 from domain.payments import debtor_page
+from domain.payments.idempotency import idempotent, request_hash, required_key
 from domain.payments.links import LinkGone, open_link
 from domain.payments.schemas import (
     Checkout,
@@ -35,6 +38,7 @@ from domain.payments.schemas import (
 )
 from domain.signing import InvalidToken
 from server.auth.ratelimit import PayAction, client_address
+from server.controllers.idempotency import RequiredIdempotencyKey, respond
 from server.frontend import FRONTEND
 from server.pages import message
 from server.realtime import Ticket, issue_ticket
@@ -116,27 +120,46 @@ class PayController(Controller):
         "/{token:str}/checkout",
         status_code=HTTP_200_OK,
         summary="Start paying: a checkout session with the payment provider",
+        description="The Idempotency-Key header is required (400 without it): a retry with "
+        "the same key and amount gets the same checkout, not a second pending payment.",
         opt={"problems": (LinkGone.status, RateLimited.status)},
+        responses={
+            HTTP_200_OK: ResponseSpec(Checkout, description="Started", generate_examples=False)
+        },
     )
     async def checkout(
-        self, request: Request[Any, Any, Any], token: FromPath[str], data: JSONBody[CheckoutRequest]
-    ) -> Checkout:
+        self,
+        request: Request[Any, Any, Any],
+        token: FromPath[str],
+        data: JSONBody[CheckoutRequest],
+        idempotency_key: RequiredIdempotencyKey = None,
+    ) -> Response[Any]:
         resources = _resources(request)
         actor = await _limited_debtor(request, token, "checkout")
-        checkout_id = new_checkout_id()
-        async with resources.db.tenant(actor.tenant_id) as conn:
+        key = required_key(idempotency_key)
+
+        async def run(conn: Connection) -> tuple[int, Checkout]:
+            checkout_id = new_checkout_id()
             payment, creditor = await debtor_page.start_checkout(
                 conn, actor, data.amount, checkout_id
             )
-        url = await create_checkout(
-            resources.redis,
-            checkout_id,
-            payment.amount,
-            payment.currency,
-            creditor,
-            f"/pay/{token}?checkout={checkout_id}",
+            url = await create_checkout(
+                resources.redis,
+                checkout_id,
+                payment.amount,
+                payment.currency,
+                creditor,
+                f"/pay/{token}?checkout={checkout_id}",
+            )
+            return HTTP_200_OK, Checkout(checkout_url=url, payment_id=payment.id)
+
+        async def allowed(conn: Connection) -> None:
+            """The link was opened just now (valid, not revoked): all a replay needs."""
+
+        fingerprint = request_hash("checkout", data)
+        return respond(
+            await idempotent(resources.db, actor, key, fingerprint, run, allowed=allowed)
         )
-        return Checkout(checkout_url=url, payment_id=payment.id)
 
     @get(
         "/{token:str}/checkout/{checkout_id:str}",

@@ -16,12 +16,12 @@ let outcome = null;
 
 const money = (amount) => formatMoney(amount, account.currency);
 
-async function call(path, body) {
+async function call(path, body, headers = {}) {
   let response;
   try {
     response = await fetch(`${base}${path}`, {
       method: body === undefined ? "GET" : "POST",
-      headers: body === undefined ? {} : { "Content-Type": "application/json" },
+      headers: body === undefined ? headers : { "Content-Type": "application/json", ...headers },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
   } catch {
@@ -97,8 +97,15 @@ function promised() {
       h("span", {}, "By ", day(p.due_date)), h("span", { class: "figure" }, money(p.amount))))));
 }
 
+// One Idempotency-Key per amount until its checkout starts: a retry after a lost answer gets
+// the same checkout, not a second pending payment.
+const checkoutKeys = new Map();
+
 async function checkout(amount) {
-  const { checkout_url } = await call("/checkout", { amount: String(amount) });
+  const key = checkoutKeys.get(String(amount)) ?? crypto.randomUUID();
+  checkoutKeys.set(String(amount), key);
+  const { checkout_url } = await call("/checkout", { amount: String(amount) }, { "Idempotency-Key": key });
+  checkoutKeys.delete(String(amount));
   location.assign(checkout_url);
   // Stay busy until the browser has left for the checkout, so a second tap cannot start a
   // second one; and be usable again if the debtor comes back with the back button.

@@ -59,9 +59,12 @@ class WebhookEndpointController(Controller):
 
     @get("/", summary="Webhook endpoints (never their secrets)")
     async def list_endpoints(
-        self, webhooks: NamedDependency[WebhookEndpointService]
-    ) -> list[WebhookEndpoint]:
-        return await webhooks.list()
+        self,
+        webhooks: NamedDependency[WebhookEndpointService],
+        cursor: Cursor = None,
+        limit: Limit = DEFAULT_LIMIT,
+    ) -> Page[WebhookEndpoint]:
+        return webhooks.paged(await webhooks.list(), cursor, limit)
 
     @get("/event-types", summary="The event types an endpoint can choose from")
     async def event_types(

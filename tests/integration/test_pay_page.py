@@ -20,6 +20,7 @@ from domain.payments.schemas import DebtorPromise
 from domain.promises.schemas import PromiseCreate
 from domain.promises.service import PromiseService
 from tests.factories import SeededTenant
+from tests.helpers import keyed
 
 
 async def link(client: httpx.AsyncClient, tenant: SeededTenant, account_id: int) -> str:
@@ -32,7 +33,7 @@ async def link(client: httpx.AsyncClient, tenant: SeededTenant, account_id: int)
 
 async def checkout(client: httpx.AsyncClient, page: str, amount: str) -> tuple[str, int]:
     """Start a checkout on the page: its id at the provider, and its payment's id."""
-    response = await client.post(f"{page}/checkout", json={"amount": amount})
+    response = await client.post(f"{page}/checkout", json={"amount": amount}, headers=keyed())
     assert response.status_code == 200, response.text
     url = response.json()["checkout_url"]
     assert url.startswith("/sandbox/checkout/pi_sandbox_")
@@ -223,7 +224,7 @@ async def test_a_paid_checkout_and_the_payments_list_show_the_receipt_number(
     staff = await client.post(
         f"/api/v1/accounts/{account.id}/payments",
         json={"amount": "10.00", "currency": "USD"},
-        headers=tenant.collector.headers,
+        headers=keyed(tenant.collector.headers),
     )
     assert staff.status_code == 201, staff.text
     summary = (await client.get(f"{page}/summary")).json()
@@ -244,7 +245,7 @@ async def test_the_page_lists_the_last_ten_payments(client, tenant: SeededTenant
         response = await client.post(
             f"/api/v1/accounts/{account.id}/payments",
             json={"amount": f"{n + 1}.00", "currency": "USD"},
-            headers=tenant.collector.headers,
+            headers=keyed(tenant.collector.headers),
         )
         made.append(f"R-{response.json()['id']}")
     summary = (await client.get(f"{await link(client, tenant, account.id)}/summary")).json()

@@ -13,6 +13,7 @@ from config.settings import Settings
 from server.app import create_app
 from server.resources import Resources
 from tests.factories import SeededTenant
+from tests.helpers import keyed
 
 ADDRESS = "127.0.0.77"
 
@@ -63,7 +64,7 @@ async def test_checkouts_are_limited_per_link_and_per_address(
     first, second = await link(client, tenant, 0), await link(client, tenant, 1)
 
     async def checkout(page: str) -> httpx.Response:
-        return await strict.post(f"{page}/checkout", json={"amount": "10.00"})
+        return await strict.post(f"{page}/checkout", json={"amount": "10.00"}, headers=keyed())
 
     assert [(await checkout(first)).status_code for _ in range(2)] == [200, 200]
     assert_limited(await checkout(first), "link")

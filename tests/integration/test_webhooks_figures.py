@@ -41,7 +41,7 @@ async def test_dead_letters_and_the_last_failure_are_counted_per_endpoint(
         await stage_events(db, tenant.id, TYPE)
         # The first attempt fails: a failure, not yet a dead letter.
         await sender(db, T0).deliver_tenant(tenant.id)
-        listed = by_id((await client.get(ENDPOINTS, headers=tenant.admin.headers)).json())
+        listed = by_id((await client.get(ENDPOINTS, headers=tenant.admin.headers)).json()["items"])
         assert listed[bad]["dead_letters"] == 0
         assert listed[bad]["last_failure"] == {
             "at": T0.isoformat().replace("+00:00", "Z"),
@@ -52,7 +52,7 @@ async def test_dead_letters_and_the_last_failure_are_counted_per_endpoint(
         for n in range(1, 8):
             await sender(db, T0 + n * ROUND).deliver_tenant(tenant.id)
         assert len(failing.requests) == 8
-    listed = by_id((await client.get(ENDPOINTS, headers=tenant.admin.headers)).json())
+    listed = by_id((await client.get(ENDPOINTS, headers=tenant.admin.headers)).json()["items"])
     last = T0 + 7 * ROUND
     assert listed[bad]["dead_letters"] == 1
     assert listed[bad]["last_failure"]["at"] == last.isoformat().replace("+00:00", "Z")

@@ -1,7 +1,7 @@
 // Webhooks (admins): the tenant's endpoints with their state, dead letters and last failure,
 // and a form to add one, whose signing secret is shown once. Each endpoint opens on its own
 // page (screens/webhooks/endpoint.js) with its deliveries.
-import { api } from "../api.js";
+import { api, everything } from "../api.js";
 import { h } from "../dom.js";
 import { realtime } from "../realtime.js";
 import { endpointForm } from "./webhooks/endpoint-form.js";
@@ -21,7 +21,7 @@ function row(endpoint) {
 
 export async function webhooksScreen() {
   const [endpoints, { event_types: eventTypes }] = await Promise.all([
-    api("/webhook-endpoints"), api("/webhook-endpoints/event-types"),
+    everything("/webhook-endpoints"), api("/webhook-endpoints/event-types"),
   ]);
   const list = h("div", { class: "card", id: "webhook-endpoints" });
   const secretSlot = h("div", { "aria-live": "polite" });
@@ -38,7 +38,7 @@ export async function webhooksScreen() {
   }
 
   async function reload() {
-    render(await api("/webhook-endpoints"));
+    render(await everything("/webhook-endpoints"));
   }
 
   const form = endpointForm({
