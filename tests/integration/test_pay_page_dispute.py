@@ -7,6 +7,7 @@ import httpx
 
 from channels import names
 from tests.factories import SeededTenant
+from tests.helpers import keyed
 from tests.integration.supervisor_helpers import mark, written
 from tests.integration.test_pay_page import link
 
@@ -85,7 +86,7 @@ async def test_a_paid_account_has_nothing_to_dispute(client, tenant: SeededTenan
     paid = await client.post(
         f"/api/v1/accounts/{account.id}/payments",
         json={"amount": "1075.00", "currency": "USD"},
-        headers=tenant.collector.headers,
+        headers=keyed(tenant.collector.headers),
     )
     assert paid.status_code == 201, paid.text
     refused = await client.post(f"{page}/dispute", json={"reason": "not_mine"})
