@@ -122,12 +122,14 @@ async def open_link(db: Database, secret: str, token: str, clock: Clock = utcnow
     ):
         raise InvalidToken("this link is not valid")
     tenant_id, link_id = payload
+    now = clock()
     async with db.tenant(tenant_id) as conn:
         row = await queries.link(conn, link_id)
-    if row is None:
-        raise InvalidToken("this link is not valid")
-    if row["revoked_at"] is not None:
-        raise LinkGone("this payment link was withdrawn; ask for a new one")
-    if row["expires_at"] <= clock():
-        raise LinkGone("this payment link has expired; ask for a new one")
+        if row is None:
+            raise InvalidToken("this link is not valid")
+        if row["revoked_at"] is not None:
+            raise LinkGone("this payment link was withdrawn; ask for a new one")
+        if row["expires_at"] <= now:
+            raise LinkGone("this payment link has expired; ask for a new one")
+        await queries.mark_link_opened(conn, link_id, now)
     return Actor(tenant_id=tenant_id, type="debtor", id=link_id, account_id=row["account_id"])
