@@ -1,4 +1,4 @@
-"""The account timeline: when a payment link was first opened, and an index per source so
+"""The account timeline: when a payment link was first opened, who made a task, an index per source so
 that each reads its newest entries of one account straight from an index; held-back work
 that names its agent waits for its time like the queue's."""
 
@@ -11,6 +11,8 @@ DESCRIPTION = "Account timeline: link opens and per-source indexes"
 
 SQL = """
 ALTER TABLE payment_links ADD COLUMN opened_at timestamptz;
+-- Who made a task by hand (a callback's collector, a supervisor); rules' tasks: nobody.
+ALTER TABLE tasks ADD COLUMN created_by bigint REFERENCES users (id) ON DELETE SET NULL;
 
 CREATE INDEX messages_account_time_idx
   ON messages (tenant_id, account_id, created_at DESC, id DESC);

@@ -114,10 +114,11 @@ _BRANCHES = [
         "task_created",
         "tasks",
         "x.created_at",
-        "'system'",
+        "COALESCE(u.name, 'system')",
         "'type', x.type, 'title', x.title, 'status', x.status, 'due_at', x.due_at, "
-        "'not_before', x.not_before, 'assignee', u.name",
-        _USER.format(column="x.assignee_id"),
+        "'not_before', x.not_before, 'assignee', a.name, 'time_zone', (SELECT d.time_zone "
+        "FROM accounts c JOIN debtors d ON d.id = c.debtor_id WHERE c.id = $2)",
+        _USER.format(column="x.created_by") + " LEFT JOIN users a ON a.id = x.assignee_id",
         "",
     ),
     _branch(

@@ -10,6 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 import asyncpg
+from babel.dates import format_date
 from babel.numbers import format_currency
 
 from domain.accounts.service import AccountService
@@ -34,6 +35,8 @@ def _money(details: dict[str, Any]) -> str:
 def summary(kind: str, d: dict[str, Any]) -> str:
     """One line a collector reads at a glance."""
     if kind == "interaction":
+        if d["channel"] == "note":
+            return "Note"
         line = f"{d['channel'].capitalize()} {d['direction']}"
         return f"{line} — {_words(d['disposition'])}" if d["disposition"] else line
     if kind == "message":
@@ -47,7 +50,8 @@ def summary(kind: str, d: dict[str, Any]) -> str:
         return f"Payment {_money(d)} by {_words(d['method'])} — {d['status']}"
     if kind == "promise":
         plan = f" ({d['instalment']}/{d['instalments']})" if d["instalments"] > 1 else ""
-        return f"Promise {_money(d)} by {d['due_date']}{plan} — {d['status']}"
+        due = format_date(dt.date.fromisoformat(d["due_date"]), "medium", locale="en_US")
+        return f"Promise {_money(d)} by {due}{plan} — {d['status']}"
     if kind == "task_created":
         return f"{_words(d['type']).capitalize()} task created" + (
             f": {d['title']}" if d["title"] else ""

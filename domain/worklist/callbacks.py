@@ -91,6 +91,7 @@ class CallbackService(WorklistService):
                     "strategy": msgspec.to_builtins(strategy),
                     "notes": data.notes.strip(),
                     "not_before": at,
+                    "created_by": self.actor.id,
                 }
             ],
             now,
