@@ -81,7 +81,7 @@ async def test_the_timeline_shows_everything_pages_back_and_takes_a_callback(
         "calls only between 08:00 and 21:00 in the debtor's time zone (America/Chicago)"
     )
     await at.fill(tomorrow_at(20, 59))
-    await page.get_by_label("Callback notes").fill("after payday")
+    await page.get_by_label("Reminder for the call").fill("after payday")
     await page.get_by_role("button", name="Book callback").click()
     await expect(page.locator("#callback-booked")).to_contain_text(
         f"Callback booked for {tomorrow_at(20, 59).replace('T', ' ')} {ZONE}"

@@ -27,7 +27,7 @@ export function callbackPanel(id) {
     notes.value = "";
   }) },
     h("div", { class: "field" }, h("label", { for: "callback-at" }, "Call back at (", zone, ")"), at),
-    h("div", { class: "field" }, h("label", { for: "callback-notes" }, "Callback notes"), notes),
+    h("div", { class: "field" }, h("label", { for: "callback-notes" }, "Reminder for the call"), notes),
     h("button", { type: "submit" }, "Book callback"));
   return {
     nodes: [h("h2", {}, "Call back later"), problem, form, done],
