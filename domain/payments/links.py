@@ -131,5 +131,26 @@ async def open_link(db: Database, secret: str, token: str, clock: Clock = utcnow
             raise LinkGone("this payment link was withdrawn; ask for a new one")
         if row["expires_at"] <= now:
             raise LinkGone("this payment link has expired; ask for a new one")
-        await queries.mark_link_opened(conn, link_id, now)
-    return Actor(tenant_id=tenant_id, type="debtor", id=link_id, account_id=row["account_id"])
+        debtor = Actor(tenant_id=tenant_id, type="debtor", id=link_id, account_id=row["account_id"])
+        if await queries.mark_link_opened(conn, link_id, now):
+            await _announce_opened(conn, debtor, row, now)
+    return debtor
+
+
+async def _announce_opened(
+    conn: Connection, debtor: Actor, row: asyncpg.Record, at: dt.datetime
+) -> None:
+    """The collector on the phone sees the debtor open the link they were sent."""
+    service = Service(conn, debtor, lambda: at)
+    account = await service.using(AccountService).get(row["account_id"])
+    data = {"id": row["id"], "account_id": account.id, "opened_at": at.isoformat()}
+    await service.changes.record(
+        action="payment_link.open",
+        entity_type="payment_link",
+        entity_id=row["id"],
+        before=None,
+        after=data,
+        event_type=events.PAYMENT_LINK_OPENED,
+        channels=account_audience(account.id, account.owner_id),
+        data=data,
+    )

@@ -52,7 +52,9 @@ async def _everything(client: httpx.AsyncClient, db: Database, secret: str, t: S
         await client.post(f"{base}/payment-links/send", json={"channel": "sms"}, headers=collector),
         201,
     )
-    await open_link(db, secret, sent["link"]["url"].rsplit("/", 1)[1])
+    token = sent["link"]["url"].rsplit("/", 1)[1]
+    await open_link(db, secret, token)
+    await open_link(db, secret, token)  # again: nothing new
     await _ok(
         await client.post(
             f"{base}/interactions",
@@ -119,6 +121,19 @@ async def test_every_source_appears_newest_first_with_who_and_summary(
         "task_created": (supervisor, "Call task created: Ring Pat"),
         "status_change": (supervisor, "Status active → promise broken"),
     }
+    # The first opening is news on the account's channel; the second is not.
+    async with db.tenant(tenant.id) as conn:
+        opened = await conn.fetch(
+            "SELECT channels, data FROM outbox WHERE type = 'payment_link.opened'"
+        )
+        audited = await conn.fetchval(
+            "SELECT count(*) FROM audit_log WHERE action = 'payment_link.open' "
+            "AND actor_type = 'debtor'"
+        )
+    assert len(opened) == 1
+    assert audited == 1
+    assert f"account:{account_id}" in opened[0]["channels"]
+    assert opened[0]["data"]["id"] == items[3]["id"]
     assert by_kind["interaction"]["notes"] == "pays Friday"
     assert by_kind["task_closed"]["notes"] == "paid elsewhere"
     assert (by_kind["payment"]["amount"], by_kind["payment"]["currency"]) == ("25.50", "USD")
