@@ -11,6 +11,7 @@ import httpx
 from playwright.async_api import Browser, expect
 
 from domain.db import Database
+from domain.payments.links import open_link
 from tests.e2e.conftest import SCREENSHOTS
 from tests.e2e.test_workflow_screens import WIDER_THAN_SCREEN, no_errors, open_app
 from tests.factories import SeededTenant
@@ -92,6 +93,19 @@ async def test_the_timeline_shows_everything_pages_back_and_takes_a_callback(
     await expect(entries.first).to_contain_text(f"Collector of {tenant.slug}")
     await expect(entries.first).to_contain_text(f"debtor time ({ZONE})")
     assert held > dt.datetime.now(dt.UTC)
+
+    # The debtor opens a new link while the collector watches: it shows at once.
+    async with httpx.AsyncClient(base_url=live_server) as client:
+        made = await client.post(
+            f"/api/v1/accounts/{account.id}/payment-links",
+            json={"expires_in_hours": 24},
+            headers=tenant.collector.headers,
+        )
+        assert made.status_code == 201, made.text
+    await expect(entries.first).to_contain_text("Payment link sent")
+    await open_link(db, settings.secret_key, made.json()["url"].rsplit("/", 1)[1])
+    await expect(entries.first).to_contain_text("Payment link opened")
+    await expect(entries.first).to_contain_text("debtor")
 
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     for size, suffix in ((DESKTOP, ""), (PHONE, "-phone")):

@@ -13,7 +13,9 @@ import httpx
 from domain.db import Database
 from domain.payments.links import open_link
 from domain.timeline import queries as timeline_queries
+from domain.workflows.messaging import send_due
 from tests.factories import SeededTenant
+from tests.integration.workflow_helpers import DEV
 
 API = "/api/v1"
 
@@ -270,3 +272,33 @@ async def test_each_source_is_read_from_its_index(db: Database, tenant: SeededTe
             "audit_log:audit_log_account_status_idx",
         ]
     )
+
+
+async def test_a_sent_message_is_one_entry_not_also_its_logged_interaction(
+    client: httpx.AsyncClient, db: Database, tenant: SeededTenant
+) -> None:
+    account = tenant.accounts[0]
+    sent = await _ok(
+        await client.post(
+            f"{API}/accounts/{account.id}/payment-links/send",
+            json={"channel": "sms"},
+            headers=tenant.collector.headers,
+        ),
+        201,
+    )
+    await send_due(db, DEV)
+    logged = await _ok(
+        await client.get(
+            f"{API}/accounts/{account.id}/interactions", headers=tenant.collector.headers
+        )
+    )
+    assert [(i["channel"], i["direction"]) for i in logged["items"]] == [("sms", "outbound")]
+    items = (await _ok(await client.get(_timeline(account.id), headers=tenant.collector.headers)))[
+        "items"
+    ]
+    assert [(i["kind"], i["id"]) for i in items] == [
+        ("message", sent["message_id"]),
+        ("payment_link_sent", sent["link"]["id"]),
+    ]
+    assert items[0]["summary"] == "SMS to +15555550100 — sent"
+    assert items[0]["details"]["sent_at"] is not None
