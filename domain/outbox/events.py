@@ -31,6 +31,8 @@ PAYMENT_REVERSED: Final = "payment.reversed"
 PAYMENT_PENDING: Final = "payment.pending"
 PAYMENT_LINK_CREATED: Final = "payment_link.created"
 PAYMENT_LINK_REVOKED: Final = "payment_link.revoked"
+# The debtor opened a link for the first time (later opens are not news).
+PAYMENT_LINK_OPENED: Final = "payment_link.opened"
 MESSAGE_QUEUED: Final = "message.queued"
 DEBTOR_OPTED_OUT: Final = "debtor.opted_out"
 PROMISE_MADE: Final = "promise.made"

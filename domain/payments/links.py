@@ -123,6 +123,7 @@ async def open_link(db: Database, secret: str, token: str, clock: Clock = utcnow
     ):
         raise InvalidToken("this link is not valid")
     tenant_id, link_id = payload
+    now = clock()
     async with db.tenant(tenant_id) as conn:
         row = await queries.link(conn, link_id)
         if row is None:
@@ -130,10 +131,32 @@ async def open_link(db: Database, secret: str, token: str, clock: Clock = utcnow
         gone = None
         if row["revoked_at"] is not None:
             gone = "this payment link was withdrawn"
-        elif row["expires_at"] <= clock():
+        elif row["expires_at"] <= now:
             gone = "this payment link has expired"
         if gone is not None:
             # The signature is good, so the tenant is known: the debtor learns whom to call.
             tenant = await Service(conn, system_actor(tenant_id)).tenant()
             raise LinkGone(f"{gone}. {whom_to_call(agency_of(tenant))}")
-    return Actor(tenant_id=tenant_id, type="debtor", id=link_id, account_id=row["account_id"])
+        debtor = Actor(tenant_id=tenant_id, type="debtor", id=link_id, account_id=row["account_id"])
+        if await queries.mark_link_opened(conn, link_id, now):
+            await _announce_opened(conn, debtor, row, now)
+    return debtor
+
+
+async def _announce_opened(
+    conn: Connection, debtor: Actor, row: asyncpg.Record, at: dt.datetime
+) -> None:
+    """The collector on the phone sees the debtor open the link they were sent."""
+    service = Service(conn, debtor, lambda: at)
+    account = await service.using(AccountService).get(row["account_id"])
+    data = {"id": row["id"], "account_id": account.id, "opened_at": at.isoformat()}
+    await service.changes.record(
+        action="payment_link.open",
+        entity_type="payment_link",
+        entity_id=row["id"],
+        before=None,
+        after=data,
+        event_type=events.PAYMENT_LINK_OPENED,
+        channels=account_audience(account.id, account.owner_id),
+        data=data,
+    )

@@ -256,3 +256,14 @@ async def revoke_link(conn: Connection, link_id: int, at: dt.datetime) -> asyncp
 
 async def link(conn: Connection, link_id: int) -> asyncpg.Record | None:
     return await conn.fetchrow(f"SELECT {LINK_COLUMNS} FROM payment_links WHERE id = $1", link_id)
+
+
+async def mark_link_opened(conn: Connection, link_id: int, at: dt.datetime) -> bool:
+    """The first time the debtor opens the link (later opens change nothing): whether this
+    was it."""
+    status = await conn.execute(
+        "UPDATE payment_links SET opened_at = $2 WHERE id = $1 AND opened_at IS NULL",
+        link_id,
+        at,
+    )
+    return status == "UPDATE 1"

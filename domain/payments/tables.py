@@ -76,6 +76,8 @@ class PaymentLink(Table, tablename="payment_links"):
     created_by = ForeignKey(references=User, on_delete=OnDelete.set_null, null=True)
     expires_at = Timestamptz()
     revoked_at = Timestamptz(null=True, default=None)
+    # When the debtor first opened it (the account's timeline shows it).
+    opened_at = Timestamptz(null=True, default=None)
     created_at = Timestamptz(default=TimestamptzNow())
 
 

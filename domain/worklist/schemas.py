@@ -114,6 +114,20 @@ class TaskCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     notes: Notes = ""
 
 
+class CallbackCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """Call the debtor back at ``at``: their local date and time, without an offset."""
+
+    at: Annotated[
+        str,
+        msgspec.Meta(
+            pattern=r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2})?$",
+            description="the debtor's local date and time, e.g. 2026-12-01T17:30",
+        ),
+    ]
+    notes: Notes = ""
+    priority: Priority = 60
+
+
 class TaskAssign(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """Give the task to an agent, or (``assignee_id: null``) back to its queue."""
 

@@ -75,6 +75,8 @@ class Task(Table, tablename="tasks"):
     notes = Text(default="")
     # A call task whose debtor may not be called yet is not handed out before this.
     not_before = Timestamptz(null=True, default=None)
+    # The person who made it by hand (none for a rule's work).
+    created_by = ForeignKey(references=User, on_delete=OnDelete.set_null, null=True)
     created_at = Timestamptz(default=TimestamptzNow())
     assigned_at = Timestamptz(null=True, default=None)
     started_at = Timestamptz(null=True, default=None)

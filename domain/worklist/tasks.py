@@ -139,6 +139,7 @@ class TaskService(WorklistService):
                     "group_id": i.strategy.group_id,
                     "strategy": msgspec.to_builtins(i.strategy),
                     "notes": i.notes,
+                    "created_by": self.actor.id if self.actor.is_user else None,
                 }
                 for i in items
             ],

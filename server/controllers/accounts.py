@@ -23,6 +23,10 @@ from domain.db import Connection
 from domain.interactions.schemas import Interaction, InteractionCreate
 from domain.interactions.service import InteractionService
 from domain.pagination import Page
+from domain.timeline.schemas import TimelineEntry
+from domain.timeline.service import TimelineService
+from domain.worklist.callbacks import CallbackService
+from domain.worklist.schemas import CallbackCreate, Task
 from server.auth.guards import EVERYONE, MANAGERS, WORKERS, allow
 from server.controllers.deps import provide_connection, service
 from server.controllers.params import DEFAULT_LIMIT, Cursor, Limit, PathId, QueryId, Search
@@ -36,6 +40,8 @@ class AccountController(Controller):
     dependencies = {
         "accounts": service(AccountService),
         "interactions": service(InteractionService),
+        "timeline": service(TimelineService),
+        "callbacks": service(CallbackService),
         "conn": Provide(provide_connection),
     }
 
@@ -115,6 +121,45 @@ class AccountController(Controller):
         limit: Limit = DEFAULT_LIMIT,
     ) -> Page[Interaction]:
         return await interactions.list(account_id, cursor=cursor, limit=limit)
+
+    @get(
+        "/{account_id:int}/timeline",
+        opt=allow(*EVERYONE, scope="accounts:read"),
+        summary="Everything that happened on an account, newest first",
+        description=(
+            "Calls and notes, messages, payment links sent and opened, payments, promises "
+            "and their outcome, tasks and how they closed, status changes; each with "
+            "`kind`, `at`, `who` (a person's name, `debtor` or `system`), a one-line "
+            "`summary` and the `details` of its kind. A cursor serves only the timeline "
+            "of the account it came from."
+        ),
+    )
+    async def timeline_page(
+        self,
+        timeline: NamedDependency[TimelineService],
+        account_id: PathId,
+        cursor: Cursor = None,
+        limit: Limit = DEFAULT_LIMIT,
+    ) -> Page[TimelineEntry]:
+        return await timeline.page(account_id, cursor=cursor, limit=limit)
+
+    @post(
+        "/{account_id:int}/callbacks",
+        opt=allow(*WORKERS),
+        summary="Call the debtor back later: a call task for the caller, held back until then",
+        description=(
+            "`at` is the debtor's local date and time; outside the tenant's contact window "
+            "(in the debtor's zone) it is refused with 422, and under a standing block "
+            "(do-not-contact, cease, dispute, call opt-out) with 409."
+        ),
+    )
+    async def book_callback(
+        self,
+        callbacks: NamedDependency[CallbackService],
+        account_id: PathId,
+        data: JSONBody[CallbackCreate],
+    ) -> Task:
+        return await callbacks.book(account_id, data)
 
     @post(
         "/{account_id:int}/interactions",

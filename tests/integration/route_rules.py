@@ -70,6 +70,9 @@ ROUTE_RULES: dict[tuple[str, str], Rule] = {
     ("GET", f"{V1}/accounts/{{account_id:int}}/contact-status"): Rule(EVERYONE, "accounts:read"),
     ("GET", f"{V1}/accounts/{{account_id:int}}/interactions"): Rule(EVERYONE, "interactions:read"),
     ("POST", f"{V1}/accounts/{{account_id:int}}/interactions"): Rule(WORKERS, "interactions:write"),
+    # The timeline: whoever may read the account. Callbacks: a person books their own.
+    ("GET", f"{V1}/accounts/{{account_id:int}}/timeline"): Rule(EVERYONE, "accounts:read"),
+    ("POST", f"{V1}/accounts/{{account_id:int}}/callbacks"): Rule(WORKERS),
     # Audit: admins only.
     ("GET", f"{V1}/audit"): Rule(ADMINS),
     # Real time: everyone signed in, and keys that read accounts.

@@ -52,6 +52,7 @@ CEL = "CEL that compiles, names known fields and gives true or false"
 STEPS = "templates of this tenant for the channel, one branch, valid waits and strategies"
 ONCE_EACH = "each task listed once"
 TEMPLATE = "a sandboxed Jinja2 template naming known variables; e-mail needs a subject"
+CALLBACK = "a real local time of the debtor's, ahead, within 90 days, inside the contact window"
 
 # Rules of the API no JSON Schema states: a schema-valid request may be refused (422) on
 # these fields, and on no other.
@@ -85,6 +86,8 @@ BEYOND_THE_SCHEMA: dict[str, dict[str, str]] = {
     },
     "GET /api/v1/accounts": {"cursor": CURSOR, "bucket": "one of the tenant's own buckets"},
     "GET /api/v1/accounts/{account_id}/interactions": {"cursor": CURSOR},
+    "GET /api/v1/accounts/{account_id}/timeline": {"cursor": CURSOR},
+    "POST /api/v1/accounts/{account_id}/callbacks": {"at": CALLBACK},
     "GET /api/v1/accounts/{account_id}/payments": {"cursor": CURSOR},
     "GET /api/v1/audit": {"cursor": CURSOR},
     "GET /api/v1/debtors": {"cursor": CURSOR},

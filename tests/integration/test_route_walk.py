@@ -104,6 +104,10 @@ EXAMPLES: dict[tuple[str, str], dict[str, Any]] = {
         "owner_id": Ref("collector"),
     },
     ("POST", "/api/v1/accounts/{account_id:int}/interactions"): {"channel": "note"},
+    # Noon in the debtor's zone, two days on: inside the window wherever the debtor lives.
+    ("POST", "/api/v1/accounts/{account_id:int}/callbacks"): {
+        "at": f"{(dt.date.today() + dt.timedelta(days=2)).isoformat()}T12:00"
+    },
     ("POST", "/api/v1/accounts/{account_id:int}/payments"): {"amount": "1.00", "currency": "USD"},
     # E-mail: outside no window, so that the walk's hour of the day decides nothing.
     ("POST", "/api/v1/accounts/{account_id:int}/payment-links/send"): {"channel": "email"},

@@ -27,7 +27,8 @@ async def waiting_push_tasks(
     conn: Connection, tenant_id: int, kinds: tuple[str, ...], only: list[int] | None, limit: int
 ) -> list[asyncpg.Record]:
     """Unassigned tasks whose strategy picks someone, most urgent first, locked for this
-    round (another round skips them rather than waits)."""
+    round (another round skips them rather than waits); held-back work (a callback booked
+    for later) waits for the sweep that lets it back in line."""
     only_clause = "AND t.id = ANY($4::bigint[])" if only is not None else ""
     args: list[Any] = [tenant_id, list(kinds), limit]
     if only is not None:
@@ -36,7 +37,7 @@ async def waiting_push_tasks(
         f"""SELECT t.id, t.strategy, t.group_id, a.owner_id
         FROM tasks t JOIN accounts a ON a.id = t.account_id
         WHERE t.tenant_id = $1 AND t.status = 'open' AND t.strategy ->> 'kind' <> 'queue'
-          AND t.strategy ->> 'kind' = ANY($2::text[])
+          AND t.strategy ->> 'kind' = ANY($2::text[]) AND t.not_before IS NULL
           {only_clause}
         ORDER BY t.priority DESC, t.created_at, t.id
         LIMIT $3
@@ -135,7 +136,7 @@ async def tenants_with_waiting_push(conn: Connection, kinds: tuple[str, ...]) ->
     rows = await conn.fetch(
         """SELECT DISTINCT tenant_id FROM tasks
         WHERE status = 'open' AND strategy ->> 'kind' <> 'queue'
-          AND strategy ->> 'kind' = ANY($1::text[])""",
+          AND strategy ->> 'kind' = ANY($1::text[]) AND not_before IS NULL""",
         list(kinds),
     )
     return [r["tenant_id"] for r in rows]

@@ -104,15 +104,17 @@ async def update_task(conn: Connection, task_id: int, changes: dict[str, Any]) -
 async def insert_tasks(
     conn: Connection, tenant_id: int, rows: list[dict[str, Any]], at: dt.datetime
 ) -> list[int]:
-    """Many new open tasks in one statement, made ``at``; their ids in the order given."""
+    """Many new open tasks in one statement, made ``at``; their ids in the order given (a
+    row's ``not_before``, when it has one, holds it back until then)."""
     found = await conn.fetch(
         """INSERT INTO tasks (tenant_id, account_id, type, title, priority, due_at, status,
-          queue_id, group_id, strategy, notes, created_at, updated_at)
+          queue_id, group_id, strategy, notes, not_before, created_by, created_at, updated_at)
         SELECT $1, x.account_id, x.type, x.title, x.priority, x.due_at, 'open', x.queue_id,
-          x.group_id, x.strategy, x.notes, $3, $3
+          x.group_id, x.strategy, x.notes, x.not_before, x.created_by, $3, $3
         FROM ROWS FROM (jsonb_to_recordset($2::jsonb) AS (account_id bigint, type text,
           title text, priority int, due_at timestamptz, queue_id bigint, group_id bigint,
-          strategy jsonb, notes text)) WITH ORDINALITY AS x
+          strategy jsonb, notes text, not_before timestamptz, created_by bigint))
+          WITH ORDINALITY AS x
         ORDER BY x.ordinality
         RETURNING id""",
         tenant_id,

@@ -6,6 +6,7 @@ import { announce, h } from "../dom.js";
 import { realtime } from "../realtime.js";
 import { automationPanel } from "./account/automation.js";
 import { balancePanel } from "./account/balance.js";
+import { callbackPanel } from "./account/callback.js";
 import { contactPanel } from "./account/contact.js";
 import { debtorPanel } from "./account/debtor.js";
 import { detailsPanel } from "./account/details.js";
@@ -14,7 +15,7 @@ import { paymentLinkPanel } from "./account/payment-link.js";
 import { paymentsPanel } from "./account/payments.js";
 import { recordPromisePanel } from "./account/record-promise.js";
 import { takePaymentPanel } from "./account/take-payment.js";
-import { tasksPanel } from "./account/tasks.js";
+import { timelinePanel } from "./account/timeline.js";
 
 // Events that move the balance; each carries the account as it now is.
 const MONEY_EVENTS = new Set(["payment.received", "payment.refunded", "payment.reversed",
@@ -23,21 +24,20 @@ const MONEY_EVENTS = new Set(["payment.received", "payment.refunded", "payment.r
 export async function accountScreen(id, { embedded = false } = {}) {
   const role = document.body.dataset.role;
   const canWork = role !== "readonly";
-  const [first, interactions] = await Promise.all([
-    api(`/accounts/${id}`),
-    api(`/accounts/${id}/interactions`, { query: { limit: 20 } }),
-  ]);
-  let account = first;
+  let account = await api(`/accounts/${id}`);
   const debtor = await api(`/debtors/${account.debtor_id}`).catch(() => null);
 
   const title = h(embedded ? "h2" : "h1", { id: "account-title" });
   const balance = balancePanel();
   const details = detailsPanel(id, account, { canSetStatus: role === "admin" || role === "supervisor" });
-  const timeline = interactionsPanel(id, interactions, { canLog: canWork });
+  const log = interactionsPanel(id, { canLog: canWork });
+  const timeline = timelinePanel(id);
   const link = paymentLinkPanel(id, debtor);
-  const contact = contactPanel(id, { onStatus: link.update });
+  const callback = callbackPanel(id);
+  const contact = contactPanel(id, {
+    onStatus: (status) => { link.update(status); callback.update(status); },
+  });
   const payments = paymentsPanel(id);
-  const tasks = tasksPanel(id);
   const automation = automationPanel(id, { managers: role === "admin" || role === "supervisor" });
 
   function show(changed) {
@@ -48,12 +48,13 @@ export async function accountScreen(id, { embedded = false } = {}) {
   show(false);
   contact.load();
   payments.load();
-  tasks.load();
   automation.load();
+  timeline.load();
 
   const stop = realtime.subscribe(`account:${id}`, async (event) => {
+    // Whatever happened on the account is on its timeline.
+    timeline.later();
     if (event.type?.startsWith("task.") && event.data?.task) {
-      tasks.put(event.data.task);
       // A workflow's run may have made it.
       automation.later();
     } else if (event.type === "account.updated" || event.type === "account.created") {
@@ -63,7 +64,6 @@ export async function accountScreen(id, { embedded = false } = {}) {
       if (event.data.changed?.includes("status")) contact.load();
       announce(`Account updated: balance ${balance.text()}`);
     } else if (event.type === "interaction.logged") {
-      timeline.add(event.data, true);
       contact.load();
       // A message a workflow sent is logged as an interaction.
       automation.later();
@@ -84,11 +84,9 @@ export async function accountScreen(id, { embedded = false } = {}) {
       // Anything may have happened before the channel was live, or while it was cut off.
       payments.load();
       contact.load();
-      tasks.load();
       automation.load();
       account = await api(`/accounts/${id}`);
       show(true);
-      await timeline.reload();
     }
   });
 
@@ -107,8 +105,9 @@ export async function accountScreen(id, { embedded = false } = {}) {
       h("div", { class: "card" },
         debtorPanel(debtor),
         contact.nodes,
-        timeline.nodes,
-        automation.nodes,
-        tasks.nodes)));
+        log.nodes,
+        canWork ? callback.nodes : null,
+        automation.nodes)),
+    h("div", { class: "card", id: "timeline-card" }, timeline.nodes));
   return { node, leave: stop };
 }

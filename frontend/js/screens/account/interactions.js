@@ -1,16 +1,8 @@
-// The contact history, newest first, and the form a collector logs a call or a note with.
-// What is logged shows when its event arrives, so every open page shows it the same way.
+// The form a collector logs a call or a note with. What is logged shows on the timeline when
+// its event arrives, so every open page shows it the same way.
 import { api } from "../../api.js";
 import { CHANNELS, DISPOSITIONS, words } from "../../codes.js";
-import { flash, formatDateTime, h, submit } from "../../dom.js";
-
-function interactionItem(i) {
-  return h("li", { dataset: { id: i.id } },
-    h("strong", {}, `${i.channel} · ${i.direction}`),
-    i.disposition ? ` — ${words(i.disposition)}` : "",
-    h("br"), h("time", { datetime: i.occurred_at }, formatDateTime(i.occurred_at)),
-    i.notes ? h("p", {}, i.notes) : null);
-}
+import { h, submit } from "../../dom.js";
 
 function logForm(id) {
   const problem = h("div");
@@ -30,28 +22,7 @@ function logForm(id) {
     h("button", { type: "submit", class: "primary" }, "Log"))];
 }
 
-// `first` is the latest page, newest first.
-export function interactionsPanel(id, first, { canLog }) {
-  const timeline = h("ol", { class: "timeline", id: "timeline" });
-  const empty = h("p", { class: "muted" }, "No interactions yet.");
-
-  // Events and reloads may bring one item twice; it is shown once.
-  function add(item, live) {
-    if (timeline.querySelector(`[data-id="${item.id}"]`)) return;
-    empty.remove();
-    const node = interactionItem(item);
-    timeline.prepend(node);
-    if (live) flash(node);
-  }
-  const addPage = (page) => { for (const item of [...page.items].reverse()) add(item, false); };
-  addPage(first);
-
-  return {
-    nodes: [h("h2", {}, "Interactions"), canLog ? logForm(id) : null,
-      first.items.length ? null : empty, timeline],
-    add,
-    async reload() {
-      addPage(await api(`/accounts/${id}/interactions`, { query: { limit: 20 } }));
-    },
-  };
+// The form alone: what is logged shows on the account's timeline when its event arrives.
+export function interactionsPanel(id, { canLog }) {
+  return { nodes: canLog ? [h("h2", {}, "Log a contact"), logForm(id)] : [] };
 }
