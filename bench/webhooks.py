@@ -1,0 +1,441 @@
+"""Outbound webhooks under load: deliveries per second to a receiver on this machine.
+
+A scratch tenant with 10 endpoints (all events of type ``payment.received``), each a path of
+one receiver: a raw asyncio HTTP/1.1 server (uvloop, httptools, keep-alive) in its own
+process, which answers 200 at once and notes each request's ``webhook-id`` and arrival time.
+Events are written to the outbox in bulk as a payment writes them (its data, the account's
+channels) and go the whole real way: the outbox's NOTIFY wakes ``recoup relay``, which
+stages the deliveries in its transaction and kicks the tenant's ``webhooks.deliver`` job;
+``recoup worker --processes 2`` sends them; ``recoup scheduler`` runs the retry job.
+Outbox to receiver is the arrival time less the event's ``occurred_at``.
+
+Phases: a burst (every event at once: what the workers can do flat out); a steady rate
+(``--rate`` deliveries a second for ``--seconds``); the same rate with one endpoint that
+never answers (the receiver reads the request and says nothing, the worker gives up after
+its 15-second timeout), where the other nine must keep their rate and p99.
+
+    .venv/bin/python bench/webhooks.py [--rate 1000] [--seconds 30] [--burst 3000]
+
+Starts embedded PostgreSQL and Redis under .recoup/bench-webhooks (or uses DATABASE_URL /
+REDIS_URL). The receiver and this process (the load generator) run on CPU 0; the relay,
+the two workers and the scheduler on CPU 1; PostgreSQL and Redis are not pinned.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.floor import tree_cpu, uptime  # noqa: E402
+from bench.worklist import fresh_database  # noqa: E402
+
+ENDPOINTS = 10
+PORT = 18795
+TICK = 0.02  # the producer writes a batch of events every 20 ms
+OK = b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\ncontent-type: text/plain\r\n\r\nok"
+
+
+# -- the receiver (its own process) -----------------------------------------------------------
+
+
+def serve(port: int) -> None:
+    """The receiver: ``POST /e/N`` is endpoint N; ``/control/hang/N`` makes N silent
+    (``/control/hang/-`` answers again); ``/control/dump`` hands over what arrived since the
+    last dump as JSON ``[[webhook-id, N, unix time], ...]``."""
+    import httptools
+    import uvloop
+
+    records: list[tuple[str, int, float]] = []
+    silent: set[int] = set()
+
+    class Hook(asyncio.Protocol):
+        def connection_made(self, transport: asyncio.BaseTransport) -> None:
+            self.transport = transport
+            self.parser = httptools.HttpRequestParser(self)
+            self.url = b""
+            self.webhook_id = b""
+
+        def data_received(self, data: bytes) -> None:
+            try:
+                self.parser.feed_data(data)
+            except httptools.HttpParserError:
+                self.transport.close()
+
+        def on_url(self, url: bytes) -> None:
+            self.url += url
+
+        def on_header(self, name: bytes, value: bytes) -> None:
+            if name.lower() == b"webhook-id":
+                self.webhook_id = value
+
+        def on_message_complete(self) -> None:
+            url, self.url = self.url, b""
+            if url.startswith(b"/e/"):
+                n = int(url[3:])
+                if n in silent:
+                    return  # read, never answered: the sender's timeout ends it
+                records.append((self.webhook_id.decode(), n, time.time()))
+                self.transport.write(OK)  # type: ignore[attr-defined]
+                return
+            if url == b"/control/dump":
+                body = json.dumps(records).encode()
+                records.clear()
+            elif url.startswith(b"/control/hang/"):
+                which = url.rsplit(b"/", 1)[1]
+                silent.clear()
+                if which != b"-":
+                    silent.add(int(which))
+                body = b"{}"
+            else:
+                body = b"[]"
+            head = f"HTTP/1.1 200 OK\r\ncontent-length: {len(body)}\r\n\r\n".encode()
+            self.transport.write(head + body)  # type: ignore[attr-defined]
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        server = await loop.create_server(Hook, "127.0.0.1", port, backlog=1024)
+        async with server:
+            await server.serve_forever()
+
+    uvloop.run(main())
+
+
+def control(path: str) -> object:
+    with urllib.request.urlopen(f"http://127.0.0.1:{PORT}/control/{path}", timeout=30) as r:
+        return json.loads(r.read())
+
+
+# -- the scratch tenant and the events --------------------------------------------------------
+
+
+async def setup(db, accounts: int) -> tuple[int, dict[int, int]]:  # type: ignore[no-untyped-def]
+    """The tenant, its accounts, and the 10 endpoints: endpoint id -> receiver path."""
+    import uuid
+
+    from domain.actor import system_actor
+    from domain.tenancy.service import create_tenant
+    from domain.webhooks.schemas import WebhookEndpointCreate
+    from domain.webhooks.service import WebhookEndpointService
+    from tasks.webhooks import box
+
+    async with db.system() as conn:
+        tenant = await create_tenant(
+            conn, slug=f"wh-{uuid.uuid4().hex[:8]}", name="Webhooks", defaults=False
+        )
+        await conn.execute(
+            """INSERT INTO debtors (tenant_id, external_ref, first_name, last_name)
+            SELECT $1, 'D' || n, 'First' || n, 'Last' || n FROM generate_series(1, $2) AS n""",
+            tenant.id,
+            accounts,
+        )
+        await conn.execute(
+            """INSERT INTO accounts (tenant_id, debtor_id, external_ref, currency, principal,
+              due_date)
+            SELECT d.tenant_id, d.id, 'A' || d.id, 'USD', 1000, current_date - 40
+            FROM debtors d WHERE d.tenant_id = $1""",
+            tenant.id,
+        )
+    paths: dict[int, int] = {}
+    async with db.tenant(tenant.id) as conn:
+        service = WebhookEndpointService(conn, system_actor(tenant.id), box=box(), allow_local=True)
+        for n in range(ENDPOINTS):
+            made = await service.create(
+                WebhookEndpointCreate(
+                    url=f"http://127.0.0.1:{PORT}/e/{n}", event_types=["payment.received"]
+                )
+            )
+            paths[made.endpoint.id] = n
+    return tenant.id, paths
+
+
+async def write_events(db, tenant_id: int, first: int, count: int, accounts: int) -> None:  # type: ignore[no-untyped-def]
+    """``count`` payment events in one transaction, shaped as a payment writes them: the
+    payment and the account as it now stands, to the account's and the wallboard's channels.
+    The outbox's trigger wakes the relay on commit."""
+    async with db.system() as conn:
+        await conn.execute(
+            """WITH a AS (SELECT min(id) AS first FROM accounts WHERE tenant_id = $1)
+            INSERT INTO outbox (tenant_id, event_id, type, channels, data, occurred_at)
+            SELECT $1, gen_random_uuid(), 'payment.received',
+              ARRAY['account:' || (a.first + n % $3), 'wallboard'],
+              jsonb_build_object(
+                'payment', jsonb_build_object('id', n, 'account_id', a.first + n % $3,
+                  'amount', '10.00', 'currency', 'USD', 'status', 'succeeded',
+                  'method', 'card', 'reference', 'bench-' || n),
+                'account', jsonb_build_object('id', a.first + n % $3, 'currency', 'USD',
+                  'balance', '990.00', 'status', 'active', 'days_past_due', 40)),
+              clock_timestamp()
+            FROM a, generate_series($2::bigint, $2::bigint + $4 - 1) AS n""",
+            tenant_id,
+            first,
+            accounts,
+            count,
+        )
+
+
+async def produce(db, tenant_id: int, events: int, rate: float, accounts: int, first: int) -> float:  # type: ignore[no-untyped-def]
+    """``events`` events at ``rate`` a second (0: all at once, in batches of 500); seconds."""
+    started = time.perf_counter()
+    made = 0
+    per_tick = rate * TICK if rate else 500
+    while made < events:
+        due = (
+            events
+            if not rate
+            else min(events, int((time.perf_counter() - started) / TICK + 1) * per_tick)
+        )
+        n = int(due) - made
+        if n > 0:
+            await write_events(db, tenant_id, first + made, n, accounts)
+            made += n
+        if rate:
+            next_tick = (made / per_tick) * TICK - (time.perf_counter() - started)
+            await asyncio.sleep(max(next_tick, 0.001))
+    return time.perf_counter() - started
+
+
+# -- measuring --------------------------------------------------------------------------------
+
+
+def percentile(values: list[float], share: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
+
+
+async def occurred(db, tenant_id: int) -> dict[str, float]:  # type: ignore[no-untyped-def]
+    async with db.system() as conn:
+        rows = await conn.fetch(
+            """SELECT 'msg_' || replace(event_id::text, '-', '') AS id,
+              extract(epoch FROM occurred_at)::float8 AS at
+            FROM outbox WHERE tenant_id = $1""",
+            tenant_id,
+        )
+    return {r["id"]: r["at"] for r in rows}
+
+
+async def phase(
+    db,
+    tenant_id: int,
+    name: str,
+    events: int,
+    rate: float,
+    accounts: int,
+    first: int,  # type: ignore[no-untyped-def]
+    silent: int | None,
+    pids: list[int],
+    drain: float,
+) -> dict:
+    control(f"hang/{silent if silent is not None else '-'}")
+    control("dump")
+    answering = [n for n in range(ENDPOINTS) if n != silent]
+    expected = events * len(answering)
+    cpu_before = sum(tree_cpu(p) for p in pids)
+    started = time.time()
+    produced_in = await produce(db, tenant_id, events, rate, accounts, first)
+    records: list[list] = []
+    deadline = time.time() + drain
+    while time.time() < deadline:
+        records += control("dump")  # type: ignore[operator]
+        if sum(1 for r in records if r[1] != silent) >= expected:
+            break
+        await asyncio.sleep(0.5)
+    cpu = sum(tree_cpu(p) for p in pids) - cpu_before
+    at = await occurred(db, tenant_id)
+    seen: set[tuple[str, int]] = set()
+    latencies: list[float] = []
+    last = started
+    duplicates = 0
+    for webhook_id, n, arrived in records:
+        if (webhook_id, n) in seen:
+            duplicates += 1
+            continue
+        seen.add((webhook_id, n))
+        if n == silent:
+            continue
+        latencies.append(arrived - at[webhook_id])
+        last = max(last, arrived)
+    got = len(latencies)
+    wall = last - started
+    return {
+        "phase": name,
+        "events": events,
+        "endpoints answering": len(answering),
+        "deliveries": got,
+        "missing": expected - got,
+        "duplicates": duplicates,
+        "seconds": round(wall, 2),
+        "produced in": round(produced_in, 2),
+        "deliveries/s": round(got / wall) if wall else 0,
+        "per endpoint/s": round(got / wall / len(answering)) if wall else 0,
+        "p50 ms": round(percentile(latencies, 0.5) * 1000, 1),
+        "p99 ms": round(percentile(latencies, 0.99) * 1000, 1),
+        "max ms": round(max(latencies, default=0) * 1000, 1),
+        "server CPU ms per delivery": round(cpu / max(got, 1) * 1000, 3),
+        "server CPU share": round(cpu / wall, 2) if wall else 0,
+    }
+
+
+async def measure(database_url: str, args: argparse.Namespace, start_servers) -> list[dict]:  # type: ignore[no-untyped-def]
+    from config.settings import Settings
+    from domain.db import Database
+
+    db = await Database.from_settings(
+        Settings(database_url=database_url), application_name="bench", max_size=4
+    ).open()
+    try:
+        tenant_id, _paths = await setup(db, args.accounts)
+        pids = start_servers()
+        await asyncio.sleep(4)  # the workers connect and join the stream
+        results = []
+        first = 0
+        warm = await phase(db, tenant_id, "warm-up", 100, 100, args.accounts, first, None, pids, 30)
+        print(json.dumps(warm), flush=True)
+        first += 100
+        plan = [("burst", args.burst, 0.0, None)] if args.burst else []
+        steady = int(args.rate / ENDPOINTS * args.seconds)
+        plan += [
+            ("steady, all answer", steady, args.rate / ENDPOINTS, None),
+            ("steady, one silent", steady, args.rate / ENDPOINTS, ENDPOINTS - 1),
+        ]
+        for name, events, rate, silent in plan:
+            figures = await phase(
+                db, tenant_id, name, events, rate, args.accounts, first, silent, pids, 120
+            )
+            first += events
+            results.append(figures)
+            print(json.dumps(figures), flush=True)
+        return results
+    finally:
+        await db.close()
+
+
+def report(results: list[dict]) -> None:
+    columns = [
+        "deliveries/s",
+        "per endpoint/s",
+        "p50 ms",
+        "p99 ms",
+        "max ms",
+        "missing",
+        "duplicates",
+        "server CPU ms per delivery",
+    ]
+    print(f"\n{'':28}" + "".join(f"{c:>16}" for c in columns[:5]))
+    for f in results:
+        print(f"{f['phase']:28}" + "".join(f"{f[c]:>16}" for c in columns[:5]))
+    for f in results:
+        print(f"{f['phase']}: " + ", ".join(f"{c} {f[c]}" for c in columns[5:]))
+    by = {f["phase"]: f for f in results}
+    healthy, silent = by.get("steady, all answer"), by.get("steady, one silent")
+    if healthy and silent:
+        print(
+            f"\nthe nine with one silent / all ten answering: rate per endpoint "
+            f"{silent['per endpoint/s'] / max(healthy['per endpoint/s'], 1):.2f}x, "
+            f"p99 {silent['p99 ms'] / max(healthy['p99 ms'], 0.001):.2f}x"
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rate", type=float, default=1000, help="deliveries a second, steady")
+    parser.add_argument("--seconds", type=float, default=30, help="of each steady phase")
+    parser.add_argument("--burst", type=int, default=3000, help="events at once (0: none)")
+    parser.add_argument("--accounts", type=int, default=5000)
+    parser.add_argument("--serve", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve:
+        serve(args.serve)
+        return
+
+    from server.embedded import EmbeddedServices
+
+    print(f"load at start: {uptime()}", flush=True)
+    cpus = sorted(os.sched_getaffinity(0))
+    generator_cpu, server_cpu = cpus[0], cpus[-1]
+    services = None
+    processes: list[subprocess.Popen[bytes]] = []
+    database_url, redis_url = os.environ.get("DATABASE_URL"), os.environ.get("REDIS_URL")
+    try:
+        if not database_url or not redis_url:
+            services = EmbeddedServices(
+                ROOT / ".recoup" / "bench-webhooks", database="recoup_bench_webhooks"
+            )
+            got = services.start(need_postgres=not database_url, need_redis=not redis_url)
+            database_url, redis_url = database_url or got[0], redis_url or got[1]
+            asyncio.run(fresh_database(database_url or ""))
+        assert database_url
+        assert redis_url
+        env = {
+            **os.environ,
+            "DATABASE_URL": database_url,
+            "REDIS_URL": redis_url,
+            "LOG_LEVEL": "WARNING",
+            "WEBHOOKS_ALLOW_LOCAL": "true",
+            "WORKER_PROCESSES": "2",
+        }
+        subprocess.run(
+            [sys.executable, "-m", "server.cli", "migrate"], env=env, cwd=ROOT, check=True
+        )
+        logs = ROOT / ".recoup" / "bench-webhooks"
+        logs.mkdir(parents=True, exist_ok=True)
+        log = (logs / "servers.log").open("wb")
+
+        def start(cpu: int, *command: str) -> subprocess.Popen[bytes]:
+            process = subprocess.Popen(
+                ["taskset", "-c", str(cpu), sys.executable, *command],
+                env=env,
+                cwd=ROOT,
+                stdout=log,
+                stderr=log,
+            )
+            processes.append(process)
+            return process
+
+        start(generator_cpu, str(Path(__file__).resolve()), "--serve", str(PORT))
+        for _ in range(100):
+            try:
+                control("hang/-")
+                break
+            except OSError:
+                time.sleep(0.1)
+
+        def start_servers() -> list[int]:
+            for command in ("relay", "worker", "scheduler"):
+                start(server_cpu, "-m", "server.cli", command)
+            return [p.pid for p in processes[1:]]
+
+        os.sched_setaffinity(0, {generator_cpu})
+        print(
+            f"receiver and load generator on CPU {generator_cpu}; relay, 2 workers and "
+            f"scheduler on CPU {server_cpu}; PostgreSQL and Redis unpinned",
+            flush=True,
+        )
+        results = asyncio.run(measure(database_url, args, start_servers))
+        print(f"\nload at end: {uptime()}")
+        report(results)
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        if services is not None:
+            services.stop()
+
+
+if __name__ == "__main__":
+    main()
