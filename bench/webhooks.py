@@ -31,6 +31,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -214,77 +215,128 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
 
 
-async def occurred(db, tenant_id: int) -> dict[str, float]:  # type: ignore[no-untyped-def]
+async def occurred(db, tenant_id: int, first: int, count: int) -> dict[str, float]:  # type: ignore[no-untyped-def]
+    """The phase's events (its payments ``first`` to ``first + count - 1``): webhook-id ->
+    ``occurred_at``."""
     async with db.system() as conn:
         rows = await conn.fetch(
             """SELECT 'msg_' || replace(event_id::text, '-', '') AS id,
               extract(epoch FROM occurred_at)::float8 AS at
-            FROM outbox WHERE tenant_id = $1""",
+            FROM outbox WHERE tenant_id = $1
+              AND (data -> 'payment' ->> 'id')::bigint BETWEEN $2 AND $2 + $3 - 1""",
             tenant_id,
+            first,
+            count,
         )
     return {r["id"]: r["at"] for r in rows}
 
 
-async def phase(
-    db,
-    tenant_id: int,
-    name: str,
-    events: int,
-    rate: float,
-    accounts: int,
-    first: int,  # type: ignore[no-untyped-def]
-    silent: int | None,
-    pids: list[int],
-    drain: float,
-) -> dict:
-    control(f"hang/{silent if silent is not None else '-'}")
-    control("dump")
-    answering = [n for n in range(ENDPOINTS) if n != silent]
-    expected = events * len(answering)
-    cpu_before = sum(tree_cpu(p) for p in pids)
-    started = time.time()
-    produced_in = await produce(db, tenant_id, events, rate, accounts, first)
-    records: list[list] = []
-    deadline = time.time() + drain
-    while time.time() < deadline:
-        records += control("dump")  # type: ignore[operator]
-        if sum(1 for r in records if r[1] != silent) >= expected:
-            break
-        await asyncio.sleep(0.5)
-    cpu = sum(tree_cpu(p) for p in pids) - cpu_before
-    at = await occurred(db, tenant_id)
-    seen: set[tuple[str, int]] = set()
-    latencies: list[float] = []
-    last = started
-    duplicates = 0
-    for webhook_id, n, arrived in records:
-        if (webhook_id, n) in seen:
-            duplicates += 1
-            continue
-        seen.add((webhook_id, n))
-        if n == silent:
-            continue
-        latencies.append(arrived - at[webhook_id])
-        last = max(last, arrived)
-    got = len(latencies)
-    wall = last - started
-    return {
-        "phase": name,
-        "events": events,
-        "endpoints answering": len(answering),
-        "deliveries": got,
-        "missing": expected - got,
-        "duplicates": duplicates,
-        "seconds": round(wall, 2),
-        "produced in": round(produced_in, 2),
-        "deliveries/s": round(got / wall) if wall else 0,
-        "per endpoint/s": round(got / wall / len(answering)) if wall else 0,
-        "p50 ms": round(percentile(latencies, 0.5) * 1000, 1),
-        "p99 ms": round(percentile(latencies, 0.99) * 1000, 1),
-        "max ms": round(max(latencies, default=0) * 1000, 1),
-        "server CPU ms per delivery": round(cpu / max(got, 1) * 1000, 3),
-        "server CPU share": round(cpu / wall, 2) if wall else 0,
-    }
+def children(pid: int) -> list[int]:
+    try:
+        found = [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
+    return found + [g for c in found for g in children(c)]
+
+
+def profile(pids: list[int], seconds: float, prefix: str) -> list[subprocess.Popen[bytes]]:
+    """py-spy (if installed) on each server process for ``seconds``: collapsed stacks."""
+    spy = Path(sys.executable).parent / "py-spy"
+    if not spy.exists():
+        print("--profile needs py-spy in the virtualenv (pip install py-spy)")
+        return []
+    return [
+        subprocess.Popen(
+            [
+                str(spy),
+                "record",
+                "-p",
+                str(pid),
+                "-d",
+                str(int(seconds)),
+                "-r",
+                "200",
+                "--format",
+                "raw",
+                "-o",
+                f"{prefix}.{pid}.txt",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for pid in pids
+    ]
+
+
+@dataclass
+class Bench:
+    db: object
+    tenant_id: int
+    accounts: int
+    pids: list[int]
+    profile: str | None
+    first: int = 0
+
+    async def phase(
+        self, name: str, events: int, rate: float, silent: int | None, drain: float
+    ) -> dict:
+        control(f"hang/{silent if silent is not None else '-'}")
+        control("dump")
+        answering = [n for n in range(ENDPOINTS) if n != silent]
+        expected = events * len(answering)
+        first, self.first = self.first, self.first + events
+        spies = []
+        if self.profile and name == "burst":
+            every = [q for p in self.pids for q in (p, *children(p))]
+            spies = profile(every, 20, self.profile)
+        cpu_before = sum(tree_cpu(p) for p in self.pids)
+        started = time.time()
+        produced_in = await produce(self.db, self.tenant_id, events, rate, self.accounts, first)
+        at = await occurred(self.db, self.tenant_id, first, events)
+        records: list[list] = []
+        got = 0
+        deadline = time.time() + drain
+        while time.time() < deadline:
+            records += control("dump")  # type: ignore[operator]
+            got = sum(1 for r in records if r[1] != silent and r[0] in at)
+            if got >= expected:
+                break
+            await asyncio.sleep(0.5)
+        cpu = sum(tree_cpu(p) for p in self.pids) - cpu_before
+        for spy in spies:
+            spy.wait()
+        seen: set[tuple[str, int]] = set()
+        latencies: list[float] = []
+        last = started
+        duplicates = 0
+        for webhook_id, n, arrived in records:
+            if webhook_id not in at or n == silent:
+                continue  # late ones of the phase before, or the silent endpoint's
+            if (webhook_id, n) in seen:
+                duplicates += 1
+                continue
+            seen.add((webhook_id, n))
+            latencies.append(arrived - at[webhook_id])
+            last = max(last, arrived)
+        got = len(latencies)
+        wall = last - started
+        return {
+            "phase": name,
+            "events": events,
+            "endpoints answering": len(answering),
+            "deliveries": got,
+            "missing": expected - got,
+            "duplicates": duplicates,
+            "seconds": round(wall, 2),
+            "produced in": round(produced_in, 2),
+            "deliveries/s": round(got / wall) if wall else 0,
+            "per endpoint/s": round(got / wall / len(answering)) if wall else 0,
+            "p50 ms": round(percentile(latencies, 0.5) * 1000, 1),
+            "p99 ms": round(percentile(latencies, 0.99) * 1000, 1),
+            "max ms": round(max(latencies, default=0) * 1000, 1),
+            "server CPU ms per delivery": round(cpu / max(got, 1) * 1000, 3),
+            "server CPU share": round(cpu / wall, 2) if wall else 0,
+        }
 
 
 async def measure(database_url: str, args: argparse.Namespace, start_servers) -> list[dict]:  # type: ignore[no-untyped-def]
@@ -296,24 +348,18 @@ async def measure(database_url: str, args: argparse.Namespace, start_servers) ->
     ).open()
     try:
         tenant_id, _paths = await setup(db, args.accounts)
-        pids = start_servers()
+        bench = Bench(db, tenant_id, args.accounts, start_servers(), args.profile)
         await asyncio.sleep(4)  # the workers connect and join the stream
-        results = []
-        first = 0
-        warm = await phase(db, tenant_id, "warm-up", 100, 100, args.accounts, first, None, pids, 30)
-        print(json.dumps(warm), flush=True)
-        first += 100
+        print(json.dumps(await bench.phase("warm-up", 100, 100, None, 60)), flush=True)
         plan = [("burst", args.burst, 0.0, None)] if args.burst else []
         steady = int(args.rate / ENDPOINTS * args.seconds)
         plan += [
             ("steady, all answer", steady, args.rate / ENDPOINTS, None),
             ("steady, one silent", steady, args.rate / ENDPOINTS, ENDPOINTS - 1),
         ]
+        results = []
         for name, events, rate, silent in plan:
-            figures = await phase(
-                db, tenant_id, name, events, rate, args.accounts, first, silent, pids, 120
-            )
-            first += events
+            figures = await bench.phase(name, events, rate, silent, args.drain)
             results.append(figures)
             print(json.dumps(figures), flush=True)
         return results
@@ -353,6 +399,8 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=30, help="of each steady phase")
     parser.add_argument("--burst", type=int, default=3000, help="events at once (0: none)")
     parser.add_argument("--accounts", type=int, default=5000)
+    parser.add_argument("--drain", type=float, default=180, help="seconds to wait for the rest")
+    parser.add_argument("--profile", help="py-spy each server process in the burst: PATH.pid.txt")
     parser.add_argument("--serve", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:

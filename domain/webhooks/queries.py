@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
 import asyncpg
 
@@ -106,8 +107,13 @@ async def stage(conn: Connection, outbox_ids: list[int]) -> list[int]:
             event_type, account_id, payload, occurred_at, next_attempt_at)
           SELECT o.tenant_id, e.id, o.event_id, 'msg_' || replace(o.event_id::text, '-', ''),
             o.type,
+            -- The account whose events go out in order: the event's own account_id, else
+            -- the account whose channel it goes to (a payment's, a task's); 0 for none.
             CASE WHEN o.data ->> 'account_id' ~ '^[0-9]{1,18}$'
-              THEN (o.data ->> 'account_id')::bigint ELSE 0 END,
+              THEN (o.data ->> 'account_id')::bigint
+              ELSE coalesce((SELECT substring(c.name FROM 9)::bigint
+                FROM unnest(o.channels) AS c (name) WHERE c.name ~ '^account:[0-9]{1,18}$'
+                LIMIT 1), 0) END,
             jsonb_build_object('type', o.type, 'timestamp', o.occurred_at,
               'data', o.data)::text,
             o.occurred_at, o.occurred_at
@@ -187,35 +193,44 @@ async def endpoint_for_delivery(conn: Connection, endpoint_id: int) -> asyncpg.R
     )
 
 
-async def record_attempt(
-    conn: Connection,
-    delivery_id: int,
-    *,
-    at: dt.datetime,
-    status: int | None,
-    latency_ms: int,
-    response: str | None,
-    error: str | None,
-    outcome: str,
-    next_attempt_at: dt.datetime,
-) -> None:
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    """What one request for a delivery came to, and the delivery's state after it."""
+
+    delivery_id: int
+    status: int | None
+    latency_ms: int
+    response: str | None
+    error: str | None
+    outcome: str
+    next_attempt_at: dt.datetime
+
+
+async def record_attempts(conn: Connection, at: dt.datetime, attempts: list[Attempt]) -> None:
+    """A batch's attempts, one statement: each delivery's new state and its attempt row."""
     await conn.execute(
-        """WITH d AS (
-          UPDATE webhook_deliveries SET status = $7, attempts = attempts + 1,
-            next_attempt_at = $8, locked_until = NULL, last_status = $3,
-            last_latency_ms = $4, last_response = $5, last_error = $6, updated_at = $2
-          WHERE id = $1 RETURNING tenant_id, id)
+        """WITH o AS (
+          SELECT * FROM unnest($2::bigint[], $3::int[], $4::int[], $5::text[], $6::text[],
+            $7::text[], $8::timestamptz[])
+            AS o (id, status, latency_ms, response, error, outcome, next_attempt_at)),
+        d AS (
+          UPDATE webhook_deliveries w SET status = o.outcome, attempts = w.attempts + 1,
+            next_attempt_at = o.next_attempt_at, locked_until = NULL, last_status = o.status,
+            last_latency_ms = o.latency_ms, last_response = o.response, last_error = o.error,
+            updated_at = $1
+          FROM o WHERE w.id = o.id
+          RETURNING w.tenant_id, w.id, o.status, o.latency_ms, o.response, o.error)
         INSERT INTO webhook_attempts (tenant_id, delivery_id, attempted_at, status,
           latency_ms, response, error)
-        SELECT tenant_id, id, $2, $3, $4, $5, $6 FROM d""",
-        delivery_id,
+        SELECT tenant_id, id, $1, status, latency_ms, response, error FROM d ORDER BY id""",
         at,
-        status,
-        latency_ms,
-        response,
-        error,
-        outcome,
-        next_attempt_at,
+        [a.delivery_id for a in attempts],
+        [a.status for a in attempts],
+        [a.latency_ms for a in attempts],
+        [a.response for a in attempts],
+        [a.error for a in attempts],
+        [a.outcome for a in attempts],
+        [a.next_attempt_at for a in attempts],
     )
 
 

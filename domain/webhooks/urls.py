@@ -2,10 +2,11 @@
 
 At save time the URL must be ``https`` (plain ``http`` only where the tenant allows it for
 development) and every address its host resolves to must be globally reachable. At delivery
-the same check runs again, on the address the connection is then made to: ``httpx-secure``
-resolves the host, checks the address it picked and connects to that very address (so a
-name that changed its answer since the save is refused, and cannot change it again between
-the check and the connection); redirects are never followed.
+the same check runs again, on the addresses the connection is then made to: the client's
+resolver checks every address of the answer and the connector connects to those very
+addresses (so a name that changed its answer since the save is refused, and cannot change
+it again between the check and the connection); a URL naming an address is checked as it
+stands; redirects are never followed and no proxy is used.
 
 A deployment setting (``WEBHOOKS_ALLOW_LOCAL``, on by default in development only) also
 admits loopback addresses and plain ``http``, so that receivers on the same machine work in
@@ -20,8 +21,8 @@ import socket
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-import httpx
-from httpx_secure import httpx_ssrf_protection
+import aiohttp
+import aiohttp.abc
 
 from domain.errors import InvalidInput
 
@@ -125,17 +126,84 @@ async def check_url(url: str, policy: UrlPolicy) -> str:
     return parts.geturl()
 
 
-def delivery_client(policy: UrlPolicy, timeout: float) -> httpx.AsyncClient:
+class SSRFProtectionError(aiohttp.ClientError):
+    """The address a request would go to is one webhooks may not reach."""
+
+
+class CheckedResolver(aiohttp.abc.AbstractResolver):
+    """Resolves a name and hands the connector only addresses the policy admits: if any
+    address of the answer is refused, the request is. The connector connects to these very
+    addresses (the connection is pinned to what was checked) and keeps the checked answer
+    for a short while (its DNS cache)."""
+
+    def __init__(self, policy: UrlPolicy) -> None:
+        self.policy = policy
+        self.inner = aiohttp.ThreadedResolver()
+
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[aiohttp.abc.ResolveResult]:
+        found = await self.inner.resolve(host, port, family)
+        for result in found:
+            address = ipaddress.ip_address(result["host"].split("%")[0])
+            if not self.policy.admits(address):
+                raise SSRFProtectionError(
+                    f"access denied: IP address {str(address)!r} of {host} is not globally "
+                    "reachable"
+                )
+        return found
+
+    async def close(self) -> None:
+        await self.inner.close()
+
+
+class DeliveryClient:
     """An HTTP client that connects only to addresses the policy admits, pinned to the
-    address it checked, and never follows a redirect."""
-    client = httpx.AsyncClient(timeout=timeout, follow_redirects=False, trust_env=False)
+    address it checked, never through a proxy and never following a redirect; at most
+    ``connections`` connections open, kept alive between requests. A name's checked answer
+    is kept for 60 s; a URL naming an address is checked as it stands (the connector does
+    not ask the resolver about a literal address)."""
 
-    def validator(_host: str, address: IPAddress, _port: int) -> bool:
-        return policy.admits(address)
+    def __init__(self, policy: UrlPolicy, timeout: float, connections: int) -> None:
+        self.policy = policy
+        connector = aiohttp.TCPConnector(
+            resolver=CheckedResolver(policy),
+            limit=connections,
+            ttl_dns_cache=60,
+            enable_cleanup_closed=False,
+        )
+        self.session = aiohttp.ClientSession(
+            connector=connector,
+            timeout=aiohttp.ClientTimeout(total=timeout),
+            trust_env=False,
+            auto_decompress=False,
+        )
 
-    return httpx_ssrf_protection(
-        client,
-        check_globally_reachable=not policy.allow_local,
-        custom_validator=validator,
-        dns_cache_ttl=60,
-    )
+    def _check_literal(self, url: str) -> None:
+        host = urlsplit(url).hostname or ""
+        try:
+            address = ipaddress.ip_address(host)
+        except ValueError:
+            return  # a name: the resolver checks what it resolves to
+        if not self.policy.admits(address):
+            raise SSRFProtectionError(
+                f"access denied: IP address {host!r} is not globally reachable"
+            )
+
+    async def post(
+        self, url: str, body: bytes, headers: dict[str, str], excerpt: int
+    ) -> tuple[int, bytes, str | None]:
+        """The answer's status, its first ``excerpt`` bytes and its Retry-After."""
+        self._check_literal(url)
+        async with self.session.post(
+            url, data=body, headers=headers, allow_redirects=False
+        ) as response:
+            start = await response.content.read(excerpt)
+            return response.status, start, response.headers.get("retry-after")
+
+    async def aclose(self) -> None:
+        await self.session.close()
+
+
+def delivery_client(policy: UrlPolicy, timeout: float, connections: int) -> DeliveryClient:
+    return DeliveryClient(policy, timeout, connections)

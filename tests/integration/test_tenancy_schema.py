@@ -216,16 +216,20 @@ async def furnish(client: httpx.AsyncClient, tenant: SeededTenant) -> None:
             "SELECT id FROM webhook_deliveries WHERE tenant_id = $1 LIMIT 1", tenant.id
         )
         now = dt.datetime.now(dt.UTC)
-        await webhook_queries.record_attempt(
+        await webhook_queries.record_attempts(
             conn,
-            delivery,
-            at=now,
-            status=503,
-            latency_ms=12,
-            response="busy",
-            error=None,
-            outcome="pending",
-            next_attempt_at=now + dt.timedelta(seconds=5),
+            now,
+            [
+                webhook_queries.Attempt(
+                    delivery_id=delivery,
+                    status=503,
+                    latency_ms=12,
+                    response="busy",
+                    error=None,
+                    outcome="pending",
+                    next_attempt_at=now + dt.timedelta(seconds=5),
+                )
+            ],
         )
 
 
