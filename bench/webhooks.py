@@ -14,7 +14,7 @@ Phases: a burst (every event at once: what the workers can do flat out); a stead
 never answers (the receiver reads the request and says nothing, the worker gives up after
 its 15-second timeout), where the other nine must keep their rate and p99.
 
-    .venv/bin/python bench/webhooks.py [--rate 1000] [--seconds 30] [--burst 3000]
+    .venv/bin/python bench/webhooks.py [--rate 1000] [--seconds 30] [--rounds 2] [--burst 3000]
 
 Starts embedded PostgreSQL and Redis under .recoup/bench-webhooks (or uses DATABASE_URL /
 REDIS_URL). The receiver and this process (the load generator) run on CPU 0; the relay,
@@ -30,90 +30,18 @@ import os
 import subprocess
 import sys
 import time
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.floor import tree_cpu, uptime  # noqa: E402
+from bench.floor import tree_cpu, uptime, waited  # noqa: E402
+from bench.webhook_receiver import PORT, control  # noqa: E402
 from bench.worklist import fresh_database  # noqa: E402
 
 ENDPOINTS = 10
-PORT = 18795
 TICK = 0.02  # the producer writes a batch of events every 20 ms
-OK = b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\ncontent-type: text/plain\r\n\r\nok"
-
-
-# -- the receiver (its own process) -----------------------------------------------------------
-
-
-def serve(port: int) -> None:
-    """The receiver: ``POST /e/N`` is endpoint N; ``/control/hang/N`` makes N silent
-    (``/control/hang/-`` answers again); ``/control/dump`` hands over what arrived since the
-    last dump as JSON ``[[webhook-id, N, unix time], ...]``."""
-    import httptools
-    import uvloop
-
-    records: list[tuple[str, int, float]] = []
-    silent: set[int] = set()
-
-    class Hook(asyncio.Protocol):
-        def connection_made(self, transport: asyncio.BaseTransport) -> None:
-            self.transport = transport
-            self.parser = httptools.HttpRequestParser(self)
-            self.url = b""
-            self.webhook_id = b""
-
-        def data_received(self, data: bytes) -> None:
-            try:
-                self.parser.feed_data(data)
-            except httptools.HttpParserError:
-                self.transport.close()
-
-        def on_url(self, url: bytes) -> None:
-            self.url += url
-
-        def on_header(self, name: bytes, value: bytes) -> None:
-            if name.lower() == b"webhook-id":
-                self.webhook_id = value
-
-        def on_message_complete(self) -> None:
-            url, self.url = self.url, b""
-            if url.startswith(b"/e/"):
-                n = int(url[3:])
-                if n in silent:
-                    return  # read, never answered: the sender's timeout ends it
-                records.append((self.webhook_id.decode(), n, time.time()))
-                self.transport.write(OK)  # type: ignore[attr-defined]
-                return
-            if url == b"/control/dump":
-                body = json.dumps(records).encode()
-                records.clear()
-            elif url.startswith(b"/control/hang/"):
-                which = url.rsplit(b"/", 1)[1]
-                silent.clear()
-                if which != b"-":
-                    silent.add(int(which))
-                body = b"{}"
-            else:
-                body = b"[]"
-            head = f"HTTP/1.1 200 OK\r\ncontent-length: {len(body)}\r\n\r\n".encode()
-            self.transport.write(head + body)  # type: ignore[attr-defined]
-
-    async def main() -> None:
-        loop = asyncio.get_running_loop()
-        server = await loop.create_server(Hook, "127.0.0.1", port, backlog=1024)
-        async with server:
-            await server.serve_forever()
-
-    uvloop.run(main())
-
-
-def control(path: str) -> object:
-    with urllib.request.urlopen(f"http://127.0.0.1:{PORT}/control/{path}", timeout=30) as r:
-        return json.loads(r.read())
 
 
 # -- the scratch tenant and the events --------------------------------------------------------
@@ -231,6 +159,16 @@ async def occurred(db, tenant_id: int, first: int, count: int) -> dict[str, floa
     return {r["id"]: r["at"] for r in rows}
 
 
+def postgres_cpu() -> float:
+    """CPU seconds of this bench's own PostgreSQL (its postmaster and the backends now
+    running), not of other clusters on the machine."""
+    pid_file = ROOT / ".recoup" / "bench-webhooks" / "pg" / "postmaster.pid"
+    try:
+        return tree_cpu(int(pid_file.read_text().split()[0]))
+    except (OSError, ValueError, IndexError):
+        return 0.0
+
+
 def children(pid: int) -> list[int]:
     try:
         found = [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
@@ -287,9 +225,11 @@ class Bench:
         first, self.first = self.first, self.first + events
         spies = []
         if self.profile and name == "burst":
-            every = [q for p in self.pids for q in (p, *children(p))]
-            spies = profile(every, 20, self.profile)
+            spies = profile([q for p in self.pids for q in (p, *children(p))], 20, self.profile)
         cpu_before = sum(tree_cpu(p) for p in self.pids)
+        every = [q for p in self.pids for q in (p, *children(p))]
+        wait_before = sum(waited(p) for p in every)
+        pg_before = postgres_cpu()
         started = time.time()
         produced_in = await produce(self.db, self.tenant_id, events, rate, self.accounts, first)
         at = await occurred(self.db, self.tenant_id, first, events)
@@ -303,6 +243,8 @@ class Bench:
                 break
             await asyncio.sleep(0.5)
         cpu = sum(tree_cpu(p) for p in self.pids) - cpu_before
+        wait = sum(waited(p) for p in every) - wait_before
+        pg = postgres_cpu() - pg_before
         for spy in spies:
             spy.wait()
         seen: set[tuple[str, int]] = set()
@@ -336,6 +278,9 @@ class Bench:
             "max ms": round(max(latencies, default=0) * 1000, 1),
             "server CPU ms per delivery": round(cpu / max(got, 1) * 1000, 3),
             "server CPU share": round(cpu / wall, 2) if wall else 0,
+            # Runnable but waiting for a CPU that something else had (a busy machine).
+            "server waiting for CPU": round(wait / wall, 2) if wall else 0,
+            "PostgreSQL CPU ms per delivery": round(pg / max(got, 1) * 1000, 3),
         }
 
 
@@ -353,10 +298,12 @@ async def measure(database_url: str, args: argparse.Namespace, start_servers) ->
         print(json.dumps(await bench.phase("warm-up", 100, 100, None, 60)), flush=True)
         plan = [("burst", args.burst, 0.0, None)] if args.burst else []
         steady = int(args.rate / ENDPOINTS * args.seconds)
-        plan += [
-            ("steady, all answer", steady, args.rate / ENDPOINTS, None),
-            ("steady, one silent", steady, args.rate / ENDPOINTS, ENDPOINTS - 1),
-        ]
+        # Rounds alternate, so that both kinds meet the same background load.
+        for _ in range(args.rounds):
+            plan += [
+                ("steady, all answer", steady, args.rate / ENDPOINTS, None),
+                ("steady, one silent", steady, args.rate / ENDPOINTS, ENDPOINTS - 1),
+            ]
         results = []
         for name, events, rate, silent in plan:
             figures = await bench.phase(name, events, rate, silent, args.drain)
@@ -367,29 +314,34 @@ async def measure(database_url: str, args: argparse.Namespace, start_servers) ->
         await db.close()
 
 
+def median(values: list[float]) -> float:
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
+
+
 def report(results: list[dict]) -> None:
-    columns = [
-        "deliveries/s",
-        "per endpoint/s",
-        "p50 ms",
-        "p99 ms",
-        "max ms",
-        "missing",
-        "duplicates",
-        "server CPU ms per delivery",
-    ]
-    print(f"\n{'':28}" + "".join(f"{c:>16}" for c in columns[:5]))
+    columns = ["deliveries/s", "per endpoint/s", "p50 ms", "p99 ms", "max ms"]
+    print(f"\n{'':28}" + "".join(f"{c:>16}" for c in columns))
     for f in results:
-        print(f"{f['phase']:28}" + "".join(f"{f[c]:>16}" for c in columns[:5]))
+        print(f"{f['phase']:28}" + "".join(f"{f[c]:>16}" for c in columns))
     for f in results:
-        print(f"{f['phase']}: " + ", ".join(f"{c} {f[c]}" for c in columns[5:]))
-    by = {f["phase"]: f for f in results}
-    healthy, silent = by.get("steady, all answer"), by.get("steady, one silent")
-    if healthy and silent:
         print(
-            f"\nthe nine with one silent / all ten answering: rate per endpoint "
-            f"{silent['per endpoint/s'] / max(healthy['per endpoint/s'], 1):.2f}x, "
-            f"p99 {silent['p99 ms'] / max(healthy['p99 ms'], 0.001):.2f}x"
+            f"{f['phase']}: missing {f['missing']}, duplicates {f['duplicates']}, server CPU "
+            f"{f['server CPU ms per delivery']} ms per delivery ({f['server CPU share']} of a "
+            f"core, waiting for a CPU {f['server waiting for CPU']}), PostgreSQL "
+            f"{f['PostgreSQL CPU ms per delivery']} ms per delivery"
+        )
+    healthy = [f for f in results if f["phase"] == "steady, all answer"]
+    silent = [f for f in results if f["phase"] == "steady, one silent"]
+    if healthy and silent:
+        rate = [median([f["per endpoint/s"] for f in fs]) for fs in (healthy, silent)]
+        p99 = [median([f["p99 ms"] for f in fs]) for fs in (healthy, silent)]
+        print(
+            f"\nmedians of {len(healthy)} rounds: all ten answering {rate[0]:g}/s per endpoint, "
+            f"p99 {p99[0]:g} ms; the nine beside a silent one {rate[1]:g}/s, p99 {p99[1]:g} ms"
+            f"\nratio (one silent / all answering): rate {rate[1] / max(rate[0], 1):.2f}x, "
+            f"p99 {p99[1] / max(p99[0], 0.001):.2f}x"
         )
 
 
@@ -399,13 +351,10 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=30, help="of each steady phase")
     parser.add_argument("--burst", type=int, default=3000, help="events at once (0: none)")
     parser.add_argument("--accounts", type=int, default=5000)
+    parser.add_argument("--rounds", type=int, default=2, help="of the two steady phases")
     parser.add_argument("--drain", type=float, default=180, help="seconds to wait for the rest")
     parser.add_argument("--profile", help="py-spy each server process in the burst: PATH.pid.txt")
-    parser.add_argument("--serve", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.serve:
-        serve(args.serve)
-        return
 
     from server.embedded import EmbeddedServices
 
@@ -451,7 +400,7 @@ def main() -> None:
             processes.append(process)
             return process
 
-        start(generator_cpu, str(Path(__file__).resolve()), "--serve", str(PORT))
+        start(generator_cpu, str(ROOT / "bench" / "webhook_receiver.py"), str(PORT))
         for _ in range(100):
             try:
                 control("hang/-")

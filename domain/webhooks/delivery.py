@@ -50,9 +50,9 @@ MAX_RETRY_AFTER = dt.timedelta(hours=24)
 # An endpoint that has answered nothing but failures for this long is disabled.
 FAILING_LIMIT = dt.timedelta(days=5)
 LEASE = dt.timedelta(minutes=5)
-BATCH = 20
+BATCH = 50
 # Requests in flight to one endpoint from one worker process (and its open connections).
-PER_ENDPOINT = 4
+PER_ENDPOINT = 8
 # Endpoints whose clients (and connections) a worker keeps between jobs.
 KEEP_CLIENTS = 1000
 EXCERPT = 1000

@@ -149,14 +149,19 @@ async def due_tenants(conn: Connection, now: dt.datetime) -> list[int]:
 
 
 async def due_endpoints(conn: Connection, now: dt.datetime) -> list[int]:
+    """The tenant's enabled endpoints with a delivery due and not leased (each endpoint's
+    queue asked in turn, from ``webhook_deliveries_claim_idx``)."""
     rows = await conn.fetch(
-        """SELECT DISTINCT d.endpoint_id FROM webhook_deliveries d
-        JOIN webhook_endpoints e ON e.id = d.endpoint_id AND e.enabled
-        WHERE d.status = 'pending' AND d.next_attempt_at <= $1
-          AND (d.locked_until IS NULL OR d.locked_until <= $1)""",
+        """SELECT e.id FROM webhook_endpoints e
+        WHERE e.tenant_id = NULLIF(current_setting('app.tenant_id', true), '')::bigint
+          AND e.enabled AND EXISTS (
+            SELECT 1 FROM webhook_deliveries d
+            WHERE d.endpoint_id = e.id AND d.status = 'pending' AND d.next_attempt_at <= $1
+              AND (d.locked_until IS NULL OR d.locked_until <= $1))
+        ORDER BY e.id""",
         now,
     )
-    return [r["endpoint_id"] for r in rows]
+    return [r["id"] for r in rows]
 
 
 async def claim(
