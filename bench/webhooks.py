@@ -249,6 +249,7 @@ class Bench:
             spy.wait()
         seen: set[tuple[str, int]] = set()
         latencies: list[float] = []
+        nine: list[float] = []  # endpoints 0 to 8, which answer in every phase
         last = started
         duplicates = 0
         for webhook_id, n, arrived in records:
@@ -259,6 +260,8 @@ class Bench:
                 continue
             seen.add((webhook_id, n))
             latencies.append(arrived - at[webhook_id])
+            if n != ENDPOINTS - 1:
+                nine.append(arrived - at[webhook_id])
             last = max(last, arrived)
         got = len(latencies)
         wall = last - started
@@ -276,6 +279,9 @@ class Bench:
             "p50 ms": round(percentile(latencies, 0.5) * 1000, 1),
             "p99 ms": round(percentile(latencies, 0.99) * 1000, 1),
             "max ms": round(max(latencies, default=0) * 1000, 1),
+            "the nine: per endpoint/s": round(len(nine) / wall / (ENDPOINTS - 1)) if wall else 0,
+            "the nine: p50 ms": round(percentile(nine, 0.5) * 1000, 1),
+            "the nine: p99 ms": round(percentile(nine, 0.99) * 1000, 1),
             "server CPU ms per delivery": round(cpu / max(got, 1) * 1000, 3),
             "server CPU share": round(cpu / wall, 2) if wall else 0,
             # Runnable but waiting for a CPU that something else had (a busy machine).
@@ -335,11 +341,12 @@ def report(results: list[dict]) -> None:
     healthy = [f for f in results if f["phase"] == "steady, all answer"]
     silent = [f for f in results if f["phase"] == "steady, one silent"]
     if healthy and silent:
-        rate = [median([f["per endpoint/s"] for f in fs]) for fs in (healthy, silent)]
-        p99 = [median([f["p99 ms"] for f in fs]) for fs in (healthy, silent)]
+        rate = [median([f["the nine: per endpoint/s"] for f in fs]) for fs in (healthy, silent)]
+        p99 = [median([f["the nine: p99 ms"] for f in fs]) for fs in (healthy, silent)]
         print(
-            f"\nmedians of {len(healthy)} rounds: all ten answering {rate[0]:g}/s per endpoint, "
-            f"p99 {p99[0]:g} ms; the nine beside a silent one {rate[1]:g}/s, p99 {p99[1]:g} ms"
+            f"\nendpoints 0-8, medians of {len(healthy)} rounds: with the tenth answering "
+            f"{rate[0]:g}/s per endpoint, p99 {p99[0]:g} ms; beside the tenth silent "
+            f"{rate[1]:g}/s, p99 {p99[1]:g} ms"
             f"\nratio (one silent / all answering): rate {rate[1] / max(rate[0], 1):.2f}x, "
             f"p99 {p99[1] / max(p99[0], 0.001):.2f}x"
         )

@@ -11,8 +11,8 @@ VERSION = "1.38.0"
 DESCRIPTION = "Each webhook endpoint's pending deliveries in order"
 
 SQL = """
+-- Only columns a claim does not change: taking the lease stays a heap-only update.
 CREATE INDEX webhook_deliveries_claim_idx ON webhook_deliveries (endpoint_id, id)
-  INCLUDE (account_id, next_attempt_at, locked_until)
   WHERE status = 'pending';
 """
 

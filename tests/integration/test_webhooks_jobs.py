@@ -190,3 +190,30 @@ async def test_the_debtor_pages_view_of_a_change_is_not_sent_again(
     assert await stage_events(db, tenant.id, TYPE) == 1
     [row] = await deliveries(db, tenant.id)
     assert json.loads(row["payload"])["data"]["view"] == "staff"
+
+
+async def test_an_event_is_ordered_by_its_own_account_else_by_the_account_it_goes_to(
+    db: Database, tenants: TenantFactory
+) -> None:
+    """A payment names its account only inside (``payment.account_id``) and in its channels:
+    its deliveries wait for that account's earlier ones, not for every other event's."""
+    tenant = await tenants.new(with_accounts=False)
+    await add_endpoint(db, tenant.id, "http://127.0.0.1:9/hooks")
+    async with db.tenant(tenant.id) as conn:
+        recorder = ChangeRecorder(conn, system_actor(tenant.id), lambda: T0)
+        for channels, data in (
+            (["account:7", "wallboard"], {"payment": {"account_id": 7}}),
+            (["wallboard", "account:123456789012345678"], {}),
+            (["account:8"], {"account_id": 9}),
+            (["wallboard", "account:x", "account:1234567890123456789"], {}),
+            ([], {"account_id": "12"}),
+        ):
+            await recorder.event(TYPE, channels, data)
+    assert await stage_events(db, tenant.id, TYPE) == 5
+    assert [r["account_id"] for r in await deliveries(db, tenant.id)] == [
+        7,
+        123456789012345678,
+        9,
+        0,
+        12,
+    ]
