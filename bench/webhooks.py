@@ -250,6 +250,7 @@ class Bench:
         seen: set[tuple[str, int]] = set()
         latencies: list[float] = []
         nine: list[float] = []  # endpoints 0 to 8, which answer in every phase
+        by_endpoint: dict[int, list[float]] = {}
         last = started
         duplicates = 0
         for webhook_id, n, arrived in records:
@@ -262,6 +263,7 @@ class Bench:
             latencies.append(arrived - at[webhook_id])
             if n != ENDPOINTS - 1:
                 nine.append(arrived - at[webhook_id])
+            by_endpoint.setdefault(n, []).append(arrived - at[webhook_id])
             last = max(last, arrived)
         got = len(latencies)
         wall = last - started
@@ -282,6 +284,9 @@ class Bench:
             "the nine: per endpoint/s": round(len(nine) / wall / (ENDPOINTS - 1)) if wall else 0,
             "the nine: p50 ms": round(percentile(nine, 0.5) * 1000, 1),
             "the nine: p99 ms": round(percentile(nine, 0.99) * 1000, 1),
+            "p99 ms by endpoint": {
+                n: round(percentile(v, 0.99) * 1000) for n, v in sorted(by_endpoint.items())
+            },
             "server CPU ms per delivery": round(cpu / max(got, 1) * 1000, 3),
             "server CPU share": round(cpu / wall, 2) if wall else 0,
             # Runnable but waiting for a CPU that something else had (a busy machine).
