@@ -124,9 +124,11 @@ class Sender:
     spread: Callable[[], float] = jitter
     timeout: float = TIMEOUT_SECONDS
     keep: bool = False
-    _lanes: dict[int, asyncio.Task[dict[str, int]]] = field(default_factory=dict, repr=False)
-    _again: set[int] = field(default_factory=set, repr=False)
-    _clients: dict[int, DeliveryClient] = field(default_factory=dict, repr=False)
+    _lanes: dict[int, asyncio.Task[dict[str, int]]] = field(
+        default_factory=dict, init=False, repr=False
+    )
+    _again: set[int] = field(default_factory=set, init=False, repr=False)
+    _clients: dict[int, DeliveryClient] = field(default_factory=dict, init=False, repr=False)
 
     async def deliver_tenant(self, tenant_id: int) -> dict[str, int]:
         """Every due delivery of the tenant, each endpoint on its own lane."""
@@ -165,13 +167,14 @@ class Sender:
         if client is not None:
             await client.aclose()
 
-    def _client(self, endpoint_id: int) -> DeliveryClient:
+    async def _client(self, endpoint_id: int) -> DeliveryClient:
         client = self._clients.get(endpoint_id)
         if client is None:
             if len(self._clients) >= KEEP_CLIENTS:
                 # Those of endpoints without a lane running go first (the oldest first).
-                for idle in [e for e in self._clients if e not in self._lanes][: KEEP_CLIENTS // 4]:
-                    asyncio.get_running_loop().create_task(self._close(idle))
+                idle = [e for e in self._clients if e not in self._lanes]
+                for endpoint in idle[: KEEP_CLIENTS // 4]:
+                    await self._close(endpoint)
             policy = UrlPolicy(allow_local=self.allow_local)
             client = self._clients[endpoint_id] = delivery_client(
                 policy, self.timeout, connections=PER_ENDPOINT
@@ -214,7 +217,7 @@ class Sender:
         # Saved while the tenant allowed plain http; checked again for every batch.
         if plain and not await self._tenant_allows_http(tenant_id):
             return [Outcome(None, 0, None, "plain http is no longer allowed") for _ in claimed]
-        client = self._client(endpoint["id"])
+        client = await self._client(endpoint["id"])
         secrets = self._secrets(endpoint, now)
 
         async def one(row: dict) -> Outcome:
