@@ -48,13 +48,16 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     login_limit_per_email_window: int = 15 * 60
     login_limit_per_ip: int = 100
     login_limit_per_ip_window: int = 60
-    # The debtor's page (no login): checkouts started and socket tickets issued, per link and
-    # per client address, in windows of `pay_limit_window` seconds. A debtor retrying a
-    # declined card a few times a minute stays well inside them.
+    # The debtor's page (no login): checkouts started, socket tickets issued and disputes
+    # sent, per link and per client address, in windows of `pay_limit_window` seconds. A
+    # debtor retrying a declined card a few times a minute stays well inside them.
     pay_checkout_limit_per_link: int = 20
     pay_checkout_limit_per_ip: int = 60
     pay_ticket_limit_per_link: int = 120
     pay_ticket_limit_per_ip: int = 300
+    # Disputes sent from the page: one is enough, a few cover a debtor's second thoughts.
+    pay_dispute_limit_per_link: int = 5
+    pay_dispute_limit_per_ip: int = 30
     pay_limit_window: int = 15 * 60
     # Proxies whose X-Forwarded-For / X-Forwarded-Proto are believed (addresses or networks);
     # empty: nobody's, the peer address is the client.
@@ -100,6 +103,13 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # Outbound webhooks may reach loopback receivers over plain http (development and
     # tests); off by default outside development: public https addresses only.
     webhooks_allow_local: bool = False
+    # A worker sending webhooks holds each delivery for this long, renewed every third of it
+    # while it sends: when it dies, another worker sends the delivery again (same webhook-id)
+    # within this and the retry job's 5 seconds (under the 30 a dead worker's job may wait).
+    webhooks_lease_seconds: int = 20
+    # The Redis stream of the background jobs (another name keeps two installations on one
+    # Redis apart).
+    jobs_queue: str = "recoup:jobs"
 
     # Development serves over plain http, where a Secure cookie would never come back.
     cookie_secure: bool = False
@@ -127,6 +137,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         ):
             if seconds <= 0:
                 raise SettingsError(f"{name} must be a positive number of seconds")
+        if not 3 <= self.webhooks_lease_seconds <= 600:
+            raise SettingsError("WEBHOOKS_LEASE_SECONDS must be between 3 and 600 seconds")
+        if not self.jobs_queue.strip():
+            raise SettingsError("JOBS_QUEUE must name a Redis stream")
         if self.metrics_token is not None and len(self.metrics_token) < 16:
             raise SettingsError("METRICS_TOKEN must be at least 16 random characters")
         for proxy in self.forwarded_allow_ips:
@@ -221,6 +235,9 @@ def settings_from_env(environ: dict[str, str] | os._Environ[str] | None = None) 
         "PAY_CHECKOUT_LIMIT_PER_IP": "pay_checkout_limit_per_ip",
         "PAY_TICKET_LIMIT_PER_LINK": "pay_ticket_limit_per_link",
         "PAY_TICKET_LIMIT_PER_IP": "pay_ticket_limit_per_ip",
+        "WEBHOOKS_LEASE_SECONDS": "webhooks_lease_seconds",
+        "PAY_DISPUTE_LIMIT_PER_LINK": "pay_dispute_limit_per_link",
+        "PAY_DISPUTE_LIMIT_PER_IP": "pay_dispute_limit_per_ip",
     }
     for var, field in numbers.items():
         if e.get(var):
@@ -254,6 +271,8 @@ def settings_from_env(environ: dict[str, str] | os._Environ[str] | None = None) 
         values["webhooks_allow_local"] = _bool(e["WEBHOOKS_ALLOW_LOCAL"])
     else:
         values["webhooks_allow_local"] = env == "development"
+    if e.get("JOBS_QUEUE"):
+        values["jobs_queue"] = e["JOBS_QUEUE"].strip()
     if e.get("COOKIE_SECURE"):
         values["cookie_secure"] = _bool(e["COOKIE_SECURE"])
     elif env == "production":

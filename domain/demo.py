@@ -19,6 +19,7 @@ from domain.actor import system_actor
 from domain.auth.passwords import hash_password
 from domain.db import Database, copy_rows
 from domain.outbox.service import ChangeRecorder
+from domain.tenancy.schemas import Branding, TenantSettings
 from domain.tenancy.service import create_tenant
 
 log = structlog.get_logger("recoup.demo")
@@ -26,6 +27,13 @@ log = structlog.get_logger("recoup.demo")
 DEMO_SLUG = "demo"
 DEMO_TIME_ZONE = "America/New_York"
 DEMO_PASSWORD = "demo-password"
+# Who the demo's debtors see on their payment page (the numbers are reserved for fiction).
+DEMO_BRANDING = Branding(
+    name="Demo Collections LLC",
+    phone="+1 (555) 010-2030",
+    hours="Monday to Friday, 8 am to 8 pm Eastern",
+    privacy_url="https://demo.recoup.example/privacy",
+)
 DEMO_USERS: list[tuple[str, str, str, str | None]] = [
     ("admin@demo.test", "Ada Admin", "admin", None),
     ("supervisor@demo.test", "Sam Supervisor", "supervisor", None),
@@ -240,7 +248,11 @@ async def seed_demo(db: Database, *, today: dt.date | None = None) -> bool:
         if await conn.fetchval("SELECT 1 FROM tenants WHERE slug = $1", DEMO_SLUG):
             return False
         tenant = await create_tenant(
-            conn, slug=DEMO_SLUG, name="Demo Collections", time_zone=DEMO_TIME_ZONE
+            conn,
+            slug=DEMO_SLUG,
+            name="Demo Collections",
+            time_zone=DEMO_TIME_ZONE,
+            settings=TenantSettings(branding=DEMO_BRANDING),
         )
         actor = system_actor(tenant.id)
         groups = AgentGroupService(conn, actor)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Callable
 from typing import Any, Generic, TypeVar, cast
 
 import msgspec
@@ -52,3 +53,40 @@ def page(rows: list[T], limit: int, key: Any) -> Page[T]:
     more = len(rows) > limit
     items = rows[:limit]
     return Page(items=items, next_cursor=encode_cursor(*key(items[-1])) if more and items else None)
+
+
+def decode_tenant_cursor(cursor: str, tenant_id: int, types: type[T]) -> T:
+    """The key of a cursor given out to ``tenant_id`` (``types`` starts with that id): a
+    cursor another tenant was given is refused as one this API did not give out."""
+    key = decode_cursor(cursor, types)
+    if cast(tuple[Any, ...], key)[0] != tenant_id:
+        raise InvalidInput(_NOT_OURS, field="cursor")
+    return key
+
+
+def page_in_order(
+    items: list[T],
+    *,
+    tenant_id: int,
+    cursor: str | None,
+    limit: int,
+    key: Callable[[T], int] = lambda item: item.id,  # type: ignore[attr-defined]
+    max_limit: int = MAX_LIMIT,
+) -> Page[T]:
+    """A page of a short list read whole in its own order (a tenant's groups, queues, rules,
+    keys...). The cursor names the tenant, the last item given and how many were given: the
+    next page starts right after that item wherever it now is, or at the same count when it
+    is gone; a cursor another tenant was given is refused."""
+    if not 1 <= limit <= max_limit:
+        raise InvalidInput(f"limit must be between 1 and {max_limit}", field="limit")
+    start = 0
+    if cursor:
+        _, last, given = decode_tenant_cursor(cursor, tenant_id, tuple[int, int, int])
+        ids = [key(item) for item in items]
+        start = ids.index(last) + 1 if last in ids else min(max(given, 0), len(items))
+    chunk = items[start : start + limit]
+    more = start + len(chunk) < len(items)
+    return Page(
+        items=chunk,
+        next_cursor=encode_cursor(tenant_id, key(chunk[-1]), start + len(chunk)) if more else None,
+    )

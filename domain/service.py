@@ -18,10 +18,12 @@ from domain.clock import Clock, utcnow
 from domain.db import Connection, known_tenant, remember_tenant
 from domain.errors import NotFound
 from domain.outbox.service import ChangeRecorder
+from domain.pagination import DEFAULT_LIMIT, Page, page_in_order
 from domain.tenancy import queries as tenancy_queries
 from domain.tenancy.schemas import Tenant, local_today, to_tenant
 
 S = TypeVar("S", bound="Service")
+T = TypeVar("T")
 
 
 class Service:
@@ -80,6 +82,14 @@ class Service:
             event_type=event_type,
             channels=channels,
             data=msgspec.to_builtins(after) if after is not None else {"id": entity_id},
+        )
+
+    def paged(
+        self, items: list[T], cursor: str | None, limit: int = DEFAULT_LIMIT, **options: Any
+    ) -> Page[T]:
+        """A page of a short list this service read whole, with a cursor of this tenant's."""
+        return page_in_order(
+            items, tenant_id=self.actor.tenant_id, cursor=cursor, limit=limit, **options
         )
 
     def using(self, cls: type[S]) -> S:

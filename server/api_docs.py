@@ -1,6 +1,6 @@
 """The API reference: Swagger UI 5 from the swagger-ui-py wheel, so the docs work offline.
 
-The page loads the bundle, its stylesheet and icon from ``/schema-assets`` and a start-up
+The page loads the bundle and its stylesheet from ``/schema-assets`` and a start-up
 script of ours, and fetches the schema from ``/schema/openapi.json``: no CDN and no inline
 script, so it runs under ``API_DOCS_CSP``.
 """
@@ -26,7 +26,6 @@ ASSETS_PATH = "/schema-assets"
 _ASSETS = {
     "swagger-ui-bundle.js": "text/javascript",
     "swagger-ui.css": "text/css",
-    "favicon-32x32.png": "image/png",
 }
 
 
@@ -55,7 +54,7 @@ class ApiDocs(SwaggerRenderPlugin):
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{title}</title>
-<link rel="icon" type="image/png" href="{ASSETS_PATH}/favicon-32x32.png">
+<link rel="icon" href="/favicon.ico">
 <link rel="stylesheet" href="{self.css_url}">
 <script src="{self.js_url}" defer></script>
 <script src="/static/js/api-docs.js" defer></script>

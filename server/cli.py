@@ -307,7 +307,7 @@ def relay() -> None:
             settings, application_name="recoup-relay", max_size=2
         ).open()
         backend = RedisBackend(settings.redis_url or "", history_size=settings.channel_history)
-        jobs = make_broker(settings.redis_url or "")
+        jobs = make_broker(settings.redis_url or "", settings.jobs_queue)
         await jobs.startup()
 
         try:

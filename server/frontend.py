@@ -35,6 +35,8 @@ def _page(name: str) -> File:
         "/admin",
         "/queue",
         "/wallboard",
+        "/webhooks",
+        "/webhooks/{endpoint_id:int}",
         "/workflows",
         "/workflows/new",
         "/workflows/{workflow_id:int}",
@@ -62,6 +64,17 @@ async def login_page() -> File:
     return _page("login.html")
 
 
+@get("/favicon.ico", **_PUBLIC)
+async def favicon() -> File:
+    """The icon every page links (and browsers ask for by this name anyway)."""
+    return File(
+        FRONTEND / "favicon.ico",
+        content_disposition_type="inline",
+        media_type="image/vnd.microsoft.icon",
+        headers={"Cache-Control": "public, max-age=86400"},
+    )
+
+
 def frontend_router() -> Router:
     assets = [
         create_static_files_router(
@@ -76,7 +89,7 @@ def frontend_router() -> Router:
     ]
     return Router(
         path="/",
-        route_handlers=[app_frame, login_page, *assets],
+        route_handlers=[app_frame, login_page, favicon, *assets],
         # The screens load nothing from elsewhere and run no inline script.
         response_headers=[SCREENS_CSP],
     )

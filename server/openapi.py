@@ -107,7 +107,21 @@ class StrictStructSchemaPlugin(StructSchemaPlugin):
                 for keyword, value in _zero_bounds(field.type).items():
                     if getattr(prop, keyword) is None:
                         setattr(prop, keyword, value)
+                _extra_json_schema(prop, field.type)
         return schema
+
+
+def _extra_json_schema(prop: Schema, t: msgspec.inspect.Type) -> None:
+    """The ``enum`` and ``description`` a field's ``msgspec.Meta(extra_json_schema=...)``
+    gives, on the field or on the items of a list (Litestar reads neither)."""
+    if isinstance(t, msgspec.inspect.Metadata):
+        extra = t.extra_json_schema or {}
+        for keyword in ("enum", "description"):
+            if keyword in extra:
+                setattr(prop, keyword, extra[keyword])
+        t = t.type
+    if isinstance(t, msgspec.inspect.ListType) and isinstance(prop.items, Schema):
+        _extra_json_schema(prop.items, t.item_type)
 
 
 def _zero_bounds(t: msgspec.inspect.Type) -> dict[str, int]:

@@ -18,6 +18,7 @@ def page(title: str, body: str, *, status: int = 200) -> Response[str]:
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{escape(title)}</title>
+<link rel="icon" href="/favicon.ico">
 <link rel="stylesheet" href="/static/css/pay.css">
 </head>
 <body>
@@ -34,5 +35,6 @@ def page(title: str, body: str, *, status: int = 200) -> Response[str]:
     )
 
 
-def message(title: str, text: str, *, status: int = 200) -> Response[str]:
-    return page(title, f"<h1>{escape(title)}</h1>\n<p>{escape(text)}</p>", status=status)
+def message(title: str, *paragraphs: str, status: int = 200) -> Response[str]:
+    body = "\n".join(f"<p>{escape(text)}</p>" for text in paragraphs)
+    return page(title, f"<h1>{escape(title)}</h1>\n{body}", status=status)

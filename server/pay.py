@@ -1,10 +1,11 @@
 """The debtor's payment page: reached by a signed link, no login, one account only.
 
 The page is plain HTML and ES modules (frontend/pay.html); these endpoints give it the
-account's figures (nothing else: no other debts, no notes, no people), start a checkout
-with the payment provider, record a promise, and issue the ticket for its live channel.
-Starting checkouts and issuing tickets are limited per address and per link (settings
-``pay_*_limit_*``): a debtor retrying a card a few times a minute stays well inside them.
+account's figures (nothing else: no other debts, no notes, no people) with the agency that
+collects it, start a checkout with the payment provider, record a promise, take a dispute,
+and issue the ticket for its live channel. Starting checkouts, sending disputes and issuing
+tickets are limited per address and per link (settings ``pay_*_limit_*``): a debtor
+retrying a card a few times a minute stays well inside them.
 """
 
 from __future__ import annotations
@@ -13,24 +14,31 @@ from typing import Any
 
 import structlog
 from litestar import Controller, Request, Response, get, post
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, JSONBody
 from litestar.response import File
 from litestar.status_codes import HTTP_200_OK
 from redis.exceptions import RedisError
 
 from domain.actor import Actor
-from domain.errors import RateLimited, RecoupError
+from domain.db import Connection
+from domain.errors import Conflict, RateLimited, RecoupError
 from domain.payments import debtor_page
+from domain.payments.idempotency import idempotent, request_hash, required_key
 from domain.payments.links import LinkGone, open_link
 from domain.payments.schemas import (
     Checkout,
     CheckoutRequest,
     CheckoutState,
     DebtorAccount,
+    DebtorDispute,
     DebtorPromise,
+    DisputeState,
     PromiseView,
 )
+from domain.signing import InvalidToken
 from server.auth.ratelimit import PayAction, client_address
+from server.controllers.idempotency import RequiredIdempotencyKey, respond
 from server.frontend import FRONTEND
 from server.pages import message
 from server.realtime import Ticket, issue_ticket
@@ -39,6 +47,13 @@ from server.sandbox import create_checkout, new_checkout_id
 from server.security import SCREENS_CSP
 
 log = structlog.get_logger("recoup.pay")
+
+# A link that cannot be read names no tenant, so no agency: the way back is the message it
+# came in.
+NO_AGENCY = (
+    "Check that the whole link was copied from the message you received. If it still does "
+    "not open, call the company that sent you that message, on the number in its letters."
+)
 
 
 def _resources(request: Request[Any, Any, Any]) -> Resources:
@@ -65,6 +80,11 @@ async def _limited_debtor(request: Request[Any, Any, Any], token: str, action: P
     return actor
 
 
+def _sentence(detail: str) -> str:
+    """A problem's detail (lower case, as the API has it) as a sentence on a page."""
+    return detail[:1].upper() + detail[1:]
+
+
 class PayController(Controller):
     path = "/pay"
     opt = {"exclude_from_auth": True}
@@ -75,8 +95,10 @@ class PayController(Controller):
     async def page(self, request: Request[Any, Any, Any], token: FromPath[str]) -> Response[Any]:
         try:
             await _debtor(request, token)
+        except InvalidToken as exc:
+            return message(exc.title, _sentence(exc.detail), NO_AGENCY, status=exc.status)
         except RecoupError as exc:
-            return message(exc.title, exc.detail, status=exc.status)
+            return message(exc.title, _sentence(exc.detail), status=exc.status)
         return File(
             FRONTEND / "pay.html",
             content_disposition_type="inline",
@@ -98,27 +120,46 @@ class PayController(Controller):
         "/{token:str}/checkout",
         status_code=HTTP_200_OK,
         summary="Start paying: a checkout session with the payment provider",
+        description="The Idempotency-Key header is required (400 without it): a retry with "
+        "the same key and amount gets the same checkout, not a second pending payment.",
         opt={"problems": (LinkGone.status, RateLimited.status)},
+        responses={
+            HTTP_200_OK: ResponseSpec(Checkout, description="Started", generate_examples=False)
+        },
     )
     async def checkout(
-        self, request: Request[Any, Any, Any], token: FromPath[str], data: JSONBody[CheckoutRequest]
-    ) -> Checkout:
+        self,
+        request: Request[Any, Any, Any],
+        token: FromPath[str],
+        data: JSONBody[CheckoutRequest],
+        idempotency_key: RequiredIdempotencyKey = None,
+    ) -> Response[Any]:
         resources = _resources(request)
         actor = await _limited_debtor(request, token, "checkout")
-        checkout_id = new_checkout_id()
-        async with resources.db.tenant(actor.tenant_id) as conn:
+        key = required_key(idempotency_key)
+
+        async def run(conn: Connection) -> tuple[int, Checkout]:
+            checkout_id = new_checkout_id()
             payment, creditor = await debtor_page.start_checkout(
                 conn, actor, data.amount, checkout_id
             )
-        url = await create_checkout(
-            resources.redis,
-            checkout_id,
-            payment.amount,
-            payment.currency,
-            creditor,
-            f"/pay/{token}?checkout={checkout_id}",
+            url = await create_checkout(
+                resources.redis,
+                checkout_id,
+                payment.amount,
+                payment.currency,
+                creditor,
+                f"/pay/{token}?checkout={checkout_id}",
+            )
+            return HTTP_200_OK, Checkout(checkout_url=url, payment_id=payment.id)
+
+        async def allowed(conn: Connection) -> None:
+            """The link was opened just now (valid, not revoked): all a replay needs."""
+
+        fingerprint = request_hash("checkout", data)
+        return respond(
+            await idempotent(resources.db, actor, key, fingerprint, run, allowed=allowed)
         )
-        return Checkout(checkout_url=url, payment_id=payment.id)
 
     @get(
         "/{token:str}/checkout/{checkout_id:str}",
@@ -143,6 +184,19 @@ class PayController(Controller):
         actor = await _debtor(request, token)
         async with _resources(request).db.tenant(actor.tenant_id) as conn:
             return await debtor_page.promise(conn, actor, data)
+
+    @post(
+        "/{token:str}/dispute",
+        status_code=HTTP_200_OK,
+        summary="Dispute the debt: contact pauses while a person looks into it",
+        opt={"problems": (LinkGone.status, Conflict.status, RateLimited.status)},
+    )
+    async def dispute(
+        self, request: Request[Any, Any, Any], token: FromPath[str], data: JSONBody[DebtorDispute]
+    ) -> DisputeState:
+        actor = await _limited_debtor(request, token, "dispute")
+        async with _resources(request).db.tenant(actor.tenant_id) as conn:
+            return await debtor_page.dispute(conn, actor, data)
 
     @post(
         "/{token:str}/ticket",

@@ -48,7 +48,7 @@ class Resources:
         await channels.start()
         from tasks.broker import make_broker
 
-        jobs = make_broker(settings.redis_url)
+        jobs = make_broker(settings.redis_url, settings.jobs_queue)
         await jobs.startup()
         resources = cls(
             settings=settings,
@@ -81,6 +81,10 @@ class Resources:
                     "ticket": (
                         settings.pay_ticket_limit_per_link,
                         settings.pay_ticket_limit_per_ip,
+                    ),
+                    "dispute": (
+                        settings.pay_dispute_limit_per_link,
+                        settings.pay_dispute_limit_per_ip,
                     ),
                 },
                 window=settings.pay_limit_window,

@@ -119,9 +119,9 @@ class Collector:
         await self._load_mine()
 
     async def _load_mine(self) -> None:
-        status, mine = await self.session.call("GET", "/tasks/mine")
+        status, mine = await self.session.call("GET", "/tasks/mine", params={"limit": 1000})
         if status == 200:
-            self.held = {task["id"]: task for task in mine}
+            self.held = {task["id"]: task for task in mine["items"]}
 
     def _on_agent(self, frame: dict[str, Any]) -> None:
         task = (frame.get("data") or {}).get("task")

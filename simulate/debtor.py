@@ -11,6 +11,7 @@ import contextlib
 import json
 import random
 import time
+import uuid
 from decimal import Decimal
 from typing import Any
 
@@ -167,7 +168,11 @@ class Debtors:
 
     async def _pay(self, base: str, amount: Decimal, socket: Any) -> None:
         status, response = await self._page(
-            "POST", f"{base}/checkout", "POST /pay/{token}/checkout", json={"amount": str(amount)}
+            "POST",
+            f"{base}/checkout",
+            "POST /pay/{token}/checkout",
+            json={"amount": str(amount)},
+            headers={"Idempotency-Key": str(uuid.uuid4())},
         )
         if status == THROTTLED or response is None or status != 200:
             return

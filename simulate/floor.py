@@ -103,8 +103,8 @@ async def prepare_agents(admin: Session, config: FloorConfig) -> list[tuple[str,
             for u in sorted(users, key=lambda u: u["id"])
             if u["role"] == "collector" and u["active"] and not u["email"].startswith(AGENT_PREFIX)
         ][: config.agents]
-    status, groups = await admin.call("GET", "/agent-groups")
-    group_ids = [g["id"] for g in groups] if status == 200 else []
+    status, groups = await admin.call("GET", "/agent-groups", params={"limit": 200})
+    group_ids = [g["id"] for g in groups["items"]] if status == 200 else []
     gate = asyncio.Semaphore(config.setup_concurrency)
 
     async def ensure(n: int) -> None:
@@ -236,10 +236,10 @@ class Floor:
                 await asyncio.wait_for(self.stop.wait(), 30.0)
 
     async def _run_rules(self, session: Session) -> None:
-        status, rules = await session.call("GET", "/rules")
+        status, rules = await session.call("GET", "/rules", params={"limit": 200})
         if status != 200:
             return
-        for rule in rules:
+        for rule in rules["items"]:
             if rule["enabled"] and not self.stop.is_set():
                 status, run = await session.call(
                     "POST", f"/rules/{rule['id']}/run", name="POST /rules/{id}/run"

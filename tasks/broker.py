@@ -19,16 +19,22 @@ from config.settings import get_settings
 from domain.db import Database
 
 
-def make_broker(url: str) -> RedisStreamBroker:
+def make_broker(url: str, queue: str = "recoup:jobs") -> RedisStreamBroker:
     return RedisStreamBroker(
         url=url,
-        queue_name="recoup:jobs",
+        queue_name=queue,
         consumer_group_name="recoup-workers",
         # A new group starts from the beginning, so jobs kicked before any worker ran are kept.
         consumer_id="0",
         maxlen=100_000,
-        # A job unacknowledged this long (its worker died) goes to another worker.
+        # A job unacknowledged this long (its worker died) goes to another worker, at its next
+        # fetch that brings a job. Jobs that must recover sooner keep their own, shorter
+        # lease (webhook deliveries: WEBHOOKS_LEASE_SECONDS) and a scheduled job that takes
+        # over what a dead worker held.
         idle_timeout=5 * 60 * 1000,
+        # The lock around that claim expires: a worker killed while holding it must not stop
+        # every other worker from claiming ever after.
+        unacknowledged_lock_timeout=10,
     )
 
 
@@ -38,7 +44,12 @@ def _redis_url() -> str:
     return os.environ.get("REDIS_URL") or get_settings().redis_url or "redis://127.0.0.1:6379/0"
 
 
-broker = make_broker(_redis_url())
+def _queue() -> str:
+    # As the settings read it (JOBS_QUEUE), without making every importer read them all.
+    return os.environ.get("JOBS_QUEUE", "").strip() or "recoup:jobs"
+
+
+broker = make_broker(_redis_url(), _queue())
 scheduler = TaskiqScheduler(broker=broker, sources=[LabelScheduleSource(broker)])
 
 

@@ -10,6 +10,7 @@ per endpoint at a time, and each endpoint's connections kept open between jobs.
 
 from __future__ import annotations
 
+import datetime as dt
 from functools import cache
 from typing import Annotated
 
@@ -36,8 +37,14 @@ def box() -> SecretBox:
 
 
 def sender(db: Database, clock: Clock = utcnow, *, keep: bool = False) -> Sender:
+    settings = get_settings()
     return Sender(
-        db, box(), allow_local=get_settings().webhooks_allow_local, clock=clock, keep=keep
+        db,
+        box(),
+        allow_local=settings.webhooks_allow_local,
+        clock=clock,
+        lease=dt.timedelta(seconds=settings.webhooks_lease_seconds),
+        keep=keep,
     )
 
 
@@ -69,8 +76,9 @@ async def deliver(tenant_id: int, sender: Sender = TaskiqDepends(_sender)) -> di
 @broker.task(task_name="webhooks.retry", schedule=[{"interval": RETRY_SECONDS}])
 async def retry(sender: Annotated[Sender, TaskiqDepends(_sender)]) -> dict[str, int]:
     """Every few seconds (the first retry comes 5 s after a failure): retries that are due,
-    and deliveries a lost kick or a dead worker left. Runs that overlap send nothing twice:
-    each delivery is leased to the job that claimed it."""
+    and deliveries a lost kick or a dead worker left (once its lease, WEBHOOKS_LEASE_SECONDS,
+    is over). Runs that overlap send nothing twice: each batch is leased to the job that
+    claimed it, which renews the lease while the batch's requests are out."""
     figures = await retry_due(sender)
     if figures:
         log.info("webhook retries", **figures)

@@ -189,6 +189,8 @@ def live_server(settings: Settings) -> Iterator[str]:
         HOST="127.0.0.1",
         LOGIN_LIMIT_PER_IP="100000",
         LOGIN_LIMIT_PER_EMAIL="1000",
+        # The webhook screen's test adds a receiver on loopback, as in development.
+        WEBHOOKS_ALLOW_LOCAL="true",
     )
     # A file, not a pipe nobody reads: a chatty server would block on a full pipe.
     log_path = ROOT / ".recoup" / "test-live-server.log"

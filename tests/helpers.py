@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Mapping
 
 
 async def eventually(condition: Callable[[], object], within: float = 5.0) -> None:
@@ -14,3 +15,8 @@ async def eventually(condition: Callable[[], object], within: float = 5.0) -> No
         if loop.time() > deadline:
             raise AssertionError("condition not met in time")
         await asyncio.sleep(0.005)
+
+
+def keyed(headers: Mapping[str, str] | None = None) -> dict[str, str]:
+    """``headers`` with a fresh Idempotency-Key, which every request that moves money needs."""
+    return {**(headers or {}), "Idempotency-Key": f"key-{uuid.uuid4()}"}

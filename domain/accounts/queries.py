@@ -101,3 +101,12 @@ async def search(
         f"SELECT {COLUMNS} FROM {_FROM} WHERE {w.sql()} ORDER BY a.id DESC LIMIT {w.param(limit)}",
         *w.args,
     )
+
+
+async def dispute(conn: Connection, account_id: int) -> asyncpg.Record | None:
+    """The account's open dispute: when, why and in whose words (None while there is none)."""
+    return await conn.fetchrow(
+        "SELECT disputed_at, dispute_reason, dispute_details FROM accounts "
+        "WHERE id = $1 AND status = 'disputed' AND disputed_at IS NOT NULL",
+        account_id,
+    )

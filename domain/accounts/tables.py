@@ -8,6 +8,7 @@ from piccolo.columns import (
     Integer,
     Numeric,
     OnDelete,
+    Text,
     Timestamptz,
     Varchar,
 )
@@ -45,5 +46,9 @@ class Account(Table, tablename="accounts"):
     # The balance it was placed for (principal, interest and fees at creation): a trigger
     # sets it on insert (migrations, 2026-11-30T18:20); the liquidation rate's denominator.
     placed_balance = Numeric(digits=MONEY, null=True, default=None)
+    # The open dispute (status 'disputed'): when, why, and in the debtor's words.
+    disputed_at = Timestamptz(null=True, default=None)
+    dispute_reason = Varchar(length=20, null=True, default=None)
+    dispute_details = Text(null=True, default=None)
     created_at = Timestamptz(default=TimestamptzNow())
     updated_at = Timestamptz(default=TimestamptzNow())

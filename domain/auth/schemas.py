@@ -1,26 +1,42 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Literal
+from typing import Annotated
 
 import msgspec
 
-Scope = Literal[
-    "accounts:read",
-    "accounts:write",
-    "debtors:read",
-    "debtors:write",
-    "interactions:read",
-    "interactions:write",
-    "payments:read",
-    "payments:write",
-    "promises:read",
-    "promises:write",
-    "tasks:read",
-    "tasks:write",
-    "webhooks:manage",
+# What each API key scope lets a key do; a ``:write`` scope grants its ``:read`` too.
+SCOPE_DESCRIPTIONS: dict[str, str] = {
+    "accounts:read": "read accounts, the tenant's settings and contact status; "
+    "hear accounts on /ws",
+    "accounts:write": "create and change accounts",
+    "debtors:read": "read debtors",
+    "debtors:write": "create and change debtors",
+    "interactions:read": "read an account's calls, messages and notes",
+    "interactions:write": "log calls, messages and notes",
+    "payments:read": "read payments",
+    "payments:write": "record, refund and reverse payments; make and send payment links",
+    "promises:read": "read promises to pay",
+    "promises:write": "record promises to pay",
+    "tasks:read": "read tasks, queues and task rules",
+    "tasks:write": "create, assign and complete tasks; manage queues and task rules",
+    "webhooks:manage": "manage webhook endpoints and their deliveries",
+}
+SCOPES: frozenset[str] = frozenset(SCOPE_DESCRIPTIONS)
+# A scope's name: decoded as any string, so that an unknown one is refused with the list of
+# those there are (``ApiKeyService.create``), and documented as the enum it is.
+ScopeName = Annotated[
+    str,
+    msgspec.Meta(
+        max_length=100,
+        extra_json_schema={
+            "enum": sorted(SCOPE_DESCRIPTIONS),
+            "description": "An API key scope:\n\n"
+            + "\n".join(f"- `{name}`: {text}" for name, text in sorted(SCOPE_DESCRIPTIONS.items())),
+            "x-enumDescriptions": dict(sorted(SCOPE_DESCRIPTIONS.items())),
+        },
+    ),
 ]
-SCOPES: frozenset[str] = frozenset(Scope.__args__)  # type: ignore[attr-defined]
 
 
 class Credentials(msgspec.Struct, forbid_unknown_fields=True):
@@ -43,7 +59,7 @@ class ApiKey(msgspec.Struct, kw_only=True):
     id: int
     name: str
     prefix: str
-    scopes: list[str]
+    scopes: list[ScopeName]
     created_by: int | None
     created_at: dt.datetime
     last_used_at: dt.datetime | None
@@ -52,7 +68,7 @@ class ApiKey(msgspec.Struct, kw_only=True):
 
 class ApiKeyCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     name: Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
-    scopes: Annotated[list[Scope], msgspec.Meta(min_length=1)]
+    scopes: Annotated[list[ScopeName], msgspec.Meta(min_length=1, max_length=50)]
 
 
 class ApiKeyCreated(msgspec.Struct, kw_only=True):
@@ -61,6 +77,6 @@ class ApiKeyCreated(msgspec.Struct, kw_only=True):
     id: int
     name: str
     prefix: str
-    scopes: list[str]
+    scopes: list[ScopeName]
     created_at: dt.datetime
     key: str

@@ -285,9 +285,12 @@ class ApiKeyService(Service):
         return to_api_key(row)
 
     async def create(self, data: ApiKeyCreate) -> ApiKeyCreated:
-        unknown = set(data.scopes) - SCOPES
-        if unknown:
-            raise InvalidInput(f"unknown scopes: {', '.join(sorted(unknown))}", field="scopes")
+        for index, scope in enumerate(data.scopes):
+            if scope not in SCOPES:
+                raise InvalidInput(
+                    f"unknown scope {scope!r}; scopes are: {', '.join(sorted(SCOPES))}",
+                    field=f"scopes[{index}]",
+                )
         key, prefix = new_api_key()
         row = await queries.insert_api_key(
             self.conn,

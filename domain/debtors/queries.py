@@ -98,6 +98,7 @@ async def search(
     )
 
 
-async def first_name(conn: Connection, debtor_id: int) -> str | None:
-    """Only the first name: all a payment page greets the debtor with."""
-    return await conn.fetchval("SELECT first_name FROM debtors WHERE id = $1", debtor_id)
+async def greeting(conn: Connection, debtor_id: int) -> asyncpg.Record | None:
+    """Only the first name and the time zone: what a payment page greets the debtor with
+    and shows dates in."""
+    return await conn.fetchrow("SELECT first_name, time_zone FROM debtors WHERE id = $1", debtor_id)

@@ -7,8 +7,10 @@ The caller owns the tenant transaction, as with any service.
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 
+from domain.accounts.disputes import DisputeService
 from domain.accounts.service import AccountService
 from domain.actor import Actor
 from domain.db import Connection
@@ -16,12 +18,16 @@ from domain.debtors import queries as debtor_queries
 from domain.errors import Forbidden, NotFound
 from domain.money import minor_digits
 from domain.payments import queries
+from domain.payments.agency import agency_of
 from domain.payments.schemas import (
     CheckoutState,
     DebtorAccount,
+    DebtorDispute,
     DebtorPayment,
     DebtorPromise,
+    DisputeState,
     Payment,
+    PromiseDates,
     PromiseView,
     money,
     receipt_number,
@@ -52,16 +58,33 @@ def _promise_view(promise: Promise) -> PromiseView:
 
 
 async def debtor_summary(conn: Connection, actor: Actor) -> DebtorAccount:
-    """The account's figures, the debtor's first name, and its open or kept promises."""
+    """The account's figures, the debtor's first name, and its open or kept promises; the
+    agency that collects, and until when the link works."""
     accounts = AccountService(conn, actor)
     account = await accounts.get(_linked_account(actor))
-    first_name = await debtor_queries.first_name(conn, account.debtor_id)
+    debtor = await debtor_queries.greeting(conn, account.debtor_id)
+    link = await queries.link(conn, actor.id) if actor.id is not None else None
     promises = await accounts.using(PromiseService).list(account.id)
     recent = await accounts.using(PaymentService).list(account.id, limit=PAYMENTS_LOOKED_AT)
+    tenant = await accounts.tenant()
+    today = await accounts.today()
+    disputed = await accounts.using(DisputeService).current(account.id)
     return DebtorAccount(
         creditor=account.creditor,
         reference=account.external_ref,
-        first_name=first_name or "",
+        first_name=debtor["first_name"] if debtor else "",
+        time_zone=debtor["time_zone"] if debtor else tenant.time_zone,
+        agency=agency_of(tenant),
+        link_expires_at=link["expires_at"] if link else accounts.clock(),
+        dispute=(
+            DisputeState(reason=disputed.reason, opened_at=disputed.opened_at)
+            if disputed is not None
+            else None
+        ),
+        promise_dates=PromiseDates(
+            earliest=today,
+            latest=today + dt.timedelta(days=tenant.settings.promises.max_days_ahead),
+        ),
         currency=account.currency,
         balance=account.balance,
         principal=account.principal,
@@ -74,6 +97,7 @@ async def debtor_summary(conn: Connection, actor: Actor) -> DebtorAccount:
                 receipt=receipt_number(p.id),
                 amount=p.amount,
                 status=p.status,
+                method=p.method,
                 received_at=p.received_at,
             )
             for p in recent.items
@@ -108,6 +132,8 @@ async def checkout_state(conn: Connection, actor: Actor, checkout_id: str) -> Ch
         status=row["status"],
         failure_reason=row["failure_reason"],
         receipt=receipt_number(row["id"]) if row["status"] in SHOWN_PAYMENTS else None,
+        method=row["method"],
+        received_at=row["received_at"],
     )
 
 
@@ -122,3 +148,12 @@ async def promise(conn: Connection, actor: Actor, data: DebtorPromise) -> list[P
         account_id, PromiseCreate(amount=amount, due_date=data.due_date), source="debtor"
     )
     return [_promise_view(p) for p in made]
+
+
+async def dispute(conn: Connection, actor: Actor, data: DebtorDispute) -> DisputeState:
+    """The debtor disputes the debt: the account becomes disputed, which pauses contact until
+    a person looks into it. Disputing again while it is open answers the same dispute."""
+    opened, _ = await DisputeService(conn, actor).open(
+        _linked_account(actor), data.reason, data.details, source="debtor"
+    )
+    return DisputeState(reason=opened.reason, opened_at=opened.opened_at)

@@ -23,7 +23,7 @@ import msgspec
 from domain.actor import Actor
 from domain.clock import utcnow
 from domain.db import Connection, Database
-from domain.errors import Conflict, InvalidInput
+from domain.errors import Conflict, InvalidInput, RecoupError
 from domain.payments import queries
 
 # A claim older than this belongs to a request that died; it may be taken over.
@@ -46,6 +46,23 @@ class KeyInFlight(Conflict):
 class KeyReused(InvalidInput):
     slug = "idempotency-key-reused"
     title = "This Idempotency-Key was used for another request"
+
+
+class KeyMissing(RecoupError):
+    slug = "idempotency-key-missing"
+    title = "This request needs an Idempotency-Key"
+
+
+def required_key(key: str | None) -> str:
+    """The Idempotency-Key a request that moves money must carry (400 without one), so that
+    a retry after a lost answer never pays twice."""
+    if key is None:
+        raise KeyMissing(
+            "send an Idempotency-Key header: a unique value for each payment, and the same "
+            "one again when you retry it",
+            field="Idempotency-Key",
+        )
+    return key
 
 
 @dataclass(frozen=True)

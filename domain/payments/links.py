@@ -14,13 +14,14 @@ import msgspec
 
 from domain.accounts.audience import account_audience
 from domain.accounts.service import AccountService
-from domain.actor import Actor
+from domain.actor import Actor, system_actor
 from domain.channel_access import announce_access_change
 from domain.clock import Clock, utcnow
 from domain.db import Connection, Database
 from domain.errors import NotFound, RecoupError
 from domain.outbox import events
 from domain.payments import queries
+from domain.payments.agency import agency_of, whom_to_call
 from domain.payments.schemas import PaymentLink
 from domain.service import Service
 from domain.signing import InvalidToken, sign, verify
@@ -124,10 +125,15 @@ async def open_link(db: Database, secret: str, token: str, clock: Clock = utcnow
     tenant_id, link_id = payload
     async with db.tenant(tenant_id) as conn:
         row = await queries.link(conn, link_id)
-    if row is None:
-        raise InvalidToken("this link is not valid")
-    if row["revoked_at"] is not None:
-        raise LinkGone("this payment link was withdrawn; ask for a new one")
-    if row["expires_at"] <= clock():
-        raise LinkGone("this payment link has expired; ask for a new one")
+        if row is None:
+            raise InvalidToken("this link is not valid")
+        gone = None
+        if row["revoked_at"] is not None:
+            gone = "this payment link was withdrawn"
+        elif row["expires_at"] <= clock():
+            gone = "this payment link has expired"
+        if gone is not None:
+            # The signature is good, so the tenant is known: the debtor learns whom to call.
+            tenant = await Service(conn, system_actor(tenant_id)).tenant()
+            raise LinkGone(f"{gone}. {whom_to_call(agency_of(tenant))}")
     return Actor(tenant_id=tenant_id, type="debtor", id=link_id, account_id=row["account_id"])

@@ -151,7 +151,7 @@ async def checkout(
 ) -> asyncpg.Record | None:
     """The payment a provider's checkout made on an account."""
     return await conn.fetchrow(
-        """SELECT id, amount, currency, status, failure_reason FROM payments
+        """SELECT id, amount, currency, status, failure_reason, method, received_at FROM payments
         WHERE account_id = $1 AND provider = $2 AND provider_ref = $3""",
         account_id,
         provider,

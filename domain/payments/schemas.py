@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 import msgspec
 
 from domain.actor import Actor
+from domain.payments.agency import Agency
 
 Method = Literal["card", "bank_transfer", "cash", "check", "direct_debit", "other"]
 PaymentStatus = Literal["pending", "succeeded", "failed", "refunded", "reversed"]
@@ -85,7 +86,22 @@ class DebtorPayment(msgspec.Struct, kw_only=True):
     receipt: str
     amount: Decimal
     status: PaymentStatus
+    method: Method
     received_at: dt.datetime | None
+
+
+class PromiseDates(msgspec.Struct, kw_only=True):
+    """The first and last day a promise made today may fall on (the tenant's promise rules)."""
+
+    earliest: dt.date
+    latest: dt.date
+
+
+class DisputeState(msgspec.Struct, kw_only=True):
+    """The account's open dispute as the page shows it: since when, for what reason."""
+
+    reason: str
+    opened_at: dt.datetime
 
 
 class DebtorAccount(msgspec.Struct, kw_only=True):
@@ -94,6 +110,13 @@ class DebtorAccount(msgspec.Struct, kw_only=True):
     creditor: str
     reference: str
     first_name: str
+    # The debtor's own time zone, which the page shows dates and times in.
+    time_zone: str
+    agency: Agency
+    link_expires_at: dt.datetime
+    # The dispute the debtor opened, while it is open.
+    dispute: DisputeState | None
+    promise_dates: PromiseDates
     currency: str
     balance: Decimal
     principal: Decimal
@@ -121,11 +144,23 @@ class CheckoutState(msgspec.Struct, kw_only=True):
     failure_reason: str | None
     # The receipt number, once the payment has succeeded.
     receipt: str | None = None
+    method: Method = "card"
+    received_at: dt.datetime | None = None
 
 
 class DebtorPromise(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     due_date: dt.date
     amount: Decimal | None = None
+
+
+DisputeReason = Literal["not_mine", "already_paid", "wrong_amount", "identity_theft", "other"]
+
+
+class DebtorDispute(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """The debtor disputes the debt from the page: a reason, and in their words if they like."""
+
+    reason: DisputeReason
+    details: Annotated[str, msgspec.Meta(max_length=2000)] = ""
 
 
 def receipt_number(payment_id: int) -> str:

@@ -47,6 +47,9 @@ def debtor_view(payment: Payment | None, account: Any | None) -> dict[str, Any]:
             "status": payment.status,
             "provider_ref": payment.provider_ref,
             "failure_reason": payment.failure_reason,
+            # What the receipt on the page shows: how and when it was paid.
+            "method": payment.method,
+            "received_at": payment.received_at.isoformat() if payment.received_at else None,
         }
         if payment.status in ("succeeded", "refunded", "reversed"):
             # The number the receipt e-mail carries; a payment that never went through has none.

@@ -86,6 +86,28 @@ class WebhookRules(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
     allow_http: bool = False
 
 
+Phone = Annotated[str, msgspec.Meta(max_length=32, pattern=r"^(\+?[0-9][0-9 ()./-]{3,30})?$")]
+WebAddress = Annotated[str, msgspec.Meta(max_length=500, pattern=r"^(https://[^\s<>\"']+)?$")]
+# A path on this server: the page loads nothing from elsewhere (its content policy).
+OwnPath = Annotated[
+    str, msgspec.Meta(max_length=500, pattern=r"^(/[A-Za-z0-9._~%!$&()*+,;=:@-][^\s<>\"'\\]*)?$")
+]
+
+
+class Branding(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Who the debtor deals with: the agency the payment page names, with how to reach it.
+
+    Empty fields are not shown; an empty name shows the tenant's own name."""
+
+    name: Annotated[str, msgspec.Meta(max_length=200)] = ""
+    phone: Phone = ""
+    # When the phone is answered, in words: "Monday to Friday, 8 am to 8 pm Eastern".
+    hours: Annotated[str, msgspec.Meta(max_length=200)] = ""
+    privacy_url: WebAddress = ""
+    # The agency's logo, served by Recoup (for example under /static/).
+    logo_url: OwnPath = ""
+
+
 class TenantSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     buckets: tuple[Bucket, ...] = DEFAULT_BUCKETS
     contact: ContactRules = ContactRules()
@@ -94,6 +116,7 @@ class TenantSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
     worklist: WorklistRules = WorklistRules()
     stats: StatsRules = msgspec.field(default_factory=StatsRules)
     webhooks: WebhookRules = WebhookRules()
+    branding: Branding = Branding()
 
 
 class Tenant(msgspec.Struct, frozen=True, kw_only=True):
@@ -136,3 +159,4 @@ class TenantUpdate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     worklist: WorklistRules | msgspec.UnsetType = msgspec.UNSET
     stats: StatsRules | msgspec.UnsetType = msgspec.UNSET
     webhooks: WebhookRules | msgspec.UnsetType = msgspec.UNSET
+    branding: Branding | msgspec.UnsetType = msgspec.UNSET

@@ -29,6 +29,8 @@ from domain.tenancy.schemas import (
 from domain.validation import check_time_zone
 
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+# The parts of the settings an update replaces whole, each when sent.
+SETTINGS_PARTS = ("contact", "promises", "payments", "worklist", "stats", "webhooks", "branding")
 
 
 def check_buckets(buckets: list[Bucket] | tuple[Bucket, ...]) -> tuple[Bucket, ...]:
@@ -91,7 +93,7 @@ class TenantService(Service):
         settings = before.settings
         if data.buckets is not msgspec.UNSET:
             settings = msgspec.structs.replace(settings, buckets=check_buckets(data.buckets))
-        for part in ("contact", "promises", "payments", "worklist", "stats", "webhooks"):
+        for part in SETTINGS_PARTS:
             value = getattr(data, part)
             if value is not msgspec.UNSET:
                 settings = msgspec.structs.replace(settings, **{part: value})

@@ -1,20 +1,26 @@
 """Sending deliveries: signed requests, the retry schedule, dead letters.
 
-Each endpoint's due deliveries are claimed in batches with a lease (a worker that dies
-mid-request leaves them to the retry job once the lease is over: the receiver gets the same
-``webhook-id`` again and de-duplicates by it), sent, and their outcomes recorded with their
-attempt rows in one statement, each step in its own short transaction: no transaction is
-open during a request. Endpoints are sent to concurrently, each with its own connections
-and its own bound on requests in flight, so a slow or dead one never delays another's.
+Each endpoint's due deliveries are claimed in batches, each batch under one lease that is
+renewed every third of it while the batch's requests are out (a worker that dies
+mid-request lets go within one lease, and the retry job sends them again: the receiver gets
+the same ``webhook-id`` and de-duplicates by it; the attempt the dead worker began is
+recorded as interrupted when another takes the delivery over), sent, and their outcomes
+recorded with their attempt rows in one statement, each step in its own short transaction:
+no transaction is open during a request. A delivery already recorded is never sent again
+(only a replay puts it back in line), and an outcome is recorded only by the worker that
+still holds the lease. Endpoints are sent to concurrently, each with its own connections and
+its own bound on requests in flight, so a slow or dead one never delays another's.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import email.utils
 import random
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -28,7 +34,7 @@ from domain.outbox import events
 from domain.outbox.service import ChangeRecorder
 from domain.webhooks import queries
 from domain.webhooks.signing import SecretBox, signatures
-from domain.webhooks.urls import DeliveryClient, UrlPolicy, delivery_client
+from domain.webhooks.urls import DeliveryClient, SSRFProtectionError, UrlPolicy, delivery_client
 
 log = structlog.get_logger("recoup.webhooks")
 
@@ -49,7 +55,8 @@ ATTEMPTS = len(SCHEDULE) + 1
 MAX_RETRY_AFTER = dt.timedelta(hours=24)
 # An endpoint that has answered nothing but failures for this long is disabled.
 FAILING_LIMIT = dt.timedelta(days=5)
-LEASE = dt.timedelta(minutes=5)
+# How long a claimed batch stays with its worker unless renewed (WEBHOOKS_LEASE_SECONDS).
+LEASE = dt.timedelta(seconds=20)
 BATCH = 50
 # Requests in flight to one endpoint from one worker process (and its open connections).
 PER_ENDPOINT = 8
@@ -123,6 +130,7 @@ class Sender:
     clock: Callable[[], dt.datetime] = field(default=lambda: dt.datetime.now(dt.UTC))
     spread: Callable[[], float] = jitter
     timeout: float = TIMEOUT_SECONDS
+    lease: dt.timedelta = LEASE
     keep: bool = False
     _lanes: dict[int, asyncio.Task[dict[str, int]]] = field(
         default_factory=dict, init=False, repr=False
@@ -191,13 +199,21 @@ class Sender:
                 endpoint = await queries.endpoint_for_delivery(conn, endpoint_id)
                 if endpoint is None or not endpoint["enabled"]:
                     return figures
-                claimed = await queries.claim(conn, endpoint_id, now, LEASE, BATCH)
+                token = uuid.uuid4()
+                claimed = await queries.claim(conn, endpoint_id, now, self.lease, BATCH, token)
             if not claimed:
                 if endpoint_id in self._again:
                     continue  # a job asked while the claim was on its way
                 return figures
-            outcomes = await self._send_batch(tenant_id, endpoint, claimed, now, limit)
-            disabled = await self._record(tenant_id, endpoint, claimed, outcomes)
+            # The batch's lease is renewed while its requests are out.
+            holder = asyncio.create_task(self._hold(tenant_id, [r["id"] for r in claimed], token))
+            try:
+                outcomes = await self._send_batch(tenant_id, endpoint, claimed, now, limit)
+            finally:
+                holder.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await holder
+            disabled = await self._record(tenant_id, endpoint, claimed, outcomes, token)
             for outcome in outcomes:
                 key = "succeeded" if outcome.ok else "failed"
                 figures[key] = figures.get(key, 0) + 1
@@ -226,6 +242,17 @@ class Sender:
 
         return list(await asyncio.gather(*(one(r) for r in claimed)))
 
+    async def _hold(self, tenant_id: int, ids: list[int], token: uuid.UUID) -> None:
+        """Renew the lease every third of it while the requests are out."""
+        while True:
+            await asyncio.sleep(self.lease.total_seconds() / 3)
+            try:
+                async with self.db.tenant(tenant_id) as conn:
+                    await queries.renew(conn, ids, token, self.clock() + self.lease)
+            except Exception:
+                # The next renewal may pass: the lease holds till then.
+                log.warning("webhook lease not renewed", exc_info=True)
+
     def _secrets(self, endpoint: dict, now: dt.datetime) -> list[str]:
         found = [self.box.open(endpoint["secret_enc"])]
         until = endpoint["previous_secret_until"]
@@ -247,12 +274,20 @@ class Sender:
         }
         started = time.perf_counter()
         try:
-            status, start, asked = await client.post(url, body, headers, EXCERPT)
-        except (aiohttp.ClientError, TimeoutError, OSError, UnicodeError, ValueError) as exc:
+            # The whole request, the answer's start included (a receiver that trickles it
+            # is cut too), to the second.
+            async with asyncio.timeout(self.timeout):
+                status, start, asked = await client.post(url, body, headers, EXCERPT)
+        except TimeoutError:
+            latency = round((time.perf_counter() - started) * 1000)
+            return Outcome(None, latency, None, f"no answer within {self.timeout:g} s")
+        except SSRFProtectionError as exc:
+            # Refused before anything connected: the reason as the save would give it.
+            return Outcome(None, 0, None, str(exc))
+        except (aiohttp.ClientError, OSError, UnicodeError, ValueError) as exc:
             # Whatever one endpoint does, it is its delivery's failed attempt, never the job's.
             latency = round((time.perf_counter() - started) * 1000)
-            said = f"no answer within {self.timeout:g} s" if isinstance(exc, TimeoutError) else exc
-            reason = f"{type(exc).__name__}: {said}"[:500]
+            reason = f"{type(exc).__name__}: {exc}"[:500]
             return Outcome(None, latency, None, reason)
         latency = round((time.perf_counter() - started) * 1000)
         return Outcome(status, latency, start.decode("utf-8", "replace"), None, asked)
@@ -267,10 +302,15 @@ class Sender:
         return bool(value)
 
     async def _record(
-        self, tenant_id: int, endpoint: dict, claimed: list, outcomes: list[Outcome]
+        self,
+        tenant_id: int,
+        endpoint: dict,
+        claimed: list,
+        outcomes: list[Outcome],
+        token: uuid.UUID,
     ) -> bool:
-        """Each attempt and what follows from it, in one statement; True if the endpoint
-        was disabled."""
+        """Each attempt and what follows from it, in one statement, for the deliveries still
+        leased under ``token``; True if the endpoint was disabled."""
         now = self.clock()
         endpoint_id = endpoint["id"]
         gone = any(o.status == 410 for o in outcomes)
@@ -297,7 +337,10 @@ class Sender:
             )
         any_ok = any(o.ok for o in outcomes)
         async with self.db.tenant(tenant_id) as conn:
-            await queries.record_attempts(conn, now, found)
+            kept = await queries.record_attempts(conn, now, token, found)
+            if len(kept) < len(found):
+                lost = sorted({a.delivery_id for a in found} - set(kept))
+                log.warning("webhook lease lost before the outcome", deliveries=lost)
             if any_ok and not gone and endpoint["failing_since"] is None:
                 return False  # nothing to change on the endpoint (the common case)
             reason = None

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from dataclasses import dataclass
 
 import asyncpg
@@ -17,14 +18,27 @@ DELIVERY = (
 )
 
 
+# An endpoint as listed and read: with its dead letters (deliveries given up on) and its
+# latest failed attempt, each found through a partial index of the endpoint's deliveries.
+_ENDPOINT_WITH_FIGURES = f"""SELECT {", ".join(f"e.{c.strip()}" for c in ENDPOINT.split(","))},
+  (SELECT count(*) FROM webhook_deliveries d
+    WHERE d.tenant_id = e.tenant_id AND d.endpoint_id = e.id
+      AND d.status IN ('failed', 'dead')) AS dead_letters,
+  (SELECT jsonb_build_object('at', d.updated_at, 'status', d.last_status,
+      'error', d.last_error)
+    FROM webhook_deliveries d
+    WHERE d.tenant_id = e.tenant_id AND d.endpoint_id = e.id
+      AND d.status <> 'succeeded' AND d.attempts > 0
+    ORDER BY d.updated_at DESC LIMIT 1) AS last_failure
+FROM webhook_endpoints e"""
+
+
 async def list_endpoints(conn: Connection) -> list[asyncpg.Record]:
-    return await conn.fetch(f"SELECT {ENDPOINT} FROM webhook_endpoints ORDER BY id")
+    return await conn.fetch(f"{_ENDPOINT_WITH_FIGURES} ORDER BY e.id")
 
 
 async def get_endpoint(conn: Connection, endpoint_id: int) -> asyncpg.Record | None:
-    return await conn.fetchrow(
-        f"SELECT {ENDPOINT} FROM webhook_endpoints WHERE id = $1", endpoint_id
-    )
+    return await conn.fetchrow(f"{_ENDPOINT_WITH_FIGURES} WHERE e.id = $1", endpoint_id)
 
 
 async def count_endpoints(conn: Connection) -> int:
@@ -164,15 +178,28 @@ async def due_endpoints(conn: Connection, now: dt.datetime) -> list[int]:
     return [r["id"] for r in rows]
 
 
+# What an attempt a dead worker began and never finished is recorded as.
+INTERRUPTED = (
+    "no answer recorded: the worker sending it stopped during the request (the receiver may "
+    "have it; it is sent again with the same webhook-id)"
+)
+
+
 async def claim(
-    conn: Connection, endpoint_id: int, now: dt.datetime, lease: dt.timedelta, limit: int
+    conn: Connection,
+    endpoint_id: int,
+    now: dt.datetime,
+    lease: dt.timedelta,
+    limit: int,
+    token: uuid.UUID,
 ) -> list[asyncpg.Record]:
     """The endpoint's due deliveries that are first in line for their account (an earlier
-    one still pending holds the later back), leased so that no other worker sends them;
-    a worker that dies leaves them to the retry job once the lease is over."""
+    one still pending holds the later back), leased under ``token`` so that no other worker
+    sends them; a worker that dies leaves them to the retry job once the lease is over. An
+    attempt such a worker had begun (``sending_since``) is recorded as interrupted and
+    counted, so that the delivery's attempts match its attempt rows."""
     return await conn.fetch(
-        """UPDATE webhook_deliveries d SET locked_until = $2 + $3::interval
-        WHERE d.id IN (
+        """WITH picked AS (
           SELECT c.id FROM webhook_deliveries c
           WHERE c.endpoint_id = $1 AND c.status = 'pending' AND c.next_attempt_at <= $2
             AND (c.locked_until IS NULL OR c.locked_until <= $2)
@@ -180,14 +207,40 @@ async def claim(
               SELECT 1 FROM webhook_deliveries p
               WHERE p.endpoint_id = c.endpoint_id AND p.account_id = c.account_id
                 AND p.status = 'pending' AND p.id < c.id)
-          ORDER BY c.id LIMIT $4 FOR UPDATE SKIP LOCKED)
+          ORDER BY c.id LIMIT $4 FOR UPDATE SKIP LOCKED),
+        interrupted AS (
+          INSERT INTO webhook_attempts (tenant_id, delivery_id, attempted_at, error)
+          SELECT d.tenant_id, d.id, d.sending_since, $6 FROM webhook_deliveries d
+          WHERE d.id IN (SELECT id FROM picked) AND d.sending_since IS NOT NULL)
+        UPDATE webhook_deliveries d SET locked_until = $2 + $3::interval, lease = $5,
+          sending_since = $2,
+          attempts = d.attempts + (d.sending_since IS NOT NULL)::int,
+          last_status = CASE WHEN d.sending_since IS NULL THEN d.last_status END,
+          last_latency_ms = CASE WHEN d.sending_since IS NULL THEN d.last_latency_ms END,
+          last_response = CASE WHEN d.sending_since IS NULL THEN d.last_response END,
+          last_error = CASE WHEN d.sending_since IS NULL THEN d.last_error ELSE $6 END
+        WHERE d.id IN (SELECT id FROM picked)
         RETURNING d.id, d.tenant_id, d.endpoint_id, d.webhook_id, d.payload, d.attempts,
           d.account_id""",
         endpoint_id,
         now,
         lease,
         limit,
+        token,
+        INTERRUPTED,
     )
+
+
+async def renew(conn: Connection, ids: list[int], token: uuid.UUID, until: dt.datetime) -> int:
+    """Hold the deliveries still leased under ``token`` until ``until``; how many."""
+    result = await conn.execute(
+        "UPDATE webhook_deliveries SET locked_until = $3 WHERE id = ANY($1::bigint[]) "
+        "AND lease = $2",
+        ids,
+        token,
+        until,
+    )
+    return int(result.split()[-1])
 
 
 async def endpoint_for_delivery(conn: Connection, endpoint_id: int) -> asyncpg.Record | None:
@@ -211,24 +264,31 @@ class Attempt:
     next_attempt_at: dt.datetime
 
 
-async def record_attempts(conn: Connection, at: dt.datetime, attempts: list[Attempt]) -> None:
-    """A batch's attempts, one statement: each delivery's new state and its attempt row."""
-    await conn.execute(
+async def record_attempts(
+    conn: Connection, at: dt.datetime, token: uuid.UUID, attempts: list[Attempt]
+) -> list[int]:
+    """A batch's attempts, one statement: each delivery's new state and its attempt row, for
+    the deliveries still leased under ``token``; their ids (one missing: this worker lost its
+    lease and another took the delivery over, whose outcome is not overwritten)."""
+    rows = await conn.fetch(
         """WITH o AS (
-          SELECT * FROM unnest($2::bigint[], $3::int[], $4::int[], $5::text[], $6::text[],
-            $7::text[], $8::timestamptz[])
+          SELECT * FROM unnest($3::bigint[], $4::int[], $5::int[], $6::text[], $7::text[],
+            $8::text[], $9::timestamptz[])
             AS o (id, status, latency_ms, response, error, outcome, next_attempt_at)),
         d AS (
           UPDATE webhook_deliveries w SET status = o.outcome, attempts = w.attempts + 1,
-            next_attempt_at = o.next_attempt_at, locked_until = NULL, last_status = o.status,
-            last_latency_ms = o.latency_ms, last_response = o.response, last_error = o.error,
-            updated_at = $1
-          FROM o WHERE w.id = o.id
-          RETURNING w.tenant_id, w.id, o.status, o.latency_ms, o.response, o.error)
-        INSERT INTO webhook_attempts (tenant_id, delivery_id, attempted_at, status,
-          latency_ms, response, error)
-        SELECT tenant_id, id, $1, status, latency_ms, response, error FROM d ORDER BY id""",
+            next_attempt_at = o.next_attempt_at, locked_until = NULL, lease = NULL,
+            sending_since = NULL, last_status = o.status, last_latency_ms = o.latency_ms,
+            last_response = o.response, last_error = o.error, updated_at = $1
+          FROM o WHERE w.id = o.id AND w.lease = $2
+          RETURNING w.tenant_id, w.id, o.status, o.latency_ms, o.response, o.error),
+        a AS (
+          INSERT INTO webhook_attempts (tenant_id, delivery_id, attempted_at, status,
+            latency_ms, response, error)
+          SELECT tenant_id, id, $1, status, latency_ms, response, error FROM d ORDER BY id)
+        SELECT id FROM d ORDER BY id""",
         at,
+        token,
         [a.delivery_id for a in attempts],
         [a.status for a in attempts],
         [a.latency_ms for a in attempts],
@@ -237,6 +297,7 @@ async def record_attempts(conn: Connection, at: dt.datetime, attempts: list[Atte
         [a.outcome for a in attempts],
         [a.next_attempt_at for a in attempts],
     )
+    return [r["id"] for r in rows]
 
 
 async def endpoint_outcome(

@@ -12,6 +12,14 @@ Description = Annotated[str, msgspec.Meta(max_length=500)]
 EventTypes = Annotated[list[EventType], msgspec.Meta(max_length=100)]
 
 
+class LastFailure(msgspec.Struct, kw_only=True):
+    """The endpoint's latest failed attempt: its time and the answer (status) or the error."""
+
+    at: dt.datetime
+    status: int | None
+    error: str | None
+
+
 class WebhookEndpoint(msgspec.Struct, kw_only=True):
     id: int
     url: str
@@ -25,6 +33,9 @@ class WebhookEndpoint(msgspec.Struct, kw_only=True):
     failing_since: dt.datetime | None
     created_at: dt.datetime
     updated_at: dt.datetime
+    # Deliveries given up on (dead-lettered, or failed on a 410): a replay sends them again.
+    dead_letters: int = 0
+    last_failure: LastFailure | None = None
 
 
 class WebhookEndpointCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -69,7 +80,7 @@ class WebhookAttempt(msgspec.Struct, kw_only=True):
     id: int
     attempted_at: dt.datetime
     status: int | None
-    latency_ms: int
+    latency_ms: int | None
     response: str | None
     error: str | None
 
@@ -89,3 +100,10 @@ class TestEventSent(msgspec.Struct, kw_only=True):
     """The test event's id: its delivery's ``webhook-id`` is ``msg_`` and its hex."""
 
     event_id: uuid.UUID
+
+
+class WebhookEventTypes(msgspec.Struct, kw_only=True):
+    """The event types Recoup sends, for choosing an endpoint's (custom ones from workflows
+    may be chosen too)."""
+
+    event_types: list[str]

@@ -18,6 +18,7 @@ from domain.pagination import Page, check_limit, decode_cursor, page
 from domain.service import Service
 from domain.webhooks import queries
 from domain.webhooks.schemas import (
+    LastFailure,
     Replayed,
     ReplayRange,
     TestEventSent,
@@ -26,6 +27,7 @@ from domain.webhooks.schemas import (
     WebhookEndpoint,
     WebhookEndpointCreate,
     WebhookEndpointUpdate,
+    WebhookEventTypes,
     WebhookSecret,
 )
 from domain.webhooks.signing import SecretBox, new_secret
@@ -36,14 +38,39 @@ ROTATION_OVERLAP = dt.timedelta(hours=24)
 MAX_ENDPOINTS = 20
 MAX_REPLAY_RANGE = dt.timedelta(days=31)
 STATUSES = ("pending", "succeeded", "failed", "dead")
+# What an endpoint may choose from: every type the outbox carries but the wallboard's
+# figures (published, never in the outbox) and the test event (sent on request only).
+EVENT_TYPES = tuple(
+    sorted(
+        value
+        for name, value in vars(events).items()
+        if name.isupper()
+        and isinstance(value, str)
+        and value not in (events.WALLBOARD_KPIS, events.WEBHOOK_TEST)
+    )
+)
 
 
 def to_endpoint(row: asyncpg.Record) -> WebhookEndpoint:
-    return WebhookEndpoint(**{k: row[k] for k in WebhookEndpoint.__struct_fields__})
+    """(Its dead letters and last failure where the row has them: a listed or read one.)"""
+    fields = {k: row[k] for k in WebhookEndpoint.__struct_fields__ if k in row}
+    if fields.get("last_failure") is not None:
+        fields["last_failure"] = msgspec.convert(fields["last_failure"], LastFailure)
+    return WebhookEndpoint(**fields)
 
 
 def to_delivery(row: asyncpg.Record) -> WebhookDelivery:
     return WebhookDelivery(**dict(row))
+
+
+def _settings(endpoint: WebhookEndpoint | None) -> Any:
+    """What the audit and the event keep of an endpoint: its settings, not its figures."""
+    if endpoint is None:
+        return None
+    kept: dict[str, Any] = msgspec.to_builtins(endpoint)
+    for figure in ("dead_letters", "last_failure"):
+        kept.pop(figure, None)
+    return kept
 
 
 class WebhookEndpointService(Service):
@@ -68,6 +95,9 @@ class WebhookEndpointService(Service):
         return UrlPolicy(
             allow_local=self.allow_local, allow_http=tenant.settings.webhooks.allow_http
         )
+
+    def event_types(self) -> WebhookEventTypes:
+        return WebhookEventTypes(event_types=list(EVENT_TYPES))
 
     async def list(self) -> list[WebhookEndpoint]:
         return [to_endpoint(r) for r in await queries.list_endpoints(self.conn)]
@@ -120,13 +150,22 @@ class WebhookEndpointService(Service):
         )
         after = to_endpoint(row)
         await self._record("update", endpoint_id, before, after, events.WEBHOOK_ENDPOINT_UPDATED)
-        return after
+        return await self.get(endpoint_id)
 
     async def rotate(self, endpoint_id: int) -> WebhookSecret:
-        """A new secret; the old one signs beside it for ``ROTATION_OVERLAP``."""
+        """A new secret; the old one signs beside it for ``ROTATION_OVERLAP``. Not again
+        while a previous secret still signs: the secret before it would stop signing at once,
+        and receivers still checking with it would refuse every delivery without warning
+        (409; rotate again once the 24 hours are over)."""
         before = await self.get(endpoint_id)
-        secret = new_secret()
         now = self.clock()
+        until = before.previous_secret_until
+        if until is not None and until > now:
+            raise Conflict(
+                "the secret was rotated less than 24 hours ago and the one before it still "
+                f"signs until {until.isoformat()}: rotate again after that"
+            )
+        secret = new_secret()
         row = await queries.rotate_secret(
             self.conn, endpoint_id, self.box.seal(secret), now + ROTATION_OVERLAP, now
         )
@@ -134,7 +173,7 @@ class WebhookEndpointService(Service):
         await self._record(
             "rotate_secret", endpoint_id, before, after, events.WEBHOOK_ENDPOINT_UPDATED
         )
-        return WebhookSecret(endpoint=after, secret=secret)
+        return WebhookSecret(endpoint=await self.get(endpoint_id), secret=secret)
 
     async def send_test(self, endpoint_id: int) -> TestEventSent:
         """A ``webhook.test`` event for this endpoint alone, delivered like any other."""
@@ -167,8 +206,7 @@ class WebhookEndpointService(Service):
         after: WebhookEndpoint | None,
         event_type: str,
     ) -> None:
-        b: Any = msgspec.to_builtins(before) if before is not None else None
-        a: Any = msgspec.to_builtins(after) if after is not None else None
+        b, a = _settings(before), _settings(after)
         await self.changes.record(
             action=f"webhook_endpoint.{action}",
             entity_type="webhook_endpoint",

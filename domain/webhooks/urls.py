@@ -2,11 +2,14 @@
 
 At save time the URL must be ``https`` (plain ``http`` only where the tenant allows it for
 development) and every address its host resolves to must be globally reachable. At delivery
-the same check runs again, on the addresses the connection is then made to: the client's
-resolver checks every address of the answer and the connector connects to those very
-addresses (so a name that changed its answer since the save is refused, and cannot change
-it again between the check and the connection); a URL naming an address is checked as it
-stands; redirects are never followed and no proxy is used.
+the same check runs again, on the addresses the connection is then made to, before anything
+connects: the client's resolver checks every address of the answer and refuses the request
+with the reason the save would give (so a name that changed its answer since the save,
+DNS rebinding, is refused without a connection being opened to the refused address, which
+would let the attempt's error tell an open port from a closed one), and the connector
+connects to those very addresses (so the name cannot change its answer between the check
+and the connection); a URL naming an address is checked as it stands; redirects are never
+followed and no proxy is used.
 
 A deployment setting (``WEBHOOKS_ALLOW_LOCAL``, on by default in development only) also
 admits loopback addresses and plain ``http``, so that receivers on the same machine work in
@@ -116,18 +119,27 @@ async def check_url(url: str, policy: UrlPolicy) -> str:
     if parts.username or parts.password:
         raise InvalidInput("the URL may not carry a user name or password", field="url")
     addresses = await resolve(host, port or (443 if scheme == "https" else 80))
-    refused = [str(a) for a in addresses if not policy.admits(a)]
-    if not addresses or refused:
-        raise InvalidInput(
-            f"{host} resolves to an address webhooks may not reach "
-            f"({', '.join(refused) or 'none'}): only public addresses are allowed",
-            field="url",
-        )
+    refused = refusal(host, addresses, policy)
+    if refused is not None:
+        raise InvalidInput(refused, field="url")
     return parts.geturl()
 
 
+def refusal(host: str, addresses: list[IPAddress], policy: UrlPolicy) -> str | None:
+    """Why ``host``, answering ``addresses``, may not be reached (the refused ones named);
+    None if it may. The same words at save and at delivery."""
+    refused = [str(a) for a in addresses if not policy.admits(a)]
+    if addresses and not refused:
+        return None
+    return (
+        f"{host} resolves to an address webhooks may not reach "
+        f"({', '.join(refused) or 'none'}): only public addresses are allowed"
+    )
+
+
 class SSRFProtectionError(aiohttp.ClientError):
-    """The address a request would go to is one webhooks may not reach."""
+    """The address a request would go to is one webhooks may not reach; raised before any
+    connection is opened, its message the attempt's recorded error."""
 
 
 class CheckedResolver(aiohttp.abc.AbstractResolver):
@@ -143,14 +155,14 @@ class CheckedResolver(aiohttp.abc.AbstractResolver):
     async def resolve(
         self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
     ) -> list[aiohttp.abc.ResolveResult]:
-        found = await self.inner.resolve(host, port, family)
-        for result in found:
-            address = ipaddress.ip_address(result["host"].split("%")[0])
-            if not self.policy.admits(address):
-                raise SSRFProtectionError(
-                    f"access denied: IP address {str(address)!r} of {host} is not globally "
-                    "reachable"
-                )
+        try:
+            found = await self.inner.resolve(host, port, family)
+        except (OSError, UnicodeError):
+            raise SSRFProtectionError(f"refused: {host} does not resolve") from None
+        addresses = [ipaddress.ip_address(r["host"].split("%")[0]) for r in found]
+        refused = refusal(host, addresses, self.policy)
+        if refused is not None:
+            raise SSRFProtectionError(f"refused: {refused}")
         return found
 
     async def close(self) -> None:
@@ -185,10 +197,9 @@ class DeliveryClient:
             address = ipaddress.ip_address(host)
         except ValueError:
             return  # a name: the resolver checks what it resolves to
-        if not self.policy.admits(address):
-            raise SSRFProtectionError(
-                f"access denied: IP address {host!r} is not globally reachable"
-            )
+        refused = refusal(host, [address], self.policy)
+        if refused is not None:
+            raise SSRFProtectionError(f"refused: {refused}")
 
     async def post(
         self, url: str, body: bytes, headers: dict[str, str], excerpt: int

@@ -15,7 +15,7 @@ from channels import names
 from domain.accounts.visibility import reads_every_account
 from domain.errors import Forbidden, NotFound
 from domain.outbox import events
-from domain.pagination import check_limit
+from domain.pagination import Page, check_limit, decode_tenant_cursor, page
 from domain.sql import Where
 from domain.worklist.base import WorklistService, check_strategy
 from domain.worklist.conditions import Context, compile_into, debtor_fields, validate
@@ -222,7 +222,13 @@ class RuleService(WorklistService):
             )
         return run
 
-    async def runs(self, rule_id: int, limit: int = 20) -> list[RuleRun]:
+    async def runs(
+        self, rule_id: int, *, cursor: str | None = None, limit: int = 20
+    ) -> Page[RuleRun]:
+        """A rule's runs, newest first."""
+        check_limit(limit)
         await self.get(rule_id)
-        rows = await queries.runs(self.conn, rule_id, check_limit(limit))
-        return [RuleRun(**dict(r)) for r in rows]
+        tenant_id = self.actor.tenant_id
+        before = decode_tenant_cursor(cursor, tenant_id, tuple[int, int])[1] if cursor else None
+        rows = await queries.runs(self.conn, rule_id, limit + 1, before_id=before)
+        return page([RuleRun(**dict(r)) for r in rows], limit, lambda r: (tenant_id, r.id))

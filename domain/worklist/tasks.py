@@ -43,6 +43,10 @@ RETURNED: dict[str, Any] = {
 }
 
 
+# The most held work one agent's list shows (``mine``).
+MINE_MAX = 1000
+
+
 class TaskService(WorklistService):
     @property
     def _collector(self) -> bool:
@@ -97,8 +101,8 @@ class TaskService(WorklistService):
 
     async def mine(self, limit: int = 500) -> list[Task]:
         """The caller's held work, in the order they should work it."""
-        if not 1 <= limit <= 1000:
-            raise InvalidInput("limit must be between 1 and 1000", field="limit")
+        if not 1 <= limit <= MINE_MAX:
+            raise InvalidInput(f"limit must be between 1 and {MINE_MAX}", field="limit")
         where = Where()
         where.add(f"t.tenant_id = {where.param(self.actor.tenant_id)}")
         where.add(f"t.assignee_id = {where.param(self.actor.id)}")

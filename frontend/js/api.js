@@ -25,3 +25,16 @@ export async function api(path, { method = "GET", body, query, headers: extra } 
   if (!response.ok) throw new ProblemError(data, response.status);
   return data;
 }
+
+// Every item of a list, page after page ({items, next_cursor}): for the short lists a
+// screen shows whole (groups, queues, keys, templates...). `limit` is the page size.
+export async function everything(path, { query, limit = 200 } = {}) {
+  const items = [];
+  let cursor = null;
+  do {
+    const page = await api(path, { query: { ...query, limit, cursor } });
+    items.push(...page.items);
+    cursor = page.next_cursor;
+  } while (cursor);
+  return items;
+}

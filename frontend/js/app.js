@@ -13,6 +13,8 @@ import { reportsScreen } from "./screens/reports.js";
 import { templateScreen } from "./screens/template.js";
 import { templatesScreen } from "./screens/templates.js";
 import { wallboardScreen } from "./screens/wallboard.js";
+import { webhooksScreen } from "./screens/webhooks.js";
+import { webhookEndpointScreen } from "./screens/webhooks/endpoint.js";
 import { workflowScreen } from "./screens/workflow.js";
 import { runScreen, workflowRunsScreen } from "./screens/workflow-runs.js";
 import { workflowsScreen } from "./screens/workflows.js";
@@ -25,6 +27,8 @@ const routes = [
   [/^\/queue$/, "queue", () => queueScreen()],
   [/^\/admin$/, "admin", () => adminScreen()],
   [/^\/wallboard$/, "wallboard", () => wallboardScreen()],
+  [/^\/webhooks$/, "webhooks", () => webhooksScreen()],
+  [/^\/webhooks\/(\d+)$/, "webhooks", (m) => webhookEndpointScreen(Number(m[1]))],
   [/^\/workflows$/, "workflows", () => workflowsScreen()],
   [/^\/workflows\/new$/, "workflows", () => workflowScreen(null)],
   [/^\/workflows\/(\d+)$/, "workflows", (m) => workflowScreen(Number(m[1]))],

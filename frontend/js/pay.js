@@ -1,6 +1,7 @@
-// The debtor's payment page: the balance, pay in full or in part, or propose a date.
-// Confirmation arrives live on the page's own channel, without a reload. It runs on small,
-// slow phones: it takes only dom.js and realtime.js, never the staff screens.
+// The debtor's payment page: the balance, pay in full or in part, propose a date, or dispute;
+// who collects and how to reach them. Confirmation arrives live on the page's own channel,
+// without a reload. It runs on small, slow phones: it takes only dom.js and realtime.js,
+// never the staff screens.
 import { formatMoney, h, submit } from "./dom.js";
 import { realtime } from "./realtime.js";
 
@@ -9,15 +10,23 @@ const token = location.pathname.split("/")[2];
 const base = `/pay/${token}`;
 const params = new URLSearchParams(location.search);
 let account = null;
+// What the last action came to (a receipt, a decline, a promise or dispute noted): one at a
+// time, so that a later outcome replaces an earlier one, and kept across re-renders.
+let outcome = null;
 
 const money = (amount) => formatMoney(amount, account.currency);
 
-async function call(path, body) {
-  const response = await fetch(`${base}${path}`, {
-    method: body === undefined ? "GET" : "POST",
-    headers: body === undefined ? {} : { "Content-Type": "application/json" },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
+async function call(path, body, headers = {}) {
+  let response;
+  try {
+    response = await fetch(`${base}${path}`, {
+      method: body === undefined ? "GET" : "POST",
+      headers: body === undefined ? headers : { "Content-Type": "application/json", ...headers },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+  } catch {
+    throw new Error("We could not reach our server. Check your connection and try again.");
+  }
   const data = await response.json().catch(() => ({}));
   if (!response.ok) throw new Error(data.detail || "Something went wrong. Please try again.");
   return data;
@@ -27,13 +36,45 @@ function notice(kind, ...text) {
   return h("div", { class: `notice ${kind}`, role: kind === "bad" ? "alert" : "status" }, ...text);
 }
 
-// The confirmation keeps the receipt number in view: the same the receipt e-mail carries.
-function confirmed(amount, receipt) {
-  return notice("ok", `Payment confirmed: ${money(amount)}. `,
-    receipt ? ["Receipt number ", h("strong", { id: "receipt" }, receipt), ". "] : null, "Thank you.");
+// Dates and times in words, in the debtor's language (the browser's) and time zone.
+function when(iso) {
+  return new Intl.DateTimeFormat(undefined, {
+    year: "numeric", month: "long", day: "numeric", hour: "numeric", minute: "2-digit",
+    timeZone: account.time_zone, timeZoneName: "short",
+  }).format(new Date(iso));
+}
+const onDay = (iso) => new Intl.DateTimeFormat(undefined, { dateStyle: "long", timeZone: account.time_zone })
+  .format(new Date(iso));
+// A calendar day (a promise's due date) is the same day wherever the debtor is.
+const day = (date) => new Intl.DateTimeFormat(undefined, { dateStyle: "long", timeZone: "UTC" })
+  .format(new Date(`${date}T00:00:00Z`));
+
+const METHODS = {
+  card: "Card", bank_transfer: "Bank transfer", cash: "Cash", check: "Check",
+  direct_debit: "Direct debit", other: "Other",
+};
+
+// The receipt of a payment that went through, with what is left to pay after it.
+function receipt(payment) {
+  const rows = [
+    ["Receipt number", h("strong", { id: "receipt" }, payment.receipt)],
+    ["Amount paid", money(payment.amount)],
+    payment.received_at ? ["Date", when(payment.received_at)] : null,
+    ["Method", METHODS[payment.method] ?? payment.method],
+    ["Still to pay", h("span", { id: "remaining" }, money(account.balance))],
+  ].filter(Boolean);
+  return h("section", { class: "notice ok receipt", role: "status", "aria-labelledby": "receipt-title" },
+    h("h2", { id: "receipt-title" }, "Payment confirmed"),
+    h("dl", {}, rows.map(([term, value]) => [h("dt", {}, term), h("dd", {}, value)])),
+    h("p", {}, "Thank you. Keep the receipt number for your records."));
 }
 
-const day = new Intl.DateTimeFormat(undefined, { dateStyle: "medium" });
+// A provider's reason ends with its own full stop ("Your card was declined."): one is enough.
+function declined(reason) {
+  const why = (reason || "the card was declined").replace(/[\s.]+$/, "");
+  return notice("bad", `The payment did not go through: ${why}. You have not been charged.`);
+}
+
 const PAID = { succeeded: "", refunded: " (refunded)", reversed: " (reversed)" };
 
 function history() {
@@ -42,20 +83,97 @@ function history() {
   return h("section", { "aria-labelledby": "payments-title" },
     h("h2", { id: "payments-title" }, "Your payments"),
     h("ul", { class: "paid", id: "payments" }, paid.map((p) => h("li", {},
-      h("span", {}, p.received_at ? day.format(new Date(p.received_at)) : ""),
+      h("span", {}, p.received_at ? onDay(p.received_at) : ""),
       h("span", { class: "figure" }, money(p.amount), PAID[p.status] ?? ""),
-      h("span", { class: "receipt" }, "Receipt ", p.receipt)))));
+      h("span", { class: "receipt-line" }, "Receipt ", p.receipt, " · ", METHODS[p.method] ?? p.method)))));
 }
 
+function promised() {
+  const open = (account.promises || []).filter((p) => p.status === "pending");
+  if (!open.length) return null;
+  return h("section", { "aria-labelledby": "promises-title" },
+    h("h2", { id: "promises-title" }, "Your promise to pay"),
+    h("ul", { class: "paid", id: "promises" }, open.map((p) => h("li", {},
+      h("span", {}, "By ", day(p.due_date)), h("span", { class: "figure" }, money(p.amount))))));
+}
+
+// One Idempotency-Key per amount until its checkout starts: a retry after a lost answer gets
+// the same checkout, not a second pending payment.
+const checkoutKeys = new Map();
+
 async function checkout(amount) {
-  const { checkout_url } = await call("/checkout", { amount: String(amount) });
+  const key = checkoutKeys.get(String(amount)) ?? crypto.randomUUID();
+  checkoutKeys.set(String(amount), key);
+  const { checkout_url } = await call("/checkout", { amount: String(amount) }, { "Idempotency-Key": key });
+  checkoutKeys.delete(String(amount));
   location.assign(checkout_url);
   // Stay busy until the browser has left for the checkout, so a second tap cannot start a
   // second one; and be usable again if the debtor comes back with the back button.
   await new Promise((resolve) => addEventListener("pagehide", resolve, { once: true }));
 }
 
-function render(extra) {
+const REASONS = [
+  ["not_mine", "This is not my debt"],
+  ["already_paid", "I have already paid it"],
+  ["wrong_amount", "The amount is wrong"],
+  ["identity_theft", "Someone used my identity"],
+  ["other", "Another reason"],
+];
+
+function disputeBanner() {
+  if (!account.dispute) return null;
+  return h("div", { class: "notice", id: "disputed", role: "status", tabindex: "-1" },
+    h("strong", {}, "You disputed this debt on ", onDay(account.dispute.opened_at), ". "),
+    "We have paused collection while we look into it, and we will write to you with what we ",
+    "find. You do not need to do anything else now; you can still pay if you choose to.");
+}
+
+function disputeForm(problem) {
+  const reason = h("select", { id: "dispute-reason", required: true },
+    h("option", { value: "" }, "Choose a reason"),
+    REASONS.map(([value, label]) => h("option", { value }, label)));
+  const details = h("textarea", { id: "dispute-details", rows: 4, maxlength: 2000 });
+  const form = h("form", { onsubmit: submit(problem, async () => {
+    const opened = await call("/dispute", { reason: reason.value, details: details.value });
+    account = { ...account, status: "disputed", dispute: opened };
+    outcome = null;
+    render();
+    document.querySelector("#disputed").focus();
+  }) },
+    h("p", {}, "If you think you do not owe this debt, or not this amount, tell us here. We will ",
+      "pause collection while we look into it."),
+    h("label", { for: "dispute-reason" }, "Reason"), reason,
+    h("label", { for: "dispute-details" }, "Anything we should know (optional)"), details,
+    h("button", { type: "submit" }, "Send my dispute"));
+  return h("details", { id: "dispute" }, h("summary", {}, "Dispute this debt"), form);
+}
+
+// How to dispute: the form on this page while there is something to dispute, or the phone.
+function disputeWays() {
+  if (account.dispute) return null;
+  const { phone } = account.agency;
+  const form = Number(account.balance) > 0;
+  if (!form && !phone) return null;
+  return h("p", {}, "To dispute this debt, ", form ? "use “Dispute this debt” above" : null,
+    form && phone ? " or " : null, phone ? ["call ", phone] : null,
+    ". We pause collection while we look into it.");
+}
+
+function agencyFooter() {
+  const { agency } = account;
+  const phone = agency.phone
+    ? h("a", { href: `tel:${agency.phone.replace(/[^+0-9]/g, "")}` }, agency.phone) : null;
+  return h("footer", { class: "agency", "aria-labelledby": "agency-title" },
+    h("h2", { id: "agency-title" }, "About ", agency.name),
+    h("p", { id: "debt-collector-notice", class: "legal" }, agency.notice),
+    phone ? h("p", {}, "Questions? Call ", phone, agency.hours ? ` (${agency.hours})` : "", ".") : null,
+    disputeWays(),
+    h("p", { id: "link-expiry" }, "This link works until ", when(account.link_expires_at), "."),
+    agency.privacy_url ? h("p", {}, h("a", { href: agency.privacy_url, rel: "noopener" }, "How we use your information")) : null,
+    h("p", { class: "fine" }, "This page shows this one account only. Payments are processed by our payment provider."));
+}
+
+function render() {
   const problem = h("div");
   const payAll = h("button", { class: "primary", type: "button", onclick: submit(problem, () => checkout(account.balance)) },
     `Pay in full: ${money(account.balance)}`);
@@ -65,15 +183,25 @@ function render(extra) {
     h("label", { for: "amount" }, `Amount (${account.currency})`), amount,
     h("button", { type: "submit" }, "Pay this amount"));
 
-  const date = h("input", { id: "promise-date", type: "date", required: true });
+  const { earliest, latest } = account.promise_dates;
+  const date = h("input", { id: "promise-date", type: "date", required: true, min: earliest, max: latest });
   const promise = h("form", { onsubmit: submit(problem, async () => {
     const [made] = await call("/promise", { due_date: date.value });
-    problem.replaceChildren(notice("ok", `Thank you. We noted your promise to pay ${money(made.amount)} by ${made.due_date}.`));
-  }) }, h("label", { for: "promise-date" }, "I can pay in full on"), date, h("button", { type: "submit" }, "Propose this date"));
+    account = { ...account, promises: [...(account.promises || []), made] };
+    outcome = notice("ok", `Thank you. We noted your promise to pay ${money(made.amount)} by ${day(made.due_date)}.`);
+    render();
+  }) }, h("label", { for: "promise-date" }, "I can pay in full on"),
+  h("p", { class: "hint", id: "promise-hint" }, `Any day from ${day(earliest)} to ${day(latest)}.`),
+  date, h("button", { type: "submit" }, "Propose this date"));
+  date.setAttribute("aria-describedby", "promise-hint");
 
   const owed = Number(account.balance) > 0;
+  const { agency } = account;
   root.replaceChildren(...[
-    h("p", { class: "eyebrow" }, account.creditor, " · reference ", account.reference),
+    h("header", { class: "agency-head" },
+      agency.logo_url ? h("img", { src: agency.logo_url, alt: "", class: "logo" }) : null,
+      h("p", { class: "eyebrow" }, h("strong", {}, agency.name), ", for ", account.creditor || "your creditor",
+        " · reference ", account.reference)),
     h("h1", {}, account.first_name ? `Hello ${account.first_name}` : "Your account"),
     h("p", { class: "muted" }, owed ? "Amount due" : "Nothing left to pay"),
     h("p", { class: "amount", id: "balance" }, money(account.balance)),
@@ -81,14 +209,28 @@ function render(extra) {
       h("dt", {}, "Principal"), h("dd", {}, money(account.principal)),
       h("dt", {}, "Interest"), h("dd", {}, money(account.interest)),
       h("dt", {}, "Fees"), h("dd", {}, money(account.fees))),
-    extra,
+    disputeBanner(),
+    outcome,
     problem,
     owed ? payAll : null,
     owed ? h("details", {}, h("summary", {}, "Pay another amount"), part) : null,
     owed ? h("details", {}, h("summary", {}, "Propose a date"), promise) : null,
+    owed && !account.dispute ? disputeForm(problem) : null,
+    promised(),
     history(),
-    h("p", { class: "fine" }, "This page shows this one account only. Payments are processed by our payment provider."),
+    agencyFooter(),
   ].filter(Boolean));
+}
+
+async function refresh() {
+  account = await call("/summary");
+  render();
+}
+
+function paid(payment) {
+  outcome = receipt(payment);
+  render();
+  document.title = "Payment confirmed";
 }
 
 async function start() {
@@ -99,32 +241,31 @@ async function start() {
     return;
   }
   const returning = params.get("checkout");
-  render(returning ? notice("", "Processing your payment…") : null);
+  if (returning) outcome = notice("", "Processing your payment…");
+  render();
   realtime.ticket = async () => (await call("/ticket", {})).ticket;
   realtime.subscribe("pay", (event) => {
     if (event.type === "payment.received") {
-      const { amount, receipt } = event.data.payment;
       account = { ...account, ...event.data.account };
-      render(confirmed(amount, receipt));
-      document.title = "Payment confirmed";
+      paid(event.data.payment);
       // The list of payments, with this one in it.
-      call("/summary").then((fresh) => { account = fresh; render(confirmed(amount, receipt)); }).catch(() => {});
+      refresh().catch(() => {});
     } else if (event.type === "payment.failed" && event.data.payment.provider_ref === returning) {
-      render(notice("bad", `The payment did not go through: ${event.data.payment.failure_reason || "declined"}. You have not been charged.`));
+      outcome = declined(event.data.payment.failure_reason);
+      render();
     } else if (event.type === "ready" && returning) {
       // Back from the checkout: the confirmation may have come before this page listened.
-      call(`/checkout/${returning}`).then((payment) => {
+      call(`/checkout/${returning}`).then(async (payment) => {
         if (payment.status === "succeeded") {
-          call("/summary").then((fresh) => {
-            account = fresh;
-            render(confirmed(payment.amount, payment.receipt));
-          });
+          account = await call("/summary");
+          paid(payment);
         } else if (payment.status === "failed") {
-          render(notice("bad", `The payment did not go through: ${payment.failure_reason || "declined"}. You have not been charged.`));
+          outcome = declined(payment.failure_reason);
+          render();
         }
-      });
+      }).catch(() => {});
     } else if (event.type === "resync") {
-      call("/summary").then((fresh) => { account = fresh; render(); });
+      refresh().catch(() => {});
     }
   });
 }

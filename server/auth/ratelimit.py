@@ -86,7 +86,7 @@ class LoginLimiter:
         await self.redis.delete(self._email_key(email))
 
 
-PayAction = Literal["checkout", "ticket"]
+PayAction = Literal["checkout", "ticket", "dispute"]
 
 
 class PayPageLimiter:

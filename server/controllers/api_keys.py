@@ -8,9 +8,10 @@ from litestar.params import JSONBody
 
 from domain.auth.schemas import ApiKey, ApiKeyCreate, ApiKeyCreated
 from domain.auth.service import ApiKeyService
+from domain.pagination import Page
 from server.auth.guards import ADMINS, allow
 from server.controllers.deps import service
-from server.controllers.params import PathId
+from server.controllers.params import DEFAULT_LIMIT, Cursor, Limit, PathId
 
 
 class ApiKeyController(Controller):
@@ -20,8 +21,13 @@ class ApiKeyController(Controller):
     dependencies = {"keys": service(ApiKeyService)}
 
     @get("/", summary="List API keys (never the keys themselves)")
-    async def list_keys(self, keys: NamedDependency[ApiKeyService]) -> list[ApiKey]:
-        return await keys.list()
+    async def list_keys(
+        self,
+        keys: NamedDependency[ApiKeyService],
+        cursor: Cursor = None,
+        limit: Limit = DEFAULT_LIMIT,
+    ) -> Page[ApiKey]:
+        return keys.paged(await keys.list(), cursor, limit)
 
     @post("/", summary="Create an API key; the response is the only time the key is shown")
     async def create(

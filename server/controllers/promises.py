@@ -7,12 +7,13 @@ from litestar.di import NamedDependency
 from litestar.params import JSONBody
 
 from domain.actor import Actor
+from domain.pagination import Page
 from domain.payments.schemas import source_of
 from domain.promises.schemas import Promise, PromiseCreate
 from domain.promises.service import PromiseService
 from server.auth.guards import EVERYONE, WORKERS, allow
 from server.controllers.deps import service
-from server.controllers.params import PathId
+from server.controllers.params import DEFAULT_LIMIT, Cursor, Limit, PathId
 
 
 class PromiseController(Controller):
@@ -40,6 +41,10 @@ class PromiseController(Controller):
         summary="Promises on an account",
     )
     async def list_promises(
-        self, promises: NamedDependency[PromiseService], account_id: PathId
-    ) -> list[Promise]:
-        return await promises.list(account_id)
+        self,
+        promises: NamedDependency[PromiseService],
+        account_id: PathId,
+        cursor: Cursor = None,
+        limit: Limit = DEFAULT_LIMIT,
+    ) -> Page[Promise]:
+        return promises.paged(await promises.list(account_id), cursor, limit)

@@ -100,8 +100,13 @@ class AgentGroupController(Controller):
     dependencies = {"groups": service(AgentGroupService)}
 
     @get("/", opt=allow(*EVERYONE), summary="List agent groups")
-    async def list_groups(self, groups: NamedDependency[AgentGroupService]) -> list[AgentGroup]:
-        return await groups.list()
+    async def list_groups(
+        self,
+        groups: NamedDependency[AgentGroupService],
+        cursor: Cursor = None,
+        limit: Limit = DEFAULT_LIMIT,
+    ) -> Page[AgentGroup]:
+        return groups.paged(await groups.list(), cursor, limit)
 
     @post("/", opt=allow(*ADMINS), summary="Create an agent group")
     async def create(
@@ -146,9 +151,13 @@ class AgentController(Controller):
         summary="The active agents: status and since when, capacity, work held now",
     )
     async def list_agents(
-        self, agents: NamedDependency[AgentService], group_id: QueryId = None
-    ) -> list[Agent]:
-        return await agents.list(group_id=group_id)
+        self,
+        agents: NamedDependency[AgentService],
+        group_id: QueryId = None,
+        cursor: Cursor = None,
+        limit: Limit = DEFAULT_LIMIT,
+    ) -> Page[Agent]:
+        return agents.paged(await agents.list(group_id=group_id), cursor, limit)
 
     @get("/{user_id:int}", opt=allow(*MANAGERS), summary="One active agent")
     async def get_agent(self, agents: NamedDependency[AgentService], user_id: PathId) -> Agent:

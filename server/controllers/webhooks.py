@@ -21,6 +21,7 @@ from domain.webhooks.schemas import (
     WebhookEndpoint,
     WebhookEndpointCreate,
     WebhookEndpointUpdate,
+    WebhookEventTypes,
     WebhookSecret,
 )
 from domain.webhooks.service import WebhookEndpointService
@@ -58,9 +59,18 @@ class WebhookEndpointController(Controller):
 
     @get("/", summary="Webhook endpoints (never their secrets)")
     async def list_endpoints(
+        self,
+        webhooks: NamedDependency[WebhookEndpointService],
+        cursor: Cursor = None,
+        limit: Limit = DEFAULT_LIMIT,
+    ) -> Page[WebhookEndpoint]:
+        return webhooks.paged(await webhooks.list(), cursor, limit)
+
+    @get("/event-types", summary="The event types an endpoint can choose from")
+    async def event_types(
         self, webhooks: NamedDependency[WebhookEndpointService]
-    ) -> list[WebhookEndpoint]:
-        return await webhooks.list()
+    ) -> WebhookEventTypes:
+        return webhooks.event_types()
 
     @post(
         "/",
@@ -103,6 +113,10 @@ class WebhookEndpointController(Controller):
         "/{endpoint_id:int}/rotate-secret",
         status_code=200,
         summary="A new signing secret; the old one signs beside it for 24 hours",
+        description=(
+            "409 while the secret before it still signs (within 24 hours of the last "
+            "rotation): rotating again then would cut off receivers still using that one."
+        ),
     )
     async def rotate(
         self, webhooks: NamedDependency[WebhookEndpointService], endpoint_id: PathId

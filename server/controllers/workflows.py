@@ -43,8 +43,13 @@ class WorkflowController(Controller):
     dependencies = {"workflows": service(WorkflowService), "reports": service(ReportService)}
 
     @get("/", opt=allow(*MANAGERS), summary="Workflows, with their runs today and last error")
-    async def list_workflows(self, workflows: NamedDependency[WorkflowService]) -> list[Workflow]:
-        return await workflows.list()
+    async def list_workflows(
+        self,
+        workflows: NamedDependency[WorkflowService],
+        cursor: Cursor = None,
+        limit: Limit = DEFAULT_LIMIT,
+    ) -> Page[Workflow]:
+        return workflows.paged(await workflows.list(), cursor, limit)
 
     @post("/", opt=allow(*MANAGERS), summary="Create a workflow (checked whole before saving)")
     async def create(
@@ -177,8 +182,13 @@ class TemplateController(Controller):
     dependencies = {"templates": service(TemplateService)}
 
     @get("/", opt=allow(*MANAGERS), summary="Message templates")
-    async def list_templates(self, templates: NamedDependency[TemplateService]) -> list[Template]:
-        return await templates.list()
+    async def list_templates(
+        self,
+        templates: NamedDependency[TemplateService],
+        cursor: Cursor = None,
+        limit: Limit = DEFAULT_LIMIT,
+    ) -> Page[Template]:
+        return templates.paged(await templates.list(), cursor, limit)
 
     @post("/", opt=allow(*MANAGERS), summary="Create a message template (checked when saved)")
     async def create(

@@ -42,7 +42,7 @@ from domain.worklist.schemas import (
     TaskFilter,
     TaskStatus,
 )
-from domain.worklist.tasks import TaskService
+from domain.worklist.tasks import MINE_MAX, TaskService
 from server.auth.guards import EVERYONE, MANAGERS, WORKERS, allow
 from server.controllers.deps import service
 from server.controllers.params import DEFAULT_LIMIT, Cursor, Limit, PathId, QueryId
@@ -65,8 +65,13 @@ class QueueController(Controller):
         opt=allow(*EVERYONE, scope="tasks:read"),
         summary="Task queues and what waits in them",
     )
-    async def list_queues(self, queues: NamedDependency[QueueService]) -> list[Queue]:
-        return await queues.list()
+    async def list_queues(
+        self,
+        queues: NamedDependency[QueueService],
+        cursor: Cursor = None,
+        limit: Limit = DEFAULT_LIMIT,
+    ) -> Page[Queue]:
+        return queues.paged(await queues.list(), cursor, limit)
 
     @post("/", opt=allow(*MANAGERS, scope="tasks:write"), summary="Create a task queue")
     async def create(
@@ -102,8 +107,13 @@ class RuleController(Controller):
     dependencies = {"rules": service(RuleService)}
 
     @get("/", opt=allow(*MANAGERS, scope="tasks:read"), summary="Task rules")
-    async def list_rules(self, rules: NamedDependency[RuleService]) -> list[Rule]:
-        return await rules.list()
+    async def list_rules(
+        self,
+        rules: NamedDependency[RuleService],
+        cursor: Cursor = None,
+        limit: Limit = DEFAULT_LIMIT,
+    ) -> Page[Rule]:
+        return rules.paged(await rules.list(), cursor, limit)
 
     @get(
         "/fields",
@@ -180,9 +190,10 @@ class RuleController(Controller):
         self,
         rules: NamedDependency[RuleService],
         rule_id: PathId,
-        limit: Annotated[int, QueryParameter(ge=1, le=200)] = 20,
-    ) -> list[RuleRun]:
-        return await rules.runs(rule_id, limit)
+        cursor: Cursor = None,
+        limit: Annotated[int, QueryParameter(ge=1, le=200, description="items per page")] = 20,
+    ) -> Page[RuleRun]:
+        return await rules.runs(rule_id, cursor=cursor, limit=limit)
 
 
 # 404: a task that is not the tenant's (all are named); 409: one already completed or
@@ -233,9 +244,12 @@ class TaskController(Controller):
     async def mine(
         self,
         tasks: NamedDependency[TaskService],
-        limit: Annotated[int, QueryParameter(ge=1, le=1000)] = 500,
-    ) -> list[Task]:
-        return await tasks.mine(limit)
+        cursor: Cursor = None,
+        limit: Annotated[
+            int, QueryParameter(ge=1, le=MINE_MAX, description="items per page")
+        ] = 500,
+    ) -> Page[Task]:
+        return tasks.paged(await tasks.mine(MINE_MAX), cursor, limit, max_limit=MINE_MAX)
 
     @post(
         "/next",

@@ -156,7 +156,8 @@ async def test_a_supervisor_builds_a_workflow_without_writing_json(
     await expect(page.get_by_role("heading", name=name)).to_be_visible()
     assert "/workflows/" in page.url
 
-    saved = next(w for w in await call(live_server, boss, "GET", "/workflows") if w["name"] == name)
+    listed = await call(live_server, boss, "GET", "/workflows")
+    saved = next(w for w in listed["items"] if w["name"] == name)
     assert saved["enabled"] is True
     assert saved["trigger"] == {"type": "account.days_past_due", "days": 45, "bucket": None}
     assert saved["conditions"] == ["account.balance_minor > 0"]
@@ -261,7 +262,8 @@ async def test_the_json_view_and_the_form_edit_one_workflow(
     # Saved from the JSON view, it is what the JSON said.
     await page.get_by_role("button", name="Save").click()
     await expect(page.locator("#save-state")).to_have_text("Saved · version 1")
-    saved = next(w for w in await call(live_server, boss, "GET", "/workflows") if w["name"] == name)
+    listed = await call(live_server, boss, "GET", "/workflows")
+    saved = next(w for w in listed["items"] if w["name"] == name)
     assert saved["trigger"]["bucket"] == "31-60"
     assert [a["weight"] for a in saved["steps"][0]["arms"]] == [3, 3]
 

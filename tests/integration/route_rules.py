@@ -153,6 +153,7 @@ ROUTE_RULES: dict[tuple[str, str], Rule] = {
     # Webhook endpoints, their deliveries and attempts: admins, and keys that manage them.
     ("GET", f"{V1}/webhook-endpoints"): Rule(ADMINS, "webhooks:manage"),
     ("POST", f"{V1}/webhook-endpoints"): Rule(ADMINS, "webhooks:manage"),
+    ("GET", f"{V1}/webhook-endpoints/event-types"): Rule(ADMINS, "webhooks:manage"),
     ("GET", f"{V1}/webhook-endpoints/{{endpoint_id:int}}"): Rule(ADMINS, "webhooks:manage"),
     ("PATCH", f"{V1}/webhook-endpoints/{{endpoint_id:int}}"): Rule(ADMINS, "webhooks:manage"),
     ("DELETE", f"{V1}/webhook-endpoints/{{endpoint_id:int}}"): Rule(ADMINS, "webhooks:manage"),

@@ -7,6 +7,7 @@ import pytest
 from domain.accounts.service import AccountService
 from domain.errors import Forbidden, NotFound
 from tests.factories import SeededTenant
+from tests.helpers import keyed
 from tests.integration.test_route_walk import ROUTES
 from tests.integration.worklist_helpers import tasks
 
@@ -17,7 +18,7 @@ async def payment_on(client, tenant: SeededTenant, account_id: int) -> int:  # t
     response = await client.post(
         f"/api/v1/accounts/{account_id}/payments",
         json={"amount": "10.00", "currency": "USD"},
-        headers=tenant.admin.headers,
+        headers=keyed(tenant.admin.headers),
     )
     assert response.status_code == 201, response.text
     return response.json()["id"]
@@ -40,7 +41,7 @@ async def test_a_collector_or_reader_may_not_undo_a_payment(
         await client.get(f"/api/v1/payments/{payment_id}", headers=user.headers)
     ).status_code == 200
     response = await client.post(
-        f"/api/v1/payments/{payment_id}/{action}", json={"reason": "x"}, headers=user.headers
+        f"/api/v1/payments/{payment_id}/{action}", json={"reason": "x"}, headers=keyed(user.headers)
     )
     assert response.status_code == 403, response.text
     assert response.json()["type"] == "urn:recoup:problem:forbidden"
@@ -63,7 +64,7 @@ async def test_a_supervisor_or_admin_undoes_a_payment(
     response = await client.post(
         f"/api/v1/payments/{payment_id}/{action}",
         json={"reason": "x"},
-        headers=tenant.users[role].headers,
+        headers=keyed(tenant.users[role].headers),
     )
     assert response.status_code == 200, response.text
     assert response.json()["status"] == f"{action.rstrip('e')}ed"

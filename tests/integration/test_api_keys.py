@@ -183,15 +183,37 @@ async def test_creating_a_key_stores_only_its_digest_and_audits_it(
     assert await events_of(db, tenant, "api_key.created") == [("api_key.created", after)]
 
 
-async def test_unknown_scopes_are_named_in_the_refusal(db: Database, tenant: SeededTenant) -> None:
+ALL_SCOPES = (
+    "accounts:read, accounts:write, debtors:read, debtors:write, interactions:read, "
+    "interactions:write, payments:read, payments:write, promises:read, promises:write, "
+    "tasks:read, tasks:write, webhooks:manage"
+)
+
+
+async def test_an_unknown_scope_is_named_in_the_refusal_with_those_there_are(
+    db: Database, tenant: SeededTenant
+) -> None:
     async with db.tenant(tenant.id) as conn:
         keys = ApiKeyService(conn, tenant.admin.actor)
         with pytest.raises(InvalidInput) as refused:
             await keys.create(
-                ApiKeyCreate(name="x", scopes=["users:write", "accounts:read", "everything"])
+                ApiKeyCreate(name="x", scopes=["accounts:read", "users:write", "everything"])
             )
-    assert str(refused.value) == "unknown scopes: everything, users:write"
-    assert refused.value.field == "scopes"
+    assert str(refused.value) == f"unknown scope 'users:write'; scopes are: {ALL_SCOPES}"
+    assert refused.value.field == "scopes[1]"
+
+
+async def test_the_api_lists_the_scopes_when_one_is_unknown(
+    client: httpx.AsyncClient, tenant: SeededTenant
+) -> None:
+    refused = await client.post(
+        KEYS, json={"name": "crm", "scopes": ["tasks:read", "x"]}, headers=tenant.admin.headers
+    )
+    assert refused.status_code == 422
+    assert refused.json()["detail"] == f"unknown scope 'x'; scopes are: {ALL_SCOPES}"
+    assert refused.json()["field"] == "scopes[1]"
+    listed = await client.get(KEYS, headers=tenant.admin.headers)
+    assert listed.json() == {"items": [], "next_cursor": None}
 
 
 async def test_keys_are_listed_newest_first_and_an_unknown_one_is_not_found(

@@ -234,7 +234,7 @@ async def test_api_key_scopes_and_revocation(client, tenant: SeededTenant) -> No
     assert created.status_code == 201, created.text
     key = created.json()["key"]
     assert key.startswith(created.json()["prefix"] + "_")
-    listed = (await client.get("/api/v1/api-keys", headers=admin)).json()
+    listed = (await client.get("/api/v1/api-keys", headers=admin)).json()["items"]
     assert all("key" not in k for k in listed)
     key_headers = {"Authorization": f"Bearer {key}"}
 

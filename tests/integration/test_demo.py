@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import msgspec
+
 from domain.db import Database
-from domain.demo import DEMO_PASSWORD, DEMO_USERS, seed_demo
+from domain.demo import DEMO_BRANDING, DEMO_PASSWORD, DEMO_USERS, seed_demo
 
 
 async def test_demo_tenant_is_seeded_once_with_a_realistic_book(
@@ -41,3 +43,10 @@ async def test_demo_tenant_is_seeded_once_with_a_realistic_book(
             headers={"Authorization": f"Bearer {response.json()['access_token']}"},
         )
         assert me.json()["role"] == role
+        # The agency its debtors' payment page names, read through the settings API.
+        tenant = await client.get(
+            "/api/v1/tenant",
+            headers={"Authorization": f"Bearer {response.json()['access_token']}"},
+        )
+        assert tenant.json()["settings"]["branding"] == msgspec.to_builtins(DEMO_BRANDING)
+        assert DEMO_BRANDING.phone

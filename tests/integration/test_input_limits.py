@@ -12,6 +12,7 @@ import msgspec
 import pytest
 
 from tests.factories import SeededTenant
+from tests.helpers import keyed
 from tests.integration.test_bad_input import PROBLEM, counts, valid_account
 
 INT64_MAX = 9223372036854775807
@@ -219,7 +220,7 @@ async def test_rule_conditions_with_ids_beyond_int64_are_refused(client, tenant)
             )
             assert response.status_code == 422, response.text
             assert fields_of(response) == ["conditions[0].value"]
-    assert (await client.get("/api/v1/rules", headers=tenant.admin.headers)).json() == []
+    assert (await client.get("/api/v1/rules", headers=tenant.admin.headers)).json()["items"] == []
 
 
 NUL = "nul\x00here"
@@ -416,7 +417,9 @@ async def test_money_is_only_a_plain_decimal_string(client, tenant: SeededTenant
             "instalments[0].amount",
         ),
     ):
-        response = await client.request(method, path, json=body, headers=tenant.admin.headers)
+        response = await client.request(
+            method, path, json=body, headers=keyed(tenant.admin.headers)
+        )
         assert response.status_code == 422, (path, response.text)
         assert fields_of(response) == [field]
     assert await counts(tenant) == before

@@ -19,6 +19,7 @@ from domain.payments.schemas import PaymentCreate
 from domain.payments.service import PaymentService
 from tests.conftest import SECRET
 from tests.factories import SeededTenant
+from tests.helpers import keyed
 
 # (currency, fees, interest, principal, one minor unit): the balance is spread over all three
 # parts, so that the limit is their sum and not any one of them.
@@ -63,7 +64,7 @@ async def test_a_payment_up_to_the_balance_is_taken(
     response = await client.post(
         f"/api/v1/accounts/{account.id}/payments",
         json={"amount": str(amount), "currency": currency},
-        headers=tenant.admin.headers,
+        headers=keyed(tenant.admin.headers),
     )
     assert response.status_code == 201, response.text
     assert response.json()["allocation"]["credit"] == str(Decimal(0).quantize(Decimal(unit)))
@@ -82,7 +83,7 @@ async def test_one_minor_unit_over_the_balance_is_refused_and_changes_nothing(
     response = await client.post(
         f"/api/v1/accounts/{account.id}/payments",
         json={"amount": str(balance + Decimal(unit)), "currency": currency},
-        headers=tenant.admin.headers,
+        headers=keyed(tenant.admin.headers),
     )
     assert response.status_code == 422, response.text
     problem = response.json()
@@ -130,12 +131,16 @@ async def test_a_checkout_for_more_than_the_balance_is_never_started(
     account = await account_in(tenant, currency, fees, interest, principal)
     balance = Decimal(fees) + Decimal(interest) + Decimal(principal)
     page = await pay_page(client, tenant, account.id)
-    over = await client.post(f"{page}/checkout", json={"amount": str(balance + Decimal(unit))})
+    over = await client.post(
+        f"{page}/checkout", json={"amount": str(balance + Decimal(unit))}, headers=keyed()
+    )
     assert over.status_code == 422, over.text
     assert over.json()["errors"][0]["field"] == "amount"
     assert await payment_count(tenant, account.id) == 0
     for amount in (balance - Decimal(unit), balance):
-        started = await client.post(f"{page}/checkout", json={"amount": str(amount)})
+        started = await client.post(
+            f"{page}/checkout", json={"amount": str(amount)}, headers=keyed()
+        )
         assert started.status_code == 200, started.text
     assert await payment_count(tenant, account.id) == 2
 
@@ -203,7 +208,7 @@ async def test_a_refused_payment_amount_names_the_field_and_says_why(
     response = await client.post(
         f"/api/v1/accounts/{account.id}/payments",
         json={"amount": amount, "currency": "USD"},
-        headers=tenant.admin.headers,
+        headers=keyed(tenant.admin.headers),
     )
     assert response.status_code == 422, response.text
     problem = response.json()

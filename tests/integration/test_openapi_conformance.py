@@ -94,6 +94,22 @@ BEYOND_THE_SCHEMA: dict[str, dict[str, str]] = {
     },
     "GET /api/v1/tasks": {"cursor": CURSOR},
     "GET /api/v1/users": {"cursor": CURSOR},
+    **{
+        f"GET /api/v1/{path}": {"cursor": CURSOR}
+        for path in (
+            "agent-groups",
+            "agents",
+            "api-keys",
+            "accounts/{account_id}/promises",
+            "queues",
+            "rules",
+            "rules/{rule_id}/runs",
+            "tasks/mine",
+            "workflows",
+            "templates",
+            "webhook-endpoints",
+        )
+    },
     "POST /api/v1/accounts": {
         "currency": CURRENCY,
         "principal": AMOUNT,

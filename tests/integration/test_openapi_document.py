@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from domain.auth.schemas import SCOPE_DESCRIPTIONS
 from domain.validation import INT64_MAX, INT64_MIN
 from tests.factories import SeededTenant
 
@@ -121,6 +122,17 @@ async def test_request_bodies_are_closed_and_money_is_a_decimal_string(document)
     amount = schemas["PaymentCreate"]["properties"]["amount"]
     assert amount["type"] == "string"
     assert amount["pattern"] == r"^0*[0-9]{1,16}(\.[0-9]+)?$"
+
+
+async def test_api_key_scopes_are_listed_with_what_each_allows(document) -> None:
+    scopes = document["components"]["schemas"]["ApiKeyCreate"]["properties"]["scopes"]
+    assert scopes["items"]["enum"] == sorted(SCOPE_DESCRIPTIONS)
+    assert len(scopes["items"]["enum"]) == 13
+    description = scopes["items"]["description"]
+    for name, text in SCOPE_DESCRIPTIONS.items():
+        assert f"- `{name}`: {text}" in description
+    listed = document["components"]["schemas"]["ApiKey"]["properties"]["scopes"]["items"]
+    assert listed["enum"] == sorted(SCOPE_DESCRIPTIONS)
 
 
 async def test_every_error_is_a_documented_problem(document) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -12,12 +13,14 @@ import pytest
 from domain.db import Database
 from domain.errors import Forbidden
 from domain.payments import debtor_page
+from domain.payments.agency import DEBT_COLLECTOR_NOTICE
 from domain.payments.provider_events import apply_provider_event
 from domain.payments.providers import ProviderEvent
 from domain.payments.schemas import DebtorPromise
 from domain.promises.schemas import PromiseCreate
 from domain.promises.service import PromiseService
 from tests.factories import SeededTenant
+from tests.helpers import keyed
 
 
 async def link(client: httpx.AsyncClient, tenant: SeededTenant, account_id: int) -> str:
@@ -30,11 +33,22 @@ async def link(client: httpx.AsyncClient, tenant: SeededTenant, account_id: int)
 
 async def checkout(client: httpx.AsyncClient, page: str, amount: str) -> tuple[str, int]:
     """Start a checkout on the page: its id at the provider, and its payment's id."""
-    response = await client.post(f"{page}/checkout", json={"amount": amount})
+    response = await client.post(f"{page}/checkout", json={"amount": amount}, headers=keyed())
     assert response.status_code == 200, response.text
     url = response.json()["checkout_url"]
     assert url.startswith("/sandbox/checkout/pi_sandbox_")
     return url.rsplit("/", 1)[1], response.json()["payment_id"]
+
+
+async def tenant_today(client: httpx.AsyncClient, tenant: SeededTenant) -> dt.date:
+    """Today where the tenant works (what promise dates count from)."""
+    zone = (await client.get("/api/v1/tenant", headers=tenant.admin.headers)).json()["time_zone"]
+    return dt.datetime.now(ZoneInfo(zone)).date()
+
+
+async def debtor_zone(tenant: SeededTenant, debtor_id: int) -> str:
+    async with tenant.db.tenant(tenant.id) as conn:
+        return await conn.fetchval("SELECT time_zone FROM debtors WHERE id = $1", debtor_id)
 
 
 def in_a_week() -> dt.date:
@@ -55,12 +69,36 @@ async def test_the_summary_shows_the_accounts_figures_and_its_open_or_kept_promi
                 source="staff",
             )
             await conn.execute("UPDATE promises SET status = $2 WHERE id = $1", made[0].id, status)
-    response = await client.get(f"{await link(client, tenant, account.id)}/summary")
+    made = await client.post(
+        f"/api/v1/accounts/{account.id}/payment-links",
+        json={"expires_in_hours": 5},
+        headers=tenant.admin.headers,
+    )
+    page = "/pay/" + made.json()["url"].split("/pay/", 1)[1]
+    response = await client.get(f"{page}/summary")
     assert response.status_code == 200, response.text
+    today = await tenant_today(client, tenant)
+    zone = await debtor_zone(tenant, account.debtor_id)
     assert response.json() == {
         "creditor": "Test Bank",
         "reference": account.external_ref,
         "first_name": "Pat",
+        "time_zone": zone,
+        "agency": {
+            "name": f"Tenant {tenant.slug}",
+            "phone": "",
+            "hours": "",
+            "privacy_url": "",
+            "logo_url": "",
+            "notice": DEBT_COLLECTOR_NOTICE,
+        },
+        "link_expires_at": made.json()["expires_at"],
+        "dispute": None,
+        # The tenant's promise rules: from today up to 60 days ahead.
+        "promise_dates": {
+            "earliest": today.isoformat(),
+            "latest": (today + dt.timedelta(days=60)).isoformat(),
+        },
         "currency": "USD",
         "balance": "1075.00",
         "principal": "1000.00",
@@ -120,6 +158,8 @@ async def test_a_checkout_is_pending_until_the_provider_says_how_it_ended(
         "status": "pending",
         "failure_reason": None,
         "receipt": None,
+        "method": "card",
+        "received_at": None,
     }
     declined = ProviderEvent(
         id=f"evt_{uuid.uuid4().hex}",
@@ -137,6 +177,8 @@ async def test_a_checkout_is_pending_until_the_provider_says_how_it_ended(
         "status": "failed",
         "failure_reason": "Your card was declined.",
         "receipt": None,
+        "method": "card",
+        "received_at": None,
     }
 
 
@@ -163,7 +205,10 @@ async def test_a_paid_checkout_and_the_payments_list_show_the_receipt_number(
         "status": "succeeded",
         "failure_reason": None,
         "receipt": f"R-{payment_id}",
+        "method": "card",
+        "received_at": state.json()["received_at"],
     }
+    assert state.json()["received_at"] is not None
     # A try that failed and one still at the provider are not payments the page lists.
     failed_id, _ = await checkout(client, page, "30.00")
     declined = ProviderEvent(
@@ -179,13 +224,13 @@ async def test_a_paid_checkout_and_the_payments_list_show_the_receipt_number(
     staff = await client.post(
         f"/api/v1/accounts/{account.id}/payments",
         json={"amount": "10.00", "currency": "USD"},
-        headers=tenant.collector.headers,
+        headers=keyed(tenant.collector.headers),
     )
     assert staff.status_code == 201, staff.text
     summary = (await client.get(f"{page}/summary")).json()
-    assert [(p["receipt"], p["amount"], p["status"]) for p in summary["payments"]] == [
-        (f"R-{staff.json()['id']}", "10.00", "succeeded"),
-        (f"R-{payment_id}", "25.00", "succeeded"),
+    assert [(p["receipt"], p["amount"], p["status"], p["method"]) for p in summary["payments"]] == [
+        (f"R-{staff.json()['id']}", "10.00", "succeeded", "card"),
+        (f"R-{payment_id}", "25.00", "succeeded", "card"),
     ]
     assert all(p["received_at"] for p in summary["payments"])
     # The summary of another account's link lists none of these.
@@ -200,7 +245,7 @@ async def test_the_page_lists_the_last_ten_payments(client, tenant: SeededTenant
         response = await client.post(
             f"/api/v1/accounts/{account.id}/payments",
             json={"amount": f"{n + 1}.00", "currency": "USD"},
-            headers=tenant.collector.headers,
+            headers=keyed(tenant.collector.headers),
         )
         made.append(f"R-{response.json()['id']}")
     summary = (await client.get(f"{await link(client, tenant, account.id)}/summary")).json()
@@ -267,10 +312,13 @@ async def test_an_expired_link_shows_it_is_gone(client, tenant: SeededTenant) ->
     response = await client.get(f"{page}/summary")
     assert response.status_code == 410, response.text
     assert response.json()["type"] == "urn:recoup:problem:link-gone"
-    assert response.json()["detail"] == "this payment link has expired; ask for a new one"
+    assert response.json()["detail"] == (
+        f"this payment link has expired. Ask Tenant {tenant.slug} for a new one."
+    )
     shown = await client.get(page)
     assert shown.status_code == 410
-    assert "this payment link has expired; ask for a new one" in shown.text
+    # On the page, as a sentence.
+    assert f"This payment link has expired. Ask Tenant {tenant.slug} for a new one." in shown.text
 
 
 @pytest.mark.parametrize(

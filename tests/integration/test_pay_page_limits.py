@@ -13,6 +13,7 @@ from config.settings import Settings
 from server.app import create_app
 from server.resources import Resources
 from tests.factories import SeededTenant
+from tests.helpers import keyed
 
 ADDRESS = "127.0.0.77"
 
@@ -26,6 +27,8 @@ async def strict(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
         pay_checkout_limit_per_ip=4,
         pay_ticket_limit_per_link=2,
         pay_ticket_limit_per_ip=4,
+        pay_dispute_limit_per_link=2,
+        pay_dispute_limit_per_ip=4,
     )
     opened = await Resources.open(limits, application_name="recoup-tests-pay-limits")
     stale = [key async for key in opened.redis.scan_iter(f"recoup:pay:*:ip:{ADDRESS}")]
@@ -61,7 +64,7 @@ async def test_checkouts_are_limited_per_link_and_per_address(
     first, second = await link(client, tenant, 0), await link(client, tenant, 1)
 
     async def checkout(page: str) -> httpx.Response:
-        return await strict.post(f"{page}/checkout", json={"amount": "10.00"})
+        return await strict.post(f"{page}/checkout", json={"amount": "10.00"}, headers=keyed())
 
     assert [(await checkout(first)).status_code for _ in range(2)] == [200, 200]
     assert_limited(await checkout(first), "link")
@@ -84,3 +87,17 @@ async def test_the_default_limits_leave_room_for_retries(settings: Settings) -> 
     assert settings.pay_checkout_limit_per_link >= 10
     assert settings.pay_checkout_limit_per_ip >= settings.pay_checkout_limit_per_link
     assert settings.pay_ticket_limit_per_link >= 30
+
+
+async def test_disputes_are_limited_per_link_and_per_address(
+    strict: httpx.AsyncClient, client, tenant: SeededTenant
+) -> None:
+    first, second = await link(client, tenant, 0), await link(client, tenant, 1)
+
+    async def dispute(page: str) -> httpx.Response:
+        return await strict.post(f"{page}/dispute", json={"reason": "not_mine"})
+
+    assert [(await dispute(first)).status_code for _ in range(2)] == [200, 200]
+    assert_limited(await dispute(first), "link")
+    assert (await dispute(second)).status_code == 200
+    assert_limited(await dispute(second), "address")

@@ -3,12 +3,14 @@ caller's access like a first request."""
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from decimal import Decimal
 
 from domain.payments.idempotency import request_hash
 from domain.payments.schemas import PaymentCreate
 from tests.factories import SeededTenant
+from tests.helpers import keyed
 
 
 def new_key() -> str:
@@ -173,3 +175,103 @@ async def test_a_reused_or_busy_key_is_refused_naming_the_idempotency_key_header
         "a request with this Idempotency-Key is still in progress; retry in a moment"
     )
     assert await payments_on(tenant, account.id) == 1
+
+
+MISSING = (
+    "send an Idempotency-Key header: a unique value for each payment, and the same one again "
+    "when you retry it"
+)
+
+
+def assert_key_missing(response) -> None:  # type: ignore[no-untyped-def]
+    assert response.status_code == 400, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    problem = response.json()
+    assert problem["type"] == "urn:recoup:problem:idempotency-key-missing"
+    assert (problem["field"], problem["detail"]) == ("Idempotency-Key", MISSING)
+
+
+async def test_every_post_that_moves_money_needs_an_idempotency_key(
+    client, tenant: SeededTenant
+) -> None:
+    account, admin = tenant.accounts[0], tenant.admin.headers
+    body = {"amount": "10.00", "currency": "USD", "method": "card"}
+    url = f"/api/v1/accounts/{account.id}/payments"
+    assert_key_missing(await client.post(url, json=body, headers=admin))
+    assert await payments_on(tenant, account.id) == 0
+    paid = await pay(client, admin, account.id, new_key())
+    assert paid.status_code == 201
+    for action in ("refund", "reverse"):
+        refused = await client.post(
+            f"/api/v1/payments/{paid.json()['id']}/{action}", json={"reason": "x"}, headers=admin
+        )
+        assert_key_missing(refused)
+    assert (await client.get(f"/api/v1/payments/{paid.json()['id']}", headers=admin)).json()[
+        "status"
+    ] == "succeeded"
+    link = await client.post(f"/api/v1/accounts/{account.id}/payment-links", json={}, headers=admin)
+    page = "/pay/" + link.json()["url"].split("/pay/", 1)[1]
+    assert_key_missing(await client.post(f"{page}/checkout", json={"amount": "5.00"}))
+    assert await payments_on(tenant, account.id) == 1
+    # A promise moves no money: it needs no key.
+    promise = {"amount": "200.00", "due_date": str(dt.date.today() + dt.timedelta(days=3))}
+    made = await client.post(f"/api/v1/accounts/{account.id}/promises", json=promise, headers=admin)
+    assert made.status_code == 201, made.text
+
+
+async def test_a_refund_retried_with_its_key_is_answered_once(client, tenant: SeededTenant) -> None:
+    admin = tenant.admin.headers
+    paid = (await pay(client, admin, tenant.accounts[0].id, new_key())).json()
+    url, key = f"/api/v1/payments/{paid['id']}/refund", new_key()
+    first = await client.post(
+        url, json={"reason": "dup"}, headers={**admin, "Idempotency-Key": key}
+    )
+    again = await client.post(
+        url, json={"reason": "dup"}, headers={**admin, "Idempotency-Key": key}
+    )
+    assert (first.status_code, again.status_code) == (200, 200)
+    assert "idempotent-replayed" not in first.headers
+    assert again.headers["idempotent-replayed"] == "true"
+    assert again.json() == first.json()
+    assert first.json()["status"] == "refunded"
+    other = await client.post(url, json={"reason": "x"}, headers={**admin, "Idempotency-Key": key})
+    assert other.status_code == 422
+    fresh = await client.post(url, json={"reason": "dup"}, headers={**admin, **keyed()})
+    assert fresh.status_code == 409  # a second refund, not a retry of the first
+
+
+async def test_a_checkout_retried_with_its_key_is_the_same_checkout(
+    client, tenant: SeededTenant
+) -> None:
+    account = tenant.accounts[0]
+    link = await client.post(
+        f"/api/v1/accounts/{account.id}/payment-links", json={}, headers=tenant.admin.headers
+    )
+    page, key = "/pay/" + link.json()["url"].split("/pay/", 1)[1], {"Idempotency-Key": new_key()}
+    first = await client.post(f"{page}/checkout", json={"amount": "5.00"}, headers=key)
+    again = await client.post(f"{page}/checkout", json={"amount": "5.00"}, headers=key)
+    assert (first.status_code, again.status_code) == (200, 200)
+    assert again.json() == first.json()
+    assert again.headers["idempotent-replayed"] == "true"
+    assert await payments_on(tenant, account.id) == 1
+    other = await client.post(f"{page}/checkout", json={"amount": "6.00"}, headers=keyed())
+    assert other.json()["payment_id"] != first.json()["payment_id"]
+    assert await payments_on(tenant, account.id) == 2
+
+
+async def test_the_document_says_which_posts_need_the_key(client) -> None:
+    paths = (await client.get("/schema/openapi.json")).json()["paths"]
+
+    def key_of(path: str) -> dict:
+        (header,) = [p for p in paths[path]["post"]["parameters"] if p["name"] == "Idempotency-Key"]
+        return header
+
+    for path in (
+        "/api/v1/accounts/{account_id}/payments",
+        "/api/v1/payments/{payment_id}/refund",
+        "/api/v1/payments/{payment_id}/reverse",
+        "/pay/{token}/checkout",
+    ):
+        assert key_of(path)["required"] is True, path
+        assert "400" in paths[path]["post"]["responses"], path
+    assert key_of("/api/v1/accounts/{account_id}/payment-links/send")["required"] is False

@@ -227,7 +227,9 @@ async def test_a_link_works_until_the_instant_it_expires(
     for instant in (link.expires_at, link.expires_at + dt.timedelta(days=1)):
         with pytest.raises(LinkGone) as gone:
             await open_link(db, SECRET, token, at(instant))
-        assert gone.value.detail == "this payment link has expired; ask for a new one"
+        assert gone.value.detail == (
+            f"this payment link has expired. Ask Tenant {tenant.slug} for a new one."
+        )
         assert gone.value.status == 410
 
 
@@ -240,7 +242,9 @@ async def test_a_withdrawn_link_is_gone_before_and_after_it_expires(
     for instant in (MADE_AT, link.expires_at):
         with pytest.raises(LinkGone) as gone:
             await open_link(db, SECRET, token, at(instant))
-        assert gone.value.detail == "this payment link was withdrawn; ask for a new one"
+        assert gone.value.detail == (
+            f"this payment link was withdrawn. Ask Tenant {tenant.slug} for a new one."
+        )
 
 
 @pytest.mark.parametrize(

@@ -14,6 +14,7 @@ from domain.payments import queries
 from domain.payments.schemas import PaymentCreate
 from domain.payments.service import PaymentService
 from tests.factories import SeededTenant
+from tests.helpers import keyed
 
 NOW = dt.datetime(2026, 11, 30, 12, 0, tzinfo=dt.UTC)
 
@@ -57,7 +58,7 @@ async def test_a_recorded_payment_is_stored_audited_and_announced_as_sent(
             "reference": "TRF-0042",
             "received_at": "2026-11-29T09:30:00+01:00",
         },
-        headers=tenant.collector.headers,
+        headers=keyed(tenant.collector.headers),
     )
     assert response.status_code == 201, response.text
     payment = response.json()
@@ -143,7 +144,7 @@ async def test_a_payment_by_an_api_key_is_from_the_api_and_made_by_no_user(
     response = await client.post(
         f"/api/v1/accounts/{account.id}/payments",
         json={"amount": "5.00", "currency": "USD"},
-        headers={"Authorization": f"Bearer {key}"},
+        headers=keyed({"Authorization": f"Bearer {key}"}),
     )
     assert response.status_code == 201, response.text
     payment = response.json()
@@ -200,7 +201,7 @@ async def test_a_received_at_without_an_offset_is_refused(client, tenant: Seeded
     response = await client.post(
         f"/api/v1/accounts/{account.id}/payments",
         json={"amount": "10.00", "currency": "USD", "received_at": "2026-11-29T09:30:00"},
-        headers=tenant.admin.headers,
+        headers=keyed(tenant.admin.headers),
     )
     assert response.status_code == 422, response.text
     problem = response.json()
@@ -219,7 +220,7 @@ async def test_a_payment_in_another_currency_names_the_accounts(
     response = await client.post(
         f"/api/v1/accounts/{account.id}/payments",
         json={"amount": "10.00", "currency": "EUR"},
-        headers=tenant.admin.headers,
+        headers=keyed(tenant.admin.headers),
     )
     assert response.status_code == 422, response.text
     problem = response.json()
@@ -328,7 +329,7 @@ async def test_the_debtor_reads_how_their_checkout_stands(client, tenant: Seeded
         )
         assert link.status_code == 201, link.text
         pages.append("/pay/" + link.json()["url"].split("/pay/", 1)[1])
-    started = await client.post(f"{pages[0]}/checkout", json={"amount": "40.00"})
+    started = await client.post(f"{pages[0]}/checkout", json={"amount": "40.00"}, headers=keyed())
     assert started.status_code == 200, started.text
     payment_id = started.json()["payment_id"]
     payment = await client.get(f"/api/v1/payments/{payment_id}", headers=tenant.admin.headers)

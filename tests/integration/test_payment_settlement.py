@@ -16,6 +16,7 @@ from domain.errors import Conflict, InvalidInput, NotFound
 from domain.payments.schemas import Payment
 from domain.payments.service import PaymentService
 from tests.factories import SeededTenant
+from tests.helpers import keyed
 from tests.integration.test_payment_recording import account_json, audit_of, payment_events
 
 NOW = dt.datetime(2026, 11, 30, 12, 0, tzinfo=dt.UTC)
@@ -135,7 +136,7 @@ async def test_the_debtor_is_told_the_balance_in_the_currencys_places(
     )
     assert link.status_code == 201, link.text
     page = "/pay/" + link.json()["url"].split("/pay/", 1)[1]
-    over = await client.post(f"{page}/checkout", json={"amount": "1075.01"})
+    over = await client.post(f"{page}/checkout", json={"amount": "1075.01"}, headers=keyed())
     assert over.status_code == 422, over.text
     problem = over.json()
     assert (problem["detail"], problem["field"]) == (
@@ -193,7 +194,7 @@ async def test_money_taken_beyond_the_balance_by_now_is_held_as_credit(
     paid_meanwhile = await client.post(
         f"/api/v1/accounts/{account.id}/payments",
         json={"amount": "100.00", "currency": "USD"},
-        headers=tenant.admin.headers,
+        headers=keyed(tenant.admin.headers),
     )
     assert paid_meanwhile.status_code == 201, paid_meanwhile.text
     paid = await settle(tenant, "succeed", pending.id)
@@ -324,11 +325,11 @@ async def test_undoing_a_payment_with_credit_takes_the_credit_back(
     paid = await client.post(
         f"/api/v1/accounts/{account.id}/payments",
         json={"amount": "1100.00", "currency": "USD"},
-        headers=tenant.admin.headers,
+        headers=keyed(tenant.admin.headers),
     )
     assert paid.json()["allocation"]["credit"] == "25.00"
     refunded = await client.post(
-        f"/api/v1/payments/{paid.json()['id']}/refund", headers=tenant.supervisor.headers
+        f"/api/v1/payments/{paid.json()['id']}/refund", headers=keyed(tenant.supervisor.headers)
     )
     assert refunded.status_code == 200, refunded.text
     async with tenant.db.tenant(tenant.id) as conn:
@@ -353,7 +354,7 @@ async def test_a_payment_whose_credit_has_been_used_since_cannot_be_undone(
     await client.post(
         f"/api/v1/accounts/{account.id}/payments",
         json={"amount": "100.00", "currency": "USD"},
-        headers=tenant.admin.headers,
+        headers=keyed(tenant.admin.headers),
     )
     paid = await settle(tenant, "succeed", pending.id)  # 25.00 of it held as credit
     async with tenant.db.tenant(tenant.id) as conn:
@@ -361,7 +362,7 @@ async def test_a_payment_whose_credit_has_been_used_since_cannot_be_undone(
             "UPDATE accounts SET credit = $2 WHERE id = $1", account.id, Decimal(left)
         )
     response = await client.post(
-        f"/api/v1/payments/{paid.id}/reverse", headers=tenant.admin.headers
+        f"/api/v1/payments/{paid.id}/reverse", headers=keyed(tenant.admin.headers)
     )
     if refused:
         assert response.status_code == 409, response.text
@@ -382,7 +383,7 @@ async def test_only_a_received_payment_can_be_undone(
 ) -> None:
     pending = await checkout(tenant)
     response = await client.post(
-        f"/api/v1/payments/{pending.id}/{path}", headers=tenant.admin.headers
+        f"/api/v1/payments/{pending.id}/{path}", headers=keyed(tenant.admin.headers)
     )
     assert response.status_code == 409, response.text
     problem = response.json()

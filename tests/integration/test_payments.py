@@ -9,6 +9,7 @@ from decimal import Decimal
 import pytest
 
 from tests.factories import SeededTenant
+from tests.helpers import keyed
 
 
 async def pay(
@@ -21,7 +22,7 @@ async def pay(
     user=None,
     **extra,
 ):  # type: ignore[no-untyped-def]
-    headers = dict((user or tenant.admin).headers)
+    headers = keyed((user or tenant.admin).headers)
     if key:
         headers["Idempotency-Key"] = key
     body = {"amount": amount, "currency": "USD", "method": "card", **extra}
@@ -101,7 +102,7 @@ async def test_paying_the_balance_marks_the_account_paid_and_a_refund_restores_i
     refunded = await client.post(
         f"/api/v1/payments/{paid['id']}/refund",
         json={"reason": "duplicate"},
-        headers=tenant.supervisor.headers,
+        headers=keyed(tenant.supervisor.headers),
     )
     assert refunded.status_code == 200, refunded.text
     assert refunded.json()["status"] == "refunded"
@@ -115,7 +116,7 @@ async def test_paying_the_balance_marks_the_account_paid_and_a_refund_restores_i
         "active",
     )
     again = await client.post(
-        f"/api/v1/payments/{paid['id']}/refund", headers=tenant.supervisor.headers
+        f"/api/v1/payments/{paid['id']}/refund", headers=keyed(tenant.supervisor.headers)
     )
     assert again.status_code == 409
     assert await outbox(tenant, "payment.refunded")
@@ -133,10 +134,12 @@ async def test_a_reversal_restores_exactly_what_the_payment_paid(
     reversed_ = await client.post(
         f"/api/v1/payments/{first['id']}/reverse",
         json={"reason": "chargeback"},
-        headers=tenant.admin.headers,
+        headers=keyed(tenant.admin.headers),
     )
     assert reversed_.json()["status"] == "reversed"
-    await client.post(f"/api/v1/payments/{second['id']}/reverse", headers=tenant.admin.headers)
+    await client.post(
+        f"/api/v1/payments/{second['id']}/reverse", headers=keyed(tenant.admin.headers)
+    )
     after = (
         await client.get(f"/api/v1/accounts/{account.id}", headers=tenant.admin.headers)
     ).json()
@@ -165,7 +168,7 @@ async def test_bad_payments_are_refused_and_change_nothing(
     response = await client.post(
         f"/api/v1/accounts/{account.id}/payments",
         json={"amount": amount, "currency": currency},
-        headers=tenant.admin.headers,
+        headers=keyed(tenant.admin.headers),
     )
     assert response.status_code == 422, response.text
     assert response.json()["errors"][0]["field"] == field
@@ -182,13 +185,13 @@ async def test_currencies_keep_their_own_decimals(client, tenant: SeededTenant) 
     ok = await client.post(
         f"/api/v1/accounts/{yen.id}/payments",
         json={"amount": "1500", "currency": "JPY"},
-        headers=tenant.admin.headers,
+        headers=keyed(tenant.admin.headers),
     )
     assert ok.json()["amount"] == "1500"
     bad = await client.post(
         f"/api/v1/accounts/{yen.id}/payments",
         json={"amount": "1500.5", "currency": "JPY"},
-        headers=tenant.admin.headers,
+        headers=keyed(tenant.admin.headers),
     )
     assert bad.status_code == 422
     dinar = await tenant.account(
@@ -197,7 +200,7 @@ async def test_currencies_keep_their_own_decimals(client, tenant: SeededTenant) 
     ok = await client.post(
         f"/api/v1/accounts/{dinar.id}/payments",
         json={"amount": "10.125", "currency": "BHD"},
-        headers=tenant.admin.headers,
+        headers=keyed(tenant.admin.headers),
     )
     assert ok.json()["allocation"]["principal"] == "10.125"
 
@@ -322,7 +325,7 @@ async def test_who_may_take_payments(client, tenant: SeededTenant) -> None:
     by_key = await client.post(
         f"/api/v1/accounts/{mine.id}/payments",
         json={"amount": "2.00", "currency": "USD", "method": "bank_transfer"},
-        headers={"Authorization": f"Bearer {key}"},
+        headers=keyed({"Authorization": f"Bearer {key}"}),
     )
     assert by_key.status_code == 201
     assert by_key.json()["source"] == "api"

@@ -34,7 +34,9 @@ async def test_admin_creates_a_user_who_can_sign_in(client, tenant: SeededTenant
         json={"email": f"dana@{tenant.slug}.test", "password": "a fine password"},
     )
     assert login.status_code == 200
-    groups = (await client.get("/api/v1/agent-groups", headers=tenant.collector.headers)).json()
+    groups = (await client.get("/api/v1/agent-groups", headers=tenant.collector.headers)).json()[
+        "items"
+    ]
     assert [g["member_count"] for g in groups if g["id"] == group["id"]] == [1]
 
 

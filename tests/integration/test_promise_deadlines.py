@@ -15,6 +15,7 @@ from domain.payments.service import PaymentService
 from domain.promises.service import settle_promises
 from domain.tenancy.schemas import PromiseRules
 from tests.factories import SeededTenant
+from tests.helpers import keyed
 
 GRACE = PromiseRules().grace_days  # 3
 ZONE = "America/New_York"
@@ -110,7 +111,7 @@ async def test_money_given_back_does_not_keep_a_promise(
     undone = await client.post(
         f"/api/v1/payments/{payment_id}/{action}",
         json={"reason": "bounced"},
-        headers=tenant.supervisor.headers,
+        headers=keyed(tenant.supervisor.headers),
     )
     assert undone.status_code == 200, undone.text
     assert await judged(tenant, local(due, 12)) == []  # not kept by it

@@ -62,6 +62,19 @@ async def test_every_html_page_has_the_security_headers(client, tenant: SeededTe
         assert "unsafe" not in policy
 
 
+async def test_every_page_links_the_icon_that_is_served(client, tenant: SeededTenant) -> None:
+    icon = await client.get("/favicon.ico")
+    assert icon.status_code == 200
+    assert icon.headers["content-type"] == "image/vnd.microsoft.icon"
+    assert icon.content[:4] == b"\x00\x00\x01\x00"  # an ICO file's header
+    assert_hardened(icon)
+    pay = await payment_link(client, tenant)
+    for path in ["/", "/login", "/queue", "/reports", pay, "/pay/not-a-link", "/schema"]:
+        html = (await client.get(path)).text
+        assert '<link rel="icon" href="/favicon.ico">' in html, path
+        assert "favicon-32x32" not in html, path
+
+
 async def test_app_pages_are_not_served_as_static_files(client) -> None:
     for name in ("index.html", "login.html", "pay.html"):
         assert (await client.get(f"/static/{name}")).status_code == 404

@@ -127,13 +127,13 @@ async def test_the_floor_lists_active_agents_with_their_held_work(
         )
     response = await client.get(AGENTS, headers=tenant.supervisor.headers)
     assert response.status_code == 200
-    by_id = {a["id"]: a for a in response.json()}
+    by_id = {a["id"]: a for a in response.json()["items"]}
     # Every role but read-only works accounts.
     assert set(by_id) == {tenant.admin.id, tenant.supervisor.id, first.id, second.id}
     assert (by_id[first.id]["held"], by_id[first.id]["capacity"]) == (2, 4)  # not the done one
     assert by_id[second.id]["held"] == 0
     grouped = await client.get(AGENTS, params={"group_id": team}, headers=tenant.admin.headers)
-    assert [a["id"] for a in grouped.json()] == [first.id]
+    assert [a["id"] for a in grouped.json()["items"]] == [first.id]
     unknown = await client.get(AGENTS, params={"group_id": 2**62}, headers=tenant.admin.headers)
     assert unknown.status_code == 404
     one = await client.get(f"{AGENTS}/{first.id}", headers=tenant.supervisor.headers)

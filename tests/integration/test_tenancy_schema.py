@@ -212,16 +212,21 @@ async def furnish(client: httpx.AsyncClient, tenant: SeededTenant) -> None:
     async with tenant.db.system() as conn:
         outbox = await conn.fetch("SELECT id FROM outbox WHERE tenant_id = $1", tenant.id)
         await webhook_queries.stage(conn, [r["id"] for r in outbox])
-        delivery = await conn.fetchval(
-            "SELECT id FROM webhook_deliveries WHERE tenant_id = $1 LIMIT 1", tenant.id
+        endpoint = await conn.fetchval(
+            "SELECT endpoint_id FROM webhook_deliveries WHERE tenant_id = $1 LIMIT 1", tenant.id
         )
         now = dt.datetime.now(dt.UTC)
-        await webhook_queries.record_attempts(
+        lease = uuid.uuid4()
+        [claimed] = await webhook_queries.claim(
+            conn, endpoint, now, dt.timedelta(seconds=30), 1, lease
+        )
+        recorded = await webhook_queries.record_attempts(
             conn,
             now,
+            lease,
             [
                 webhook_queries.Attempt(
-                    delivery_id=delivery,
+                    delivery_id=claimed["id"],
                     status=503,
                     latency_ms=12,
                     response="busy",
@@ -231,6 +236,7 @@ async def furnish(client: httpx.AsyncClient, tenant: SeededTenant) -> None:
                 )
             ],
         )
+        assert recorded == [claimed["id"]]
 
 
 @pytest.fixture(scope="module")

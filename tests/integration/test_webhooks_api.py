@@ -92,6 +92,17 @@ async def test_rotation_shows_a_new_secret_and_keeps_the_old_for_24_hours(
     assert (
         before + dt.timedelta(hours=24) <= until <= dt.datetime.now(dt.UTC) + dt.timedelta(hours=24)
     )
+    # Not again while the first secret still signs (a problem document, the secret unchanged).
+    again = await client.post(
+        f"{ENDPOINTS}/{created['endpoint']['id']}/rotate-secret", headers=tenant.admin.headers
+    )
+    assert again.status_code == 409, again.text
+    assert again.headers["content-type"] == "application/problem+json"
+    assert again.json()["detail"] == (
+        "the secret was rotated less than 24 hours ago and the one before it still signs "
+        f"until {until.isoformat()}: rotate again after that"
+    )
+    assert "secret" not in again.json()
 
 
 @pytest.mark.parametrize(

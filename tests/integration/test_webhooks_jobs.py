@@ -5,8 +5,11 @@ endpoints; an endpoint failing for 5 days is disabled and the tenant told."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import json
+import time
+import uuid
 
 import httpx
 from standardwebhooks.webhooks import Webhook
@@ -15,16 +18,18 @@ from domain.actor import system_actor
 from domain.db import Database
 from domain.outbox.service import ChangeRecorder
 from domain.webhooks import queries
-from domain.webhooks.delivery import FAILING_LIMIT, LEASE
+from domain.webhooks.delivery import FAILING_LIMIT, LEASE, Sender
 from server.resources import Resources
 from tasks.relay import Handoff, Relay
 from tasks.webhooks import retry_due, webhook_handoff
 from tests.factories import SeededTenant, TenantFactory
 from tests.integration.webhook_helpers import (
+    BOX,
     T0,
     TYPE,
     Receiver,
     add_endpoint,
+    attempts,
     deliveries,
     emit,
     sender,
@@ -84,9 +89,9 @@ async def test_the_retry_job_sends_what_a_dead_worker_left_with_the_same_webhook
         made = await add_endpoint(db, tenant.id, receiver.url)
         await emit(db, tenant.id, TYPE, {"account_id": 1})
         await stage_events(db, tenant.id, TYPE)
-        # A worker claims the delivery, then dies before sending or recording anything.
+        # A worker claims the delivery, then dies before recording anything.
         async with db.tenant(tenant.id) as conn:
-            [claimed] = await queries.claim(conn, made.endpoint.id, T0, LEASE, 10)
+            [claimed] = await queries.claim(conn, made.endpoint.id, T0, LEASE, 10, uuid.uuid4())
         # Leased: neither the kick nor the retry job sends it again before the lease is over.
         # (Other tests' due deliveries go out too: the job is every tenant's.)
         await retry_due(sender(db, T0 + LEASE - dt.timedelta(seconds=1)))
@@ -97,7 +102,110 @@ async def test_the_retry_job_sends_what_a_dead_worker_left_with_the_same_webhook
     assert request.headers["webhook-id"] == claimed["webhook_id"]
     Webhook(made.secret).verify(request.body, request.headers)
     [row] = await deliveries(db, tenant.id)
-    assert (row["status"], row["attempts"]) == ("succeeded", 1)
+    # The dead worker's attempt counts (the receiver may have had it), then the one that landed.
+    assert (row["status"], row["attempts"]) == ("succeeded", 2)
+    cut, landed = await attempts(db, tenant.id, row["id"])
+    assert (cut["attempted_at"], cut["status"], cut["latency_ms"]) == (T0, None, None)
+    assert cut["error"] == queries.INTERRUPTED
+    assert (landed["attempted_at"], landed["status"]) == (T0 + LEASE, 200)
+
+
+async def test_a_worker_that_lost_its_lease_records_nothing(
+    db: Database, tenants: TenantFactory
+) -> None:
+    """A worker stalled past its lease, whose delivery another took over, does not record
+    its outcome over the other's: the attempts stay one row each."""
+    tenant = await tenants.new(with_accounts=False)
+    made = await add_endpoint(db, tenant.id, "http://127.0.0.1:9/hooks")
+    await emit(db, tenant.id, TYPE, {"account_id": 1})
+    await stage_events(db, tenant.id, TYPE)
+    stalled, fresh = uuid.uuid4(), uuid.uuid4()
+    later = T0 + LEASE
+
+    async def record(conn, delivery_id: int, token: uuid.UUID) -> bool:  # type: ignore[no-untyped-def]
+        done = queries.Attempt(delivery_id, 200, 7, "ok", None, "succeeded", later)
+        recorded = await queries.record_attempts(conn, later, token, [done])
+        return recorded == [delivery_id]
+
+    async with db.tenant(tenant.id) as conn:
+        [first] = await queries.claim(conn, made.endpoint.id, T0, LEASE, 10, stalled)
+        assert first["attempts"] == 0
+        assert (
+            await queries.claim(
+                conn, made.endpoint.id, later - dt.timedelta(seconds=1), LEASE, 10, fresh
+            )
+            == []
+        )
+        # Renewed, the lease holds past its first end.
+        assert await queries.renew(conn, [first["id"]], stalled, later + LEASE) == 1
+        assert await queries.claim(conn, made.endpoint.id, later, LEASE, 10, fresh) == []
+        [second] = await queries.claim(conn, made.endpoint.id, later + LEASE, LEASE, 10, fresh)
+        assert second["attempts"] == 1
+        assert await queries.renew(conn, [first["id"]], stalled, later + 2 * LEASE) == 0
+        assert not await record(conn, first["id"], stalled)
+        assert await record(conn, second["id"], fresh)
+    [row] = await deliveries(db, tenant.id)
+    assert (row["status"], row["attempts"], row["lease"]) == ("succeeded", 2, None)
+    cut, landed = await attempts(db, tenant.id, row["id"])
+    assert (cut["attempted_at"], cut["error"]) == (T0, queries.INTERRUPTED)
+    assert (landed["status"], landed["latency_ms"]) == (200, 7)
+
+
+async def test_a_batch_goes_out_under_one_lease_renewed_while_its_requests_are_out(
+    db: Database, tenants: TenantFactory
+) -> None:
+    """Two deliveries claimed in one batch share one lease, renewed for both every third of
+    it while their requests are out; one taken over meanwhile by another worker (as after a
+    stall) keeps its own lease and its interrupted attempt, and the batch records the other
+    one alone."""
+    tenant = await tenants.new(with_accounts=False)
+    begun = time.monotonic()
+
+    def clock() -> dt.datetime:
+        return T0 + dt.timedelta(seconds=time.monotonic() - begun)
+
+    lease = dt.timedelta(seconds=1.5)
+    receiver = Receiver(script=[(0, {})], release=asyncio.Event())
+    async with receiver:
+        made = await add_endpoint(db, tenant.id, receiver.url)
+        for account in (1, 2):
+            await emit(db, tenant.id, TYPE, {"account_id": account})
+        await stage_events(db, tenant.id, TYPE)
+        worker = Sender(db, BOX, allow_local=True, clock=clock, spread=lambda: 1.0, lease=lease)
+        job = asyncio.create_task(worker.deliver_tenant(tenant.id))
+        for _ in range(250):
+            if len(receiver.requests) == 2:
+                break
+            await asyncio.sleep(0.02)
+        first, second = await deliveries(db, tenant.id)
+        assert first["lease"] is not None
+        assert (second["lease"], second["sending_since"]) == (
+            first["lease"],
+            first["sending_since"],
+        )
+        await asyncio.sleep(lease.total_seconds() / 3 + 0.3)
+        renewed = await deliveries(db, tenant.id)
+        assert [r["locked_until"] > first["locked_until"] for r in renewed] == [True, True]
+        other, at = uuid.uuid4(), clock() + dt.timedelta(hours=1)
+        async with db.tenant(tenant.id) as conn:
+            [taken] = await queries.claim(conn, made.endpoint.id, at, lease, 1, other)
+        assert taken["id"] == first["id"]
+        await asyncio.sleep(lease.total_seconds() / 3 + 0.3)
+        assert receiver.release is not None
+        receiver.release.set()
+        assert await job == {"failed": 2}
+    assert len(receiver.requests) == 2
+    lost, kept = await deliveries(db, tenant.id)
+    # The taken-over one: the other worker's lease, untouched by the first one's renewals.
+    assert (lost["status"], lost["attempts"], lost["lease"]) == ("pending", 1, other)
+    assert (lost["locked_until"], lost["last_error"]) == (at + lease, queries.INTERRUPTED)
+    [cut] = await attempts(db, tenant.id, lost["id"])
+    assert (cut["status"], cut["error"]) == (None, queries.INTERRUPTED)
+    assert (kept["status"], kept["attempts"], kept["lease"]) == ("pending", 1, None)
+    assert (kept["sending_since"], kept["locked_until"]) == (None, None)
+    [tried] = await attempts(db, tenant.id, kept["id"])
+    assert tried["error"] == kept["last_error"]
+    assert kept["last_error"].startswith("ServerDisconnectedError")
 
 
 async def test_a_workflows_emit_step_goes_out_through_the_endpoints(

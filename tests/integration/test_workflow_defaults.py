@@ -40,7 +40,7 @@ async def shipped(tenants: TenantFactory) -> SeededTenant:
 async def _workflows(client: httpx.AsyncClient, tenant: SeededTenant) -> dict[str, dict]:
     response = await client.get(f"{API}/workflows", headers=tenant.supervisor.headers)
     assert response.status_code == 200, response.text
-    return {w["name"]: w for w in response.json()}
+    return {w["name"]: w for w in response.json()["items"]}
 
 
 async def _wait_for(probe, what: str, seconds: float = 20.0):  # type: ignore[no-untyped-def]
@@ -65,7 +65,7 @@ async def test_a_new_tenant_starts_with_the_shipped_workflows_enabled_and_valid(
     )
     assert all(w["enabled"] and w["version"] == 1 for w in flows.values())
     response = await client.get(f"{API}/templates", headers=shipped.supervisor.headers)
-    templates = {t["name"]: t for t in response.json()}
+    templates = {t["name"]: t for t in response.json()["items"]}
     assert {(n, t["channel"]) for n, t in templates.items()} == {
         ("Payment receipt", "email"),
         ("Promise reminder", "sms"),
@@ -151,7 +151,8 @@ async def test_the_shipped_workflows_are_edited_switched_off_and_removed_like_an
     assert fewer.status_code == 200, fewer.text
     assert (fewer.json()["version"], len(fewer.json()["steps"])) == (2, 1)
     templates = {
-        t["name"]: t for t in (await client.get(f"{API}/templates", headers=headers)).json()
+        t["name"]: t
+        for t in (await client.get(f"{API}/templates", headers=headers)).json()["items"]
     }
     reworded = await client.patch(
         f"{API}/templates/{templates['Payment receipt']['id']}",

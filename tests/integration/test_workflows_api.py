@@ -55,7 +55,7 @@ async def test_a_supervisor_saves_a_workflow_and_reads_it_back(
     assert workflow["steps"][1]["due_offset_minutes"] == 1440
     assert workflow["runs_today"] == 0
     listed = await client.get(f"{API}/workflows", headers=headers)
-    assert [w["id"] for w in listed.json()] == [workflow["id"]]
+    assert [w["id"] for w in listed.json()["items"]] == [workflow["id"]]
 
     # Renaming or switching off is the same version; new steps are a new one.
     renamed = await client.patch(

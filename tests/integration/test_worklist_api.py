@@ -71,7 +71,7 @@ async def test_queues_are_created_listed_changed_and_only_deleted_when_empty(
     assert changed.json()["agent_ids"] == [tenant.collector.id]
     await tasks(tenant, 3, queue_id=made["id"])
     listed = await client.get("/api/v1/queues", headers=tenant.collector.headers)
-    assert [q["waiting"] for q in listed.json() if q["id"] == made["id"]] == [3]
+    assert [q["waiting"] for q in listed.json()["items"] if q["id"] == made["id"]] == [3]
     refused = await client.delete(f"/api/v1/queues/{made['id']}", headers=tenant.admin.headers)
     assert refused.status_code == 409
     assert "3 waiting" in refused.json()["detail"]
@@ -333,7 +333,7 @@ async def test_a_rule_run_creates_tasks_once_and_records_the_run(
     assert second.json()["created"] == 0
     runs = (
         await client.get(f"/api/v1/rules/{rule['id']}/runs", headers=tenant.supervisor.headers)
-    ).json()
+    ).json()["items"]
     assert [r["created"] for r in runs] == [0, 3]
     listed = (
         await client.get(f"/api/v1/tasks?rule_id={rule['id']}", headers=tenant.supervisor.headers)
@@ -449,7 +449,7 @@ async def test_a_collector_pulls_works_and_completes_a_task(client, tenant: Seed
     assert task["contact"]["allowed"] is True
     visible = await client.get(f"/api/v1/accounts/{account.id}", headers=me.headers)
     assert visible.status_code == 200
-    mine = (await client.get("/api/v1/tasks/mine", headers=me.headers)).json()
+    mine = (await client.get("/api/v1/tasks/mine", headers=me.headers)).json()["items"]
     assert [t["id"] for t in mine] == [task_id]
     empty = (await client.post("/api/v1/tasks/next", headers=me.headers)).json()
     assert empty["task"] is None
@@ -465,7 +465,10 @@ async def test_a_collector_pulls_works_and_completes_a_task(client, tenant: Seed
         f"/api/v1/tasks/{task_id}/complete", json={"outcome": "x"}, headers=me.headers
     )
     assert again.status_code == 409
-    assert (await client.get("/api/v1/tasks/mine", headers=me.headers)).json() == []
+    assert (await client.get("/api/v1/tasks/mine", headers=me.headers)).json() == {
+        "items": [],
+        "next_cursor": None,
+    }
     completed = await outbox(tenant, "task.completed")
     assert completed
     assert f"agent:{me.id}" in completed[-1]["channels"]
@@ -509,9 +512,10 @@ async def test_a_supervisor_reassigns_and_the_first_collector_loses_it(
     )
     assert moved.status_code == 200
     assert "covering for lunch" in moved.json()["assignment_reason"]
-    assert (await client.get("/api/v1/tasks/mine", headers=first.headers)).json() == []
+    assert (await client.get("/api/v1/tasks/mine", headers=first.headers)).json()["items"] == []
     assert [
-        t["id"] for t in (await client.get("/api/v1/tasks/mine", headers=second.headers)).json()
+        t["id"]
+        for t in (await client.get("/api/v1/tasks/mine", headers=second.headers)).json()["items"]
     ] == [task_id]
     [*_, last] = await outbox(tenant, "task.assigned")
     assert f"agent:{first.id}" in last["channels"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,16 +30,19 @@ HANG = 3.0
 class Received:
     headers: dict[str, str]
     body: bytes
+    at: float = field(default_factory=time.monotonic)
 
 
 @dataclass
 class Receiver:
     """Answers each request with the next ``(status, headers)`` of ``script`` (the last one
-    once the script is over); status 0: answers nothing for ``HANG`` seconds."""
+    once the script is over); status 0: answers nothing for ``HANG`` seconds, or until
+    ``release`` is set if there is one (the sender is held mid-request)."""
 
     script: list[tuple[int, dict[str, str]]] = field(default_factory=lambda: [(200, {})])
     requests: list[Received] = field(default_factory=list)
     server: asyncio.Server | None = None
+    release: asyncio.Event | None = None
 
     @property
     def url(self) -> str:
@@ -52,6 +56,8 @@ class Receiver:
 
     async def __aexit__(self, *_: Any) -> None:
         assert self.server is not None
+        if self.release is not None:
+            self.release.set()
         self.server.close()
         await self.server.wait_closed()
 
@@ -71,7 +77,10 @@ class Receiver:
             self.requests.append(Received(headers, body))
             status, extra = self.script[min(len(self.requests) - 1, len(self.script) - 1)]
             if status == 0:
-                await asyncio.sleep(HANG)
+                if self.release is not None:
+                    await self.release.wait()
+                else:
+                    await asyncio.sleep(HANG)
                 return
             reply = f"status {status}".encode()
             out = [f"HTTP/1.1 {status} X", f"content-length: {len(reply)}", "connection: close"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
+import msgspec
 import pytest
 
 from domain.accounts.schemas import Account
@@ -74,6 +75,8 @@ def test_the_debtor_hears_the_payments_figures_and_the_accounts_and_nothing_else
             "status": "failed",
             "provider_ref": "pi_123",
             "failure_reason": "card declined",
+            "method": "card",
+            "received_at": None,
         },
         "account": {
             "currency": "USD",
@@ -95,6 +98,8 @@ def test_the_debtor_hears_only_what_changed() -> None:
             "status": "failed",
             "provider_ref": "pi_123",
             "failure_reason": "card declined",
+            "method": "card",
+            "received_at": None,
         }
     }
     assert debtor_view(None, account()) == {
@@ -133,3 +138,26 @@ def test_the_debtor_hears_only_what_changed() -> None:
 )
 def test_the_status_a_change_of_balance_leaves(status: str, balance: Decimal, after: str) -> None:
     assert _status_after(status, balance) == after
+
+
+def test_a_payment_that_went_through_tells_the_page_its_receipt() -> None:
+    """Number, method and time: what the page's receipt shows beside the amount."""
+    paid = msgspec.structs.replace(
+        failed_payment(),
+        status="succeeded",
+        method="bank_transfer",
+        failure_reason=None,
+        failed_at=None,
+        received_at=AT,
+    )
+    assert debtor_view(paid, None)["payment"] == {
+        "id": 7,
+        "amount": "40.00",
+        "currency": "USD",
+        "status": "succeeded",
+        "provider_ref": "pi_123",
+        "failure_reason": None,
+        "method": "bank_transfer",
+        "received_at": "2026-11-30T12:00:00+00:00",
+        "receipt": "R-7",
+    }

@@ -73,3 +73,16 @@ def test_session_lifetimes_come_from_the_environment_and_must_be_positive() -> N
     for name in ("ACCESS_TOKEN_TTL", "REFRESH_TOKEN_TTL", "SESSION_MAX_AGE"):
         with pytest.raises(SettingsError, match=name):
             settings_from_env({name: "0"})
+
+
+def test_the_jobs_stream_and_the_webhook_lease_come_from_the_environment() -> None:
+    defaults = settings_from_env({})
+    assert (defaults.jobs_queue, defaults.webhooks_lease_seconds) == ("recoup:jobs", 20)
+    chosen = settings_from_env({"JOBS_QUEUE": " recoup:jobs:b ", "WEBHOOKS_LEASE_SECONDS": "3"})
+    assert (chosen.jobs_queue, chosen.webhooks_lease_seconds) == ("recoup:jobs:b", 3)
+    assert settings_from_env({"WEBHOOKS_LEASE_SECONDS": "600"}).webhooks_lease_seconds == 600
+    for seconds in ("2", "601"):
+        with pytest.raises(SettingsError, match="WEBHOOKS_LEASE_SECONDS must be between 3"):
+            settings_from_env({"WEBHOOKS_LEASE_SECONDS": seconds})
+    with pytest.raises(SettingsError, match="JOBS_QUEUE must name a Redis stream"):
+        settings_from_env({"JOBS_QUEUE": "   "})

@@ -140,12 +140,16 @@ async def record_run(
     return run_id
 
 
-async def runs(conn: Connection, rule_id: int, limit: int) -> list[asyncpg.Record]:
+async def runs(
+    conn: Connection, rule_id: int, limit: int, *, before_id: int | None = None
+) -> list[asyncpg.Record]:
     return await conn.fetch(
         """SELECT id, rule_id, trigger, created, started_at, finished_at FROM rule_runs
-        WHERE rule_id = $1 ORDER BY id DESC LIMIT $2""",
+        WHERE rule_id = $1 AND ($3::bigint IS NULL OR id < $3)
+        ORDER BY id DESC LIMIT $2""",
         rule_id,
         limit,
+        before_id,
     )
 
 

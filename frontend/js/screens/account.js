@@ -59,6 +59,8 @@ export async function accountScreen(id, { embedded = false } = {}) {
     } else if (event.type === "account.updated" || event.type === "account.created") {
       account = event.data;
       show(true);
+      // A status such as a dispute opens or closes contact.
+      if (event.data.changed?.includes("status")) contact.load();
       announce(`Account updated: balance ${balance.text()}`);
     } else if (event.type === "interaction.logged") {
       timeline.add(event.data, true);

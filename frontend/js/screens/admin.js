@@ -1,10 +1,10 @@
 // Admin: users and API keys of the tenant.
-import { api } from "../api.js";
+import { api, everything } from "../api.js";
 import { formatDateTime, h } from "../dom.js";
 
 export async function adminScreen() {
   const [users, groups, keys] = await Promise.all([
-    api("/users", { query: { limit: 200 } }), api("/agent-groups"), api("/api-keys"),
+    api("/users", { query: { limit: 200 } }), everything("/agent-groups"), everything("/api-keys"),
   ]);
   const groupName = new Map(groups.map((g) => [g.id, g.name]));
   return h("section", { "aria-labelledby": "admin-title" },

@@ -1,11 +1,11 @@
 // Message templates: the words the workflows send, by e-mail or text.
-import { api } from "../api.js";
+import { api, everything } from "../api.js";
 import { formatDateTime, h } from "../dom.js";
 import { sectionNav } from "./workflow/section-nav.js";
 import { channelName } from "./workflow/words.js";
 
 export async function templatesScreen() {
-  const templates = await api("/templates");
+  const templates = await everything("/templates");
   return h("section", { "aria-labelledby": "templates-title" },
     sectionNav("templates"),
     h("div", { class: "title-bar" },

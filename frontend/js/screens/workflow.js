@@ -1,7 +1,7 @@
 // The workflow editor: a form for supervisors (trigger, conditions checked as they are
 // typed, steps to add, remove and reorder) and a JSON view kept in step with it. Both edit
 // one model, which is exactly the body that is saved; a refusal lands at its field.
-import { api } from "../api.js";
+import { api, everything } from "../api.js";
 import { announce, h, pending } from "../dom.js";
 import { clearFieldErrors, confirmButton, field, go, showProblem } from "../forms.js";
 import { conditionsPanel } from "./workflow/conditions.js";
@@ -22,8 +22,8 @@ function replace(model, value) {
 export async function workflowScreen(id) {
   const [existing, templates, tenant, queues, groups, users] = await Promise.all([
     id ? api(`/workflows/${id}`) : null,
-    api("/templates"), api("/tenant"),
-    api("/queues").catch(() => []), api("/agent-groups").catch(() => []),
+    everything("/templates"), api("/tenant"),
+    everything("/queues").catch(() => []), everything("/agent-groups").catch(() => []),
     api("/users", { query: { limit: 200 } }).then((page) => page.items).catch(() => []),
   ]);
   let workflow = existing;

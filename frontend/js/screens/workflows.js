@@ -1,7 +1,7 @@
 // Workflows: what each does, whether it is on (paused and resumed from here), how often it
 // ran today and what last went wrong. Supervisors and admins only. Kept live from the tenant
 // channel: a workflow changed anywhere (paused from another screen) is read again.
-import { api } from "../api.js";
+import { api, everything } from "../api.js";
 import { formatDateTime, h, submit } from "../dom.js";
 import { realtime } from "../realtime.js";
 import { sectionNav } from "./workflow/section-nav.js";
@@ -45,10 +45,10 @@ export async function workflowsScreen() {
   }
 
   async function reload() {
-    render(await api("/workflows"));
+    render(await everything("/workflows"));
   }
 
-  render(await api("/workflows"));
+  render(await everything("/workflows"));
   const stop = realtime.subscribe("tenant", (event) => {
     if (event.type?.startsWith("workflow.") && !["workflow.triggered", "workflow.step"].includes(event.type)) {
       clearTimeout(timer);

@@ -1,7 +1,7 @@
 // What the debtor has paid and what they have promised, reloaded whenever an event says
 // either changed.
 import { money } from "../../../components/rc-money.js";
-import { api } from "../../api.js";
+import { api, everything } from "../../api.js";
 import { formatDate, formatDateTime, h } from "../../dom.js";
 
 const PAYMENT_TONE = { succeeded: "ok", pending: "warn" };
@@ -30,7 +30,7 @@ export function paymentsPanel(id) {
     async load() {
       const [paid, promised] = await Promise.all([
         api(`/accounts/${id}/payments`, { query: { limit: 10 } }).catch(() => ({ items: [] })),
-        api(`/accounts/${id}/promises`).catch(() => []),
+        everything(`/accounts/${id}/promises`).catch(() => []),
       ]);
       payments.replaceChildren(...(paid.items.length ? paid.items.map(paymentItem)
         : [h("li", { class: "muted" }, "No payments yet.")]));

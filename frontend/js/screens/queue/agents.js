@@ -4,7 +4,7 @@
 // change what agents hold, so the figures are read again (at most every half second).
 import "../../../components/rc-agent-controls.js";
 import { AGENT_STATUS } from "../../../components/rc-agent-controls.js";
-import { api } from "../../api.js";
+import { api, everything } from "../../api.js";
 import { flash, h, problemBox } from "../../dom.js";
 import { realtime } from "../../realtime.js";
 
@@ -52,7 +52,7 @@ export function agentsPanel({ onAgents }) {
 
   async function load() {
     try {
-      show(await api("/agents"));
+      show(await everything("/agents"));
       problem.replaceChildren();
     } catch (error) {
       problem.replaceChildren(problemBox(error));

@@ -2,7 +2,7 @@
 // queue, or cancel them with a reason. Each is all or nothing on the server; a refusal
 // (another's task, one already done, an agent without room) shows its words here, and the
 // list changes when the tasks' events arrive, not from the answer.
-import { api } from "../../api.js";
+import { api, everything } from "../../api.js";
 import { h, submit } from "../../dom.js";
 
 const plural = (n, word) => `${n} ${word}${n === 1 ? "" : "s"}`;
@@ -88,7 +88,7 @@ export function bulkBar({ list, say }) {
       node.hidden = false;
       showCount([...list.checked]);
       try {
-        const queues = await api("/queues");
+        const queues = await everything("/queues");
         const chosen = queue.value;
         queue.replaceChildren(h("option", { value: "" }, "Choose a queue…"),
           ...queues.map((q) => h("option", { value: q.id }, q.name)));

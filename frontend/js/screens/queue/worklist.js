@@ -1,7 +1,7 @@
 // The list's feed: REST once, then a channel. Mine comes from my agent channel: work given
 // to me arrives with a quiet notice, work taken away (reassigned, timed out, completed)
 // leaves. The team's open work comes from the wallboard channel.
-import { api } from "../../api.js";
+import { api, everything } from "../../api.js";
 import { TASK_HELD, TASK_OPEN, words } from "../../codes.js";
 import { problemBox } from "../../dom.js";
 import { realtime } from "../../realtime.js";
@@ -16,7 +16,7 @@ export function worklist({ list, me, problem, say, panel, onAvailability }) {
     problem.replaceChildren();
     try {
       if (scope === "mine") {
-        list.reset(await api("/tasks/mine"));
+        list.reset(await everything("/tasks/mine", { limit: 1000 }));
       } else {
         const page = await api("/tasks", { query: { status: [...TASK_OPEN], limit: 200 } });
         list.reset(page.items);
