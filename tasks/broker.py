@@ -65,6 +65,9 @@ async def open_resources(state: TaskiqState) -> None:
 
 @broker.on_event(TaskiqEvents.WORKER_SHUTDOWN)
 async def close_resources(state: TaskiqState) -> None:
+    webhooks = getattr(state, "webhooks", None)
+    if webhooks is not None:
+        await webhooks.close()
     channels = getattr(state, "channels", None)
     if channels is not None:
         await channels.stop()

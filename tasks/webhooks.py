@@ -4,7 +4,8 @@ The relay stages a delivery for each event and each endpoint that takes it, in i
 transaction (so none is lost), then kicks ``deliver`` once per tenant and batch. ``retry``,
 every few seconds, sends what is due again (retries, and deliveries whose kick was lost or whose
 worker died mid-request). Each endpoint's deliveries go out on their own, so a slow or dead
-endpoint never holds up another's.
+endpoint never holds up another's. A worker process keeps one sender for both jobs: one lane
+per endpoint at a time, and each endpoint's connections kept open between jobs.
 """
 
 from __future__ import annotations
@@ -30,16 +31,12 @@ log = structlog.get_logger("recoup.webhooks")
 RETRY_SECONDS = 5
 
 
-def _db(state: Annotated[TaskiqState, TaskiqDepends()]) -> Database:
-    return state.db
-
-
 @cache
 def box() -> SecretBox:
     return SecretBox(get_settings().secret_key)
 
 
-def sender(db: Database, clock: Clock = utcnow) -> Sender:
+def sender(db: Database, clock: Clock = utcnow, *, keep: bool = False) -> Sender:
     settings = get_settings()
     return Sender(
         db,
@@ -47,7 +44,16 @@ def sender(db: Database, clock: Clock = utcnow) -> Sender:
         allow_local=settings.webhooks_allow_local,
         clock=clock,
         lease=dt.timedelta(seconds=settings.webhooks_lease_seconds),
+        keep=keep,
     )
+
+
+def _sender(state: Annotated[TaskiqState, TaskiqDepends()]) -> Sender:
+    """The worker process's sender (closed with the worker's resources)."""
+    found = getattr(state, "webhooks", None)
+    if found is None:
+        found = state.webhooks = sender(state.db, keep=True)
+    return found
 
 
 async def retry_due(sender: Sender) -> dict[str, int]:
@@ -62,18 +68,18 @@ async def retry_due(sender: Sender) -> dict[str, int]:
 
 
 @broker.task(task_name="webhooks.deliver")
-async def deliver(tenant_id: int, db: Database = TaskiqDepends(_db)) -> dict[str, int]:
+async def deliver(tenant_id: int, sender: Sender = TaskiqDepends(_sender)) -> dict[str, int]:
     """The tenant's newly staged deliveries out."""
-    return await sender(db).deliver_tenant(tenant_id)
+    return await sender.deliver_tenant(tenant_id)
 
 
 @broker.task(task_name="webhooks.retry", schedule=[{"interval": RETRY_SECONDS}])
-async def retry(db: Annotated[Database, TaskiqDepends(_db)]) -> dict[str, int]:
+async def retry(sender: Annotated[Sender, TaskiqDepends(_sender)]) -> dict[str, int]:
     """Every few seconds (the first retry comes 5 s after a failure): retries that are due,
     and deliveries a lost kick or a dead worker left (once its lease, WEBHOOKS_LEASE_SECONDS,
-    is over). Runs that overlap send nothing twice: each delivery is leased to the job that
-    claimed it, which renews the lease while it sends."""
-    figures = await retry_due(sender(db))
+    is over). Runs that overlap send nothing twice: each batch is leased to the job that
+    claimed it, which renews the lease while the batch's requests are out."""
+    figures = await retry_due(sender)
     if figures:
         log.info("webhook retries", **figures)
     return figures

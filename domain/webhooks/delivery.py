@@ -1,14 +1,15 @@
 """Sending deliveries: signed requests, the retry schedule, dead letters.
 
-Each endpoint's due deliveries are claimed with a lease, renewed every third of it while they
-are out (a worker that dies mid-request lets go within one lease, and the retry job sends
-them again: the receiver gets the same ``webhook-id`` and de-duplicates by it; the attempt
-the dead worker began is recorded as interrupted when another takes the delivery over), sent,
-and their outcome recorded with an attempt row, each in its own short transaction: no
-transaction is open during a request. A delivery already recorded is never sent again (only
-a replay puts it back in line), and an outcome is recorded only by the worker that still
-holds the lease.
-Endpoints are sent to concurrently, so a slow or dead one never delays another's.
+Each endpoint's due deliveries are claimed in batches, each batch under one lease that is
+renewed every third of it while the batch's requests are out (a worker that dies
+mid-request lets go within one lease, and the retry job sends them again: the receiver gets
+the same ``webhook-id`` and de-duplicates by it; the attempt the dead worker began is
+recorded as interrupted when another takes the delivery over), sent, and their outcomes
+recorded with their attempt rows in one statement, each step in its own short transaction:
+no transaction is open during a request. A delivery already recorded is never sent again
+(only a replay puts it back in line), and an outcome is recorded only by the worker that
+still holds the lease. Endpoints are sent to concurrently, each with its own connections and
+its own bound on requests in flight, so a slow or dead one never delays another's.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-import httpx
+import aiohttp
 import structlog
 
 from channels import names
@@ -33,7 +34,7 @@ from domain.outbox import events
 from domain.outbox.service import ChangeRecorder
 from domain.webhooks import queries
 from domain.webhooks.signing import SecretBox, signatures
-from domain.webhooks.urls import UrlPolicy, delivery_client, refusal
+from domain.webhooks.urls import DeliveryClient, SSRFProtectionError, UrlPolicy, delivery_client
 
 log = structlog.get_logger("recoup.webhooks")
 
@@ -54,10 +55,13 @@ ATTEMPTS = len(SCHEDULE) + 1
 MAX_RETRY_AFTER = dt.timedelta(hours=24)
 # An endpoint that has answered nothing but failures for this long is disabled.
 FAILING_LIMIT = dt.timedelta(days=5)
-# How long a claimed delivery stays with its worker unless renewed (WEBHOOKS_LEASE_SECONDS).
+# How long a claimed batch stays with its worker unless renewed (WEBHOOKS_LEASE_SECONDS).
 LEASE = dt.timedelta(seconds=20)
-BATCH = 20
-PER_ENDPOINT = 4
+BATCH = 50
+# Requests in flight to one endpoint from one worker process (and its open connections).
+PER_ENDPOINT = 8
+# Endpoints whose clients (and connections) a worker keeps between jobs.
+KEEP_CLIENTS = 1000
 EXCERPT = 1000
 
 
@@ -111,7 +115,14 @@ class Outcome:
 @dataclass
 class Sender:
     """What sending needs: the server's key (to open secrets), the deployment's address
-    policy and, in tests, the clock of the schedule and the jitter."""
+    policy and, in tests, the clock of the schedule and the jitter.
+
+    A worker keeps one sender (``keep``): each endpoint has one lane in the process at a
+    time (a job that finds it running asks it to go round once more instead of starting
+    another) and its own pooled client, whose connections stay open between deliveries and
+    jobs. At most ``PER_ENDPOINT`` requests of an endpoint are in flight in a process, so an
+    endpoint that never answers holds that many connections and its own lane, nothing that
+    another endpoint's deliveries wait for."""
 
     db: Database
     box: SecretBox
@@ -120,31 +131,70 @@ class Sender:
     spread: Callable[[], float] = jitter
     timeout: float = TIMEOUT_SECONDS
     lease: dt.timedelta = LEASE
+    keep: bool = False
+    _lanes: dict[int, asyncio.Task[dict[str, int]]] = field(
+        default_factory=dict, init=False, repr=False
+    )
+    _again: set[int] = field(default_factory=set, init=False, repr=False)
+    _clients: dict[int, DeliveryClient] = field(default_factory=dict, init=False, repr=False)
 
     async def deliver_tenant(self, tenant_id: int) -> dict[str, int]:
-        """Every due delivery of the tenant, each endpoint on its own."""
+        """Every due delivery of the tenant, each endpoint on its own lane."""
         async with self.db.tenant(tenant_id) as conn:
             endpoints = await queries.due_endpoints(conn, self.clock())
-        if not endpoints:
-            return {}
-        policy = UrlPolicy(allow_local=self.allow_local)
-        async with delivery_client(policy, self.timeout) as client:
-            results = await asyncio.gather(
-                *(self.deliver_endpoint(client, tenant_id, e) for e in endpoints)
-            )
+        started: dict[int, asyncio.Task[dict[str, int]]] = {}
+        for endpoint_id in endpoints:
+            lane = self._lanes.get(endpoint_id)
+            if lane is not None and not lane.done():
+                self._again.add(endpoint_id)
+                continue
+            lane = asyncio.create_task(self.deliver_endpoint(tenant_id, endpoint_id))
+            self._lanes[endpoint_id] = started[endpoint_id] = lane
+        try:
+            results = await asyncio.gather(*started.values(), return_exceptions=True)
+        finally:
+            for endpoint_id, lane in started.items():
+                if self._lanes.get(endpoint_id) is lane:
+                    del self._lanes[endpoint_id]
+                if not self.keep:
+                    await self._close(endpoint_id)
         figures: dict[str, int] = {}
         for result in results:
+            if isinstance(result, BaseException):
+                raise result
             for key, value in result.items():
                 figures[key] = figures.get(key, 0) + value
         return figures
 
-    async def deliver_endpoint(
-        self, client: httpx.AsyncClient, tenant_id: int, endpoint_id: int
-    ) -> dict[str, int]:
+    async def close(self) -> None:
+        for endpoint_id in list(self._clients):
+            await self._close(endpoint_id)
+
+    async def _close(self, endpoint_id: int) -> None:
+        client = self._clients.pop(endpoint_id, None)
+        if client is not None:
+            await client.aclose()
+
+    async def _client(self, endpoint_id: int) -> DeliveryClient:
+        client = self._clients.get(endpoint_id)
+        if client is None:
+            if len(self._clients) >= KEEP_CLIENTS:
+                # Those of endpoints without a lane running go first (the oldest first).
+                idle = [e for e in self._clients if e not in self._lanes]
+                for endpoint in idle[: KEEP_CLIENTS // 4]:
+                    await self._close(endpoint)
+            policy = UrlPolicy(allow_local=self.allow_local)
+            client = self._clients[endpoint_id] = delivery_client(
+                policy, self.timeout, connections=PER_ENDPOINT
+            )
+        return client
+
+    async def deliver_endpoint(self, tenant_id: int, endpoint_id: int) -> dict[str, int]:
         figures: dict[str, int] = {}
         limit = asyncio.Semaphore(PER_ENDPOINT)
         while True:
             now = self.clock()
+            self._again.discard(endpoint_id)
             async with self.db.tenant(tenant_id) as conn:
                 endpoint = await queries.endpoint_for_delivery(conn, endpoint_id)
                 if endpoint is None or not endpoint["enabled"]:
@@ -152,32 +202,45 @@ class Sender:
                 token = uuid.uuid4()
                 claimed = await queries.claim(conn, endpoint_id, now, self.lease, BATCH, token)
             if not claimed:
+                if endpoint_id in self._again:
+                    continue  # a job asked while the claim was on its way
                 return figures
-            secrets = self._secrets(endpoint, now)
-            refused = await refusal(endpoint["url"], UrlPolicy(allow_local=self.allow_local))
-
-            async def one(
-                row: dict,
-                secrets: list[str] = secrets,
-                url: str = endpoint["url"],
-                refused: str | None = refused,
-            ) -> Outcome:
-                async with limit:
-                    return await self._send(client, url, secrets, row, refused)
-
+            # The batch's lease is renewed while its requests are out.
             holder = asyncio.create_task(self._hold(tenant_id, [r["id"] for r in claimed], token))
             try:
-                outcomes = await asyncio.gather(*(one(r) for r in claimed))
+                outcomes = await self._send_batch(tenant_id, endpoint, claimed, now, limit)
             finally:
                 holder.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await holder
-            disabled = await self._record(tenant_id, endpoint_id, claimed, outcomes, token)
+            disabled = await self._record(tenant_id, endpoint, claimed, outcomes, token)
             for outcome in outcomes:
                 key = "succeeded" if outcome.ok else "failed"
                 figures[key] = figures.get(key, 0) + 1
             if disabled:
                 return figures
+
+    async def _send_batch(
+        self,
+        tenant_id: int,
+        endpoint: dict,
+        claimed: list,
+        now: dt.datetime,
+        limit: asyncio.Semaphore,
+    ) -> list[Outcome]:
+        url = endpoint["url"]
+        plain = not url.lower().startswith("https://") and not self.allow_local
+        # Saved while the tenant allowed plain http; checked again for every batch.
+        if plain and not await self._tenant_allows_http(tenant_id):
+            return [Outcome(None, 0, None, "plain http is no longer allowed") for _ in claimed]
+        client = await self._client(endpoint["id"])
+        secrets = self._secrets(endpoint, now)
+
+        async def one(row: dict) -> Outcome:
+            async with limit:
+                return await self._send(client, url, secrets, row)
+
+        return list(await asyncio.gather(*(one(r) for r in claimed)))
 
     async def _hold(self, tenant_id: int, ids: list[int], token: uuid.UUID) -> None:
         """Renew the lease every third of it while the requests are out."""
@@ -198,14 +261,8 @@ class Sender:
         return found
 
     async def _send(
-        self,
-        client: httpx.AsyncClient,
-        url: str,
-        secrets: list[str],
-        row: dict,
-        refused: str | None = None,
+        self, client: DeliveryClient, url: str, secrets: list[str], row: dict
     ) -> Outcome:
-        """One request; ``refused``: why the URL's host may not be reached now."""
         body = row["payload"].encode()
         timestamp = int(time.time())
         headers = {
@@ -216,41 +273,24 @@ class Sender:
             "webhook-signature": signatures(secrets, row["webhook_id"], timestamp, body),
         }
         started = time.perf_counter()
-        if not url.lower().startswith("https://") and not self.allow_local:
-            # Saved while the tenant allowed plain http; checked again at every attempt.
-            tenant_http = await self._tenant_allows_http(row["tenant_id"])
-            if not tenant_http:
-                return Outcome(None, 0, None, "plain http is no longer allowed")
-        if refused is not None:
-            return Outcome(None, 0, None, refused)
         try:
-            async with (
-                asyncio.timeout(self.timeout),
-                client.stream("POST", url, content=body, headers=headers) as response,
-            ):
-                excerpt = b""
-                async for chunk in response.aiter_bytes():
-                    excerpt += chunk
-                    if len(excerpt) >= EXCERPT:
-                        break
-                latency = round((time.perf_counter() - started) * 1000)
-                return Outcome(
-                    response.status_code,
-                    latency,
-                    excerpt[:EXCERPT].decode("utf-8", "replace"),
-                    None,
-                    response.headers.get("retry-after"),
-                )
-        except (TimeoutError, httpx.TimeoutException):
-            # httpx's timeouts are per connection, read or write: the whole request is held to
-            # the same time (a receiver that trickles its answer is cut too).
+            # The whole request, the answer's start included (a receiver that trickles it
+            # is cut too), to the second.
+            async with asyncio.timeout(self.timeout):
+                status, start, asked = await client.post(url, body, headers, EXCERPT)
+        except TimeoutError:
             latency = round((time.perf_counter() - started) * 1000)
             return Outcome(None, latency, None, f"no answer within {self.timeout:g} s")
-        except (httpx.HTTPError, httpx.InvalidURL, OSError, UnicodeError) as exc:
+        except SSRFProtectionError as exc:
+            # Refused before anything connected: the reason as the save would give it.
+            return Outcome(None, 0, None, str(exc))
+        except (aiohttp.ClientError, OSError, UnicodeError, ValueError) as exc:
             # Whatever one endpoint does, it is its delivery's failed attempt, never the job's.
             latency = round((time.perf_counter() - started) * 1000)
             reason = f"{type(exc).__name__}: {exc}"[:500]
             return Outcome(None, latency, None, reason)
+        latency = round((time.perf_counter() - started) * 1000)
+        return Outcome(status, latency, start.decode("utf-8", "replace"), None, asked)
 
     async def _tenant_allows_http(self, tenant_id: int) -> bool:
         async with self.db.tenant(tenant_id) as conn:
@@ -264,46 +304,51 @@ class Sender:
     async def _record(
         self,
         tenant_id: int,
-        endpoint_id: int,
+        endpoint: dict,
         claimed: list,
         outcomes: list[Outcome],
         token: uuid.UUID,
     ) -> bool:
-        """Each attempt and what follows from it; True if the endpoint was disabled."""
+        """Each attempt and what follows from it, in one statement, for the deliveries still
+        leased under ``token``; True if the endpoint was disabled."""
         now = self.clock()
+        endpoint_id = endpoint["id"]
         gone = any(o.status == 410 for o in outcomes)
-        async with self.db.tenant(tenant_id) as conn:
-            for row, outcome in zip(claimed, outcomes, strict=True):
-                attempts = row["attempts"] + 1
-                if outcome.ok:
-                    status, when = "succeeded", now
-                elif outcome.status == 410:
-                    status, when = "failed", now
-                else:
-                    asked = retry_after(outcome.retry_after, now)
-                    later = next_attempt(attempts, now, asked, self.spread())
-                    status, when = ("pending", later) if later is not None else ("dead", now)
-                kept = await queries.record_attempt(
-                    conn,
+        found = []
+        for row, outcome in zip(claimed, outcomes, strict=True):
+            if outcome.ok:
+                status, when = "succeeded", now
+            elif outcome.status == 410:
+                status, when = "failed", now
+            else:
+                asked = retry_after(outcome.retry_after, now)
+                later = next_attempt(row["attempts"] + 1, now, asked, self.spread())
+                status, when = ("pending", later) if later is not None else ("dead", now)
+            found.append(
+                queries.Attempt(
                     row["id"],
-                    token,
-                    at=now,
-                    status=outcome.status,
-                    latency_ms=outcome.latency_ms,
-                    response=outcome.response,
-                    error=outcome.error,
-                    outcome=status,
-                    next_attempt_at=when,
+                    outcome.status,
+                    outcome.latency_ms,
+                    outcome.response,
+                    outcome.error,
+                    status,
+                    when,
                 )
-                if not kept:
-                    log.warning("webhook lease lost before the outcome", delivery=row["id"])
-            any_ok = any(o.ok for o in outcomes)
+            )
+        any_ok = any(o.ok for o in outcomes)
+        async with self.db.tenant(tenant_id) as conn:
+            kept = await queries.record_attempts(conn, now, token, found)
+            if len(kept) < len(found):
+                lost = sorted({a.delivery_id for a in found} - set(kept))
+                log.warning("webhook lease lost before the outcome", deliveries=lost)
+            if any_ok and not gone and endpoint["failing_since"] is None:
+                return False  # nothing to change on the endpoint (the common case)
             reason = None
             if gone:
                 reason = "the receiver answered 410 Gone"
             elif not any_ok:
-                endpoint = await queries.endpoint_for_delivery(conn, endpoint_id)
-                since = endpoint["failing_since"] if endpoint else None
+                current = await queries.endpoint_for_delivery(conn, endpoint_id)
+                since = current["failing_since"] if current else None
                 if since is not None and now - since >= FAILING_LIMIT:
                     reason = "failing for 5 days"
             row = await queries.endpoint_outcome(

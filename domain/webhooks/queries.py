@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from dataclasses import dataclass
 
 import asyncpg
 
@@ -120,8 +121,13 @@ async def stage(conn: Connection, outbox_ids: list[int]) -> list[int]:
             event_type, account_id, payload, occurred_at, next_attempt_at)
           SELECT o.tenant_id, e.id, o.event_id, 'msg_' || replace(o.event_id::text, '-', ''),
             o.type,
+            -- The account whose events go out in order: the event's own account_id, else
+            -- the account whose channel it goes to (a payment's, a task's); 0 for none.
             CASE WHEN o.data ->> 'account_id' ~ '^[0-9]{1,18}$'
-              THEN (o.data ->> 'account_id')::bigint ELSE 0 END,
+              THEN (o.data ->> 'account_id')::bigint
+              ELSE coalesce((SELECT substring(c.name FROM 9)::bigint
+                FROM unnest(o.channels) AS c (name) WHERE c.name ~ '^account:[0-9]{1,18}$'
+                LIMIT 1), 0) END,
             jsonb_build_object('type', o.type, 'timestamp', o.occurred_at,
               'data', o.data)::text,
             o.occurred_at, o.occurred_at
@@ -157,14 +163,19 @@ async def due_tenants(conn: Connection, now: dt.datetime) -> list[int]:
 
 
 async def due_endpoints(conn: Connection, now: dt.datetime) -> list[int]:
+    """The tenant's enabled endpoints with a delivery due and not leased (each endpoint's
+    queue asked in turn, from ``webhook_deliveries_claim_idx``)."""
     rows = await conn.fetch(
-        """SELECT DISTINCT d.endpoint_id FROM webhook_deliveries d
-        JOIN webhook_endpoints e ON e.id = d.endpoint_id AND e.enabled
-        WHERE d.status = 'pending' AND d.next_attempt_at <= $1
-          AND (d.locked_until IS NULL OR d.locked_until <= $1)""",
+        """SELECT e.id FROM webhook_endpoints e
+        WHERE e.tenant_id = NULLIF(current_setting('app.tenant_id', true), '')::bigint
+          AND e.enabled AND EXISTS (
+            SELECT 1 FROM webhook_deliveries d
+            WHERE d.endpoint_id = e.id AND d.status = 'pending' AND d.next_attempt_at <= $1
+              AND (d.locked_until IS NULL OR d.locked_until <= $1))
+        ORDER BY e.id""",
         now,
     )
-    return [r["endpoint_id"] for r in rows]
+    return [r["id"] for r in rows]
 
 
 # What an attempt a dead worker began and never finished is recorded as.
@@ -240,42 +251,53 @@ async def endpoint_for_delivery(conn: Connection, endpoint_id: int) -> asyncpg.R
     )
 
 
-async def record_attempt(
-    conn: Connection,
-    delivery_id: int,
-    token: uuid.UUID,
-    *,
-    at: dt.datetime,
-    status: int | None,
-    latency_ms: int,
-    response: str | None,
-    error: str | None,
-    outcome: str,
-    next_attempt_at: dt.datetime,
-) -> bool:
-    """The attempt and what follows from it, if the delivery is still leased under
-    ``token`` (False if this worker lost the lease and another took the delivery over)."""
-    result = await conn.execute(
-        """WITH d AS (
-          UPDATE webhook_deliveries SET status = $7, attempts = attempts + 1,
-            next_attempt_at = $8, locked_until = NULL, lease = NULL, sending_since = NULL,
-            last_status = $3, last_latency_ms = $4, last_response = $5, last_error = $6,
-            updated_at = $2
-          WHERE id = $1 AND lease = $9 RETURNING tenant_id, id)
-        INSERT INTO webhook_attempts (tenant_id, delivery_id, attempted_at, status,
-          latency_ms, response, error)
-        SELECT tenant_id, id, $2, $3, $4, $5, $6 FROM d""",
-        delivery_id,
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    """What one request for a delivery came to, and the delivery's state after it."""
+
+    delivery_id: int
+    status: int | None
+    latency_ms: int
+    response: str | None
+    error: str | None
+    outcome: str
+    next_attempt_at: dt.datetime
+
+
+async def record_attempts(
+    conn: Connection, at: dt.datetime, token: uuid.UUID, attempts: list[Attempt]
+) -> list[int]:
+    """A batch's attempts, one statement: each delivery's new state and its attempt row, for
+    the deliveries still leased under ``token``; their ids (one missing: this worker lost its
+    lease and another took the delivery over, whose outcome is not overwritten)."""
+    rows = await conn.fetch(
+        """WITH o AS (
+          SELECT * FROM unnest($3::bigint[], $4::int[], $5::int[], $6::text[], $7::text[],
+            $8::text[], $9::timestamptz[])
+            AS o (id, status, latency_ms, response, error, outcome, next_attempt_at)),
+        d AS (
+          UPDATE webhook_deliveries w SET status = o.outcome, attempts = w.attempts + 1,
+            next_attempt_at = o.next_attempt_at, locked_until = NULL, lease = NULL,
+            sending_since = NULL, last_status = o.status, last_latency_ms = o.latency_ms,
+            last_response = o.response, last_error = o.error, updated_at = $1
+          FROM o WHERE w.id = o.id AND w.lease = $2
+          RETURNING w.tenant_id, w.id, o.status, o.latency_ms, o.response, o.error),
+        a AS (
+          INSERT INTO webhook_attempts (tenant_id, delivery_id, attempted_at, status,
+            latency_ms, response, error)
+          SELECT tenant_id, id, $1, status, latency_ms, response, error FROM d ORDER BY id)
+        SELECT id FROM d ORDER BY id""",
         at,
-        status,
-        latency_ms,
-        response,
-        error,
-        outcome,
-        next_attempt_at,
         token,
+        [a.delivery_id for a in attempts],
+        [a.status for a in attempts],
+        [a.latency_ms for a in attempts],
+        [a.response for a in attempts],
+        [a.error for a in attempts],
+        [a.outcome for a in attempts],
+        [a.next_attempt_at for a in attempts],
     )
-    return result.split()[-1] == "1"
+    return [r["id"] for r in rows]
 
 
 async def endpoint_outcome(

@@ -2,12 +2,14 @@
 
 At save time the URL must be ``https`` (plain ``http`` only where the tenant allows it for
 development) and every address its host resolves to must be globally reachable. At delivery
-the same check runs again before each batch of requests (``refusal``: a name that changed its
-answer since the save is refused before anything connects to it), and once more on the
-address the connection is then made to: ``httpx-secure`` resolves the host, checks the address
-it picked and connects to that very address (so the name cannot change its answer between the
-check and the connection); redirects are never followed. Both resolve through the event
-loop's ``getaddrinfo``, the system's resolver.
+the same check runs again, on the addresses the connection is then made to, before anything
+connects: the client's resolver checks every address of the answer and refuses the request
+with the reason the save would give (so a name that changed its answer since the save,
+DNS rebinding, is refused without a connection being opened to the refused address, which
+would let the attempt's error tell an open port from a closed one), and the connector
+connects to those very addresses (so the name cannot change its answer between the check
+and the connection); a URL naming an address is checked as it stands; redirects are never
+followed and no proxy is used.
 
 A deployment setting (``WEBHOOKS_ALLOW_LOCAL``, on by default in development only) also
 admits loopback addresses and plain ``http``, so that receivers on the same machine work in
@@ -22,8 +24,8 @@ import socket
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-import httpx
-from httpx_secure import httpx_ssrf_protection
+import aiohttp
+import aiohttp.abc
 
 from domain.errors import InvalidInput
 
@@ -117,41 +119,102 @@ async def check_url(url: str, policy: UrlPolicy) -> str:
     if parts.username or parts.password:
         raise InvalidInput("the URL may not carry a user name or password", field="url")
     addresses = await resolve(host, port or (443 if scheme == "https" else 80))
-    refused = [str(a) for a in addresses if not policy.admits(a)]
-    if not addresses or refused:
-        raise InvalidInput(
-            f"{host} resolves to an address webhooks may not reach "
-            f"({', '.join(refused) or 'none'}): only public addresses are allowed",
-            field="url",
-        )
+    refused = refusal(host, addresses, policy)
+    if refused is not None:
+        raise InvalidInput(refused, field="url")
     return parts.geturl()
 
 
-async def refusal(url: str, policy: UrlPolicy) -> str | None:
-    """Why a delivery may not go to ``url`` now (its host resolves, at this moment, to an
-    address the policy refuses, or to none); None if it may. Checked before any connection
-    is made: httpx-secure, which checks again the address it then connects to, finds that
-    address by opening (and closing) a connection to it, and the attempt's error would then
-    tell a closed port from an open one on the refused host. The scheme is the caller's
-    concern (the tenant's setting can change between attempts)."""
-    try:
-        await check_url(url, UrlPolicy(allow_local=policy.allow_local, allow_http=True))
-    except InvalidInput as exc:
-        return f"refused: {exc.detail}"
-    return None
-
-
-def delivery_client(policy: UrlPolicy, timeout: float) -> httpx.AsyncClient:
-    """An HTTP client that connects only to addresses the policy admits, pinned to the
-    address it checked, and never follows a redirect."""
-    client = httpx.AsyncClient(timeout=timeout, follow_redirects=False, trust_env=False)
-
-    def validator(_host: str, address: IPAddress, _port: int) -> bool:
-        return policy.admits(address)
-
-    return httpx_ssrf_protection(
-        client,
-        check_globally_reachable=not policy.allow_local,
-        custom_validator=validator,
-        dns_cache_ttl=60,
+def refusal(host: str, addresses: list[IPAddress], policy: UrlPolicy) -> str | None:
+    """Why ``host``, answering ``addresses``, may not be reached (the refused ones named);
+    None if it may. The same words at save and at delivery."""
+    refused = [str(a) for a in addresses if not policy.admits(a)]
+    if addresses and not refused:
+        return None
+    return (
+        f"{host} resolves to an address webhooks may not reach "
+        f"({', '.join(refused) or 'none'}): only public addresses are allowed"
     )
+
+
+class SSRFProtectionError(aiohttp.ClientError):
+    """The address a request would go to is one webhooks may not reach; raised before any
+    connection is opened, its message the attempt's recorded error."""
+
+
+class CheckedResolver(aiohttp.abc.AbstractResolver):
+    """Resolves a name and hands the connector only addresses the policy admits: if any
+    address of the answer is refused, the request is. The connector connects to these very
+    addresses (the connection is pinned to what was checked) and keeps the checked answer
+    for a short while (its DNS cache)."""
+
+    def __init__(self, policy: UrlPolicy) -> None:
+        self.policy = policy
+        self.inner = aiohttp.ThreadedResolver()
+
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[aiohttp.abc.ResolveResult]:
+        try:
+            found = await self.inner.resolve(host, port, family)
+        except (OSError, UnicodeError):
+            raise SSRFProtectionError(f"refused: {host} does not resolve") from None
+        addresses = [ipaddress.ip_address(r["host"].split("%")[0]) for r in found]
+        refused = refusal(host, addresses, self.policy)
+        if refused is not None:
+            raise SSRFProtectionError(f"refused: {refused}")
+        return found
+
+    async def close(self) -> None:
+        await self.inner.close()
+
+
+class DeliveryClient:
+    """An HTTP client that connects only to addresses the policy admits, pinned to the
+    address it checked, never through a proxy and never following a redirect; at most
+    ``connections`` connections open, kept alive between requests. A name's checked answer
+    is kept for 60 s; a URL naming an address is checked as it stands (the connector does
+    not ask the resolver about a literal address)."""
+
+    def __init__(self, policy: UrlPolicy, timeout: float, connections: int) -> None:
+        self.policy = policy
+        connector = aiohttp.TCPConnector(
+            resolver=CheckedResolver(policy),
+            limit=connections,
+            ttl_dns_cache=60,
+            enable_cleanup_closed=False,
+        )
+        self.session = aiohttp.ClientSession(
+            connector=connector,
+            timeout=aiohttp.ClientTimeout(total=timeout),
+            trust_env=False,
+            auto_decompress=False,
+        )
+
+    def _check_literal(self, url: str) -> None:
+        host = urlsplit(url).hostname or ""
+        try:
+            address = ipaddress.ip_address(host)
+        except ValueError:
+            return  # a name: the resolver checks what it resolves to
+        refused = refusal(host, [address], self.policy)
+        if refused is not None:
+            raise SSRFProtectionError(f"refused: {refused}")
+
+    async def post(
+        self, url: str, body: bytes, headers: dict[str, str], excerpt: int
+    ) -> tuple[int, bytes, str | None]:
+        """The answer's status, its first ``excerpt`` bytes and its Retry-After."""
+        self._check_literal(url)
+        async with self.session.post(
+            url, data=body, headers=headers, allow_redirects=False
+        ) as response:
+            start = await response.content.read(excerpt)
+            return response.status, start, response.headers.get("retry-after")
+
+    async def aclose(self) -> None:
+        await self.session.close()
+
+
+def delivery_client(policy: UrlPolicy, timeout: float, connections: int) -> DeliveryClient:
+    return DeliveryClient(policy, timeout, connections)

@@ -220,18 +220,23 @@ async def furnish(client: httpx.AsyncClient, tenant: SeededTenant) -> None:
         [claimed] = await webhook_queries.claim(
             conn, endpoint, now, dt.timedelta(seconds=30), 1, lease
         )
-        await webhook_queries.record_attempt(
+        recorded = await webhook_queries.record_attempts(
             conn,
-            claimed["id"],
+            now,
             lease,
-            at=now,
-            status=503,
-            latency_ms=12,
-            response="busy",
-            error=None,
-            outcome="pending",
-            next_attempt_at=now + dt.timedelta(seconds=5),
+            [
+                webhook_queries.Attempt(
+                    delivery_id=claimed["id"],
+                    status=503,
+                    latency_ms=12,
+                    response="busy",
+                    error=None,
+                    outcome="pending",
+                    next_attempt_at=now + dt.timedelta(seconds=5),
+                )
+            ],
         )
+        assert recorded == [claimed["id"]]
 
 
 @pytest.fixture(scope="module")

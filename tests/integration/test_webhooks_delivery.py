@@ -385,3 +385,31 @@ async def test_an_endpoint_that_never_answers_does_not_hold_up_another(
     assert slow["status"] == "pending"
     assert slow["last_error"] == "no answer within 1 s"
     assert 1000 <= slow["last_latency_ms"] < 2000
+
+
+async def test_a_job_finding_the_endpoints_lane_running_leaves_the_new_work_to_it(
+    db: Database, tenants: TenantFactory
+) -> None:
+    """A worker's sender runs one lane per endpoint: a second job while the first request is
+    still out sends nothing itself, and the lane goes round once more for what it staged."""
+    tenant = await tenants.new(with_accounts=False)
+    async with Receiver([(0, {}), (200, {})]) as receiver:
+        await add_endpoint(db, tenant.id, receiver.url)
+        await emit(db, tenant.id, TYPE, {"account_id": 1})
+        await stage_events(db, tenant.id, TYPE)
+        worker = Sender(db, BOX, allow_local=True, clock=lambda: T0, timeout=10.0, keep=True)
+        try:
+            first = asyncio.create_task(worker.deliver_tenant(tenant.id))
+            for _ in range(250):
+                if receiver.requests:
+                    break
+                await asyncio.sleep(0.02)
+            await emit(db, tenant.id, TYPE, {"account_id": 2})
+            await stage_events(db, tenant.id, TYPE)
+            assert await worker.deliver_tenant(tenant.id) == {}
+            assert len(receiver.requests) == 1
+            assert await first == {"failed": 1, "succeeded": 1}
+        finally:
+            await worker.close()
+    assert [r["status"] for r in await deliveries(db, tenant.id)] == ["pending", "succeeded"]
+    assert len(receiver.requests) == 2

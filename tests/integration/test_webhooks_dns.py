@@ -4,11 +4,11 @@ save and a private one since (DNS rebinding), with the development setting off a
 production; and the request goes to the very address that was checked (pinned).
 
 Both checks resolve through the event loop's ``getaddrinfo`` (``domain.webhooks.urls.resolve``
-at save and before each batch; ``httpx-secure``, through anyio, at the connection), which
+at save; at delivery the client's resolver, aiohttp's threaded one inside
+``urls.CheckedResolver``, which checks the answer before the connector connects to it), which
 runs the C library's resolver: it asks only the name servers of ``/etc/resolv.conf``, on port
-53, and neither httpx-secure nor anyio takes another resolver. So the test answers for its
-own zone (``.rebind.test``) at that single point, ``socket.getaddrinfo`` as the loop calls
-it, and hands every other name to the real one."""
+53. So the test answers for its own zone (``.rebind.test``) at that single point,
+``socket.getaddrinfo`` as the loop calls it, and hands every other name to the real one."""
 
 from __future__ import annotations
 
@@ -123,8 +123,8 @@ async def test_a_name_public_at_save_and_private_at_delivery_is_refused_at_deliv
     # The development setting off, as in production.
     figures = await sender(db, T0, allow_local=False).deliver_tenant(tenant.id)
     assert figures == {"failed": 1}
-    # Refused on the delivery's own lookup, before anything connects: httpx-secure (which
-    # would look the name up again, and open a connection to find its address) is not asked.
+    # Refused on the delivery's own lookup, before anything connects (the connector is
+    # handed no address), with the words of the save's refusal.
     assert zone.lookups == [name, name]
     [row] = await deliveries(db, tenant.id)
     reason = "refused: " + refusal(name, address)
@@ -141,12 +141,12 @@ async def test_the_request_goes_to_the_address_that_was_checked(
 ) -> None:
     """The name answers loopback to the checks (admitted here: the development setting is
     on, to reach the receiver) and an address where nothing listens to any lookup after: the
-    request still lands, because the connection is made to the checked address, not to the
-    name looked up once more."""
+    request lands, because the connection is made to the address the delivery's lookup
+    answered and its resolver checked, not to the name looked up once more."""
     tenant = await tenants.new(with_accounts=False)
     async with Receiver() as receiver:
         port = receiver.url.split(":")[2].split("/")[0]
-        name = zone.name("127.0.0.1", "127.0.0.1", "127.0.0.1", "10.0.0.1")
+        name = zone.name("127.0.0.1", "127.0.0.1", "10.0.0.1")
         from tests.integration.webhook_helpers import add_endpoint
 
         made = await add_endpoint(db, tenant.id, f"http://{name}:{port}/hooks")
@@ -154,8 +154,8 @@ async def test_the_request_goes_to_the_address_that_was_checked(
         await stage_events(db, tenant.id, TYPE)
         figures = await sender(db, T0).deliver_tenant(tenant.id)
     assert figures == {"succeeded": 1}
-    # At save; before the batch; httpx-secure's own (it connects to what that one answered).
-    assert zone.lookups == [name, name, name]
+    # At save; the delivery's, checked, and the one the connection is made to (no other).
+    assert zone.lookups == [name, name]
     [request] = receiver.requests
     assert request.headers["host"] == f"{name}:{port}"
     assert made.endpoint.url == f"http://{name}:{port}/hooks"

@@ -5,8 +5,10 @@ endpoints; an endpoint failing for 5 days is disabled and the tenant told."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import json
+import time
 import uuid
 
 import httpx
@@ -16,12 +18,13 @@ from domain.actor import system_actor
 from domain.db import Database
 from domain.outbox.service import ChangeRecorder
 from domain.webhooks import queries
-from domain.webhooks.delivery import FAILING_LIMIT, LEASE
+from domain.webhooks.delivery import FAILING_LIMIT, LEASE, Sender
 from server.resources import Resources
 from tasks.relay import Handoff, Relay
 from tasks.webhooks import retry_due, webhook_handoff
 from tests.factories import SeededTenant, TenantFactory
 from tests.integration.webhook_helpers import (
+    BOX,
     T0,
     TYPE,
     Receiver,
@@ -120,18 +123,9 @@ async def test_a_worker_that_lost_its_lease_records_nothing(
     later = T0 + LEASE
 
     async def record(conn, delivery_id: int, token: uuid.UUID) -> bool:  # type: ignore[no-untyped-def]
-        return await queries.record_attempt(
-            conn,
-            delivery_id,
-            token,
-            at=later,
-            status=200,
-            latency_ms=7,
-            response="ok",
-            error=None,
-            outcome="succeeded",
-            next_attempt_at=later,
-        )
+        done = queries.Attempt(delivery_id, 200, 7, "ok", None, "succeeded", later)
+        recorded = await queries.record_attempts(conn, later, token, [done])
+        return recorded == [delivery_id]
 
     async with db.tenant(tenant.id) as conn:
         [first] = await queries.claim(conn, made.endpoint.id, T0, LEASE, 10, stalled)
@@ -155,6 +149,63 @@ async def test_a_worker_that_lost_its_lease_records_nothing(
     cut, landed = await attempts(db, tenant.id, row["id"])
     assert (cut["attempted_at"], cut["error"]) == (T0, queries.INTERRUPTED)
     assert (landed["status"], landed["latency_ms"]) == (200, 7)
+
+
+async def test_a_batch_goes_out_under_one_lease_renewed_while_its_requests_are_out(
+    db: Database, tenants: TenantFactory
+) -> None:
+    """Two deliveries claimed in one batch share one lease, renewed for both every third of
+    it while their requests are out; one taken over meanwhile by another worker (as after a
+    stall) keeps its own lease and its interrupted attempt, and the batch records the other
+    one alone."""
+    tenant = await tenants.new(with_accounts=False)
+    begun = time.monotonic()
+
+    def clock() -> dt.datetime:
+        return T0 + dt.timedelta(seconds=time.monotonic() - begun)
+
+    lease = dt.timedelta(seconds=1.5)
+    receiver = Receiver(script=[(0, {})], release=asyncio.Event())
+    async with receiver:
+        made = await add_endpoint(db, tenant.id, receiver.url)
+        for account in (1, 2):
+            await emit(db, tenant.id, TYPE, {"account_id": account})
+        await stage_events(db, tenant.id, TYPE)
+        worker = Sender(db, BOX, allow_local=True, clock=clock, spread=lambda: 1.0, lease=lease)
+        job = asyncio.create_task(worker.deliver_tenant(tenant.id))
+        for _ in range(250):
+            if len(receiver.requests) == 2:
+                break
+            await asyncio.sleep(0.02)
+        first, second = await deliveries(db, tenant.id)
+        assert first["lease"] is not None
+        assert (second["lease"], second["sending_since"]) == (
+            first["lease"],
+            first["sending_since"],
+        )
+        await asyncio.sleep(lease.total_seconds() / 3 + 0.3)
+        renewed = await deliveries(db, tenant.id)
+        assert [r["locked_until"] > first["locked_until"] for r in renewed] == [True, True]
+        other, at = uuid.uuid4(), clock() + dt.timedelta(hours=1)
+        async with db.tenant(tenant.id) as conn:
+            [taken] = await queries.claim(conn, made.endpoint.id, at, lease, 1, other)
+        assert taken["id"] == first["id"]
+        await asyncio.sleep(lease.total_seconds() / 3 + 0.3)
+        assert receiver.release is not None
+        receiver.release.set()
+        assert await job == {"failed": 2}
+    assert len(receiver.requests) == 2
+    lost, kept = await deliveries(db, tenant.id)
+    # The taken-over one: the other worker's lease, untouched by the first one's renewals.
+    assert (lost["status"], lost["attempts"], lost["lease"]) == ("pending", 1, other)
+    assert (lost["locked_until"], lost["last_error"]) == (at + lease, queries.INTERRUPTED)
+    [cut] = await attempts(db, tenant.id, lost["id"])
+    assert (cut["status"], cut["error"]) == (None, queries.INTERRUPTED)
+    assert (kept["status"], kept["attempts"], kept["lease"]) == ("pending", 1, None)
+    assert (kept["sending_since"], kept["locked_until"]) == (None, None)
+    [tried] = await attempts(db, tenant.id, kept["id"])
+    assert tried["error"] == kept["last_error"]
+    assert kept["last_error"].startswith("ServerDisconnectedError")
 
 
 async def test_a_workflows_emit_step_goes_out_through_the_endpoints(
@@ -247,3 +298,30 @@ async def test_the_debtor_pages_view_of_a_change_is_not_sent_again(
     assert await stage_events(db, tenant.id, TYPE) == 1
     [row] = await deliveries(db, tenant.id)
     assert json.loads(row["payload"])["data"]["view"] == "staff"
+
+
+async def test_an_event_is_ordered_by_its_own_account_else_by_the_account_it_goes_to(
+    db: Database, tenants: TenantFactory
+) -> None:
+    """A payment names its account only inside (``payment.account_id``) and in its channels:
+    its deliveries wait for that account's earlier ones, not for every other event's."""
+    tenant = await tenants.new(with_accounts=False)
+    await add_endpoint(db, tenant.id, "http://127.0.0.1:9/hooks")
+    async with db.tenant(tenant.id) as conn:
+        recorder = ChangeRecorder(conn, system_actor(tenant.id), lambda: T0)
+        for channels, data in (
+            (["account:7", "wallboard"], {"payment": {"account_id": 7}}),
+            (["wallboard", "account:123456789012345678"], {}),
+            (["account:8"], {"account_id": 9}),
+            (["wallboard", "account:x", "account:1234567890123456789"], {}),
+            ([], {"account_id": "12"}),
+        ):
+            await recorder.event(TYPE, channels, data)
+    assert await stage_events(db, tenant.id, TYPE) == 5
+    assert [r["account_id"] for r in await deliveries(db, tenant.id)] == [
+        7,
+        123456789012345678,
+        9,
+        0,
+        12,
+    ]
