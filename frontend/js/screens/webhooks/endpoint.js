@@ -53,19 +53,22 @@ export async function webhookEndpointScreen(id) {
     editSlot.querySelector("input")?.focus();
   }
 
+  // The tools are made once: a figure read again redraws the facts, never a confirmation
+  // the admin has open.
+  const toggle = h("button", { type: "button", "data-key": "toggle", onclick: submit(problem, async () => {
+    endpoint = await api(`/webhook-endpoints/${id}`, { method: "PATCH", body: { enabled: !endpoint.enabled } });
+    announce(endpoint.enabled ? "Endpoint enabled" : "Endpoint disabled");
+    render();
+  }) });
+
   function tools() {
-    const test = h("button", { type: "button", class: "primary", onclick: submit(problem, async () => {
+    const test = h("button", { type: "button", class: "primary", "data-key": "test", onclick: submit(problem, async () => {
       const sent = await api(`/webhook-endpoints/${id}/test`, { method: "POST" });
       announce("Test event sent");
       await deliveries.load();
       // Until its delivery has had its first attempt.
       deliveries.follow((list) => list.some((d) => d.event_id === sent.event_id && d.attempts > 0));
     }) }, "Send a test event");
-    const toggle = h("button", { type: "button", onclick: submit(problem, async () => {
-      endpoint = await api(`/webhook-endpoints/${id}`, { method: "PATCH", body: { enabled: !endpoint.enabled } });
-      announce(endpoint.enabled ? "Endpoint enabled" : "Endpoint disabled");
-      render();
-    }) }, endpoint.enabled ? "Disable" : "Enable");
     const rotate = confirmButton("Rotate secret", "A new secret; the old one signs for 24 more hours.", problem,
       async () => {
         const rotated = await api(`/webhook-endpoints/${id}/rotate-secret`, { method: "POST" });
@@ -79,21 +82,24 @@ export async function webhookEndpointScreen(id) {
       announce("Endpoint removed");
       go("/webhooks");
     });
-    test.dataset.key = "test";
-    toggle.dataset.key = "toggle";
     return h("div", { class: "endpoint-tools" }, test, toggle,
       h("button", { type: "button", onclick: edit }, "Change"), rotate, remove);
   }
 
+  const title = h("h1", { id: "endpoint-title", class: "endpoint-title" });
+  const description = h("p", { class: "muted" });
+  const factsSlot = h("div");
+  head.append(h("div", { class: "card endpoint-head" },
+    h("p", { class: "small" }, h("a", { href: "/webhooks" }, "← Webhooks")),
+    title, description, factsSlot, tools(), problem));
+
   function render() {
+    title.textContent = endpoint.url;
+    description.textContent = endpoint.description || "";
+    description.hidden = !endpoint.description;
+    factsSlot.replaceChildren(facts(endpoint));
     // Enable and Disable are one button whose words change: it keeps the focus.
-    const focused = head.contains(document.activeElement) ? document.activeElement.dataset.key : null;
-    head.replaceChildren(h("div", { class: "card endpoint-head" },
-      h("p", { class: "small" }, h("a", { href: "/webhooks" }, "← Webhooks")),
-      h("h1", { id: "endpoint-title", class: "endpoint-title" }, endpoint.url),
-      endpoint.description ? h("p", { class: "muted" }, endpoint.description) : null,
-      facts(endpoint), tools(), problem));
-    if (focused) head.querySelector(`[data-key="${focused}"]`)?.focus();
+    toggle.textContent = endpoint.enabled ? "Disable" : "Enable";
   }
 
   render();
