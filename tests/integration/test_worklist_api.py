@@ -451,9 +451,9 @@ async def test_a_collector_pulls_works_and_completes_a_task(client, tenant: Seed
     assert visible.status_code == 200
     mine = (await client.get("/api/v1/tasks/mine", headers=me.headers)).json()
     assert [t["id"] for t in mine] == [task_id]
-    empty = (await client.post("/api/v1/tasks/next", headers=me.headers)).json()
-    assert empty["task"] is None
-    assert "nothing is waiting" in empty["message"]
+    # "Next task" again gives back the one under way rather than taking another.
+    same = (await client.post("/api/v1/tasks/next", headers=me.headers)).json()
+    assert (same["task"]["id"], same["resumed"]) == (task_id, True)
     done = await client.post(
         f"/api/v1/tasks/{task_id}/complete",
         json={"outcome": "promise", "notes": "Will pay Friday"},
@@ -466,6 +466,9 @@ async def test_a_collector_pulls_works_and_completes_a_task(client, tenant: Seed
     )
     assert again.status_code == 409
     assert (await client.get("/api/v1/tasks/mine", headers=me.headers)).json() == []
+    empty = (await client.post("/api/v1/tasks/next", headers=me.headers)).json()
+    assert (empty["task"], empty["resumed"]) == (None, False)
+    assert "nothing is waiting" in empty["message"]
     completed = await outbox(tenant, "task.completed")
     assert completed
     assert f"agent:{me.id}" in completed[-1]["channels"]
