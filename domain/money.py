@@ -70,6 +70,15 @@ def in_currency(amount: Decimal, currency: str) -> Decimal:
     return amount.quantize(Decimal(1).scaleb(-minor_digits(currency)))
 
 
+def display(amount: Decimal, currency: str) -> str:
+    """An amount as people read it, in its currency's own digits: $1,075.00, ¥5,000."""
+    from babel.numbers import format_currency
+
+    return format_currency(
+        in_currency(amount, currency), currency, locale="en_US", decimal_quantization=False
+    )
+
+
 def is_plain_decimal(text: str) -> bool:
     """``"1200.50"``, ``"15000"`` or ``"-3"``: no exponent, underscores, spaces, plus sign,
     digits other than 0-9, NaN or Infinity."""
