@@ -511,7 +511,9 @@ async def test_a_supervisor_reassigns_and_the_first_collector_loses_it(
         headers=tenant.supervisor.headers,
     )
     assert moved.status_code == 200
-    assert "covering for lunch" in moved.json()["assignment_reason"]
+    assert moved.json()["assignment_reason"] == (
+        f"reassigned by Supervisor of {tenant.slug}: covering for lunch"
+    )
     assert (await client.get("/api/v1/tasks/mine", headers=first.headers)).json() == []
     assert [
         t["id"] for t in (await client.get("/api/v1/tasks/mine", headers=second.headers)).json()
