@@ -3,6 +3,8 @@ already working, and what the working panel shows while a task is worked."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 from playwright.async_api import Browser, expect
 
 from tests.e2e.conftest import screenshot
@@ -52,3 +54,94 @@ async def test_away_takes_no_new_work_and_next_gives_back_the_task_under_way(
     await page.evaluate("window.scrollTo(0, 0)")
     await screenshot(page, "queue-under-way")
     assert not page.errors, page.errors  # type: ignore[attr-defined]
+
+
+async def test_the_open_task_keeps_up_with_the_account_and_keeps_a_draft_when_taken_away(
+    browser: Browser, live_server: str, relay, worker, tenant: SeededTenant
+) -> None:
+    base, boss, me = live_server, tenant.supervisor, tenant.collector
+    queue = await call(base, boss, "POST", "/queues", {"name": "Everyone's calls"})
+    account = tenant.accounts[2]
+    body = {"account_id": account.id, "type": "call", "priority": 90, "queue_id": queue["id"]}
+    task = await call(base, boss, "POST", "/tasks", body)
+    page = await open_queue(browser, base, me)
+    await page.locator("#task-list").focus()
+    await page.keyboard.press("n")
+    await expect(page.locator("#task-title")).to_contain_text(account.debtor_name)
+    await expect(page.locator("#task-balance")).to_have_text("$1,075.00")
+
+    # A conversation starts the quiet period: another call out is refused, and the refusal
+    # clears when the debtor's own call in is logged, which is always allowed.
+    await page.locator("#note-channel").select_option("call")
+    await page.locator("#note-disposition").select_option("right_party_contact")
+    await page.locator("#note-text").fill("Spoke to the debtor")
+    await page.get_by_role("button", name="Log", exact=True).click()
+    await expect(page.locator("#timeline li").first).to_contain_text("Spoke to the debtor")
+    await page.locator("#note-text").fill("Calling back about the plan")
+    await page.get_by_role("button", name="Log", exact=True).click()
+    refusal = page.get_by_role("alert").filter(has_text="call not allowed")
+    await expect(refusal).to_contain_text("no calls within 7 days of a telephone conversation")
+    await expect(refusal).to_contain_text("debtor time (")
+    await page.locator("#note-direction").select_option("inbound")
+    await page.locator("#note-text").fill("The debtor called back about the plan")
+    await page.get_by_role("button", name="Log", exact=True).click()
+    await expect(page.locator("#timeline li").first).to_contain_text("call · inbound")
+    await expect(page.locator("#timeline li").first).to_contain_text("called back about the plan")
+    await expect(refusal).to_have_count(0)
+
+    # Promises never pass the balance; the refusal says how much more may be promised.
+    due = page.locator("#promise-date")
+    await page.locator("#promise-amount").fill("300.00")
+    await due.fill(due_in(5))
+    await page.get_by_role("button", name="Record promise").click()
+    await expect(page.locator("#promises li").first).to_contain_text("$300.00")
+    await page.locator("#promise-amount").fill("775.01")
+    await page.get_by_role("button", name="Record promise").click()
+    await expect(page.get_by_role("alert").filter(has_text="already promised")).to_have_text(
+        "$300.00 of the balance of $1,075.00 is already promised; "
+        "at most $775.00 more may be promised"
+    )
+
+    # A payment moves the Balance card, the task's card and its row from the same event.
+    await page.locator("#pay-amount").fill("75.00")
+    await page.locator("#pay-method").select_option("cash")
+    await page.get_by_role("button", name="Take payment").click()
+    await expect(page.locator("#balance")).to_have_text("$1,000.00")
+    await expect(page.locator("#task-balance")).to_have_text("$1,000.00")
+    row = page.locator("#task-list li", has_text=account.debtor_name)
+    await expect(row).to_contain_text("$1,000.00")
+
+    # Notes typed in the task outlive a redraw, and a reassignment: kept, and said so.
+    await page.locator("#task-notes").fill("Half now, the rest on Friday")
+    await page.locator("#note-text").fill("Asked for a plan")
+    await page.evaluate("window.scrollTo(0, 0)")
+    await screenshot(page, "queue-figures")
+    other = await open_queue(browser, base, tenant.other_collector)
+    await call(
+        base,
+        boss,
+        "POST",
+        f"/tasks/{task['id']}/assign",
+        {"assignee_id": tenant.other_collector.id},
+    )
+    await expect(page.locator("#panel-message")).to_have_text(
+        f"This task was given to Collector2 of {tenant.slug}."
+    )
+    await expect(page.locator("#draft-notes")).to_have_value(
+        "Task notes: Half now, the rest on Friday\nCall notes: Asked for a plan"
+    )
+    await screenshot(page, "queue-draft-kept")
+    await page.set_viewport_size({"width": 390, "height": 844})
+    await screenshot(page, "queue-draft-kept-phone")
+
+    # The one it went to sees who gave it, by name.
+    await other.locator("#task-list li", has_text=account.debtor_name).click()
+    await expect(other.locator("#task-card")).to_contain_text(
+        f"reassigned by Supervisor of {tenant.slug}"
+    )
+    for each in (page, other):
+        assert not each.errors, each.errors  # type: ignore[attr-defined]
+
+
+def due_in(days: int) -> str:
+    return (dt.date.today() + dt.timedelta(days=days)).isoformat()

@@ -16,8 +16,9 @@ import { recordPromisePanel } from "./account/record-promise.js";
 import { takePaymentPanel } from "./account/take-payment.js";
 import { tasksPanel } from "./account/tasks.js";
 
-// Events that move the balance; each carries the account as it now is.
-const MONEY_EVENTS = new Set(["payment.received", "payment.refunded", "payment.reversed",
+// Events that move the balance; each carries the account as it now is (the queue's task
+// card and list read the same events).
+export const MONEY_EVENTS = new Set(["payment.received", "payment.refunded", "payment.reversed",
   "promise.made", "promise.kept", "promise.broken"]);
 
 export async function accountScreen(id, { embedded = false } = {}) {
