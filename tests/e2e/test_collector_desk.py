@@ -17,7 +17,8 @@ async def test_away_takes_no_new_work_and_next_gives_back_the_task_under_way(
 ) -> None:
     base, boss, me = live_server, tenant.supervisor, tenant.collector
     queue = await call(base, boss, "POST", "/queues", {"name": "Everyone's calls"})
-    first, second = tenant.accounts[1], tenant.accounts[2]
+    # The first is the collector's own account: they still see it when its task is done.
+    first, second = tenant.accounts[0], tenant.accounts[2]
     for account, priority in ((first, 90), (second, 80)):
         body = {"account_id": account.id, "type": "review", "priority": priority}
         await call(base, boss, "POST", "/tasks", {**body, "queue_id": queue["id"]})
@@ -53,6 +54,16 @@ async def test_away_takes_no_new_work_and_next_gives_back_the_task_under_way(
     await expect(page.locator("#task-title")).to_contain_text(first.debtor_name)
     await page.evaluate("window.scrollTo(0, 0)")
     await screenshot(page, "queue-under-way")
+
+    # The notes left when completing show in the account's task history.
+    await page.locator("#task-outcome").select_option("promise")
+    await page.locator("#task-notes").fill("Will pay on Friday after payday")
+    await page.get_by_role("button", name="Complete task").click()
+    await expect(page.locator("#panel-message")).to_contain_text("Task completed")
+    await page.goto(f"{base}/accounts/{first.id}")
+    done = page.locator("#account-tasks li").first
+    await expect(done).to_contain_text("completed")
+    await expect(done.locator(".task-notes")).to_have_text("Will pay on Friday after payday")
     assert not page.errors, page.errors  # type: ignore[attr-defined]
 
 

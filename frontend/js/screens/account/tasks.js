@@ -1,4 +1,5 @@
-// The work on this account: who has it, how it ended, why it went to whom. Kept current by
+// The work on this account: who has it, how it ended and the notes left on it, why it went
+// to whom. Kept current by
 // the tasks' events on the account's channel.
 import { api } from "../../api.js";
 import { TASK_TONE, words } from "../../codes.js";
@@ -12,7 +13,9 @@ function taskItem(t) {
     t.outcome ? ` — ${words(t.outcome)}` : "",
     t.assignee_name ? ` · ${t.assignee_name}` : "",
     h("br"), h("time", { datetime: when }, formatDateTime(when)),
-    t.assignment_reason ? h("p", { class: "muted" }, t.assignment_reason) : null);
+    t.assignment_reason ? h("p", { class: "muted" }, t.assignment_reason) : null,
+    // What the collector wrote when completing (or why it was cancelled), line by line.
+    t.notes ? h("p", { class: "task-notes", "aria-label": "Task notes" }, t.notes) : null);
 }
 
 export function tasksPanel(id) {
