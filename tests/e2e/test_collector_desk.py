@@ -25,6 +25,16 @@ async def test_away_takes_no_new_work_and_next_gives_back_the_task_under_way(
     page = await open_queue(browser, base, me)
     await expect(page.locator("#my-status")).to_have_value("available")
 
+    # The network drops: the screen says so in words, and the words go once a press works.
+    await page.route("**/api/v1/tasks/next", lambda route: route.abort("internetdisconnected"))
+    await page.locator("#task-list").focus()
+    await page.keyboard.press("n")
+    unreachable = page.get_by_role("alert")
+    await expect(unreachable).to_have_text(
+        "Recoup could not be reached: check your network connection, then try again."
+    )
+    await page.unroute("**/api/v1/tasks/next")
+
     async with page.expect_response(lambda r: r.url.endswith("/users/me") and r.ok):
         await page.locator("#my-status").select_option("away")
     await page.locator("#task-list").focus()
@@ -41,11 +51,16 @@ async def test_away_takes_no_new_work_and_next_gives_back_the_task_under_way(
     await page.keyboard.press("n")
     await expect(page.locator("#task-title")).to_contain_text(first.debtor_name)
     await expect(page.locator("#task-list li")).to_have_count(1)
+    await expect(unreachable).to_have_count(0)
+    # "n" is busy until the account is on screen.
+    await expect(page.locator("#next-task")).not_to_have_attribute("aria-busy", "true")
+    await expect(page.locator("#balance")).to_be_visible()
 
     # Three presses hold one task, the one under way, and say why.
     for _ in range(2):
         await page.locator("#task-list").focus()
         await page.keyboard.press("n")
+        await expect(page.locator("#next-task")).not_to_have_attribute("aria-busy", "true")
         await expect(page.locator("#queue-notice")).to_have_text(
             "You are already working on this task: complete it or hand it back to take another"
         )
