@@ -47,6 +47,13 @@ async def test_changes_in_one_page_appear_live_in_another(
     await supervisor.get_by_label("Status", exact=True).select_option("disputed")
     await supervisor.get_by_role("button", name="Set status").click()
     await expect(collector.locator("#facts")).to_contain_text("Disputed")
+    # One summary says contact is stopped, and a banner above the account says why.
+    await expect(collector.locator("#contact-banner")).to_have_text(
+        "Disputed: contact is paused and nothing may be collected while the dispute is open."
+    )
+    await expect(collector.locator("#contact-summary")).to_have_text(
+        "No contact now on any channel."
+    )
     await screenshot(collector, "account-live")
 
     # A change from elsewhere (the API) arrives too: the balance moves.

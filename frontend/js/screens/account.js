@@ -60,6 +60,8 @@ export async function accountScreen(id, { embedded = false } = {}) {
     } else if (event.type === "account.updated" || event.type === "account.created") {
       account = event.data;
       show(true);
+      // A dispute opened or closed changes what contact is allowed.
+      contact.load();
       announce(`Account updated: balance ${balance.text()}`);
     } else if (event.type === "interaction.logged") {
       timeline.add(event.data, true);
@@ -94,6 +96,7 @@ export async function accountScreen(id, { embedded = false } = {}) {
   const node = h("section", { "aria-labelledby": "account-title" },
     embedded ? null : h("p", {}, h("a", { href: "/accounts" }, "← Accounts")),
     title,
+    contact.banner,
     h("div", { class: "grid-2" },
       h("div", { class: "card" },
         balance.nodes,

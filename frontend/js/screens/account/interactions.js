@@ -19,8 +19,8 @@ function logForm(id) {
   // A debtor who calls in may always be spoken to: an inbound contact is logged even in a
   // quiet period, or outside the hours; only our own calls, texts and e-mails are held back.
   const direction = h("select", { id: "note-direction" },
-    h("option", { value: "outbound" }, "Outbound (we contacted them)"),
-    h("option", { value: "inbound" }, "Inbound (they contacted us)"));
+    h("option", { value: "outbound" }, "Outbound"),
+    h("option", { value: "inbound" }, "Inbound (they reached us)"));
   const disposition = h("select", { id: "note-disposition" }, h("option", { value: "" }, "—"),
     DISPOSITIONS.map((d) => h("option", { value: d }, words(d))));
   return [problem, h("form", { class: "inline-form", "aria-label": "Log an interaction", onsubmit: submit(problem, async () => {
