@@ -7,7 +7,7 @@ import { formatDateTime, h, problemBox } from "../../dom.js";
 
 // The blocks only a person lifts, in the order the banner names them.
 const STOPS = [
-  ["dispute_open", "Disputed", "contact is paused and nothing may be collected while the dispute is open."],
+  ["dispute_open", "Disputed", "contact is paused while the dispute is open; a payment the debtor makes is still taken."],
   ["cease_requested", "Cease requested", "the debtor asked that contact cease: no calls, texts or e-mails."],
   ["do_not_contact", "Do not contact", "the debtor is marked do-not-contact."],
 ];
