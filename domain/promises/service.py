@@ -75,7 +75,7 @@ class PromiseService(Service):
             if item.due_date > latest:
                 raise InvalidInput(
                     f"a promise may be due at most {rules.max_days_ahead} days ahead "
-                    f"(by {latest.isoformat()})",
+                    f"(by {latest.day} {latest:%B %Y})",
                     field=date_field,
                 )
             if previous is not None and item.due_date <= previous:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from domain.payments.schemas import PaymentCreate
 from domain.payments.service import PaymentService
@@ -103,3 +104,31 @@ async def test_a_debtor_proposal_is_held_to_the_staff_promise_already_made(
         "$1,075.00 of the balance of $1,075.00 is already promised; "
         "at most $0.00 more may be promised",
     )
+
+
+async def test_a_promise_too_far_ahead_names_the_last_day_in_words(
+    client, tenant: SeededTenant
+) -> None:
+    account = tenant.accounts[0]
+    today = await tenant_today(tenant)
+    latest = today + dt.timedelta(days=60)
+    far = await promise(
+        client,
+        tenant,
+        account.id,
+        {"amount": "300.00", "due_date": (latest + dt.timedelta(days=1)).isoformat()},
+    )
+    assert (far.status_code, far.json()["detail"]) == (
+        422,
+        f"a promise may be due at most 60 days ahead (by {latest.day} {latest:%B %Y})",
+    )
+    last = await promise(
+        client, tenant, account.id, {"amount": "300.00", "due_date": latest.isoformat()}
+    )
+    assert last.status_code == 201, last.text
+
+
+async def tenant_today(tenant: SeededTenant) -> dt.date:
+    async with tenant.db.tenant(tenant.id) as conn:
+        zone = await conn.fetchval("SELECT time_zone FROM tenants WHERE id = $1", tenant.id)
+    return dt.datetime.now(ZoneInfo(zone)).date()
