@@ -70,6 +70,15 @@ def in_currency(amount: Decimal, currency: str) -> Decimal:
     return amount.quantize(Decimal(1).scaleb(-minor_digits(currency)))
 
 
+def display(amount: Decimal, currency: str) -> str:
+    """An amount as people read it, in its currency's own digits: $1,075.00, ¥5,000."""
+    from babel.numbers import format_currency
+
+    return format_currency(
+        in_currency(amount, currency), currency, locale="en_US", decimal_quantization=False
+    )
+
+
 def is_plain_decimal(text: str) -> bool:
     """``"1200.50"``, ``"15000"`` or ``"-3"``: no exponent, underscores, spaces, plus sign,
     digits other than 0-9, NaN or Infinity."""
@@ -126,9 +135,16 @@ class Allocation(NamedTuple):
 
 
 def allocate(
-    amount: Decimal, *, fees: Decimal, interest: Decimal, principal: Decimal, allow_credit: bool
+    amount: Decimal,
+    *,
+    fees: Decimal,
+    interest: Decimal,
+    principal: Decimal,
+    allow_credit: bool,
+    currency: str | None = None,
 ) -> Allocation:
-    """Fees first, then interest, then principal; beyond that, credit or a refusal."""
+    """Fees first, then interest, then principal; beyond that, credit or a refusal (its
+    amounts written in ``currency``'s format when given: "$0.01 more than ... $1,075.00")."""
     to_fees = min(amount, fees)
     rest = amount - to_fees
     to_interest = min(rest, interest)
@@ -139,8 +155,14 @@ def allocate(
         # In the payment's own places (the currency's): the columns carry four.
         places = Decimal(1).scaleb(amount.as_tuple().exponent)
         balance = (fees + interest + principal).quantize(places)
+        over = rest.quantize(places)
+        said = (
+            (over, balance)
+            if currency is None
+            else (display(over, currency), display(balance, currency))
+        )
         raise Overpayment(
-            f"the payment is {rest.quantize(places)} more than the balance of {balance}",
+            f"the payment is {said[0]} more than the balance of {said[1]}",
             field="amount",
             balance=str(balance),
         )

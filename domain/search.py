@@ -7,6 +7,10 @@ import re
 from domain.sql import Where
 
 _WORD = re.compile(r"\w+", re.UNICODE)
+# What a phone number may be typed as: digits with spaces, dots, dashes, brackets, a plus.
+_PHONE = re.compile(r"\+?[0-9 ().-]+")
+# Fewer digits than this would match too many numbers to be a search for one.
+_MIN_PHONE_DIGITS = 4
 
 
 def prefix_tsquery(text: str | None) -> str | None:
@@ -25,12 +29,31 @@ def like_prefix(text: str | None) -> str | None:
     return escaped + "%"
 
 
-def match_text(w: Where, text: str | None, *, vector: str, reference: str) -> None:
+def phone_digits(text: str | None) -> str | None:
+    """The digits of what looks like a phone number (``"(555) 010-0100"`` -> ``"5550100100"``),
+    or None when ``text`` is not one."""
+    if not text or not _PHONE.fullmatch(text.strip()):
+        return None
+    digits = re.sub(r"[^0-9]", "", text)
+    return digits if len(digits) >= _MIN_PHONE_DIGITS else None
+
+
+def match_text(
+    w: Where,
+    text: str | None,
+    *,
+    vector: str,
+    reference: str,
+    debtor: str | None = None,
+) -> None:
     """Add to ``w``: the words of ``text`` prefix-match the tsvector column ``vector``, or
-    ``text`` starts the reference column ``reference`` (case-insensitively). Nothing if empty.
+    ``text`` starts the reference column ``reference`` (case-insensitively); with ``debtor``
+    (the debtors table's alias), or starts its e-mail address, or a phone number's digits
+    end its phone's. Nothing if empty.
 
     References are matched apart from the words because the text parser splits them oddly
-    (``CRM-99`` becomes ``crm`` and ``-99``).
+    (``CRM-99`` becomes ``crm`` and ``-99``); e-mail addresses and phone numbers likewise
+    (each has an index of its own).
     """
     tsquery, prefix = prefix_tsquery(text), like_prefix(text)
     alternatives = []
@@ -38,5 +61,12 @@ def match_text(w: Where, text: str | None, *, vector: str, reference: str) -> No
         alternatives.append(f"{vector} @@ to_tsquery('simple', {w.param(tsquery)})")
     if prefix is not None:
         alternatives.append(f"lower({reference}) LIKE {w.param(prefix)}")
+    if debtor is not None and prefix is not None and "@" in prefix:
+        alternatives.append(f"lower({debtor}.email) LIKE {w.param(prefix)}")
+    digits = phone_digits(text)
+    if debtor is not None and digits is not None:
+        ending = w.param(digits[::-1] + "%")
+        phone = f"reverse(regexp_replace({debtor}.phone, '\\D', '', 'g'))"
+        alternatives.append(f"{phone} LIKE {ending}")
     if alternatives:
         w.add("(" + " OR ".join(alternatives) + ")")

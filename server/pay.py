@@ -176,7 +176,8 @@ class PayController(Controller):
     @post(
         "/{token:str}/promise",
         summary="Propose a date to pay (a promise to pay)",
-        opt={"problems": (LinkGone.status,)},
+        # 409: the promises would pass the balance.
+        opt={"problems": (LinkGone.status, 409)},
     )
     async def promise(
         self, request: Request[Any, Any, Any], token: FromPath[str], data: JSONBody[DebtorPromise]

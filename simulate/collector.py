@@ -216,6 +216,11 @@ class Collector:
                 await self._go_away((3, 8))
             return
         task = found["task"]
+        if found.get("resumed"):
+            # The task already under way, given back: no new assignment, so no event.
+            self.held[task["id"]] = task
+            await self._open(task)
+            return
         self.metrics.expect(("task.assigned", task["id"]), started)
         self.metrics.effect("tasks pulled")
         self.held[task["id"]] = task

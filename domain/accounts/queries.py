@@ -94,7 +94,7 @@ async def search(
         w.add(f"a.currency = {w.param(currency)}")
     if debtor_id is not None:
         w.add(f"a.debtor_id = {w.param(debtor_id)}")
-    match_text(w, text, vector="d.search", reference="a.external_ref")
+    match_text(w, text, vector="d.search", reference="a.external_ref", debtor="d")
     if after_id is not None:
         w.add(f"a.id < {w.param(after_id)}")
     return await conn.fetch(

@@ -113,18 +113,27 @@ async def require_allowed(
     conn: Connection, account_id: int, channel: Channel, at: dt.datetime, rules: ContactRules
 ) -> None:
     """Refuse (409) an outbound contact that breaks a rule, naming it and when contact opens."""
-    found = await decision(conn, account_id, channel, at, rules)
+    time_zone, flags, history = await load(conn, account_id, at)
+    found = decide(channel, at, time_zone, rules, flags, history)
     if found.allowed:
         return
-    raise refusal(channel, found)
+    raise refusal(channel, found, time_zone)
 
 
-def refusal(channel: Channel, found: Decision) -> ContactNotAllowed:
+def debtor_time(moment: dt.datetime, time_zone: str) -> str:
+    """A moment as the debtor's clock shows it, the zone named: "Mon 7 Dec 2026 08:00
+    debtor time (America/New_York)"."""
+    local = moment.astimezone(ZoneInfo(time_zone))
+    return f"{local:%a} {local.day} {local:%b %Y %H:%M} debtor time ({time_zone})"
+
+
+def refusal(channel: Channel, found: Decision, time_zone: str = "UTC") -> ContactNotAllowed:
     """The 409 for a contact ``found`` refuses: the first rule in words, all of them, and
-    when contact opens again (none while a block such as an opt-out stands)."""
+    when contact opens again in the debtor's time (none while a block such as an opt-out
+    stands); ``next_allowed_at`` carries the same moment for programs."""
     first = found.refusals[0]
     when = (
-        f"; next allowed at {found.opens_at.isoformat()}"
+        f"; next allowed {debtor_time(found.opens_at, time_zone)}"
         if found.opens_at
         else "; it stays closed until the block is lifted"
     )

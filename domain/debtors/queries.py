@@ -88,7 +88,7 @@ async def search(
     w = Where()
     if viewer is not None:
         w.add(_visible(w.param(viewer)))
-    match_text(w, text, vector="d.search", reference="d.external_ref")
+    match_text(w, text, vector="d.search", reference="d.external_ref", debtor="d")
     if after_id is not None:
         w.add(f"d.id < {w.param(after_id)}")
     return await conn.fetch(

@@ -15,7 +15,7 @@ from domain.accounts.service import AccountService
 from domain.actor import Actor
 from domain.db import Connection
 from domain.debtors import queries as debtor_queries
-from domain.errors import Forbidden, NotFound
+from domain.errors import Conflict, Forbidden, NotFound
 from domain.money import minor_digits
 from domain.payments import queries
 from domain.payments.agency import agency_of
@@ -138,12 +138,16 @@ async def checkout_state(conn: Connection, actor: Actor, checkout_id: str) -> Ch
 
 
 async def promise(conn: Connection, actor: Actor, data: DebtorPromise) -> list[PromiseView]:
-    """The debtor's promise to pay by a date: the whole balance unless an amount is given."""
+    """The debtor's promise to pay by a date: all that is not promised yet unless an amount
+    is given (the same rule as staff promises: never more than the balance in all)."""
     account_id = _linked_account(actor)
     promises = PromiseService(conn, actor)
     amount = data.amount
     if amount is None:
-        amount = (await promises.accounts.get(account_id)).balance
+        account = await promises.accounts.get(account_id)
+        amount = await promises.unpromised(account)
+        if amount <= 0:
+            raise Conflict("everything owed is already promised", field="amount")
     made = await promises.make(
         account_id, PromiseCreate(amount=amount, due_date=data.due_date), source="debtor"
     )

@@ -22,14 +22,13 @@ from domain.actor import Actor
 from domain.clock import Clock, utcnow
 from domain.db import Connection
 from domain.errors import Conflict, InvalidInput, NotFound
-from domain.money import allocate, check_amount, minor_digits
+from domain.money import allocate, check_amount, display, minor_digits
 from domain.outbox import events
 from domain.pagination import Page, check_limit, decode_cursor, page
 from domain.payments import queries
 from domain.payments.schemas import (
     Payment,
     PaymentCreate,
-    money,
     payment_from_row,
     receipt_number,
 )
@@ -134,6 +133,7 @@ class PaymentService(Service):
             interest=account["interest"],
             principal=account["principal"],
             allow_credit=tenant.settings.payments.hold_overpayment_as_credit,
+            currency=account["currency"],
         )
         row = await queries.insert(
             self.conn,
@@ -170,8 +170,8 @@ class PaymentService(Service):
         amount = self._check_money(amount, account["currency"], account)
         balance = account["fees"] + account["interest"] + account["principal"]
         if amount > balance:
-            # In the currency's own places, as the refusal of a recorded payment says it.
-            shown = money(balance, minor_digits(account["currency"]))
+            # In the currency's format, as the refusal of a recorded payment says it.
+            shown = display(balance, account["currency"])
             raise InvalidInput(f"the amount is more than the balance of {shown}", field="amount")
         row = await queries.insert(
             self.conn,

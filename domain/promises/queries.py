@@ -51,6 +51,21 @@ async def pending_for_account(conn: Connection, account_id: int) -> int:
     )
 
 
+async def promised_unpaid(conn: Connection, account_id: int) -> Any:
+    """What the account's pending promises still await: their total less what was paid since
+    the first of them was made (never below zero)."""
+    return await conn.fetchval(
+        """WITH pending AS (
+          SELECT amount, created_at FROM promises WHERE account_id = $1 AND status = 'pending'
+        )
+        SELECT greatest(0, coalesce((SELECT sum(amount) FROM pending), 0)
+          - coalesce((SELECT sum(pay.amount) FROM payments pay
+                      WHERE pay.account_id = $1 AND pay.status = 'succeeded'
+                        AND pay.received_at >= (SELECT min(created_at) FROM pending)), 0))""",
+        account_id,
+    )
+
+
 async def settle(
     conn: Connection, *, grace_days: int, time_zone: str, now: dt.datetime
 ) -> list[asyncpg.Record]:

@@ -11,12 +11,13 @@ import msgspec
 
 from channels import names
 from domain.accounts.audience import account_audience
+from domain.accounts.schemas import Account
 from domain.accounts.service import AccountService
 from domain.actor import Actor, system_actor
 from domain.clock import Clock, utcnow
 from domain.db import Connection
-from domain.errors import InvalidInput
-from domain.money import check_amount, minor_digits
+from domain.errors import Conflict, InvalidInput
+from domain.money import check_amount, display, in_currency, minor_digits
 from domain.outbox import events
 from domain.payments.schemas import money
 from domain.payments.service import debtor_view
@@ -74,7 +75,7 @@ class PromiseService(Service):
             if item.due_date > latest:
                 raise InvalidInput(
                     f"a promise may be due at most {rules.max_days_ahead} days ahead "
-                    f"(by {latest.isoformat()})",
+                    f"(by {latest.day} {latest:%B %Y})",
                     field=date_field,
                 )
             if previous is not None and item.due_date <= previous:
@@ -90,9 +91,11 @@ class PromiseService(Service):
                 )
         if total > balance:
             raise InvalidInput(
-                f"the promise of {total} is more than the balance of {balance}",
+                f"the promise of {display(total, account.currency)} is more than the balance "
+                f"of {display(balance, account.currency)}",
                 field="amount" if data.instalments is None else "instalments",
             )
+        await self._within_what_is_unpromised(account, total)
         plan_id = uuid.uuid4()
         rows = await queries.insert_plan(
             self.conn,
@@ -132,6 +135,28 @@ class PromiseService(Service):
             {**debtor_view(None, after), "promises": debtor_promises(promises)},
         )
         return promises
+
+    async def unpromised(self, account: Account) -> Decimal:
+        """What may still be promised on the account: its balance less what its pending
+        promises still await."""
+        waiting = await queries.promised_unpaid(self.conn, account.id)
+        return in_currency(max(Decimal(0), account.balance - waiting), account.currency)
+
+    async def _within_what_is_unpromised(self, account: Account, total: Decimal) -> None:
+        """Promises never stack past the balance: a new one is refused (409) when, with what
+        the pending ones still await, it would promise more than is owed."""
+        left = await self.unpromised(account)
+        if total <= left:
+            return
+        waiting = account.balance - left
+        raise Conflict(
+            f"{display(waiting, account.currency)} of the balance of "
+            f"{display(account.balance, account.currency)} is already promised; "
+            f"at most {display(left, account.currency)} more may be promised",
+            field="amount",
+            promised=str(in_currency(waiting, account.currency)),
+            unpromised=str(left),
+        )
 
     @staticmethod
     def _instalments(data: PromiseCreate) -> list[Instalment]:

@@ -69,6 +69,8 @@ class WorklistRules(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fi
     offline_after_minutes: Annotated[int, msgspec.Meta(ge=1, le=1_440)] = 10
     # What happens to an offline collector's open tasks: kept, or returned to their queues.
     offline_tasks: Literal["keep", "return"] = "keep"
+    # "Next task" takes another while one is under way; off: it gives back the one under way.
+    parallel_tasks: bool = False
 
 
 class StatsRules(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):

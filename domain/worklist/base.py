@@ -33,6 +33,16 @@ def task_audience(task: Task, *also_agents: int | None) -> list[str]:
 
 
 class WorklistService(Service):
+    async def reassigned_by(self, reason: str) -> str:
+        """Why a task went to someone by hand, naming who gave it: "reassigned by Sam Lee:
+        cover" (an API key or the system by its kind)."""
+        who = self.actor.type.replace("_", " ")
+        if self.actor.is_user and self.actor.id is not None:
+            found = await user_queries.agent(self.conn, self.actor.id)
+            who = found["name"] if found else f"user {self.actor.id}"
+        why = reason.strip()
+        return f"reassigned by {who}: {why}" if why else f"reassigned by {who}"
+
     async def context(self) -> Context:
         tenant = await self.tenant()
         now = self.clock()

@@ -111,10 +111,7 @@ class TaskBatchService(WorklistService):
             )
         known = await self.contacts(rows)  # who holds a task does not change when to call
         if moving:
-            who = self.actor.id if self.actor.is_user else self.actor.type
-            reason = f"reassigned by {'user ' if self.actor.is_user else ''}{who}"
-            if data.reason.strip():
-                reason += f": {data.reason.strip()}"
+            reason = await self.reassigned_by(data.reason)
             now = self.clock()
             await queries.update_tasks(
                 self.conn,

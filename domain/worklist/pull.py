@@ -29,18 +29,25 @@ RECHECK_BLOCKED = dt.timedelta(hours=1)
 # wider, to pass over calls that may not be made yet in fewer round trips.
 PULL_BATCHES = (1, 8, 8, 8, 8)
 
+RESUMED = "you are already working on this task: complete it or hand it back to take another"
+AWAY = "you are away: set yourself available to take new work"
+
 
 class NextTask(msgspec.Struct, kw_only=True):
     """What "next task" gave: a task, or none and why."""
 
     task: Task | None
     message: str
+    # The task is the one the agent already had under way, given back rather than another.
+    resumed: bool = False
 
 
 class PullService(WorklistService):
     async def next(self) -> NextTask:
         """Pull the most urgent waiting task of the caller's queues and start it. Call tasks
-        whose debtor may not be called now are passed over until they may."""
+        whose debtor may not be called now are passed over until they may. An agent with a
+        task under way gets that one back (unless the tenant allows parallel work); an agent
+        who is away gets no new work."""
         if not self.actor.is_user or self.actor.id is None:
             raise Forbidden("only a signed-in agent pulls tasks")
         found = await queries.lock_agent(self.conn, self.actor.id)
@@ -62,6 +69,13 @@ class PullService(WorklistService):
         eligible = {r["queue_id"]: r["queue_name"] for r in found if r["queue_id"] is not None}
         if me["status"] == "offline":
             await presence.connected(self.conn, self.actor, me["id"], self.clock)
+        if not tenant.settings.worklist.parallel_tasks:
+            under_way = await queries.under_way(self.conn, tenant.id, me["id"])
+            if under_way is not None:
+                (task,) = await self.to_tasks([under_way])
+                return NextTask(task=task, message=RESUMED, resumed=True)
+        if me["status"] == "away":
+            return NextTask(task=None, message=AWAY)
         if not eligible:
             return NextTask(task=None, message="you are not in any queue")
         boosted = any(r["age_boost_minutes"] for r in found if r["queue_id"] is not None)

@@ -252,10 +252,7 @@ class TaskService(WorklistService):
             raise Conflict(
                 f"{agent['name']} already holds {held} tasks, their capacity", field="assignee_id"
             )
-        who = self.actor.id if self.actor.is_user else self.actor.type
-        reason = f"reassigned by {'user ' if self.actor.is_user else ''}{who}"
-        if data.reason.strip():
-            reason += f": {data.reason.strip()}"
+        reason = await self.reassigned_by(data.reason)
         now = self.clock()
         return await self._change(
             task,

@@ -1,6 +1,7 @@
 // REST calls with the session's access token; failures become ProblemError with the
-// server's RFC 9457 document (its `detail` is what users read).
-import { ProblemError, refresh, token } from "./session.js";
+// server's RFC 9457 document (its `detail` is what users read); a server out of reach is
+// an UnreachableError that says so in words.
+import { ProblemError, reach, refresh, token } from "./session.js";
 
 export async function api(path, { method = "GET", body, query, headers: extra } = {}) {
   const url = new URL(`/api/v1${path}`, location.origin);
@@ -11,7 +12,7 @@ export async function api(path, { method = "GET", body, query, headers: extra } 
   const send = async () => {
     const headers = { ...extra, Authorization: `Bearer ${await token()}` };
     if (body !== undefined) headers["Content-Type"] = "application/json";
-    return fetch(url, {
+    return reach(url, {
       method, headers, body: body === undefined ? undefined : JSON.stringify(body),
     });
   };

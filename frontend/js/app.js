@@ -41,6 +41,10 @@ const routes = [
   [/^\/reports(?:\/(aging|liquidation|promises|collectors))?$/, "reports", (m) => reportsScreen(m[1] || "aging")],
 ];
 
+// Where each role starts its day, reached at "/" (signing in lands there); the rest start
+// on the accounts.
+const HOME = { collector: "/queue", supervisor: "/wallboard" };
+
 async function start() {
   try {
     await refresh();
@@ -53,6 +57,7 @@ async function start() {
   document.body.dataset.userId = me.id;
   realtime.start();
   document.querySelector("#who").textContent = `${me.name} · ${me.role}`;
+  if (location.pathname === "/" && HOME[me.role]) history.replaceState({}, "", HOME[me.role] + location.search);
   for (const link of document.querySelectorAll("#nav a[data-roles]")) {
     link.hidden = !link.dataset.roles.split(",").includes(me.role);
   }
@@ -65,7 +70,8 @@ async function start() {
     if (!link || event.defaultPrevented || event.button !== 0 || event.metaKey || event.ctrlKey) return;
     if (!routes.some(([pattern]) => pattern.test(new URL(link.href).pathname))) return;
     event.preventDefault();
-    history.pushState({}, "", link.href);
+    const home = new URL(link.href).pathname === "/" && HOME[me.role];
+    history.pushState({}, "", home || link.href);
     show();
   });
   addEventListener("popstate", show);

@@ -16,6 +16,24 @@ export class ProblemError extends Error {
   }
 }
 
+// fetch() says only "Failed to fetch" when the server cannot be reached at all; people are
+// told what happened in words.
+export class UnreachableError extends Error {
+  constructor() {
+    super("Recoup could not be reached: check your network connection, then try again.");
+    this.status = 0;
+  }
+}
+
+export async function reach(url, init) {
+  try {
+    return await fetch(url, init);
+  } catch (error) {
+    if (error instanceof TypeError) throw new UnreachableError();
+    throw error;
+  }
+}
+
 async function readProblem(response) {
   try {
     return await response.json();
@@ -31,7 +49,7 @@ function remember(body) {
 }
 
 export async function signIn(email, password) {
-  const response = await fetch(`${AUTH}/login`, {
+  const response = await reach(`${AUTH}/login`, {
     method: "POST",
     headers: { "Content-Type": "application/json", ...SESSION_HEADERS },
     body: JSON.stringify({ email, password }),
@@ -42,7 +60,7 @@ export async function signIn(email, password) {
 }
 
 async function refreshOnce() {
-  const response = await fetch(`${AUTH}/refresh`, {
+  const response = await reach(`${AUTH}/refresh`, {
     method: "POST",
     headers: SESSION_HEADERS,
     credentials: "same-origin",

@@ -47,6 +47,13 @@ async def test_changes_in_one_page_appear_live_in_another(
     await supervisor.get_by_label("Status", exact=True).select_option("disputed")
     await supervisor.get_by_role("button", name="Set status").click()
     await expect(collector.locator("#facts")).to_contain_text("Disputed")
+    # One summary says contact is stopped, and a banner above the account says why.
+    await expect(collector.locator("#contact-banner")).to_have_text(
+        "Disputed: contact is paused while the dispute is open; a payment the debtor makes is still taken."
+    )
+    await expect(collector.locator("#contact-summary")).to_have_text(
+        "No contact now on any channel."
+    )
     await screenshot(collector, "account-live")
 
     # A change from elsewhere (the API) arrives too: the balance moves.
@@ -56,8 +63,26 @@ async def test_changes_in_one_page_appear_live_in_another(
     await expect(supervisor.locator("#balance")).to_contain_text("1,175.00")
 
     # The collector takes a payment on the phone and records a promise for the rest.
+    # A card: nothing is recorded until it is said how the card is paid and confirmed.
     await collector.get_by_label("Amount (USD)").fill("75.00")
+    await collector.get_by_label("Method").select_option("card")
     await collector.get_by_role("button", name="Take payment").click()
+    await expect(collector.get_by_role("alert")).to_have_text(
+        "Choose how the card is paid: already charged elsewhere, or through the checkout."
+    )
+    await collector.get_by_label("Already charged elsewhere").check()
+    await collector.get_by_role("button", name="Take payment").click()
+    await expect(collector.locator("#pay-confirm")).to_contain_text(
+        "Record $75.00 by card, received elsewhere? It counts as paid at once."
+    )
+    await expect(collector.locator("#payments li")).to_have_text(["No payments yet."])
+    await screenshot(collector, "account-payment-confirm")
+    await collector.set_viewport_size({"width": 390, "height": 844})
+    await collector.locator("#pay-how").scroll_into_view_if_needed()
+    await screenshot(collector, "account-payment-confirm-phone")
+    await collector.set_viewport_size({"width": 1280, "height": 860})
+    await collector.get_by_role("button", name="Record as paid").click()
+    await expect(collector.locator("#pay-result")).to_have_text("$75.00 by card recorded as paid.")
     await expect(supervisor.locator("#balance")).to_contain_text("1,100.00")
     await expect(supervisor.locator("#payments li").first).to_contain_text("succeeded")
     await collector.get_by_label("Promised amount").fill("500.00")

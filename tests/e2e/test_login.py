@@ -66,7 +66,11 @@ async def test_collector_sees_only_their_accounts_and_no_admin(
 ) -> None:
     await sign_in(page, live_server, "collector1@demo.test", DEMO_PASSWORD)
     await expect(page.locator("#who")).to_contain_text("collector")
+    # A collector's day starts on their queue.
+    await expect(page).to_have_url(f"{live_server}/queue")
+    await expect(page.get_by_role("heading", name="My queue")).to_be_visible()
     await expect(page.get_by_role("link", name="Admin")).to_be_hidden()
+    await page.get_by_role("link", name="Accounts").click()
     rows = page.locator("table.data tbody tr")
     await expect(rows.first).to_be_visible()
     await page.goto(f"{live_server}/admin")

@@ -101,6 +101,24 @@ async def test_filters(client, book: SeededTenant) -> None:
     assert await refs(client, book, q=f"pat {last_name.lower()}") == [account.external_ref]
 
 
+async def test_search_finds_an_e_mail_address_and_a_phone_number_however_typed(
+    client, book: SeededTenant
+) -> None:
+    mid = book.accounts[2]
+    async with book.db.tenant(book.id) as conn:
+        await conn.execute(
+            "UPDATE debtors SET phone = '+12125550199', email = 'ann.lee@mail.test' WHERE id = $1",
+            mid.debtor_id,
+        )
+    for typed in ("ann.lee@mail.test", "ANN.LEE@Mail", "+1 212 555 0199", "(212) 555-0199", "0199"):
+        assert await refs(client, book, q=typed) == ["MID-1"], typed
+    # Three digits are too few to be a search for a number; another address finds nothing.
+    assert await refs(client, book, q="199") == []
+    assert await refs(client, book, q="ann.lee@mail.tes") == ["MID-1"]
+    assert await refs(client, book, q="ann.leee@mail.test") == []
+    assert await refs(client, book, q="1 212 555 0198") == []
+
+
 async def test_cursor_pagination_visits_every_account_once(client, book: SeededTenant) -> None:
     seen: list[int] = []
     cursor = None

@@ -145,9 +145,11 @@ async def test_a_refused_call_names_the_field_every_rule_and_when_it_opens(
     assert response.status_code == 409, response.text
     problem = response.json()
     opens = at(day + dt.timedelta(days=1), 8).astimezone(dt.UTC)
+    next_day = day + dt.timedelta(days=1)
     detail = (
         "call not allowed: call only between 08:00 and 21:00 debtor time (it is 21:30 there)"
-        f"; next allowed at {opens.isoformat()}"
+        f"; next allowed {next_day:%a} {next_day.day} {next_day:%b %Y} 08:00"
+        " debtor time (America/New_York)"
     )
     assert problem["detail"] == detail
     assert problem["field"] == "channel"

@@ -29,6 +29,11 @@ CURRENCIES = [
     ("BHD", "1.250", "3.125", "95.625", "0.001"),
 ]
 IDS = [c[0] for c in CURRENCIES]
+SAID = {
+    "USD": "the payment is $0.01 more than the balance of $1,075.00",
+    "JPY": "the payment is ¥1 more than the balance of ¥102,000",
+    "BHD": "the payment is BHD0.001 more than the balance of BHD100.000",
+}
 
 
 async def account_in(tenant: SeededTenant, currency: str, fees: str, interest: str, principal: str):  # type: ignore[no-untyped-def]
@@ -89,8 +94,8 @@ async def test_one_minor_unit_over_the_balance_is_refused_and_changes_nothing(
     problem = response.json()
     assert problem["type"] == "urn:recoup:problem:overpayment"
     assert problem["field"] == problem["errors"][0]["field"] == "amount"
-    # In the currency's own places, as the debtor and the collector write money.
-    assert problem["detail"] == f"the payment is {unit} more than the balance of {balance}"
+    # In the currency's format, as the debtor and the collector read money.
+    assert problem["detail"] == SAID[currency]
     assert problem["balance"] == str(balance)
     assert await account_state(client, tenant, account.id) == before
     assert await payment_count(tenant, account.id) == 0

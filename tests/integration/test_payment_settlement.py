@@ -118,7 +118,7 @@ async def test_a_checkout_may_take_the_whole_balance_and_not_a_cent_more(
     with pytest.raises(InvalidInput) as refused:
         await checkout(tenant, "1075.01")
     assert (refused.value.detail, refused.value.field) == (
-        "the amount is more than the balance of 1075.00",
+        "the amount is more than the balance of $1,075.00",
         "amount",
     )
     with pytest.raises(InvalidInput) as nothing:
@@ -140,7 +140,7 @@ async def test_the_debtor_is_told_the_balance_in_the_currencys_places(
     assert over.status_code == 422, over.text
     problem = over.json()
     assert (problem["detail"], problem["field"]) == (
-        "the amount is more than the balance of 1075.00",
+        "the amount is more than the balance of $1,075.00",
         "amount",
     )
 

@@ -58,7 +58,7 @@ async def test_several_tasks_go_to_one_agent_each_audited_and_announced(
             collector.id,
             "supervisor",
         )
-        assert task["assignment_reason"] == f"reassigned by user {tenant.supervisor.id}: cover"
+        assert task["assignment_reason"] == (f"reassigned by Supervisor of {tenant.slug}: cover")
         assert task["started_at"] is None
     assert (await statuses(tenant, [c]))[c] == ("open", None, calls)
     journal = await written(tenant, before)

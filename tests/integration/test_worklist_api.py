@@ -451,9 +451,9 @@ async def test_a_collector_pulls_works_and_completes_a_task(client, tenant: Seed
     assert visible.status_code == 200
     mine = (await client.get("/api/v1/tasks/mine", headers=me.headers)).json()["items"]
     assert [t["id"] for t in mine] == [task_id]
-    empty = (await client.post("/api/v1/tasks/next", headers=me.headers)).json()
-    assert empty["task"] is None
-    assert "nothing is waiting" in empty["message"]
+    # "Next task" again gives back the one under way rather than taking another.
+    same = (await client.post("/api/v1/tasks/next", headers=me.headers)).json()
+    assert (same["task"]["id"], same["resumed"]) == (task_id, True)
     done = await client.post(
         f"/api/v1/tasks/{task_id}/complete",
         json={"outcome": "promise", "notes": "Will pay Friday"},
@@ -469,6 +469,9 @@ async def test_a_collector_pulls_works_and_completes_a_task(client, tenant: Seed
         "items": [],
         "next_cursor": None,
     }
+    empty = (await client.post("/api/v1/tasks/next", headers=me.headers)).json()
+    assert (empty["task"], empty["resumed"]) == (None, False)
+    assert "nothing is waiting" in empty["message"]
     completed = await outbox(tenant, "task.completed")
     assert completed
     assert f"agent:{me.id}" in completed[-1]["channels"]
@@ -511,7 +514,9 @@ async def test_a_supervisor_reassigns_and_the_first_collector_loses_it(
         headers=tenant.supervisor.headers,
     )
     assert moved.status_code == 200
-    assert "covering for lunch" in moved.json()["assignment_reason"]
+    assert moved.json()["assignment_reason"] == (
+        f"reassigned by Supervisor of {tenant.slug}: covering for lunch"
+    )
     assert (await client.get("/api/v1/tasks/mine", headers=first.headers)).json()["items"] == []
     assert [
         t["id"]

@@ -17,6 +17,7 @@ from tests.integration.worklist_helpers import (
     assign,
     group,
     held,
+    parallel_work,
     queue,
     task_row,
     tasks,
@@ -141,6 +142,7 @@ async def test_concurrent_rounds_never_give_a_task_twice(tenant: SeededTenant) -
 async def test_twenty_agents_pulling_from_one_queue_get_every_task_exactly_once(
     tenant: SeededTenant,
 ) -> None:
+    await parallel_work(tenant)
     queue_id = await queue(tenant)
     pullers = await agents(tenant, 20, capacity=1000)
     created = set(await tasks(tenant, 1000, queue_id=queue_id))
@@ -170,6 +172,7 @@ async def test_twenty_agents_pulling_from_one_queue_get_every_task_exactly_once(
 async def test_next_task_takes_priority_then_age_and_respects_capacity(
     tenant: SeededTenant,
 ) -> None:
+    await parallel_work(tenant)
     queue_id = await queue(tenant)
     [agent] = await agents(tenant, 1, capacity=2)
     old_low = (await tasks(tenant, 1, queue_id=queue_id, priority=10))[0]
@@ -201,6 +204,7 @@ async def test_age_boost_lifts_old_work_over_newer_urgent_work(tenant: SeededTen
 
 
 async def test_next_task_skips_a_call_the_debtor_may_not_get_now(tenant: SeededTenant) -> None:
+    await parallel_work(tenant)
     queue_id = await queue(tenant)
     [agent] = await agents(tenant, 1)
     blocked_account = tenant.accounts[0]

@@ -18,6 +18,7 @@ from tests.integration.worklist_helpers import (
     agents,
     group,
     held,
+    parallel_work,
     queue,
     task_row,
     tasks,
@@ -156,6 +157,7 @@ async def test_two_supervisors_filling_an_agent_s_last_place_at_once_give_it_onc
 async def test_an_agent_pulling_twice_at_once_at_their_last_place_gets_one_task(
     tenant: SeededTenant,
 ) -> None:
+    await parallel_work(tenant)
     calls = await queue(tenant)
     [agent] = await agents(tenant, 1, capacity=1)
     first, second = await tasks(tenant, 2, queue_id=calls)

@@ -12,7 +12,14 @@ from domain.actor import Actor, system_actor
 from domain.errors import Conflict, Forbidden
 from domain.worklist.pull import NextTask, PullService
 from tests.factories import SeededTenant
-from tests.integration.worklist_helpers import agent_actor, agents, queue, task_row, tasks
+from tests.integration.worklist_helpers import (
+    agent_actor,
+    agents,
+    parallel_work,
+    queue,
+    task_row,
+    tasks,
+)
 
 # Noon UTC: a debtor on UTC may be called, one on UTC-9 (03:00) may not until 17:00 UTC.
 NOW = dt.datetime(2026, 11, 30, 12, 0, tzinfo=dt.UTC)
@@ -161,6 +168,7 @@ async def test_one_boosted_queue_among_several_ranks_every_task_by_age(
 
 
 async def test_an_agent_at_capacity_is_refused_with_what_they_hold(tenant: SeededTenant) -> None:
+    await parallel_work(tenant)
     calls = await queue(tenant)
     [agent] = await agents(tenant, 1, capacity=2)
     first, second, third = await tasks(tenant, 3, queue_id=calls)
@@ -302,3 +310,75 @@ async def test_a_pull_holds_back_a_call_past_the_weekly_cap_or_after_a_conversat
     for task_id in held:
         row = await task_row(tenant, task_id)
         assert (row["status"], row["not_before"]) == ("open", reopens)
+
+
+async def test_next_task_gives_back_the_task_under_way_rather_than_taking_another(
+    tenant: SeededTenant,
+) -> None:
+    calls = await queue(tenant)
+    [agent] = await agents(tenant, 1)
+    first, second = await tasks(tenant, 2, queue_id=calls)
+    taken = await pull(tenant, agent_actor(tenant, agent))
+    assert (taken.task.id, taken.resumed) == (first, False)  # type: ignore[union-attr]
+    again = await pull(tenant, agent_actor(tenant, agent))
+    assert again.task is not None
+    assert (again.task.id, again.task.status, again.resumed, again.message) == (
+        first,
+        "in_progress",
+        True,
+        "you are already working on this task: complete it or hand it back to take another",
+    )
+    row = await task_row(tenant, second)
+    assert (row["status"], row["assignee_id"]) == ("open", None)
+    # Finished, the next press takes the next task.
+    async with tenant.db.tenant(tenant.id) as conn:
+        await conn.execute("UPDATE tasks SET status = 'completed' WHERE id = $1", first)
+    after = await pull(tenant, agent_actor(tenant, agent))
+    assert (after.task.id, after.resumed) == (second, False)  # type: ignore[union-attr]
+
+
+async def test_work_given_but_not_started_does_not_stop_a_pull(tenant: SeededTenant) -> None:
+    calls = await queue(tenant)
+    [agent] = await agents(tenant, 1)
+    given, waiting = await tasks(tenant, 2, queue_id=calls)
+    async with tenant.db.tenant(tenant.id) as conn:
+        await conn.execute(
+            "UPDATE tasks SET status = 'assigned', assignee_id = $2 WHERE id = $1", given, agent
+        )
+    found = await pull(tenant, agent_actor(tenant, agent))
+    assert (found.task.id, found.resumed) == (waiting, False)  # type: ignore[union-attr]
+
+
+async def test_a_tenant_that_allows_parallel_work_takes_another_task(
+    tenant: SeededTenant,
+) -> None:
+    await parallel_work(tenant)
+    calls = await queue(tenant)
+    [agent] = await agents(tenant, 1)
+    first, second = await tasks(tenant, 2, queue_id=calls)
+    assert (await pull(tenant, agent_actor(tenant, agent))).task.id == first  # type: ignore[union-attr]
+    again = await pull(tenant, agent_actor(tenant, agent))
+    assert (again.task.id, again.resumed) == (second, False)  # type: ignore[union-attr]
+
+
+async def test_an_away_agent_gets_no_new_work_but_keeps_the_task_under_way(
+    tenant: SeededTenant,
+) -> None:
+    calls = await queue(tenant)
+    [agent] = await agents(tenant, 1, status="away")
+    first, second = await tasks(tenant, 2, queue_id=calls)
+    refused = await pull(tenant, agent_actor(tenant, agent))
+    assert refused == NextTask(
+        task=None, message="you are away: set yourself available to take new work"
+    )
+    for task_id in (first, second):
+        row = await task_row(tenant, task_id)
+        assert (row["status"], row["assignee_id"]) == ("open", None)
+    async with tenant.db.tenant(tenant.id) as conn:
+        assert await conn.fetchval("SELECT status FROM users WHERE id = $1", agent) == "away"
+        await conn.execute(
+            "UPDATE tasks SET status = 'in_progress', assignee_id = $2 WHERE id = $1", first, agent
+        )
+    # What is already theirs they still get back.
+    back = await pull(tenant, agent_actor(tenant, agent))
+    assert (back.task.id, back.resumed) == (first, True)  # type: ignore[union-attr]

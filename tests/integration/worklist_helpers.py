@@ -93,6 +93,15 @@ async def tasks(
     return [r["id"] for r in rows]
 
 
+async def parallel_work(tenant: SeededTenant) -> None:
+    """The tenant lets an agent take another task while one is under way."""
+    async with tenant.db.tenant(tenant.id) as conn:
+        await conn.execute(
+            """UPDATE tenants SET settings = settings || '{"worklist": {"parallel_tasks": true}}',
+              version = version + 1"""
+        )
+
+
 async def assign(tenant: SeededTenant) -> list[Any]:
     async with tenant.db.tenant(tenant.id) as conn:
         return await sweeps.assign_waiting(conn, system_actor(tenant.id))

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from domain.money import Overpayment, allocate
+from domain.money import Overpayment, allocate, display
 
 cents = st.integers(min_value=0, max_value=10**10).map(lambda n: Decimal(n).scaleb(-2))
 D = Decimal
@@ -105,3 +105,31 @@ def test_an_overpayment_says_by_how_much_and_carries_the_whole_balance(amount, o
     assert refused.value.field == "amount"
     assert refused.value.detail == f"the payment is {over} more than the balance of 1075.00"
     assert refused.value.extra == {"balance": "1075.00"}
+
+
+@pytest.mark.parametrize(
+    ("amount", "currency", "shown"),
+    [
+        ("99621.5700", "USD", "$99,621.57"),
+        ("377.4300", "USD", "$377.43"),
+        ("5000", "JPY", "¥5,000"),
+        ("12.5", "BHD", "BHD12.500"),
+        ("1075", "EUR", "€1,075.00"),
+        ("0", "USD", "$0.00"),
+    ],
+)
+def test_an_amount_is_shown_in_its_currency_s_format_and_digits(amount, currency, shown) -> None:
+    assert display(D(amount), currency) == shown
+
+
+def test_an_overpayment_in_a_currency_says_both_amounts_in_its_format() -> None:
+    with pytest.raises(Overpayment) as refused:
+        allocate(
+            D("99999.00"),
+            fees=D("25.00"),
+            interest=D("50.00"),
+            principal=D("302.43"),
+            allow_credit=False,
+            currency="USD",
+        )
+    assert refused.value.detail == "the payment is $99,621.57 more than the balance of $377.43"

@@ -33,6 +33,18 @@ async def lock_agent(conn: Connection, user_id: int) -> list[asyncpg.Record]:
     )
 
 
+async def under_way(conn: Connection, tenant_id: int, agent_id: int) -> asyncpg.Record | None:
+    """The task the agent started last and has not finished, as shown (None when none)."""
+    return await conn.fetchrow(
+        f"""SELECT {TASK_COLUMNS} FROM tasks t{TASK_JOINS}
+        WHERE t.tenant_id = $1 AND t.assignee_id = $2 AND t.status = 'in_progress'
+        ORDER BY t.started_at DESC NULLS LAST, t.id DESC
+        LIMIT 1""",
+        tenant_id,
+        agent_id,
+    )
+
+
 async def take(
     conn: Connection, task_id: int, agent_id: int, capacity: int, reason: str, at: dt.datetime
 ) -> asyncpg.Record | None:

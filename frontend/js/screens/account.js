@@ -17,8 +17,9 @@ import { recordPromisePanel } from "./account/record-promise.js";
 import { takePaymentPanel } from "./account/take-payment.js";
 import { timelinePanel } from "./account/timeline.js";
 
-// Events that move the balance; each carries the account as it now is.
-const MONEY_EVENTS = new Set(["payment.received", "payment.refunded", "payment.reversed",
+// Events that move the balance; each carries the account as it now is (the queue's task
+// card and list read the same events).
+export const MONEY_EVENTS = new Set(["payment.received", "payment.refunded", "payment.reversed",
   "promise.made", "promise.kept", "promise.broken"]);
 
 export async function accountScreen(id, { embedded = false } = {}) {
@@ -60,8 +61,8 @@ export async function accountScreen(id, { embedded = false } = {}) {
     } else if (event.type === "account.updated" || event.type === "account.created") {
       account = event.data;
       show(true);
-      // A status such as a dispute opens or closes contact.
-      if (event.data.changed?.includes("status")) contact.load();
+      // A dispute opened or closed changes what contact is allowed.
+      contact.load();
       announce(`Account updated: balance ${balance.text()}`);
     } else if (event.type === "interaction.logged") {
       contact.load();
@@ -93,6 +94,7 @@ export async function accountScreen(id, { embedded = false } = {}) {
   const node = h("section", { "aria-labelledby": "account-title" },
     embedded ? null : h("p", {}, h("a", { href: "/accounts" }, "← Accounts")),
     title,
+    contact.banner,
     h("div", { class: "grid-2" },
       h("div", { class: "card" },
         balance.nodes,

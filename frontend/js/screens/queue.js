@@ -13,6 +13,8 @@ import { scopeSwitch, teamTools } from "./queue/team.js";
 import { workingPanel } from "./queue/working-panel.js";
 import { worklist } from "./queue/worklist.js";
 
+const sentence = (text) => text.charAt(0).toUpperCase() + text.slice(1);
+
 export async function queueScreen() {
   const me = Number(document.body.dataset.userId);
   const role = document.body.dataset.role;
@@ -32,14 +34,16 @@ export async function queueScreen() {
   list.addEventListener("open", (event) => panel.open(event.detail));
 
   // The most urgent task from my queues, assigned to me and opened; it stays busy until
-  // the account is on screen.
+  // the account is on screen. With a task under way the server gives that one back (and
+  // says so); away, it gives nothing new.
   const nextButton = h("button", { type: "button", class: "primary", id: "next-task" }, "Next task");
   const pullNext = () => pending(nextButton, problem, async () => {
     const found = await api("/tasks/next", { method: "POST" });
     if (!found.task) {
-      notice.say(found.message, "warn");
+      notice.say(sentence(found.message), "warn");
       return;
     }
+    if (found.resumed) notice.say(sentence(found.message), "warn");
     if (feed.scope() === "mine") list.put(found.task, { highlight: true });
     list.select(found.task.id);
     await panel.open(found.task);

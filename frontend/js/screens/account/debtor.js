@@ -1,16 +1,11 @@
-// Who the debtor is and how they may be reached, as the account was opened.
+// Who the debtor is and where they may be reached. Whether they may be contacted now is the
+// Contact panel's one summary (it weighs opt-outs, disputes, hours and calls made).
 import { h, problemBox } from "../../dom.js";
-
-function reach(debtor) {
-  if (debtor.do_not_contact) return "Do not contact";
-  return [debtor.opt_out_call && "no calls", debtor.opt_out_sms && "no SMS", debtor.opt_out_email && "no e-mail"]
-    .filter(Boolean).join(", ") || "Allowed";
-}
 
 export function debtorPanel(debtor) {
   if (!debtor) return [h("h2", {}, "Debtor"), problemBox(new Error("Debtor details are not available."))];
   return [h("h2", {}, "Debtor"), h("dl", { class: "facts" },
     [["Name", `${debtor.first_name} ${debtor.last_name}`], ["Phone", debtor.phone || "—"],
-      ["E-mail", debtor.email || "—"], ["Time zone", debtor.time_zone], ["Contact", reach(debtor)]]
+      ["E-mail", debtor.email || "—"], ["Time zone", debtor.time_zone]]
       .flatMap(([k, v]) => [h("dt", {}, k), h("dd", {}, v)]))];
 }

@@ -10,6 +10,8 @@ export function availabilitySwitch(problem) {
   select.addEventListener("change", async () => {
     try {
       await api("/users/me", { method: "PATCH", body: { status: select.value } });
+      // A refusal shown earlier no longer stands.
+      problem.replaceChildren();
     } catch (error) {
       problem.replaceChildren(problemBox(error));
     }

@@ -4,8 +4,9 @@ import { age, contactBadge } from "../../../components/rc-task-list.js";
 import { money } from "../../../components/rc-money.js";
 import { api } from "../../api.js";
 import { TASK_HELD, TASK_OPEN, TASK_OUTCOMES, words } from "../../codes.js";
-import { formatDateTime, h, submit } from "../../dom.js";
+import { flash, formatDateTime, h, submit } from "../../dom.js";
 
+const dpd = (task) => `${task.account.days_past_due} (${task.account.bucket})`;
 const contactText = (task) => [contactBadge(task) || "—",
   task.contact && !task.contact.allowed && task.contact.reason ? ` ${task.contact.reason}` : ""];
 
@@ -45,6 +46,8 @@ export function taskCard({ me, manager }) {
 
   function show(task) {
     if (task.id !== shown) for (const problem of Object.values(problems)) problem.replaceChildren();
+    // What is being typed into the task's own form outlives a redraw of the same task.
+    const typed = task.id === shown ? draft() : {};
     shown = task.id;
     const held = TASK_HELD.has(task.status);
     const mine = task.assignee_id === me;
@@ -58,8 +61,8 @@ export function taskCard({ me, manager }) {
         h("span", { class: "badge", "data-tone": task.status === "in_progress" ? "info" : undefined }, words(task.status)),
         h("span", { class: "muted" }, [words(task.type), task.title, task.account.external_ref].filter(Boolean).join(" · "))),
       h("dl", { class: "facts compact" },
-        h("dt", {}, "Balance"), h("dd", {}, money(task.account.balance, task.account.currency)),
-        h("dt", {}, "Days past due"), h("dd", {}, `${task.account.days_past_due} (${task.account.bucket})`),
+        h("dt", {}, "Balance"), h("dd", { id: "task-balance" }, money(task.account.balance, task.account.currency)),
+        h("dt", {}, "Days past due"), h("dd", { id: "task-dpd" }, dpd(task)),
         h("dt", {}, "Contact"), h("dd", { id: "task-contact" }, contactText(task)),
         h("dt", {}, "Priority"), h("dd", {}, String(task.priority)),
         h("dt", {}, "Waiting"), h("dd", {}, `${age(task.created_at)} · due ${formatDateTime(task.due_at)}`),
@@ -68,11 +71,32 @@ export function taskCard({ me, manager }) {
       problems.progress, h("div", { class: "inline-form" }, start, handBack),
       manager && TASK_OPEN.has(task.status) ? [problems.reassign, reassignForm(task, problems.reassign)] : null,
     ].flat().filter(Boolean));
+    for (const [id, value] of Object.entries(typed)) {
+      const field = node.querySelector(`#${id}`);
+      if (field && value) field.value = value;
+    }
+  }
+
+  function draft() {
+    const typed = {};
+    for (const id of ["task-outcome", "task-notes"]) {
+      const value = node.querySelector(`#${id}`)?.value;
+      if (value) typed[id] = value;
+    }
+    return typed;
   }
 
   return {
     node,
     show,
+    // A payment or a promise changes only the figures; the fields being typed in stay.
+    showFigures(task) {
+      for (const [id, value] of [["#task-balance", money(task.account.balance, task.account.currency)], ["#task-dpd", dpd(task)]]) {
+        const cell = node.querySelector(id);
+        cell?.replaceChildren(value);
+        if (cell) flash(cell);
+      }
+    },
     // A contact logged elsewhere changes only this line; the fields being typed in stay.
     showContact(task) {
       node.querySelector("#task-contact")?.replaceChildren(...contactText(task));

@@ -3,7 +3,7 @@
 import { api } from "../../api.js";
 import { h, problemBox } from "../../dom.js";
 import { realtime } from "../../realtime.js";
-import { accountScreen } from "../account.js";
+import { MONEY_EVENTS, accountScreen } from "../account.js";
 import { taskCard } from "./task-card.js";
 
 export function workingPanel({ me, manager, list, belongs }) {
@@ -18,11 +18,41 @@ export function workingPanel({ me, manager, list, belongs }) {
     card.show(task);
   }
 
-  function close(text) {
+  // Notes typed but not saved in the open task: its own notes and the call being logged.
+  function unsaved() {
+    return [["#task-notes", "Task notes"], ["#note-text", "Call notes"]]
+      .map(([selector, label]) => [label, node.querySelector(selector)?.value.trim()])
+      .filter(([, text]) => text);
+  }
+
+  // The task left (completed, or given to someone else): what was typed and not saved stays
+  // on screen to copy, since the account may no longer be open to me.
+  function close(text, { keepDraft = false } = {}) {
+    const typed = keepDraft ? unsaved() : [];
     leave?.();
     leave = null;
     current = null;
-    node.replaceChildren(h("p", { class: "muted", id: "panel-message" }, text));
+    const message = h("p", { class: typed.length ? null : "muted", id: "panel-message" }, text);
+    if (!typed.length) {
+      node.replaceChildren(message);
+      return;
+    }
+    const kept = typed.map(([label, value]) => `${label}: ${value}`).join("\n");
+    const box = h("textarea", { id: "draft-notes", readonly: true, rows: Math.min(6, typed.length + 1),
+      "aria-label": "Your unsaved notes" }, kept);
+    const said = h("span", { class: "muted", role: "status" });
+    const copy = h("button", { type: "button", onclick: async () => {
+      try {
+        await navigator.clipboard.writeText(kept);
+        said.textContent = " Copied";
+      } catch {
+        box.focus();
+        box.select();
+        said.textContent = " Press Ctrl+C to copy";
+      }
+    } }, "Copy notes");
+    node.replaceChildren(h("div", { class: "card draft-card", id: "draft" }, message,
+      h("p", {}, "Your notes were not saved; they are kept here:"), box, h("div", { class: "inline-form" }, copy, said)));
   }
 
   // A call logged or the debtor changed: the task's contact status may have too.
@@ -39,12 +69,30 @@ export function workingPanel({ me, manager, list, belongs }) {
     }
   }
 
+  // A payment, a promise or an edit moved the account's figures: the open task's card and
+  // every row of the account in the list show them from the same event as the Balance card.
+  function showFigures(account) {
+    const figures = { balance: account.balance, currency: account.currency,
+      days_past_due: account.days_past_due, bucket: account.bucket, status: account.status };
+    const moved = (task) => ({ ...task, account: { ...task.account, ...figures } });
+    for (const task of [...list.tasks.values()]) {
+      if (task.account_id === account.id) list.put(moved(task), { highlight: true });
+    }
+    if (current?.account_id === account.id) {
+      current = moved(current);
+      card.showFigures(current);
+    }
+  }
+
   async function open(task) {
     if (current?.id === task.id && leave) return;
     leave?.();
     leave = null;
     show(task);
     const stopWatch = realtime.subscribe(`account:${task.account_id}`, (event) => {
+      const account = event.type === "account.updated" ? event.data
+        : MONEY_EVENTS.has(event.type) ? event.data?.account : null;
+      if (account?.id === task.account_id) showFigures(account);
       if (event.type === "interaction.logged" || event.type?.startsWith("debtor.")
         || event.type === "account.updated") refreshContact(task.id);
     });

@@ -49,7 +49,10 @@ export function worklist({ list, me, problem, say, panel, onAvailability }) {
       if (scope !== "mine") return;
       const completed = task.status === "completed";
       say(`Task ${completed ? "completed" : whereTo(task)}: ${task.account.debtor_name}`, completed ? "ok" : "warn");
-      if (open) panel.close(completed ? "Task completed. Press n for the next one." : `This task was ${whereTo(task)}.`);
+      if (open) {
+        panel.close(completed ? "Task completed. Press n for the next one." : `This task was ${whereTo(task)}.`,
+          { keepDraft: !completed });
+      }
     } else if (open) {
       panel.show(task);
     }
