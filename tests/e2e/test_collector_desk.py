@@ -111,7 +111,7 @@ async def test_the_open_task_keeps_up_with_the_account_and_keeps_a_draft_when_ta
     await page.locator("#note-direction").select_option("inbound")
     await page.locator("#note-text").fill("The debtor called back about the plan")
     await page.get_by_role("button", name="Log", exact=True).click()
-    await expect(page.locator("#timeline li").first).to_contain_text("call · inbound")
+    await expect(page.locator("#timeline li").first).to_contain_text("Call inbound")
     await expect(page.locator("#timeline li").first).to_contain_text("called back about the plan")
     await expect(refusal).to_have_count(0)
 

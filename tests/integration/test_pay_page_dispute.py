@@ -17,6 +17,8 @@ async def test_a_dispute_from_the_page_pauses_contact_and_tells_the_collectors(
 ) -> None:
     account = tenant.accounts[0]
     page = await link(client, tenant, account.id)
+    # The debtor has the page open (its first opening is journalled on its own).
+    assert (await client.get(f"{page}/summary")).status_code == 200
     since = await mark(tenant)
     response = await client.post(
         f"{page}/dispute", json={"reason": "already_paid", "details": "  Paid in March.  "}

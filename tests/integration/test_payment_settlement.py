@@ -65,6 +65,8 @@ def debtor_payment(payment: Payment) -> dict[str, Any]:
         "status": payment.status,
         "provider_ref": payment.provider_ref,
         "failure_reason": payment.failure_reason,
+        "method": payment.method,
+        "received_at": payment.received_at.isoformat() if payment.received_at else None,
     }
     if payment.status in ("succeeded", "refunded", "reversed"):
         shown["receipt"] = f"R-{payment.id}"
