@@ -8,14 +8,15 @@ assignee (and the previous one, when it changes hands) and the task's queue.
 
 from __future__ import annotations
 
-from typing import Any
+import datetime as dt
+from typing import Any, Literal
 
 import asyncpg
 import msgspec
 
 from domain.errors import Conflict, Forbidden, InvalidInput, NotFound
 from domain.outbox import events
-from domain.pagination import Page, check_limit, decode_cursor, encode_cursor
+from domain.pagination import check_limit, decode_cursor, encode_cursor
 from domain.sql import Where
 from domain.users import queries as user_queries
 from domain.worklist.base import WorklistService, check_strategy
@@ -23,13 +24,16 @@ from domain.worklist.queries import assignment as assignment_queries
 from domain.worklist.queries import tasks as queries
 from domain.worklist.schemas import (
     HELD_STATUSES,
+    TASK_SORTS,
     TASK_STATUSES,
+    TASK_TYPES,
     Task,
     TaskAssign,
     TaskCancel,
     TaskComplete,
     TaskCreate,
     TaskFilter,
+    TaskPage,
 )
 
 # What a task that goes back to its queue forgets.
@@ -41,6 +45,17 @@ RETURNED: dict[str, Any] = {
     "assigned_by": None,
     "assignment_reason": None,
 }
+
+
+def _cursor_after(sort: str, task: Task) -> str:
+    """The cursor of the page after ``task`` in the order ``sort`` names."""
+    if sort == "newest":
+        return encode_cursor(task.id)
+    if sort == "age":
+        return encode_cursor(sort, task.created_at, task.id)
+    if sort == "priority":
+        return encode_cursor(sort, -task.priority, task.created_at, task.id)
+    return encode_cursor(sort, task.due_at, task.id)
 
 
 class TaskService(WorklistService):
@@ -63,18 +78,36 @@ class TaskService(WorklistService):
         return await queries.collector_sees_account(self.conn, account_id, self.actor.id)  # type: ignore[arg-type]
 
     async def list(
-        self, filters: TaskFilter, *, cursor: str | None = None, limit: int = 50
-    ) -> Page[Task]:
+        self,
+        filters: TaskFilter,
+        *,
+        sort: str = "newest",
+        cursor: str | None = None,
+        limit: int = 50,
+    ) -> TaskPage:
+        """A page of the tasks the filters select, in the order ``sort`` names, with how
+        many they select in all."""
         check_limit(limit)
+        if sort not in TASK_SORTS:
+            raise InvalidInput(
+                f"unknown sort {sort!r}; one of {', '.join(TASK_SORTS)}", field="sort"
+            )
         where = Where()
         where.add(f"t.tenant_id = {where.param(self.actor.tenant_id)}")
-        for status in filters.status or ():
-            if status not in TASK_STATUSES:
-                raise InvalidInput(
-                    f"unknown status {status!r}; one of {', '.join(TASK_STATUSES)}", field="status"
-                )
-        if filters.status:
-            where.add(f"t.status = ANY({where.param(filters.status)}::text[])")
+        # Known words only, written into the statement so that the planner sees which
+        # statuses (and so which partial index of open work) a query asks about.
+        for name, given, known in (
+            ("status", filters.status, TASK_STATUSES),
+            ("type", filters.type, TASK_TYPES),
+        ):
+            for value in given or ():
+                if value not in known:
+                    raise InvalidInput(
+                        f"unknown {name} {value!r}; one of {', '.join(known)}", field=name
+                    )
+            if given:
+                words = ", ".join(f"'{value}'" for value in sorted(set(given)))
+                where.add(f"t.{name} IN ({words})")
         if self._collector:
             # Their own work; or, on an account they may see, all of its work (its history).
             if filters.account_id is None or not await self._sees_account(filters.account_id):
@@ -87,13 +120,42 @@ class TaskService(WorklistService):
             value = getattr(filters, column)
             if value is not None:
                 where.add(f"t.{column} = {where.param(value)}")
+        total = await queries.count_tasks(self.conn, where)
+        order, key = queries.TASK_ORDERS[sort]
         if cursor:
-            (after,) = decode_cursor(cursor, tuple[int])
-            where.add(f"t.id < {where.param(after)}")
-        rows = await queries.search_tasks(self.conn, where, order="t.id DESC", limit=limit + 1)
+            self._after(where, sort, key, cursor)
+        rows = await queries.search_tasks(self.conn, where, order=order, limit=limit + 1)
         items = await self.to_tasks(rows[:limit])
         more = len(rows) > limit and items
-        return Page(items=items, next_cursor=encode_cursor(items[-1].id) if more else None)
+        return TaskPage(
+            items=items,
+            next_cursor=_cursor_after(sort, items[-1]) if more else None,
+            total=total,
+        )
+
+    @staticmethod
+    def _after(where: Where, sort: str, key: str, cursor: str) -> None:
+        """Only the tasks after the cursor's, in the order it was given out for."""
+        if sort == "newest":
+            (after,) = decode_cursor(cursor, tuple[int])
+            where.add(f"t.id < {where.param(after)}")
+        elif sort == "age":
+            _, created, task_id = decode_cursor(cursor, tuple[Literal["age"], dt.datetime, int])
+            where.add(f"{key} > ({where.param(created)}::timestamptz, {where.param(task_id)})")
+        elif sort == "priority":
+            _, urgency, created, task_id = decode_cursor(
+                cursor, tuple[Literal["priority"], int, dt.datetime, int]
+            )
+            where.add(
+                f"{key} > ({where.param(urgency)}::int, {where.param(created)}::timestamptz, "
+                f"{where.param(task_id)})"
+            )
+        else:
+            _, due, task_id = decode_cursor(cursor, tuple[Literal["due"], dt.datetime | None, int])
+            where.add(
+                f"{key} > (COALESCE({where.param(due)}::timestamptz, 'infinity'::timestamptz), "
+                f"{where.param(task_id)})"
+            )
 
     async def mine(self, limit: int = 500) -> list[Task]:
         """The caller's held work, in the order they should work it."""

@@ -14,7 +14,6 @@ from litestar.params import FromQuery, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from domain.actor import Actor
-from domain.pagination import Page
 from domain.worklist.bulk import TaskBatchService
 from domain.worklist.conditions import describe
 from domain.worklist.pull import NextTask
@@ -40,7 +39,10 @@ from domain.worklist.schemas import (
     TaskComplete,
     TaskCreate,
     TaskFilter,
+    TaskPage,
+    TaskSort,
     TaskStatus,
+    TaskType,
 )
 from domain.worklist.tasks import TaskService
 from server.auth.guards import EVERYONE, MANAGERS, WORKERS, allow
@@ -207,23 +209,35 @@ class TaskController(Controller):
             list[TaskStatus | Literal[""]] | None,
             QueryParameter(description="one or more; empty: any"),
         ] = None,
+        type: Annotated[
+            list[TaskType | Literal[""]] | None,
+            QueryParameter(description="one or more; empty: any"),
+        ] = None,
         assignee_id: QueryId = None,
         unassigned: FromQuery[bool] = False,
         queue_id: QueryId = None,
         rule_id: QueryId = None,
         account_id: QueryId = None,
+        sort: Annotated[
+            TaskSort,
+            QueryParameter(
+                description="newest first; age: oldest first; priority: most urgent, then "
+                "oldest; due: soonest due, those without a due date last"
+            ),
+        ] = "newest",
         cursor: Cursor = None,
         limit: Limit = DEFAULT_LIMIT,
-    ) -> Page[Task]:
+    ) -> TaskPage:
         filters = TaskFilter(
             status=list(status) if status else None,
+            type=list(type) if type else None,
             assignee_id=assignee_id,
             unassigned=unassigned,
             queue_id=queue_id,
             rule_id=rule_id,
             account_id=account_id,
         )
-        return await tasks.list(filters, cursor=cursor, limit=limit)
+        return await tasks.list(filters, sort=sort, cursor=cursor, limit=limit)
 
     @get(
         "/mine",

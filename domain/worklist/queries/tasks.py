@@ -95,6 +95,24 @@ async def search_tasks(
     )
 
 
+# Each order a list of tasks may come in: the ORDER BY, and the key of a row as a cursor
+# holds it, compared as a row with the same expressions (one index range each: see the
+# migration of 2026-11-30 22:30 for the indexes of open work).
+TASK_ORDERS: dict[str, tuple[str, str]] = {
+    "newest": ("t.id DESC", ""),
+    "age": ("t.created_at, t.id", "(t.created_at, t.id)"),
+    "priority": ("(- t.priority), t.created_at, t.id", "((- t.priority), t.created_at, t.id)"),
+    "due": (
+        "COALESCE(t.due_at, 'infinity'::timestamptz), t.id",
+        "(COALESCE(t.due_at, 'infinity'::timestamptz), t.id)",
+    ),
+}
+
+
+async def count_tasks(conn: Connection, where: Where) -> int:
+    return await conn.fetchval(f"SELECT count(*) FROM tasks t WHERE {where.sql()}", *where.args)
+
+
 async def update_task(conn: Connection, task_id: int, changes: dict[str, Any]) -> None:
     await conn.execute(
         f"UPDATE tasks SET {assignments(changes)} WHERE id = $1", task_id, *changes.values()
