@@ -88,7 +88,8 @@ export function bulkBar({ list, say }) {
       node.hidden = false;
       showCount([...list.checked]);
       try {
-        const queues = await api("/queues");
+        const answer = await api("/queues");
+        const queues = Array.isArray(answer) ? answer : answer.items;
         const chosen = queue.value;
         queue.replaceChildren(h("option", { value: "" }, "Choose a queue…"),
           ...queues.map((q) => h("option", { value: q.id }, q.name)));
