@@ -7,27 +7,12 @@ from __future__ import annotations
 
 import datetime as dt
 
-from playwright.async_api import Browser, Page, expect
+from playwright.async_api import Browser, expect
 
 from tests.e2e.conftest import screenshot
-from tests.e2e.test_login import sign_in
-from tests.e2e.test_queue import call, open_queue
-from tests.factories import SeededTenant, SeededUser
+from tests.e2e.test_queue import call, open_queue, open_team
+from tests.factories import SeededTenant
 from tests.integration.worklist_helpers import tasks
-
-
-async def open_team(browser: Browser, base: str, user: SeededUser) -> Page:
-    context = await browser.new_context(viewport={"width": 1280, "height": 800})
-    page = await context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    page.errors = errors  # type: ignore[attr-defined]
-    await sign_in(page, base, user.email, user.password)
-    await expect(page.locator("#who")).not_to_be_empty()
-    await page.get_by_role("link", name="Team").click()
-    await expect(page.get_by_role("heading", name="Team", exact=True)).to_be_visible()
-    await expect(page.locator("rc-connection")).to_have_attribute("data-state", "live")
-    return page
 
 
 async def test_a_supervisor_pages_filters_sorts_and_gives_several_tasks_at_once(
