@@ -12,10 +12,9 @@ DESCRIPTION = "Open work in each order the team view sorts by"
 SQL = """
 CREATE INDEX tasks_open_age_idx ON tasks (tenant_id, created_at, id)
   WHERE status IN ('open', 'assigned', 'in_progress');
-CREATE INDEX tasks_open_priority_idx ON tasks (tenant_id, (- priority), created_at, id)
+CREATE INDEX tasks_open_priority_idx ON tasks (tenant_id, priority DESC, created_at, id)
   WHERE status IN ('open', 'assigned', 'in_progress');
-CREATE INDEX tasks_open_due_idx
-  ON tasks (tenant_id, (COALESCE(due_at, 'infinity'::timestamptz)), id)
+CREATE INDEX tasks_open_due_idx ON tasks (tenant_id, due_at, id)
   WHERE status IN ('open', 'assigned', 'in_progress');
 DROP INDEX tasks_open_idx;
 CREATE INDEX tasks_open_idx ON tasks (tenant_id, status, priority)

@@ -54,8 +54,42 @@ def _cursor_after(sort: str, task: Task) -> str:
     if sort == "age":
         return encode_cursor(sort, task.created_at, task.id)
     if sort == "priority":
-        return encode_cursor(sort, -task.priority, task.created_at, task.id)
+        return encode_cursor(sort, task.priority, task.created_at, task.id)
     return encode_cursor(sort, task.due_at, task.id)
+
+
+def _after(where: Where, sort: str, cursor: str) -> list[Where]:
+    """The tasks after the cursor's, in the order it was given out for, as ranges of that
+    order's index, each a row comparison on plain columns (which an index can start at; a
+    comparison over mixed directions or an expression would be a filter over every row
+    before the cursor): most urgent, then oldest, is first the rest of the cursor's
+    priority, then every lower one; soonest due is first the later due dates, then the
+    tasks without one."""
+    first = where.copy()
+    if sort == "newest":
+        (after,) = decode_cursor(cursor, tuple[int])
+        first.add(f"t.id < {first.param(after)}")
+        return [first]
+    if sort == "age":
+        _, created, task_id = decode_cursor(cursor, tuple[Literal["age"], dt.datetime, int])
+        first.add(f"(t.created_at, t.id) > ({first.param(created)}, {first.param(task_id)})")
+        return [first]
+    rest = where.copy()
+    if sort == "priority":
+        _, priority, created, task_id = decode_cursor(
+            cursor, tuple[Literal["priority"], int, dt.datetime, int]
+        )
+        first.add(f"t.priority = {first.param(priority)}")
+        first.add(f"(t.created_at, t.id) > ({first.param(created)}, {first.param(task_id)})")
+        rest.add(f"t.priority < {rest.param(priority)}")
+        return [first, rest]
+    _, due, task_id = decode_cursor(cursor, tuple[Literal["due"], dt.datetime | None, int])
+    if due is None:
+        first.add(f"t.due_at IS NULL AND t.id > {first.param(task_id)}")
+        return [first]
+    first.add(f"(t.due_at, t.id) > ({first.param(due)}, {first.param(task_id)})")
+    rest.add("t.due_at IS NULL")
+    return [first, rest]
 
 
 class TaskService(WorklistService):
@@ -121,10 +155,15 @@ class TaskService(WorklistService):
             if value is not None:
                 where.add(f"t.{column} = {where.param(value)}")
         total = await queries.count_tasks(self.conn, where)
-        order, key = queries.TASK_ORDERS[sort]
-        if cursor:
-            self._after(where, sort, key, cursor)
-        rows = await queries.search_tasks(self.conn, where, order=order, limit=limit + 1)
+        order = queries.TASK_ORDERS[sort]
+        rows: list[asyncpg.Record] = []
+        # The ranges after the cursor, in order: the next is read only if the page needs it.
+        for part in _after(where, sort, cursor) if cursor else [where]:
+            rows += await queries.search_tasks(
+                self.conn, part, order=order, limit=limit + 1 - len(rows)
+            )
+            if len(rows) > limit:
+                break
         items = await self.to_tasks(rows[:limit])
         more = len(rows) > limit and items
         return TaskPage(
@@ -132,30 +171,6 @@ class TaskService(WorklistService):
             next_cursor=_cursor_after(sort, items[-1]) if more else None,
             total=total,
         )
-
-    @staticmethod
-    def _after(where: Where, sort: str, key: str, cursor: str) -> None:
-        """Only the tasks after the cursor's, in the order it was given out for."""
-        if sort == "newest":
-            (after,) = decode_cursor(cursor, tuple[int])
-            where.add(f"t.id < {where.param(after)}")
-        elif sort == "age":
-            _, created, task_id = decode_cursor(cursor, tuple[Literal["age"], dt.datetime, int])
-            where.add(f"{key} > ({where.param(created)}::timestamptz, {where.param(task_id)})")
-        elif sort == "priority":
-            _, urgency, created, task_id = decode_cursor(
-                cursor, tuple[Literal["priority"], int, dt.datetime, int]
-            )
-            where.add(
-                f"{key} > ({where.param(urgency)}::int, {where.param(created)}::timestamptz, "
-                f"{where.param(task_id)})"
-            )
-        else:
-            _, due, task_id = decode_cursor(cursor, tuple[Literal["due"], dt.datetime | None, int])
-            where.add(
-                f"{key} > (COALESCE({where.param(due)}::timestamptz, 'infinity'::timestamptz), "
-                f"{where.param(task_id)})"
-            )
 
     async def mine(self, limit: int = 500) -> list[Task]:
         """The caller's held work, in the order they should work it."""

@@ -5,10 +5,11 @@ each order, and the true total on every page."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import pytest
 
-from domain.worklist.queries.tasks import TASK_ORDERS
+from domain.worklist.queries import tasks as task_queries
 from tests.factories import SeededTenant
 from tests.integration.worklist_helpers import queue
 
@@ -152,36 +153,72 @@ async def test_a_cursor_serves_only_the_order_it_was_given_for(
     assert same.status_code == 200
 
 
+def _scans(plan: object) -> list[dict]:
+    """Every node of a JSON plan that reads the tasks table."""
+    found = []
+    if isinstance(plan, dict):
+        if plan.get("Relation Name") == "tasks":
+            found.append(plan)
+        for value in plan.values():
+            found += _scans(value)
+    elif isinstance(plan, list):
+        for value in plan:
+            found += _scans(value)
+    return found
+
+
 @pytest.mark.parametrize(
-    ("sort", "index"),
+    ("sort", "index", "bounds"),
     [
-        ("age", "tasks_open_age_idx"),
-        ("priority", "tasks_open_priority_idx"),
-        ("due", "tasks_open_due_idx"),
+        ("age", "tasks_open_age_idx", [["created_at", "id"]]),
+        ("priority", "tasks_open_priority_idx", [["priority =", "created_at"], ["priority <"]]),
+        ("due", "tasks_open_due_idx", [["due_at", "id"], ["due_at IS NULL"]]),
     ],
 )
-async def test_each_order_of_open_work_reads_its_own_index(
-    tenant: SeededTenant, sort: str, index: str
+async def test_each_page_of_open_work_starts_where_the_last_ended_in_its_index(
+    client, monkeypatch, tenant: SeededTenant, sort: str, index: str, bounds: list[list[str]]
 ) -> None:
-    """The plan reads the order from the index (no sort step) and starts at the cursor."""
-    order, key = TASK_ORDERS[sort]
-    after = {
-        "age": "($2::timestamptz, $3::bigint)",
-        "priority": "(0, $2::timestamptz, $3::bigint)",
-        "due": "($2::timestamptz, $3::bigint)",
-    }[sort]
-    async with tenant.db.tenant(tenant.id) as conn:
-        await conn.execute("SET LOCAL enable_seqscan = off")
-        await conn.execute("SET LOCAL enable_sort = off")
-        plan = await conn.fetchval(
-            f"""EXPLAIN (FORMAT JSON) SELECT t.id FROM tasks t
-            WHERE t.tenant_id = $1 AND t.status IN ('assigned', 'open') AND {key} > {after}
-            ORDER BY {order} LIMIT 51""",
-            tenant.id,
-            T0,
-            1,
+    """The statements of a page after a cursor, as the service runs them: each reads its
+    order's index from the cursor on (the cursor in the index condition, not a filter over
+    every row before it) and needs no sort step."""
+    hour = dt.timedelta(hours=1)
+    for n, priority in enumerate((70, 70, 70, 40)):
+        due = T0 + n * hour if n < 3 else None
+        await _task(tenant, priority=priority, created_at=T0 + n * hour, due_at=due)
+    headers = tenant.supervisor.headers
+    # Pages of two: the second starts at the last of the tasks of priority 70 (or due
+    # dates), so that it reads both of its order's ranges.
+    query = f"/api/v1/tasks?{OPEN}&sort={sort}&limit=2"
+    first = (await client.get(query, headers=headers)).json()
+
+    ran: list[tuple[str, list, str]] = []
+    search = task_queries.search_tasks
+
+    async def recorded(conn, where, *, order, limit):  # type: ignore[no-untyped-def]
+        ran.append(
+            (
+                f"SELECT t.id FROM tasks t WHERE {where.sql()} ORDER BY {order} LIMIT {int(limit)}",
+                list(where.args),
+                order,
+            )
         )
-    text = str(plan)
-    assert index in text, text
-    assert '"Sort"' not in text, text
-    assert "Index Cond" in text, text
+        return await search(conn, where, order=order, limit=limit)
+
+    monkeypatch.setattr(task_queries, "search_tasks", recorded)
+    page = await client.get(f"{query}&cursor={first['next_cursor']}", headers=headers)
+    assert page.status_code == 200
+    assert len(page.json()["items"]) == 2
+    statements = ran[:]
+    monkeypatch.undo()
+    assert len(statements) == len(bounds)
+    for (sql, args, _), wanted in zip(statements, bounds, strict=True):
+        async with tenant.db.tenant(tenant.id) as conn:
+            await conn.execute("SET LOCAL enable_seqscan = off")
+            await conn.execute("SET LOCAL enable_sort = off")
+            plan = await conn.fetchval(f"EXPLAIN (FORMAT JSON) {sql}", *args)
+        scans = _scans(json.loads(plan) if isinstance(plan, str) else plan)
+        assert [s.get("Index Name") for s in scans] == [index], plan
+        condition = scans[0].get("Index Cond", "")
+        for word in wanted:
+            assert word in condition, (word, condition)
+        assert '"Sort"' not in str(plan), plan

@@ -95,17 +95,14 @@ async def search_tasks(
     )
 
 
-# Each order a list of tasks may come in: the ORDER BY, and the key of a row as a cursor
-# holds it, compared as a row with the same expressions (one index range each: see the
-# migration of 2026-11-30 22:30 for the indexes of open work).
-TASK_ORDERS: dict[str, tuple[str, str]] = {
-    "newest": ("t.id DESC", ""),
-    "age": ("t.created_at, t.id", "(t.created_at, t.id)"),
-    "priority": ("(- t.priority), t.created_at, t.id", "((- t.priority), t.created_at, t.id)"),
-    "due": (
-        "COALESCE(t.due_at, 'infinity'::timestamptz), t.id",
-        "(COALESCE(t.due_at, 'infinity'::timestamptz), t.id)",
-    ),
+# The ORDER BY of each order a list of tasks may come in. Each reads one index of open work
+# in its own order (see the migration of 2026-11-30 22:30); the page after a cursor is one
+# or two ranges of that index (TaskService.list).
+TASK_ORDERS: dict[str, str] = {
+    "newest": "t.id DESC",
+    "age": "t.created_at, t.id",
+    "priority": "t.priority DESC, t.created_at, t.id",
+    "due": "t.due_at, t.id",  # ascending puts the tasks without a due date last
 }
 
 
