@@ -29,5 +29,12 @@ class Where:
     def add(self, condition: str) -> None:
         self.conditions.append(condition)
 
+    def copy(self) -> Where:
+        """The same clause, to add to without changing this one."""
+        other = Where()
+        other.conditions = list(self.conditions)
+        other.args = list(self.args)
+        return other
+
     def sql(self) -> str:
         return " AND ".join(self.conditions) or "true"

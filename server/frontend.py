@@ -34,6 +34,7 @@ def _page(name: str) -> File:
         "/accounts/{account_id:int}",
         "/admin",
         "/queue",
+        "/team",
         "/wallboard",
         "/webhooks",
         "/webhooks/{endpoint_id:int}",

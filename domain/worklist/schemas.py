@@ -17,6 +17,10 @@ TaskType = Literal["call", "email", "review", "follow_up", "custom"]
 TASK_TYPES: tuple[str, ...] = TaskType.__args__  # type: ignore[attr-defined]
 TaskStatus = Literal["open", "assigned", "in_progress", "completed", "cancelled"]
 TASK_STATUSES: tuple[str, ...] = TaskStatus.__args__  # type: ignore[attr-defined]
+# The orders a list of tasks comes in: newest first (the default); oldest first; most urgent
+# first, then oldest; soonest due first, tasks without a due date last.
+TaskSort = Literal["newest", "age", "priority", "due"]
+TASK_SORTS: tuple[str, ...] = TaskSort.__args__  # type: ignore[attr-defined]
 # Work not yet done: what a rule never duplicates and what counts against capacity.
 OPEN_STATUSES: tuple[str, ...] = ("open", "assigned", "in_progress")
 HELD_STATUSES: tuple[str, ...] = ("assigned", "in_progress")
@@ -189,6 +193,7 @@ class TaskBatch(msgspec.Struct, kw_only=True):
 
 class TaskFilter(msgspec.Struct, kw_only=True):
     status: list[str] | None = None
+    type: list[str] | None = None
     assignee_id: int | None = None
     unassigned: bool = False
     queue_id: int | None = None
@@ -198,6 +203,15 @@ class TaskFilter(msgspec.Struct, kw_only=True):
     def __post_init__(self) -> None:
         # A status sent empty (``?status=``, as a form sends it) is not given.
         self.status = [s for s in self.status if s] or None if self.status else None
+        self.type = [t for t in self.type if t] or None if self.type else None
+
+
+class TaskPage(msgspec.Struct, kw_only=True):
+    """A page of tasks and how many match the filters in all (every page, not just this one)."""
+
+    items: list[Task]
+    next_cursor: str | None
+    total: int
 
 
 class Queue(msgspec.Struct, kw_only=True):

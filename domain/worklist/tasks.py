@@ -8,14 +8,15 @@ assignee (and the previous one, when it changes hands) and the task's queue.
 
 from __future__ import annotations
 
-from typing import Any
+import datetime as dt
+from typing import Any, Literal
 
 import asyncpg
 import msgspec
 
 from domain.errors import Conflict, Forbidden, InvalidInput, NotFound
 from domain.outbox import events
-from domain.pagination import Page, check_limit, decode_cursor, encode_cursor
+from domain.pagination import check_limit, decode_cursor, encode_cursor
 from domain.sql import Where
 from domain.users import queries as user_queries
 from domain.worklist.base import WorklistService, check_strategy
@@ -23,13 +24,16 @@ from domain.worklist.queries import assignment as assignment_queries
 from domain.worklist.queries import tasks as queries
 from domain.worklist.schemas import (
     HELD_STATUSES,
+    TASK_SORTS,
     TASK_STATUSES,
+    TASK_TYPES,
     Task,
     TaskAssign,
     TaskCancel,
     TaskComplete,
     TaskCreate,
     TaskFilter,
+    TaskPage,
 )
 
 # What a task that goes back to its queue forgets.
@@ -45,6 +49,51 @@ RETURNED: dict[str, Any] = {
 
 # The most held work one agent's list shows (``mine``).
 MINE_MAX = 1000
+
+
+def _cursor_after(sort: str, task: Task) -> str:
+    """The cursor of the page after ``task`` in the order ``sort`` names."""
+    if sort == "newest":
+        return encode_cursor(task.id)
+    if sort == "age":
+        return encode_cursor(sort, task.created_at, task.id)
+    if sort == "priority":
+        return encode_cursor(sort, task.priority, task.created_at, task.id)
+    return encode_cursor(sort, task.due_at, task.id)
+
+
+def _after(where: Where, sort: str, cursor: str) -> list[Where]:
+    """The tasks after the cursor's, in the order it was given out for, as ranges of that
+    order's index, each a row comparison on plain columns (which an index can start at; a
+    comparison over mixed directions or an expression would be a filter over every row
+    before the cursor): most urgent, then oldest, is first the rest of the cursor's
+    priority, then every lower one; soonest due is first the later due dates, then the
+    tasks without one."""
+    first = where.copy()
+    if sort == "newest":
+        (after,) = decode_cursor(cursor, tuple[int])
+        first.add(f"t.id < {first.param(after)}")
+        return [first]
+    if sort == "age":
+        _, created, task_id = decode_cursor(cursor, tuple[Literal["age"], dt.datetime, int])
+        first.add(f"(t.created_at, t.id) > ({first.param(created)}, {first.param(task_id)})")
+        return [first]
+    rest = where.copy()
+    if sort == "priority":
+        _, priority, created, task_id = decode_cursor(
+            cursor, tuple[Literal["priority"], int, dt.datetime, int]
+        )
+        first.add(f"t.priority = {first.param(priority)}")
+        first.add(f"(t.created_at, t.id) > ({first.param(created)}, {first.param(task_id)})")
+        rest.add(f"t.priority < {rest.param(priority)}")
+        return [first, rest]
+    _, due, task_id = decode_cursor(cursor, tuple[Literal["due"], dt.datetime | None, int])
+    if due is None:
+        first.add(f"t.due_at IS NULL AND t.id > {first.param(task_id)}")
+        return [first]
+    first.add(f"(t.due_at, t.id) > ({first.param(due)}, {first.param(task_id)})")
+    rest.add("t.due_at IS NULL")
+    return [first, rest]
 
 
 class TaskService(WorklistService):
@@ -67,18 +116,36 @@ class TaskService(WorklistService):
         return await queries.collector_sees_account(self.conn, account_id, self.actor.id)  # type: ignore[arg-type]
 
     async def list(
-        self, filters: TaskFilter, *, cursor: str | None = None, limit: int = 50
-    ) -> Page[Task]:
+        self,
+        filters: TaskFilter,
+        *,
+        sort: str = "newest",
+        cursor: str | None = None,
+        limit: int = 50,
+    ) -> TaskPage:
+        """A page of the tasks the filters select, in the order ``sort`` names, with how
+        many they select in all."""
         check_limit(limit)
+        if sort not in TASK_SORTS:
+            raise InvalidInput(
+                f"unknown sort {sort!r}; one of {', '.join(TASK_SORTS)}", field="sort"
+            )
         where = Where()
         where.add(f"t.tenant_id = {where.param(self.actor.tenant_id)}")
-        for status in filters.status or ():
-            if status not in TASK_STATUSES:
-                raise InvalidInput(
-                    f"unknown status {status!r}; one of {', '.join(TASK_STATUSES)}", field="status"
-                )
-        if filters.status:
-            where.add(f"t.status = ANY({where.param(filters.status)}::text[])")
+        # Known words only, written into the statement so that the planner sees which
+        # statuses (and so which partial index of open work) a query asks about.
+        for name, given, known in (
+            ("status", filters.status, TASK_STATUSES),
+            ("type", filters.type, TASK_TYPES),
+        ):
+            for value in given or ():
+                if value not in known:
+                    raise InvalidInput(
+                        f"unknown {name} {value!r}; one of {', '.join(known)}", field=name
+                    )
+            if given:
+                words = ", ".join(f"'{value}'" for value in sorted(set(given)))
+                where.add(f"t.{name} IN ({words})")
         if self._collector:
             # Their own work; or, on an account they may see, all of its work (its history).
             if filters.account_id is None or not await self._sees_account(filters.account_id):
@@ -91,13 +158,23 @@ class TaskService(WorklistService):
             value = getattr(filters, column)
             if value is not None:
                 where.add(f"t.{column} = {where.param(value)}")
-        if cursor:
-            (after,) = decode_cursor(cursor, tuple[int])
-            where.add(f"t.id < {where.param(after)}")
-        rows = await queries.search_tasks(self.conn, where, order="t.id DESC", limit=limit + 1)
+        total = await queries.count_tasks(self.conn, where)
+        order = queries.TASK_ORDERS[sort]
+        rows: list[asyncpg.Record] = []
+        # The ranges after the cursor, in order: the next is read only if the page needs it.
+        for part in _after(where, sort, cursor) if cursor else [where]:
+            rows += await queries.search_tasks(
+                self.conn, part, order=order, limit=limit + 1 - len(rows)
+            )
+            if len(rows) > limit:
+                break
         items = await self.to_tasks(rows[:limit])
         more = len(rows) > limit and items
-        return Page(items=items, next_cursor=encode_cursor(items[-1].id) if more else None)
+        return TaskPage(
+            items=items,
+            next_cursor=_cursor_after(sort, items[-1]) if more else None,
+            total=total,
+        )
 
     async def mine(self, limit: int = 500) -> list[Task]:
         """The caller's held work, in the order they should work it."""

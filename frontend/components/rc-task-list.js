@@ -3,6 +3,14 @@
 // so a list of hundreds stays quick; it announces "open" (Enter, click) with the task.
 // With `selectable` set (a supervisor's team view), each row has a box to tick for a bulk
 // action (click it, or x / Space on the selected row); "checked" announces the ticked ids.
+// The list is then a multi-select listbox: a ticked row is a selected option, and the row
+// the keys are on is the active one (the box is drawn, not an input: an option's content
+// is presentational, so a control inside it would be hidden from assistive technology).
+// `compare` orders the rows (the queue's order unless a screen sorts otherwise).
+//
+// For assistive technology the element is a named group holding the listbox (the rows,
+// which take the focus and point at the selected one) and, beside it, the "nothing here"
+// line: a listbox may own only its options.
 import { h } from "../js/dom.js";
 import "./rc-money.js";
 
@@ -39,20 +47,34 @@ class RcTaskList extends HTMLElement {
     this.showAssignee = false;
     this.selectable = false;
     this.checked = new Set();
+    this.compare = byQueueOrder;
+  }
+
+  static get observedAttributes() {
+    return ["aria-label"];
+  }
+
+  attributeChangedCallback() {
+    this.list?.setAttribute("aria-label", this.getAttribute("aria-label") || "Tasks");
+  }
+
+  focus(options) {
+    if (this.list) this.list.focus(options);
+    else super.focus(options);
   }
 
   connectedCallback() {
-    this.setAttribute("role", "listbox");
-    this.setAttribute("tabindex", "0");
+    this.setAttribute("role", "group");
     if (!this.list) {
-      this.list = h("ol", { class: "task-rows" });
+      this.list = h("ol", { class: "task-rows", role: "listbox", tabindex: "0",
+        "aria-label": this.getAttribute("aria-label") || "Tasks" });
       this.empty = h("p", { class: "muted empty" }, this.getAttribute("empty") || "Nothing here.");
       this.append(this.list, this.empty);
       this.addEventListener("click", (event) => {
         const row = event.target.closest("li[data-id]");
         if (!row) return;
-        if (event.target.matches("input.task-check")) {
-          this.check(Number(row.dataset.id), event.target.checked);
+        if (event.target.matches(".task-check")) {
+          this.check(Number(row.dataset.id), !this.checked.has(Number(row.dataset.id)));
           this.select(Number(row.dataset.id));
           this.focus(); // the keys (j, k, x) go on working from the list
           return;
@@ -62,7 +84,7 @@ class RcTaskList extends HTMLElement {
       this.addEventListener("keydown", (event) => {
         if (event.key === "ArrowDown") { this.move(1); event.preventDefault(); }
         if (event.key === "ArrowUp") { this.move(-1); event.preventDefault(); }
-        if (event.key === " " && event.target === this && this.selectable) {
+        if (event.key === " " && event.target === this.list && this.selectable) {
           this.toggle();
           event.preventDefault();
         }
@@ -84,7 +106,7 @@ class RcTaskList extends HTMLElement {
   }
 
   sorted() {
-    return [...this.tasks.values()].sort(byQueueOrder);
+    return [...this.tasks.values()].sort(this.compare);
   }
 
   // Add or update one task; returns true when it is new to the list.
@@ -118,10 +140,15 @@ class RcTaskList extends HTMLElement {
     if (!this.tasks.has(id)) return;
     if (on) this.checked.add(id);
     else this.checked.delete(id);
-    const box = this.rows.get(id)?.querySelector("input.task-check");
-    if (box) box.checked = on;
-    this.rows.get(id)?.classList.toggle("checked", on);
+    this.markChecked(id);
     this.checkedChanged();
+  }
+
+  markChecked(id) {
+    const row = this.rows.get(id);
+    if (!row) return;
+    row.classList.toggle("checked", this.checked.has(id));
+    if (this.selectable) row.setAttribute("aria-selected", String(this.checked.has(id)));
   }
 
   toggle(id = this.selected) {
@@ -133,9 +160,7 @@ class RcTaskList extends HTMLElement {
     for (const id of this.tasks.keys()) {
       if (on) this.checked.add(id);
       else this.checked.delete(id);
-      const box = this.rows.get(id)?.querySelector("input.task-check");
-      if (box) box.checked = on;
-      this.rows.get(id)?.classList.toggle("checked", on);
+      this.markChecked(id);
     }
     this.checkedChanged();
   }
@@ -146,12 +171,7 @@ class RcTaskList extends HTMLElement {
 
   row(task) {
     const checked = this.selectable && this.checked.has(task.id);
-    const box = this.selectable
-      ? h("input", {
-        type: "checkbox", class: "task-check", tabindex: "-1", checked,
-        "aria-label": `Select the task on ${task.account.debtor_name || task.account.external_ref}`,
-      })
-      : null;
+    const box = this.selectable ? h("span", { class: "task-check", "aria-hidden": "true" }) : null;
     const node = h("li", {
       role: "option", "aria-selected": "false", id: `task-${task.id}`,
       class: checked ? "checked" : undefined,
@@ -174,11 +194,14 @@ class RcTaskList extends HTMLElement {
   }
 
   markSelected() {
+    if (this.selectable) this.list.setAttribute("aria-multiselectable", "true");
+    else this.list.removeAttribute("aria-multiselectable");
     for (const [id, node] of this.rows) {
-      node.setAttribute("aria-selected", String(id === this.selected));
+      node.classList.toggle("current", id === this.selected);
+      node.setAttribute("aria-selected", String(this.selectable ? this.checked.has(id) : id === this.selected));
     }
-    if (this.selected !== null) this.setAttribute("aria-activedescendant", `task-${this.selected}`);
-    else this.removeAttribute("aria-activedescendant");
+    if (this.selected !== null) this.list.setAttribute("aria-activedescendant", `task-${this.selected}`);
+    else this.list.removeAttribute("aria-activedescendant");
   }
 
   select(id) {

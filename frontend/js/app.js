@@ -10,6 +10,7 @@ import { adminScreen } from "./screens/admin.js";
 import { messagesScreen } from "./screens/messages.js";
 import { queueScreen } from "./screens/queue.js";
 import { reportsScreen } from "./screens/reports.js";
+import { teamScreen } from "./screens/team.js";
 import { templateScreen } from "./screens/template.js";
 import { templatesScreen } from "./screens/templates.js";
 import { wallboardScreen } from "./screens/wallboard.js";
@@ -25,6 +26,7 @@ const routes = [
   [/^\/(accounts)?$/, "accounts", () => accountsScreen()],
   [/^\/accounts\/(\d+)$/, "accounts", (m) => accountScreen(Number(m[1]))],
   [/^\/queue$/, "queue", () => queueScreen()],
+  [/^\/team$/, "team", () => teamScreen()],
   [/^\/admin$/, "admin", () => adminScreen()],
   [/^\/wallboard$/, "wallboard", () => wallboardScreen()],
   [/^\/webhooks$/, "webhooks", () => webhooksScreen()],

@@ -40,7 +40,10 @@ from domain.worklist.schemas import (
     TaskComplete,
     TaskCreate,
     TaskFilter,
+    TaskPage,
+    TaskSort,
     TaskStatus,
+    TaskType,
 )
 from domain.worklist.tasks import MINE_MAX, TaskService
 from server.auth.guards import EVERYONE, MANAGERS, WORKERS, allow
@@ -218,23 +221,35 @@ class TaskController(Controller):
             list[TaskStatus | Literal[""]] | None,
             QueryParameter(description="one or more; empty: any"),
         ] = None,
+        type: Annotated[
+            list[TaskType | Literal[""]] | None,
+            QueryParameter(description="one or more; empty: any"),
+        ] = None,
         assignee_id: QueryId = None,
         unassigned: FromQuery[bool] = False,
         queue_id: QueryId = None,
         rule_id: QueryId = None,
         account_id: QueryId = None,
+        sort: Annotated[
+            TaskSort,
+            QueryParameter(
+                description="newest first; age: oldest first; priority: most urgent, then "
+                "oldest; due: soonest due, those without a due date last"
+            ),
+        ] = "newest",
         cursor: Cursor = None,
         limit: Limit = DEFAULT_LIMIT,
-    ) -> Page[Task]:
+    ) -> TaskPage:
         filters = TaskFilter(
             status=list(status) if status else None,
+            type=list(type) if type else None,
             assignee_id=assignee_id,
             unassigned=unassigned,
             queue_id=queue_id,
             rule_id=rule_id,
             account_id=account_id,
         )
-        return await tasks.list(filters, cursor=cursor, limit=limit)
+        return await tasks.list(filters, sort=sort, cursor=cursor, limit=limit)
 
     @get(
         "/mine",

@@ -27,6 +27,21 @@ async def open_queue(browser: Browser, base: str, user: SeededUser) -> Page:
     return page
 
 
+async def open_team(browser: Browser, base: str, user: SeededUser) -> Page:
+    """A supervisor's team view, open and live."""
+    context = await browser.new_context(viewport={"width": 1280, "height": 800})
+    page = await context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.errors = errors  # type: ignore[attr-defined]
+    await sign_in(page, base, user.email, user.password)
+    await expect(page.locator("#who")).not_to_be_empty()
+    await page.get_by_role("link", name="Team").click()
+    await expect(page.get_by_role("heading", name="Team", exact=True)).to_be_visible()
+    await expect(page.locator("rc-connection")).to_have_attribute("data-state", "live")
+    return page
+
+
 async def call(
     base: str, user: SeededUser, method: str, path: str, body: dict | None = None
 ) -> dict:
@@ -139,12 +154,11 @@ async def test_a_collector_works_the_live_queue(
     await collector.keyboard.press("Escape")
 
     # The supervisor gives the rule's task to the second collector from the team view.
-    supervisor = await open_queue(browser, base, boss)
-    await supervisor.locator("#scope-team").click()
+    supervisor = await open_team(browser, base, boss)
     await supervisor.locator("#task-list li", has_text=owned.debtor_name).click()
-    await expect(supervisor.locator("#reassign-to option", has_text="Collector2")).to_have_count(1)
-    await supervisor.locator("#reassign-to").select_option(str(second.id))
-    await supervisor.get_by_role("button", name="Reassign").click()
+    await expect(supervisor.locator("#bulk-agent option", has_text="Collector2")).to_have_count(1)
+    await supervisor.locator("#bulk-agent").select_option(str(second.id))
+    await supervisor.get_by_role("button", name="Give 1 task").click()
     await expect(collector.locator("#task-list li")).to_have_count(0)
     await expect(collector.locator("#queue-notice")).to_contain_text("given to")
     await expect(other.locator("#task-list li", has_text=owned.debtor_name)).to_be_visible()

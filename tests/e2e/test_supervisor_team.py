@@ -1,23 +1,30 @@
-"""The supervisor's team view in a real browser: agents' status and capacity changed from
-their cards, two tasks ticked and given to a collector at once, arriving on the collector's
-screen (another browser) without a reload."""
+"""The supervisor's team view in a real browser: all the team's open work (more than a page,
+counted as the server counts it), filtered and sorted; agents' status and capacity changed
+from their cards; several tasks ticked and given to a collector at once, arriving on the
+collector's screen (another browser) without a reload."""
 
 from __future__ import annotations
+
+import datetime as dt
 
 from playwright.async_api import Browser, expect
 
 from tests.e2e.conftest import screenshot
-from tests.e2e.test_queue import call, open_queue
+from tests.e2e.test_queue import call, open_queue, open_team
 from tests.factories import SeededTenant
+from tests.integration.worklist_helpers import tasks
 
 
-async def test_a_supervisor_gives_two_tasks_at_once_and_they_arrive_live(
+async def test_a_supervisor_pages_filters_sorts_and_gives_several_tasks_at_once(
     browser: Browser, live_server: str, relay, tenant: SeededTenant
 ) -> None:
     base, boss, collector = live_server, tenant.supervisor, tenant.collector
     queue = await call(base, boss, "POST", "/queues", {"name": "Team calls"})
+    backlog = await tenant.account()
+    await tasks(tenant, 418, account_id=backlog.id, type="review", priority=20)
     unowned, others, owned = tenant.accounts[2], tenant.accounts[1], tenant.accounts[0]
-    for account, priority in ((unowned, 80), (others, 50), (owned, 40)):
+    soon = (dt.datetime.now(dt.UTC) + dt.timedelta(days=1)).isoformat()
+    for account, priority, due in ((unowned, 80, None), (others, 50, None), (owned, 40, soon)):
         await call(
             base,
             boss,
@@ -28,6 +35,7 @@ async def test_a_supervisor_gives_two_tasks_at_once_and_they_arrive_live(
                 "type": "call",
                 "priority": priority,
                 "queue_id": queue["id"],
+                "due_at": due,
             },
         )
 
@@ -35,13 +43,46 @@ async def test_a_supervisor_gives_two_tasks_at_once_and_they_arrive_live(
     await expect(mine.locator("#my-status")).to_have_value("available")
     await expect(mine.locator("#task-list")).to_contain_text("No tasks")
 
-    page = await open_queue(browser, base, boss)
-    await page.locator("#scope-team").click()
+    page = await open_team(browser, base, boss)
+    rows = page.locator("#task-list li")
+    # The true count of open work, a page of it loaded; the rest on asking.
+    await expect(page.locator("#task-count")).to_have_text("421 tasks")
+    await expect(rows).to_have_count(100)
+    await expect(page.locator("#team-shown")).to_have_text("showing 100")
+    await screenshot(page, "team-view")
+    for loaded in (200, 300, 400):
+        await page.get_by_role("button", name="Show 100 more").click()
+        await expect(rows).to_have_count(loaded)
+    await page.get_by_role("button", name="Show 21 more").click()
+    await expect(rows).to_have_count(421)
+    await expect(page.locator("#team-more")).to_be_hidden()
+    await expect(page.locator("#team-shown")).to_have_text("")
+    await expect(page.locator("#task-count")).to_have_text("421 tasks")
+    # Most urgent first (the calls), then the backlog.
+    await expect(rows.first).to_contain_text(unowned.debtor_name)
+    await expect(rows.nth(3)).to_contain_text(backlog.debtor_name)
+
+    # Filters: the queue's calls; sorted by due date, by age, by priority.
+    await page.locator("#team-type").select_option("call")
+    await expect(page.locator("#task-count")).to_have_text("3 tasks")
+    await expect(rows).to_have_count(3)
+    await page.locator("#team-queue").select_option(str(queue["id"]))
+    await expect(rows).to_have_count(3)
+    await page.locator("#team-sort").select_option("due")
+    await expect(rows.first).to_contain_text(owned.debtor_name)
+    await page.locator("#team-sort").select_option("age")
+    await expect(rows.first).to_contain_text(unowned.debtor_name)
+    await expect(rows.last).to_contain_text(owned.debtor_name)
+    await page.locator("#team-sort").select_option("newest")
+    await expect(rows.first).to_contain_text(owned.debtor_name)
+    await page.locator("#team-sort").select_option("priority")
+    await expect(rows.first).to_contain_text(unowned.debtor_name)
+    await expect(rows.nth(1)).to_contain_text(others.debtor_name)
+    await expect(rows.last).to_contain_text(owned.debtor_name)
+
     card = page.locator(f"rc-agent-controls[data-id='{collector.id}']")
     await expect(card).to_have_attribute("data-status", "available")
     await expect(card).to_contain_text("0 / 25 tasks")
-    rows = page.locator("#task-list li")
-    await expect(rows).to_have_count(3)
 
     # Capacity 1: two tasks are one too many, and the refusal says so beside the action.
     await card.get_by_label("Capacity", exact=True).fill("1")
@@ -50,14 +91,12 @@ async def test_a_supervisor_gives_two_tasks_at_once_and_they_arrive_live(
 
     # One box ticked with the mouse, the next task with the keyboard (j, then x).
     first = page.locator("#task-list li", has_text=unowned.debtor_name)
-    await first.locator("input.task-check").click()
+    await first.locator(".task-check").click()
     await page.keyboard.press("j")
     await page.keyboard.press("x")
     await expect(page.locator("#bulk-count")).to_have_text("2 tasks ticked")
     await expect(page.locator("#task-list li.checked")).to_have_count(2)
     await page.locator("#bulk-agent").select_option(str(collector.id))
-    await page.evaluate("window.scrollTo(0, 0)")
-    await screenshot(page, "team-view")
     await page.get_by_role("button", name="Give 2 tasks").click()
     await expect(page.locator("#bulk-problem")).to_contain_text("capacity of 1")
     await expect(mine.locator("#task-list")).to_contain_text("No tasks")
@@ -80,12 +119,22 @@ async def test_a_supervisor_gives_two_tasks_at_once_and_they_arrive_live(
         "Collector of"
     )
 
-    # One goes back to the queue: it leaves the collector's screen; another is cancelled.
-    await (
-        page.locator("#task-list li", has_text=others.debtor_name)
-        .locator("input.task-check")
-        .click()
-    )
+    # Filtered by agent and by status, the list and its count follow.
+    await page.locator("#team-agent").select_option(str(collector.id))
+    await expect(page.locator("#task-count")).to_have_text("2 tasks")
+    await expect(rows).to_have_count(2)
+    await page.locator("#team-agent").select_option("none")
+    await expect(page.locator("#task-count")).to_have_text("1 task")
+    await expect(rows).to_contain_text([owned.debtor_name])
+    await page.locator("#team-agent").select_option("")
+    await page.locator("#team-status").select_option("assigned")
+    await expect(page.locator("#task-count")).to_have_text("2 tasks")
+    await page.locator("#team-status").select_option("")
+    await expect(page.locator("#task-count")).to_have_text("3 tasks")
+
+    # One goes back to the queue: it leaves the collector's screen; another is cancelled,
+    # and leaves the list and the count.
+    await page.locator("#task-list li", has_text=others.debtor_name).locator(".task-check").click()
     await page.locator("#bulk-queue").select_option(str(queue["id"]))
     await page.get_by_role("button", name="Move 1 task").click()
     await expect(arrived).to_have_count(1)
@@ -93,15 +142,12 @@ async def test_a_supervisor_gives_two_tasks_at_once_and_they_arrive_live(
     await expect(page.locator("#task-list li", has_text=others.debtor_name)).to_contain_text(
         "unassigned"
     )
-    await (
-        page.locator("#task-list li", has_text=owned.debtor_name)
-        .locator("input.task-check")
-        .click()
-    )
+    await page.locator("#task-list li", has_text=owned.debtor_name).locator(".task-check").click()
     await page.locator("#bulk-reason").fill("Paid at the branch")
     await page.get_by_role("button", name="Cancel 1 task").click()
     await expect(page.locator("#task-list li", has_text=owned.debtor_name)).to_have_count(0)
-    await expect(page.locator("#task-list li")).to_have_count(2)
+    await expect(rows).to_have_count(2)
+    await expect(page.locator("#task-count")).to_have_text("2 tasks")
 
     # A status set for them reaches their own screen.
     await card.get_by_label("Status", exact=True).select_option("away")
@@ -132,7 +178,7 @@ async def test_a_paused_workflow_shows_paused_live_and_resumes_from_the_list(
             "steps": [{"kind": "create_task", "type": "call"}],
         },
     )
-    page = await open_queue(browser, base, boss)
+    page = await open_team(browser, base, boss)
     await page.get_by_role("link", name="Workflows").click()
     row = page.locator("#workflow-list tr", has_text="Broken promise call")
     await expect(row).to_contain_text("on")

@@ -95,6 +95,21 @@ async def search_tasks(
     )
 
 
+# The ORDER BY of each order a list of tasks may come in. Each reads one index of open work
+# in its own order (see the migration of 2026-11-30 22:30); the page after a cursor is one
+# or two ranges of that index (TaskService.list).
+TASK_ORDERS: dict[str, str] = {
+    "newest": "t.id DESC",
+    "age": "t.created_at, t.id",
+    "priority": "t.priority DESC, t.created_at, t.id",
+    "due": "t.due_at, t.id",  # ascending puts the tasks without a due date last
+}
+
+
+async def count_tasks(conn: Connection, where: Where) -> int:
+    return await conn.fetchval(f"SELECT count(*) FROM tasks t WHERE {where.sql()}", *where.args)
+
+
 async def update_task(conn: Connection, task_id: int, changes: dict[str, Any]) -> None:
     await conn.execute(
         f"UPDATE tasks SET {assignments(changes)} WHERE id = $1", task_id, *changes.values()

@@ -1,15 +1,14 @@
 // The collector's live queue: my tasks on the left, the working panel on the right.
 //
-// The list is fed by REST once and then by a channel (queue/worklist.js); a supervisor may
-// switch to the team's open work and give a task to someone else. Everything is reachable
-// by keyboard (queue/keyboard.js); "?" lists the keys.
+// The list is fed by REST once and then by a channel (queue/worklist.js); the team's work
+// has a screen of its own (team.js). Everything is reachable by keyboard
+// (queue/keyboard.js); "?" lists the keys.
 import "../../components/rc-task-list.js";
 import { api } from "../api.js";
 import { h, pending } from "../dom.js";
 import { availabilitySwitch } from "./queue/availability.js";
 import { queueKeys } from "./queue/keyboard.js";
 import { noticeArea } from "./queue/notice.js";
-import { scopeSwitch, teamTools } from "./queue/team.js";
 import { workingPanel } from "./queue/working-panel.js";
 import { worklist } from "./queue/worklist.js";
 
@@ -44,7 +43,7 @@ export async function queueScreen() {
       return;
     }
     if (found.resumed) notice.say(sentence(found.message), "warn");
-    if (feed.scope() === "mine") list.put(found.task, { highlight: true });
+    list.put(found.task, { highlight: true });
     list.select(found.task.id);
     await panel.open(found.task);
   });
@@ -52,29 +51,20 @@ export async function queueScreen() {
 
   const keys = queueKeys({ list, panel, next: pullNext, say: notice.say });
   const title = h("h1", { id: "queue-title" }, "My queue");
-  const team = manager ? teamTools({ list, say: notice.say }) : null;
-  const whose = manager ? scopeSwitch((which) => {
-    list.setAttribute("aria-label", which === "mine" ? "My tasks" : "The team's open tasks");
-    title.textContent = which === "mine" ? "My queue" : "The team's work";
-    list.showAssignee = which === "team";
-    team.show(which === "team");
-    feed.setScope(which);
-  }) : null;
 
   await feed.load();
   feed.listen();
   // Keeps the ages in my list true.
-  const minuteTick = setInterval(() => { if (feed.scope() === "mine") list.reset(list.sorted()); }, 60000);
+  const minuteTick = setInterval(() => list.reset(list.sorted()), 60000);
 
   const node = h("section", { class: "queue", "aria-labelledby": "queue-title" },
     h("div", { class: "queue-bar" },
-      title, count, whose,
+      title, count,
       h("div", { class: "spacer" }),
       availability.nodes,
       nextButton,
       keys.button),
     notice.node, problem,
-    team?.agents, team?.bulk,
     h("div", { class: "queue-layout" },
       h("div", { class: "card task-pane" }, list),
       panel.node),
@@ -87,7 +77,6 @@ export async function queueScreen() {
       notice.stop();
       feed.stop();
       panel.leave();
-      team?.stop();
     },
   };
 }

@@ -70,7 +70,7 @@ export function bulkBar({ list, say }) {
 
   const node = h("section", { class: "card bulk-bar", id: "bulk-bar", "aria-label": "Act on several tasks" },
     h("div", { class: "bulk-head" },
-      h("label", { class: "bulk-all", for: all.id }, all, "All"), count),
+      h("label", { class: "bulk-all", for: all.id }, all, "All shown"), count),
     h("div", { class: "bulk-forms" }, forms),
     problem);
 
