@@ -144,6 +144,9 @@ async def promise(conn: Connection, actor: Actor, data: DebtorPromise) -> list[P
     promises = PromiseService(conn, actor)
     amount = data.amount
     if amount is None:
+        # The day is checked first: a day the page should not have offered is the answer
+        # even when everything owed is already promised.
+        await promises.check_due_date(data.due_date)
         account = await promises.accounts.get(account_id)
         amount = await promises.unpromised(account)
         if amount <= 0:

@@ -47,6 +47,18 @@ class PromiseService(Service):
         await self.accounts.get(account_id)
         return [to_promise(r) for r in await queries.for_account(self.conn, account_id)]
 
+    async def due_dates(self) -> tuple[dt.date, dt.date]:
+        """The first and the last day a promise may be due on, in the tenant's calendar."""
+        today = await self.today()
+        rules = (await self.tenant()).settings.promises
+        return today, today + dt.timedelta(days=rules.max_days_ahead)
+
+    async def check_due_date(self, due_date: dt.date, field: str = "due_date") -> None:
+        """422 for a day a promise may not be due on."""
+        today, latest = await self.due_dates()
+        days = (await self.tenant()).settings.promises.max_days_ahead
+        _check_due_date(due_date, today, latest, days, field)
+
     async def make(self, account_id: int, data: PromiseCreate, *, source: str) -> list[Promise]:
         account = await self.accounts.get(account_id, for_update=True)
         tenant = await self.tenant()
@@ -56,8 +68,7 @@ class PromiseService(Service):
             raise InvalidInput(
                 f"a plan may have at most {rules.max_instalments} instalments", field="instalments"
             )
-        today = await self.today()
-        latest = today + dt.timedelta(days=rules.max_days_ahead)
+        today, latest = await self.due_dates()
         balance = account.balance
         if balance <= 0:
             raise InvalidInput("there is nothing left to promise on this account", field="amount")
@@ -70,14 +81,7 @@ class PromiseService(Service):
             field = "amount" if data.instalments is None else f"instalments[{n}].amount"
             date_field = "due_date" if data.instalments is None else f"instalments[{n}].due_date"
             amount = check_amount(item.amount, account.currency, field=field, positive=True)
-            if item.due_date < today:
-                raise InvalidInput("a promise cannot be due in the past", field=date_field)
-            if item.due_date > latest:
-                raise InvalidInput(
-                    f"a promise may be due at most {rules.max_days_ahead} days ahead "
-                    f"(by {latest.day} {latest:%B %Y})",
-                    field=date_field,
-                )
+            _check_due_date(item.due_date, today, latest, rules.max_days_ahead, date_field)
             if previous is not None and item.due_date <= previous:
                 raise InvalidInput("instalments must fall on successive dates", field=date_field)
             previous = item.due_date
@@ -207,3 +211,15 @@ async def settle_promises(conn: Connection, tenant_id: int, now: dt.datetime) ->
             {**debtor_view(None, account), "promises": debtor_promises([promise])},
         )
     return settled
+
+
+def _check_due_date(
+    due_date: dt.date, today: dt.date, latest: dt.date, days: int, field: str
+) -> None:
+    if due_date < today:
+        raise InvalidInput("a promise cannot be due in the past", field=field)
+    if due_date > latest:
+        raise InvalidInput(
+            f"a promise may be due at most {days} days ahead (by {latest.day} {latest:%B %Y})",
+            field=field,
+        )

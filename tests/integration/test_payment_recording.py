@@ -116,6 +116,8 @@ async def test_a_recorded_payment_is_stored_audited_and_announced_as_sent(
                 "status": "succeeded",
                 "provider_ref": None,
                 "failure_reason": None,
+                "method": "bank_transfer",
+                "received_at": "2026-11-29T08:30:00+00:00",
                 "receipt": f"R-{payment['id']}",
             },
             "account": {
@@ -342,6 +344,8 @@ async def test_the_debtor_reads_how_their_checkout_stands(client, tenant: Seeded
         "status": "pending",
         "failure_reason": None,
         "receipt": None,
+        "method": "card",
+        "received_at": None,
     }
     async with tenant.db.tenant(tenant.id) as conn:
         await PaymentService(conn, tenant.admin.actor).fail(payment_id, "card declined")
@@ -352,6 +356,8 @@ async def test_the_debtor_reads_how_their_checkout_stands(client, tenant: Seeded
         "status": "failed",
         "failure_reason": "card declined",
         "receipt": None,
+        "method": "card",
+        "received_at": None,
     }
     # The same checkout seen from another account's link is not there.
     elsewhere = await client.get(f"{pages[1]}/checkout/{checkout_id}")

@@ -62,7 +62,7 @@ async def promise_status(client, tenant: SeededTenant, account_id: int) -> str: 
         f"/api/v1/accounts/{account_id}/promises", headers=tenant.collector.headers
     )
     assert response.status_code == 200, response.text
-    [promise] = response.json()
+    [promise] = response.json()["items"]
     return promise["status"]
 
 

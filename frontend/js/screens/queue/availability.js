@@ -8,6 +8,7 @@ export function availabilitySwitch(problem) {
   const select = h("select", { id: "my-status", "aria-label": "My availability" },
     [["available", "Available"], ["away", "Away"], ["offline", "Offline"]].map(([v, l]) => h("option", { value: v }, l)));
   select.addEventListener("change", async () => {
+    heard = true;
     try {
       await api("/users/me", { method: "PATCH", body: { status: select.value } });
       // A refusal shown earlier no longer stands.
@@ -16,9 +17,12 @@ export function availabilitySwitch(problem) {
       problem.replaceChildren(problemBox(error));
     }
   });
-  api("/users/me").then((user) => { select.value = user.status; }).catch(() => {});
+  // The status read once at the start loses to any the channel brought meanwhile: it may
+  // have been read before this socket made me available, and answered after.
+  let heard = false;
+  api("/users/me").then((user) => { if (!heard) select.value = user.status; }).catch(() => {});
   return {
     nodes: [h("label", { for: "my-status", class: "visually-hidden" }, "My availability"), select],
-    show: (status) => { select.value = status; },
+    show: (status) => { heard = true; select.value = status; },
   };
 }
