@@ -5,6 +5,8 @@ change as the event arrives."""
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 from decimal import Decimal
 
 import httpx
@@ -46,6 +48,31 @@ async def test_a_supervisor_refunds_a_payment_and_marks_the_account_bankrupt(
     await expect(item.get_by_role("button", name="Refund…")).to_have_count(0)
     await expect(page.locator("#payments li").first).to_contain_text("refunded")
 
+    # A plan: three instalments a month apart reach past the 60 days a promise may run to,
+    # said in words; two weeks apart they are made and listed.
+    first = dt.date.today() + dt.timedelta(days=7)
+    await page.get_by_label("Each (USD)").fill("150.00")
+    await page.get_by_label("Instalments").fill("3")
+    await page.get_by_label("How often").select_option("monthly")
+    await page.get_by_label("First on").fill(first.isoformat())
+    await page.get_by_role("button", name="Plan…").click()
+    await expect(page.locator("#plan-confirm li")).to_have_count(3)
+    await page.locator("#plan-confirm-yes").click()
+    await expect(page.locator(".problem")).to_contain_text("a promise may be due at most 60 days")
+    await page.get_by_label("How often").select_option("fortnightly")
+    await page.get_by_role("button", name="Plan…").click()
+    await expect(page.locator("#plan-confirm")).to_contain_text("3 instalments of $150.00?")
+    last = first + dt.timedelta(days=28)
+    await expect(page.locator("#plan-confirm li").last).to_have_text(
+        f"{last:%b} {last.day}, {last.year} · $150.00"
+    )
+    await page.locator("#plan-confirm-yes").click()
+    await expect(page.locator("#promises li")).to_have_count(3)
+    for n in (1, 2, 3):
+        await expect(page.locator("#promises")).to_contain_text("$150.00 by")
+        await expect(page.locator("#promises")).to_contain_text(f"({n}/3)")
+    await expect(page.locator("#plan-confirm")).to_be_hidden()
+
     # Marking it bankrupt: asked first, in words of what it does.
     await expect(page.locator("#status-banner")).to_be_hidden()
     await page.get_by_label("Change", exact=True).select_option("bankrupt")
@@ -55,16 +82,17 @@ async def test_a_supervisor_refunds_a_payment_and_marks_the_account_bankrupt(
         "Mark bankrupt? This stops all contact, letters too.Mark bankruptBack"
     )
     await both_sizes(page, "account-status", "#status-changes")
-    await page.set_viewport_size({"width": 1280, "height": 800})
     await page.locator("#status-confirm-yes").click()
     await expect(page.locator("#status-banner")).to_have_text(
         "Bankrupt: the debtor is in bankruptcy: no contact at all, letters included."
     )
     await expect(page.locator("#facts")).to_contain_text("Bankrupt")
-    await expect(page.locator("#timeline li").first).to_contain_text("active → bankrupt")
+    await expect(page.locator("#timeline li").first).to_have_text(
+        re.compile("^statusStatus promised → bankruptSupervisor of ")
+    )
     await expect(page.locator("#contact-summary")).to_have_text("No contact now on any channel.")
     # From bankrupt only a cease or a death may follow.
     options = page.locator("#status-change option")
     await expect(options).to_have_text(["Record a cease request", "Mark deceased"])
     await both_sizes(page, "account-bankrupt")
-    no_errors(page)
+    no_errors(page, "422 /api/v1/accounts")

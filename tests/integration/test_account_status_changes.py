@@ -3,10 +3,13 @@ resolved; who may make each, from which statuses, what stops contact, audit and 
 
 from __future__ import annotations
 
+import datetime as dt
+
 import httpx
 import pytest
 
 from channels import names
+from domain.workflows import queries as workflow_queries
 from tests.factories import SeededTenant
 from tests.integration.supervisor_helpers import mark, written
 
@@ -203,3 +206,39 @@ async def test_a_change_is_audited_and_announced(client, tenant: SeededTenant) -
     }
     assert event["data"]["status"] == "bankrupt"
     assert event["data"]["status_change"] == told
+
+
+async def test_a_cease_is_recorded_once_for_the_debtor(client, tenant: SeededTenant) -> None:
+    account = tenant.accounts[0]
+    url = f"{ACCOUNTS}/{account.id}/status-changes"
+    first = await client.post(url, json=body("cease"), headers=tenant.collector.headers)
+    assert first.status_code == 200, first.text
+    debtor = await client.get(f"/api/v1/debtors/{account.debtor_id}", headers=tenant.admin.headers)
+    assert debtor.json()["cease_requested_at"] == first.json()["changed_at"]
+    again = await client.post(url, json=body("cease"), headers=tenant.collector.headers)
+    assert again.status_code == 409, again.text
+    assert again.json()["detail"] == "the debtor already asked that contact cease"
+
+
+async def test_a_due_date_workflow_leaves_settled_bankrupt_and_deceased_accounts_alone(
+    tenant: SeededTenant,
+) -> None:
+    due = dt.date(2026, 1, 5)
+    first, second = tenant.accounts[0].id, tenant.accounts[1].id
+    async with tenant.db.tenant(tenant.id) as conn:
+        await conn.execute(
+            "UPDATE accounts SET due_date = $2, status = 'active' WHERE id = ANY($1::bigint[])",
+            [first, second],
+            due,
+        )
+        for n, stopped in enumerate(("settled", "bankrupt", "deceased")):
+            await conn.execute("UPDATE accounts SET status = $2 WHERE id = $1", first, stopped)
+            staged = await workflow_queries.stage_due_accounts(
+                conn, 900 + n, "account.days_past_due", due, due
+            )
+            assert staged == 1, stopped  # the active one only
+        await conn.execute("UPDATE accounts SET status = 'promised' WHERE id = $1", first)
+        staged = await workflow_queries.stage_due_accounts(
+            conn, 999, "account.days_past_due", due, due
+        )
+        assert staged == 2

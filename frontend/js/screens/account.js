@@ -13,6 +13,7 @@ import { detailsPanel } from "./account/details.js";
 import { interactionsPanel } from "./account/interactions.js";
 import { paymentLinkPanel } from "./account/payment-link.js";
 import { paymentsPanel } from "./account/payments.js";
+import { planPanel } from "./account/plan.js";
 import { recordPromisePanel } from "./account/record-promise.js";
 import { statusPanel } from "./account/status.js";
 import { takePaymentPanel } from "./account/take-payment.js";
@@ -105,7 +106,8 @@ export async function accountScreen(id, { embedded = false } = {}) {
         balance.nodes,
         canWork ? [
           h("h2", {}, "Take a payment or a promise"),
-          takePaymentPanel(id, () => account), recordPromisePanel(id), link.nodes,
+          takePaymentPanel(id, () => account), recordPromisePanel(id),
+          planPanel(id, () => account), link.nodes,
         ] : null,
         payments.nodes,
         details.nodes,
