@@ -96,3 +96,35 @@ async def test_a_supervisor_refunds_a_payment_and_marks_the_account_bankrupt(
     await expect(options).to_have_text(["Record a cease request", "Mark deceased"])
     await both_sizes(page, "account-bankrupt")
     no_errors(page, "422 /api/v1/accounts")
+
+
+async def test_a_collector_opens_a_dispute_and_cannot_refund(
+    browser: Browser, live_server: str, relay, tenant: SeededTenant
+) -> None:
+    account = tenant.accounts[0]
+    async with httpx.AsyncClient(base_url=live_server) as client:
+        paid = await client.post(
+            f"/api/v1/accounts/{account.id}/payments",
+            json={"amount": "25.00", "currency": account.currency, "method": "cash"},
+            headers=keyed(tenant.collector.headers),
+        )
+        assert paid.status_code == 201, paid.text
+    page = await open_app(browser, live_server, tenant.collector)
+    await page.goto(f"{live_server}/accounts/{account.id}")
+    await expect(page.locator("rc-connection")).to_have_attribute("data-state", "live")
+    await expect(page.locator("#payments li")).to_have_count(1)
+    await expect(page.locator("#payments button")).to_have_count(0)
+    options = page.locator("#status-change option")
+    await expect(options).to_have_text(["Open a dispute", "Record a cease request"])
+
+    await page.get_by_label("Reason", exact=True).select_option("already_paid")
+    await page.get_by_role("button", name="Change status…").click()
+    await expect(page.locator("#status-confirm p")).to_have_text(
+        "Open a dispute? This pauses all contact, letters too, until a supervisor resolves "
+        "the dispute."
+    )
+    await page.locator("#status-confirm-yes").click()
+    await expect(page.locator("#contact-banner")).to_contain_text("Disputed:")
+    await expect(page.locator("#facts")).to_contain_text("Disputed")
+    await expect(options).to_have_text(["Record a cease request"])
+    no_errors(page)
