@@ -21,7 +21,7 @@ from domain.outbox import events
 from domain.service import Service
 
 # An account with nothing left to collect has nothing to dispute.
-SETTLED = ("paid", "closed")
+SETTLED = ("paid", "closed", "settled")
 
 
 class OpenDispute(msgspec.Struct, kw_only=True):

@@ -12,7 +12,17 @@ from domain.validation import Id, Int64
 Unset = msgspec.UnsetType
 UNSET = msgspec.UNSET
 
-AccountStatus = Literal["active", "promised", "promise_broken", "disputed", "paid", "closed"]
+AccountStatus = Literal[
+    "active",
+    "promised",
+    "promise_broken",
+    "disputed",
+    "paid",
+    "closed",
+    "bankrupt",
+    "deceased",
+    "settled",
+]
 ACCOUNT_STATUSES: tuple[str, ...] = AccountStatus.__args__  # type: ignore[attr-defined]
 Currency = Annotated[str, msgspec.Meta(pattern=r"^[A-Z]{3}$")]
 Creditor = Annotated[str, msgspec.Meta(max_length=200)]

@@ -7,7 +7,8 @@ debtor's choices and the clock (Regulation F by default).
 - Calls and SMS (``window_channels``): only between ``window_start`` and ``window_end`` in
   the debtor's time zone.
 - No contact on a channel the debtor opted out of; none at all (letters aside) after a
-  cease request, while a dispute is open, or when the debtor is marked do-not-contact.
+  cease request or when the debtor is marked do-not-contact; none by any channel while a
+  dispute is open, or once the debtor is in bankruptcy or deceased.
 
 Everything is decided for a given instant, so the same functions answer "may we call now?"
 and "when may we call next?".
@@ -42,6 +43,8 @@ class Flags:
     do_not_contact: bool = False
     cease_requested: bool = False
     dispute_open: bool = False
+    bankrupt: bool = False
+    deceased: bool = False
     opt_out_call: bool = False
     opt_out_sms: bool = False
     opt_out_email: bool = False
@@ -128,6 +131,10 @@ def decide(
         standing.append(Refusal("cease_requested", "the debtor asked that contact cease"))
     if flags.dispute_open:
         standing.append(Refusal("dispute_open", "contact is paused while a dispute is open"))
+    if flags.bankrupt:
+        standing.append(Refusal("bankruptcy", "the debtor is in bankruptcy: no contact at all"))
+    if flags.deceased:
+        standing.append(Refusal("deceased", "the debtor is deceased: no contact at all"))
     if getattr(flags, f"opt_out_{channel}", False):
         standing.append(Refusal("opted_out", f"the debtor opted out of {channel} contact"))
 

@@ -63,6 +63,8 @@ def _flags(state: Mapping[str, Any]) -> Flags:
         do_not_contact=state["do_not_contact"],
         cease_requested=state["cease_requested"],
         dispute_open=state["account_status"] == "disputed",
+        bankrupt=state["account_status"] == "bankrupt",
+        deceased=state["account_status"] == "deceased",
         opt_out_call=state["opt_out_call"],
         opt_out_sms=state["opt_out_sms"],
         opt_out_email=state["opt_out_email"],

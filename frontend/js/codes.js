@@ -7,10 +7,11 @@ export const words = (code) => code.replaceAll("_", " ");
 
 export const ACCOUNT_STATUS = {
   active: "Active", promised: "Promised", promise_broken: "Promise broken", disputed: "Disputed",
-  paid: "Paid", closed: "Closed",
+  paid: "Paid", closed: "Closed", bankrupt: "Bankrupt", deceased: "Deceased", settled: "Settled",
 };
 const ACCOUNT_TONE = {
   active: "info", promised: "ok", promise_broken: "bad", disputed: "warn", paid: "ok", closed: undefined,
+  bankrupt: "bad", deceased: "bad", settled: "ok",
 };
 
 export const statusBadge = (status) =>

@@ -16,6 +16,7 @@ from domain.accounts.schemas import (
     AccountUpdate,
 )
 from domain.accounts.service import AccountService
+from domain.accounts.statuses import AccountStatusService, StatusChange, StatusChangeResult
 from domain.actor import Actor
 from domain.compliance import service as compliance
 from domain.compliance.service import ContactStatus
@@ -42,6 +43,7 @@ class AccountController(Controller):
         "interactions": service(InteractionService),
         "timeline": service(TimelineService),
         "callbacks": service(CallbackService),
+        "statuses": service(AccountStatusService),
         "conn": Provide(provide_connection),
     }
 
@@ -186,3 +188,24 @@ class AccountController(Controller):
         account_id: PathId,
     ) -> ContactStatus:
         return await compliance.account_status(conn, actor, account_id)
+
+    @post(
+        "/{account_id:int}/status-changes",
+        opt=allow(*WORKERS, scope="accounts:write"),
+        status_code=200,
+        summary="Change the account's status from the desk: dispute, cease, bankrupt, ...",
+        description=(
+            "`disputed` (reason: a dispute reason) and `cease` stop contact and may be recorded "
+            "by the collector working the account; `bankrupt`, `deceased`, `settled` and "
+            "`active` (resolving a dispute) are a supervisor's or an admin's (403 otherwise). "
+            "A change the account's status does not allow (a settled account disputed, a "
+            "dispute resolved that is not open, a cease already recorded) is refused with 409."
+        ),
+    )
+    async def change_status(
+        self,
+        statuses: NamedDependency[AccountStatusService],
+        account_id: PathId,
+        data: JSONBody[StatusChange],
+    ) -> StatusChangeResult:
+        return await statuses.change(account_id, data)

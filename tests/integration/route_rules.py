@@ -73,6 +73,8 @@ ROUTE_RULES: dict[tuple[str, str], Rule] = {
     # The timeline: whoever may read the account. Callbacks: a person books their own.
     ("GET", f"{V1}/accounts/{{account_id:int}}/timeline"): Rule(EVERYONE, "accounts:read"),
     ("POST", f"{V1}/accounts/{{account_id:int}}/callbacks"): Rule(WORKERS),
+    # Collectors record a dispute or a cease; the other changes are managers' (in the service).
+    ("POST", f"{V1}/accounts/{{account_id:int}}/status-changes"): Rule(WORKERS, "accounts:write"),
     # Audit: admins only.
     ("GET", f"{V1}/audit"): Rule(ADMINS),
     # Real time: everyone signed in, and keys that read accounts.

@@ -109,6 +109,10 @@ EXAMPLES: dict[tuple[str, str], dict[str, Any]] = {
         "at": f"{(dt.date.today() + dt.timedelta(days=2)).isoformat()}T12:00"
     },
     ("POST", "/api/v1/accounts/{account_id:int}/payments"): {"amount": "1.00", "currency": "USD"},
+    ("POST", "/api/v1/accounts/{account_id:int}/status-changes"): {
+        "status": "cease",
+        "reason": "asked on the phone",
+    },
     # E-mail: outside no window, so that the walk's hour of the day decides nothing.
     ("POST", "/api/v1/accounts/{account_id:int}/payment-links/send"): {"channel": "email"},
     ("POST", "/api/v1/accounts/{account_id:int}/promises"): {

@@ -195,7 +195,8 @@ async def stage_due_accounts(
             $2::text, jsonb_build_object('workflow_id', $1::bigint, 'account_id', a.id,
               'date', $4::date)
           FROM accounts a
-          WHERE a.due_date = $3::date AND a.status NOT IN ('paid', 'closed')
+          WHERE a.due_date = $3::date
+            AND a.status NOT IN ('paid', 'closed', 'settled', 'bankrupt', 'deceased')
           ON CONFLICT (event_id) DO NOTHING RETURNING 1
         ) SELECT count(*) FROM staged""",
         workflow_id,

@@ -13,7 +13,9 @@ import { detailsPanel } from "./account/details.js";
 import { interactionsPanel } from "./account/interactions.js";
 import { paymentLinkPanel } from "./account/payment-link.js";
 import { paymentsPanel } from "./account/payments.js";
+import { planPanel } from "./account/plan.js";
 import { recordPromisePanel } from "./account/record-promise.js";
+import { statusPanel } from "./account/status.js";
 import { takePaymentPanel } from "./account/take-payment.js";
 import { timelinePanel } from "./account/timeline.js";
 
@@ -38,13 +40,16 @@ export async function accountScreen(id, { embedded = false } = {}) {
   const contact = contactPanel(id, {
     onStatus: (status) => { link.update(status); callback.update(status); },
   });
-  const payments = paymentsPanel(id);
-  const automation = automationPanel(id, { managers: role === "admin" || role === "supervisor" });
+  const managers = role === "admin" || role === "supervisor";
+  const automation = automationPanel(id, { managers });
+  const status = statusPanel(id, { managers });
+  const payments = paymentsPanel(id, { managers });
 
   function show(changed) {
     title.textContent = `${account.debtor_name} · ${account.external_ref}`;
     balance.show(account, changed);
     details.show(account, changed);
+    status.show(account);
   }
   show(false);
   contact.load();
@@ -95,15 +100,18 @@ export async function accountScreen(id, { embedded = false } = {}) {
     embedded ? null : h("p", {}, h("a", { href: "/accounts" }, "← Accounts")),
     title,
     contact.banner,
+    status.banner,
     h("div", { class: "grid-2" },
       h("div", { class: "card" },
         balance.nodes,
         canWork ? [
           h("h2", {}, "Take a payment or a promise"),
-          takePaymentPanel(id, () => account), recordPromisePanel(id), link.nodes,
+          takePaymentPanel(id, () => account), recordPromisePanel(id),
+          planPanel(id, () => account), link.nodes,
         ] : null,
         payments.nodes,
-        details.nodes),
+        details.nodes,
+        canWork ? status.nodes : null),
       h("div", { class: "card" },
         debtorPanel(debtor),
         contact.nodes,
