@@ -105,7 +105,7 @@ export async function accountScreen(id, { embedded = false } = {}) {
         payments.nodes,
         details.nodes),
       h("div", { class: "card" },
-        debtorPanel(debtor),
+        debtorPanel(debtor, { accountId: id, canEdit: canWork }),
         contact.nodes,
         log.nodes,
         canWork ? callback.nodes : null,
