@@ -14,6 +14,35 @@ DESCRIPTION = "Debtor contact details with type, consent and a preferred one"
 
 CURRENT_TENANT = "NULLIF(current_setting('app.tenant_id', true), '')::bigint"
 
+# What each debtor row held becomes its preferred phone, e-mail address and address.
+MOVE = """
+-- Numbers were texted and called before, so they are mobiles with the consent the opt-outs leave.
+INSERT INTO debtor_contacts (tenant_id, debtor_id, kind, type, value, address_line1,
+  address_line2, city, region, postal_code, country, preferred, sms_consent_at, sms_consent_how,
+  call_consent_at, call_consent_how, email_consent_at, email_consent_how, created_at)
+SELECT d.tenant_id, d.id, c.kind, c.type, c.value,
+  CASE WHEN c.kind = 'address' THEN d.address_line1 END,
+  CASE WHEN c.kind = 'address' THEN d.address_line2 END,
+  CASE WHEN c.kind = 'address' THEN d.city END,
+  CASE WHEN c.kind = 'address' THEN d.region END,
+  CASE WHEN c.kind = 'address' THEN d.postal_code END,
+  CASE WHEN c.kind = 'address' THEN d.country END,
+  true,
+  CASE WHEN c.kind = 'phone' AND NOT d.opt_out_sms THEN d.created_at END,
+  CASE WHEN c.kind = 'phone' AND NOT d.opt_out_sms THEN 'on the debtor record' END,
+  CASE WHEN c.kind = 'phone' AND NOT d.opt_out_call THEN d.created_at END,
+  CASE WHEN c.kind = 'phone' AND NOT d.opt_out_call THEN 'on the debtor record' END,
+  CASE WHEN c.kind = 'email' AND NOT d.opt_out_email THEN d.created_at END,
+  CASE WHEN c.kind = 'email' AND NOT d.opt_out_email THEN 'on the debtor record' END,
+  d.created_at
+FROM debtors d
+CROSS JOIN LATERAL (VALUES ('phone', 'mobile', d.phone), ('email', 'other', d.email),
+  ('address', 'home', NULL)) AS c (kind, type, value)
+WHERE CASE WHEN c.kind = 'address'
+  THEN coalesce(d.address_line1, d.address_line2, d.city, d.postal_code) IS NOT NULL
+  ELSE c.value IS NOT NULL END;
+"""
+
 SQL = f"""
 CREATE TABLE debtor_contacts (
   id bigserial PRIMARY KEY,
@@ -135,33 +164,7 @@ BEGIN
   RETURN NULL;
 END $$;
 
--- What each debtor row held becomes its preferred phone, e-mail address and address. Numbers
--- were texted and called before, so they are mobiles with the consent the opt-outs leave.
-INSERT INTO debtor_contacts (tenant_id, debtor_id, kind, type, value, address_line1,
-  address_line2, city, region, postal_code, country, preferred, sms_consent_at, sms_consent_how,
-  call_consent_at, call_consent_how, email_consent_at, email_consent_how, created_at)
-SELECT d.tenant_id, d.id, c.kind, c.type, c.value,
-  CASE WHEN c.kind = 'address' THEN d.address_line1 END,
-  CASE WHEN c.kind = 'address' THEN d.address_line2 END,
-  CASE WHEN c.kind = 'address' THEN d.city END,
-  CASE WHEN c.kind = 'address' THEN d.region END,
-  CASE WHEN c.kind = 'address' THEN d.postal_code END,
-  CASE WHEN c.kind = 'address' THEN d.country END,
-  true,
-  CASE WHEN c.kind = 'phone' AND NOT d.opt_out_sms THEN d.created_at END,
-  CASE WHEN c.kind = 'phone' AND NOT d.opt_out_sms THEN 'on the debtor record' END,
-  CASE WHEN c.kind = 'phone' AND NOT d.opt_out_call THEN d.created_at END,
-  CASE WHEN c.kind = 'phone' AND NOT d.opt_out_call THEN 'on the debtor record' END,
-  CASE WHEN c.kind = 'email' AND NOT d.opt_out_email THEN d.created_at END,
-  CASE WHEN c.kind = 'email' AND NOT d.opt_out_email THEN 'on the debtor record' END,
-  d.created_at
-FROM debtors d
-CROSS JOIN LATERAL (VALUES ('phone', 'mobile', d.phone), ('email', 'other', d.email),
-  ('address', 'home', NULL)) AS c (kind, type, value)
-WHERE CASE WHEN c.kind = 'address'
-  THEN coalesce(d.address_line1, d.address_line2, d.city, d.postal_code) IS NOT NULL
-  ELSE c.value IS NOT NULL END;
-
+{MOVE}
 CREATE TRIGGER debtors_contact_copy AFTER INSERT OR UPDATE OF phone, email, address_line1,
   address_line2, city, region, postal_code, country ON debtors
   FOR EACH ROW EXECUTE FUNCTION debtors_contact_copy();

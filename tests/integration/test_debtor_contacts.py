@@ -5,6 +5,7 @@ and a texted payment link read them."""
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
 
 import httpx
@@ -319,3 +320,63 @@ async def test_a_texted_payment_link_goes_to_the_preferred_mobile_given_consent(
     )
     sent = await client.post(send, json={"channel": "sms"}, headers=tenant.collector.headers)
     assert (sent.status_code, sent.json()["to"]) == (201, mobile["value"])
+
+
+async def test_the_migration_moves_each_debtors_contact_data_over(tenant: SeededTenant) -> None:
+    """The migration's one statement, run again on this tenant's debtors with their contact
+    details gone (and rolled back): each number, e-mail address and address becomes the
+    preferred one, with the consent the opt-outs leave."""
+    move = importlib.import_module("migrations.recoup_2026_11_30t22_50_00_000000").MOVE
+    debtor_id = tenant.accounts[0].debtor_id
+    async with tenant.db.tenant(tenant.id) as conn:
+        await conn.execute("SAVEPOINT move")
+        try:
+            await conn.execute(
+                """UPDATE debtors SET opt_out_sms = true, address_line1 = '1 Quay St',
+                  city = 'Leeds', country = 'GB' WHERE id = $1""",
+                debtor_id,
+            )
+            await conn.execute("DELETE FROM debtor_contacts")
+            await conn.execute(move)
+            rows = await conn.fetch(
+                """SELECT kind, type, value, address_line1, country, preferred,
+                  sms_consent_at IS NOT NULL AS sms, call_consent_how, email_consent_how
+                FROM debtor_contacts WHERE debtor_id = $1 ORDER BY kind""",
+                debtor_id,
+            )
+            total = await conn.fetchval("SELECT count(*) FROM debtor_contacts")
+        finally:
+            await conn.execute("ROLLBACK TO SAVEPOINT move")
+    assert [tuple(r) for r in rows] == [
+        ("address", "home", None, "1 Quay St", "GB", True, False, None, None),
+        ("email", "other", rows[1]["value"], None, None, True, False, None, "on the debtor record"),
+        ("phone", "mobile", "+15555550100", None, None, True, False, "on the debtor record", None),
+    ]
+    # Three debtors, each with a number and an e-mail address; this one with an address too.
+    assert total == 7
+
+
+async def test_a_number_written_on_the_debtor_row_becomes_the_preferred_one(
+    client: httpx.AsyncClient, tenant: SeededTenant
+) -> None:
+    debtor_id = tenant.accounts[0].debtor_id
+    other = await _add(client, tenant, debtor_id, kind="phone", type="work", value="+12125550150")
+    changed = await client.patch(
+        f"{API}/debtors/{debtor_id}",
+        json={"phone": "+12125550150"},
+        headers=tenant.supervisor.headers,
+    )
+    assert changed.status_code == 200, changed.text
+    phones = [
+        (c["value"], c["preferred"], c["type"])
+        for c in await _list(client, tenant, debtor_id)
+        if c["kind"] == "phone"
+    ]
+    # The same number kept already gives way to the preferred one, which takes it.
+    assert phones == [("+12125550150", True, "mobile")]
+    assert other["id"] not in [c["id"] for c in await _list(client, tenant, debtor_id)]
+    cleared = await client.patch(
+        f"{API}/debtors/{debtor_id}", json={"phone": None}, headers=tenant.supervisor.headers
+    )
+    assert cleared.status_code == 200, cleared.text
+    assert [c["kind"] for c in await _list(client, tenant, debtor_id)] == ["email"]
