@@ -59,23 +59,37 @@ class Contact(msgspec.Struct, kw_only=True):
     updated_at: dt.datetime
 
 
-class ContactCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    kind: Kind
-    type: ContactType
-    # The number (as typed, kept in E.164) or the e-mail address; none for an address.
-    value: Value | None = None
-    address_line1: Line | None = None
+class _Create(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, tag_field="kind"):
+    preferred: bool = False
+    # How consent was given (``"said yes on a call"``); needed with each consent given.
+    consent_how: How | None = None
+
+
+class PhoneCreate(_Create, tag="phone"):
+    type: Literal["mobile", "home", "work", "other"]
+    # As typed: parsed in the debtor's country, kept in E.164.
+    value: Value
+    sms_consent: bool = False
+    call_consent: bool = False
+
+
+class EmailCreate(_Create, tag="email"):
+    type: Literal["mobile", "home", "work", "other"]
+    value: Value
+    email_consent: bool = False
+
+
+class AddressCreate(_Create, tag="address"):
+    type: Literal["home", "work", "mailing"]
+    address_line1: Annotated[str, msgspec.Meta(max_length=200, pattern=r"\S")]
     address_line2: Line | None = None
     city: City | None = None
     region: City | None = None
     postal_code: Postal | None = None
     country: Country | None = None
-    preferred: bool = False
-    sms_consent: bool = False
-    call_consent: bool = False
-    email_consent: bool = False
-    # How consent was given (``"said yes on a call"``); needed with each consent given.
-    consent_how: How | None = None
+
+
+ContactCreate = PhoneCreate | EmailCreate | AddressCreate
 
 
 class ContactUpdate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):

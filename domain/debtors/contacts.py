@@ -22,10 +22,13 @@ from domain.debtors.contact_schemas import (
     ADDRESS_FIELDS,
     CONSENTS,
     TYPES,
+    AddressCreate,
     Consent,
     Contact,
     ContactCreate,
     ContactUpdate,
+    EmailCreate,
+    PhoneCreate,
 )
 from domain.debtors.schemas import UNSET, Debtor
 from domain.debtors.service import DebtorService, to_debtor
@@ -106,23 +109,23 @@ class ContactService(Service):
 
     async def create(self, debtor_id: int, data: ContactCreate) -> Contact:
         debtor = await self._debtor(debtor_id, for_update=True)
-        if data.type not in TYPES[data.kind]:
-            raise InvalidInput(f"a {data.kind} cannot be of type {data.type!r}", field="type")
+        kind = {PhoneCreate: "phone", EmailCreate: "email", AddressCreate: "address"}[type(data)]
+        given = msgspec.structs.asdict(data)
         values: dict[str, Any] = {
             "debtor_id": debtor_id,
-            "kind": data.kind,
+            "kind": kind,
             "type": data.type,
-            "value": self._value(data.kind, data.value, debtor),
-            **self._address(data.kind, msgspec.structs.asdict(data)),
+            "value": self._value(kind, given.get("value"), debtor),
+            **self._address(kind, given),
         }
-        if data.kind == "address" and not values.get("address_line1"):
+        if kind == "address" and not values.get("address_line1"):
             raise InvalidInput("an address needs its first line", field="address_line1")
-        wanted = {c: getattr(data, f"{c}_consent") for c in ("sms", "call", "email")}
-        values |= self._consents(data.kind, wanted, data.consent_how, None)
-        first = not await queries.has_preferred(self.conn, debtor_id, data.kind)
+        wanted = {c: given.get(f"{c}_consent", False) for c in ("sms", "call", "email")}
+        values |= self._consents(kind, wanted, data.consent_how, None)
+        first = not await queries.has_preferred(self.conn, debtor_id, kind)
         values["preferred"] = data.preferred or first
         if data.preferred and not first:
-            await queries.unprefer(self.conn, debtor_id, data.kind, other_than=0)
+            await queries.unprefer(self.conn, debtor_id, kind, other_than=0)
         contact = await self._write(lambda: queries.insert(self.conn, self.actor.tenant_id, values))
         await self._announce(debtor_id, "added", None, contact)
         return contact
