@@ -47,6 +47,7 @@ async def test_a_collector_edits_the_debtors_contact_details(
     await expect(_preferred(old)).to_have_count(1)
     await expect(old).to_contain_text("Texts: consent (on the debtor record)")
     # A number without its country code, for a debtor without a country, is refused.
+    await page.get_by_text("Add a contact").click()
     await page.get_by_label("Number").fill("(212) 555-0123")
     await page.get_by_role("button", name="Add contact").click()
     await expect(page.locator("#contact-details-problem")).to_contain_text(
@@ -79,6 +80,7 @@ async def test_a_collector_edits_the_debtors_contact_details(
     await new.get_by_role("button", name="Remove").click()
     await expect(new).to_have_count(0)
     # An address, with its lines.
+    await page.get_by_text("Add a contact").click()
     await page.get_by_label("Kind").select_option("address")
     await page.get_by_label("Type").select_option("mailing")
     await page.get_by_label("Address line 1").fill("12 Quay Street")

@@ -71,6 +71,7 @@ export function contactDetails(debtorId, { canEdit }) {
 
   function reset() {
     editing = null;
+    drawer.open = false;
     form.reset();
     kind.disabled = false;
     save.textContent = "Add contact";
@@ -91,7 +92,8 @@ export function contactDetails(debtorId, { canEdit }) {
     how.value = "";
     save.textContent = "Save contact";
     cancel.hidden = false;
-    value.focus();
+    drawer.open = true;
+    (c.kind === "address" ? form.elements.address_line1 : value).focus();
   }
 
   function body() {
@@ -126,6 +128,8 @@ export function contactDetails(debtorId, { canEdit }) {
     field("contact-how", "How consent was given", how),
     h("div", { class: "field switch" }, h("label", {}, preferred, " Preferred")),
     save, cancel);
+  // The form stays folded away until a contact is added or edited.
+  const drawer = h("details", { class: "contact-form" }, h("summary", {}, "Add a contact"), form);
 
   function item(c) {
     const act = (label, action) => h("button", { type: "button", class: "quiet", onclick: submit(problem, action) }, label);
@@ -158,7 +162,7 @@ export function contactDetails(debtorId, { canEdit }) {
 
   shape();
   return {
-    nodes: [h("h3", {}, "Contact details"), list, canEdit ? [problem, form, done] : null],
+    nodes: [h("h3", {}, "Contact details"), list, canEdit ? [problem, drawer, done] : null],
     load,
   };
 }
