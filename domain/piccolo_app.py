@@ -7,7 +7,7 @@ from piccolo.conf.apps import AppConfig
 from domain.accounts.tables import Account
 from domain.audit.tables import AuditEntry
 from domain.auth.tables import ApiKey, RefreshToken
-from domain.debtors.tables import Debtor
+from domain.debtors.tables import Debtor, DebtorContact
 from domain.interactions.tables import Interaction
 from domain.outbox.tables import OutboxEvent
 from domain.payments.tables import IdempotencyKey, Payment, PaymentLink, ProviderEvent
@@ -38,6 +38,7 @@ APP_CONFIG = AppConfig(
         ApiKey,
         RefreshToken,
         Debtor,
+        DebtorContact,
         Account,
         Payment,
         IdempotencyKey,

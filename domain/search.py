@@ -48,8 +48,8 @@ def match_text(
 ) -> None:
     """Add to ``w``: the words of ``text`` prefix-match the tsvector column ``vector``, or
     ``text`` starts the reference column ``reference`` (case-insensitively); with ``debtor``
-    (the debtors table's alias), or starts its e-mail address, or a phone number's digits
-    end its phone's. Nothing if empty.
+    (the debtors table's alias), or starts one of its e-mail addresses, or a phone number's
+    digits end one of its numbers' (any of its contact details). Nothing if empty.
 
     References are matched apart from the words because the text parser splits them oddly
     (``CRM-99`` becomes ``crm`` and ``-99``); e-mail addresses and phone numbers likewise
@@ -62,11 +62,17 @@ def match_text(
     if prefix is not None:
         alternatives.append(f"lower({reference}) LIKE {w.param(prefix)}")
     if debtor is not None and prefix is not None and "@" in prefix:
-        alternatives.append(f"lower({debtor}.email) LIKE {w.param(prefix)}")
+        alternatives.append(
+            f"EXISTS (SELECT 1 FROM debtor_contacts c WHERE c.debtor_id = {debtor}.id "
+            f"AND c.kind = 'email' AND lower(c.value) LIKE {w.param(prefix)})"
+        )
     digits = phone_digits(text)
     if debtor is not None and digits is not None:
         ending = w.param(digits[::-1] + "%")
-        phone = f"reverse(regexp_replace({debtor}.phone, '\\D', '', 'g'))"
-        alternatives.append(f"{phone} LIKE {ending}")
+        phone = "reverse(regexp_replace(c.value, '\\D', '', 'g'))"
+        alternatives.append(
+            f"EXISTS (SELECT 1 FROM debtor_contacts c WHERE c.debtor_id = {debtor}.id "
+            f"AND c.kind = 'phone' AND {phone} LIKE {ending})"
+        )
     if alternatives:
         w.add("(" + " OR ".join(alternatives) + ")")

@@ -9,6 +9,7 @@ from functools import lru_cache
 from typing import Annotated, Any
 
 import msgspec
+import phonenumbers
 
 from domain.errors import InvalidInput
 
@@ -82,6 +83,19 @@ def check_phone(value: str, *, field: str = "phone") -> str:
             f"{value!r} is not a phone number (digits, optionally with a leading +)", field=field
         )
     return value
+
+
+def phone_e164(value: str, region: str | None, *, field: str = "value") -> str:
+    """A phone number as typed (``(212) 555-0123``, with ``region`` the country it is dialled
+    from when it has no ``+``) in E.164 (``+12125550123``); refused unless it is a real one."""
+    try:
+        number = phonenumbers.parse(value, region or None)
+    except phonenumbers.NumberParseException:
+        number = None
+    if number is None or not phonenumbers.is_valid_number(number):
+        where = f" in {region}" if region and not value.strip().startswith("+") else ""
+        raise InvalidInput(f"{value!r} is not a valid phone number{where}", field=field)
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
 _MAX_CUSTOM_KEYS = 100

@@ -19,6 +19,7 @@ from server.controllers.accounts import AccountController
 from server.controllers.api_keys import ApiKeyController
 from server.controllers.audit import AuditController
 from server.controllers.auth import AuthController
+from server.controllers.debtor_contacts import DebtorContactController
 from server.controllers.debtors import DebtorController
 from server.controllers.deps import provide_actor
 from server.controllers.health import live, metrics, ready
@@ -55,6 +56,7 @@ API_CONTROLLERS = [
     ApiKeyController,
     TenantController,
     DebtorController,
+    DebtorContactController,
     AccountController,
     AuditController,
     RealtimeController,

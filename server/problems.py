@@ -97,7 +97,7 @@ def recoup_error(request: Request[Any, Any, Any], exc: RecoupError) -> Response[
     )
 
 
-_UNKNOWN_FIELD = re.compile(r"unknown field `([^`]+)`")
+_UNKNOWN_FIELD = re.compile(r"(?:unknown|missing required) field `([^`]+)`")
 
 
 def _field_of(key: str | None, message: str) -> str | None:

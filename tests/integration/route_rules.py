@@ -62,6 +62,14 @@ ROUTE_RULES: dict[tuple[str, str], Rule] = {
     ("POST", f"{V1}/debtors"): Rule(MANAGERS, "debtors:write"),
     ("GET", f"{V1}/debtors/{{debtor_id:int}}"): Rule(EVERYONE, "debtors:read"),
     ("PATCH", f"{V1}/debtors/{{debtor_id:int}}"): Rule(WORKERS, "debtors:write"),
+    ("GET", f"{V1}/debtors/{{debtor_id:int}}/contacts"): Rule(EVERYONE, "debtors:read"),
+    ("POST", f"{V1}/debtors/{{debtor_id:int}}/contacts"): Rule(WORKERS, "debtors:write"),
+    ("PATCH", f"{V1}/debtors/{{debtor_id:int}}/contacts/{{contact_id:int}}"): Rule(
+        WORKERS, "debtors:write"
+    ),
+    ("DELETE", f"{V1}/debtors/{{debtor_id:int}}/contacts/{{contact_id:int}}"): Rule(
+        WORKERS, "debtors:write"
+    ),
     # Accounts: managers create and change; collectors read theirs and log interactions.
     ("GET", f"{V1}/accounts"): Rule(EVERYONE, "accounts:read"),
     ("POST", f"{V1}/accounts"): Rule(MANAGERS, "accounts:write"),

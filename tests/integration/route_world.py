@@ -43,9 +43,10 @@ PATH_KINDS = {
     "run_id": "run",
     "endpoint_id": "webhook_endpoint",
     "delivery_id": "webhook_delivery",
+    "contact_id": "contact",
 }
 # Objects that belong to an account: a collector sees them only with the account.
-ON_AN_ACCOUNT = frozenset({"account", "debtor", "payment", "link", "task"})
+ON_AN_ACCOUNT = frozenset({"account", "debtor", "payment", "link", "task", "contact"})
 
 # Least privileged first: what a caller allowed by the guard changes cannot take the
 # object away from a less privileged one still to come (a task handed back by a manager
@@ -85,7 +86,21 @@ async def _key(conn: Any, admin: Actor, scopes: list[str]) -> dict[str, str]:
     return {"Authorization": f"Bearer {created.key}"}
 
 
-async def make(side: Side, kind: str, *, account_id: int, collector_id: int) -> int:
+async def contact_of(tenant: SeededTenant, debtor_id: int) -> int:
+    """A new e-mail address of the debtor (a contact is named by its debtor too)."""
+    async with tenant.db.tenant(tenant.id) as conn:
+        return await conn.fetchval(
+            """INSERT INTO debtor_contacts (tenant_id, debtor_id, kind, type, value)
+            VALUES ($1, $2, 'email', 'work', $3) RETURNING id""",
+            tenant.id,
+            debtor_id,
+            f"walk-{uuid.uuid4().hex[:10]}@walk.test",
+        )
+
+
+async def make(
+    side: Side, kind: str, *, account_id: int, collector_id: int, debtor_id: int | None = None
+) -> int:
     """A new object of ``kind`` in ``side``'s tenant, for the collector ``collector_id``: an
     account (and its debtor) they own; on ``account_id``, a payment, a link, a task they hold."""
     tenant = side.tenant
@@ -93,6 +108,9 @@ async def make(side: Side, kind: str, *, account_id: int, collector_id: int) -> 
         return (await tenant.account(owner_id=collector_id)).id
     if kind == "debtor":
         return (await tenant.account(owner_id=collector_id)).debtor_id
+    if kind == "contact":
+        debtor_id = debtor_id or next(a.debtor_id for a in tenant.accounts if a.id == account_id)
+        return await contact_of(tenant, debtor_id)
     system = system_actor(tenant.id)
     name = f"walk-{uuid.uuid4().hex[:10]}"
     async with tenant.db.tenant(tenant.id) as conn:
@@ -196,7 +214,7 @@ async def furnish(tenants: TenantFactory) -> Side:
             side, kind, account_id=mine.id, collector_id=side.collector_id
         )
     side.hidden = {"account": theirs.id, "debtor": theirs.debtor_id}
-    for kind in ("payment", "link", "task"):
+    for kind in ("payment", "link", "task", "contact"):
         side.hidden[kind] = await make(
             side, kind, account_id=theirs.id, collector_id=tenant.other_collector.id
         )
@@ -245,7 +263,14 @@ class World:
         account = here.tenant.accounts[0].id
         if collector_id is not None and set(kinds.values()) & ON_AN_ACCOUNT:
             account = (await here.tenant.account(owner_id=collector)).id
-        return {
-            param: await make(here, kind, account_id=account, collector_id=collector)
-            for param, kind in kinds.items()
-        }
+        made: dict[str, int] = {}
+        for param, kind in kinds.items():
+            # A contact is the path's debtor's.
+            made[param] = await make(
+                here,
+                kind,
+                account_id=account,
+                collector_id=collector,
+                debtor_id=made.get("debtor_id"),
+            )
+        return made

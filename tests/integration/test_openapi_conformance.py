@@ -61,6 +61,10 @@ REPORT_PERIOD = {"from": PERIOD, "to": PERIOD}
 
 WEBHOOK_URL = "https (http where the tenant allows it), to a host whose every address is public"
 EVENT_TYPE = "event types: lowercase dotted names (the pattern, as Python's re reads it)"
+CONTACT_VALUE = (
+    "a real phone number (with its + unless the debtor has a country), or an e-mail address"
+)
+CONSENT_HOW = "said (not blank) with each consent given"
 BEYOND_THE_SCHEMA: dict[str, dict[str, str]] = {
     "POST /api/v1/webhook-endpoints": {"url": WEBHOOK_URL, "event_types": EVENT_TYPE},
     "PATCH /api/v1/webhook-endpoints/{endpoint_id}": {
@@ -91,6 +95,29 @@ BEYOND_THE_SCHEMA: dict[str, dict[str, str]] = {
     "GET /api/v1/accounts/{account_id}/payments": {"cursor": CURSOR},
     "GET /api/v1/audit": {"cursor": CURSOR},
     "GET /api/v1/debtors": {"cursor": CURSOR},
+    # The debtor's contact details change under other operations (a number removed, its
+    # consent to texts withdrawn): a channel with no address to send to is refused.
+    "POST /api/v1/accounts/{account_id}/payment-links/send": {
+        "channel": "one the debtor has a number or e-mail address with consent for",
+    },
+    "POST /api/v1/debtors/{debtor_id}/contacts": {
+        "value": CONTACT_VALUE,
+        "consent_how": CONSENT_HOW,
+    },
+    "PATCH /api/v1/debtors/{debtor_id}/contacts/{contact_id}": {
+        "value": CONTACT_VALUE + "; none for an address",
+        "consent_how": CONSENT_HOW,
+        "type": "one of the types of the contact's kind",
+        "address_line1": "an address's own: not blank; no address lines on a number or e-mail",
+        **{
+            f: "an address's own: no address lines on a number or an e-mail address"
+            for f in ("address_line2", "city", "region", "postal_code", "country")
+        },
+        **{
+            f"{c}_consent": "a consent the contact's kind holds (texts and calls for a number)"
+            for c in ("sms", "call", "email")
+        },
+    },
     "GET /api/v1/stats/cumulative": {
         "from": "within the 30 days of history kept (relative to now), before to",
         "to": "after from, and at most 30 days after it",

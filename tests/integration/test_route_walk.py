@@ -92,6 +92,12 @@ EXAMPLES: dict[tuple[str, str], dict[str, Any]] = {
     ("PATCH", "/api/v1/tenant"): {"name": "Walked tenant"},
     ("POST", "/api/v1/debtors"): {"first_name": "Walk"},
     ("PATCH", "/api/v1/debtors/{debtor_id:int}"): {"first_name": "Walked"},
+    ("POST", "/api/v1/debtors/{debtor_id:int}/contacts"): {
+        "kind": "email",
+        "type": "home",
+        "value": Unique("walker-", "@walk.test"),
+    },
+    ("PATCH", "/api/v1/debtors/{debtor_id:int}/contacts/{contact_id:int}"): {"type": "home"},
     ("POST", "/api/v1/accounts"): {
         "external_ref": Unique("WALK-"),
         "currency": "USD",

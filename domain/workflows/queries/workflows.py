@@ -8,14 +8,17 @@ from typing import Any
 import asyncpg
 
 from domain.db import Connection
+from domain.debtors.contact_queries import reachable
 
 WORKFLOW_COLUMNS = """id, name, enabled, version, trigger_type, definition, last_error,
   last_error_at, created_at, updated_at"""
 
-# What conditions and templates read of an account and its debtor.
-SUBJECT_COLUMNS = """a.id, a.external_ref, a.creditor, a.currency, a.status, a.principal,
+# What conditions and templates read of an account and its debtor: the e-mail address and
+# the number messages go to are the preferred ones given consent (else another that is).
+SUBJECT_COLUMNS = f"""a.id, a.external_ref, a.creditor, a.currency, a.status, a.principal,
   a.interest, a.fees, a.credit, a.due_date, a.owner_id, a.custom, a.debtor_id,
-  d.first_name, d.last_name, d.email, d.phone, d.country, d.region, d.time_zone,
+  d.first_name, d.last_name, {reachable("d", "email", "email")} AS email,
+  {reachable("d", "phone", "sms")} AS phone, d.country, d.region, d.time_zone,
   d.do_not_contact, d.opt_out_call, d.opt_out_sms, d.opt_out_email, d.cease_requested_at,
   d.custom AS debtor_custom"""
 

@@ -113,7 +113,7 @@ export async function accountScreen(id, { embedded = false } = {}) {
         details.nodes,
         canWork ? status.nodes : null),
       h("div", { class: "card" },
-        debtorPanel(debtor),
+        debtorPanel(debtor, { accountId: id, canEdit: canWork }),
         contact.nodes,
         log.nodes,
         canWork ? callback.nodes : null,

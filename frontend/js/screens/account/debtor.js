@@ -1,11 +1,27 @@
-// Who the debtor is and where they may be reached. Whether they may be contacted now is the
-// Contact panel's one summary (it weighs opt-outs, disputes, hours and calls made).
+// Who the debtor is and where they may be reached: every number, e-mail address and address
+// with its consent and the preferred one of each kind, kept current by the account's
+// channel. Whether they may be contacted now is the Contact panel's one summary (it weighs
+// opt-outs, disputes, hours and calls made).
 import { h, problemBox } from "../../dom.js";
+import { realtime } from "../../realtime.js";
+import { contactDetails } from "./contact-details.js";
 
-export function debtorPanel(debtor) {
+export function debtorPanel(debtor, { accountId, canEdit = false } = {}) {
   if (!debtor) return [h("h2", {}, "Debtor"), problemBox(new Error("Debtor details are not available."))];
-  return [h("h2", {}, "Debtor"), h("dl", { class: "facts" },
-    [["Name", `${debtor.first_name} ${debtor.last_name}`], ["Phone", debtor.phone || "—"],
-      ["E-mail", debtor.email || "—"], ["Time zone", debtor.time_zone]]
-      .flatMap(([k, v]) => [h("dt", {}, k), h("dd", {}, v)]))];
+  const details = contactDetails(debtor.id, { canEdit });
+  const card = h("div", { id: "debtor-card" },
+    h("dl", { class: "facts" },
+      [["Name", `${debtor.first_name} ${debtor.last_name}`], ["Time zone", debtor.time_zone]]
+        .flatMap(([k, v]) => [h("dt", {}, k), h("dd", {}, v)])),
+    details.nodes);
+  details.load();
+  if (accountId) {
+    // A change made on another screen (or by the API) is read anew; the subscription ends
+    // with the card.
+    const stop = realtime.subscribe(`account:${accountId}`, (event) => {
+      if (!card.isConnected && event.type !== "ready") { stop(); return; }
+      if (event.type === "debtor.updated" || event.type === "resync") details.load();
+    });
+  }
+  return [h("h2", {}, "Debtor"), card];
 }
