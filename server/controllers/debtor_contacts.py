@@ -9,9 +9,10 @@ from litestar.status_codes import HTTP_204_NO_CONTENT
 
 from domain.debtors.contact_schemas import Contact, ContactCreate, ContactUpdate
 from domain.debtors.contacts import ContactService
+from domain.pagination import Page
 from server.auth.guards import EVERYONE, WORKERS, allow
 from server.controllers.deps import service
-from server.controllers.params import PathId
+from server.controllers.params import DEFAULT_LIMIT, Cursor, Limit, PathId
 
 
 class DebtorContactController(Controller):
@@ -25,9 +26,13 @@ class DebtorContactController(Controller):
         summary="A debtor's phone numbers, e-mail addresses and addresses, preferred first",
     )
     async def list_contacts(
-        self, contacts: NamedDependency[ContactService], debtor_id: PathId
-    ) -> list[Contact]:
-        return await contacts.list(debtor_id)
+        self,
+        contacts: NamedDependency[ContactService],
+        debtor_id: PathId,
+        cursor: Cursor = None,
+        limit: Limit = DEFAULT_LIMIT,
+    ) -> Page[Contact]:
+        return contacts.paged(await contacts.list(debtor_id), cursor, limit)
 
     @post(
         "/",

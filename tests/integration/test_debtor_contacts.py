@@ -31,7 +31,8 @@ async def _add(
 async def _list(client: httpx.AsyncClient, tenant: SeededTenant, debtor_id: int) -> list[dict]:
     response = await client.get(_contacts(debtor_id), headers=tenant.supervisor.headers)
     assert response.status_code == 200, response.text
-    return response.json()
+    assert response.json()["next_cursor"] is None
+    return response.json()["items"]
 
 
 async def _in_the_us(client: httpx.AsyncClient, tenant: SeededTenant, debtor_id: int) -> None:

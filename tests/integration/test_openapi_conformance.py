@@ -95,6 +95,7 @@ BEYOND_THE_SCHEMA: dict[str, dict[str, str]] = {
     "GET /api/v1/accounts/{account_id}/payments": {"cursor": CURSOR},
     "GET /api/v1/audit": {"cursor": CURSOR},
     "GET /api/v1/debtors": {"cursor": CURSOR},
+    "GET /api/v1/debtors/{debtor_id}/contacts": {"cursor": CURSOR},
     # The debtor's contact details change under other operations (a number removed, its
     # consent to texts withdrawn): a channel with no address to send to is refused.
     "POST /api/v1/accounts/{account_id}/payment-links/send": {

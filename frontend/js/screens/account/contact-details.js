@@ -3,7 +3,7 @@
 // server checks each change (a number must be a real one, kept in E.164) and its refusal
 // shows beside the form; a change made anywhere arrives as the debtor's event and the list
 // is read anew.
-import { api } from "../../api.js";
+import { api, everything } from "../../api.js";
 import { formatDateTime, h, problemBox, submit } from "../../dom.js";
 
 const KINDS = { phone: "Phone", email: "E-mail", address: "Address" };
@@ -153,7 +153,7 @@ export function contactDetails(debtorId, { canEdit }) {
 
   async function load() {
     try {
-      contacts = await api(`/debtors/${debtorId}/contacts`);
+      contacts = await everything(`/debtors/${debtorId}/contacts`);
       list.replaceChildren(...(contacts.length ? contacts.map(item) : [h("li", { class: "muted" }, "No contact details.")]));
     } catch (error) {
       list.replaceChildren(problemBox(error));
