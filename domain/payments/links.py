@@ -138,7 +138,8 @@ async def open_link(db: Database, secret: str, token: str, clock: Clock = utcnow
             tenant = await Service(conn, system_actor(tenant_id)).tenant()
             raise LinkGone(f"{gone}. {whom_to_call(agency_of(tenant))}")
         debtor = Actor(tenant_id=tenant_id, type="debtor", id=link_id, account_id=row["account_id"])
-        if await queries.mark_link_opened(conn, link_id, now):
+        # Only the first opening writes: every later request of the page reads and goes on.
+        if row["opened_at"] is None and await queries.mark_link_opened(conn, link_id, now):
             await _announce_opened(conn, debtor, row, now)
     return debtor
 

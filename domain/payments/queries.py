@@ -223,7 +223,7 @@ async def prune_keys(conn: Connection, before: dt.datetime) -> int:
 
 # Payment links.
 
-LINK_COLUMNS = "id, tenant_id, account_id, expires_at, revoked_at, created_at"
+LINK_COLUMNS = "id, tenant_id, account_id, expires_at, revoked_at, opened_at, created_at"
 
 
 async def insert_link(

@@ -56,8 +56,7 @@ class PromiseService(Service):
     async def check_due_date(self, due_date: dt.date, field: str = "due_date") -> None:
         """422 for a day a promise may not be due on."""
         today, latest = await self.due_dates()
-        days = (await self.tenant()).settings.promises.max_days_ahead
-        _check_due_date(due_date, today, latest, days, field)
+        _check_due_date(due_date, today, latest, (latest - today).days, field)
 
     async def make(self, account_id: int, data: PromiseCreate, *, source: str) -> list[Promise]:
         account = await self.accounts.get(account_id, for_update=True)

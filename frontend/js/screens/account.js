@@ -66,8 +66,9 @@ export async function accountScreen(id, { embedded = false } = {}) {
     } else if (event.type === "account.updated" || event.type === "account.created") {
       account = event.data;
       show(true);
-      // A dispute opened or closed changes what contact is allowed.
-      contact.load();
+      // A status (a dispute, a cease, a bankruptcy) changes what contact is allowed; the
+      // other changes leave it as it was.
+      if (event.data.changed?.includes("status") ?? true) contact.load();
       announce(`Account updated: balance ${balance.text()}`);
     } else if (event.type === "interaction.logged") {
       contact.load();
