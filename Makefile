@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 DEV_STAMP := $(VENV)/.installed-dev-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 MUTATION_STAMP := $(VENV)/.installed-mutation-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: run test lint format browser mutation mutation-report clean
+.PHONY: run test test-faults lint format browser mutation mutation-report clean
 
 # `make run SIMULATE=1` brings the demo to life (`recoup simulate`; SIMULATE_AGENTS=20 ...).
 run: $(STAMP)
@@ -17,6 +17,11 @@ test: $(DEV_STAMP) browser
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/pytest
+
+# The fault suite in full (docs/faults.md): every scenario, more load, 2,000 sockets; it
+# prints the table of bench/README.md. `make test` runs its short form.
+test-faults: $(DEV_STAMP)
+	RECOUP_FAULTS=full $(BIN)/pytest tests/faults
 
 lint: $(DEV_STAMP)
 	$(BIN)/ruff check .

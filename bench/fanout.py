@@ -16,6 +16,7 @@ Scenarios:
 
     .venv/bin/python bench/fanout.py                # everything, defaults from the issue
     .venv/bin/python bench/fanout.py --quick        # smaller, for a smoke run
+    .venv/bin/python bench/fanout.py --idle-only    # memory per idle socket only (a minute)
 """
 
 from __future__ import annotations
@@ -369,6 +370,9 @@ def main() -> None:
     parser.add_argument("--processes", type=int, default=3)
     parser.add_argument("--skip-plain", action="store_true")
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument(
+        "--idle-only", action="store_true", help="only memory per idle socket, every server"
+    )
     args = parser.parse_args()
     if args.quick:
         args.idle, args.sockets, args.targeted, args.seconds = 1000, 500, 200, 4
@@ -424,57 +428,8 @@ def main() -> None:
         )
         load.stop()
         time.sleep(1)
-
-        # Shared channel, direct publishing: CPU per delivery and throughput.
-        paths = asyncio.run(mint_tickets(redis_url or "", actor, args.sockets))
-        load = Load(host, port, paths, ["wallboard"] * args.sockets, args.processes)
-        load.wait_ready()
-        full = f"t{tenant_id}:wallboard"
-        for rate in [float(r) for r in args.rates.split(",")]:
-            run = summarize(
-                f"fanout-direct {rate:g} ev/s",
-                load,
-                pid,
-                lambda rate=rate: asyncio.run(
-                    publish_direct("recoup", redis_url or "", full, rate, args.seconds)
-                ),
-                args.sockets,
-            )
-            results["runs"].append({"server": "recoup", **run})
-        run = summarize(
-            f"fanout-domain {args.domain_rate:g} ev/s",
-            load,
-            pid,
-            lambda: asyncio.run(
-                publish_domain(
-                    database_url or "", tenant_id, ["wallboard"], args.domain_rate, args.seconds
-                )
-            ),
-            args.sockets,
-        )
-        results["runs"].append({"server": "recoup", **run})
-        load.stop()
-        time.sleep(1)
-
-        # Targeted: one account channel per socket, events through the domain.
-        channels = [f"account:{1_000_000 + n}" for n in range(args.targeted)]
-        paths = asyncio.run(mint_tickets(redis_url or "", actor, args.targeted))
-        load = Load(host, port, paths, channels, args.processes)
-        load.wait_ready()
-        run = summarize(
-            f"targeted {args.targeted_rate:g} ev/s",
-            load,
-            pid,
-            lambda: asyncio.run(
-                publish_domain(
-                    database_url or "", tenant_id, channels, args.targeted_rate, args.seconds
-                )
-            ),
-            args.targeted,
-            per_event=1,
-        )
-        results["runs"].append({"server": "recoup", **run})
-        load.stop()
+        if not args.idle_only:
+            results["runs"] += delivery(args, host, port, pid, tenant_id, actor, env)
         web.terminate()
         web.wait(20)
 
@@ -523,7 +478,71 @@ def main() -> None:
         theirs = median_cpu(other)
         if ours and theirs:
             results[f"cpu_per_delivery_ratio_recoup_to_{other}"] = round(ours / theirs, 2)
+    idle = {r["server"]: r["kb_per_socket"] for r in results["runs"] if r["scenario"] == "idle"}
+    if "recoup" in idle and "bare" in idle:
+        results["kb_per_idle_socket"] = idle
     print(json.dumps(results, indent=2))
+
+
+def delivery(
+    args: argparse.Namespace,
+    host: str,
+    port: int,
+    pid: int,
+    tenant_id: int,
+    actor: Any,
+    env: dict[str, str],
+) -> list[dict[str, Any]]:
+    """Recoup's fan-out and targeted scenarios."""
+    database_url, redis_url = env["DATABASE_URL"], env["REDIS_URL"]
+    runs: list[dict[str, Any]] = []
+    # Shared channel, direct publishing: CPU per delivery and throughput.
+    paths = asyncio.run(mint_tickets(redis_url, actor, args.sockets))
+    load = Load(host, port, paths, ["wallboard"] * args.sockets, args.processes)
+    load.wait_ready()
+    full = f"t{tenant_id}:wallboard"
+    for rate in [float(r) for r in args.rates.split(",")]:
+        run = summarize(
+            f"fanout-direct {rate:g} ev/s",
+            load,
+            pid,
+            lambda rate=rate: asyncio.run(
+                publish_direct("recoup", redis_url, full, rate, args.seconds)
+            ),
+            args.sockets,
+        )
+        runs.append({"server": "recoup", **run})
+    run = summarize(
+        f"fanout-domain {args.domain_rate:g} ev/s",
+        load,
+        pid,
+        lambda: asyncio.run(
+            publish_domain(database_url, tenant_id, ["wallboard"], args.domain_rate, args.seconds)
+        ),
+        args.sockets,
+    )
+    runs.append({"server": "recoup", **run})
+    load.stop()
+    time.sleep(1)
+
+    # Targeted: one account channel per socket, events through the domain.
+    channels = [f"account:{1_000_000 + n}" for n in range(args.targeted)]
+    paths = asyncio.run(mint_tickets(redis_url, actor, args.targeted))
+    load = Load(host, port, paths, channels, args.processes)
+    load.wait_ready()
+    run = summarize(
+        f"targeted {args.targeted_rate:g} ev/s",
+        load,
+        pid,
+        lambda: asyncio.run(
+            publish_domain(database_url, tenant_id, channels, args.targeted_rate, args.seconds)
+        ),
+        args.targeted,
+        per_event=1,
+    )
+    runs.append({"server": "recoup", **run})
+    load.stop()
+    return runs
 
 
 def baseline(
@@ -558,6 +577,8 @@ def baseline(
         )
         load.stop()
         time.sleep(1)
+        if args.idle_only:
+            return runs
         load = Load(host, port, ["/ws"] * args.sockets, [None] * args.sockets, args.processes)
         load.wait_ready()
         for rate in [float(r) for r in args.rates.split(",")]:

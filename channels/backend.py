@@ -11,7 +11,7 @@ from __future__ import annotations
 import abc
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 import structlog
 
@@ -82,6 +82,11 @@ class History:
 
 class BackendUnavailable(ConnectionError):
     """The backend cannot be reached right now; try again."""
+
+
+class HistoryLost(BackendUnavailable):
+    """The backend lost its history (Redis came back empty): nothing may be published until
+    it is refilled from the outbox."""
 
 
 def frame_head(channel: str) -> bytes:
@@ -199,6 +204,14 @@ class Backend(abc.ABC):
             for pos, payload in buffered:
                 self._dispatch(channel, pos, payload)
 
+    async def history_complete(self) -> bool:
+        """False when the history was lost and waits to be refilled."""
+        return True
+
+    def refiller(self) -> Any:
+        """What refills a lost history (None: this backend never loses it)."""
+        return None
+
     @abc.abstractmethod
     async def start(self) -> None: ...
 
@@ -235,6 +248,7 @@ __all__ = [
     "Backend",
     "BackendUnavailable",
     "History",
+    "HistoryLost",
     "Listener",
     "Message",
     "Position",

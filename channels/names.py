@@ -19,9 +19,9 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-Kind = Literal["agent", "account", "group", "queue", "wallboard", "tenant", "pay"]
+Kind = Literal["agent", "account", "group", "queue", "wallboard", "tenant", "pay", "import"]
 
-_WITH_ID: frozenset[str] = frozenset({"agent", "account", "group", "queue"})
+_WITH_ID: frozenset[str] = frozenset({"agent", "account", "group", "queue", "import"})
 _WITHOUT_ID: frozenset[str] = frozenset({"wallboard", "tenant", "pay"})
 _NAME = re.compile(r"^(?P<kind>[a-z]+)(?::(?P<ref>[0-9]{1,18}|me))?$")
 
@@ -48,6 +48,11 @@ def group(group_id: int) -> str:
 
 def queue(queue_id: int) -> str:
     return f"queue:{int(queue_id)}"
+
+
+def import_progress(import_id: int) -> str:
+    """Where an import's progress is published, batch by batch."""
+    return f"import:{int(import_id)}"
 
 
 def pay(account_id: int) -> str:

@@ -1,9 +1,13 @@
 """The Redis backend: a capped stream per channel for history, pub/sub for live delivery.
 
 One pub/sub connection per process, subscribed to a channel only while a local socket
-wants it. Publishing is one Lua call per event and channel, pipelined per batch: it reads
-the channel's newest position, appends the event with that position as its predecessor,
-and publishes the finished frame, atomically, so that history and live never disagree.
+wants it. Publishing is one Lua call per batch: for each event and channel it reads the
+channel's newest position, appends the event with that position as its predecessor, and
+publishes the finished frame, atomically, so that history and live never disagree.
+
+A marker key says the history is whole. Redis restarted without its data (or flushed)
+has lost it with everything else: publishing is refused until the relay has refilled the
+history from the outbox (``channels/refill.py``), and history reads wait for that.
 
 When the pub/sub connection drops it is re-established with backoff, every channel is
 subscribed again, and each is caught up from its history; while Redis is away, history
@@ -25,11 +29,12 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from channels import names
+from channels import names, refill
 from channels.backend import (
     Backend,
     BackendUnavailable,
     History,
+    HistoryLost,
     Listener,
     Message,
     Position,
@@ -39,18 +44,33 @@ from channels.backend import (
 )
 from channels.metrics import PUBSUB_RECONNECTS
 from channels.protocol import NO_POSITION, parse_pos
+from channels.redis_script import ScriptCaller
+from channels.refill import HISTORY_COMPLETE
 
 log = structlog.get_logger("recoup.channels")
 
-# KEYS: history stream, live channel. ARGV: head, tail, maxlen, ttl ms.
+# The whole batch in one call. KEYS: the completeness marker, then the history stream and
+# live channel of each publication. ARGV: maxlen, ttl ms, then the frame head and tail of
+# each. Refuses (nil) while the marker is missing: the history must be refilled first.
 _PUBLISH = """
-local newest = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)
-local prev = ''
-if newest[1] then prev = newest[1][1] end
-local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[3], '*', 'p', prev, 't', ARGV[2])
-redis.call('PEXPIRE', KEYS[1], ARGV[4])
-redis.call('PUBLISH', KEYS[2], ARGV[1] .. id .. ARGV[2])
-return id
+if redis.call('EXISTS', KEYS[1]) == 0 then return false end
+local ids = {}
+local newest = {}
+for i = 2, #KEYS, 2 do
+  local history = KEYS[i]
+  local prev = newest[history]
+  if prev == nil then
+    local last = redis.call('XREVRANGE', history, '+', '-', 'COUNT', 1)
+    prev = ''
+    if last[1] then prev = last[1][1] end
+  end
+  local id = redis.call('XADD', history, 'MAXLEN', '~', ARGV[1], '*', 'p', prev, 't', ARGV[i + 2])
+  redis.call('PEXPIRE', history, ARGV[2])
+  redis.call('PUBLISH', KEYS[i + 1], ARGV[i + 1] .. id .. ARGV[i + 2])
+  newest[history] = id
+  ids[#ids + 1] = id
+end
+return ids
 """
 
 _HEALTH_INTERVAL = 15.0
@@ -97,13 +117,19 @@ class RedisBackend(Backend):
         *,
         history_size: int = 1000,
         history_ttl_seconds: int = 7 * 24 * 3600,
+        refill_wait_seconds: float = 5.0,
     ) -> None:
         super().__init__()
         self.url = url
         self.history_size = history_size
         self.history_ttl_ms = history_ttl_seconds * 1000
         self.redis = connect_redis(url)
-        self._publish_script = self.redis.register_script(_PUBLISH)
+        self._publish = ScriptCaller(self.redis, _PUBLISH)
+        # Each channel's keys and frame head, as the publishing script takes them.
+        self._channel_args: dict[str, tuple[str, str, bytes]] = {}
+        self.refill_wait_seconds = refill_wait_seconds
+        self._refill_wait: asyncio.Future[bool] | None = None
+        self._refill_gave_up = -math.inf
         self._pool = aioredis.ConnectionPool.from_url(url, socket_connect_timeout=5)
         self._conn: aioredis.connection.AbstractConnection | None = None
         self._write_lock = asyncio.Lock()
@@ -136,6 +162,7 @@ class RedisBackend(Backend):
             with contextlib.suppress(asyncio.CancelledError, TimeoutError):
                 await asyncio.wait_for(self._task, 5)
             self._task = None
+        await self._publish.close()
         await self.redis.aclose()
         await self._pool.disconnect()
 
@@ -260,23 +287,27 @@ class RedisBackend(Backend):
     async def publish(self, publications: Sequence[Publication]) -> list[str]:
         if not publications:
             return []
+        keys = [HISTORY_COMPLETE]
+        args: list[bytes | int] = [self.history_size, self.history_ttl_ms]
+        for p in publications:
+            known = self._channel_args.get(p.channel)
+            if known is None:
+                if len(self._channel_args) >= 10_000:
+                    self._channel_args.clear()
+                known = self._channel_args[p.channel] = (
+                    history_key(p.channel),
+                    live_key(p.channel),
+                    frame_head(p.channel),
+                )
+            keys += known[:2]
+            args += (known[2], p.tail)
         try:
-            async with self.redis.pipeline(transaction=False) as pipe:
-                for p in publications:
-                    await self._publish_script(
-                        keys=[history_key(p.channel), live_key(p.channel)],
-                        args=[
-                            frame_head(p.channel),
-                            p.tail,
-                            self.history_size,
-                            self.history_ttl_ms,
-                        ],
-                        client=pipe,
-                    )
-                results = await pipe.execute()
+            result = await self._publish(keys, args)
         except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
             raise BackendUnavailable(str(exc)) from exc
-        return [r.decode() if isinstance(r, bytes) else str(r) for r in results]
+        if result is None:
+            raise HistoryLost("the channels' history must be refilled first")
+        return [r.decode() if isinstance(r, bytes) else str(r) for r in result]
 
     async def subscribe(self, channel: str, listener: Listener) -> None:
         key = live_key(channel)
@@ -293,13 +324,15 @@ class RedisBackend(Backend):
                     await asyncio.wait_for(self._connected.wait(), 2.0)
             async with self._write_lock:
                 conn = self._conn
-                if conn is None:
+                if conn is None or not conn.is_connected:
                     raise BackendUnavailable("pub/sub is reconnecting")
                 await conn.send_command("SUBSCRIBE", key)
             # Only once Redis has confirmed is every later event sure to arrive live;
             # anything earlier is in the history the caller reads next.
             await self._await_confirmation(future)
-        except (RedisError, OSError) as exc:
+        except (RedisError, OSError, AttributeError) as exc:
+            # AttributeError: redis-py's connection dropped by its reader while this wrote
+            # (its writer gone); the reconnect that follows subscribes again.
             raise BackendUnavailable(str(exc)) from exc
         finally:
             if self._pending.get(key) is future:
@@ -339,8 +372,15 @@ class RedisBackend(Backend):
     async def history(self, channel: str, since: str | None) -> History:
         key = history_key(channel)
         try:
-            newest = await self.redis.xrevrange(key, count=1)
+            complete, newest = await self._newest(key)
+            if not complete:  # Redis lost its data: the relay is refilling it
+                complete = await self._await_refill()
+                if complete:
+                    complete, newest = await self._newest(key)
             last = newest[0][0].decode() if newest else None
+            if not complete and last is None:
+                # Still empty and not refilled: whatever the client saw may be missing.
+                return History(recovered=False, pos=NO_POSITION)
             # Nothing is newer than ``since`` (and Redis refuses a range after its largest id).
             if since is None or last is None or parse_pos(last) <= parse_pos(since):
                 return resolve_history(since, None, last, [])
@@ -352,7 +392,7 @@ class RedisBackend(Backend):
                 entries = await self.redis.xrange(key, min=start, count=_REPLAY_PAGE)
                 for entry_id, fields in entries:
                     if first_prev is None:
-                        first_prev = fields[b"p"].decode()
+                        first_prev = refill.predecessor(since, entry_id, fields)
                     messages.append(
                         Message(channel, _decode_pos(entry_id), head + entry_id + fields[b"t"])
                     )
@@ -362,6 +402,44 @@ class RedisBackend(Backend):
         except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
             raise BackendUnavailable(str(exc)) from exc
         return resolve_history(since, first_prev, last, messages)
+
+    async def _newest(self, key: str) -> tuple[bool, list]:
+        """Whether the history is whole, and the newest entry of ``key``, read atomically."""
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.exists(HISTORY_COMPLETE)
+            pipe.xrevrange(key, count=1)
+            complete, newest = await pipe.execute()
+        return bool(complete), newest
+
+    async def _await_refill(self) -> bool:
+        """Wait (one poll per process, however many readers wait) for the relay to refill
+        the history; False when it has not within ``refill_wait_seconds`` (and then, for
+        30 s, False at once: a catch-up of many channels does not wait for each)."""
+        now = asyncio.get_running_loop().time()
+        if now - self._refill_gave_up < 30.0:
+            return False  # waited in vain just now: no relay is refilling; answer at once
+        if self._refill_wait is None or self._refill_wait.done():
+            self._refill_wait = asyncio.ensure_future(
+                refill.wait_complete(self.redis, self.refill_wait_seconds)
+            )
+        complete = await asyncio.shield(self._refill_wait)
+        if not complete:
+            self._refill_gave_up = asyncio.get_running_loop().time()
+        return complete
+
+    async def history_complete(self) -> bool:
+        try:
+            return bool(await self.redis.exists(HISTORY_COMPLETE))
+        except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
+            raise BackendUnavailable(str(exc)) from exc
+
+    async def mark_complete(self) -> None:
+        """Declare the history whole (for a Redis that only this process writes to: tests,
+        benchmarks); in production the relay declares it after a refill."""
+        await self.redis.set(HISTORY_COMPLETE, "1")
+
+    def refiller(self) -> refill.Refiller:
+        return refill.Refiller(self.redis, self.history_size, self.history_ttl_ms, history_key)
 
     async def ping(self) -> None:
         await self.redis.ping()

@@ -26,6 +26,8 @@ log = structlog.get_logger("recoup.channels")
 Send = Any  # the ASGI send callable
 
 _CLOSE_TIMEOUT = 5.0
+# How long a socket cut for falling behind has to read what was queued and the close frame.
+SLOW_CLOSE_GRACE = 10.0
 
 
 class Sink(Protocol):
@@ -98,8 +100,17 @@ class DirectSink:
         asyncio.get_running_loop().create_task(self._close_slow())
 
     async def _close_slow(self) -> None:
-        """Send the close frame behind what is already queued; drop the peer that never
-        reads it."""
+        """Write the close frame behind what is already queued, now, and drop the peer that
+        has not taken it all ``SLOW_CLOSE_GRACE`` seconds later.
+
+        Uvicorn's ``send`` waits until the queue has drained below its low-water mark, which
+        a peer that does not read never lets happen: the close frame went nowhere, and the
+        peer saw the connection end without one (1006). Written now, it is read by a peer
+        that reads again within the grace: 4008, after the frames queued before it."""
+        protocol = getattr(self.send, "__self__", None)
+        writable = getattr(protocol, "writable", None)
+        if writable is not None:
+            writable.set()  # uvicorn clears it while the queue is over its high-water mark
         try:
             await asyncio.wait_for(
                 self.send(
@@ -111,7 +122,15 @@ class DirectSink:
                 ),
                 _CLOSE_TIMEOUT,
             )
-        except Exception:  # a peer that does not read gets no close handshake
+        except Exception:
+            self.transport.abort()
+            return
+        for _ in range(int(SLOW_CLOSE_GRACE * 10)):
+            if self.transport.get_write_buffer_size() == 0:
+                return  # all of it handed to the kernel; uvicorn ends the connection
+            await asyncio.sleep(0.1)
+        if self.transport.get_write_buffer_size() > 0:
+            # Still not read: a peer whose buffers are full cannot read the close frame.
             self.transport.abort()
 
     async def close(self, code: int, reason: str = "") -> None:

@@ -38,6 +38,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     host: str = "127.0.0.1"
     port: int = 8000
     data_dir: Path = Path(".recoup")
+    # Where uploaded import files are kept (IMPORTS_DIR; by default `data_dir`/imports).
+    imports_dir: Path | None = None
     public_url: str | None = None
     access_token_ttl: int = 15 * 60
     # A sign-in ends when its refresh token goes unused this long (inactivity), and in any
@@ -118,6 +120,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     def embedded(self) -> bool:
         """True when Recoup runs its own PostgreSQL and Redis under ``data_dir``."""
         return self.database_url is None or self.redis_url is None
+
+    @property
+    def imports_path(self) -> Path:
+        """Where import files are kept."""
+        return self.imports_dir or self.data_dir / "imports"
 
     @property
     def base_url(self) -> str:
@@ -265,6 +272,9 @@ def settings_from_env(environ: dict[str, str] | os._Environ[str] | None = None) 
     if e.get("RECOUP_DATA_DIR"):
         values["data_dir"] = Path(e["RECOUP_DATA_DIR"])
     values["data_dir"] = Path(values.get("data_dir", Path(".recoup"))).resolve()  # type: ignore[arg-type]
+    values["imports_dir"] = (
+        Path(e["IMPORTS_DIR"]) if e.get("IMPORTS_DIR") else values["data_dir"] / "imports"  # type: ignore[operator]
+    ).resolve()
     if e.get("LOG_JSON"):
         values["log_json"] = _bool(e["LOG_JSON"])
     if e.get("WEBHOOKS_ALLOW_LOCAL"):

@@ -61,6 +61,11 @@ def grant(subject: Actor, name: str) -> Granted:
             return allow(names.agent(target))  # type: ignore[arg-type]
         raise ChannelRefused("collectors hear only their own agent channel")
     relative = name
+    if kind == "import":
+        # Imports are an admin's work; the tenant prefix keeps other tenants' out of reach.
+        if subject.role == "admin":
+            return allow(relative)
+        raise ChannelRefused("only admins follow imports")
     if subject.role in _STAFF and kind in _STAFF_KINDS:
         return allow(relative)
     if subject.role == "collector" and kind in ("account", "group", "queue"):

@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import logging
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -432,3 +433,16 @@ async def copy_rows(
         f"INSERT INTO {table} ({column_list}) SELECT {column_list} FROM {staging}; "
         f"DROP TABLE {staging}"
     )
+
+
+def _not_a_pool_retry(record: logging.LogRecord) -> bool:
+    return not record.getMessage().startswith("Failed to restore the pool connection floor")
+
+
+def quiet_pool_retries() -> None:
+    """asyncpg logs a traceback each time its pool fails to reopen its minimum of
+    connections (every 1, 2, 4... 60 s while the database is down): the outage's own
+    lines say it once. Idempotent."""
+    pool_log = logging.getLogger("asyncpg.pool")
+    if _not_a_pool_retry not in pool_log.filters:
+        pool_log.addFilter(_not_a_pool_retry)

@@ -237,6 +237,8 @@ async def demo_exists(db: Database) -> bool:
 
 async def seed_demo(db: Database, *, today: dt.date | None = None) -> bool:
     """Create the demo tenant unless it exists; True when it was created now."""
+    from domain.custom_fields.schemas import CustomFieldCreate
+    from domain.custom_fields.service import CustomFieldService
     from domain.users.schemas import AgentGroupCreate
     from domain.users.service import AgentGroupService
 
@@ -305,6 +307,17 @@ async def seed_demo(db: Database, *, today: dt.date | None = None) -> bool:
                 for a in accounts
             ],
         )
+        # The accounts' custom values, defined (so that writes are checked against them).
+        fields = CustomFieldService(conn, actor)
+        for made in (
+            CustomFieldCreate(
+                entity="account", key="product", label="Product", type="select", options=_PRODUCTS
+            ),
+            CustomFieldCreate(
+                entity="account", key="risk_score", label="Risk score", type="number", position=1
+            ),
+        ):
+            await fields.create(made)
         await ChangeRecorder(conn, actor).record(
             action="demo.seed",
             entity_type="tenant",

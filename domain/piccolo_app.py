@@ -7,7 +7,9 @@ from piccolo.conf.apps import AppConfig
 from domain.accounts.tables import Account
 from domain.audit.tables import AuditEntry
 from domain.auth.tables import ApiKey, RefreshToken
+from domain.custom_fields.tables import CustomField
 from domain.debtors.tables import Debtor, DebtorContact
+from domain.imports.tables import Import, ImportMapping, ImportRejection, SftpFile, SftpSource
 from domain.interactions.tables import Interaction
 from domain.outbox.tables import OutboxEvent
 from domain.payments.tables import IdempotencyKey, Payment, PaymentLink, ProviderEvent
@@ -58,6 +60,12 @@ APP_CONFIG = AppConfig(
         WorkflowRunStep,
         WorkflowInbox,
         MessageTemplate,
+        ImportMapping,
+        Import,
+        ImportRejection,
+        CustomField,
+        SftpSource,
+        SftpFile,
         Message,
         WebhookEndpoint,
         WebhookDelivery,

@@ -5,6 +5,8 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+from collections.abc import Callable
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
@@ -67,3 +69,32 @@ async def migrate(url: str, *, quiet: bool = True) -> None:
     finally:
         await lock.execute("SELECT pg_advisory_unlock($1)", _MIGRATION_LOCK)
         await lock.close()
+
+
+def sql_migration(migration_id: str, description: str, sql: str) -> Callable[[], Any]:
+    """A migration module's ``forwards`` that runs ``sql`` (in Piccolo's transaction when
+    there is one, else on a connection of its own): ``forwards = sql_migration(ID, ...)``."""
+    from piccolo.apps.migrations.auto.migration_manager import MigrationManager
+    from piccolo.engine import engine_finder
+
+    async def forwards() -> MigrationManager:
+        manager = MigrationManager(
+            migration_id=migration_id, app_name="recoup", description=description
+        )
+
+        async def run() -> None:
+            engine: Any = engine_finder()
+            transaction = engine.current_transaction.get()
+            if transaction is not None:
+                await transaction.connection.execute(sql)
+                return
+            connection = await engine.get_new_connection()
+            try:
+                await connection.execute(sql)
+            finally:
+                await connection.close()
+
+        manager.add_raw(run)
+        return manager
+
+    return forwards

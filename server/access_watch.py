@@ -32,6 +32,7 @@ from domain.actor import Actor
 from domain.auth import sessions
 from domain.channel_access import ChannelAccess
 from domain.db import DATABASE_ERRORS, Database
+from server.outage import Outages
 
 log = structlog.get_logger("recoup.realtime")
 
@@ -98,6 +99,8 @@ class AccessWatch:
         self.backend = backend
         self.recheck_seconds = recheck_seconds
         self.sweep_seconds = sweep_seconds
+        # Set by Resources: an outage is logged there once, not here per socket.
+        self.outages: Outages | None = None
         self.sockets: dict[int, set[LiveSocket]] = defaultdict(set)
         self._listeners: dict[int, _TenantListener] = {}
         self._pending: asyncio.Queue[tuple[int, _Notice | None]] = asyncio.Queue(MAX_PENDING)
@@ -188,7 +191,8 @@ class AccessWatch:
         try:
             current = await sessions.recheck(self.db, socket.actor)
         except DATABASE_ERRORS as exc:
-            log.warning("socket access not rechecked", error=str(exc))
+            if self.outages is None or self.outages.noted(exc) is None:
+                log.warning("socket access not rechecked", error=str(exc))
             socket.next_check = time.time() + self.sweep_seconds
             return
         if current is None:

@@ -1,8 +1,9 @@
 """The API reference: Swagger UI 5 from the swagger-ui-py wheel, so the docs work offline.
 
-The page loads the bundle and its stylesheet from ``/schema-assets`` and a start-up
-script of ours, and fetches the schema from ``/schema/openapi.json``: no CDN and no inline
-script, so it runs under ``API_DOCS_CSP``.
+The page loads the bundle and its stylesheet from ``/schema-assets``, a start-up script of
+ours and our stylesheet over the theme (its colours darkened to meet AA contrast), and
+fetches the schema from ``/schema/openapi.json``: no CDN and no inline script, so it runs
+under ``API_DOCS_CSP``.
 """
 
 from __future__ import annotations
@@ -56,6 +57,7 @@ class ApiDocs(SwaggerRenderPlugin):
 <title>{title}</title>
 <link rel="icon" href="/favicon.ico">
 <link rel="stylesheet" href="{self.css_url}">
+<link rel="stylesheet" href="/static/css/api-docs.css">
 <script src="{self.js_url}" defer></script>
 <script src="/static/js/api-docs.js" defer></script>
 </head>

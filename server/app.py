@@ -19,15 +19,19 @@ from server.controllers.accounts import AccountController
 from server.controllers.api_keys import ApiKeyController
 from server.controllers.audit import AuditController
 from server.controllers.auth import AuthController
+from server.controllers.custom_fields import CustomFieldController
 from server.controllers.debtor_contacts import DebtorContactController
 from server.controllers.debtors import DebtorController
 from server.controllers.deps import provide_actor
+from server.controllers.exports import ExportController
 from server.controllers.health import live, metrics, ready
+from server.controllers.imports import ImportController, ImportMappingController
 from server.controllers.payment_links import PaymentLinkController
 from server.controllers.payments import PaymentController
 from server.controllers.promises import PromiseController
 from server.controllers.provider_webhooks import ProviderWebhookController
 from server.controllers.reports import ReportController
+from server.controllers.sftp_sources import SftpSourceController
 from server.controllers.stats import StatsController
 from server.controllers.tenant import TenantController
 from server.controllers.users import AgentController, AgentGroupController, UserController
@@ -73,6 +77,11 @@ API_CONTROLLERS = [
     StatsController,
     WebhookEndpointController,
     ReportController,
+    ImportController,
+    ExportController,
+    ImportMappingController,
+    CustomFieldController,
+    SftpSourceController,
 ]
 
 

@@ -6,21 +6,26 @@ import asyncio
 import contextlib
 import getpass
 import os
+import shlex
 import socket
 import sys
 import threading
-import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 import msgspec
 
 from config.settings import Settings, SettingsError, get_settings
 from domain.db import Database
+from server.cli_imports import import_command
 from server.cli_simulate import simulate_command
 from server.observability import configure_logging
+
+if TYPE_CHECKING:
+    from server.supervise import Program
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -207,6 +212,7 @@ def web() -> None:
 
     with _services(_settings()) as settings:
         from server.app import create_asgi
+        from server.ws_protocol import LeanWebSocketProtocol
 
         uvicorn.run(
             create_asgi(settings),
@@ -217,7 +223,8 @@ def web() -> None:
             interface="asgi3",  # RecoupASGI hands over coroutines rather than being one
             # Frames are small JSON; per-message compression would cost a deflate per socket
             # and defeat writing one encoded frame to every socket.
-            ws="websockets-sansio",
+            # uvicorn's sans-I/O protocol, keeping less for each socket (server/ws_protocol.py)
+            ws=LeanWebSocketProtocol,
             ws_per_message_deflate=False,
             ws_max_size=settings.ws_max_frame_bytes,
             ws_ping_interval=settings.ws_ping_interval,
@@ -231,6 +238,18 @@ def web() -> None:
             log_config=None,
             timeout_graceful_shutdown=10,
         )
+
+
+# The modules that declare jobs: the workers run them, the scheduler kicks their schedules.
+JOB_MODULES = (
+    "tasks.imports",
+    "tasks.maintenance",
+    "tasks.payments",
+    "tasks.stats",
+    "tasks.worklist",
+    "tasks.workflows",
+    "tasks.webhooks",
+)
 
 
 @main.command()
@@ -247,12 +266,7 @@ def worker(processes: int | None) -> None:
             WorkerArgs.from_cli(
                 [
                     "tasks.broker:broker",
-                    "tasks.maintenance",
-                    "tasks.payments",
-                    "tasks.stats",
-                    "tasks.worklist",
-                    "tasks.workflows",
-                    "tasks.webhooks",
+                    *JOB_MODULES,
                     "--workers",
                     str(count),
                     "--shutdown-timeout",
@@ -277,12 +291,7 @@ def scheduler() -> None:
                 SchedulerArgs.from_cli(
                     [
                         "tasks.broker:scheduler",
-                        "tasks.maintenance",
-                        "tasks.payments",
-                        "tasks.stats",
-                        "tasks.worklist",
-                        "tasks.workflows",
-                        "tasks.webhooks",
+                        *JOB_MODULES,
                         "--skip-first-run",
                         "--no-configure-logging",
                     ]
@@ -294,6 +303,10 @@ def scheduler() -> None:
 @main.command()
 def relay() -> None:
     """Relay committed outbox events to Redis (one is active; others stand by)."""
+    import gc
+
+    import uvloop
+
     from channels.redis_backend import RedisBackend
     from tasks.relay import run_relay
 
@@ -309,6 +322,9 @@ def relay() -> None:
         backend = RedisBackend(settings.redis_url or "", history_size=settings.channel_history)
         jobs = make_broker(settings.redis_url or "", settings.jobs_queue)
         await jobs.startup()
+        # As in the web process: what is loaded by now lives as long as the process, out of
+        # the collector's sight, so that its full collections walk only what batches leave.
+        gc.freeze()
 
         try:
             await run_relay(
@@ -330,7 +346,9 @@ def relay() -> None:
     with _services(_settings()) as settings:
         configure_logging(settings.log_level, json=settings.log_json)
         with contextlib.suppress(KeyboardInterrupt):
-            asyncio.run(run(settings))
+            # uvloop, as the web process: under a trickle of commits the relay is mostly
+            # its event loop's wake-ups and socket writes.
+            uvloop.run(run(settings))
 
 
 def _port_free(host: str, port: int) -> bool:
@@ -375,9 +393,12 @@ def _announce_when_ready(url: str, stop: threading.Event) -> None:
     help="also run `recoup simulate` (SIMULATE_AGENTS, SIMULATE_PACE, SIMULATE_DEBTORS)",
 )
 def dev(no_seed: bool, with_simulation: bool) -> None:
-    """Everything for development: embedded servers, migrations, demo data, all processes."""
-    from honcho.environ import parse_procfile
-    from honcho.manager import Manager
+    """Everything for development: embedded servers, migrations, demo data, all processes.
+
+    A process that dies is started again (server/supervise.py); Ctrl-C stops them all, then
+    the embedded servers.
+    """
+    from server.supervise import Supervisor
 
     if with_simulation and no_seed:
         raise click.ClickException("--simulate drives the demo tenant: drop --no-seed")
@@ -393,7 +414,6 @@ def dev(no_seed: bool, with_simulation: bool) -> None:
         created = asyncio.run(_prepare_database(resolved, seed=not no_seed))
         if created:
             click.echo("demo tenant created")
-        procfile = parse_procfile((ROOT / "Procfile").read_text())
         env = dict(os.environ)
         env.update(
             {
@@ -407,27 +427,50 @@ def dev(no_seed: bool, with_simulation: bool) -> None:
             }
         )
         env.setdefault("LOG_JSON", "false")
-        manager = Manager()
-        for name, entry in procfile.processes.items():
-            manager.add_process(name, entry, env=env, cwd=str(ROOT))
-        if with_simulation:
-            manager.add_process("simulate", "recoup simulate --linger", env=env, cwd=str(ROOT))
+        supervisor = Supervisor(dev_programs(env, simulate=with_simulation))
         stop = threading.Event()
         announcer = threading.Thread(
             target=_announce_when_ready, args=(resolved.base_url, stop), daemon=True
         )
         announcer.start()
         try:
-            manager.loop()
+            asyncio.run(supervisor.run())
         finally:
             stop.set()
         click.echo("stopping the embedded servers..." if resolved is not settings else "stopped")
-        # Give children that ignored SIGTERM a moment before the servers go away under them.
-        time.sleep(0.2)
-    sys.exit(manager.returncode or 0)
+
+
+# Production runs two relays (one active, one standing by); so does `recoup dev`.
+DEV_COPIES = {"relay": 2}
+
+
+def dev_programs(env: dict[str, str], *, simulate: bool = False) -> list[Program]:
+    """The Procfile's processes as `recoup dev` runs them (relay.1, relay.2, ...)."""
+    from server.supervise import Program
+
+    programs = []
+    for line in (ROOT / "Procfile").read_text().splitlines():
+        name, _, command = line.partition(":")
+        if not command.strip() or name.strip().startswith("#"):
+            continue
+        name, argv = name.strip(), shlex.split(command)
+        if argv[0] == "recoup":
+            argv = [sys.executable, "-m", "server.cli", *argv[1:]]
+        copies = DEV_COPIES.get(name, 1)
+        for n in range(1, copies + 1):
+            own = dict(env)
+            if name == "relay" and env.get("RELAY_METRICS_PORT"):
+                own["RELAY_METRICS_PORT"] = str(int(env["RELAY_METRICS_PORT"]) + n - 1)
+            label = f"{name}.{n}" if copies > 1 else name
+            programs.append(Program(label, argv, own, str(ROOT)))
+    if simulate:
+        argv = [sys.executable, "-m", "server.cli", "simulate", "--linger"]
+        programs.append(Program("simulate", argv, env, str(ROOT)))
+    return programs
 
 
 main.add_command(simulate_command)
+main.add_command(import_command)
 
 if __name__ == "__main__":
     main()

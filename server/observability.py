@@ -50,11 +50,41 @@ _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 # carry a credential (the socket's one-time ticket, above all).
 # (A route's template, "/pay/{token:str}", is left as it is.)
 _SECRET_SEGMENT = re.compile(r"(/(?:pay|optout|sandbox/checkout)/)[^/?#\s\"'{][^/?#\s\"']*")
-_SECRET_PARAMETER = re.compile(
-    r"([?&](?:ticket|token|access_token|refresh_token|api_key|key|checkout|signature)=)"
-    r"[^&#\s\"']*",
-    re.IGNORECASE,
+_PARAMETER = re.compile(r"([?&;])([^=&#;\s\"'?]+)=([^&#;\s\"']*)")
+# A query parameter is a credential when its name holds one of these words anywhere
+# ("ticket", "access_token", "clientSecret", "X-Amz-Credential") ...
+_SECRET_WORDS = (
+    "ticket",
+    "token",
+    "secret",
+    "passw",
+    "signature",
+    "credential",
+    "auth",
+    "session",
+    "apikey",
+    "jwt",
 )
+# ... or one of these as a part of it between "-", "_" or "." ("key", "api_key", "sig").
+_SECRET_PARTS = frozenset({"key", "sig", "code", "otp", "pin", "pwd", "checkout", "nonce"})
+_NAME_PARTS = re.compile(r"[-_.]")
+
+
+def secret_parameter(name: str) -> bool:
+    """Whether a query parameter called ``name`` carries a credential."""
+    lowered = name.lower()
+    if any(word in lowered for word in _SECRET_WORDS):
+        return True
+    return any(part in _SECRET_PARTS for part in _NAME_PARTS.split(lowered))
+
+
+def _redact_parameter(match: re.Match[str]) -> str:
+    separator, name, value = match.groups()
+    if value and secret_parameter(name):
+        return f"{separator}{name}={REDACTED}"
+    return match[0]
+
+
 REDACTED = "[redacted]"
 _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 # Routes probed every few seconds: counted, not logged.
@@ -88,7 +118,7 @@ def redact(text: str) -> str:
     if "/" not in text and "=" not in text:
         return text
     text = _SECRET_SEGMENT.sub(rf"\g<1>{REDACTED}", text)
-    return _SECRET_PARAMETER.sub(rf"\g<1>{REDACTED}", text)
+    return _PARAMETER.sub(_redact_parameter, text) if "=" in text else text
 
 
 def _redact_secrets(_: Any, __: str, event_dict: dict[str, Any]) -> dict[str, Any]:
@@ -223,10 +253,12 @@ class ObservabilityMiddleware:
             )
             requests.inc()
             latency.observe(elapsed)
-            level = logging.WARNING if status >= 500 else logging.INFO
+            # An outage's 503 was logged once when the outage began (server.outage).
+            failed = status >= 500 and "outage" not in scope["state"]  # type: ignore[typeddict-item]
+            level = logging.WARNING if failed else logging.INFO
             if route not in _QUIET and self.logs_requests(level):
                 # A refusal (4xx) is the client's business; only our own failures warn.
-                (log.warning if status >= 500 else log.info)(
+                (log.warning if failed else log.info)(
                     "request",
                     method=method,
                     path=redact(scope["path"]),

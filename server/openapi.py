@@ -5,6 +5,7 @@ in one place, from the route table:
 
 - every error is a ``Problem`` (``application/problem+json``, RFC 9457), and each operation
   lists the statuses its route can answer: 422 everywhere (any query string is checked),
+  503 everywhere (the database or Redis out of reach, with ``Retry-After``),
   401 and 403 where a sign-in is needed (the route's rule decides), 404 where the path names
   something, 400 and 413 where a body is read, 409 for authenticated writes, and what a
   handler adds itself in ``opt["problems"]`` (429 for rate limits, 503, 410...);
@@ -75,10 +76,24 @@ PROBLEM_SCHEMA: dict[str, Any] = {
             },
         },
         "scope": {"type": "string", "description": "the scope an API key lacks (403)"},
-        "retry_after": {"type": "integer", "description": "seconds, as in Retry-After (429)"},
+        "retry_after": {
+            "type": "integer",
+            "description": "seconds, as in Retry-After (429, and 503 for an outage)",
+        },
+        "dependency": {
+            "type": "string",
+            "enum": ["database", "redis"],
+            "description": "what is out of reach (503): the request can be sent again later",
+        },
         "rule": {"type": "string", "description": "the contact rule that refuses (409)"},
         "rules": {"type": "array", "items": {"type": "string"}},
         "next_allowed_at": {"type": ["string", "null"], "format": "date-time"},
+        "offending_rows": {
+            "type": "integer",
+            "minimum": 1,
+            "description": "the records whose stored value a custom field change would not "
+            "accept (409)",
+        },
     },
 }
 _HEADERS = {
@@ -219,7 +234,8 @@ def _operations(app: Litestar) -> Iterator[tuple[str, str, Any]]:
 
 
 def _statuses(handler: Any, method: str, path: str) -> set[int]:
-    statuses = {422}
+    # 503 everywhere: every route needs the database or Redis (server.outage).
+    statuses = {422, 503}
     authenticated = not handler.opt.get("exclude_from_auth")
     if authenticated:
         # The access step answers 401 without a caller and 403 when the route's rule (or

@@ -10,7 +10,9 @@ from litestar import Response
 from server.security import PAGES_CSP
 
 
-def page(title: str, body: str, *, status: int = 200) -> Response[str]:
+def page(
+    title: str, body: str, *, status: int = 200, headers: dict[str, str] | None = None
+) -> Response[str]:
     """A complete, plain HTML page (``body`` must already be escaped HTML)."""
     html = f"""<!doctype html>
 <html lang="en">
@@ -31,10 +33,16 @@ def page(title: str, body: str, *, status: int = 200) -> Response[str]:
         html,
         status_code=status,
         media_type="text/html",
-        headers={"Cache-Control": "no-store", PAGES_CSP.name: PAGES_CSP.value or ""},
+        headers={
+            "Cache-Control": "no-store",
+            PAGES_CSP.name: PAGES_CSP.value or "",
+            **(headers or {}),
+        },
     )
 
 
-def message(title: str, *paragraphs: str, status: int = 200) -> Response[str]:
+def message(
+    title: str, *paragraphs: str, status: int = 200, headers: dict[str, str] | None = None
+) -> Response[str]:
     body = "\n".join(f"<p>{escape(text)}</p>" for text in paragraphs)
-    return page(title, f"<h1>{escape(title)}</h1>\n{body}", status=status)
+    return page(title, f"<h1>{escape(title)}</h1>\n{body}", status=status, headers=headers)

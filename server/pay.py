@@ -40,7 +40,9 @@ from domain.signing import InvalidToken
 from server.auth.ratelimit import PayAction, client_address
 from server.controllers.idempotency import RequiredIdempotencyKey, respond
 from server.frontend import FRONTEND
+from server.outage import RETRY_AFTER_SECONDS
 from server.pages import message
+from server.problems import outage_of
 from server.realtime import Ticket, issue_ticket
 from server.resources import Resources
 from server.sandbox import create_checkout, new_checkout_id
@@ -70,13 +72,15 @@ async def _limited_debtor(request: Request[Any, Any, Any], token: str, action: P
     limiter = _resources(request).pay_limiter
     try:
         await limiter.from_address(action, client_address(request))
-    except RedisError as exc:
-        log.warning("payment page rate limit unavailable", error=str(exc))
+    except RedisError as exc:  # the page works on without the limit; said once an outage
+        if _resources(request).outages.noted(exc) is None:
+            log.warning("payment page rate limit unavailable", error=str(exc))
     actor = await _debtor(request, token)
     try:
         await limiter.on_link(action, token)
-    except RedisError as exc:
-        log.warning("payment page rate limit unavailable", error=str(exc))
+    except RedisError as exc:  # the page works on without the limit; said once an outage
+        if _resources(request).outages.noted(exc) is None:
+            log.warning("payment page rate limit unavailable", error=str(exc))
     return actor
 
 
@@ -99,6 +103,17 @@ class PayController(Controller):
             return message(exc.title, _sentence(exc.detail), NO_AGENCY, status=exc.status)
         except RecoupError as exc:
             return message(exc.title, _sentence(exc.detail), status=exc.status)
+        except Exception as exc:
+            if (dependency := outage_of(request, exc)) is None:
+                raise
+            request.scope["state"]["outage"] = dependency  # type: ignore[typeddict-item]
+            return message(
+                "Back in a moment",
+                "This page cannot open your account just now. Nothing has been taken from "
+                "you. Please try again in a minute.",
+                status=503,
+                headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+            )
         return File(
             FRONTEND / "pay.html",
             content_disposition_type="inline",

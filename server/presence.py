@@ -18,6 +18,7 @@ import structlog
 from domain.actor import Actor
 from domain.db import DATABASE_ERRORS, Database
 from domain.users import presence
+from server.outage import Outages
 
 log = structlog.get_logger("recoup.presence")
 
@@ -28,6 +29,12 @@ class Presence:
         self.interval = interval
         self.sockets: Counter[tuple[int, int]] = Counter()
         self._task: asyncio.Task[None] | None = None
+        # Set by Resources: an outage is logged there once, not here per socket.
+        self.outages: Outages | None = None
+
+    def _failed(self, message: str, exc: BaseException, **fields: object) -> None:
+        if self.outages is None or self.outages.noted(exc) is None:
+            log.warning(message, error=str(exc), **fields)
 
     @staticmethod
     def _tracked(actor: Actor) -> bool:
@@ -56,7 +63,7 @@ class Presence:
                 await presence.connected(conn, actor, actor.id)  # type: ignore[arg-type]
         except DATABASE_ERRORS as exc:
             # The socket works without it; the next refresh records the agent as seen.
-            log.warning("presence not recorded", user_id=actor.id, error=str(exc))
+            self._failed("presence not recorded", exc, user_id=actor.id)
 
     async def disconnected(self, actor: Actor) -> None:
         if not self._tracked(actor):
@@ -73,7 +80,7 @@ class Presence:
             async with self.db.system() as conn:
                 await presence.seen(conn, user_ids)
         except DATABASE_ERRORS as exc:
-            log.warning("presence not refreshed", users=len(user_ids), error=str(exc))
+            self._failed("presence not refreshed", exc, users=len(user_ids))
 
     async def _refresh(self) -> None:
         while True:

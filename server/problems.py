@@ -20,6 +20,7 @@ from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
 from domain.errors import RecoupError
 from server.observability import request_id_of
+from server.outage import RETRY_AFTER_SECONDS, dependency_of, unavailable_detail
 
 PROBLEM_JSON = "application/problem+json"
 log = structlog.get_logger("recoup.errors")
@@ -161,7 +162,31 @@ def http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[
     return problem(request, status, detail or TITLES.get(status, "error"), headers=exc.headers)
 
 
+def unavailable(request: Request[Any, Any, Any], dependency: str) -> Response[dict[str, Any]]:
+    """503 while ``dependency`` is out of reach: the outage is logged once (``Outages``),
+    and the request's own log line stays at INFO."""
+    request.scope.setdefault("state", {})["outage"] = dependency  # type: ignore[typeddict-item]
+    return problem(
+        request,
+        503,
+        unavailable_detail(dependency),
+        slug="dependency-unavailable",
+        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+        dependency=dependency,
+        retry_after=RETRY_AFTER_SECONDS,
+    )
+
+
+def outage_of(request: Request[Any, Any, Any], exc: BaseException) -> str | None:
+    """The dependency ``exc`` says is down (noted once for the process), or None."""
+    resources = getattr(request.app.state, "resources", None)
+    outages = getattr(resources, "outages", None)
+    return outages.noted(exc) if outages is not None else dependency_of(exc)
+
+
 def internal_error(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
+    if dependency := outage_of(request, exc):
+        return unavailable(request, dependency)
     log.exception("unhandled error", exc_info=exc, path=request.url.path)
     return problem(
         request,
@@ -208,4 +233,12 @@ EXCEPTION_HANDLERS: dict[type[Exception] | int, Any] = {
     Exception: internal_error,
 }
 
-__all__ = ["EXCEPTION_HANDLERS", "PROBLEM_JSON", "TITLES", "MediaType", "problem"]
+__all__ = [
+    "EXCEPTION_HANDLERS",
+    "PROBLEM_JSON",
+    "TITLES",
+    "MediaType",
+    "outage_of",
+    "problem",
+    "unavailable",
+]

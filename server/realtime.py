@@ -20,7 +20,6 @@ from litestar import Controller, Litestar, Request, post
 from litestar.di import NamedDependency
 from litestar.status_codes import HTTP_200_OK
 from litestar.types import Receive, Scope, Send
-from redis.exceptions import RedisError
 
 from channels.metrics import CUT_SLOW, SOCKETS
 from channels.protocol import CLOSE_TRY_LATER, CLOSE_UNAUTHORIZED, Error, encode
@@ -40,6 +39,12 @@ log = structlog.get_logger("recoup.realtime")
 
 TICKET_TTL = 30
 INTERNAL_ERROR = encode(Error(code="internal", message="that did not work; try again"))
+UNAVAILABLE = encode(
+    Error(
+        code="unavailable",
+        message="the server cannot reach its database or Redis; try again shortly",
+    )
+)
 WS_PATH = "/ws"
 _TICKET_KEY = "recoup:ws-ticket:{}"
 
@@ -111,8 +116,10 @@ class RealtimeEndpoint:
             return
         try:
             actor = await _authenticate(resources, scope)
-        except (RedisError, OSError) as exc:
-            log.warning("socket refused: tickets unavailable", error=str(exc))
+        except Exception as exc:
+            # Redis (tickets) or the database (API keys) out of reach: logged once an outage.
+            if resources.outages.noted(exc) is None:
+                raise
             await send({"type": "websocket.accept"})
             await send(
                 {
@@ -122,6 +129,9 @@ class RealtimeEndpoint:
                 }
             )
             return
+        # The scope (its headers, a copy of the app's state) is not needed again; uvicorn's
+        # protocol lets its own reference go at the accept (server/ws_protocol.py).
+        del scope
         await send({"type": "websocket.accept"})
         if actor is None:
             await send(
@@ -132,9 +142,19 @@ class RealtimeEndpoint:
                 }
             )
             return
-        sink = direct_sink(send, limit_bytes=settings.ws_send_limit_bytes, on_cut=CUT_SLOW.inc)
+
+        def cut() -> None:
+            CUT_SLOW.inc()
+            log.warning(
+                "socket cut: fell behind",
+                tenant_id=actor.tenant_id,
+                actor=f"{actor.type}:{actor.id}",
+                channels=len(session.subscriptions),
+            )
+
+        sink = direct_sink(send, limit_bytes=settings.ws_send_limit_bytes, on_cut=cut)
         if sink is None:
-            sink = AsgiSink(send, limit_frames=settings.ws_send_limit_frames, on_cut=CUT_SLOW.inc)
+            sink = AsgiSink(send, limit_frames=settings.ws_send_limit_frames, on_cut=cut)
         session = Session(
             resources.channels,
             sink,
@@ -154,10 +174,13 @@ class RealtimeEndpoint:
                         await session.receive(
                             data if data is not None else event.get("bytes") or b""
                         )
-                    except Exception:
+                    except Exception as exc:
                         # One frame failing (a database error, say) must not take the socket.
-                        log.exception("frame failed", tenant_id=actor.tenant_id)
-                        sink.write_control(INTERNAL_ERROR)
+                        if resources.outages.noted(exc) is None:
+                            log.exception("frame failed", tenant_id=actor.tenant_id)
+                            sink.write_control(INTERNAL_ERROR)
+                        else:
+                            sink.write_control(UNAVAILABLE)
                 elif event["type"] == "websocket.disconnect":
                     break
         finally:

@@ -13,10 +13,11 @@ from channels.backend import Backend
 from channels.redis_backend import RedisBackend, connect_redis
 from config.settings import Settings
 from domain.auth.service import AuthService
-from domain.db import Database
+from domain.db import Database, quiet_pool_retries
 from server.access_watch import AccessWatch
 from server.auth.access import AccessTokens
 from server.auth.ratelimit import LoginLimiter, PayPageLimiter
+from server.outage import DATABASE, REDIS, Outages
 from server.presence import Presence
 from server.pull_gate import PullGate
 
@@ -35,11 +36,13 @@ class Resources:
     presence: Presence = field(init=False)
     access_watch: AccessWatch = field(init=False)
     pull_gate: PullGate = field(init=False)
+    outages: Outages = field(init=False)
 
     @classmethod
     async def open(cls, settings: Settings, *, application_name: str = "recoup-web") -> Resources:
         if settings.database_url is None or settings.redis_url is None:
             raise RuntimeError("DATABASE_URL and REDIS_URL must be resolved before opening")
+        quiet_pool_retries()
         db = await Database.from_settings(
             settings, application_name=application_name, min_size=settings.db_pool_min
         ).open()
@@ -91,9 +94,12 @@ class Resources:
             ),
         )
         resources.pull_gate = PullGate(settings.pull_concurrency)
+        resources.outages = Outages({DATABASE: db.ping, REDIS: redis.ping})
         resources.presence = Presence(db)
+        resources.presence.outages = resources.outages
         resources.presence.start()
         resources.access_watch = AccessWatch(db, channels)
+        resources.access_watch.outages = resources.outages
         resources.access_watch.start()
         return resources
 
@@ -102,6 +108,7 @@ class Resources:
         await task.kicker().with_broker(self.jobs).kiq(*args)
 
     async def close(self) -> None:
+        await self.outages.close()
         await self.access_watch.close()
         await self.presence.close()
         await self.jobs.shutdown()

@@ -54,6 +54,9 @@ class Session:
         self.refresh_token: str | None = None
         self.expires_at = 0.0
         self.user: dict[str, Any] = {}
+        # One refresh at a time: a refresh token works once, and a second request presenting
+        # the same one would be taken for a stolen token and end the sign-in.
+        self._refreshing = asyncio.Lock()
 
     async def sign_in(self, stop: asyncio.Event, *, attempts: int = 20) -> None:
         """Sign in, waiting out rate limits (``Retry-After``) up to ``attempts`` times."""
@@ -86,7 +89,15 @@ class Session:
         # As the browser does: refresh a little before the server would refuse the token.
         self.expires_at = time.monotonic() + max(body["expires_in"] - 30, 5)
 
-    async def _refresh(self) -> bool:
+    async def _refresh(self, stale: str | None) -> bool:
+        """A new access token in place of ``stale``, unless another request has already
+        replaced it meanwhile."""
+        async with self._refreshing:
+            if self.access != stale:
+                return True
+            return await self._rotate()
+
+    async def _rotate(self) -> bool:
         started = time.perf_counter()
         response = await self.http.post(
             f"{API}/auth/refresh", json={"refresh_token": self.refresh_token}
@@ -111,9 +122,10 @@ class Session:
         """(status, body); anything but a success, a race or a rate limit is an error.
         A connection that failed is status 0."""
         if time.monotonic() > self.expires_at and self.refresh_token:
-            await self._refresh()
+            await self._refresh(self.access)
         label = name or f"{method} {path}"
         for attempt in range(2):
+            access = self.access
             started = time.perf_counter()
             try:
                 response = await self.http.request(
@@ -121,7 +133,7 @@ class Session:
                     API + path,
                     json=json,
                     params=params,
-                    headers={**(headers or {}), "Authorization": f"Bearer {self.access}"},
+                    headers={**(headers or {}), "Authorization": f"Bearer {access}"},
                 )
             except (httpx.RemoteProtocolError, httpx.ReadError) as exc:
                 # The server closed a kept-alive connection as the request went out on it,
@@ -134,7 +146,7 @@ class Session:
                 self.metrics.error(f"{label}: {type(exc).__name__} {exc}")
                 return 0, None
             self.metrics.call(label, time.perf_counter() - started, response.status_code)
-            if response.status_code == 401 and attempt == 0 and await self._refresh():
+            if response.status_code == 401 and attempt == 0 and await self._refresh(access):
                 continue
             break
         status = response.status_code
@@ -191,8 +203,9 @@ class Screen:
         frame: dict[str, str] = {"op": "subscribe", "channel": channel}
         if channel in self.positions:
             frame["since"] = self.positions[channel]
-        if self.socket is not None:
-            await self.socket.send(json.dumps(frame))
+        # A socket closed under us (its server restarted) is not the caller's failure: the
+        # reader opens a new one and subscribes to every channel handled by then.
+        await self._send(frame)
 
     async def subscribe(self, channel: str, handler: Handler) -> None:
         self.handlers[channel] = handler

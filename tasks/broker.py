@@ -1,7 +1,8 @@
 """The one broker and the one scheduler.
 
 Jobs are delivered at least once (Redis streams, acknowledged after the job, claimed
-back from a consumer that died), so every job is idempotent. Workers open their
+back within seconds from a consumer that died: ``tasks.stream``), so every job is
+idempotent. Workers open their
 database pools on start-up; the web process only kicks jobs, through a broker of its
 own made by ``make_broker`` from its settings.
 """
@@ -12,29 +13,23 @@ import os
 
 from taskiq import TaskiqEvents, TaskiqScheduler, TaskiqState
 from taskiq.schedule_sources import LabelScheduleSource
-from taskiq_redis import RedisStreamBroker
 
 from channels.redis_backend import RedisBackend
 from config.settings import get_settings
-from domain.db import Database
+from domain.db import Database, quiet_pool_retries
+from tasks.stream import JobStream
 
 
-def make_broker(url: str, queue: str = "recoup:jobs") -> RedisStreamBroker:
-    return RedisStreamBroker(
-        url=url,
-        queue_name=queue,
+def make_broker(url: str, queue: str = "recoup:jobs", *, wait_for_redis: bool = False) -> JobStream:
+    return JobStream(
+        url,
+        queue,
         consumer_group_name="recoup-workers",
         # A new group starts from the beginning, so jobs kicked before any worker ran are kept.
         consumer_id="0",
         maxlen=100_000,
-        # A job unacknowledged this long (its worker died) goes to another worker, at its next
-        # fetch that brings a job. Jobs that must recover sooner keep their own, shorter
-        # lease (webhook deliveries: WEBHOOKS_LEASE_SECONDS) and a scheduled job that takes
-        # over what a dead worker held.
-        idle_timeout=5 * 60 * 1000,
-        # The lock around that claim expires: a worker killed while holding it must not stop
-        # every other worker from claiming ever after.
-        unacknowledged_lock_timeout=10,
+        # A job whose worker died runs again within seconds, on a timer (tasks.stream).
+        wait_for_redis=wait_for_redis,
     )
 
 
@@ -49,13 +44,15 @@ def _queue() -> str:
     return os.environ.get("JOBS_QUEUE", "").strip() or "recoup:jobs"
 
 
-broker = make_broker(_redis_url(), _queue())
+# The workers' and the scheduler's: they wait for Redis rather than exit without it.
+broker = make_broker(_redis_url(), _queue(), wait_for_redis=True)
 scheduler = TaskiqScheduler(broker=broker, sources=[LabelScheduleSource(broker)])
 
 
 @broker.on_event(TaskiqEvents.WORKER_STARTUP)
 async def open_resources(state: TaskiqState) -> None:
     settings = get_settings()
+    quiet_pool_retries()
     state.db = await Database.from_settings(
         settings, application_name="recoup-worker", min_size=1
     ).open()

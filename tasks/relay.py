@@ -1,11 +1,20 @@
 """The outbox relay: committed events to Redis, in order, at least once.
 
 Wakes on PostgreSQL NOTIFY (and polls about once a second in case one is missed),
-claims unpublished outbox rows oldest first with FOR UPDATE SKIP LOCKED, appends each
-event to the history and live channel of every channel it names (one Redis pipeline
-per batch), and marks the rows published in the same transaction. If the relay dies
-between Redis and the commit, the rows go out again on restart: consumers de-duplicate
-by event id.
+gathers for a few milliseconds (events committed one per transaction still go out in
+batches), reads the unpublished outbox rows oldest first, appends each event to the
+history and live channel of every channel it names (one Redis call per batch), then marks
+the rows published, with their positions, and stages what the hand-offs keep, in one
+statement. A batch is three round trips (read, Redis, mark) and no transaction: only the
+relay holding the lock (below) publishes, and a row is marked only once Redis has it.
+The notices that arrive while a batch is out are read afterwards, all at once; each names
+the newest id of its statement, and one for an event already published starts no batch.
+
+When Redis lost the channels' history (restarted empty, flushed), the active relay refills
+it from the outbox before it publishes anything more (``refill``, ``channels/refill.py``).
+
+If the relay dies between Redis and the mark, the rows go out again on restart (or from
+the standby): consumers de-duplicate by event id.
 
 After a batch is published, each hand-off picks the events its job wants (the worklist
 says which events may let waiting work move) and kicks one job per tenant and batch.
@@ -21,17 +30,20 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import itertools
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import asyncpg
 import structlog
 from prometheus_client import Counter, Gauge, start_http_server
 
 from channels import names
-from channels.backend import Backend, BackendUnavailable, Publication
+from channels.backend import Backend, BackendUnavailable, HistoryLost, Publication
 from channels.protocol import event_tail
+from channels.refill import ChannelEntries
 from domain.db import Database, connect
 from domain.outbox import queries
 
@@ -40,10 +52,19 @@ log = structlog.get_logger("recoup.relay")
 # Any constant: it names "the relay" among the advisory locks of this database.
 RELAY_LOCK = 0x52454C4159  # "RELAY"
 CHANNEL = "recoup_outbox"
+# A refill writes this many channels (or entries) per pipeline.
+REFILL_CHANNELS = 200
+REFILL_ENTRIES = 20_000
+# What PostgreSQL refuses of the values themselves: the same on every try.
+_REFUSED = (asyncpg.DataError, asyncpg.IntegrityConstraintViolationError)
 
 RELAYED = Counter("recoup_relay_events_total", "Outbox events published to Redis")
 BATCHES = Counter("recoup_relay_batches_total", "Batches published")
 ACTIVE = Gauge("recoup_relay_active", "1 while this relay holds the lock")
+REFILLS = Counter("recoup_relay_refills_total", "Channel histories refilled from the outbox")
+STAGE_REFUSED = Counter(
+    "recoup_relay_stage_refused_total", "Events published without their hand-offs (refused)"
+)
 LAG = Gauge("recoup_relay_publish_lag_seconds", "Commit-to-publish delay of the last batch")
 
 
@@ -52,14 +73,15 @@ class Handoff:
     """Events a job wants, and how to kick it: ``wants(type, data)`` picks the events,
     ``kick`` gets the tenants they came from (one call per batch, not one per event).
 
-    A job that must not miss an event (a kick is best effort) also gives ``stage``: called
-    with the batch's outbox ids in the relay's own transaction, it keeps what the job
-    wants (so the events are kept exactly when they are marked published) and returns the
-    tenants to kick."""
+    A job that must not miss an event (a kick is best effort) also gives ``stage``: an
+    ``INSERT`` over the batch's outbox rows (their ids are ``$1``) that keeps what the job
+    wants and returns the tenants to kick (``RETURNING tenant_id``). It runs in the same
+    statement that marks the batch published (``queries.mark_published``), so the events
+    are kept exactly when they are marked published, without a round trip of its own."""
 
     wants: Callable[[str, str], bool]
     kick: Callable[[list[int]], Awaitable[None]]
-    stage: Callable[[Any, list[int]], Awaitable[list[int]]] | None = None
+    stage: str | None = None
 
 
 class Relay:
@@ -73,6 +95,7 @@ class Relay:
         poll_seconds: float = 1.0,
         retention: dt.timedelta = dt.timedelta(days=7),
         prune_every_seconds: float = 60.0,
+        gather_seconds: float = 0.004,
     ) -> None:
         self.db = db
         self.backend = backend
@@ -80,8 +103,15 @@ class Relay:
         self.poll_seconds = poll_seconds
         self.retention = retention
         self.prune_every_seconds = prune_every_seconds
+        self.gather_seconds = gather_seconds
         self.handoffs = tuple(handoffs)
+        self._stages = tuple(h.stage for h in self.handoffs if h.stage is not None)
         self._wake = asyncio.Event()
+        self._conn: Any = None
+        # Ids the notices named that no batch has claimed yet (None: a notice without one),
+        # and the ids recently claimed (a notice often arrives after its event went out).
+        self._pending: set[int | None] = set()
+        self._claimed: dict[int, None] = {}
         self.published = 0
 
     async def run(self) -> None:
@@ -92,57 +122,103 @@ class Relay:
             await queries.wait_for_lock(conn, RELAY_LOCK)
             ACTIVE.set(1)
             log.info("relay active")
-            await conn.add_listener(CHANNEL, lambda *_: self._wake.set())
+            await conn.add_listener(CHANNEL, lambda *args: self._notified(args[-1]))
+            # Batches run on a connection of their own: no pool to go through for each.
+            self._conn = await connect(self.db.system_dsn, application_name="recoup-relay")
             await self._loop(conn)
         finally:
             ACTIVE.set(0)
-            with contextlib.suppress(Exception):
-                await conn.close()
+            for held in (self._conn, conn):
+                if held is not None:
+                    with contextlib.suppress(Exception):
+                        await held.close()
+            self._conn = None
+
+    def _notified(self, payload: str) -> None:
+        top = int(payload) if payload.isascii() and payload.isdigit() else None
+        if top is not None and top in self._claimed:
+            return  # published already: no batch for it
+        self._pending.add(top)
+        self._wake.set()
+
+    def _remember(self, ids: list[int]) -> None:
+        for id_ in ids:
+            self._claimed[id_] = None
+            self._pending.discard(id_)
+        if len(self._claimed) > 20_000:
+            for old in list(itertools.islice(self._claimed, 10_000)):
+                del self._claimed[old]
 
     async def _loop(self, conn: object) -> None:
         backoff = 0.1
         next_prune = time.monotonic()
+        check_history = True  # on taking over, and on every quiet poll
         while True:
             self._wake.clear()
+            self._pending.discard(None)
+            # Notices read before the claim are of commits it sees: once a batch comes back
+            # short, they are answered (their rows claimed, or published by another relay).
+            seen = set(self._pending)
             try:
+                if check_history and not await self.backend.history_complete():
+                    await self.refill()
                 count = await self.relay_batch()
                 backoff = 0.1
+                if count < self.batch_size:
+                    self._pending -= seen
+            except HistoryLost:
+                check_history = True
+                continue
             except BackendUnavailable as exc:
                 log.warning("redis unavailable; events wait in the outbox", error=str(exc))
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 5.0)
+                check_history = True
                 continue
             if time.monotonic() >= next_prune:
                 await self.prune()
                 next_prune = time.monotonic() + self.prune_every_seconds
+            check_history = False
+            if self._pending:
+                self._wake.set()  # notices of events this batch did not hold
+            else:
+                self._wake.clear()  # notices only of events this batch published
             if count < self.batch_size:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
+                _reading(conn, True)
+                try:
+                    async with asyncio.timeout(self.poll_seconds):
+                        await self._wake.wait()
+                except TimeoutError:
+                    check_history = True
+                    self._pending.clear()
+                else:
+                    # Woken by a commit: let a few more arrive, so that events committed
+                    # one at a time still go out in batches (each costs a few round trips),
+                    # and read their notices only once the batch is out: all at once,
+                    # rather than one wake-up of this process per commit.
+                    _reading(conn, False)
+                    await asyncio.sleep(self.gather_seconds)
             if conn.is_closed():  # type: ignore[attr-defined]
                 raise ConnectionError("the relay's database connection was lost")
 
     async def relay_batch(self) -> int:
         """Publish one batch; returns how many events it held."""
-        async with self.db.system() as conn:
-            rows = await queries.claim_unpublished(conn, self.batch_size)
+        async with self._batch() as (conn, lock):
+            rows = await queries.claim_unpublished(conn, self.batch_size, lock=lock)
             if not rows:
                 return 0
             publications = [
-                Publication(
-                    channel=names.scoped(row["tenant_id"], channel),
-                    tail=event_tail(str(row["event_id"]), row["type"], row["data"].encode()),
-                )
+                Publication(names.scoped(row["tenant_id"], channel), row["tail"])
                 for row in rows
                 for channel in row["channels"]
             ]
             started = time.time()
-            await self.backend.publish(publications)
+            # Raises HistoryLost (and the batch waits) while the history is to be refilled.
+            positions = await self.backend.publish(publications)
             ids = [row["id"] for row in rows]
-            await queries.mark_published(conn, ids)
-            staged = [
-                await handoff.stage(conn, ids) if handoff.stage is not None else None
-                for handoff in self.handoffs
-            ]
+            kept = iter(await self._mark(conn, rows, ids, _per_row(rows, positions)))
+            staged = [next(kept) if h.stage is not None else None for h in self.handoffs]
+        self._remember(ids)
         RELAYED.inc(len(rows))
         BATCHES.inc()
         LAG.set(time.time() - started)
@@ -161,11 +237,144 @@ class Relay:
                     log.warning("job hand-off failed", error=str(exc), tenants=tenants)
         return len(rows)
 
+    async def _mark(
+        self, conn: Any, rows: Sequence[Any], ids: list[int], positions: list[str]
+    ) -> list[list[int]]:
+        """Mark the batch published and stage its hand-offs (one statement). An event a
+        hand-off cannot stage (a value its table refuses) would fail that statement on every
+        try and hold up every event after it: then each row is marked on its own, and one
+        that still fails is marked without its hand-offs, and said so."""
+        try:
+            async with _savepoint(conn):
+                return await queries.mark_published(conn, ids, positions, self._stages)
+        except _REFUSED as exc:
+            if not self._stages:
+                raise
+            log.warning(
+                "a batch's hand-offs refused it; marking its events one by one", error=str(exc)
+            )
+        staged: list[list[int]] = [[] for _ in self._stages]
+        for row, id_, pos in zip(rows, ids, positions, strict=True):
+            try:
+                async with _savepoint(conn):
+                    kept = await queries.mark_published(conn, [id_], [pos], self._stages)
+            except _REFUSED as exc:
+                log.error(
+                    "an event was published without its hand-offs: they refused it",
+                    outbox_id=id_,
+                    type=row["type"],
+                    error=str(exc),
+                )
+                STAGE_REFUSED.inc()
+                await queries.mark_published(conn, [id_], [pos])
+                continue
+            for into, tenants in zip(staged, kept, strict=True):
+                into.extend(t for t in tenants if t not in into)
+        return staged
+
+    @contextlib.asynccontextmanager
+    async def _batch(self) -> AsyncIterator[tuple[Any, bool]]:
+        """The connection a batch runs on, and whether its rows are to be locked.
+
+        The running relay's own connection, each statement on its own: the lock makes it
+        the only one publishing. A relay driven without ``run`` (one batch at a time, beside
+        whatever relay holds the lock) takes a pooled connection and a transaction, its
+        rows locked and skipped by another such relay."""
+        if self._conn is None:
+            async with self.db.system() as conn:
+                yield conn, True
+            return
+        yield self._conn, False
+
+    async def refill(self) -> None:
+        """Redis lost the channels' history: write it back from the outbox, each channel's
+        newest events under the positions they were published with (``channels/refill.py``).
+        Only the active relay gets here; nothing is published until it is done."""
+        refiller = self.backend.refiller()
+        if refiller is None:
+            return
+        started = time.monotonic()
+        log.warning("redis lost the channels' history; refilling it from the outbox")
+        await refiller.begin()
+        pending: list[ChannelEntries] = []
+        size = 0
+        async with self.db.system() as conn:
+            rows = queries.published_history(
+                conn, refiller.history_size + 1, dt.timedelta(milliseconds=refiller.ttl_ms)
+            )
+            async for channel, first_prev, entries in _channels_of(rows, refiller.history_size):
+                pending.append((channel, first_prev, entries))
+                size += len(entries)
+                if len(pending) >= REFILL_CHANNELS or size >= REFILL_ENTRIES:
+                    await refiller.write(pending)
+                    pending, size = [], 0
+            await refiller.write(pending)
+        await refiller.finish()
+        REFILLS.inc()
+        log.warning(
+            "channels' history refilled from the outbox",
+            channels=refiller.channels,
+            events=refiller.entries,
+            seconds=round(time.monotonic() - started, 3),
+        )
+
     async def prune(self) -> None:
         async with self.db.system() as conn:
             removed = await queries.prune_published(conn, self.retention, 10_000)
         if removed:
             log.info("pruned published outbox rows", removed=removed)
+
+
+@contextlib.asynccontextmanager
+async def _savepoint(conn: Any) -> AsyncIterator[None]:
+    """A savepoint when ``conn`` is in a transaction (a failed statement then spoils only
+    itself); nothing, and no round trip, on the running relay's autocommit connection."""
+    if conn.is_in_transaction():
+        async with conn.transaction():
+            yield
+    else:
+        yield
+
+
+def _reading(conn: Any, on: bool) -> None:
+    """Let the listening connection's notices in (or hold them in the socket meanwhile)."""
+    transport = getattr(conn, "_transport", None)
+    if transport is not None:
+        (transport.resume_reading if on else transport.pause_reading)()
+
+
+def _per_row(rows: Sequence[Any], positions: list[str]) -> list[str]:
+    """Each row's positions on its channels, space-separated, in the order published."""
+    out = []
+    at = 0
+    for row in rows:
+        count = len(row["channels"])
+        out.append(" ".join(positions[at : at + count]))
+        at += count
+    return out
+
+
+async def _channels_of(rows: Any, size: int) -> AsyncIterator[ChannelEntries]:
+    """Group the outbox's history rows (each channel's oldest first, one more than ``size``
+    where the outbox has it) by channel: its predecessor position and its entries."""
+    key: tuple[int, str] | None = None
+    entries: list[tuple[str, bytes]] = []
+
+    def done() -> ChannelEntries:
+        assert key is not None
+        first_prev = entries[0][0] if len(entries) > size else None
+        kept = entries[1:] if len(entries) > size else entries
+        return names.scoped(key[0], key[1]), first_prev, kept
+
+    async for row in rows:
+        if (row["tenant_id"], row["channel"]) != key:
+            if key is not None:
+                yield done()
+            key, entries = (row["tenant_id"], row["channel"]), []
+        tail = event_tail(str(row["event_id"]), row["type"], row["data"].encode())
+        entries.append((row["pos"], tail))
+    if key is not None:
+        yield done()
 
 
 async def run_relay(

@@ -28,6 +28,7 @@ from channels.protocol import event_tail
 from channels.redis_backend import RedisBackend
 from domain.actor import system_actor
 from domain.db import Database
+from domain.errors import NotFound
 from domain.outbox import events
 from domain.stats.schemas import Realtime
 from domain.stats.service import StatsService
@@ -72,8 +73,12 @@ class Snapshots:
                     sent.append(tenant_id)
             except BackendUnavailable:
                 raise
+            except NotFound:
+                # Pub/sub is one namespace for every Redis database: a tenant watched through
+                # another deployment sharing the server (or one deleted since) is not ours.
+                log.debug("wallboard watched for an unknown tenant", tenant_id=tenant_id)
             except Exception:
-                # One tenant's failure (a deleted tenant, a bad setting) must not starve the rest.
+                # One tenant's failure (a bad setting, a bug) must not starve the rest.
                 log.exception("wallboard snapshot failed", tenant_id=tenant_id)
         return sent
 

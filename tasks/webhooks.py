@@ -86,11 +86,11 @@ async def retry(sender: Annotated[Sender, TaskiqDepends(_sender)]) -> dict[str, 
 
 
 def webhook_handoff(jobs: AsyncBroker) -> Handoff:
-    """The relay's hand-off to ``deliver``: deliveries staged in the relay's transaction,
-    then one job per tenant that got any."""
+    """The relay's hand-off to ``deliver``: deliveries staged in the statement that marks
+    the batch published, then one job per tenant that got any."""
 
     async def kick(tenant_ids: list[int]) -> None:
         for tenant_id in tenant_ids:
             await deliver.kicker().with_broker(jobs).kiq(tenant_id)
 
-    return Handoff(wants=lambda _type, _data: False, kick=kick, stage=queries.stage)
+    return Handoff(wants=lambda _type, _data: False, kick=kick, stage=queries.STAGE)

@@ -165,10 +165,11 @@ def message_handoff(jobs: AsyncBroker) -> Handoff:
 
 def workflow_handoff(jobs: AsyncBroker) -> Handoff:
     """The relay's hand-off to ``process``: the events some enabled workflow starts on are
-    kept in the inbox in the relay's transaction, then one job per tenant is kicked."""
+    kept in the inbox in the statement that marks them published, then one job per tenant is
+    kicked."""
 
     async def kick(tenant_ids: list[int]) -> None:
         for tenant_id in tenant_ids:
             await process.kicker().with_broker(jobs).kiq(tenant_id)
 
-    return Handoff(wants=lambda _type, _data: False, kick=kick, stage=queries.stage)
+    return Handoff(wants=lambda _type, _data: False, kick=kick, stage=queries.STAGE)

@@ -22,6 +22,7 @@ import pytest
 import redis.asyncio as aioredis
 from litestar import Litestar
 
+from channels.refill import HISTORY_COMPLETE
 from config.settings import Settings
 from domain.db import Database
 from domain.schema import migrate
@@ -92,14 +93,19 @@ async def database_url(server_urls: tuple[str, str]) -> str:
 async def redis_url(server_urls: tuple[str, str]) -> str:
     client = aioredis.Redis.from_url(server_urls[1])
     await client.flushdb()
+    # Nothing to refill: the history of an empty outbox is whole.
+    await client.set(HISTORY_COMPLETE, "1")
     await client.aclose()
     return server_urls[1]
 
 
 @pytest.fixture(scope="session")
-def settings(database_url: str, redis_url: str) -> Settings:
+def settings(
+    database_url: str, redis_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Settings:
     return Settings(
         env="test",
+        imports_dir=tmp_path_factory.mktemp("imports"),
         secret_key=SECRET,
         database_url=database_url,
         redis_url=redis_url,
@@ -226,18 +232,30 @@ def live_server(settings: Settings) -> Iterator[str]:
             process.kill()
 
 
+def start_relay(settings: Settings) -> subprocess.Popen[bytes]:
+    """A ``recoup relay`` on the test servers, logging to one file that all of them share
+    (kept for when an event does not come)."""
+    log = ROOT / ".recoup" / "test-relay.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("ab") as out:
+        return subprocess.Popen(
+            [*RECOUP, "relay"],
+            cwd=ROOT,
+            env=recoup_env(settings, LOG_LEVEL="INFO"),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+
+
+# Where the relays' state is read from when a test that needed them fails.
+_relay_database: list[str] = []
+
+
 @pytest.fixture(scope="session")
 def relay(settings: Settings) -> Iterator[list[subprocess.Popen[bytes]]]:
     """``recoup relay`` processes (a list, so that a test can kill one and add another)."""
-    processes = [
-        subprocess.Popen(
-            [*RECOUP, "relay"],
-            cwd=ROOT,
-            env=recoup_env(settings),
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.STDOUT,
-        )
-    ]
+    _relay_database.append(settings.database_url or "")
+    processes = [start_relay(settings)]
     try:
         yield processes
     finally:
@@ -314,3 +332,42 @@ def worker(
             process.wait(timeout=20)
         except subprocess.TimeoutExpired:
             process.kill()
+
+
+async def _relay_state(dsn: str) -> str:
+    conn = await asyncpg.connect(dsn)
+    try:
+        backlog = await conn.fetchrow(
+            """SELECT count(*) AS unpublished, min(id) AS oldest_id,
+              round(extract(epoch FROM now() - min(occurred_at))::numeric, 1) AS oldest_seconds
+            FROM outbox WHERE published_at IS NULL"""
+        )
+        sessions = await conn.fetch(
+            """SELECT pid, state, wait_event_type, wait_event,
+              round(extract(epoch FROM now() - query_start)::numeric, 1) AS seconds,
+              left(query, 160) AS query
+            FROM pg_stat_activity WHERE application_name = 'recoup-relay'
+              AND datname = current_database()"""
+        )
+    finally:
+        await conn.close()
+    lines = [f"outbox: {dict(backlog)}"] + [f"relay session: {dict(r)}" for r in sessions]
+    return "\n".join(lines)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):  # type: ignore[no-untyped-def]
+    """A failed test that needed the relays says what state they were in: the outbox's
+    backlog, their database sessions and the last lines of their log."""
+    report = yield
+    if report.when == "call" and report.failed and "relay" in getattr(item, "fixturenames", ()):
+        import asyncio
+
+        try:
+            state = asyncio.run(asyncio.wait_for(_relay_state(_relay_database[-1]), 10))
+        except Exception as exc:  # the report says so; it never hides the test's own failure
+            state = f"could not be read: {exc!r}"
+        log = ROOT / ".recoup" / "test-relay.log"
+        tail = log.read_text(errors="replace").splitlines()[-30:] if log.exists() else []
+        report.sections.append(("the relays", state + "\n" + "\n".join(tail)))
+    return report

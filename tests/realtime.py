@@ -45,6 +45,16 @@ async def subscribe(
             return answer
 
 
+async def unsubscribe(ws: ClientConnection, channel: str, within: float = 5.0) -> dict[str, Any]:
+    """Unsubscribe and return the server's answer; events of the channel already on their
+    way (published before the answer) may come first, and are passed over."""
+    await ws.send(msgspec.json.encode({"op": "unsubscribe", "channel": channel}).decode())
+    while True:
+        answer = await frame(ws, within)
+        if answer["op"] != "event":
+            return answer
+
+
 async def events(
     ws: ClientConnection, count: int, within: float = 10.0, of_type: str | None = None
 ) -> list[dict[str, Any]]:

@@ -15,3 +15,9 @@ def account_audience(account_id: int, *agents: int | None) -> list[str]:
     channels = [names.account(account_id), names.WALLBOARD]
     channels += [names.agent(a) for a in sorted({a for a in agents if a is not None})]
     return channels
+
+
+def bulk_audience(account_id: int, *agents: int | None) -> list[str]:
+    """The audience of one of many accounts a bulk change (an import) wrote: the same but
+    the wallboard, which hears of the whole batch once."""
+    return [c for c in account_audience(account_id, *agents) if c != names.WALLBOARD]

@@ -4,6 +4,7 @@ import datetime as dt
 from typing import Any
 
 import asyncpg
+import msgspec
 
 from domain.accounts.visibility import collector_sees
 from domain.db import Connection
@@ -29,6 +30,13 @@ async def get(
     if viewer is None:
         return await conn.fetchrow(_GET + lock, account_id)
     return await conn.fetchrow(_GET_SEEN + lock, account_id, viewer)
+
+
+async def get_many(conn: Connection, account_ids: list[int]) -> list[asyncpg.Record]:
+    """The accounts of ``account_ids`` (as ``get`` reads one), in id order."""
+    return await conn.fetch(
+        f"SELECT {COLUMNS} FROM {_FROM} WHERE a.id = ANY($1) ORDER BY a.id", account_ids
+    )
 
 
 async def ref_taken(conn: Connection, ref: str, *, other_than: int | None = None) -> bool:
@@ -60,8 +68,8 @@ async def update(conn: Connection, account_id: int, changes: dict[str, Any]) -> 
     )
 
 
-async def search(
-    conn: Connection,
+def filter_where(
+    w: Where,
     *,
     viewer: int | None,
     statuses: list[str] | None,
@@ -72,12 +80,12 @@ async def search(
     currency: str | None,
     debtor_id: int | None,
     text: str | None,
-    after_id: int | None,
-    limit: int,
-) -> list[asyncpg.Record]:
-    """Accounts newest first. Days past due arrive as due-date bounds, which the
-    (tenant_id, due_date) index serves; an account without a due date is 0 days past due."""
-    w = Where()
+    custom: list[tuple[str, dict[str, Any]]] | None = None,
+) -> Where:
+    """Add to ``w`` the conditions of an account list's filters (``a`` the accounts, ``d``
+    their debtors): the list and the export select alike. Days past due arrive as due-date
+    bounds, which the (tenant_id, due_date) index serves; an account without a due date is
+    0 days past due."""
     if viewer is not None:
         w.add(collector_sees("a", w.param(viewer)))
     if statuses:
@@ -94,7 +102,18 @@ async def search(
         w.add(f"a.currency = {w.param(currency)}")
     if debtor_id is not None:
         w.add(f"a.debtor_id = {w.param(debtor_id)}")
+    for column, holds in custom or ():
+        # As text, cast here: the export's COPY inlines its parameters as text literals.
+        w.add(f"{column} @> ({w.param(msgspec.json.encode(holds).decode())}::text)::jsonb")
     match_text(w, text, vector="d.search", reference="a.external_ref", debtor="d")
+    return w
+
+
+async def search(
+    conn: Connection, *, after_id: int | None, limit: int, **filters: Any
+) -> list[asyncpg.Record]:
+    """Accounts newest first, under ``filter_where``'s filters."""
+    w = filter_where(Where(), **filters)
     if after_id is not None:
         w.add(f"a.id < {w.param(after_id)}")
     return await conn.fetch(

@@ -6,7 +6,7 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 
-from domain.debtors.schemas import DebtorCreate, Ref
+from domain.debtors.schemas import CUSTOM_EDIT, DebtorCreate, Ref
 from domain.validation import Id, Int64
 
 Unset = msgspec.UnsetType
@@ -67,8 +67,18 @@ class AccountCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     custom: dict[str, Any] = {}
 
 
+STATUS_CHANGES_HERE = (
+    "an account's status changes through POST /api/v1/accounts/{id}/status-changes, "
+    "which applies the rules of each change"
+)
+
+
 class AccountUpdate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    """Fields to change; ``version``, when sent, must match (optimistic concurrency)."""
+    """Fields to change; ``version``, when sent, must match (optimistic concurrency).
+
+    ``status`` is named only to be refused with a word on where it is changed: a change of
+    status carries what the law attaches to it (a dispute's reason, a cease request), so it
+    has one way in, ``POST /accounts/{id}/status-changes``."""
 
     external_ref: Ref | Unset = UNSET
     creditor: Creditor | Unset = UNSET
@@ -76,9 +86,14 @@ class AccountUpdate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     interest: Decimal | Unset = UNSET
     fees: Decimal | Unset = UNSET
     due_date: dt.date | Unset | None = UNSET
-    status: AccountStatus | Unset = UNSET
+    status: Annotated[
+        AccountStatus | Unset, msgspec.Meta(description=f"refused (422): {STATUS_CHANGES_HERE}")
+    ] = UNSET
     owner_id: Id | Unset | None = UNSET
-    custom: dict[str, Any] | Unset = UNSET
+    custom: Annotated[
+        dict[str, Any] | Unset,
+        msgspec.Meta(description=CUSTOM_EDIT),
+    ] = UNSET
     version: Int64 | Unset = UNSET
 
 
@@ -92,6 +107,9 @@ class AccountFilter(msgspec.Struct, kw_only=True):
     currency: str | None = None
     debtor_id: int | None = None
     q: str | None = None
+    # ``custom.<key>`` or ``debtor.custom.<key>`` -> the value it must equal (or, for a
+    # multi-select, hold), as text.
+    custom: dict[str, str] | None = None
 
     def __post_init__(self) -> None:
         # A filter sent empty (``?bucket=&status=``, as a form sends it) is not given.

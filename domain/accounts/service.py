@@ -10,9 +10,10 @@ import asyncpg
 import msgspec
 
 from domain.accounts import queries
-from domain.accounts.audience import account_audience
+from domain.accounts.audience import account_audience, bulk_audience
 from domain.accounts.schemas import (
     ACCOUNT_STATUSES,
+    STATUS_CHANGES_HERE,
     UNSET,
     Account,
     AccountCreate,
@@ -20,6 +21,8 @@ from domain.accounts.schemas import (
     AccountUpdate,
 )
 from domain.channel_access import announce_access_change
+from domain.custom_fields.service import CustomFieldService
+from domain.custom_fields.values import merged
 from domain.debtors.service import DebtorService
 from domain.errors import Conflict, InvalidInput, NotFound
 from domain.money import check_amount, check_currency, minor_digits
@@ -43,6 +46,10 @@ def bucket_for(tenant: Tenant, days: int) -> str:
         if bucket.contains(days):
             return bucket.name
     return tenant.settings.buckets[-1].name
+
+
+# How many accounts of a bulk change are announced per statement.
+ANNOUNCE_SLICE = 1_000
 
 
 def to_account(row: asyncpg.Record, tenant: Tenant, today: dt.date) -> Account:
@@ -89,10 +96,10 @@ class AccountService(Service):
             raise NotFound(f"account {account_id} not found")
         return await self._to_account(row)
 
-    async def list(
-        self, filters: AccountFilter, *, cursor: str | None = None, limit: int = 50
-    ) -> Page[Account]:
-        check_limit(limit)
+    async def search_terms(self, filters: AccountFilter) -> dict[str, Any] | None:
+        """``filters`` checked (422 on a bad one) and turned into ``queries.filter_where``'s
+        terms for this viewer; None when they can match nothing (``dpd_min`` over
+        ``dpd_max``). The list and the export share it."""
         tenant = await self.tenant()
         today = await self.today()
         dpd_min, dpd_max = filters.dpd_min, filters.dpd_max
@@ -109,26 +116,35 @@ class AccountService(Service):
         for name, value in (("dpd_min", dpd_min), ("dpd_max", dpd_max)):
             if value is not None and not 0 <= value <= 100_000:
                 raise InvalidInput(f"{name} must be between 0 and 100000", field=name)
-        if dpd_min is not None and dpd_max is not None and dpd_min > dpd_max:
-            return Page(items=[], next_cursor=None)
         for status in filters.status or ():
             if status not in ACCOUNT_STATUSES:
                 raise InvalidInput(f"unknown status {status!r}", field="status")
+        if dpd_min is not None and dpd_max is not None and dpd_min > dpd_max:
+            return None
+        return {
+            "viewer": self._viewer,
+            "statuses": filters.status,
+            "due_on_or_before": today - dt.timedelta(days=dpd_min) if dpd_min else None,
+            "due_on_or_after": today - dt.timedelta(days=dpd_max) if dpd_max is not None else None,
+            "owner_id": filters.owner_id,
+            "unowned": filters.unowned,
+            "currency": filters.currency,
+            "debtor_id": filters.debtor_id,
+            "text": filters.q,
+            "custom": await self.using(CustomFieldService).filter_terms(filters.custom or {}),
+        }
+
+    async def list(
+        self, filters: AccountFilter, *, cursor: str | None = None, limit: int = 50
+    ) -> Page[Account]:
+        check_limit(limit)
+        terms = await self.search_terms(filters)
+        if terms is None:
+            return Page(items=[], next_cursor=None)
         after = decode_cursor(cursor, tuple[int])[0] if cursor else None
-        rows = await queries.search(
-            self.conn,
-            viewer=self._viewer,
-            statuses=filters.status,
-            due_on_or_before=today - dt.timedelta(days=dpd_min) if dpd_min else None,
-            due_on_or_after=today - dt.timedelta(days=dpd_max) if dpd_max is not None else None,
-            owner_id=filters.owner_id,
-            unowned=filters.unowned,
-            currency=filters.currency,
-            debtor_id=filters.debtor_id,
-            text=filters.q,
-            after_id=after,
-            limit=limit + 1,
-        )
+        rows = await queries.search(self.conn, after_id=after, limit=limit + 1, **terms)
+        tenant = await self.tenant()
+        today = await self.today()
         items = [to_account(r, tenant, today) for r in rows]
         return page(items, limit, lambda a: (a.id,))
 
@@ -167,8 +183,10 @@ class AccountService(Service):
             "due_date": data.due_date,
             "status": data.status,
             "owner_id": data.owner_id,
-            "custom": data.custom,
         }
+        values["custom"] = await self.using(CustomFieldService).accept(
+            "account", data.custom, before=None, record=values
+        )
         try:
             account_id = await queries.insert(self.conn, self.actor.tenant_id, values)
         except asyncpg.UniqueViolationError:
@@ -189,6 +207,8 @@ class AccountService(Service):
 
     async def update(self, account_id: int, data: AccountUpdate) -> Account:
         before = await self.get(account_id, for_update=True)
+        if data.status is not UNSET:
+            raise InvalidInput(STATUS_CHANGES_HERE.replace("{id}", str(account_id)), field="status")
         if data.version is not UNSET and data.version != before.version:
             raise Conflict(
                 f"account {account_id} changed since version {data.version} "
@@ -214,13 +234,26 @@ class AccountService(Service):
             changes["creditor"] = data.creditor.strip()
         if data.due_date is not UNSET:
             changes["due_date"] = data.due_date
-        if data.status is not UNSET:
-            changes["status"] = data.status
         if data.owner_id is not UNSET:
             await self._check_owner(data.owner_id)
             changes["owner_id"] = data.owner_id
         if data.custom is not UNSET:
-            changes["custom"] = check_custom(data.custom)
+            changes["custom"] = merged(before.custom, check_custom(data.custom))
+        return await self._apply(before, changes)
+
+    async def set_status(self, account_id: int, status: str) -> Account:
+        """A workflow's ``set_status`` step: the tenant's own automation, not a desk change."""
+        before = await self.get(account_id, for_update=True)
+        return await self._apply(before, {"status": status})
+
+    async def _apply(self, before: Account, changes: dict[str, Any]) -> Account:
+        account_id = before.id
+        # Every change passes the tenant's custom fields: sent values checked, computed
+        # ones evaluated over the account as it will be.
+        record = {**msgspec.structs.asdict(before), **changes}
+        changes["custom"] = await self.using(CustomFieldService).accept(
+            "account", changes.get("custom", before.custom), before=before.custom, record=record
+        )
         changes = {k: v for k, v in changes.items() if getattr(before, k) != v}
         if not changes:
             return before
@@ -246,6 +279,35 @@ class AccountService(Service):
         if row is None:
             raise NotFound(f"account {account_id} not found")
         return await self._to_account(row)
+
+    async def announce_imported(self, *, created: list[int], updated: list[int]) -> int:
+        """The events of the accounts an import wrote (its statements wrote them and their
+        audit rows), one statement for all: ``account.created`` for each new one, to the
+        jobs that take events (webhooks) but no socket (no screen can hold it yet); and
+        ``account.updated`` for each one written over, to its audience (open screens, the
+        workflows that start on it), as an edit here announces itself."""
+        ids = sorted({*created, *updated})
+        new = set(created)
+        # In slices, so that a batch's events are never all in memory at once.
+        for start in range(0, len(ids), ANNOUNCE_SLICE):
+            announced: list[tuple[str, list[str], dict[str, Any]]] = []
+            for account in await self.get_many_unrestricted(ids[start : start + ANNOUNCE_SLICE]):
+                data = msgspec.to_builtins(account)
+                if account.id in new:
+                    announced.append((events.ACCOUNT_CREATED, [], data))
+                else:
+                    channels = bulk_audience(account.id, account.owner_id)
+                    announced.append((events.ACCOUNT_UPDATED, channels, data))
+            await self.changes.record_many(
+                action="account.import", entity_type="account", changes=[], events=announced
+            )
+        return len(ids)
+
+    async def get_many_unrestricted(self, account_ids: list[int]) -> list[Account]:
+        """Re-read many accounts just written (an import's), in id order."""
+        return [
+            await self._to_account(row) for row in await queries.get_many(self.conn, account_ids)
+        ]
 
     async def _check_owner(self, owner_id: int | None) -> None:
         if owner_id is not None and not await user_queries.is_agent(self.conn, owner_id):

@@ -28,6 +28,7 @@ from domain.accounts.audience import account_audience
 from domain.accounts.disputes import DisputeService
 from domain.accounts.schemas import Account
 from domain.accounts.service import AccountService
+from domain.custom_fields.service import CustomFieldService
 from domain.errors import Conflict, Forbidden, InvalidInput
 from domain.outbox import events
 from domain.service import Service
@@ -45,6 +46,9 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     "settled": OPEN,
     "active": frozenset({"disputed"}),
 }
+# Statuses a person set with a reason (or a settlement agreed): only a status change moves an
+# account out of them, never an edit or a workflow's ``set_status``.
+DESK_HELD = frozenset({"disputed", "bankrupt", "deceased", "settled"})
 # What a collector may record; the rest is for managers.
 COLLECTOR_CHANGES = frozenset({"disputed", "cease"})
 
@@ -101,6 +105,7 @@ class AccountStatusService(Service):
             if data.status == "active":
                 changes |= {"disputed_at": None, "dispute_reason": None, "dispute_details": None}
             await queries.update(self.conn, account_id, changes)
+            await accounts.using(CustomFieldService).recompute_ids("account", [account_id])
             after = await accounts.get_unrestricted(account_id)
             await self._record(before, after, data, details, now)
         after = await accounts.get_unrestricted(account_id)

@@ -71,6 +71,18 @@ class ApiKeyCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     scopes: Annotated[list[ScopeName], msgspec.Meta(min_length=1, max_length=50)]
 
 
+class ApiKeyScope(msgspec.Struct, kw_only=True):
+    name: ScopeName
+    allows: str
+    grants: list[ScopeName]  # what a key with it holds: itself, and for ``:write`` the ``:read``
+
+
+class ApiKeyScopes(msgspec.Struct, kw_only=True):
+    """Every scope a key can be given: the list ``POST /api-keys`` checks against."""
+
+    scopes: list[ApiKeyScope]
+
+
 class ApiKeyCreated(msgspec.Struct, kw_only=True):
     """The only time the key itself is shown."""
 

@@ -17,7 +17,16 @@ import msgspec
 from domain.actor import Actor
 from domain.auth import queries
 from domain.auth.passwords import verify_password
-from domain.auth.schemas import SCOPES, ApiKey, ApiKeyCreate, ApiKeyCreated, TokenPair
+from domain.auth.schemas import (
+    SCOPE_DESCRIPTIONS,
+    SCOPES,
+    ApiKey,
+    ApiKeyCreate,
+    ApiKeyCreated,
+    ApiKeyScope,
+    ApiKeyScopes,
+    TokenPair,
+)
 from domain.auth.tokens import (
     api_key_prefix,
     digest,
@@ -275,6 +284,16 @@ def to_api_key(row: asyncpg.Record) -> ApiKey:
 
 
 class ApiKeyService(Service):
+    @staticmethod
+    def scopes() -> ApiKeyScopes:
+        """The scopes ``create`` admits, with what each allows and grants."""
+        return ApiKeyScopes(
+            scopes=[
+                ApiKeyScope(name=name, allows=allows, grants=sorted(expand_scopes([name])))
+                for name, allows in sorted(SCOPE_DESCRIPTIONS.items())
+            ]
+        )
+
     async def list(self) -> list[ApiKey]:
         return [to_api_key(r) for r in await queries.list_api_keys(self.conn)]
 
@@ -285,6 +304,10 @@ class ApiKeyService(Service):
         return to_api_key(row)
 
     async def create(self, data: ApiKeyCreate) -> ApiKeyCreated:
+        if not data.name.strip():
+            raise InvalidInput(
+                "give the key a name, e.g. the system that will use it", field="name"
+            )
         for index, scope in enumerate(data.scopes):
             if scope not in SCOPES:
                 raise InvalidInput(

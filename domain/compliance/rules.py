@@ -72,6 +72,8 @@ class Decision:
     # The earliest moment contact is allowed again; None when allowed now, or when only a
     # person can lift the block (an opt-out, a cease request, a dispute).
     opens_at: dt.datetime | None
+    # The debtor's zone the decision was made in: a screen names it beside ``opens_at``.
+    time_zone: str = "UTC"
 
 
 def _clock(value: str) -> dt.time:
@@ -153,11 +155,11 @@ def decide(
             )
         )
     if not standing and not timed:
-        return Decision(channel, True, (), None)
+        return Decision(channel, True, (), None, time_zone)
     opens_at = (
         None if standing else _next_opening(channel, local, rules, days, in_window, start, end)
     )
-    return Decision(channel, False, tuple(standing + timed), opens_at)
+    return Decision(channel, False, tuple(standing + timed), opens_at, time_zone)
 
 
 def _next_opening(

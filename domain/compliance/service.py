@@ -49,6 +49,11 @@ class ContactStatus(msgspec.Struct, kw_only=True):
     time_zone: str
     debtor_local_time: dt.datetime
     channels: list[ChannelStatus]
+    # The tenant's contact hours on the debtor's clock, and the channels they bind, so a
+    # screen can say "debtor local 20:41 — calls close at 21:00".
+    window_start: str
+    window_end: str
+    window_channels: list[str]
 
 
 async def load(conn: Connection, account_id: int, at: dt.datetime) -> tuple[str, Flags, History]:
@@ -168,6 +173,9 @@ async def status(
         time_zone=time_zone,
         debtor_local_time=at.astimezone(ZoneInfo(time_zone)),
         channels=channels,
+        window_start=rules.window_start,
+        window_end=rules.window_end,
+        window_channels=list(rules.window_channels),
     )
 
 

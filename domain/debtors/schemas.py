@@ -13,6 +13,10 @@ NamePart = Annotated[str, msgspec.Meta(max_length=100)]
 Line = Annotated[str, msgspec.Meta(max_length=200)]
 Country = Annotated[str, msgspec.Meta(pattern=r"^[A-Z]{2}$")]
 Custom = dict[str, Any]
+CUSTOM_EDIT = (
+    "custom field values to change, merged into the stored ones (RFC 7396, one level): a key "
+    "sent is set, a key sent as null is removed, a key not sent is kept"
+)
 
 
 class Debtor(msgspec.Struct, kw_only=True):
@@ -81,4 +85,7 @@ class DebtorUpdate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     opt_out_sms: bool | Unset = UNSET
     opt_out_email: bool | Unset = UNSET
     cease_requested: bool | Unset = UNSET
-    custom: Custom | Unset = UNSET
+    custom: Annotated[
+        Custom | Unset,
+        msgspec.Meta(description=CUSTOM_EDIT),
+    ] = UNSET

@@ -8,6 +8,8 @@ import asyncpg
 import msgspec
 
 from channels import names
+from domain.custom_fields.service import CustomFieldService
+from domain.custom_fields.values import merged
 from domain.debtors import queries
 from domain.debtors.schemas import UNSET, Debtor, DebtorCreate, DebtorUpdate
 from domain.errors import Conflict, InvalidInput, NotFound
@@ -67,8 +69,22 @@ class DebtorService(Service):
         )
         return page([to_debtor(r) for r in rows], limit, lambda d: (d.id,))
 
+    async def _custom(
+        self, custom: dict[str, Any], before: Debtor | None, record: dict[str, Any]
+    ) -> dict[str, Any]:
+        """The debtor's custom fields checked against the tenant's definitions (a phone
+        without a ``+`` read in the debtor's country), computed ones evaluated."""
+        return await self.using(CustomFieldService).accept(
+            "debtor",
+            custom,
+            before=before.custom if before is not None else None,
+            record=record,
+            region=record.get("country"),
+        )
+
     async def create(self, data: DebtorCreate) -> Debtor:
         values = _clean(msgspec.structs.asdict(data))
+        values["custom"] = await self._custom(values["custom"], None, values)
         if values["external_ref"] and await queries.ref_taken(self.conn, values["external_ref"]):
             raise Conflict(
                 f"a debtor with external_ref {values['external_ref']!r} already exists",
@@ -95,6 +111,11 @@ class DebtorService(Service):
         raw = {k: v for k, v in msgspec.structs.asdict(data).items() if v is not UNSET}
         cease = raw.pop("cease_requested", UNSET)
         changes = _clean(raw)
+        changes["custom"] = await self._custom(
+            merged(before.custom, changes["custom"]) if "custom" in changes else before.custom,
+            before,
+            {**msgspec.structs.asdict(before), **changes},
+        )
         if cease is not UNSET:
             if cease and before.cease_requested_at is None:
                 changes["cease_requested_at"] = self.clock()

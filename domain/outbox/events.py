@@ -10,6 +10,10 @@ import msgspec
 
 TENANT_CREATED: Final = "tenant.created"
 TENANT_UPDATED: Final = "tenant.updated"
+# The contact rules or the tenant's zone changed: to every active user's own channel, since
+# their queue and account screens show when each debtor may be contacted (the tenant channel
+# is not a collector's to hear).
+CONTACT_RULES_CHANGED: Final = "tenant.contact_rules_changed"
 ACCOUNT_CREATED: Final = "account.created"
 ACCOUNT_UPDATED: Final = "account.updated"
 DEBTOR_CREATED: Final = "debtor.created"
@@ -69,6 +73,9 @@ WEBHOOK_DELIVERIES_REPLAYED: Final = "webhook_delivery.replayed"
 WEBHOOK_TEST: Final = "webhook.test"
 # The whole of a tenant's figures of the day, every few seconds, on its wallboard channel.
 WALLBOARD_KPIS: Final = "wallboard.kpis"
+# One per batch of an import that changed something: counts so far, for its page and the
+# wallboard (an import announces its accounts in bulk, never one event per account).
+IMPORT_PROGRESS: Final = "import.progress"
 
 
 class Event(msgspec.Struct, frozen=True, kw_only=True):

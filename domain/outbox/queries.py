@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
+from collections.abc import Sequence
 from typing import Any
 
 from domain.db import Connection
@@ -59,18 +61,72 @@ async def wait_for_lock(conn: Connection, key: int) -> None:
     await conn.execute("SELECT pg_advisory_lock($1)", key)
 
 
-async def claim_unpublished(conn: Connection, limit: int) -> list[Any]:
-    """The oldest unpublished events, locked for this transaction (others skip them)."""
-    return await conn.fetch(
-        """SELECT id, tenant_id, event_id, type, channels, data::text AS data
-        FROM outbox WHERE published_at IS NULL
-        ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED""",
-        limit,
-    )
+# ``tail``: the event's frame after its position, as ``channels.protocol.event_tail``
+# writes it, built here so that the relay does no work of its own for each event.
+_UNPUBLISHED = """SELECT id, tenant_id, type, channels, data::text AS data,
+  convert_to('","id":"' || event_id::text || '","type":' || to_json(type)::text
+    || ',"data":' || data::text || '}', 'UTF8') AS tail
+FROM outbox WHERE published_at IS NULL ORDER BY id LIMIT $1"""
 
 
-async def mark_published(conn: Connection, ids: list[int]) -> None:
-    await conn.execute("UPDATE outbox SET published_at = now() WHERE id = ANY($1::bigint[])", ids)
+async def claim_unpublished(conn: Connection, limit: int, *, lock: bool = True) -> list[Any]:
+    """The oldest unpublished events, each with its frame's ``tail``; with ``lock``, locked
+    for this transaction (others that lock skip them)."""
+    if lock:
+        return await conn.fetch(_UNPUBLISHED + " FOR UPDATE SKIP LOCKED", limit)
+    return await conn.fetch(_UNPUBLISHED, limit)
+
+
+_MARK = """UPDATE outbox o SET published_at = now(), positions = string_to_array(x.p, ' ')
+FROM unnest($1::bigint[], $2::text[]) AS x (id, p) WHERE o.id = x.id"""
+
+
+@functools.cache
+def _mark_and_stage(stages: tuple[str, ...]) -> str:
+    """One statement: the mark, and each stage as a CTE of its own (each runs once, to
+    completion, whether or not the query reads it); the tenants each staged for."""
+    ctes = ",\n".join(f"s{n} AS (\n{sql}\n)" for n, sql in enumerate(stages))
+    union = "\nUNION ".join(f"SELECT {n} AS stage, tenant_id FROM s{n}" for n in range(len(stages)))
+    return f"WITH marked AS (\n{_MARK}\n),\n{ctes}\n{union}\nORDER BY 1, 2"
+
+
+async def mark_published(
+    conn: Connection, ids: list[int], positions: list[str], stages: Sequence[str] = ()
+) -> list[list[int]]:
+    """Mark the events ``ids`` published; ``positions`` gives each one's positions on its
+    channels, space-separated, in the order of its ``channels``. In the same statement (one
+    round trip), each of ``stages`` keeps what a job wants of these events: an ``INSERT``
+    over the outbox rows whose ids are ``$1`` that returns ``tenant_id`` (a hand-off's
+    ``STAGE``); returns the tenants each one staged for, in order."""
+    if not stages:
+        await conn.execute(_MARK, ids, positions)
+        return []
+    staged: list[list[int]] = [[] for _ in stages]
+    for row in await conn.fetch(_mark_and_stage(tuple(stages)), ids, positions):
+        staged[row["stage"]].append(row["tenant_id"])
+    return staged
+
+
+# The newest ``$1`` events of every channel published within ``$2`` that kept their
+# positions, each channel's oldest first: one pass over the outbox, however many channels.
+_HISTORY = """
+SELECT tenant_id, channel, pos, event_id, type, data::text AS data FROM (
+  SELECT o.tenant_id, c.channel, c.pos, o.event_id, o.type, o.data,
+    split_part(c.pos, '-', 1)::bigint AS ms, split_part(c.pos, '-', 2)::bigint AS seq,
+    row_number() OVER (PARTITION BY o.tenant_id, c.channel
+      ORDER BY split_part(c.pos, '-', 1)::bigint DESC, split_part(c.pos, '-', 2)::bigint DESC) AS n
+  FROM outbox o CROSS JOIN LATERAL unnest(o.channels, o.positions) AS c (channel, pos)
+  WHERE o.published_at > now() - $2::interval AND o.positions IS NOT NULL
+    AND c.pos IS NOT NULL
+) AS e
+WHERE n <= $1
+ORDER BY tenant_id, channel, ms, seq
+"""
+
+
+def published_history(conn: Connection, per_channel: int, within: dt.timedelta) -> Any:
+    """A cursor over ``_HISTORY`` (in the caller's transaction)."""
+    return conn.cursor(_HISTORY, per_channel, within, prefetch=2000)
 
 
 async def prune_published(conn: Connection, older_than: dt.timedelta, limit: int) -> int:

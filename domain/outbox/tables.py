@@ -25,3 +25,6 @@ class OutboxEvent(Table, tablename="outbox"):
     data = JSONB(default="{}")
     occurred_at = Timestamptz(default=TimestamptzNow())
     published_at = Timestamptz(null=True, default=None)
+    # The event's position on each of its channels (in the order of ``channels``), once
+    # published: what a history lost with Redis is refilled with.
+    positions = Array(base_column=Varchar(length=60), null=True, default=None)

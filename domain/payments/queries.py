@@ -67,6 +67,12 @@ async def get(
     return await conn.fetchrow(f"SELECT {COLUMNS} FROM payments WHERE id = $1{lock}", payment_id)
 
 
+async def get_many(conn: Connection, payment_ids: list[int]) -> list[asyncpg.Record]:
+    return await conn.fetch(
+        f"SELECT {COLUMNS} FROM payments WHERE id = ANY($1) ORDER BY id", payment_ids
+    )
+
+
 async def for_account(
     conn: Connection, account_id: int, *, before_id: int | None, limit: int
 ) -> list[asyncpg.Record]:

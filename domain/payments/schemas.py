@@ -11,7 +11,7 @@ from domain.payments.agency import Agency
 
 Method = Literal["card", "bank_transfer", "cash", "check", "direct_debit", "other"]
 PaymentStatus = Literal["pending", "succeeded", "failed", "refunded", "reversed"]
-Source = Literal["staff", "api", "debtor"]
+Source = Literal["staff", "api", "debtor", "import"]
 Currency = Annotated[str, msgspec.Meta(pattern=r"^[A-Z]{3}$")]
 
 

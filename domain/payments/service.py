@@ -16,10 +16,11 @@ import asyncpg
 import msgspec
 
 from channels import names
-from domain.accounts.audience import account_audience
-from domain.accounts.service import AccountService
+from domain.accounts.audience import account_audience, bulk_audience
+from domain.accounts.service import ANNOUNCE_SLICE, AccountService
 from domain.actor import Actor
 from domain.clock import Clock, utcnow
+from domain.custom_fields.service import CustomFieldService
 from domain.db import Connection
 from domain.errors import Conflict, InvalidInput, NotFound
 from domain.money import allocate, check_amount, display, minor_digits
@@ -295,6 +296,36 @@ class PaymentService(Service):
             account, updated, event_type, action, sign=1, before=self._payment(row)
         )
 
+    async def announce_imported(self, payment_ids: list[int]) -> int:
+        """The events of payments an import recorded (its statement wrote them, their
+        accounts' balances and audit rows): each ``payment.received`` with its account as
+        the batch left it, to the account's audience and its payment page, as a payment
+        taken here announces itself; the accounts' computed fields follow their balances.
+        Returns how many payments were announced."""
+        # In slices, so that a batch's events are never all in memory at once (the slices
+        # follow the payments' ids, and so the rows of the file).
+        for first in range(0, len(payment_ids), ANNOUNCE_SLICE):
+            rows = await queries.get_many(self.conn, payment_ids[first : first + ANNOUNCE_SLICE])
+            payments = [self._payment(r) for r in rows]
+            account_ids = sorted({p.account_id for p in payments})
+            await self.using(CustomFieldService).recompute_ids("account", account_ids)
+            accounts = {a.id: a for a in await self.accounts.get_many_unrestricted(account_ids)}
+            announced: list[tuple[str, list[str], dict[str, Any]]] = []
+            for payment in payments:
+                account = accounts[payment.account_id]
+                data = {
+                    "payment": msgspec.to_builtins(payment),
+                    "account": msgspec.to_builtins(account),
+                }
+                audience = bulk_audience(payment.account_id, account.owner_id)
+                announced.append((events.PAYMENT_RECEIVED, audience, data))
+                page = debtor_view(payment, account)
+                announced.append((events.PAYMENT_RECEIVED, [names.pay(payment.account_id)], page))
+            await self.changes.record_many(
+                action="payment.import_create", entity_type="payment", changes=[], events=announced
+            )
+        return len(payment_ids)
+
     async def _applied(
         self,
         account: asyncpg.Record,
@@ -324,6 +355,7 @@ class PaymentService(Service):
             credit=-sign * split.credit,
             status=_status_after(account["status"], balance_after),
         )
+        await self.using(CustomFieldService).recompute_ids("account", [payment.account_id])
         account_after = await self.accounts.get_unrestricted(payment.account_id)
         data: dict[str, Any] = {
             "payment": msgspec.to_builtins(payment),

@@ -39,6 +39,8 @@ class Payment(Table, tablename="payments"):
     reference = Varchar(length=120, null=True, default=None)
     source = Varchar(length=12, default="staff")
     idempotency_key = Varchar(length=200, null=True, default=None)
+    # The payment's own reference in the file it was imported from: unique per tenant.
+    external_ref = Varchar(length=120, null=True, default=None)
     failure_reason = Text(null=True, default=None)
     created_by = ForeignKey(references=User, on_delete=OnDelete.set_null, null=True)
     received_at = Timestamptz(null=True, default=None)

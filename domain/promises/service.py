@@ -15,6 +15,7 @@ from domain.accounts.schemas import Account
 from domain.accounts.service import AccountService
 from domain.actor import Actor, system_actor
 from domain.clock import Clock, utcnow
+from domain.custom_fields.service import CustomFieldService
 from domain.db import Connection
 from domain.errors import Conflict, InvalidInput
 from domain.money import check_amount, display, in_currency, minor_digits
@@ -121,6 +122,7 @@ class PromiseService(Service):
         promises = [to_promise(r) for r in rows]
         if account.status in ("active", "promise_broken"):
             await queries.mark_promised(self.conn, account_id)
+            await self.using(CustomFieldService).recompute_ids("account", [account_id])
         after = await self.accounts.get_unrestricted(account_id)
         await self.changes.record(
             action="promise.make",
@@ -192,6 +194,7 @@ async def settle_promises(conn: Connection, tenant_id: int, now: dt.datetime) ->
     kept_only = sorted({p.account_id for p in settled} - set(broken))
     await queries.mark_broken(conn, broken)
     await queries.mark_kept(conn, kept_only)
+    await accounts.using(CustomFieldService).recompute_ids("account", broken + kept_only)
     for promise in settled:
         account = await accounts.get_unrestricted(promise.account_id)
         await accounts.changes.record(

@@ -27,6 +27,22 @@ async def aging(conn: Connection, today: dt.date, thresholds: list[int]) -> list
     )
 
 
+async def bucket_counts(
+    conn: Connection, today: dt.date, thresholds: list[int]
+) -> list[asyncpg.Record]:
+    """Open accounts per bucket, every currency together, as ``aging`` cuts them (read from
+    the aging index alone)."""
+    return await conn.fetch(
+        """SELECT width_bucket(greatest($1::date - due_date, 0), $2::int[]) AS bucket,
+          count(*) AS accounts
+        FROM accounts
+        WHERE status IN ('active', 'promised', 'promise_broken', 'disputed')
+        GROUP BY 1""",
+        today,
+        thresholds,
+    )
+
+
 async def placed(
     conn: Connection, start: dt.datetime, end: dt.datetime, zone: str
 ) -> list[asyncpg.Record]:

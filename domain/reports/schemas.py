@@ -29,6 +29,24 @@ class Aging(msgspec.Struct, kw_only=True):
     rows: list[AgingRow]
 
 
+class BucketCount(msgspec.Struct, kw_only=True):
+    """How many open accounts fall in one proposed delinquency bucket today."""
+
+    name: str
+    min_days: int
+    max_days: int | None
+    accounts: int
+
+
+class BucketCounts(msgspec.Struct, kw_only=True):
+    """Proposed buckets in order, each with its open accounts (every currency together)."""
+
+    as_of: dt.date
+    time_zone: str
+    buckets: list[BucketCount]
+    total: int
+
+
 class LiquidationRow(msgspec.Struct, kw_only=True):
     """Accounts placed in one month, in one currency: what they were placed for and what
     they have brought in since (succeeded payments, to date)."""

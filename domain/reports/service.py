@@ -17,6 +17,8 @@ from domain.reports import queries
 from domain.reports.schemas import (
     Aging,
     AgingRow,
+    BucketCount,
+    BucketCounts,
     CollectorMoney,
     CollectorPerformance,
     CollectorRow,
@@ -29,6 +31,8 @@ from domain.reports.schemas import (
 from domain.service import Service
 from domain.stats.queries import RIGHT_PARTY
 from domain.stats.service import day_bounds, rate
+from domain.tenancy.schemas import Bucket
+from domain.tenancy.service import check_buckets
 
 # The longest period a report covers, and the dates a period may name at all.
 MAX_DAYS = 731
@@ -107,6 +111,30 @@ class ReportService(Service):
                     )
                 )
         return Aging(as_of=today, time_zone=tenant.time_zone, rows=rows)
+
+    async def bucket_counts(self, buckets: list[Bucket]) -> BucketCounts:
+        """How many open accounts each of ``buckets`` (proposed, checked as a save checks
+        them) would hold today, before they are saved."""
+        ordered = check_buckets(buckets)
+        tenant = await self.tenant()
+        today = await self.today()
+        thresholds = [b.min_days for b in ordered[1:]]
+        found = {
+            r["bucket"]: r["accounts"]
+            for r in await queries.bucket_counts(self.conn, today, thresholds)
+        }
+        rows = [
+            BucketCount(
+                name=b.name, min_days=b.min_days, max_days=b.max_days, accounts=found.get(i, 0)
+            )
+            for i, b in enumerate(ordered)
+        ]
+        return BucketCounts(
+            as_of=today,
+            time_zone=tenant.time_zone,
+            buckets=rows,
+            total=sum(r.accounts for r in rows),
+        )
 
     async def liquidation(self, start: dt.date, end: dt.date) -> Liquidation:
         since, until, zone = await self._bounds(start, end)

@@ -12,20 +12,17 @@ import io
 from collections.abc import Sequence
 from decimal import Decimal
 
+from domain.csv_cells import safe_cell
 from domain.money import in_currency
 from domain.reports.schemas import Aging, CollectorPerformance, Liquidation, PromiseKept
 
 ZERO = Decimal(0)
 Table = tuple[list[str], list[list[str]]]
 
-# A spreadsheet reads a cell starting with one of these as a formula (CSV injection).
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
 
 def text(value: str) -> str:
-    """A text cell made safe to open in a spreadsheet: one starting like a formula is
-    prefixed with an apostrophe, which shows it as the text it is."""
-    return "'" + value if value.startswith(_FORMULA_START) else value
+    """A text cell made safe to open in a spreadsheet (``domain.csv_cells``)."""
+    return safe_cell(value)
 
 
 def percent(value: float | None) -> str:

@@ -44,3 +44,9 @@ async def update(conn: Connection, tenant_id: int, changes: dict[str, Any]) -> a
         tenant_id,
         *changes.values(),
     )
+
+
+async def active_user_ids(conn: Connection) -> list[int]:
+    """The tenant's active users."""
+    rows = await conn.fetch("SELECT id FROM users WHERE active")
+    return [r["id"] for r in rows]

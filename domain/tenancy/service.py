@@ -58,7 +58,10 @@ def check_buckets(buckets: list[Bucket] | tuple[Bucket, ...]) -> tuple[Bucket, .
 
 def check_contact_rules(rules: ContactRules) -> None:
     if rules.window_start >= rules.window_end:
-        raise InvalidInput("window_start must come before window_end", field="contact.window_start")
+        raise InvalidInput(
+            "contact hours must start before they end: window_start must come before window_end",
+            field="contact.window_start",
+        )
     unknown = set(rules.window_channels) - {"call", "sms", "email", "letter"}
     if unknown:
         raise InvalidInput(
@@ -126,6 +129,17 @@ class TenantService(Service):
             channels=[names.TENANT],
             data=msgspec.to_builtins(after),
         )
+        if (after.time_zone, after.settings.contact) != (before.time_zone, before.settings.contact):
+            agents = await queries.active_user_ids(self.conn)
+            if agents:
+                await self.changes.event(
+                    events.CONTACT_RULES_CHANGED,
+                    [names.agent(user_id) for user_id in agents],
+                    {
+                        "time_zone": after.time_zone,
+                        "contact": msgspec.to_builtins(after.settings.contact),
+                    },
+                )
         return after
 
 

@@ -9,7 +9,7 @@ from domain.db import Connection
 from domain.sql import assignments, placeholders
 
 USER_COLUMNS = """id, email, name, role, group_id, status, capacity, time_zone, active,
-  last_login_at, created_at, updated_at"""
+  last_login_at, last_seen_at, created_at, updated_at"""
 
 
 async def get(conn: Connection, user_id: int, *, for_update: bool = False) -> asyncpg.Record | None:
@@ -113,6 +113,21 @@ async def update_group(conn: Connection, group_id: int, changes: dict[str, Any])
         group_id,
         *changes.values(),
     )
+
+
+async def group_users(conn: Connection, group_id: int) -> list[str]:
+    """What would change its meaning if the group went: the task queues it may pull from
+    (an emptied queue opens to everyone) and the task rules that give it work, by name."""
+    rows = await conn.fetch(
+        """SELECT 'task queue ' || quote_literal(name) AS what FROM task_queues
+           WHERE group_id = $1
+         UNION ALL
+         SELECT 'task rule ' || quote_literal(name) FROM task_rules
+           WHERE (strategy ->> 'group_id')::bigint = $1
+         ORDER BY 1""",
+        group_id,
+    )
+    return [r["what"] for r in rows]
 
 
 async def delete_group(conn: Connection, group_id: int) -> None:

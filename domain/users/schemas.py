@@ -19,6 +19,10 @@ UNSET = msgspec.UNSET
 
 
 class User(msgspec.Struct, kw_only=True):
+    """A person who signs in. ``last_login_at``: their last sign-in with a password;
+    ``last_seen_at``: when the app was last open for them (one of their sockets, seen at
+    connection and about every minute while open; read-only users are not tracked)."""
+
     id: int
     email: str
     name: str
@@ -29,6 +33,7 @@ class User(msgspec.Struct, kw_only=True):
     time_zone: str
     active: bool
     last_login_at: dt.datetime | None
+    last_seen_at: dt.datetime | None
     created_at: dt.datetime
     updated_at: dt.datetime
 

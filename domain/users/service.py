@@ -288,6 +288,11 @@ class AgentGroupService(Service):
 
     async def delete(self, group_id: int) -> None:
         before = await self.get(group_id)
+        used = await queries.group_users(self.conn, group_id)
+        if used:
+            raise Conflict(
+                f"the group is used by {', '.join(used)}: give those another group first"
+            )
         await queries.delete_group(self.conn, group_id)
         await self.changes.record(
             action="group.delete",

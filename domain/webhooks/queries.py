@@ -111,40 +111,42 @@ async def delete_endpoint(conn: Connection, endpoint_id: int) -> None:
     await conn.execute("DELETE FROM webhook_endpoints WHERE id = $1", endpoint_id)
 
 
+# A delivery for each relayed event (outbox ids in $1) and each enabled endpoint of its
+# tenant that takes its type; the tenants that got any. A test event goes to the one
+# endpoint it names, whatever types that one takes. The relay runs it inside its own
+# statement that marks the batch published (``domain/outbox/queries.py``).
+STAGE = """INSERT INTO webhook_deliveries (tenant_id, endpoint_id, event_id, webhook_id,
+  event_type, account_id, payload, occurred_at, next_attempt_at)
+SELECT o.tenant_id, e.id, o.event_id, 'msg_' || replace(o.event_id::text, '-', ''),
+  o.type,
+  -- The account whose events go out in order: the event's own account_id, else
+  -- the account whose channel it goes to (a payment's, a task's); 0 for none.
+  CASE WHEN o.data ->> 'account_id' ~ '^[0-9]{1,18}$'
+    THEN (o.data ->> 'account_id')::bigint
+    ELSE coalesce((SELECT substring(c.name FROM 9)::bigint
+      FROM unnest(o.channels) AS c (name) WHERE c.name ~ '^account:[0-9]{1,18}$'
+      LIMIT 1), 0) END,
+  jsonb_build_object('type', o.type, 'timestamp', o.occurred_at,
+    'data', o.data)::text,
+  o.occurred_at, o.occurred_at
+FROM outbox o
+JOIN webhook_endpoints e ON e.tenant_id = o.tenant_id AND e.enabled
+  AND CASE WHEN o.type = 'webhook.test' THEN o.data ->> 'endpoint_id' = e.id::text
+    ELSE cardinality(e.event_types) = 0 OR o.type = ANY (e.event_types) END
+WHERE o.id = ANY($1::bigint[])
+  -- Not the debtor page's own view of a change (its channels all pay:...): the
+  -- change goes out once, as staff and integrators see it.
+  AND (cardinality(o.channels) = 0 OR EXISTS (
+    SELECT 1 FROM unnest(o.channels) AS c (name) WHERE c.name NOT LIKE 'pay:%'))
+ORDER BY o.id, e.id
+ON CONFLICT (endpoint_id, event_id) DO NOTHING
+RETURNING tenant_id"""
+
+
 async def stage(conn: Connection, outbox_ids: list[int]) -> list[int]:
-    """A delivery for each relayed event and each enabled endpoint of its tenant that takes
-    its type (in the relay's transaction, so none is lost); the tenants that got any. A test
-    event goes to the one endpoint it names, whatever types that one takes."""
+    """``STAGE`` on its own (in the caller's transaction, so none is lost)."""
     rows = await conn.fetch(
-        """WITH staged AS (
-          INSERT INTO webhook_deliveries (tenant_id, endpoint_id, event_id, webhook_id,
-            event_type, account_id, payload, occurred_at, next_attempt_at)
-          SELECT o.tenant_id, e.id, o.event_id, 'msg_' || replace(o.event_id::text, '-', ''),
-            o.type,
-            -- The account whose events go out in order: the event's own account_id, else
-            -- the account whose channel it goes to (a payment's, a task's); 0 for none.
-            CASE WHEN o.data ->> 'account_id' ~ '^[0-9]{1,18}$'
-              THEN (o.data ->> 'account_id')::bigint
-              ELSE coalesce((SELECT substring(c.name FROM 9)::bigint
-                FROM unnest(o.channels) AS c (name) WHERE c.name ~ '^account:[0-9]{1,18}$'
-                LIMIT 1), 0) END,
-            jsonb_build_object('type', o.type, 'timestamp', o.occurred_at,
-              'data', o.data)::text,
-            o.occurred_at, o.occurred_at
-          FROM outbox o
-          JOIN webhook_endpoints e ON e.tenant_id = o.tenant_id AND e.enabled
-            AND CASE WHEN o.type = 'webhook.test' THEN o.data ->> 'endpoint_id' = e.id::text
-              ELSE cardinality(e.event_types) = 0 OR o.type = ANY (e.event_types) END
-          WHERE o.id = ANY($1::bigint[])
-            -- Not the debtor page's own view of a change (its channels all pay:...): the
-            -- change goes out once, as staff and integrators see it.
-            AND (cardinality(o.channels) = 0 OR EXISTS (
-              SELECT 1 FROM unnest(o.channels) AS c (name) WHERE c.name NOT LIKE 'pay:%'))
-          ORDER BY o.id, e.id
-          ON CONFLICT (endpoint_id, event_id) DO NOTHING
-          RETURNING tenant_id
-        )
-        SELECT DISTINCT tenant_id FROM staged ORDER BY 1""",
+        f"WITH staged AS ({STAGE}) SELECT DISTINCT tenant_id FROM staged ORDER BY 1",
         outbox_ids,
     )
     return [r["tenant_id"] for r in rows]

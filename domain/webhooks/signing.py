@@ -31,10 +31,11 @@ def new_secret() -> str:
 
 
 class SecretBox:
-    """Encrypts and decrypts endpoint secrets under a key derived from the server's."""
+    """Encrypts and decrypts endpoint secrets under a key derived from the server's (one key
+    per ``purpose``: a secret sealed for one use cannot be opened as another's)."""
 
-    def __init__(self, server_secret: str) -> None:
-        key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=_PURPOSE).derive(
+    def __init__(self, server_secret: str, purpose: bytes = _PURPOSE) -> None:
+        key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=purpose).derive(
             server_secret.encode()
         )
         self._fernet = Fernet(base64.urlsafe_b64encode(key))

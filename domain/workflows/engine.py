@@ -21,8 +21,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from domain.accounts.audience import account_audience
-from domain.accounts.schemas import AccountUpdate
 from domain.accounts.service import AccountService
+from domain.accounts.statuses import DESK_HELD
 from domain.actor import Actor
 from domain.clock import Clock, utcnow
 from domain.compliance import service as compliance
@@ -396,7 +396,12 @@ class Engine(Service):
             before = await accounts.get(account_id)
             if before.status == step.status:
                 return Outcome("skipped", {"status": step.status, "reason": "already so"})
-            await accounts.update(account_id, AccountUpdate(status=step.status))
+            if before.status in DESK_HELD:
+                # Undoing a dispute, a bankruptcy, a death or a settlement is a person's call,
+                # with its reason, through status-changes: automation leaves them as they are.
+                why = f"a {before.status} account's status changes only from the desk"
+                return Outcome("skipped", {"status": before.status, "reason": why})
+            await accounts.set_status(account_id, step.status)
             return Outcome("done", {"from": before.status, "to": step.status})
         if isinstance(step, Wait):
             now = self.clock()

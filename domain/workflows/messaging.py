@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from email.message import EmailMessage
-from email.utils import make_msgid
+from email.utils import parseaddr
 from typing import Any, Protocol
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -65,6 +65,15 @@ class DevSms:
         return None
 
 
+def message_id(message: int, sender: str) -> str:
+    """The e-mail's Message-ID: the same on every try of one message (sending is at least
+    once: a worker or database that fails after the mail server took it sends it again), so
+    that mail systems and readers can tell a second copy for what it is, as a webhook
+    receiver does by its ``webhook-id``."""
+    domain = parseaddr(sender)[1].rpartition("@")[2] or "recoup.invalid"
+    return f"<recoup-{int(message)}@{domain}>"
+
+
 class Smtp:
     """E-mail over SMTP (aiosmtplib) to ``smtp://user:password@host:port``."""
 
@@ -89,7 +98,7 @@ class Smtp:
         email["From"] = self.sender
         email["To"] = message["to_address"]
         email["Subject"] = message["subject"]
-        email["Message-ID"] = make_msgid(idstring=f"recoup-{message['id']}")
+        email["Message-ID"] = message_id(message["id"], self.sender)
         email.set_content(message["body"])
         try:
             await aiosmtplib.send(

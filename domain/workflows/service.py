@@ -13,6 +13,7 @@ import msgspec
 
 from channels import names
 from domain.accounts.service import AccountService
+from domain.custom_fields.service import CustomFieldService
 from domain.errors import Conflict, InvalidInput, NotFound
 from domain.outbox import events
 from domain.pagination import Page, check_limit, decode_cursor, page
@@ -366,17 +367,21 @@ class TemplateService(Service):
             raise NotFound(f"template {template_id} not found")
         return to_template(row)
 
-    def _check(self, channel: str, subject: str, body: str) -> None:
+    async def _check(self, channel: str, subject: str, body: str) -> None:
         if channel == "email" and not subject.strip():
             raise InvalidInput("an e-mail template needs a subject", field="subject")
         if channel == "sms" and subject:
             raise InvalidInput("a text message has no subject", field="subject")
         probe = templates.sample()
+        # The tenant's custom fields, each with a value: one it does not define is refused.
+        fields = self.using(CustomFieldService)
+        for entity in ("account", "debtor"):
+            probe[entity]["custom"] = {f.key: f.label for f in await fields.fields(entity)}
         templates.check(subject, field="subject", sample=probe)
         templates.check(body, field="body", sample=probe)
 
     async def create(self, data: TemplateCreate) -> Template:
-        self._check(data.channel, data.subject, data.body)
+        await self._check(data.channel, data.subject, data.body)
         name = data.name.strip()
         if await queries.template_name_taken(self.conn, self.actor.tenant_id, name, None):
             raise Conflict(f"a template named {name!r} already exists", field="name")
@@ -399,7 +404,7 @@ class TemplateService(Service):
         name = before.name if data.name is UNSET else data.name.strip()
         subject = before.subject if data.subject is UNSET else data.subject
         body = before.body if data.body is UNSET else data.body
-        self._check(before.channel, subject, body)
+        await self._check(before.channel, subject, body)
         if name.lower() != before.name.lower() and await queries.template_name_taken(
             self.conn, self.actor.tenant_id, name, template_id
         ):

@@ -94,6 +94,14 @@ def _message(exc: BaseException) -> str:
     return str(getattr(exc, "message", None) or exc)
 
 
+class _Custom(dict[str, Any]):
+    """An account's or debtor's custom fields: a defined field this record has no value of
+    renders empty (the template was checked against the tenant's definitions)."""
+
+    def __missing__(self, key: str) -> str:
+        return ""
+
+
 def account_fields(
     account: Mapping[str, Any], debtor: Mapping[str, Any], row: Mapping[str, Any]
 ) -> dict[str, Any]:
@@ -112,11 +120,13 @@ def account_fields(
             "principal": money(row["principal"], currency),
             "days_past_due": account["days_past_due"],
             "due_date": account["due_date"] or "",
+            "custom": _Custom(account["custom"]),
         },
         "debtor": {
             "first_name": debtor["first_name"],
             "last_name": debtor["last_name"],
             "name": f"{debtor['first_name']} {debtor['last_name']}".strip(),
+            "custom": _Custom(debtor["custom"]),
         },
     }
 
@@ -133,8 +143,14 @@ def sample() -> dict[str, Any]:
             "principal": "$100.00",
             "days_past_due": 30,
             "due_date": "2026-01-01",
+            "custom": {},
         },
-        "debtor": {"first_name": "Ada", "last_name": "Lovelace", "name": "Ada Lovelace"},
+        "debtor": {
+            "first_name": "Ada",
+            "last_name": "Lovelace",
+            "name": "Ada Lovelace",
+            "custom": {},
+        },
         "tenant": {"name": "Recoup"},
         "payment": {"amount": "$10.00", "receipt": "R-1", "method": "card"},
         "promise": {"amount": "$50.00", "due_date": "January 1, 2026"},

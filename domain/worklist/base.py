@@ -67,7 +67,10 @@ class WorklistService(Service):
         for account_id, decision in decided.items():
             reason = decision.refusals[0].message if decision.refusals else None
             found[account_id] = TaskContact(
-                allowed=decision.allowed, reason=reason, opens_at=decision.opens_at
+                allowed=decision.allowed,
+                reason=reason,
+                opens_at=decision.opens_at,
+                time_zone=decision.time_zone,
             )
         return found
 

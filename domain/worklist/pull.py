@@ -104,7 +104,7 @@ class PullService(WorklistService):
                     continue
                 chosen = row
                 if decision is not None:
-                    contact = TaskContact(allowed=True)
+                    contact = TaskContact(allowed=True, time_zone=decision.time_zone)
                 break
             skipped += len(held_back)
             await queries.hold_back(self.conn, held_back)

@@ -75,6 +75,8 @@ class TaskContact(msgspec.Struct, kw_only=True):
     allowed: bool
     reason: str | None = None
     opens_at: dt.datetime | None = None
+    # The debtor's zone, in which ``opens_at`` (and a call's due time) is judged.
+    time_zone: str | None = None
 
 
 class Task(msgspec.Struct, kw_only=True):
@@ -220,7 +222,9 @@ class Queue(msgspec.Struct, kw_only=True):
     group_id: int | None
     agent_ids: list[int]
     age_boost_minutes: int | None
+    # Open tasks waiting in the queue, and when the oldest of them was created.
     waiting: int
+    oldest_since: dt.datetime | None
     created_at: dt.datetime
     updated_at: dt.datetime
 

@@ -92,6 +92,7 @@ def to_queue(row: Row) -> Queue:
         agent_ids=list(row["agent_ids"] or []),
         age_boost_minutes=row["age_boost_minutes"],
         waiting=row["waiting"],
+        oldest_since=row["oldest_since"],
         created_at=row["created_at"],
         updated_at=row["updated_at"],
     )

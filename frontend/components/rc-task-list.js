@@ -11,7 +11,7 @@
 // For assistive technology the element is a named group holding the listbox (the rows,
 // which take the focus and point at the selected one) and, beside it, the "nothing here"
 // line: a listbox may own only its options.
-import { h } from "../js/dom.js";
+import { formatDebtorTime, h } from "../js/dom.js";
 import "./rc-money.js";
 
 const TYPE_LABEL = { call: "Call", email: "E-mail", review: "Review", follow_up: "Follow-up", custom: "Task" };
@@ -29,12 +29,12 @@ export function age(iso, now = Date.now()) {
   return `${Math.floor(minutes / 1440)} d`;
 }
 
-const until = new Intl.DateTimeFormat(undefined, { weekday: "short", hour: "2-digit", minute: "2-digit" });
-
+// When the debtor may be called again is judged on their clock, so it is said in their zone.
 export function contactBadge(task) {
   if (!task.contact) return null;
   if (task.contact.allowed) return h("span", { class: "badge", "data-tone": "ok" }, "Call now");
-  const when = task.contact.opens_at ? `until ${until.format(new Date(task.contact.opens_at))}` : "blocked";
+  const { opens_at: opens, time_zone: zone } = task.contact;
+  const when = opens ? `until ${formatDebtorTime(opens, zone, { short: true })}` : "blocked";
   return h("span", { class: "badge", "data-tone": "bad", title: task.contact.reason || "" }, `No call ${when}`);
 }
 

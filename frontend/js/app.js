@@ -7,6 +7,7 @@ import { refresh, signOut } from "./session.js";
 import { accountScreen } from "./screens/account.js";
 import { accountsScreen } from "./screens/accounts.js";
 import { adminScreen } from "./screens/admin.js";
+import { meScreen } from "./screens/me.js";
 import { messagesScreen } from "./screens/messages.js";
 import { queueScreen } from "./screens/queue.js";
 import { reportsScreen } from "./screens/reports.js";
@@ -21,13 +22,18 @@ import { runScreen, workflowRunsScreen } from "./screens/workflow-runs.js";
 import { workflowsScreen } from "./screens/workflows.js";
 
 const screen = document.querySelector("#screen");
+const who = document.querySelector("#who");
 let leaveScreen = null; // what the current screen does when it is left (unsubscribe, ...)
 const routes = [
   [/^\/(accounts)?$/, "accounts", () => accountsScreen()],
   [/^\/accounts\/(\d+)$/, "accounts", (m) => accountScreen(Number(m[1]))],
   [/^\/queue$/, "queue", () => queueScreen()],
   [/^\/team$/, "team", () => teamScreen()],
-  [/^\/admin$/, "admin", () => adminScreen()],
+  [/^\/admin(?:\/(users|groups|api-keys|settings|queues|rules|audit|imports|fields))?$/, "admin", (m) => adminScreen(m[1] || "users")],
+  [/^\/admin\/rules\/new$/, "admin", () => adminScreen("rule", null)],
+  [/^\/admin\/rules\/(\d+)$/, "admin", (m) => adminScreen("rule", Number(m[1]))],
+  [/^\/admin\/imports\/(\d+)$/, "admin", (m) => adminScreen("import", Number(m[1]))],
+  [/^\/me$/, "me", () => meScreen()],
   [/^\/wallboard$/, "wallboard", () => wallboardScreen()],
   [/^\/webhooks$/, "webhooks", () => webhooksScreen()],
   [/^\/webhooks\/(\d+)$/, "webhooks", (m) => webhookEndpointScreen(Number(m[1]))],
@@ -54,11 +60,14 @@ async function start() {
     location.replace(`/login?next=${encodeURIComponent(location.pathname + location.search)}`);
     return;
   }
+  addEventListener("recoup:session-ended", () => {
+    location.replace(`/login?next=${encodeURIComponent(location.pathname + location.search)}`);
+  });
   const me = await api("/users/me");
   document.body.dataset.role = me.role;
   document.body.dataset.userId = me.id;
   realtime.start();
-  document.querySelector("#who").textContent = `${me.name} · ${me.role}`;
+  who.textContent = `${me.name} · ${me.role}`;
   if (location.pathname === "/" && HOME[me.role]) history.replaceState({}, "", HOME[me.role] + location.search);
   for (const link of document.querySelectorAll("#nav a[data-roles]")) {
     link.hidden = !link.dataset.roles.split(",").includes(me.role);
@@ -89,6 +98,8 @@ async function show() {
       if (link.dataset.screen === name) link.setAttribute("aria-current", "page");
       else link.removeAttribute("aria-current");
     }
+    if (name === "me") who.setAttribute("aria-current", "page");
+    else who.removeAttribute("aria-current");
     leaveScreen?.();
     leaveScreen = null;
     try {

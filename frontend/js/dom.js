@@ -62,6 +62,17 @@ const dateTime = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeS
 const date = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeZone: "UTC" });
 
 export const formatDateTime = (iso) => (iso ? dateTime.format(new Date(iso)) : "—");
+
+// A time the contact rules judge, as the debtor's clock shows it, the zone named
+// ("Dec 6, 2026, 9:00 AM debtor time (America/New_York)"); `short` keeps the weekday and the
+// hour, for a list's row. Without a zone it is the viewer's time, like every other.
+export function formatDebtorTime(iso, zone, { short = false } = {}) {
+  if (!iso) return "—";
+  if (!zone) return formatDateTime(iso);
+  const style = short ? { weekday: "short", hour: "2-digit", minute: "2-digit" } : { dateStyle: "medium", timeStyle: "short" };
+  const text = new Intl.DateTimeFormat(undefined, { ...style, timeZone: zone }).format(new Date(iso));
+  return `${text} debtor time (${zone})`;
+}
 export const formatDate = (iso) => (iso ? date.format(new Date(`${iso}T00:00:00Z`)) : "—");
 
 // Amounts arrive as decimal strings and go to Intl.NumberFormat as strings, which formats
@@ -90,4 +101,24 @@ export function flash(node) {
 export function announce(text) {
   const announcer = document.querySelector("#announcer");
   if (announcer) announcer.textContent = text;
+}
+
+// A list an event draws again keeps the rows someone is busy in, as they are: a row holding
+// the focus in a field (something half typed) and a row with a question or an inline form
+// open (marked `data-question`, on the row or inside it, and not hidden). Rows are named by
+// `data-row`; `draw(busy)` gets the busy ones by name and puts each back instead of a fresh
+// row while what it concerns still stands (the caller knows when the question no longer
+// applies). The focus comes back after, since moving a node drops it.
+const FIELD = "input, select, textarea";
+const OPEN_QUESTION = "[data-question]:not([hidden])";
+
+export function redrawKeeping(container, draw) {
+  const focused = document.activeElement;
+  const busy = new Map();
+  for (const row of container.querySelectorAll("[data-row]")) {
+    if ((row.contains(focused) && focused.matches(FIELD))
+      || row.matches(OPEN_QUESTION) || row.querySelector(OPEN_QUESTION)) busy.set(row.dataset.row, row);
+  }
+  draw(busy);
+  if (focused && focused !== document.activeElement && container.contains(focused)) focused.focus();
 }

@@ -73,6 +73,31 @@ export function showProblem(root, summary, error) {
   }
 }
 
+// The submit handler of a form whose refusals land beside their fields: its submit button
+// busy while `action` runs (pressed again meanwhile, nothing happens), the last refusal's
+// marks cleared first, a new one shown with `showProblem`. Resolves to what `action`
+// returned, or undefined when it was refused.
+export function submitForm(form, problem, action) {
+  return async (event) => {
+    event.preventDefault();
+    const button = event.submitter ?? form.querySelector("[type=submit]");
+    if (button.getAttribute("aria-busy") === "true") return undefined;
+    clearFieldErrors(form);
+    problem.replaceChildren();
+    button.setAttribute("aria-busy", "true");
+    button.disabled = true;
+    try {
+      return await action();
+    } catch (error) {
+      showProblem(form, problem, error);
+      return undefined;
+    } finally {
+      button.removeAttribute("aria-busy");
+      button.disabled = false;
+    }
+  };
+}
+
 // Moves to another screen of the app frame without a reload (the frame listens to popstate).
 export function go(path) {
   history.pushState({}, "", path);
@@ -85,7 +110,7 @@ export function confirmButton(label, question, problem, action) {
   const ask = h("button", { type: "button", class: "quiet" }, `${label}…`);
   const yes = h("button", { type: "button", class: "danger" }, label);
   const no = h("button", { type: "button" }, "Keep it");
-  const confirm = h("span", { class: "confirm", role: "group", "aria-label": question, hidden: true },
+  const confirm = h("span", { class: "confirm", role: "group", "aria-label": question, hidden: true, "data-question": "" },
     h("span", {}, question), yes, no);
   ask.addEventListener("click", () => { ask.hidden = true; confirm.hidden = false; no.focus(); });
   no.addEventListener("click", () => { confirm.hidden = true; ask.hidden = false; ask.focus(); });

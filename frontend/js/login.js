@@ -1,11 +1,20 @@
-import { ProblemError, refresh, signIn } from "./session.js";
+import { ProblemError, SIGNED_OUT_NOTE, refresh, signIn } from "./session.js";
 
 const form = document.querySelector("#login-form");
 const problem = document.querySelector("#login-problem");
+const note = document.querySelector("#login-note");
 const button = form.querySelector("button[type=submit]");
 
 // Already signed in (a valid session cookie)? Go straight to the app.
 refresh().then(() => location.replace(next()), () => {});
+
+// Signed out on purpose a moment ago (a new password, signing out everywhere): said once.
+const why = sessionStorage.getItem(SIGNED_OUT_NOTE);
+if (why) {
+  sessionStorage.removeItem(SIGNED_OUT_NOTE);
+  note.textContent = why;
+  note.hidden = false;
+}
 
 function next() {
   const target = new URLSearchParams(location.search).get("next") || "/";
@@ -23,6 +32,7 @@ form.addEventListener("submit", async (event) => {
   } catch (error) {
     problem.textContent = error instanceof ProblemError ? error.message : "Recoup cannot be reached; try again.";
     problem.hidden = false;
+    note.hidden = true;
     form.password.select();
   } finally {
     button.removeAttribute("aria-busy");

@@ -4,6 +4,10 @@
 const AUTH = "/api/v1/auth";
 const SESSION_HEADERS = { "X-Recoup-Session": "cookie" };
 
+// Why this browser was signed out (a new password, signing out everywhere), for the sign-in
+// page to say once.
+export const SIGNED_OUT_NOTE = "recoup:signed-out";
+
 let accessToken = null;
 let expiresAt = 0;
 let refreshing = null;
@@ -67,6 +71,9 @@ async function refreshOnce() {
   });
   if (!response.ok) {
     accessToken = null;
+    // The session was ended (signed out everywhere, deactivated, a new password): the app
+    // frame, once started, goes to the sign-in page.
+    if (response.status === 401) dispatchEvent(new CustomEvent("recoup:session-ended"));
     throw new ProblemError(await readProblem(response), response.status);
   }
   remember(await response.json());

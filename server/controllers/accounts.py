@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from litestar import Controller, get, patch, post
+from litestar import Controller, Request, get, patch, post
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromQuery, JSONBody, QueryParameter
 
@@ -30,7 +30,16 @@ from domain.worklist.callbacks import CallbackService
 from domain.worklist.schemas import CallbackCreate, Task
 from server.auth.guards import EVERYONE, MANAGERS, WORKERS, allow
 from server.controllers.deps import provide_connection, service
-from server.controllers.params import DEFAULT_LIMIT, Cursor, Limit, PathId, QueryId, Search
+from server.controllers.params import (
+    CUSTOM_FILTERS,
+    DEFAULT_LIMIT,
+    Cursor,
+    Limit,
+    PathId,
+    QueryId,
+    Search,
+    custom_filters,
+)
 
 Days = Annotated[int | None, QueryParameter(ge=0, le=100_000)]
 
@@ -47,9 +56,15 @@ class AccountController(Controller):
         "conn": Provide(provide_connection),
     }
 
-    @get("/", opt=allow(*EVERYONE, scope="accounts:read"), summary="List and filter accounts")
+    @get(
+        "/",
+        opt=allow(*EVERYONE, scope="accounts:read"),
+        summary="List and filter accounts",
+        description=CUSTOM_FILTERS,
+    )
     async def list_accounts(
         self,
+        request: Request[Any, Any, Any],
         accounts: NamedDependency[AccountService],
         status: Annotated[
             list[AccountStatus | Literal[""]] | None,
@@ -78,6 +93,7 @@ class AccountController(Controller):
             currency=currency,
             debtor_id=debtor_id,
             q=q,
+            custom=custom_filters(request.query_params),
         )
         return await accounts.list(filters, cursor=cursor, limit=limit)
 

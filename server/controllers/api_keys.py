@@ -6,7 +6,7 @@ from litestar import Controller, delete, get, post
 from litestar.di import NamedDependency
 from litestar.params import JSONBody
 
-from domain.auth.schemas import ApiKey, ApiKeyCreate, ApiKeyCreated
+from domain.auth.schemas import ApiKey, ApiKeyCreate, ApiKeyCreated, ApiKeyScopes
 from domain.auth.service import ApiKeyService
 from domain.pagination import Page
 from server.auth.guards import ADMINS, allow
@@ -28,6 +28,10 @@ class ApiKeyController(Controller):
         limit: Limit = DEFAULT_LIMIT,
     ) -> Page[ApiKey]:
         return keys.paged(await keys.list(), cursor, limit)
+
+    @get("/scopes", summary="The scopes a key can be given, with what each allows")
+    async def scopes(self) -> ApiKeyScopes:
+        return ApiKeyService.scopes()
 
     @post("/", summary="Create an API key; the response is the only time the key is shown")
     async def create(

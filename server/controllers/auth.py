@@ -90,15 +90,17 @@ class AuthController(Controller):
         resources = _resources(request)
         try:
             await resources.limiter.attempt(data.email, client_address(request))
-        except RedisError as exc:
-            log.warning("login rate limit unavailable", error=str(exc))
+        except RedisError as exc:  # signing in goes on without the limit; said once an outage
+            if resources.outages.noted(exc) is None:
+                log.warning("login rate limit unavailable", error=str(exc))
         tokens = await resources.auth.login(
             data.email, data.password, request_id=request_id_of(request.scope)
         )
         try:
             await resources.limiter.succeeded(data.email)
-        except RedisError as exc:
-            log.warning("login rate limit unavailable", error=str(exc))
+        except RedisError as exc:  # signing in goes on without the limit; said once an outage
+            if resources.outages.noted(exc) is None:
+                log.warning("login rate limit unavailable", error=str(exc))
         if _wants_cookie(request) and (replaced := request.cookies.get(REFRESH_COOKIE)):
             # Signing in again in this browser ends the sign-in whose cookie is replaced.
             await resources.auth.logout(replaced)

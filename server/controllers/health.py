@@ -1,4 +1,4 @@
-"""Liveness, readiness (database and Redis answer) and Prometheus metrics.
+"""Liveness, readiness (database and Redis answer, or which does not) and Prometheus metrics.
 
 Metrics tell how busy the floor is and what fails: open in development, behind the
 ``METRICS_TOKEN`` bearer once one is set, and closed in production until it is.
@@ -18,6 +18,7 @@ from prometheus_client import Gauge
 from domain.errors import Unauthenticated
 from domain.outbox import queries as outbox_queries
 from server.observability import metrics_payload
+from server.outage import DATABASE, REDIS, RETRY_AFTER_SECONDS, Outages
 
 log = structlog.get_logger("recoup.health")
 
@@ -29,27 +30,34 @@ async def live() -> dict[str, str]:
     return {"status": "ok"}
 
 
-async def _check(name: str, probe: Any) -> tuple[str, str]:
+async def _check(outages: Outages, name: str, probe: Any) -> tuple[str, str]:
     try:
         await asyncio.wait_for(probe, _CHECK_TIMEOUT)
     except Exception as exc:  # a readiness probe reports every failure, whatever it is
+        outages.noted(exc)  # the outage's one log line, if no request has said it yet
         return name, f"error: {type(exc).__name__}: {exc}"[:200]
     return name, "ok"
 
 
 @get("/health/ready", opt={"exclude_from_auth": True}, include_in_schema=False)
 async def ready(request: Request[Any, Any, Any]) -> Response[dict[str, Any]]:
+    """200 when the database and Redis answer; 503 with ``Retry-After`` naming what does
+    not (``down``: ``database``, ``redis``), each check's error in ``checks``."""
     resources = request.app.state.resources
     checks = dict(
         await asyncio.gather(
-            _check("database", resources.db.ping()),
-            _check("redis", resources.redis.ping()),
+            _check(resources.outages, DATABASE, resources.db.ping()),
+            _check(resources.outages, REDIS, resources.redis.ping()),
         )
     )
-    ok = all(v == "ok" for v in checks.values())
+    down = sorted(name for name, result in checks.items() if result != "ok")
+    if not down:
+        return Response({"status": "ok", "checks": checks}, status_code=HTTP_200_OK)
+    request.scope["state"]["outage"] = down[0]  # type: ignore[typeddict-item]
     return Response(
-        {"status": "ok" if ok else "unavailable", "checks": checks},
-        status_code=HTTP_200_OK if ok else HTTP_503_SERVICE_UNAVAILABLE,
+        {"status": "unavailable", "down": down, "checks": checks},
+        status_code=HTTP_503_SERVICE_UNAVAILABLE,
+        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
     )
 
 
@@ -80,6 +88,7 @@ async def metrics(request: Request[Any, Any, Any]) -> Response[bytes]:
         OUTBOX_PENDING.set(pending)
         OUTBOX_LAG.set(oldest)
     except Exception as exc:  # metrics still answer while the database does not
-        log.warning("outbox lag unavailable", error=str(exc))
+        if request.app.state.resources.outages.noted(exc) is None:
+            log.warning("outbox lag unavailable", error=str(exc))
     body, content_type = metrics_payload()
     return Response(body, media_type=content_type)

@@ -1,6 +1,6 @@
 """Parameters several controllers share."""
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from litestar.params import PathParameter, QueryParameter
 
@@ -14,4 +14,33 @@ Search = Annotated[str | None, QueryParameter(max_length=200, description="prefi
 PathId = Annotated[int, PathParameter(ge=INT64_MIN, le=INT64_MAX)]
 QueryId = Annotated[int | None, QueryParameter(ge=INT64_MIN, le=INT64_MAX)]
 
-__all__ = ["DEFAULT_LIMIT", "Cursor", "Limit", "PathId", "QueryId", "Search"]
+# The account list's and export's filters on custom fields, in the query string as
+# ``custom.<key>=value`` and ``debtor.custom.<key>=value`` (names OpenAPI cannot list).
+CUSTOM_FILTERS = (
+    "Custom fields filter too: `custom.<key>=value` (the account's) and "
+    "`debtor.custom.<key>=value` (its debtor's), each value read as its field's type (a "
+    "multi-select must hold every value given, comma-separated); a key the tenant does not "
+    "define is a 422 naming it."
+)
+
+
+def custom_filters(query: Any) -> dict[str, str] | None:
+    """The query string's ``custom.<key>`` and ``debtor.custom.<key>`` parameters."""
+    found = {
+        name: value
+        for name, value in query.multi_items()
+        if name.startswith(("custom.", "debtor.custom."))
+    }
+    return found or None
+
+
+__all__ = [
+    "CUSTOM_FILTERS",
+    "DEFAULT_LIMIT",
+    "Cursor",
+    "Limit",
+    "PathId",
+    "QueryId",
+    "Search",
+    "custom_filters",
+]

@@ -133,7 +133,10 @@ class AgentGroupController(Controller):
         "/{group_id:int}",
         opt=allow(*ADMINS),
         status_code=HTTP_204_NO_CONTENT,
-        summary="Delete an agent group (its members keep working, without a group)",
+        summary=(
+            "Delete an agent group (its members keep working, without a group); refused "
+            "while a task queue or task rule uses it"
+        ),
     )
     async def remove(self, groups: NamedDependency[AgentGroupService], group_id: PathId) -> None:
         await groups.delete(group_id)

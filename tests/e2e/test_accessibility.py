@@ -3,12 +3,14 @@ violation (contrast, roles and their required parents and children, names of con
 
 axe-core comes inside the `axe-playwright-python` package (no CDN); a moderate or minor
 finding is left to review, a serious or critical one fails the test with axe's own words.
-The API reference at /schema is left out: it is Swagger UI's own page and theme (its
-method badges are white on light green and blue, about 2:1), not one of Recoup's screens.
+The API reference at /schema is checked too: Swagger UI's theme, with our stylesheet over it
+darkening what failed contrast (white method badges on light green and blue, about 2:1),
+checked closed and with an operation open.
 """
 
 from __future__ import annotations
 
+import msgspec
 import pytest
 from axe_playwright_python.async_playwright import Axe
 from playwright.async_api import Browser, Page, expect
@@ -17,6 +19,8 @@ from tests.e2e.test_login import sign_in
 from tests.e2e.test_pay_page import PHONE, link_for
 from tests.e2e.test_queue import call
 from tests.factories import SeededTenant
+from tests.integration.imports.files import MAPPING
+from tests.integration.imports.sftp_server import new_key, private_text
 
 AXE = Axe()
 BLOCKING = {"serious", "critical"}
@@ -73,6 +77,23 @@ async def test_every_screen_has_no_serious_violation(
         },
     )
 
+    # An SFTP source, so that the imports screen shows its table.
+    preset = {"name": "DebtFlow", "mapping": msgspec.to_builtins(MAPPING)}
+    mapping = await call(base, admin, "POST", "/import-mappings", preset)
+    source = {
+        "name": "DebtFlow daily",
+        "host": "sftp.debtflow.example",
+        "username": "recoup",
+        "private_key": private_text(new_key()),
+        "folder": "/outgoing",
+        "processed_folder": "/outgoing/done",
+        "mapping_id": mapping["id"],
+    }
+    await call(base, admin, "POST", "/sftp-sources", source)
+
+    group = await call(base, admin, "POST", "/agent-groups", {"name": "Early shift"})
+    await call(base, admin, "PATCH", f"/users/{tenant.collector.id}", {"group_id": group["id"]})
+
     context = await browser.new_context(viewport={"width": 1280, "height": 800})
     page = await context.new_page()
     found: dict[str, list[str]] = {}
@@ -94,7 +115,18 @@ async def test_every_screen_has_no_serious_violation(
         "templates": "/templates",
         "messages": "/messages",
         "admin": "/admin",
+        "admin queues": "/admin/queues",
+        "admin rules": "/admin/rules",
+        "admin new rule": "/admin/rules/new",
+        "admin settings": "/admin/settings",
+        "admin api keys": "/admin/api-keys",
+        "admin audit": "/admin/audit",
+        "admin imports": "/admin/imports",
+        "admin fields": "/admin/fields",
         "webhooks": "/webhooks",
+        "admin users": "/admin/users",
+        "admin groups": "/admin/groups",
+        "my account": "/me",
     }
     for name, path in screens.items():
         await page.goto(f"{base}{path}")
@@ -107,6 +139,10 @@ async def test_every_screen_has_no_serious_violation(
         if name == "team":
             await page.locator("#task-list li .task-check").first.click()
             await expect(page.locator("#bulk-count")).to_have_text("1 task ticked")
+        if name in ("admin users", "admin groups"):
+            # One user or group open, as an admin changes them.
+            await page.locator("tbody tr button").first.click()
+            await expect(page.locator("#user-editor, #group-editor")).to_be_visible()
         found[name] = await violations(page)
     # The team view on a phone: its filters and bulk actions stack.
     await page.set_viewport_size({"width": 390, "height": 844})
@@ -114,6 +150,18 @@ async def test_every_screen_has_no_serious_violation(
     await _settled(page)
     found["team on a phone"] = await violations(page)
     await context.close()
+
+    # The API reference, as an integrator reads it: every operation listed, then one open.
+    docs = await browser.new_context(viewport={"width": 1280, "height": 800})
+    reference = await docs.new_page()
+    await reference.goto(f"{base}/schema")
+    operation = reference.locator("#operations-users-ApiV1UsersMeMe")
+    await expect(operation).to_be_visible(timeout=30_000)
+    found["api reference"] = await violations(reference)
+    await operation.locator(".opblock-summary").first.click()
+    await expect(operation.get_by_role("button", name="Try it out")).to_be_visible()
+    found["api reference, an operation open"] = await violations(reference)
+    await docs.close()
 
     # The debtor's page, on a phone.
     link = await link_for(client, tenant, account.id)
@@ -127,7 +175,8 @@ async def test_every_screen_has_no_serious_violation(
 
     report = [f"{name}: {line}" for name, lines in found.items() for line in lines]
     assert not report, "\n".join(report)
-    assert len(found) == 15
+    # With the sign-in, the team on a phone, the API reference twice and the payment page.
+    assert len(found) == len(screens) + 5
 
 
 @pytest.mark.parametrize("width", [1280, 390])

@@ -43,9 +43,14 @@ async def test_changes_in_one_page_appear_live_in_another(
             "Left a voicemail about the balance"
         )
 
-    # The supervisor changes the status; the collector's page shows it.
-    await supervisor.get_by_label("Status", exact=True).select_option("disputed")
-    await supervisor.get_by_role("button", name="Set status").click()
+    # The supervisor opens a dispute (the one way a status changes on screen, asked first);
+    # the collector's page shows it.
+    await expect(supervisor.get_by_role("button", name="Set status")).to_have_count(0)
+    await expect(supervisor.locator("#account-status")).to_have_count(0)
+    await supervisor.get_by_label("Change", exact=True).select_option("disputed")
+    await supervisor.get_by_label("Reason", exact=True).select_option("not_mine")
+    await supervisor.get_by_role("button", name="Change status…").click()
+    await supervisor.locator("#status-confirm-yes").click()
     await expect(collector.locator("#facts")).to_contain_text("Disputed")
     # One summary says contact is stopped, and a banner above the account says why.
     await expect(collector.locator("#contact-banner")).to_have_text(

@@ -10,9 +10,12 @@ from typing import Any
 import httpx
 from playwright.async_api import Browser, Page, WebSocketRoute, expect
 
+from channels.redis_backend import RedisBackend
+from tasks.stats import Snapshots
 from tests.e2e.conftest import screenshot
 from tests.e2e.test_login import sign_in
 from tests.factories import SeededTenant
+from tests.integration.test_admin_users_api import new_user
 
 TV = {"width": 1920, "height": 1080}
 PHONE = {"width": 390, "height": 844}
@@ -180,6 +183,44 @@ async def test_a_supervisor_runs_an_agent_from_the_wallboards_grid(
     await expect(page.locator(".wallboard")).to_have_attribute("data-state", "live")
     await expect(page.locator("#wb-agents li").first).to_be_visible()
     assert await page.locator("#wb-agents rc-agent-controls").count() == 0
+
+
+async def test_a_capacity_being_typed_on_the_grid_keeps_its_focus_as_an_agent_arrives(
+    page: Page, live_server: str, relay, db, redis_url: str, tenant: SeededTenant
+) -> None:
+    """A new collector arrives with the next snapshot and takes their place in name order;
+    the card beside it, where a supervisor is typing a capacity, is not moved under them."""
+    await sign_in(page, live_server, tenant.supervisor.email, tenant.supervisor.password)
+    await expect(page.locator("#who")).not_to_be_empty()
+    await page.goto(f"{live_server}/wallboard")
+    await expect(page.locator(".wallboard")).to_have_attribute("data-state", "live")
+    card = page.locator(f"#wb-agents li[data-agent='{tenant.collector.id}']")
+    capacity = card.get_by_role("spinbutton", name="Capacity")
+    await capacity.fill("1")
+    async with httpx.AsyncClient(base_url=live_server, headers=tenant.admin.headers) as http:
+        made = await http.post(
+            "/api/v1/users", json=new_user(tenant, name="Aaron Abbot", role="collector")
+        )
+        assert made.status_code == 201, made.text
+    # The snapshot the scheduler sends every few seconds, sent now.
+    backend = RedisBackend(redis_url)
+    try:
+        assert await Snapshots(db, backend).send(tenant.id, force=True)
+    finally:
+        await backend.stop()
+    await expect(page.locator("#wb-agents li").first).to_have_attribute(
+        "data-agent", str(made.json()["id"])
+    )
+    await expect(capacity).to_have_value("1")
+    await expect(capacity).to_be_focused()
+    await page.keyboard.type("2")
+    await page.keyboard.press("Enter")
+    await expect(card.locator(".agent-load")).to_contain_text("/ 12 tasks")
+    async with httpx.AsyncClient(base_url=live_server) as http:
+        agent = await http.get(
+            f"/api/v1/agents/{tenant.collector.id}", headers=tenant.supervisor.headers
+        )
+    assert agent.json()["capacity"] == 12
 
 
 STORE_RACE = """async () => {

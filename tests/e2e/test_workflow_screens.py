@@ -50,8 +50,9 @@ def no_errors(page: Page, *refused: str) -> None:
     assert not failed, failed
 
 
-async def both_sizes(page: Page, name: str, at: str | None = None) -> None:
-    """The screen at desktop and phone width, as the docs show it (from ``at`` down)."""
+async def both_sizes(page: Page, name: str, at: str | None = None, *, whole: bool = False) -> None:
+    """The screen at desktop and phone width, as the docs show it (from ``at`` down, or the
+    ``whole`` page)."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     for size, suffix in ((DESKTOP, ""), (PHONE, "-phone")):
         await page.set_viewport_size(size)
@@ -60,7 +61,7 @@ async def both_sizes(page: Page, name: str, at: str | None = None) -> None:
             await page.locator(at).first.evaluate("e => e.scrollIntoView({block: 'start'})")
         else:
             await page.evaluate("scrollTo(0, 0)")
-        await page.screenshot(path=str(SCREENSHOTS / f"{name}{suffix}.png"))
+        await page.screenshot(path=str(SCREENSHOTS / f"{name}{suffix}.png"), full_page=whole)
         # Nothing wider than the screen (a table scrolls in its own box).
         wide = await page.evaluate(WIDER_THAN_SCREEN)
         assert not wide, (name, size, wide)

@@ -52,11 +52,13 @@ ROUTE_RULES: dict[tuple[str, str], Rule] = {
     # API keys: admins only, and never a key itself.
     ("GET", f"{V1}/api-keys"): Rule(ADMINS),
     ("POST", f"{V1}/api-keys"): Rule(ADMINS),
+    ("GET", f"{V1}/api-keys/scopes"): Rule(ADMINS),
     ("GET", f"{V1}/api-keys/{{key_id:int}}"): Rule(ADMINS),
     ("DELETE", f"{V1}/api-keys/{{key_id:int}}"): Rule(ADMINS),
-    # The tenant: everyone reads its settings; admins change them.
+    # The tenant: everyone reads its settings; admins change them and preview buckets.
     ("GET", f"{V1}/tenant"): Rule(EVERYONE, "accounts:read"),
     ("PATCH", f"{V1}/tenant"): Rule(ADMINS),
+    ("POST", f"{V1}/tenant/buckets/preview"): Rule(ADMINS),
     # Debtors: managers create; collectors read and update those of their accounts.
     ("GET", f"{V1}/debtors"): Rule(EVERYONE, "debtors:read"),
     ("POST", f"{V1}/debtors"): Rule(MANAGERS, "debtors:write"),
@@ -163,6 +165,32 @@ ROUTE_RULES: dict[tuple[str, str], Rule] = {
     ("GET", f"{V1}/reports/promises.csv"): Rule(MANAGERS),
     ("GET", f"{V1}/reports/collectors"): Rule(MANAGERS),
     ("GET", f"{V1}/reports/collectors.csv"): Rule(MANAGERS),
+    # Exports: whoever reads the list reads its CSV (a collector: what they may see).
+    ("GET", f"{V1}/exports/accounts.csv"): Rule(EVERYONE, "accounts:read"),
+    ("GET", f"{V1}/exports/payments.csv"): Rule(EVERYONE, "payments:read"),
+    ("GET", f"{V1}/exports/interactions.csv"): Rule(EVERYONE, "interactions:read"),
+    # Imports and their mappings: admins only, no API key.
+    ("GET", f"{V1}/imports"): Rule(ADMINS),
+    ("POST", f"{V1}/imports"): Rule(ADMINS),
+    ("POST", f"{V1}/imports/preview"): Rule(ADMINS),
+    ("GET", f"{V1}/imports/{{import_id:int}}"): Rule(ADMINS),
+    ("GET", f"{V1}/imports/{{import_id:int}}/rejected.csv"): Rule(ADMINS),
+    ("GET", f"{V1}/import-mappings"): Rule(ADMINS),
+    ("POST", f"{V1}/import-mappings"): Rule(ADMINS),
+    ("GET", f"{V1}/import-mappings/{{mapping_id:int}}"): Rule(ADMINS),
+    ("PATCH", f"{V1}/import-mappings/{{mapping_id:int}}"): Rule(ADMINS),
+    ("DELETE", f"{V1}/import-mappings/{{mapping_id:int}}"): Rule(ADMINS),
+    # Custom field definitions: everyone reads them (API keys with accounts:read); admins change them.
+    ("GET", f"{V1}/custom-fields"): Rule(EVERYONE, "accounts:read"),
+    ("POST", f"{V1}/custom-fields"): Rule(ADMINS),
+    ("GET", f"{V1}/custom-fields/{{field_id:int}}"): Rule(EVERYONE, "accounts:read"),
+    ("PATCH", f"{V1}/custom-fields/{{field_id:int}}"): Rule(ADMINS),
+    ("DELETE", f"{V1}/custom-fields/{{field_id:int}}"): Rule(ADMINS),
+    ("GET", f"{V1}/sftp-sources"): Rule(ADMINS),
+    ("POST", f"{V1}/sftp-sources"): Rule(ADMINS),
+    ("GET", f"{V1}/sftp-sources/{{source_id:int}}"): Rule(ADMINS),
+    ("PATCH", f"{V1}/sftp-sources/{{source_id:int}}"): Rule(ADMINS),
+    ("DELETE", f"{V1}/sftp-sources/{{source_id:int}}"): Rule(ADMINS),
     # Webhook endpoints, their deliveries and attempts: admins, and keys that manage them.
     ("GET", f"{V1}/webhook-endpoints"): Rule(ADMINS, "webhooks:manage"),
     ("POST", f"{V1}/webhook-endpoints"): Rule(ADMINS, "webhooks:manage"),

@@ -8,11 +8,17 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+import asyncssh
 import msgspec
 
 from domain.actor import Actor, system_actor
 from domain.auth.schemas import SCOPES, ApiKeyCreate
 from domain.auth.service import ApiKeyService, expand_scopes
+from domain.custom_fields.schemas import CustomFieldCreate
+from domain.custom_fields.service import CustomFieldService
+from domain.imports.mapping import Mapping, MappingPresetCreate
+from domain.imports.service import ImportService
+from domain.imports.sftp import SftpSourceCreate, SftpSourceService, key_box
 from domain.payments.links import PaymentLinkService
 from domain.payments.schemas import PaymentCreate
 from domain.payments.service import PaymentService
@@ -44,6 +50,10 @@ PATH_KINDS = {
     "endpoint_id": "webhook_endpoint",
     "delivery_id": "webhook_delivery",
     "contact_id": "contact",
+    "import_id": "import",
+    "mapping_id": "import_mapping",
+    "field_id": "custom_field",
+    "source_id": "sftp_source",
 }
 # Objects that belong to an account: a collector sees them only with the account.
 ON_AN_ACCOUNT = frozenset({"account", "debtor", "payment", "link", "task", "contact"})
@@ -52,6 +62,12 @@ ON_AN_ACCOUNT = frozenset({"account", "debtor", "payment", "link", "task", "cont
 # object away from a less privileged one still to come (a task handed back by a manager
 # is no longer the collector's).
 ROLES_IN_ORDER = ("collector", "readonly", "supervisor", "admin")
+
+WALK_MAPPING = Mapping(
+    columns={"account_ref": "A", "debtor_ref": "D", "principal": "P"}, default_currency="USD"
+)
+WALK_MAPPING_JSON = msgspec.to_builtins(WALK_MAPPING)
+WALK_KEY = asyncssh.generate_private_key("ssh-ed25519").export_private_key().decode()
 
 LATE = {"field": "days_past_due", "op": "at_least", "value": 30}
 
@@ -187,6 +203,36 @@ async def make(
                 endpoint,
                 uuid.uuid4(),
                 account_id,
+            )
+        if kind == "import_mapping":
+            made = MappingPresetCreate(name=name, mapping=WALK_MAPPING)
+            return (await ImportService(conn, system).create_preset(made)).id
+        if kind == "custom_field":
+            made = CustomFieldCreate(
+                entity="debtor", key=name.replace("-", "_"), label="Walk", type="string"
+            )
+            return (await CustomFieldService(conn, system).create(made)).id
+        if kind == "sftp_source":
+            mapping = await make(side, "import_mapping", account_id=account_id, collector_id=0)
+            source = SftpSourceCreate(
+                name=name,
+                host="sftp.example.com",
+                username="walk",
+                private_key=WALK_KEY,
+                folder="/in",
+                processed_folder="/done",
+                mapping_id=mapping,
+            )
+            return (await SftpSourceService(conn, system, box=key_box(SECRET)).create(source)).id
+        if kind == "import":
+            return await conn.fetchval(
+                """INSERT INTO imports (tenant_id, kind, file_name, path, size_bytes, checksum,
+                  mapping, status, rows_read, rows_rejected)
+                VALUES ($1, 'accounts', 'walk.csv', '/nonexistent/walk.csv', 10, $2, $3,
+                  'done', 1, 0) RETURNING id""",
+                tenant.id,
+                "0" * 64,
+                msgspec.to_builtins(WALK_MAPPING),
             )
         if kind == "api_key":
             created = await ApiKeyService(conn, tenant.admin.actor).create(

@@ -4,6 +4,7 @@ resolved; who may make each, from which statuses, what stops contact, audit and 
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 
 import httpx
 import pytest
@@ -12,6 +13,14 @@ from channels import names
 from domain.workflows import queries as workflow_queries
 from tests.factories import SeededTenant
 from tests.integration.supervisor_helpers import mark, written
+from tests.integration.workflow_helpers import (
+    a_month_ahead,
+    broken,
+    deliver,
+    run_jobs,
+    runs,
+    workflow,
+)
 
 ACCOUNTS = "/api/v1/accounts"
 STARTS = ("active", "promised", "promise_broken", "disputed", "paid", "closed")
@@ -242,3 +251,74 @@ async def test_a_due_date_workflow_leaves_settled_bankrupt_and_deceased_accounts
             conn, 999, "account.days_past_due", due, due
         )
         assert staged == 2
+
+
+@pytest.mark.parametrize("status", ["active", "disputed", "settled", "closed"])
+async def test_an_edit_refuses_a_status_and_names_the_one_way_in(
+    client, tenant: SeededTenant, status: str
+) -> None:
+    account = tenant.accounts[0]
+    await put_status(client, tenant, account.id, "disputed")
+    url = f"{ACCOUNTS}/{account.id}"
+    since = await mark(tenant)
+    for headers in (tenant.supervisor.headers, tenant.admin.headers):
+        answer = await client.patch(url, json={"status": status, "fees": "9.00"}, headers=headers)
+        assert answer.status_code == 422, answer.text
+        problem = answer.json()
+        assert problem["field"] == "status"
+        assert problem["detail"] == (
+            f"an account's status changes through POST /api/v1/accounts/{account.id}"
+            "/status-changes, which applies the rules of each change"
+        )
+    after = (await client.get(url, headers=tenant.admin.headers)).json()
+    assert (after["status"], Decimal(after["fees"])) == ("disputed", account.fees)
+    assert (await written(tenant, since)).audit == []
+    # The same edit without the status goes through.
+    fees = await client.patch(url, json={"fees": "9.00"}, headers=tenant.supervisor.headers)
+    assert fees.status_code == 200, fees.text
+
+
+async def test_an_edit_of_another_tenants_account_with_a_status_is_not_found(
+    client, tenants, tenant: SeededTenant
+) -> None:
+    other = await tenants.new()
+    answer = await client.patch(
+        f"{ACCOUNTS}/{other.accounts[0].id}",
+        json={"status": "active"},
+        headers=tenant.supervisor.headers,
+    )
+    assert answer.status_code == 404, answer.text
+
+
+async def test_a_workflow_does_not_move_an_account_a_person_stopped(
+    client, db, tenant: SeededTenant
+) -> None:
+    flow = await workflow(
+        client, tenant, "promise.broken", [{"kind": "set_status", "status": "promise_broken"}]
+    )
+    held = {"disputed": tenant.accounts[0], "settled": tenant.accounts[1]}
+    free = tenant.accounts[2]
+    for status, account in held.items():
+        await put_status(client, tenant, account.id, status)
+    for account in (*held.values(), free):
+        await deliver(db, tenant.id, "promise.broken", broken(account.id))
+    await run_jobs(db, tenant.id, a_month_ahead())
+    steps = {r["account_id"]: r["steps"][0] for r in await runs(client, tenant, flow["id"])}
+    for status, account in held.items():
+        assert steps[account.id]["outcome"] == "skipped", steps[account.id]
+        assert steps[account.id]["detail"] == {
+            "status": status,
+            "reason": f"a {status} account's status changes only from the desk",
+        }
+    assert steps[free.id]["detail"] == {"from": "active", "to": "promise_broken"}
+    shown = {
+        a.id: (await client.get(f"{ACCOUNTS}/{a.id}", headers=tenant.admin.headers)).json()[
+            "status"
+        ]
+        for a in (*held.values(), free)
+    }
+    assert shown == {
+        held["disputed"].id: "disputed",
+        held["settled"].id: "settled",
+        free.id: "promise_broken",
+    }

@@ -198,8 +198,9 @@ def test_asvs_v6_2_7_paste_and_password_managers_are_not_blocked() -> None:
             blocked = r"""\bon(paste|drop)\b|addEventListener\(\s*["'](paste|drop)["']"""
             assert not re.search(blocked, text), path
     for field in _password_inputs():
-        assert 'autocomplete="off"' not in field, field
-        assert re.search(r'autocomplete="(current|new)-password"', field), field
+        # As an HTML attribute (autocomplete="...") or in h()'s attributes (autocomplete: "...").
+        assert not re.search(r"""autocomplete[=:]\s*["']off["']""", field), field
+        assert re.search(r"""autocomplete[=:]\s*["'](current|new)-password["']""", field), field
 
 
 async def test_asvs_v6_2_8_the_password_is_verified_exactly_as_typed(

@@ -183,7 +183,7 @@ async def test_asvs_v8_3_1_the_server_decides_whatever_the_client_claims_or_hide
 ) -> None:
     # The screens hide the Admin link from collectors; hiding it is not what keeps them out.
     frame = (await client.get("/")).text
-    assert re.search(r'href="/admin"[^>]*data-roles="admin"', frame)
+    assert re.search(r'href="/admin"[^>]*data-roles="admin,supervisor"', frame)
     collector = tenant.collector.headers
     for method, path in (("GET", USERS), ("GET", "/api/v1/api-keys"), ("GET", "/api/v1/audit")):
         refused = await client.request(method, path, headers=collector)

@@ -133,9 +133,9 @@ async def test_a_call_to_a_debtor_who_opted_out_is_refused(client, tenant, accou
 
 
 async def test_an_open_dispute_stops_every_channel(client, tenant, account) -> None:
-    await client.patch(
-        f"/api/v1/accounts/{account.id}",
-        json={"status": "disputed"},
+    await client.post(
+        f"/api/v1/accounts/{account.id}/status-changes",
+        json={"status": "disputed", "reason": "not_mine"},
         headers=tenant.supervisor.headers,
     )
     status = (

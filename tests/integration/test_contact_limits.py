@@ -88,6 +88,8 @@ async def test_contact_status_with_a_fixed_clock(
     assert (by_channel["call"].allowed, by_channel["sms"].allowed) == (allowed, allowed)
     assert by_channel["email"].allowed
     assert status.debtor_local_time.strftime("%H:%M") == f"{hour:02d}:{minute:02d}"
+    window = (status.window_start, status.window_end, status.window_channels)
+    assert window == ("08:00", "21:00", ["call", "sms"])
 
 
 async def test_the_last_day_of_a_quiet_period_is_quiet_and_the_next_is_not(
@@ -161,9 +163,9 @@ async def test_a_refused_call_names_the_field_every_rule_and_when_it_opens(
 async def test_a_block_only_a_person_can_lift_says_so_and_lists_every_rule(
     client, tenant: SeededTenant, account
 ) -> None:
-    disputed = await client.patch(
-        f"/api/v1/accounts/{account.id}",
-        json={"status": "disputed"},
+    disputed = await client.post(
+        f"/api/v1/accounts/{account.id}/status-changes",
+        json={"status": "disputed", "reason": "not_mine"},
         headers=tenant.supervisor.headers,
     )
     assert disputed.status_code == 200, disputed.text

@@ -42,7 +42,15 @@ KNOWN_ID = "must name an existing object of this tenant"
 TIME_ZONE = "an IANA time zone name (the list is the server's tzdata)"
 AMOUNT = "no more decimals than the currency has; payments and promises above zero"
 CURRENCY = "an ISO 4217 currency in use today (CLDR)"
-CUSTOM = "custom fields: keys are identifiers, at most 100, 16 KiB, nested 8 deep"
+CUSTOM = (
+    "custom fields: keys are identifiers, at most 100, 16 KiB, nested 8 deep; once the tenant "
+    "defines fields, each value of its field's type and no other key added or changed"
+)
+FIELD_DEFINITION = {
+    "options": "a select's or multi-select's own: at least one, each once",
+    "expression": "a computed field's own: a CEL expression over its record",
+    "type": "one its stored values all satisfy (or the change is a 409)",
+}
 EMAIL = "an e-mail address"
 PHONE = "a phone number"
 PASSWORD = "strong enough (zxcvbn 3 of 4), not the e-mail or name"
@@ -90,10 +98,25 @@ BEYOND_THE_SCHEMA: dict[str, dict[str, str]] = {
     },
     "GET /api/v1/accounts": {"cursor": CURSOR, "bucket": "one of the tenant's own buckets"},
     "GET /api/v1/accounts/{account_id}/interactions": {"cursor": CURSOR},
+    "GET /api/v1/exports/accounts.csv": {"bucket": "one of the tenant's own buckets"},
+    **{
+        f"GET /api/v1/exports/{name}": {
+            "from": "not after to",
+            "account_id": KNOWN_ID + " (an account the caller sees)",
+        }
+        for name in ("payments.csv", "interactions.csv")
+    },
     "GET /api/v1/accounts/{account_id}/timeline": {"cursor": CURSOR},
     "POST /api/v1/accounts/{account_id}/callbacks": {"at": CALLBACK},
     "GET /api/v1/accounts/{account_id}/payments": {"cursor": CURSOR},
-    "GET /api/v1/audit": {"cursor": CURSOR},
+    "GET /api/v1/audit": {
+        "cursor": CURSOR,
+        "actor_type": "one of user, api_key, system, debtor (sent empty: any)",
+        "actor_id": "with its actor_type",
+        "entity_id": "with its entity_type",
+        "occurred_from": "a time zone offset",
+        "occurred_before": "a time zone offset, after occurred_from",
+    },
     "GET /api/v1/debtors": {"cursor": CURSOR},
     "GET /api/v1/debtors/{debtor_id}/contacts": {"cursor": CURSOR},
     # The debtor's contact details change under other operations (a number removed, its
@@ -139,8 +162,41 @@ BEYOND_THE_SCHEMA: dict[str, dict[str, str]] = {
             "workflows",
             "templates",
             "webhook-endpoints",
+            "imports",
+            "import-mappings",
+            "custom-fields",
+            "sftp-sources",
         )
     },
+    **{
+        route: {
+            "name": "no space at either end",
+            "username": "no spaces, control characters, ':', '@' or '/'",
+            "private_key": "an OpenSSH or PEM private key without a passphrase",
+            "host_key": "an SSH public key",
+            "mapping_id": KNOWN_ID,
+            "folder": "a folder path, not the processed folder",
+            "processed_folder": "a folder path, not the folder files arrive in",
+        }
+        for route in ("POST /api/v1/sftp-sources", "PATCH /api/v1/sftp-sources/{source_id}")
+    },
+    **{
+        f"{route}": {
+            "mapping": "a mapping names known fields (custom ones the tenant defines), feeds "
+            "every required one, reads each column once and defaults to a currency in use",
+            "mapping_id": "one of the tenant's mappings, and not with a mapping",
+            "file": "a file that is not empty",
+            "kind": "a saved mapping's own kind",
+        }
+        for route in (
+            "POST /api/v1/imports",
+            "POST /api/v1/imports/preview",
+            "POST /api/v1/import-mappings",
+            "PATCH /api/v1/import-mappings/{mapping_id}",
+        )
+    },
+    "POST /api/v1/custom-fields": FIELD_DEFINITION,
+    "PATCH /api/v1/custom-fields/{field_id}": FIELD_DEFINITION,
     "POST /api/v1/accounts": {
         "currency": CURRENCY,
         "principal": AMOUNT,
@@ -204,6 +260,9 @@ BEYOND_THE_SCHEMA: dict[str, dict[str, str]] = {
         "buckets": "buckets that cover every day past due, in order",
         "stats": "the red queue-age threshold longer than the amber one; daily targets in "
         "currencies in use, at most 50",
+    },
+    "POST /api/v1/tenant/buckets/preview": {
+        "buckets": "buckets that cover every day past due, in order",
     },
     "POST /api/v1/queues": {"group_id": KNOWN_ID, "agent_ids": KNOWN_ID},
     "PATCH /api/v1/queues/{queue_id}": {"group_id": KNOWN_ID, "agent_ids": KNOWN_ID},

@@ -119,6 +119,8 @@ async def test_request_bodies_are_closed_and_money_is_a_decimal_string(document)
     schemas = document["components"]["schemas"]
     assert schemas["PaymentCreate"]["additionalProperties"] is False
     assert schemas["AccountUpdate"]["additionalProperties"] is False
+    status = schemas["AccountUpdate"]["properties"]["status"]
+    assert "status-changes" in status["description"], status
     amount = schemas["PaymentCreate"]["properties"]["amount"]
     assert amount["type"] == "string"
     assert amount["pattern"] == r"^0*[0-9]{1,16}(\.[0-9]+)?$"

@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import uuid
 from decimal import Decimal
 
 import msgspec
 import pytest
 
 from channels import names
-from channels.protocol import NO_POSITION
+from channels.protocol import NO_POSITION, event_tail
 from domain.accounts.schemas import AccountUpdate
 from domain.accounts.service import AccountService
 from domain.db import Database
-from tasks.relay import Relay
+from domain.outbox import queries
+from tasks.relay import Handoff, Relay
 from tests.factories import SeededTenant
 
 
@@ -63,6 +65,134 @@ async def test_relay_publishes_in_order_marks_published_and_prunes(
         assert (
             await conn.fetchval("SELECT count(*) FROM outbox WHERE tenant_id = $1", tenant.id) == 0
         )
+
+
+class _Undo(Exception):
+    pass
+
+
+async def test_the_claim_builds_each_frame_tail_as_the_protocol_writes_it(
+    db: Database, tenant: SeededTenant
+) -> None:
+    """PostgreSQL writes the frame's tail the relay publishes: byte for byte what
+    ``event_tail`` writes, whatever the type and data hold."""
+    data = {
+        "note": 'a "quoted" \\ back\\slash, a tab\t and a new line\n',
+        "name": "Zoë 𝄞 ✓",
+        "values": [1, 2.5, None, True, {"nested": "</script>"}],
+        "empty": {},
+    }
+    event_id = uuid.uuid4()
+    with pytest.raises(_Undo):  # nothing of it stays for the session's relay
+        async with db.system() as conn:
+            await conn.execute(
+                """INSERT INTO outbox (tenant_id, event_id, type, channels, data, occurred_at)
+                VALUES ($1, $2, $3, $4, $5, now())""",
+                tenant.id,
+                event_id,
+                'odd "type"\té',
+                ["wallboard", "account:1"],
+                data,
+            )
+            stored = await conn.fetchval(
+                "SELECT data::text FROM outbox WHERE event_id = $1", event_id
+            )
+            rows = await queries.claim_unpublished(conn, 10_000)
+            [row] = [r for r in rows if r["tenant_id"] == tenant.id and r["type"].startswith("odd")]
+            assert row["tail"] == event_tail(str(event_id), 'odd "type"\té', stored.encode())
+            assert msgspec.json.decode(b'{"pos":"1-0' + row["tail"]) == {
+                "pos": "1-0",
+                "id": str(event_id),
+                "type": 'odd "type"\té',
+                "data": data,
+            }
+            raise _Undo
+
+
+async def test_the_mark_runs_each_stage_once_and_says_which_tenants_each_kept(
+    db: Database, tenant: SeededTenant
+) -> None:
+    """The mark and every hand-off's staging are one statement: each stage's tenants come
+    back in the hand-offs' order, and the rows are marked with their positions."""
+
+    def stage(event_type: str) -> str:
+        return f"""SELECT o.tenant_id FROM outbox o
+        WHERE o.id = ANY($1::bigint[]) AND o.type = '{event_type}'"""
+
+    with pytest.raises(_Undo):  # uncommitted: the session's relay never sees these rows
+        async with db.system() as conn:
+            ids = [
+                await conn.fetchval(
+                    """INSERT INTO outbox (tenant_id, event_id, type, channels, data,
+                      occurred_at)
+                    VALUES ($1, $2, $3, $4, '{}', now()) RETURNING id""",
+                    tenant.id,
+                    uuid.uuid4(),
+                    event_type,
+                    channels,
+                )
+                for event_type, channels in (
+                    ("bench.b", ["wallboard"]),
+                    ("bench.b", ["wallboard", "account:1"]),
+                    ("bench.c", []),
+                )
+            ]
+            positions = ["1-1", "1-2 1-3", ""]
+            staged = await queries.mark_published(
+                conn, ids, positions, (stage("bench.a"), stage("bench.b"), stage("bench.c"))
+            )
+            assert staged == [[], [tenant.id], [tenant.id]]
+            marked = await conn.fetch(
+                """SELECT positions, published_at IS NOT NULL AS published FROM outbox
+                WHERE id = ANY($1) ORDER BY id""",
+                ids,
+            )
+            assert [(r["positions"], r["published"]) for r in marked] == [
+                (["1-1"], True),
+                (["1-2", "1-3"], True),
+                ([], True),
+            ]
+            assert await queries.mark_published(conn, ids, positions) == []
+            raise _Undo
+
+
+async def test_an_event_a_hand_off_refuses_holds_up_no_other(db: Database, tenant) -> None:
+    """A value a hand-off's table refuses fails the batch's one statement on every try:
+    the rows are then marked one by one, the others staged as ever, the refused one
+    published without its hand-offs, so that the events after it still go out."""
+    refusing = Handoff(
+        wants=lambda _type, _data: False,
+        kick=_no_kick,
+        stage="""SELECT o.tenant_id FROM outbox o WHERE o.id = ANY($1::bigint[])
+          AND 1 / (CASE WHEN o.type = 'test.refused' THEN 0 ELSE 1 END) = 1""",
+    )
+    relay = Relay(db, None, handoffs=[refusing])  # type: ignore[arg-type]
+    with pytest.raises(_Undo):  # uncommitted: the session's relay never sees these rows
+        async with db.system() as conn:
+            rows = [
+                await conn.fetchrow(
+                    """INSERT INTO outbox (tenant_id, event_id, type, channels, data,
+                      occurred_at)
+                    VALUES ($1, $2, $3, '{}', '{}', now()) RETURNING id, type""",
+                    tenant.id,
+                    uuid.uuid4(),
+                    event_type,
+                )
+                for event_type in ("test.fine", "test.refused", "test.fine")
+            ]
+            ids = [r["id"] for r in rows]
+            staged = await relay._mark(conn, rows, ids, ["", "", ""])
+            assert staged == [[tenant.id]]
+            published = await conn.fetchval(
+                "SELECT count(*) FROM outbox WHERE id = ANY($1) AND published_at IS NOT NULL",
+                ids,
+            )
+            assert published == 3
+            raise _Undo
+
+
+async def _no_kick(_tenants: list[int]) -> None:
+    pass
 
 
 async def test_outbox_lag_and_socket_figures_are_metrics(client, tenant: SeededTenant) -> None:

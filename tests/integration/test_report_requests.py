@@ -7,7 +7,7 @@ import httpx
 import pytest
 
 from tests.factories import SeededTenant
-from tests.integration.test_reports import API, ROUTES
+from tests.integration.reports.rows import API, ROUTES
 
 
 @pytest.mark.parametrize("name", ROUTES)

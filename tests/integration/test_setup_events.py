@@ -6,9 +6,10 @@ from __future__ import annotations
 import pytest
 
 from tests.factories import SeededTenant
-from tests.realtime import events, open_socket, subscribe
+from tests.realtime import events, open_socket, silence, subscribe
 
 pytestmark = pytest.mark.usefixtures("relay")
+RULES_CHANGED = "tenant.contact_rules_changed"
 
 
 async def test_queue_rule_and_settings_changes_reach_the_tenant_channel(
@@ -47,7 +48,13 @@ async def test_queue_rule_and_settings_changes_reach_the_tenant_channel(
         await client.patch("/api/v1/tenant", json={"name": "Live Tenant"}, headers=admin)
     ).status_code == 200
 
-    got = await events(watcher, 7)
+    # The tenant's own setup (its creation, its users) may still be on its way: only these.
+    setup = ("queue.", "rule.", "tenant.updated")
+    got = []
+    while len(got) < 7:
+        (event,) = await events(watcher, 1)
+        if event["type"].startswith(setup):
+            got.append(event)
     assert [(e["type"], e["channel"]) for e in got] == [
         ("queue.created", "tenant"),
         ("queue.updated", "tenant"),
@@ -121,3 +128,41 @@ async def test_workflow_and_template_changes_reach_the_tenant_channel(
     assert got[4]["data"] == {"id": flow_id}
     assert got[5]["data"] == {"id": template_id}
     await watcher.close()
+
+
+async def test_new_contact_rules_reach_every_active_users_own_channel(
+    client, live_server, tenant: SeededTenant
+) -> None:
+    """A collector cannot hear the tenant channel, yet their queue shows when each debtor may
+    be called: new contact hours (or a new tenant zone) reach them on their own channel.
+    Other settings do not."""
+    admin = tenant.admin.headers
+    collector = await open_socket(client, live_server, tenant.collector)
+    assert (await subscribe(collector, f"agent:{tenant.collector.id}"))["op"] == "subscribed"
+    readonly = await open_socket(client, live_server, tenant.readonly)
+    assert (await subscribe(readonly, f"agent:{tenant.readonly.id}"))["op"] == "subscribed"
+
+    renamed = await client.patch("/api/v1/tenant", json={"name": "Quiet"}, headers=admin)
+    assert renamed.status_code == 200
+    contact = renamed.json()["settings"]["contact"]
+    # Unchanged contact rules sent again are no news either.
+    same = await client.patch("/api/v1/tenant", json={"contact": contact}, headers=admin)
+    assert same.status_code == 200
+    heard = [e.get("type") for e in await silence(collector)]
+    assert RULES_CHANGED not in heard, heard
+
+    earlier = {**contact, "window_end": "20:00"}
+    changed = await client.patch("/api/v1/tenant", json={"contact": earlier}, headers=admin)
+    assert changed.status_code == 200
+    for ws, user in ((collector, tenant.collector), (readonly, tenant.readonly)):
+        (got,) = await events(ws, 1, of_type=RULES_CHANGED)
+        assert got["channel"] == f"agent:{user.id}"
+        assert got["data"]["contact"]["window_end"] == "20:00"
+        assert got["data"]["time_zone"] == changed.json()["time_zone"]
+
+    zone = await client.patch("/api/v1/tenant", json={"time_zone": "Asia/Tokyo"}, headers=admin)
+    assert zone.status_code == 200
+    (got,) = await events(collector, 1, of_type=RULES_CHANGED)
+    assert got["data"]["time_zone"] == "Asia/Tokyo"
+    await collector.close()
+    await readonly.close()

@@ -18,15 +18,19 @@ from decimal import Decimal
 
 import asyncpg
 import httpx
+import msgspec
 import pytest
 
 from config.settings import DEV_SANDBOX_SECRET
 from domain.db import APP_ROLE, Connection, Database
+from domain.imports import sftp_queries
 from domain.payments.service import PaymentService
 from domain.piccolo_app import APP_CONFIG
 from domain.webhooks import queries as webhook_queries
 from tasks.workflows import process_tenant
 from tests.factories import PASSWORD, SeededTenant, TenantFactory
+from tests.integration.imports.files import HEADER, MAPPING, finish, good_row
+from tests.integration.imports.sftp_server import new_key, private_text
 from tests.integration.test_provider_webhooks import event, stripe_signature
 from tests.integration.workflow_helpers import LINKS, a_month_ahead, deliver
 
@@ -205,6 +209,38 @@ async def furnish(client: httpx.AsyncClient, tenant: SeededTenant) -> None:
     await deliver(tenant.db, tenant.id, "task.completed", completed)
     await process_tenant(tenant.db, tenant.id, LINKS, a_month_ahead())
     await deliver(tenant.db, tenant.id, "task.completed", completed)
+
+    # Imports: a saved mapping, a file imported with it, and the row it refused.
+    preset = {"name": f"m-{unique}", "mapping": msgspec.to_builtins(MAPPING)}
+    mapping_id = _ok(await client.post(f"{api}/import-mappings", json=preset, headers=admin), 201)[
+        "id"
+    ]
+    lines = [HEADER, good_row(0, prefix=f"W{unique}"), [f"W{unique}-bad", "D-x", "", "", "", "USD"]]
+    placed = "\n".join(",".join(line) for line in lines).encode()
+    upload = await client.post(
+        f"{api}/imports",
+        headers=admin,
+        files={"file": ("world.csv", placed, "text/csv")},
+        data={"mapping_id": str(mapping_id)},
+    )
+    await finish(tenant.db, tenant.id, _ok(upload, 201)["id"])
+    # An SFTP source with that mapping, and a file taken from it (as its poll claims one).
+    sftp = {
+        "name": f"s-{unique}",
+        "host": "sftp.example.com",
+        "username": "recoup",
+        "private_key": private_text(new_key()),
+        "folder": "/in",
+        "processed_folder": "/done",
+        "mapping_id": mapping_id,
+    }
+    source = _ok(await client.post(f"{api}/sftp-sources", json=sftp, headers=admin), 201)
+    async with tenant.db.tenant(tenant.id) as conn:
+        await sftp_queries.claim_file(conn, tenant.id, source["id"], "a.csv", "0" * 64, 1)
+
+    # Custom fields: one definition.
+    field = {"entity": "account", "key": "segment", "label": "Segment", "type": "string"}
+    _ok(await client.post(f"{api}/custom-fields", json=field, headers=admin), 201)
 
     # Webhooks: an endpoint, the deliveries the relay stages for it, and an attempt.
     hook = {"url": "https://93.184.215.14/hooks"}

@@ -41,7 +41,7 @@ from tests.integration.workflow_helpers import a_month_ahead, broken, deliver, r
 async def test_the_relay_stages_deliveries_in_its_transaction_and_kicks_the_tenant(
     db: Database, resources: Resources, tenants: TenantFactory
 ) -> None:
-    assert webhook_handoff(None).stage is queries.stage  # type: ignore[arg-type]
+    assert webhook_handoff(None).stage is queries.STAGE  # type: ignore[arg-type]
     tenant = await tenants.new(with_accounts=False)
     made = await add_endpoint(db, tenant.id, "http://127.0.0.1:9/hooks")
     event_id = await emit(db, tenant.id, TYPE, {"account_id": 4})
@@ -53,7 +53,7 @@ async def test_the_relay_stages_deliveries_in_its_transaction_and_kicks_the_tena
     relay = Relay(
         db,
         resources.channels,
-        handoffs=[Handoff(wants=lambda *_: False, kick=kick, stage=queries.stage)],
+        handoffs=[Handoff(wants=lambda *_: False, kick=kick, stage=queries.STAGE)],
     )
     async with db.system() as conn:
         published = None

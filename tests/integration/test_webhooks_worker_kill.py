@@ -10,9 +10,6 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
-import os
-import signal
-import subprocess
 import time
 import uuid
 from collections.abc import Iterator
@@ -25,59 +22,22 @@ from domain.clock import utcnow
 from domain.db import Database
 from domain.webhooks import queries
 from tasks.webhooks import RETRY_SECONDS
-from tests.conftest import RECOUP, ROOT, recoup_env
 from tests.factories import TenantFactory
 from tests.integration.webhook_helpers import TYPE, Receiver, add_endpoint, attempts, sender
+from tests.job_processes import JobProcesses
 
 LEASE_SECONDS = 6
 
 
-class Processes:
-    """`recoup worker` and `recoup scheduler` processes, each in its own process group."""
-
-    def __init__(self, settings: Settings) -> None:
-        self.env = recoup_env(
-            settings,
-            JOBS_QUEUE=f"recoup:jobs:kill-{uuid.uuid4().hex[:8]}",
-            WEBHOOKS_ALLOW_LOCAL="true",
-            WEBHOOKS_LEASE_SECONDS=str(LEASE_SECONDS),
-            LOG_LEVEL="INFO",
-        )
-        self.log = (ROOT / ".recoup" / "test-webhooks-kill.log").open("wb")
-        self.running: list[subprocess.Popen[bytes]] = []
-
-    def start(self, command: str) -> subprocess.Popen[bytes]:
-        process = subprocess.Popen(
-            [*RECOUP, command],
-            cwd=ROOT,
-            env=self.env,
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        self.running.append(process)
-        return process
-
-    def kill(self, process: subprocess.Popen[bytes]) -> None:
-        """kill -9 of the process and its children (taskiq's worker processes)."""
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait(timeout=10)
-        self.running.remove(process)
-
-    def stop(self) -> None:
-        for process in self.running:
-            process.terminate()
-        for process in self.running:
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-        self.log.close()
-
-
 @pytest.fixture
-def processes(settings: Settings) -> Iterator[Processes]:
-    made = Processes(settings)
+def processes(settings: Settings) -> Iterator[JobProcesses]:
+    made = JobProcesses(
+        settings,
+        "webhooks-kill",
+        WEBHOOKS_ALLOW_LOCAL="true",
+        WEBHOOKS_LEASE_SECONDS=str(LEASE_SECONDS),
+        LOG_LEVEL="INFO",
+    )
     try:
         yield made
     finally:
@@ -110,7 +70,7 @@ async def stage(db: Database, tenant_id: int, endpoint_id: int) -> int:
 
 
 async def test_a_worker_killed_mid_delivery_loses_nothing_and_sends_only_the_same_id_again(
-    db: Database, tenants: TenantFactory, processes: Processes
+    db: Database, tenants: TenantFactory, processes: JobProcesses
 ) -> None:
     tenant = await tenants.new(with_accounts=False)
     # The first request is held unanswered; the next ones get a 200.

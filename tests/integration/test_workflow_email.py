@@ -71,6 +71,10 @@ async def test_the_receipt_reaches_the_mail_server_and_its_opt_out_link_works(
     async with db.tenant(tenant.id) as conn:
         message = await conn.fetchrow("SELECT * FROM messages WHERE run_id = $1", run["id"])
     assert (message["status"], message["transport"], message["attempts"]) == ("sent", "smtp", 1)
+    # The Message-ID is the message's own: sent again (at least once), the copy says so.
+    assert mail["Message-ID"] == f"<recoup-{message['id']}@test>"
+    await over(smtp_sink.url).email.send(message)
+    assert [m["Message-ID"] for m in smtp_sink.to(address)] == [mail["Message-ID"]] * 2
 
     # The debtor follows the link and confirms: e-mail is off for them.
     path = urlsplit(link).path
@@ -90,7 +94,7 @@ async def test_the_receipt_reaches_the_mail_server_and_its_opt_out_link_works(
     (step,) = latest["steps"]
     assert (step["kind"], step["outcome"]) == ("send_email", "skipped")
     assert step["detail"]["rules"] == ["opted_out"]
-    assert len(smtp_sink.to(address)) == 1
+    assert len(smtp_sink.to(address)) == 2  # the receipt and its copy above
     shown = await client.get(
         f"{API}/accounts/{account.id}/messages", headers=tenant.collector.headers
     )

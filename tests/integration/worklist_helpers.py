@@ -130,3 +130,29 @@ def agent_actor(tenant: SeededTenant, user_id: int) -> Actor:
 
 def builtins(value: Any) -> Any:
     return msgspec.to_builtins(value)
+
+
+async def make_queue(client, tenant: SeededTenant, **body):  # type: ignore[no-untyped-def]
+    response = await client.post(
+        "/api/v1/queues", json={"name": "Calls", **body}, headers=tenant.supervisor.headers
+    )
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+async def make_rule(client, tenant: SeededTenant, **body):  # type: ignore[no-untyped-def]
+    response = await client.post(
+        "/api/v1/rules",
+        json={"name": "Late and large", "conditions": [], **body},
+        headers=tenant.supervisor.headers,
+    )
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+async def outbox(tenant: SeededTenant, type_: str) -> list[dict]:
+    async with tenant.db.tenant(tenant.id) as conn:
+        rows = await conn.fetch(
+            "SELECT channels, data FROM outbox WHERE type = $1 ORDER BY id", type_
+        )
+    return [{"channels": list(r["channels"]), "data": r["data"]} for r in rows]

@@ -23,7 +23,8 @@ def test_builders_and_parser_agree() -> None:
         "wallboard:1",
         "t1:account:1",
         "secrets:1",
-        "import:1",
+        "import",
+        "import:me",
         "tenant:1",
         "account:1:2",
         "ACCOUNT:1",
@@ -42,3 +43,8 @@ def test_tenant_scoping_round_trips() -> None:
     assert names.unscoped(full) == (5, "account:9")
     with pytest.raises(names.ChannelNameError):
         names.unscoped("account:9")
+
+
+def test_an_imports_channel_is_named_by_its_id() -> None:
+    assert names.import_progress(42) == "import:42"
+    assert names.parse("import:42") == ("import", 42)

@@ -18,6 +18,7 @@ from domain.workflows.queries.messages import (
     update_template,
 )
 from domain.workflows.queries.runs import (
+    STAGE,
     arm_collections,
     arm_outcomes,
     claim_run,
@@ -55,6 +56,7 @@ from domain.workflows.queries.workflows import (
 )
 
 __all__ = [
+    "STAGE",
     "arm_collections",
     "arm_outcomes",
     "claim_message",

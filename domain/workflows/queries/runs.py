@@ -22,22 +22,24 @@ _ENTERED = """WITH entered AS (
 )"""
 
 
+# Relayed events (outbox ids in $1) that an enabled workflow of their tenant starts on,
+# copied into the inbox; the tenants that got any. The relay runs it inside its own
+# statement that marks the batch published (``domain/outbox/queries.py``).
+STAGE = """INSERT INTO workflow_inbox (tenant_id, event_id, type, data, occurred_at)
+SELECT o.tenant_id, o.event_id, o.type, o.data, o.occurred_at
+FROM outbox o
+WHERE o.id = ANY($1::bigint[]) AND EXISTS (
+  SELECT 1 FROM workflows w
+  WHERE w.tenant_id = o.tenant_id AND w.enabled AND w.trigger_type = o.type)
+ORDER BY o.id
+ON CONFLICT (event_id) DO NOTHING
+RETURNING tenant_id"""
+
+
 async def stage(conn: Connection, outbox_ids: list[int]) -> list[int]:
-    """Copy relayed events that an enabled workflow of their tenant starts on into the
-    inbox (in the relay's transaction); the tenants that got any."""
+    """``STAGE`` on its own (in the caller's transaction)."""
     rows = await conn.fetch(
-        """WITH staged AS (
-          INSERT INTO workflow_inbox (tenant_id, event_id, type, data, occurred_at)
-          SELECT o.tenant_id, o.event_id, o.type, o.data, o.occurred_at
-          FROM outbox o
-          WHERE o.id = ANY($1::bigint[]) AND EXISTS (
-            SELECT 1 FROM workflows w
-            WHERE w.tenant_id = o.tenant_id AND w.enabled AND w.trigger_type = o.type)
-          ORDER BY o.id
-          ON CONFLICT (event_id) DO NOTHING
-          RETURNING tenant_id
-        )
-        SELECT DISTINCT tenant_id FROM staged ORDER BY 1""",
+        f"WITH staged AS ({STAGE}) SELECT DISTINCT tenant_id FROM staged ORDER BY 1",
         outbox_ids,
     )
     return [r["tenant_id"] for r in rows]

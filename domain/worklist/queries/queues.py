@@ -10,20 +10,25 @@ import asyncpg
 from domain.db import Connection
 from domain.sql import assignments
 
-QUEUE_COLUMNS = """q.id, q.name, q.group_id, q.agent_ids, q.age_boost_minutes, q.created_at,
-  q.updated_at,
-  (SELECT count(*) FROM tasks t WHERE t.tenant_id = q.tenant_id AND t.queue_id = q.id
-     AND t.status = 'open') AS waiting"""
+# Each queue with what waits in it: how many tasks and since when the oldest has waited,
+# from one grouped pass over the waiting work (a list of queues is one statement).
+QUEUES = """SELECT q.id, q.name, q.group_id, q.agent_ids, q.age_boost_minutes, q.created_at,
+  q.updated_at, coalesce(w.waiting, 0) AS waiting, w.oldest_since
+FROM task_queues q
+LEFT JOIN (
+  SELECT queue_id, count(*) AS waiting, min(created_at) AS oldest_since FROM tasks
+  WHERE status = 'open' AND queue_id IS NOT NULL AND ($1::bigint IS NULL OR queue_id = $1)
+  GROUP BY queue_id
+) w ON w.queue_id = q.id
+WHERE $1::bigint IS NULL OR q.id = $1"""
 
 
 async def queues(conn: Connection) -> list[asyncpg.Record]:
-    return await conn.fetch(f"SELECT {QUEUE_COLUMNS} FROM task_queues q ORDER BY lower(q.name)")
+    return await conn.fetch(f"{QUEUES} ORDER BY lower(q.name)", None)
 
 
 async def queue(conn: Connection, queue_id: int) -> asyncpg.Record | None:
-    return await conn.fetchrow(
-        f"SELECT {QUEUE_COLUMNS} FROM task_queues q WHERE q.id = $1", queue_id
-    )
+    return await conn.fetchrow(QUEUES, queue_id)
 
 
 async def queue_exists(conn: Connection, queue_id: int) -> bool:

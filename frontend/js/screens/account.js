@@ -8,6 +8,7 @@ import { automationPanel } from "./account/automation.js";
 import { balancePanel } from "./account/balance.js";
 import { callbackPanel } from "./account/callback.js";
 import { contactPanel } from "./account/contact.js";
+import { customDefinitions } from "./account/custom.js";
 import { debtorPanel } from "./account/debtor.js";
 import { detailsPanel } from "./account/details.js";
 import { interactionsPanel } from "./account/interactions.js";
@@ -27,12 +28,13 @@ export const MONEY_EVENTS = new Set(["payment.received", "payment.refunded", "pa
 export async function accountScreen(id, { embedded = false } = {}) {
   const role = document.body.dataset.role;
   const canWork = role !== "readonly";
-  let account = await api(`/accounts/${id}`);
+  const [first, fields] = await Promise.all([api(`/accounts/${id}`), customDefinitions()]);
+  let account = first;
   const debtor = await api(`/debtors/${account.debtor_id}`).catch(() => null);
 
   const title = h(embedded ? "h2" : "h1", { id: "account-title" });
   const balance = balancePanel();
-  const details = detailsPanel(id, account, { canSetStatus: role === "admin" || role === "supervisor" });
+  const details = detailsPanel(fields.account);
   const log = interactionsPanel(id, { canLog: canWork });
   const timeline = timelinePanel(id);
   const link = paymentLinkPanel(id, debtor);
@@ -97,6 +99,11 @@ export async function accountScreen(id, { embedded = false } = {}) {
     }
   });
 
+  // New contact hours or rules for the tenant: what is allowed now may have changed.
+  const stopRules = realtime.subscribe(`agent:${document.body.dataset.userId}`, (event) => {
+    if (event.type === "tenant.contact_rules_changed") contact.load();
+  });
+
   const node = h("section", { "aria-labelledby": "account-title" },
     embedded ? null : h("p", {}, h("a", { href: "/accounts" }, "← Accounts")),
     title,
@@ -114,11 +121,11 @@ export async function accountScreen(id, { embedded = false } = {}) {
         details.nodes,
         canWork ? status.nodes : null),
       h("div", { class: "card" },
-        debtorPanel(debtor, { accountId: id, canEdit: canWork }),
+        debtorPanel(debtor, { accountId: id, canEdit: canWork, fields: fields.debtor }),
         contact.nodes,
         log.nodes,
         canWork ? callback.nodes : null,
         automation.nodes)),
     h("div", { class: "card", id: "timeline-card" }, timeline.nodes));
-  return { node, leave: stop };
+  return { node, leave: () => { stop(); stopRules(); } };
 }

@@ -1,7 +1,7 @@
 // Accounts: a filterable list, fifty at a time. The filters live in the address, so a
-// filtered list can be reloaded or shared.
+// filtered list can be reloaded or shared; "Export CSV" downloads every account they match.
 import { money } from "../../components/rc-money.js";
-import { api } from "../api.js";
+import { api, download } from "../api.js";
 import { ACCOUNT_STATUS, statusBadge } from "../codes.js";
 import { h, pending, submit } from "../dom.js";
 
@@ -57,6 +57,15 @@ export async function accountsScreen() {
     h("div", { class: "field" }, h("label", { for: "f-status" }, "Status"), status),
     h("div", { class: "field" }, h("label", { for: "f-bucket" }, "Bucket"), bucket),
     h("button", { type: "submit", class: "primary" }, "Filter"));
+  const exportLink = h("a", { href: "/api/v1/exports/accounts.csv", class: "button", id: "export-csv" }, "Export CSV");
+  exportLink.addEventListener("click", (event) => {
+    event.preventDefault();
+    const params = new URLSearchParams();
+    for (const [k, v] of Object.entries({ q: search.value, status: status.value, bucket: bucket.value })) if (v) params.set(k, v);
+    const path = `/api/v1/exports/accounts.csv${params.size ? `?${params}` : ""}`;
+    pending(exportLink, problem, () => download(path, "accounts.csv"));
+  });
+  form.append(exportLink);
   await pending(more, problem, () => load(true));
   return h("section", { "aria-labelledby": "accounts-title" },
     h("h1", { id: "accounts-title" }, "Accounts"),

@@ -1,31 +1,54 @@
-// Admin: users and API keys of the tenant.
-import { api, everything } from "../api.js";
-import { formatDateTime, h } from "../dom.js";
+// The admin console: one frame with a section per kind of setting; each section is its own
+// module under admin/ and returns a node or { node, leave }.
+import { h } from "../dom.js";
+import { auditSection } from "./admin/audit.js";
+import { fieldsSection } from "./admin/fields.js";
+import { groupsSection } from "./admin/groups.js";
+import { importSection, importsSection } from "./admin/imports.js";
+import { keysSection } from "./admin/keys.js";
+import { queuesSection } from "./admin/queues.js";
+import { ruleSection } from "./admin/rule.js";
+import { rulesSection } from "./admin/rules.js";
+import { settingsSection } from "./admin/settings.js";
+import { usersSection } from "./admin/users.js";
 
-export async function adminScreen() {
-  const [users, groups, keys] = await Promise.all([
-    api("/users", { query: { limit: 200 } }), everything("/agent-groups"), everything("/api-keys"),
-  ]);
-  const groupName = new Map(groups.map((g) => [g.id, g.name]));
-  return h("section", { "aria-labelledby": "admin-title" },
+// Supervisors configure the work (queues and rules); the rest is an admin's. The server
+// decides either way: these lists only spare a supervisor the sections they cannot use.
+const MANAGERS = ["admin", "supervisor"];
+const SECTIONS = [
+  ["users", "Users", usersSection, ["admin"]],
+  ["groups", "Agent groups", groupsSection, ["admin"]],
+  ["api-keys", "API keys", keysSection, ["admin"]],
+  ["settings", "Tenant settings", settingsSection, ["admin"]],
+  ["queues", "Task queues", queuesSection, MANAGERS],
+  ["rules", "Task rules", rulesSection, MANAGERS],
+  ["imports", "Imports", importsSection, ["admin"]],
+  ["fields", "Custom fields", fieldsSection, ["admin"]],
+  ["audit", "Audit log", auditSection, ["admin"]],
+];
+
+export async function adminScreen(requested, id) {
+  const role = document.body.dataset.role;
+  const mine = SECTIONS.filter(([, , , roles]) => roles.includes(role));
+  // Anyone else is shown what the API answers them: that they may not.
+  const sections = mine.length ? mine : SECTIONS;
+  // One item's own page, under the section that lists it.
+  const pages = { rule: ["rules", () => ruleSection(id)], import: ["imports", () => importSection(id)] };
+  let section = requested;
+  if (!pages[section] && !sections.some(([name]) => name === section)) {
+    section = sections[0][0];
+    history.replaceState({}, "", `/admin/${section}`);
+  }
+  const current = pages[section] ? pages[section][0] : section;
+  const render = pages[section] ? pages[section][1] : sections.find(([name]) => name === section)[2];
+  const shown = await render();
+  const body = shown instanceof Node ? shown : shown.node;
+  const node = h("section", { class: "admin", "aria-labelledby": "admin-title" },
     h("h1", { id: "admin-title" }, "Admin"),
-    h("div", { class: "card" },
-      h("h2", {}, "Users"),
-      h("table", { class: "data" },
-        h("thead", {}, h("tr", {}, ["Name", "E-mail", "Role", "Group", "Status", "Last sign-in"]
-          .map((t) => h("th", { scope: "col" }, t)))),
-        h("tbody", {}, users.items.map((u) => h("tr", {},
-          h("td", {}, u.name), h("td", {}, u.email), h("td", {}, u.role),
-          h("td", {}, groupName.get(u.group_id) || "—"),
-          h("td", {}, h("span", { class: "badge", "data-tone": u.status === "available" ? "ok" : u.status === "away" ? "warn" : undefined }, u.status)),
-          h("td", {}, formatDateTime(u.last_login_at))))))),
-    h("div", { class: "card", style: undefined },
-      h("h2", {}, "API keys"),
-      keys.length ? h("table", { class: "data" },
-        h("thead", {}, h("tr", {}, ["Name", "Prefix", "Scopes", "Last used", "State"].map((t) => h("th", { scope: "col" }, t)))),
-        h("tbody", {}, keys.map((k) => h("tr", {},
-          h("td", {}, k.name), h("td", {}, h("code", {}, k.prefix)), h("td", {}, k.scopes.join(", ")),
-          h("td", {}, formatDateTime(k.last_used_at)),
-          h("td", {}, k.revoked_at ? h("span", { class: "badge", "data-tone": "bad" }, "revoked") : h("span", { class: "badge", "data-tone": "ok" }, "active"))))))
-        : h("p", { class: "muted" }, "No API keys yet. Create one with POST /api/v1/api-keys.")));
+    h("nav", { class: "subnav", "aria-label": "Admin sections" },
+      sections.map(([name, label]) => h("a", {
+        href: `/admin/${name}`, "aria-current": name === current ? "page" : undefined,
+      }, label))),
+    body);
+  return shown instanceof Node ? node : { node, leave: shown.leave };
 }

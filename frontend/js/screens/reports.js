@@ -1,9 +1,8 @@
 // The supervisor's reports: aging, liquidation, promise kept rate and collector
 // performance, each a chart, the table of its figures and the same table as a CSV file.
 // The period lives in the address (?from=&to=&by=), so a report can be shared or reloaded.
-import { api } from "../api.js";
+import { api, download } from "../api.js";
 import { h, pending } from "../dom.js";
-import { refresh, token } from "../session.js";
 import { barChart } from "./reports/chart.js";
 import { agingTable, collectorTable, liquidationTable, promiseTable } from "./reports/tables.js";
 
@@ -78,26 +77,6 @@ function dataTable({ header, numeric, rows }) {
     h("tbody", {}, rows.length
       ? rows.map((row) => h("tr", {}, row.map((cell, i) => h("td", { class: isNum(i) ? "num" : null, "data-label": header[i] }, cell))))
       : h("tr", {}, h("td", { colspan: header.length, class: "muted" }, "Nothing in this period.")))));
-}
-
-// The CSV through the API (it needs the session's token), handed to the browser as a file.
-async function download(path, filename) {
-  const get = async () => fetch(path, { headers: { Authorization: `Bearer ${await token()}` } });
-  let response = await get();
-  if (response.status === 401) {
-    await refresh();
-    response = await get();
-  }
-  if (!response.ok) {
-    const problem = await response.json().catch(() => ({}));
-    throw new Error(problem.detail || `The download failed (${response.status}).`);
-  }
-  const url = URL.createObjectURL(await response.blob());
-  const link = h("a", { href: url, download: filename, hidden: true });
-  document.body.append(link);
-  link.click();
-  link.remove();
-  setTimeout(() => URL.revokeObjectURL(url), 10_000);
 }
 
 function reportNav(current) {

@@ -74,10 +74,14 @@ export async function wallboardScreen() {
       order.push(card.li);
     }
     const shown = new Set(order);
-    for (const [id, card] of cards) if (!shown.has(card.li)) cards.delete(id);
-    const same = order.length === agentList.children.length
-      && order.every((li, n) => agentList.children[n] === li);
-    if (!same) agentList.replaceChildren(...order);
+    for (const [id, card] of cards) {
+      if (!shown.has(card.li)) { card.li.remove(); cards.delete(id); }
+    }
+    // In order, moving only what is out of place: a card moved loses the focus (and with it
+    // the capacity being typed), so an agent arriving goes in beside it instead.
+    order.forEach((li, n) => {
+      if (agentList.children[n] !== li) agentList.insertBefore(li, agentList.children[n] || null);
+    });
   };
 
   let currency = null;

@@ -2,7 +2,7 @@
 // outside the contact window and names the window; a booked callback shows on the timeline
 // (its task's event) and comes back to this collector when its time comes.
 import { api } from "../../api.js";
-import { h, submit } from "../../dom.js";
+import { formatDebtorTime, h, submit } from "../../dom.js";
 
 // The wall-clock value a datetime-local field takes, for `at` in `zone`.
 function localValue(at, zone) {
@@ -22,8 +22,8 @@ export function callbackPanel(id) {
   const form = h("form", { class: "inline-form", "aria-label": "Call back later", onsubmit: submit(problem, async () => {
     done.textContent = "";
     const task = await api(`/accounts/${id}/callbacks`, { method: "POST", body: { at: at.value, notes: notes.value.trim() } });
-    const when = at.value.replace("T", " ");
-    done.textContent = `Callback booked for ${when} ${zone.textContent}; it comes back to you then (task ${task.id}).`;
+    const when = formatDebtorTime(task.due_at, task.contact?.time_zone || zone.dataset.zone);
+    done.textContent = `Callback booked for ${when}; it comes back to you then (task ${task.id}).`;
     notes.value = "";
   }) },
     h("div", { class: "field" }, h("label", { for: "callback-at" }, "Call back at (", zone, ")"), at),
@@ -34,6 +34,7 @@ export function callbackPanel(id) {
     // Each contact status read tells the debtor's zone and their time now.
     update(status) {
       zone.textContent = status.time_zone;
+      zone.dataset.zone = status.time_zone;
       at.min = localValue(new Date(status.debtor_local_time), status.time_zone);
     },
   };

@@ -1,23 +1,15 @@
-// The account's own facts: where it stands in the collection cycle. Supervisors may move
-// its status by hand; everyone sees the change arrive.
-import { api } from "../../api.js";
-import { ACCOUNT_STATUS, statusBadge } from "../../codes.js";
-import { flash, formatDate, h, submit } from "../../dom.js";
+// The account's own facts: where it stands in the collection cycle, and the tenant's custom
+// fields of accounts. Its status changes in one place, the status panel (status.js), which
+// says what each change does and keeps to the rules the server applies; everyone sees the
+// change arrive here.
+import { statusBadge } from "../../codes.js";
+import { flash, formatDate, h } from "../../dom.js";
+import { customFacts } from "./custom.js";
 
-export function detailsPanel(id, account, { canSetStatus }) {
+export function detailsPanel(fields = []) {
   const facts = h("dl", { class: "facts", id: "facts" });
-  let form = [];
-  if (canSetStatus) {
-    const problem = h("div");
-    const status = h("select", { id: "account-status" },
-      Object.entries(ACCOUNT_STATUS).map(([value, label]) => h("option", { value, selected: value === account.status }, label)));
-    form = [problem, h("form", { class: "inline-form", "aria-label": "Change the status", onsubmit: submit(problem, () =>
-      api(`/accounts/${id}`, { method: "PATCH", body: { status: status.value } })) },
-      h("div", { class: "field" }, h("label", { for: "account-status" }, "Status"), status),
-      h("button", { type: "submit" }, "Set status"))];
-  }
   return {
-    nodes: [h("h2", {}, "Account"), facts, ...form],
+    nodes: [h("h2", {}, "Account"), facts],
     show(current, changed) {
       facts.replaceChildren(...[
         ["Reference", current.external_ref],
@@ -25,7 +17,7 @@ export function detailsPanel(id, account, { canSetStatus }) {
         ["Due date", formatDate(current.due_date)],
         ["Days past due", `${current.days_past_due} (${current.bucket})`],
         ["Status", statusBadge(current.status)],
-      ].flatMap(([k, v]) => [h("dt", {}, k), h("dd", {}, v)]));
+      ].flatMap(([k, v]) => [h("dt", {}, k), h("dd", {}, v)]), ...customFacts(fields, current.custom));
       if (changed) flash(facts);
     },
   };

@@ -20,6 +20,8 @@ function logForm(id) {
       channel: channel.value, direction: direction.value, notes: note.value, disposition: disposition.value || null,
     } });
     note.value = "";
+    // Logged: whoever keeps a draft of this form hears that the notes are gone.
+    note.dispatchEvent(new Event("input", { bubbles: true }));
   }) },
     h("div", { class: "field" }, h("label", { for: "note-channel" }, "Channel"), channel),
     h("div", { class: "field" }, h("label", { for: "note-direction" }, "Direction"), direction),

@@ -3,7 +3,7 @@
 // to copy into a message of the collector's own. The result stays in view: sent, waiting
 // for the debtor's hours, or refused with the reason.
 import { api } from "../../api.js";
-import { announce, formatDateTime, h, pending } from "../../dom.js";
+import { announce, formatDateTime, formatDebtorTime, h, pending } from "../../dom.js";
 
 const CHANNELS = [
   { channel: "sms", label: "Text", field: "phone", what: "phone number" },
@@ -64,7 +64,7 @@ export function paymentLinkPanel(id, debtor) {
         return;
       }
       if (message.error) {
-        result.replaceChildren(outcome("warn", `Not sent yet (${message.error}); tried again at ${formatDateTime(message.send_at)}.`), box);
+        result.replaceChildren(outcome("warn", `Not sent yet (${message.error}); tried again at ${formatDebtorTime(message.send_at, status?.time_zone)}.`), box);
       }
     }
   }
@@ -82,7 +82,7 @@ export function paymentLinkPanel(id, debtor) {
     following += 1;
     if (sent.outcome === "waiting") {
       result.replaceChildren(outcome("warn",
-        `Outside the debtor's hours: ${sent.reason}. The ${words(sent.channel).toLowerCase()} goes at ${formatDateTime(sent.send_at)} your time.`), box);
+        `Outside the debtor's hours: ${sent.reason}. The ${words(sent.channel).toLowerCase()} goes at ${formatDebtorTime(sent.send_at, status?.time_zone)} (${formatDateTime(sent.send_at)} your time).`), box);
       announce("Payment link waits for the debtor's hours");
     } else {
       result.replaceChildren(outcome("info", `${words(sent.channel)} to ${sent.to} is on its way…`), box);

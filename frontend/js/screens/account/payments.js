@@ -3,7 +3,7 @@
 // amount in the account's currency and a reason; the balance moves when its event arrives.
 import { money } from "../../../components/rc-money.js";
 import { api, everything } from "../../api.js";
-import { formatDate, formatDateTime, formatMoney, h, pending } from "../../dom.js";
+import { formatDate, formatDateTime, formatMoney, h, pending, redrawKeeping } from "../../dom.js";
 
 const PAYMENT_TONE = { succeeded: "ok", pending: "warn" };
 const PROMISE_TONE = { kept: "ok", broken: "bad" };
@@ -15,7 +15,7 @@ const UNDO = {
 
 function undoControls(p) {
   const problem = h("div");
-  const box = h("div", { class: "pay-confirm", hidden: true });
+  const box = h("div", { class: "pay-confirm", hidden: true, "data-question": "" });
   const ask = (kind) => () => {
     const what = UNDO[kind];
     const reason = h("input", { id: `undo-reason-${p.id}`, maxlength: 500 });
@@ -45,7 +45,7 @@ function undoControls(p) {
 
 function paymentItem(p, managers) {
   const when = p.received_at || p.created_at;
-  return h("li", { "data-payment": p.id },
+  return h("li", { "data-payment": p.id, "data-row": p.id },
     money(p.amount, p.currency), ` · ${p.method} · `,
     h("span", { class: "badge", "data-tone": PAYMENT_TONE[p.status] || "bad" }, p.status),
     h("br"), h("time", { datetime: when }, formatDateTime(when)),
@@ -69,8 +69,12 @@ export function paymentsPanel(id, { managers = false } = {}) {
         api(`/accounts/${id}/payments`, { query: { limit: 10 } }).catch(() => ({ items: [] })),
         everything(`/accounts/${id}/promises`).catch(() => []),
       ]);
-      payments.replaceChildren(...(paid.items.length ? paid.items.map((p) => paymentItem(p, managers))
-        : [h("li", { class: "muted" }, "No payments yet.")]));
+      // A payment whose refund or reversal is being asked about keeps its row as it is
+      // (the reason typed, the focus) while it still stands: an event arriving meanwhile
+      // reloads the list, and must not close the question under the manager's hands.
+      redrawKeeping(payments, (asking) => payments.replaceChildren(...(paid.items.length
+        ? paid.items.map((p) => (p.status === "succeeded" && asking.get(String(p.id))) || paymentItem(p, managers))
+        : [h("li", { class: "muted" }, "No payments yet.")])));
       promises.replaceChildren(...(promised.length ? promised.map(promiseItem)
         : [h("li", { class: "muted" }, "No promises.")]));
     },

@@ -4,7 +4,7 @@
 // new entries arrive at the top and changed ones (a promise kept, a message sent) in place;
 // "Show more" pages back through older ones.
 import { api } from "../../api.js";
-import { flash, formatDateTime, h } from "../../dom.js";
+import { flash, formatDateTime, formatDebtorTime, h } from "../../dom.js";
 
 const PAGE = 20;
 const TONE = {
@@ -17,13 +17,6 @@ const LABEL = {
   task_closed: "task", status_change: "status",
 };
 
-// A time the contact rules judge, in the debtor's zone and named so.
-function debtorTime(iso, zone) {
-  if (!zone) return formatDateTime(iso);
-  const text = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short", timeZone: zone })
-    .format(new Date(iso));
-  return `${text} debtor time (${zone})`;
-}
 
 function label(entry) {
   if (entry.kind === "interaction" || entry.kind === "message") return entry.details.channel;
@@ -38,7 +31,7 @@ function detail(entry) {
     case "message": return d.channel === "email" && d.subject ? d.subject : d.body;
     case "task_closed": return d.notes;
     case "task_created":
-      return d.not_before ? `Held until ${debtorTime(d.not_before, d.time_zone)}` : d.assignee ? `With ${d.assignee}` : "";
+      return d.not_before ? `Held until ${formatDebtorTime(d.not_before, d.time_zone)}` : d.assignee ? `With ${d.assignee}` : "";
     case "payment": return d.failure_reason || (d.reference ? `Reference ${d.reference}` : "");
     case "promise": return d.resolved_at ? `${d.status} on ${formatDateTime(d.resolved_at)}` : "";
     case "payment_link_sent": return `expires ${formatDateTime(d.expires_at)}`;

@@ -4,8 +4,12 @@ import { age, contactBadge } from "../../../components/rc-task-list.js";
 import { money } from "../../../components/rc-money.js";
 import { api } from "../../api.js";
 import { TASK_HELD, TASK_OPEN, TASK_OUTCOMES, words } from "../../codes.js";
-import { flash, formatDateTime, h, submit } from "../../dom.js";
+import { flash, formatDateTime, formatDebtorTime, h, submit } from "../../dom.js";
 
+// A call's due time (a callback's, say) is when the debtor is rung, so it is said on their
+// clock; any other task's is the viewer's.
+const due = (task) => (task.contact?.time_zone
+  ? formatDebtorTime(task.due_at, task.contact.time_zone) : formatDateTime(task.due_at));
 const dpd = (task) => `${task.account.days_past_due} (${task.account.bucket})`;
 const contactText = (task) => [contactBadge(task) || "—",
   task.contact && !task.contact.allowed && task.contact.reason ? ` ${task.contact.reason}` : ""];
@@ -43,12 +47,17 @@ export function taskCard({ me, manager }) {
   // Kept across redraws of one task, so a refusal stays up when an event redraws the card.
   const problems = { complete: h("div"), progress: h("div"), reassign: h("div") };
   let shown = null;
+  // The task's own forms are kept across its redraws while they still apply: what is typed
+  // or chosen in them, and the focus, outlive an event about the same task.
+  let forms = {};
 
   function show(task) {
-    if (task.id !== shown) for (const problem of Object.values(problems)) problem.replaceChildren();
-    // What is being typed into the task's own form outlives a redraw of the same task.
-    const typed = task.id === shown ? draft() : {};
+    if (task.id !== shown) {
+      for (const problem of Object.values(problems)) problem.replaceChildren();
+      forms = {};
+    }
     shown = task.id;
+    const focused = document.activeElement;
     const held = TASK_HELD.has(task.status);
     const mine = task.assignee_id === me;
     const start = task.status === "assigned" && mine
@@ -65,25 +74,15 @@ export function taskCard({ me, manager }) {
         h("dt", {}, "Days past due"), h("dd", { id: "task-dpd" }, dpd(task)),
         h("dt", {}, "Contact"), h("dd", { id: "task-contact" }, contactText(task)),
         h("dt", {}, "Priority"), h("dd", {}, String(task.priority)),
-        h("dt", {}, "Waiting"), h("dd", {}, `${age(task.created_at)} · due ${formatDateTime(task.due_at)}`),
+        h("dt", {}, "Waiting"), h("dd", { id: "task-due" }, `${age(task.created_at)} · due ${due(task)}`),
         h("dt", {}, "Why me"), h("dd", {}, task.assignment_reason || "—")),
-      held && (mine || manager) ? [problems.complete, completeForm(task, problems.complete)] : null,
+      held && (mine || manager) ? [problems.complete, forms.complete ??= completeForm(task, problems.complete)] : null,
       problems.progress, h("div", { class: "inline-form" }, start, handBack),
-      manager && TASK_OPEN.has(task.status) ? [problems.reassign, reassignForm(task, problems.reassign)] : null,
+      manager && TASK_OPEN.has(task.status) ? [problems.reassign, forms.reassign ??= reassignForm(task, problems.reassign)] : null,
     ].flat().filter(Boolean));
-    for (const [id, value] of Object.entries(typed)) {
-      const field = node.querySelector(`#${id}`);
-      if (field && value) field.value = value;
-    }
-  }
-
-  function draft() {
-    const typed = {};
-    for (const id of ["task-outcome", "task-notes"]) {
-      const value = node.querySelector(`#${id}`)?.value;
-      if (value) typed[id] = value;
-    }
-    return typed;
+    if (!held || !(mine || manager)) delete forms.complete;
+    if (!manager || !TASK_OPEN.has(task.status)) delete forms.reassign;
+    if (focused !== document.activeElement && node.contains(focused)) focused.focus();
   }
 
   return {

@@ -6,12 +6,64 @@ import { realtime } from "../../realtime.js";
 import { MONEY_EVENTS, accountScreen } from "../account.js";
 import { taskCard } from "./task-card.js";
 
+// What a collector types into a task and has not saved yet (its completion, the call being
+// logged) is kept per task for the tab's life, so moving to another task of theirs and back
+// finds it again; saving or completing clears it.
+const DRAFT_FIELDS = ["task-outcome", "task-notes", "note-channel", "note-direction", "note-disposition", "note-text"];
+const draftKey = (id) => `recoup:task-draft:${id}`;
+const drafts = {
+  read(id) {
+    try { return JSON.parse(sessionStorage.getItem(draftKey(id)) || "{}"); } catch { return {}; }
+  },
+  write(id, typed) {
+    try {
+      // The selects always hold a value; a draft is something typed or an outcome chosen.
+      if (typed["task-notes"] || typed["note-text"] || typed["task-outcome"]) {
+        sessionStorage.setItem(draftKey(id), JSON.stringify(typed));
+      } else {
+        sessionStorage.removeItem(draftKey(id));
+      }
+    } catch { /* storage full or off: the draft lives only on screen */ }
+  },
+  clear(id) {
+    try { sessionStorage.removeItem(draftKey(id)); } catch { /* as above */ }
+  },
+};
+
 export function workingPanel({ me, manager, list, belongs }) {
   const card = taskCard({ me, manager });
   const node = h("div", { class: "work-panel", id: "work-panel" },
     h("p", { class: "muted" }, "Open a task (Enter) or take the next one (n)."));
   let current = null;
   let leave = null;
+
+  // The open task's fields as they stand, kept under its id; a field not on screen yet (the
+  // account still loading) keeps what was kept before.
+  function saveDraft() {
+    if (!current) return;
+    const typed = drafts.read(current.id);
+    for (const id of DRAFT_FIELDS) {
+      const field = node.querySelector(`#${id}`);
+      if (!field) continue;
+      if (field.value) typed[id] = field.value;
+      else delete typed[id];
+    }
+    drafts.write(current.id, typed);
+  }
+  node.addEventListener("input", saveDraft);
+  node.addEventListener("change", saveDraft);
+
+  function restoreDraft(id, before) {
+    const typed = drafts.read(id);
+    for (const [field, value] of Object.entries(typed)) {
+      const input = node.querySelector(`#${field}`);
+      if (input) input.value = value;
+    }
+    if (Object.keys(typed).length) {
+      node.insertBefore(h("p", { class: "muted", id: "draft-restored", role: "status" },
+        "Your unsaved notes on this task are back, as you left them."), before);
+    }
+  }
 
   function show(task) {
     current = task;
@@ -29,6 +81,8 @@ export function workingPanel({ me, manager, list, belongs }) {
   // on screen to copy, since the account may no longer be open to me.
   function close(text, { keepDraft = false } = {}) {
     const typed = keepDraft ? unsaved() : [];
+    // Completed, or no longer mine: the draft is saved, or shown below to copy.
+    if (current) drafts.clear(current.id);
     leave?.();
     leave = null;
     current = null;
@@ -86,6 +140,7 @@ export function workingPanel({ me, manager, list, belongs }) {
 
   async function open(task) {
     if (current?.id === task.id && leave) return;
+    saveDraft();
     leave?.();
     leave = null;
     show(task);
@@ -103,9 +158,11 @@ export function workingPanel({ me, manager, list, belongs }) {
       // Another task was opened while this one loaded.
       if (current?.id !== task.id) { shown.leave(); stopWatch(); return; }
       account.replaceChildren(shown.node);
+      restoreDraft(task.id, account);
       leave = () => { shown.leave(); stopWatch(); };
     } catch (error) {
       account.replaceChildren(problemBox(error));
+      restoreDraft(task.id, account);
       leave = stopWatch;
     }
   }

@@ -21,6 +21,12 @@ export function worklist({ list, me, problem, say, panel, onAvailability }) {
     }
   }
 
+  async function reread() {
+    await load();
+    const open = panel.current();
+    if (open && list.tasks.has(open.id)) panel.show(list.tasks.get(open.id));
+  }
+
   function belongs(task) {
     return task.assignee_id === me && TASK_HELD.has(task.status);
   }
@@ -54,6 +60,8 @@ export function worklist({ list, me, problem, say, panel, onAvailability }) {
       if (event.type === "ready" || event.type === "resync") load();
       else if (event.type?.startsWith("task.")) onTask(event);
       else if (event.type === "agent.status" && event.data?.id === me) onAvailability(event.data.status);
+      // New contact hours or rules: each task's "no call until" is read again.
+      else if (event.type === "tenant.contact_rules_changed") reread();
     });
   }
 

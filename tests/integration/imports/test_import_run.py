@@ -1,0 +1,168 @@
+"""Importing debtors and accounts from a file: good rows in, bad rows reported with row,
+column and reason, nothing written twice, and a rerun after a crash finishing the job."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from domain.db import Database
+from domain.imports import runner
+from domain.imports.reader import checksum
+from domain.imports.service import ImportService
+from tests.factories import SeededTenant
+from tests.integration.imports.files import MAPPING, placement_file, write_rows
+
+
+async def start(db: Database, tenant: SeededTenant, path: Path, mapping=MAPPING) -> int:  # type: ignore[no-untyped-def]
+    async with db.tenant(tenant.id) as conn:
+        created = await ImportService(conn, tenant.admin.actor).create(
+            path=path,
+            file_name=path.name,
+            size_bytes=path.stat().st_size,  # noqa: ASYNC240
+            checksum=checksum(path),
+            mapping=mapping,
+        )
+    return created.id
+
+
+async def counts(db: Database, tenant: SeededTenant) -> dict[str, int]:
+    async with db.tenant(tenant.id) as conn:
+        row = await conn.fetchrow(
+            """SELECT (SELECT count(*) FROM accounts WHERE external_ref LIKE 'A-%') AS accounts,
+              (SELECT count(*) FROM debtors WHERE external_ref LIKE 'D-%') AS debtors,
+              (SELECT count(*) FROM audit_log WHERE action LIKE '%.import_%') AS audit,
+              (SELECT count(*) FROM outbox WHERE type = 'import.progress') AS events,
+              (SELECT count(*) FROM outbox WHERE type = 'account.created'
+                 AND data->>'external_ref' LIKE 'A-%') AS created,
+              (SELECT count(*) FROM outbox WHERE type = 'account.created'
+                 AND data->>'external_ref' LIKE 'A-%' AND channels <> '{}')
+                AS created_on_a_channel,
+              (SELECT count(*) FROM outbox WHERE type = 'account.updated'
+                 AND data->>'external_ref' LIKE 'A-%') AS updated"""
+        )
+    return dict(row)
+
+
+async def test_ten_thousand_rows_with_37_bad_ones(
+    db: Database, tenant: SeededTenant, tmp_path: Path
+) -> None:
+    path = tmp_path / "placements.csv"
+    expected = placement_file(path)
+    assert len(expected) == 37
+    import_id = await start(db, tenant, path)
+    done = await runner.run_import(db, tenant.id, import_id, batch_rows=3_000)
+    assert (done.status, done.error) == ("done", None)
+    assert (done.rows_read, done.rows_created, done.rows_updated) == (10_000, 9_963, 0)
+    assert (done.rows_rejected, done.rows_unchanged) == (37, 0)
+    async with db.tenant(tenant.id) as conn:
+        rejected = await ImportService(conn, tenant.admin.actor).rejections(import_id)
+    assert [(r.row, r.column) for r in rejected] == [(n, c) for n, c, _ in expected]
+    for r, (_, _, word) in zip(rejected, expected, strict=True):
+        assert word in r.reason, (r, word)
+    after_first = await counts(db, tenant)
+    assert after_first["accounts"] == 9_963
+    assert after_first["audit"] == 9_963 + after_first["debtors"]
+    # On the sockets one event per batch of 3,000 (the wallboard's), never one per account;
+    # each new account's own event goes to the jobs that take events (webhooks) only.
+    assert after_first["events"] == 4
+    assert (after_first["created"], after_first["created_on_a_channel"]) == (9_963, 0)
+    assert after_first["updated"] == 0
+
+    again = await runner.run_import(db, tenant.id, await start(db, tenant, path), batch_rows=3_000)
+    assert (again.rows_created, again.rows_updated, again.rows_unchanged) == (0, 0, 9_963)
+    assert again.rows_rejected == 37
+    assert await counts(db, tenant) == after_first  # no update, no audit row, no event
+
+
+async def test_a_changed_row_updates_only_that_account(
+    db: Database, tenant: SeededTenant, tmp_path: Path
+) -> None:
+    rows = [
+        ["A-1", "D-1", "Ann", "Lee", "", "USD", "100.00", "0", "2026-01-31"],
+        ["A-2", "D-1", "Ann", "Lee", "", "EUR", "200", "1.5", ""],
+    ]
+    first = write_rows(tmp_path / "one.csv", rows)
+    await runner.run_import(db, tenant.id, await start(db, tenant, first))
+    rows[1][6] = "250.00"
+    second = write_rows(tmp_path / "two.csv", rows)
+    done = await runner.run_import(db, tenant.id, await start(db, tenant, second))
+    assert (done.rows_created, done.rows_updated, done.rows_unchanged) == (0, 1, 1)
+    async with db.tenant(tenant.id) as conn:
+        account = await conn.fetchrow(
+            "SELECT principal, fees, version FROM accounts WHERE external_ref = 'A-2'"
+        )
+        audit = await conn.fetch(
+            """SELECT before, after FROM audit_log WHERE action = 'account.import_update'"""
+        )
+    assert (str(account["principal"]), str(account["fees"]), account["version"]) == (
+        "250.0000",
+        "1.5000",
+        2,
+    )
+    assert len(audit) == 1
+    assert (audit[0]["before"]["principal"], audit[0]["after"]["principal"]) == (200, 250)
+    # The account written over is announced to its audience, as an edit here would be.
+    async with db.tenant(tenant.id) as conn:
+        announced = await conn.fetch(
+            """SELECT type, channels, data FROM outbox
+            WHERE type IN ('account.created', 'account.updated')
+              AND data->>'external_ref' LIKE 'A-%' ORDER BY id"""
+        )
+    assert [r["type"] for r in announced] == ["account.created"] * 2 + ["account.updated"]
+    updated = announced[-1]
+    assert updated["data"]["external_ref"] == "A-2"
+    assert updated["data"]["principal"] == "250.00"
+    # Not the wallboard: it hears of the whole batch once.
+    assert list(updated["channels"]) == [f"account:{updated['data']['id']}"]
+
+
+async def test_a_rerun_after_a_crash_writes_every_row_exactly_once(
+    db: Database, tenant: SeededTenant, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "placements.csv"
+    placement_file(path, rows=2_500)
+    import_id = await start(db, tenant, path)
+    real_write = runner._Writer.write
+    written = 0
+
+    async def dies_after_two(self, batch):  # type: ignore[no-untyped-def]
+        nonlocal written
+        if written == 2:
+            raise SystemExit("worker killed")
+        written += 1
+        return await real_write(self, batch)
+
+    monkeypatch.setattr(runner._Writer, "write", dies_after_two)
+    with pytest.raises(SystemExit):
+        await runner.run_import(db, tenant.id, import_id, batch_rows=500)
+    monkeypatch.setattr(runner._Writer, "write", real_write)
+    async with db.tenant(tenant.id) as conn:
+        halfway = await ImportService(conn, tenant.admin.actor).get(import_id)
+    assert (halfway.status, halfway.rows_read) == ("running", 1_000)
+    done = await runner.run_import(db, tenant.id, import_id, batch_rows=500)
+    assert done.status == "done"
+    assert done.rows_read == 2_500
+    assert done.rows_created + done.rows_rejected == 2_500
+    assert done.rows_updated == done.rows_unchanged == 0
+    assert (await counts(db, tenant))["accounts"] == done.rows_created
+    async with db.tenant(tenant.id) as conn:
+        rejected = await conn.fetchval(
+            "SELECT count(*) FROM import_rejections WHERE import_id = $1", import_id
+        )
+    assert rejected == done.rows_rejected
+
+
+async def test_the_job_runs_an_import_once_and_a_redelivery_does_nothing(
+    db: Database, tenant: SeededTenant, tmp_path: Path
+) -> None:
+    from tasks.imports import run as job
+
+    path = tmp_path / "placements.csv"
+    placement_file(path, rows=300)
+    import_id = await start(db, tenant, path)
+    assert await job(tenant.id, import_id, db) == "done"
+    before = await counts(db, tenant)
+    assert await job(tenant.id, import_id, db) == "done"
+    assert await counts(db, tenant) == before
