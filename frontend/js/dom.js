@@ -103,6 +103,29 @@ export function announce(text) {
   if (announcer) announcer.textContent = text;
 }
 
+// A drop-down's options read again (agents, queues) are changed in place: an option whose
+// value stays is the same node with its text and state brought up to date, so a drop-down
+// someone has open stays open and the choice stays made. `options`: [{ value, text,
+// disabled, data }] in order; the choice falls back to "" when its option has gone.
+export function setOptions(select, options) {
+  const chosen = select.value;
+  const had = new Map([...select.options].map((option) => [option.value, option]));
+  options.forEach(({ value, text, disabled = false, data = {} }, at) => {
+    const key = String(value);
+    const option = had.get(key) ?? h("option", { value: key });
+    had.delete(key);
+    if (option.textContent !== text) option.textContent = text;
+    if (option.disabled !== disabled) option.disabled = disabled;
+    for (const [name, datum] of Object.entries(data)) {
+      if (option.dataset[name] !== String(datum)) option.dataset[name] = datum;
+    }
+    if (select.options[at] !== option) select.insertBefore(option, select.options[at] ?? null);
+  });
+  for (const gone of had.values()) gone.remove();
+  const keep = options.some((option) => String(option.value) === chosen);
+  if (select.value !== (keep ? chosen : "")) select.value = keep ? chosen : "";
+}
+
 // A list an event draws again keeps the rows someone is busy in, as they are: a row holding
 // the focus in a field (something half typed) and a row with a question or an inline form
 // open (marked `data-question`, on the row or inside it, and not hidden). Rows are named by

@@ -190,3 +190,39 @@ async def test_a_paused_workflow_shows_paused_live_and_resumes_from_the_list(
     assert (await call(base, boss, "GET", f"/workflows/{workflow['id']}"))["enabled"] is True
     assert not page.errors  # type: ignore[attr-defined]
     await page.context.close()
+
+
+async def test_an_agents_change_updates_the_give_to_choices_in_place(
+    browser: Browser, live_server: str, relay, tenant: SeededTenant
+) -> None:
+    """The team's agents change under the supervisor's hands (a status, work given); the
+    "Give to" drop-down's options are the same nodes with new words, so a list someone has
+    open stays open, and the agent chosen stays chosen."""
+    base, boss, collector = live_server, tenant.supervisor, tenant.collector
+    page = await open_team(browser, base, boss)
+    choice = page.locator("#bulk-agent")
+    option = choice.locator(f"option[value='{collector.id}']")
+    await expect(option).to_contain_text("· offline ·")
+    await expect(option).to_be_disabled()
+    await page.locator("#agent-grid").evaluate(
+        "(_, id) => { window.keptOption = document.querySelector(`#bulk-agent option[value='${id}']`);"
+        " window.keptFilter = document.querySelector(`#team-filters option[value='${id}']`); }",
+        str(collector.id),
+    )
+
+    await call(base, collector, "PATCH", "/users/me", {"status": "available"})
+    await expect(option).to_contain_text("· available · 0/")
+    await expect(option).to_be_enabled()
+    await choice.select_option(str(collector.id))
+    task = await call(base, boss, "POST", "/tasks", {"account_id": tenant.accounts[0].id})
+    await call(base, boss, "POST", f"/tasks/{task['id']}/assign", {"assignee_id": collector.id})
+    await expect(option).to_contain_text("· available · 1/")
+    await expect(choice).to_have_value(str(collector.id))
+    kept = await page.evaluate(
+        "(id) => [window.keptOption === document.querySelector(`#bulk-agent option[value='${id}']`),"
+        " window.keptFilter === document.querySelector(`#team-filters option[value='${id}']`),"
+        " window.keptOption.isConnected]",
+        str(collector.id),
+    )
+    assert kept == [True, True, True]
+    assert not page.errors, page.errors  # type: ignore[attr-defined]

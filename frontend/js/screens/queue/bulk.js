@@ -3,7 +3,7 @@
 // (another's task, one already done, an agent without room) shows its words here, and the
 // list changes when the tasks' events arrive, not from the answer.
 import { api, everything } from "../../api.js";
-import { h, submit } from "../../dom.js";
+import { h, setOptions, submit } from "../../dom.js";
 
 const plural = (n, word) => `${n} ${word}${n === 1 ? "" : "s"}`;
 
@@ -78,21 +78,17 @@ export function bulkBar({ list, say }) {
     node,
     // The agents as the team panel last read them: who may take work, and how much room each has.
     setAgents(agents) {
-      const chosen = agent.value;
-      agent.replaceChildren(h("option", { value: "" }, "Choose an agent…"),
-        ...agents.map((a) => h("option", { value: a.id, "data-name": a.name, disabled: a.status === "offline" },
-          `${a.name} · ${a.status} · ${a.held ?? 0}/${a.capacity}`)));
-      agent.value = agents.some((a) => String(a.id) === chosen) ? chosen : "";
+      setOptions(agent, [{ value: "", text: "Choose an agent…" },
+        ...agents.map((a) => ({ value: a.id, text: `${a.name} · ${a.status} · ${a.held ?? 0}/${a.capacity}`,
+          disabled: a.status === "offline", data: { name: a.name } }))]);
     },
     async start() {
       node.hidden = false;
       showCount([...list.checked]);
       try {
         const queues = await everything("/queues");
-        const chosen = queue.value;
-        queue.replaceChildren(h("option", { value: "" }, "Choose a queue…"),
-          ...queues.map((q) => h("option", { value: q.id }, q.name)));
-        queue.value = queues.some((q) => String(q.id) === chosen) ? chosen : "";
+        setOptions(queue, [{ value: "", text: "Choose a queue…" },
+          ...queues.map((q) => ({ value: q.id, text: q.name }))]);
       } catch {
         // The move form says so when it is used.
       }

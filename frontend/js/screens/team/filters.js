@@ -2,7 +2,7 @@
 // queue, status and type, and how to sort. Every change asks the server again; the query it
 // builds is the list route's own (GET /api/v1/tasks).
 import { TASK_OPEN } from "../../codes.js";
-import { h } from "../../dom.js";
+import { h, setOptions } from "../../dom.js";
 
 const TYPES = [["call", "Call"], ["email", "E-mail"], ["review", "Review"], ["follow_up", "Follow-up"], ["custom", "Other"]];
 const STATUSES = [["", "Any open"], ["open", "Waiting"], ["assigned", "Assigned"], ["in_progress", "In progress"]];
@@ -33,12 +33,9 @@ export function teamFilters(onChange) {
     onsubmit: (event) => event.preventDefault() }, agent, queue, status, type, sort);
   node.addEventListener("change", () => onChange());
 
-  // Keeps the choice when the options are read again (agents and queues change).
+  // Keeps the choice, and a drop-down open, when the options are read again.
   function options(select, fixed, items) {
-    const chosen = select.value;
-    select.replaceChildren(...fixed.map(([value, text]) => h("option", { value }, text)),
-      ...items.map(([value, text]) => h("option", { value }, text)));
-    select.value = [...select.options].some((o) => o.value === chosen) ? chosen : "";
+    setOptions(select, [...fixed, ...items].map(([value, text]) => ({ value, text })));
   }
 
   return {
