@@ -55,7 +55,7 @@ function placeError(root, path, message) {
 
 // Shows each field error of a refusal next to its field, and the refusal in `summary`
 // (the box beside the button that was pressed). The first field at fault gets the focus.
-export function showProblem(root, summary, error) {
+export function showProblem(root, summary, error, { focus = true } = {}) {
   clearFieldErrors(root);
   summary.replaceChildren(problemBox(error));
   const problem = error.problem || {};
@@ -66,7 +66,7 @@ export function showProblem(root, summary, error) {
     const placed = path ? placeError(root, path, message) : null;
     first ||= placed;
   }
-  if (first) {
+  if (first && focus) {
     first.closest("details")?.setAttribute("open", "");
     first.scrollIntoView?.({ block: "center" });
     if (first.focus) first.focus({ preventScroll: true });

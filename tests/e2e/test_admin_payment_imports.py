@@ -102,16 +102,25 @@ async def test_an_admin_imports_a_file_of_payments(
     await expect(page.get_by_label("Payment reference (required)")).to_have_value("Payment ref")
     await page.get_by_label("Account reference (required)").select_option("Account")
     await page.get_by_label("Currency (required)").select_option("Cur")
+    await page.get_by_label("Date format").focus()
     await page.get_by_label("Date format").select_option("%d/%m/%Y")
 
-    # Without the amount's column the server refuses the mapping, beside that field.
-    await page.get_by_role("button", name="Start import").click()
+    # Without the amount's column the server refuses the mapping, beside that field: the
+    # preview says so as it is built, and leaves the focus where the admin is working.
     refusal = page.locator("[data-field='mapping.columns.amount'] .field-error")
+    await expect(refusal).to_have_text("the mapping must say which column holds amount")
+    await expect(page.locator(".import-preview")).to_contain_text("No preview yet")
+    await expect(page.get_by_label("Date format")).to_be_focused()
+    await page.get_by_role("button", name="Start import").click()
     await expect(refusal).to_have_text("the mapping must say which column holds amount")
     await expect(page.get_by_label("Amount (required)")).to_have_attribute("aria-invalid", "true")
     assert (await call(base, tenant.admin, "GET", "/imports"))["items"] == []
 
     await page.get_by_label("Amount (required)").select_option("Paid")
+    await expect(refusal).to_have_count(0)
+    await expect(page.get_by_label("Amount (required)")).not_to_have_attribute(
+        "aria-invalid", "true"
+    )
     await page.get_by_label("Date paid").select_option("Date")
     await page.get_by_label("Method", exact=True).select_option("How")
 

@@ -99,6 +99,7 @@ export function newImport(presets, defined = []) {
   // The server reads the start of the file with the import's own reader and checks: the
   // values as they would be stored, and why a row would be refused.
   let asked = 0;
+  let previewRefused = false; // its marks beside the fields are to go when it is not
   const showPreview = debounce(async () => {
     if (!file.files.length) {
       preview.replaceChildren(h("p", { class: "muted" }, "Choose a file to see its first rows here."));
@@ -109,10 +110,16 @@ export function newImport(presets, defined = []) {
     try {
       shown = await serverPreview(file.files[0], mapping(), kind);
     } catch (error) {
-      if (ask === asked) preview.replaceChildren(h("p", { class: "muted" }, "No preview yet: "), problemBox(error));
+      if (ask !== asked) return;
+      // A refusal of the mapping shows beside its field too, without taking the focus.
+      const box = h("div");
+      preview.replaceChildren(h("p", { class: "muted" }, "No preview yet: "), box);
+      showProblem(form, box, error, { focus: false });
+      previewRefused = true;
       return;
     }
     if (ask !== asked) return;
+    if (previewRefused) { clearFieldErrors(form); previewRefused = false; }
     const fields = mapped.filter(([name]) => shown.rows.some((r) => name in r.values));
     const refused = shown.rows.filter((r) => r.errors.length).length;
     const stored = kind === "payments" ? "as the payments would be recorded" : "as they would be stored";
