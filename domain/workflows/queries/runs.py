@@ -45,25 +45,29 @@ async def stage(conn: Connection, outbox_ids: list[int]) -> list[int]:
     return [r["tenant_id"] for r in rows]
 
 
+# The ids to take are read once, as an array (an InitPlan), and the rows deleted by that
+# array: one pass however the planner sees the inbox. The inbox is empty most of the time,
+# so a plan cached while it was (``id IN (subquery)``, a nested loop over a table "of no
+# rows") would scan the whole inbox once per event taken when a burst arrives.
+TAKE_INBOX = """WITH taken AS (
+  DELETE FROM workflow_inbox WHERE id = ANY(ARRAY(
+    SELECT id FROM workflow_inbox ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED))
+  RETURNING id, tenant_id, event_id, type, data, occurred_at
+)
+SELECT t.id, t.event_id, t.type, t.data, t.occurred_at,
+  t.type = 'interaction.logged' AND EXISTS (
+    SELECT 1 FROM messages m
+    WHERE m.interaction_id = (t.data ->> 'id')::bigint AND m.tenant_id = t.tenant_id
+  ) AS self_made
+FROM taken t ORDER BY t.id"""
+
+
 async def take_inbox(conn: Connection, limit: int) -> list[asyncpg.Record]:
     """The tenant's oldest waiting events, taken out of the inbox (another worker takes
     the next ones; they are back if the transaction fails). ``self_made`` marks an
     interaction that a workflow's own message logged: never a trigger, so that no workflow
     feeds itself."""
-    return await conn.fetch(
-        """WITH taken AS (
-          DELETE FROM workflow_inbox WHERE id IN (
-            SELECT id FROM workflow_inbox ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED)
-          RETURNING id, tenant_id, event_id, type, data, occurred_at
-        )
-        SELECT t.id, t.event_id, t.type, t.data, t.occurred_at,
-          t.type = 'interaction.logged' AND EXISTS (
-            SELECT 1 FROM messages m
-            WHERE m.interaction_id = (t.data ->> 'id')::bigint AND m.tenant_id = t.tenant_id
-          ) AS self_made
-        FROM taken t ORDER BY t.id""",
-        limit,
-    )
+    return await conn.fetch(TAKE_INBOX, limit)
 
 
 async def tenants_with_inbox(conn: Connection) -> list[int]:

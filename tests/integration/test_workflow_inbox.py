@@ -1,0 +1,51 @@
+"""The workflow inbox is a queue: empty most of the time, then a burst. Taking from it must
+stay one pass over what it holds whatever plan a worker's connection cached while it was
+empty."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from domain.workflows.queries.runs import TAKE_INBOX
+from tests.factories import SeededTenant
+
+
+def _nodes(plan: Any) -> list[dict[str, Any]]:
+    """Every node of a JSON plan, depth first."""
+    found = []
+    if isinstance(plan, dict):
+        if "Node Type" in plan:
+            found.append(plan)
+        for value in plan.values():
+            found += _nodes(value)
+    elif isinstance(plan, list):
+        for value in plan:
+            found += _nodes(value)
+    return found
+
+
+async def test_taking_the_inbox_never_joins_it_to_itself(tenant: SeededTenant) -> None:
+    # The plan a pooled connection keeps (generic), with the joins that are linear taken
+    # away: what is left must not be a loop over the inbox for each row taken.
+    async with tenant.db.tenant(tenant.id) as conn:
+        await conn.execute("SET LOCAL plan_cache_mode = force_generic_plan")
+        await conn.execute("SET LOCAL enable_hashjoin = off")
+        await conn.execute("SET LOCAL enable_mergejoin = off")
+        await conn.execute(f"PREPARE take_inbox_plan(bigint) AS {TAKE_INBOX}")
+        raw = await conn.fetchval("EXPLAIN (FORMAT JSON) EXECUTE take_inbox_plan(500)")
+        await conn.execute("DEALLOCATE take_inbox_plan")
+    plan = json.loads(raw) if isinstance(raw, str) else raw
+    nodes = _nodes(plan)
+    reads = [n for n in nodes if n.get("Relation Name") == "workflow_inbox"]
+    assert any(n["Node Type"] == "ModifyTable" for n in reads), plan
+    for node in nodes:
+        if node["Node Type"] == "Nested Loop":
+            inside = [n for n in _nodes(node.get("Plans", [])) if n in reads]
+            assert not inside, f"a loop over the inbox: {json.dumps(plan, indent=1)}"
+    # The rows deleted are found by the ids taken, through an index, in one scan.
+    (delete,) = [n for n in nodes if n["Node Type"] == "ModifyTable"]
+    (scan,) = [n for n in delete["Plans"] if n["Parent Relationship"] == "Outer"]
+    assert scan["Node Type"] in ("Index Scan", "Bitmap Heap Scan"), plan
+    conditions = scan.get("Index Cond", "") + str(scan.get("Plans", ""))
+    assert "id = ANY" in conditions, plan
