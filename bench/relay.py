@@ -34,6 +34,7 @@ import msgspec  # noqa: E402
 import websockets  # noqa: E402
 
 from domain.db import Database  # noqa: E402
+from domain.demo import DEMO_SLUG  # noqa: E402
 from domain.outbox.events import ACCOUNT_UPDATED  # noqa: E402
 
 LOGS = ROOT / ".recoup" / "bench" / "logs"
@@ -115,8 +116,12 @@ async def run(args: argparse.Namespace, base: str, database_url: str, relay_pid:
     ticket = post(f"{base}/api/v1/realtime/ticket", {}, admin)["ticket"]
     db = await Database(database_url, min_size=1, max_size=2).open()
     async with db.system() as conn:
+        # The demo tenant's (whose admin holds the socket): the scratch database may also
+        # hold other benches' tenants.
         tenant_id, account_id = await conn.fetchrow(
-            "SELECT tenant_id, id FROM accounts ORDER BY id LIMIT 1"
+            "SELECT a.tenant_id, a.id FROM accounts a JOIN tenants t ON t.id = a.tenant_id "
+            "WHERE t.slug = $1 ORDER BY a.id LIMIT 1",
+            DEMO_SLUG,
         )
     latencies: dict[int, float] = {}
     ws = await websockets.connect(base.replace("http://", "ws://") + f"/ws?ticket={ticket}")
