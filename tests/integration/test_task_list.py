@@ -11,6 +11,7 @@ import pytest
 
 from domain.worklist.queries import tasks as task_queries
 from tests.factories import SeededTenant
+from tests.helpers import plan_nodes
 from tests.integration.worklist_helpers import queue
 
 OPEN = "status=open&status=assigned&status=in_progress"
@@ -155,16 +156,7 @@ async def test_a_cursor_serves_only_the_order_it_was_given_for(
 
 def _scans(plan: object) -> list[dict]:
     """Every node of a JSON plan that reads the tasks table."""
-    found = []
-    if isinstance(plan, dict):
-        if plan.get("Relation Name") == "tasks":
-            found.append(plan)
-        for value in plan.values():
-            found += _scans(value)
-    elif isinstance(plan, list):
-        for value in plan:
-            found += _scans(value)
-    return found
+    return [n for n in plan_nodes(plan) if n.get("Relation Name") == "tasks"]
 
 
 @pytest.mark.parametrize(

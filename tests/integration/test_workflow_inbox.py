@@ -5,24 +5,10 @@ empty."""
 from __future__ import annotations
 
 import json
-from typing import Any
 
 from domain.workflows.queries.runs import TAKE_INBOX
 from tests.factories import SeededTenant
-
-
-def _nodes(plan: Any) -> list[dict[str, Any]]:
-    """Every node of a JSON plan, depth first."""
-    found = []
-    if isinstance(plan, dict):
-        if "Node Type" in plan:
-            found.append(plan)
-        for value in plan.values():
-            found += _nodes(value)
-    elif isinstance(plan, list):
-        for value in plan:
-            found += _nodes(value)
-    return found
+from tests.helpers import plan_nodes
 
 
 async def test_taking_the_inbox_never_joins_it_to_itself(tenant: SeededTenant) -> None:
@@ -36,12 +22,12 @@ async def test_taking_the_inbox_never_joins_it_to_itself(tenant: SeededTenant) -
         raw = await conn.fetchval("EXPLAIN (FORMAT JSON) EXECUTE take_inbox_plan(500)")
         await conn.execute("DEALLOCATE take_inbox_plan")
     plan = json.loads(raw) if isinstance(raw, str) else raw
-    nodes = _nodes(plan)
+    nodes = plan_nodes(plan)
     reads = [n for n in nodes if n.get("Relation Name") == "workflow_inbox"]
     assert any(n["Node Type"] == "ModifyTable" for n in reads), plan
     for node in nodes:
         if node["Node Type"] == "Nested Loop":
-            inside = [n for n in _nodes(node.get("Plans", [])) if n in reads]
+            inside = [n for n in plan_nodes(node.get("Plans", [])) if n in reads]
             assert not inside, f"a loop over the inbox: {json.dumps(plan, indent=1)}"
     # The rows deleted are found by the ids taken, through an index, in one scan.
     (delete,) = [n for n in nodes if n["Node Type"] == "ModifyTable"]
