@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import json
 
-from domain.workflows.queries.runs import TAKE_INBOX
+from domain.workflows.queries.runs import TAKE_INBOX, take_inbox
 from tests.factories import SeededTenant
 from tests.helpers import plan_nodes
+from tests.integration.workflow_helpers import deliver
 
 
 async def test_taking_the_inbox_never_joins_it_to_itself(tenant: SeededTenant) -> None:
@@ -35,3 +36,26 @@ async def test_taking_the_inbox_never_joins_it_to_itself(tenant: SeededTenant) -
     assert scan["Node Type"] in ("Index Scan", "Bitmap Heap Scan"), plan
     conditions = scan.get("Index Cond", "") + str(scan.get("Plans", ""))
     assert "id = ANY" in conditions, plan
+
+
+async def test_two_workers_take_different_events_and_a_failed_take_puts_them_back(
+    tenant: SeededTenant,
+) -> None:
+    sent = [await deliver(tenant.db, tenant.id, "payment.received", {"n": n}) for n in range(6)]
+    first = await tenant.db.begin(tenant.id)
+    second = await tenant.db.begin(tenant.id)
+    try:
+        taken_first = await take_inbox(first.conn, 3)
+        taken_second = await take_inbox(second.conn, 3)
+        # Oldest first, and none twice: the second passes over what the first holds.
+        assert [r["event_id"] for r in taken_first] == sent[:3]
+        assert [r["event_id"] for r in taken_second] == sent[3:]
+        async with tenant.db.tenant(tenant.id) as conn:
+            assert await take_inbox(conn, 10) == []
+    finally:
+        await first.rollback()  # a worker that failed: its events go back
+        await second.commit()
+    async with tenant.db.tenant(tenant.id) as conn:
+        again = await take_inbox(conn, 10)
+    assert [r["event_id"] for r in again] == sent[:3]
+    assert [r["self_made"] for r in again] == [False, False, False]
