@@ -226,17 +226,20 @@ async def list_imports(
 
 async def set_status(
     conn: Connection, import_id: int, status: str, *, error: str | None = None
-) -> None:
-    await conn.execute(
+) -> bool:
+    """Move the import to ``status``; False if it had ended (done or failed) already: an
+    ended import never moves again, whichever run of it comes second."""
+    result = await conn.execute(
         """UPDATE imports SET status = $2::text, error = $3, updated_at = now(),
           started_at = CASE WHEN $2::text = 'running' THEN coalesce(started_at, now())
             ELSE started_at END,
           finished_at = CASE WHEN $2::text IN ('done', 'failed') THEN now() ELSE finished_at END
-        WHERE id = $1""",
+        WHERE id = $1 AND status NOT IN ('done', 'failed')""",
         import_id,
         status,
         error,
     )
+    return result != "UPDATE 0"
 
 
 async def add_progress(

@@ -113,7 +113,9 @@ async def run_import(
         except InvalidInput as exc:
             custom = exc
         else:
-            await queries.set_status(conn, import_id, "running")
+            if not await queries.set_status(conn, import_id, "running"):
+                # Another run ended it since it was read: nothing is left to do.
+                return to_import(await queries.get_import(conn, import_id))
     if isinstance(custom, InvalidInput):
         return await _finish(db, tenant_id, import_id, "failed", custom.detail, on_progress, 0)
     computed = {e: [f for f in found if f.type == "computed"] for e, found in fields.items()}
@@ -217,17 +219,18 @@ async def _finish(
     total: int,
 ) -> Import:
     async with db.tenant(tenant_id) as conn:
-        await queries.set_status(conn, import_id, status, error=error)
+        ended = await queries.set_status(conn, import_id, status, error=error)
         row = await queries.get_import(conn, import_id)
     done = to_import(row)
-    log.info(
-        "import ended",
-        import_id=import_id,
-        status=status,
-        error=error,
-        rows_read=done.rows_read,
-        rejected=done.rows_rejected,
-    )
+    if ended:  # else another run ended it first, and said so
+        log.info(
+            "import ended",
+            import_id=import_id,
+            status=status,
+            error=error,
+            rows_read=done.rows_read,
+            rejected=done.rows_rejected,
+        )
     if on_progress is not None:
         on_progress(done, total)
     return done

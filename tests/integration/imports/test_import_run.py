@@ -3,16 +3,19 @@ column and reason, nothing written twice, and a rerun after a crash finishing th
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from domain.db import Database
-from domain.imports import runner
+from domain.imports import queries, runner
 from domain.imports.reader import checksum
+from domain.imports.schemas import Import
 from domain.imports.service import ImportService
 from tests.factories import SeededTenant
-from tests.integration.imports.files import MAPPING, placement_file, write_rows
+from tests.integration.imports.files import MAPPING, good_row, placement_file, write_rows
 
 
 async def start(db: Database, tenant: SeededTenant, path: Path, mapping=MAPPING) -> int:  # type: ignore[no-untyped-def]
@@ -166,3 +169,37 @@ async def test_the_job_runs_an_import_once_and_a_redelivery_does_nothing(
     before = await counts(db, tenant)
     assert await job(tenant.id, import_id, db) == "done"
     assert await counts(db, tenant) == before
+
+
+async def test_a_run_that_comes_second_never_moves_an_ended_import_back(
+    db: Database, tenant: SeededTenant, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The upload's job and another run (the CLI, the sweep) start on the same import; the
+    # second reads it while it is pending, and the first runs it to its end before the
+    # second goes on.
+    path = write_rows(tmp_path / "few.csv", [good_row(i, "R") for i in range(3)])
+    import_id = await start(db, tenant, path)
+    loop = asyncio.get_running_loop()
+    real_check = runner.check_file
+    first: list[Import] = []
+    calls: list[None] = []
+
+    def check_file(*args: Any, **kwargs: Any) -> Any:
+        calls.append(None)
+        if len(calls) == 1:  # the second run, between reading the import and starting it
+            ran = asyncio.run_coroutine_threadsafe(
+                runner.run_import(db, tenant.id, import_id), loop
+            )
+            first.append(ran.result(60))
+        return real_check(*args, **kwargs)
+
+    monkeypatch.setattr(runner, "check_file", check_file)
+    second = await runner.run_import(db, tenant.id, import_id)
+    assert (first[0].status, first[0].rows_read, first[0].rows_created) == ("done", 3, 3)
+    assert (second.status, second.rows_read, second.rows_created) == ("done", 3, 3)
+    async with db.tenant(tenant.id) as conn:
+        # Nor does a run that fails late (its file gone, say) turn it into a failure.
+        assert not await queries.set_status(conn, import_id, "failed", error="gone")
+        stored = await queries.get_import(conn, import_id)
+    assert (stored["status"], stored["error"], stored["rows_read"]) == ("done", None, 3)
+    assert stored["finished_at"] == first[0].finished_at
