@@ -60,16 +60,23 @@ $(MUTATION_STAMP): pyproject.toml | $(VENV)/bin/python
 	@touch $@ $(DEV_STAMP) $(STAMP)
 
 # The browser tests drive Chromium. Debian's package where apt works (Playwright cannot
-# download its own browsers everywhere); otherwise Playwright's own download.
+# download its own browsers everywhere); otherwise Playwright's own download. The
+# scale-out tests (tests/scaleout) want Debian's redis-server (7, for a Redis Cluster),
+# nginx and iproute2 (network namespaces) as well.
 browser: $(DEV_STAMP)
-	@if [ -x /usr/bin/chromium ]; then :; \
+	@missing=""; \
+	[ -x /usr/bin/chromium ] || missing="$$missing chromium"; \
+	[ -x /usr/bin/redis-server ] || missing="$$missing redis-server"; \
+	[ -x /usr/sbin/nginx ] || missing="$$missing nginx"; \
+	command -v ip >/dev/null 2>&1 || missing="$$missing iproute2"; \
+	if [ -z "$$missing" ]; then :; \
 	elif command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
-		echo "installing Debian's chromium for the browser tests"; \
+		echo "installing Debian's$$missing for the browser and scale-out tests"; \
 		DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
-		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null; \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 	elif command -v sudo >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then \
-		sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium; \
-	else \
+		sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	elif [ ! -x /usr/bin/chromium ]; then \
 		$(BIN)/playwright install chromium; \
 	fi
 

@@ -184,13 +184,19 @@ class Backend(abc.ABC):
         if state is not None and state.last is None:
             state.last = parse_pos(pos)
 
-    async def _catch_up(self) -> None:
-        """After live delivery was interrupted: replay each channel from its last delivered
-        position, or tell its listeners that history no longer reaches back."""
-        for state in self._channels.values():
-            if state.buffer is None:
+    async def _catch_up(self, channels: Sequence[str] | None = None) -> None:
+        """After live delivery was interrupted (for ``channels``, or every channel): replay
+        each channel from its last delivered position, or tell its listeners that history
+        no longer reaches back."""
+        chosen = list(self._channels) if channels is None else channels
+        for channel in chosen:
+            state = self._channels.get(channel)
+            if state is not None and state.buffer is None:
                 state.buffer = []
-        for channel, state in list(self._channels.items()):
+        for channel in chosen:
+            state = self._channels.get(channel)
+            if state is None:
+                continue
             since = format_pos(state.last) if state.last is not None else None
             history = await self.history(channel, since)
             buffered, state.buffer = state.buffer or [], None

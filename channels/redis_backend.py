@@ -1,15 +1,17 @@
 """The Redis backend: a capped stream per channel for history, pub/sub for live delivery.
 
-One pub/sub connection per process, subscribed to a channel only while a local socket
-wants it. Publishing is one Lua call per batch: for each event and channel it reads the
-channel's newest position, appends the event with that position as its predecessor, and
-publishes the finished frame, atomically, so that history and live never disagree.
+One pub/sub connection per process (on a Redis Cluster, one per primary node, with sharded
+pub/sub: ``channels/redis_layout.py``), subscribed to a channel only while a local socket
+wants it. Publishing is one Lua call per batch (on a cluster, per slot of the batch): for
+each event and channel it reads the channel's newest position, appends the event with that
+position as its predecessor, and publishes the finished frame, atomically, so that history
+and live never disagree.
 
 A marker key says the history is whole. Redis restarted without its data (or flushed)
 has lost it with everything else: publishing is refused until the relay has refilled the
 history from the outbox (``channels/refill.py``), and history reads wait for that.
 
-When the pub/sub connection drops it is re-established with backoff, every channel is
+When a pub/sub connection drops it is re-established with backoff, each of its channels is
 subscribed again, and each is caught up from its history; while Redis is away, history
 reads raise BackendUnavailable and the outbox keeps the events until the relay can
 publish them.
@@ -20,13 +22,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import math
-import random
 from collections.abc import Sequence
 
 import redis.asyncio as aioredis
 import structlog
+from redis.asyncio import RedisCluster
+from redis.asyncio.connection import Connection
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import RedisError
+from redis.exceptions import RedisClusterException, RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from channels import names, refill
@@ -39,19 +42,33 @@ from channels.backend import (
     Message,
     Position,
     Publication,
+    format_pos,
     frame_head,
     resolve_history,
 )
-from channels.metrics import PUBSUB_RECONNECTS
 from channels.protocol import NO_POSITION, parse_pos
+from channels.redis_layout import (
+    ClusterLayout,
+    channel_of,
+    channel_slot,
+    connect_redis,
+    history_key,
+    is_cluster,
+    layout_for,
+    live_key,
+    node_connection_kwargs,
+)
+from channels.redis_pubsub import CONFIRM_TIMEOUT, Link, await_confirmation
 from channels.redis_script import ScriptCaller
-from channels.refill import HISTORY_COMPLETE
+
+__all__ = ["RedisBackend", "connect_redis", "history_key", "live_key"]
 
 log = structlog.get_logger("recoup.channels")
 
 # The whole batch in one call. KEYS: the completeness marker, then the history stream and
 # live channel of each publication. ARGV: maxlen, ttl ms, then the frame head and tail of
 # each. Refuses (nil) while the marker is missing: the history must be refilled first.
+# On a cluster the same with SPUBLISH, and every key in one slot.
 _PUBLISH = """
 if redis.call('EXISTS', KEYS[1]) == 0 then return false end
 local ids = {}
@@ -72,36 +89,15 @@ for i = 2, #KEYS, 2 do
 end
 return ids
 """
+_SPUBLISH = _PUBLISH.replace("'PUBLISH'", "'SPUBLISH'")
 
-_HEALTH_INTERVAL = 15.0
-_CONFIRM_TIMEOUT = 5.0
+# Whether the history is whole, and a stream's newest entry, read at once. KEYS: the
+# marker, the stream.
+_NEWEST = """
+return {redis.call('EXISTS', KEYS[1]), redis.call('XREVRANGE', KEYS[2], '+', '-', 'COUNT', 1)}
+"""
+
 _REPLAY_PAGE = 1000
-
-
-def connect_redis(url: str, *, max_connections: int = 64) -> aioredis.Redis:
-    """A Redis client whose pool makes callers wait for a free connection (rather than fail
-    with "too many connections") when a burst of requests or sockets arrives at once."""
-    pool = aioredis.BlockingConnectionPool.from_url(
-        url,
-        max_connections=max_connections,
-        timeout=5,
-        socket_timeout=5,
-        socket_connect_timeout=5,
-        health_check_interval=30,
-    )
-    return aioredis.Redis(connection_pool=pool)
-
-
-def live_key(channel: str) -> str:
-    return f"rt:{{{channel}}}"
-
-
-def history_key(channel: str) -> str:
-    return f"rt:h:{{{channel}}}"
-
-
-def _channel_of(live: bytes) -> str:
-    return live.decode()[4:-1]
 
 
 def _decode_pos(raw: bytes | str) -> Position:
@@ -121,161 +117,153 @@ class RedisBackend(Backend):
     ) -> None:
         super().__init__()
         self.url = url
+        self.cluster = is_cluster(url)
+        self.layout = layout_for(url)
         self.history_size = history_size
         self.history_ttl_ms = history_ttl_seconds * 1000
         self.redis = connect_redis(url)
-        self._publish = ScriptCaller(self.redis, _PUBLISH)
+        self._publish_one: ScriptCaller | None = None
+        if self.cluster:
+            self._spublish = self.redis.register_script(_SPUBLISH)
+        else:
+            self._publish_one = ScriptCaller(self.redis, _PUBLISH)  # type: ignore[arg-type]
+        self._newest_script = self.redis.register_script(_NEWEST)
         # Each channel's keys and frame head, as the publishing script takes them.
         self._channel_args: dict[str, tuple[str, str, bytes]] = {}
         self.refill_wait_seconds = refill_wait_seconds
-        self._refill_wait: asyncio.Future[bool] | None = None
+        self._refill_waits: dict[str, asyncio.Future[bool]] = {}
         self._refill_gave_up = -math.inf
-        self._pool = aioredis.ConnectionPool.from_url(url, socket_connect_timeout=5)
-        self._conn: aioredis.connection.AbstractConnection | None = None
-        self._write_lock = asyncio.Lock()
-        self._connected = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
+        self._refused = True  # check every slot's marker the first time (cluster)
+        self._links: dict[str, Link] = {}
+        self._routes: dict[str, Link] = {}
         self._heads: dict[str, int] = {}
-        self._stopping = False
-        self._pending: dict[str, asyncio.Future[None]] = {}
-        self._last_seen = 0.0
+        self._moving: set[asyncio.Task[None]] = set()
         self.reconnects = 0
+        if not self.cluster:
+            pool = aioredis.ConnectionPool.from_url(url, socket_connect_timeout=5)
+            self._single_pool = pool
+            self._links[""] = Link(self, "", pool.make_connection, sharded=False)
 
     # -- lifecycle ------------------------------------------------------------------------
 
     async def start(self) -> None:
         """Start the pub/sub connection; wait a little for it, but start without Redis too
         (REST works without it, and the connection comes when Redis does)."""
-        if self._task is None:
-            self._task = asyncio.create_task(self._run(), name="recoup-redis-pubsub")
+        if self.cluster:
+            with contextlib.suppress(RedisError, RedisClusterException, OSError, TimeoutError):
+                await asyncio.wait_for(self.redis.initialize(), CONFIRM_TIMEOUT)
+            return
+        link = self._links[""]
+        link.start()
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._connected.wait(), _CONFIRM_TIMEOUT)
+            await asyncio.wait_for(link.connected.wait(), CONFIRM_TIMEOUT)
 
     async def stop(self) -> None:
-        self._stopping = True
-        conn, self._conn = self._conn, None
-        if self._task is not None:
-            self._task.cancel()
-            if conn is not None:  # a pending read ends with its connection
-                with contextlib.suppress(Exception):
-                    await conn.disconnect(nowait=True)
-            with contextlib.suppress(asyncio.CancelledError, TimeoutError):
-                await asyncio.wait_for(self._task, 5)
-            self._task = None
-        await self._publish.close()
+        for task in list(self._moving):
+            task.cancel()
+        for link in list(self._links.values()):
+            await link.stop()
+        if self._publish_one is not None:
+            await self._publish_one.close()
         await self.redis.aclose()
-        await self._pool.disconnect()
+        if not self.cluster:
+            await self._single_pool.disconnect()
 
     @property
     def connected(self) -> bool:
-        return self._connected.is_set()
+        return bool(self._links) and all(link.connected.is_set() for link in self._links.values())
 
-    async def _run(self) -> None:
-        backoff = 0.05
-        first = True
-        while not self._stopping:
+    # -- routing (a cluster: each channel on the link of its slot's primary) ---------------
+
+    def _link_for(self, channel: str) -> Link:
+        link = self._routes.get(channel)
+        if link is not None:
+            return link
+        if not self.cluster:
+            link = self._links[""]
+        else:
+            cluster: RedisCluster = self.redis  # type: ignore[assignment]
             try:
-                conn = self._pool.make_connection()
-                await conn.connect()
-                async with self._write_lock:
-                    if not first:  # hold live events back until history has caught up
-                        for state in self._channels.values():
-                            if state.buffer is None:
-                                state.buffer = []
-                    keys = [live_key(c) for c in self._channels]
-                    if keys:
-                        await conn.send_command("SUBSCRIBE", *keys)
-                    self._conn = conn
-                await asyncio.wait_for(self._confirmed(conn, set(keys)), _CONFIRM_TIMEOUT)
-                self._connected.set()
-                if not first:
-                    self.reconnects += 1
-                    PUBSUB_RECONNECTS.inc()
-                    await self._catch_up()
-                    log.info("pub/sub restored", channels=len(self._channels))
-                first = False
-                backoff = 0.05
-                await self._read(conn)
-            except asyncio.CancelledError:
-                raise
-            except (RedisError, OSError, BackendUnavailable, TimeoutError) as exc:
-                if self._connected.is_set() or backoff == 0.05:
-                    log.warning("pub/sub connection lost", error=str(exc))
-                self._connected.clear()
-                stale, self._conn = self._conn, None
-                if stale is not None:
-                    with contextlib.suppress(Exception):
-                        await stale.disconnect(nowait=True)
-                for future in self._pending.values():
-                    if not future.done():
-                        future.set_exception(BackendUnavailable("pub/sub connection lost"))
-                await asyncio.sleep(backoff * (1 + random.random()))
-                backoff = min(backoff * 2, 2.0)
-            except Exception:
-                log.exception("pub/sub reader failed; restarting it")
-                self._connected.clear()
-                await asyncio.sleep(1)
-
-    async def _confirmed(
-        self, conn: aioredis.connection.AbstractConnection, keys: set[str]
-    ) -> None:
-        """Read until Redis has confirmed every SUBSCRIBE of ``keys`` (events meanwhile
-        are dispatched as usual)."""
-        while keys:
-            response = await conn.read_response(
-                timeout=math.inf, disconnect_on_error=True, push_request=True
-            )
-            confirmed = self._handle(response)
-            if confirmed is not None:
-                keys.discard(confirmed)
-
-    async def _read(self, conn: aioredis.connection.AbstractConnection) -> None:
-        loop = asyncio.get_running_loop()
-        self._last_seen = loop.time()
-        health = asyncio.create_task(self._health(conn))
-        try:
-            while True:
-                # Blocks without a timeout (a timeout here could swallow a cancellation);
-                # the health task ends a connection that has gone quiet.
-                response = await conn.read_response(
-                    timeout=math.inf, disconnect_on_error=True, push_request=True
+                node = cluster.nodes_manager.get_node_from_slot(channel_slot(channel))
+            except (RedisError, RedisClusterException, IndexError, KeyError) as exc:
+                raise BackendUnavailable(f"the cluster's slots are unknown: {exc}") from exc
+            link = self._links.get(node.name)
+            if link is None:
+                host, port = node.host, node.port
+                kwargs = node_connection_kwargs(self.url)
+                link = self._links[node.name] = Link(
+                    self,
+                    node.name,
+                    lambda: Connection(host=host, port=port, **kwargs),
+                    sharded=True,
                 )
-                self._last_seen = loop.time()
-                self._handle(response)
-        finally:
-            health.cancel()
+                link.start()
+        self._routes[channel] = link
+        link.channels.add(channel)
+        return link
 
-    def _handle(self, response: list[bytes]) -> str | None:
-        """Dispatch an event, or settle a pending SUBSCRIBE; returns the key it confirmed."""
-        kind = response[0]
-        if kind == b"message":
-            self._on_message(response[1], response[2])
-            return None
-        if kind == b"subscribe":
-            key = response[1].decode()
-            future = self._pending.get(key)
-            if future is not None and not future.done():
-                future.set_result(None)
-            return key
-        return None
+    async def _topology(self) -> None:
+        """Read the cluster's slots if they are not known yet (it was away at start)."""
+        cluster: RedisCluster = self.redis  # type: ignore[assignment]
+        if cluster.nodes_manager.slots_cache:
+            return
+        try:
+            await cluster.initialize()
+        except (RedisError, RedisClusterException, OSError) as exc:
+            raise BackendUnavailable(f"the cluster is out of reach: {exc}") from exc
 
-    async def _health(self, conn: aioredis.connection.AbstractConnection) -> None:
-        """PING a quiet connection; drop it when even that gets no answer."""
-        loop = asyncio.get_running_loop()
-        while True:
-            await asyncio.sleep(_HEALTH_INTERVAL)
-            if loop.time() - self._last_seen > 2 * _HEALTH_INTERVAL:
-                log.warning("pub/sub connection silent; reconnecting")
-                await conn.disconnect(nowait=True)
+    def _hold(self, channels: Sequence[str] | set[str]) -> None:
+        for channel in channels:
+            state = self._channels.get(channel)
+            if state is not None and state.buffer is None:
+                state.buffer = []
+
+    async def _reroute(self, link: Link) -> None:
+        """After a node's connection failed: read the cluster's slots again, and move the
+        channels whose slots another node serves now to that node's link."""
+        if not self.cluster:
+            return
+        cluster: RedisCluster = self.redis  # type: ignore[assignment]
+        try:
+            await cluster.nodes_manager.initialize()
+        except (RedisError, RedisClusterException, OSError):
+            return  # the cluster is away; the link keeps trying its node
+        for channel in list(link.channels):
+            node = cluster.nodes_manager.get_node_from_slot(channel_slot(channel))
+            if node.name != link.name:
+                self._moved(link, channel)
+
+    def _moved(self, link: Link, channel: str) -> None:
+        link.channels.discard(channel)
+        if self._routes.get(channel) is link:
+            del self._routes[channel]
+        if channel in self._channels:
+            self._hold([channel])
+            task = asyncio.get_running_loop().create_task(self._resubscribe(channel))
+            self._moving.add(task)
+            task.add_done_callback(self._moving.discard)
+
+    async def _resubscribe(self, channel: str) -> None:
+        """Subscribe a channel again where its slot now lives, then catch it up."""
+        for attempt in range(10):
+            if channel not in self._channels:
                 return
             try:
-                async with self._write_lock:
-                    await conn.send_command("PING")
-            except (RedisError, OSError):
+                await self._link_for(channel).subscribe(channel)
+                await self._catch_up([channel])
                 return
+            except BackendUnavailable:
+                await asyncio.sleep(0.1 * 2**attempt)
+        log.warning("a channel could not be subscribed where its slot moved", channel=channel)
+        state = self._channels.get(channel)
+        if state is not None:  # its screens reload rather than wait on a held buffer
+            state.buffer = None
+            pos = format_pos(state.last) if state.last is not None else NO_POSITION
+            for listener in tuple(state.listeners):
+                listener.resync(channel, pos)
 
     def _on_message(self, live: bytes, payload: bytes) -> None:
-        channel = _channel_of(live)
+        channel = channel_of(live)
         head = self._heads.get(channel)
         if head is None:
             head = self._heads[channel] = len(frame_head(channel))
@@ -287,96 +275,119 @@ class RedisBackend(Backend):
     async def publish(self, publications: Sequence[Publication]) -> list[str]:
         if not publications:
             return []
-        keys = [HISTORY_COMPLETE]
+        if self.cluster:
+            return await self._publish_sharded(publications)
+        keys = [self.layout.marker("")]
         args: list[bytes | int] = [self.history_size, self.history_ttl_ms]
         for p in publications:
-            known = self._channel_args.get(p.channel)
-            if known is None:
-                if len(self._channel_args) >= 10_000:
-                    self._channel_args.clear()
-                known = self._channel_args[p.channel] = (
-                    history_key(p.channel),
-                    live_key(p.channel),
-                    frame_head(p.channel),
-                )
+            known = self._args_of(p.channel)
             keys += known[:2]
             args += (known[2], p.tail)
         try:
-            result = await self._publish(keys, args)
+            assert self._publish_one is not None
+            result = await self._publish_one(keys, args)
         except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
             raise BackendUnavailable(str(exc)) from exc
         if result is None:
+            self._refused = True
             raise HistoryLost("the channels' history must be refilled first")
         return [r.decode() if isinstance(r, bytes) else str(r) for r in result]
 
-    async def subscribe(self, channel: str, listener: Listener) -> None:
-        key = live_key(channel)
-        if not self._add_listener(channel, listener):
-            pending = self._pending.get(key)
-            if pending is not None:  # another listener's SUBSCRIBE is still on its way
-                await self._await_confirmation(pending)
-            return
-        future = asyncio.get_running_loop().create_future()
-        self._pending[key] = future
+    def _args_of(self, channel: str) -> tuple[str, str, bytes]:
+        known = self._channel_args.get(channel)
+        if known is None:
+            if len(self._channel_args) >= 10_000:
+                self._channel_args.clear()
+            known = self._channel_args[channel] = (
+                history_key(channel),
+                live_key(channel),
+                frame_head(channel),
+            )
+        return known
+
+    async def _publish_sharded(self, publications: Sequence[Publication]) -> list[str]:
+        """One call per slot of the batch, all at once. Atomic per slot, not across slots:
+        should one slot refuse (its node lost its data), the others have published and the
+        relay publishes the batch again once refilled; delivery is at least once, and
+        clients drop an event they already hold by its id."""
+        slots: dict[int, list[int]] = {}
+        for i, p in enumerate(publications):
+            slots.setdefault(channel_slot(p.channel), []).append(i)
+        calls = []
+        for slot, indexes in slots.items():
+            keys = [ClusterLayout.slot_marker(slot)]
+            args: list[bytes | int] = [self.history_size, self.history_ttl_ms]
+            for i in indexes:
+                known = self._args_of(publications[i].channel)
+                keys += known[:2]
+                args += (known[2], publications[i].tail)
+            calls.append(self._spublish(keys=keys, args=args))
         try:
-            if self._conn is None:  # reconnecting: give it a moment
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._connected.wait(), 2.0)
-            async with self._write_lock:
-                conn = self._conn
-                if conn is None or not conn.is_connected:
-                    raise BackendUnavailable("pub/sub is reconnecting")
-                await conn.send_command("SUBSCRIBE", key)
-            # Only once Redis has confirmed is every later event sure to arrive live;
-            # anything earlier is in the history the caller reads next.
-            await self._await_confirmation(future)
-        except (RedisError, OSError, AttributeError) as exc:
-            # AttributeError: redis-py's connection dropped by its reader while this wrote
-            # (its writer gone); the reconnect that follows subscribes again.
+            results = await asyncio.gather(*calls)
+        except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
             raise BackendUnavailable(str(exc)) from exc
-        finally:
-            if self._pending.get(key) is future:
-                del self._pending[key]
+        except (RedisError, RedisClusterException) as exc:
+            # A node failing over, a slot moving: try again shortly.
+            raise BackendUnavailable(str(exc)) from exc
+        if any(r is None for r in results):
+            self._refused = True
+            raise HistoryLost("the channels' history must be refilled first")
+        positions: list[str] = [""] * len(publications)
+        for indexes, result in zip(slots.values(), results, strict=True):
+            for i, r in zip(indexes, result, strict=True):
+                positions[i] = r.decode() if isinstance(r, bytes) else str(r)
+        return positions
+
+    async def subscribe(self, channel: str, listener: Listener) -> None:
+        first = self._add_listener(channel, listener)
+        if self.cluster and channel not in self._routes:
+            await self._topology()
+        link = self._link_for(channel)
+        if not first:
+            pending = link.pending.get(live_key(channel))
+            if pending is not None:  # another listener's SUBSCRIBE is still on its way
+                await await_confirmation(pending)
+            return
+        await link.subscribe(channel)
         history = await self.history(channel, None)
         self._set_baseline(channel, history.pos)
-
-    @staticmethod
-    async def _await_confirmation(future: asyncio.Future[None]) -> None:
-        try:
-            await asyncio.wait_for(asyncio.shield(future), _CONFIRM_TIMEOUT)
-        except TimeoutError as exc:
-            raise BackendUnavailable("Redis did not confirm the subscription") from exc
 
     async def unsubscribe(self, channel: str, listener: Listener) -> None:
         if not self._remove_listener(channel, listener):
             return
         self._heads.pop(channel, None)
-        conn = self._conn
-        if conn is not None:
-            with contextlib.suppress(RedisError, OSError):
-                async with self._write_lock:
-                    await conn.send_command("UNSUBSCRIBE", live_key(channel))
+        link = self._routes.pop(channel, None)
+        if link is not None:
+            link.channels.discard(channel)
+            await link.unsubscribe(channel)
 
     async def listened(self, name: str) -> list[int]:
+        pattern = f"rt:{{t*:{name}}}"
         try:
-            live = await self.redis.pubsub_channels(f"rt:{{t*:{name}}}")
+            if self.cluster:
+                live = await self.redis.execute_command(
+                    "PUBSUB SHARDCHANNELS", pattern, target_nodes=RedisCluster.PRIMARIES
+                )
+            else:
+                live = await self.redis.pubsub_channels(pattern)
         except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
             raise BackendUnavailable(str(exc)) from exc
         tenants = set()
         for key in live:
-            tenant_id, listened = names.unscoped(_channel_of(key))
+            tenant_id, listened = names.unscoped(channel_of(key))
             if listened == name:
                 tenants.add(tenant_id)
         return sorted(tenants)
 
     async def history(self, channel: str, since: str | None) -> History:
         key = history_key(channel)
+        marker = self.layout.marker(channel)
         try:
-            complete, newest = await self._newest(key)
+            complete, newest = await self._newest(marker, key)
             if not complete:  # Redis lost its data: the relay is refilling it
-                complete = await self._await_refill()
+                complete = await self._await_refill(marker)
                 if complete:
-                    complete, newest = await self._newest(key)
+                    complete, newest = await self._newest(marker, key)
             last = newest[0][0].decode() if newest else None
             if not complete and last is None:
                 # Still empty and not refilled: whatever the client saw may be missing.
@@ -401,45 +412,82 @@ class RedisBackend(Backend):
                 start = f"({entries[-1][0].decode()}"
         except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
             raise BackendUnavailable(str(exc)) from exc
+        except (RedisError, RedisClusterException) as exc:
+            # A cluster's slot moving or its node failing over.
+            if not self.cluster:
+                raise
+            raise BackendUnavailable(str(exc)) from exc
         return resolve_history(since, first_prev, last, messages)
 
-    async def _newest(self, key: str) -> tuple[bool, list]:
+    async def _newest(self, marker: str, key: str) -> tuple[bool, list]:
         """Whether the history is whole, and the newest entry of ``key``, read atomically."""
-        async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.exists(HISTORY_COMPLETE)
-            pipe.xrevrange(key, count=1)
-            complete, newest = await pipe.execute()
+        complete, newest = await self._newest_script(keys=[marker, key])
         return bool(complete), newest
 
-    async def _await_refill(self) -> bool:
-        """Wait (one poll per process, however many readers wait) for the relay to refill
-        the history; False when it has not within ``refill_wait_seconds`` (and then, for
-        30 s, False at once: a catch-up of many channels does not wait for each)."""
+    async def _await_refill(self, marker: str) -> bool:
+        """Wait (one poll per process and marker, however many readers wait) for the relay
+        to refill the history; False when it has not within ``refill_wait_seconds`` (and
+        then, for 30 s, False at once: a catch-up of many channels does not wait for each)."""
         now = asyncio.get_running_loop().time()
         if now - self._refill_gave_up < 30.0:
             return False  # waited in vain just now: no relay is refilling; answer at once
-        if self._refill_wait is None or self._refill_wait.done():
-            self._refill_wait = asyncio.ensure_future(
-                refill.wait_complete(self.redis, self.refill_wait_seconds)
+        wait = self._refill_waits.get(marker)
+        if wait is None or wait.done():
+            wait = self._refill_waits[marker] = asyncio.ensure_future(
+                refill.wait_complete(self.redis, self.refill_wait_seconds, marker=marker)
             )
-        complete = await asyncio.shield(self._refill_wait)
+        complete = await asyncio.shield(wait)
+        if self._refill_waits.get(marker) is wait:
+            del self._refill_waits[marker]
         if not complete:
             self._refill_gave_up = asyncio.get_running_loop().time()
         return complete
 
     async def history_complete(self) -> bool:
+        """Whether no history was lost. On a cluster a node loses the markers of all the
+        slots it serves together, so one marker per primary tells, once every marker has
+        been seen (at start, and after a publish was refused)."""
         try:
-            return bool(await self.redis.exists(HISTORY_COMPLETE))
+            if not self.cluster:
+                return bool(await self.redis.exists(self.layout.marker("")))
+            markers = self._markers_to_check()
+            async with self.redis.pipeline(transaction=False) as pipe:
+                for marker in markers:
+                    pipe.exists(marker)
+                found = await pipe.execute()
         except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
             raise BackendUnavailable(str(exc)) from exc
+        except (RedisError, RedisClusterException) as exc:
+            if not self.cluster:
+                raise
+            raise BackendUnavailable(str(exc)) from exc
+        complete = all(found)
+        if complete:
+            self._refused = False
+        return complete
+
+    def _markers_to_check(self) -> list[str]:
+        if self._refused:
+            return [marker for _, marker in self.layout.pairs()]
+        cluster: RedisCluster = self.redis  # type: ignore[assignment]
+        first: dict[str, int] = {}
+        for slot, nodes in cluster.nodes_manager.slots_cache.items():
+            if nodes:
+                first.setdefault(nodes[0].name, slot)
+        return [ClusterLayout.slot_marker(slot) for slot in first.values()]
 
     async def mark_complete(self) -> None:
         """Declare the history whole (for a Redis that only this process writes to: tests,
         benchmarks); in production the relay declares it after a refill."""
-        await self.redis.set(HISTORY_COMPLETE, "1")
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for _, marker in self.layout.pairs():
+                pipe.set(marker, "1")
+            await pipe.execute()
 
     def refiller(self) -> refill.Refiller:
-        return refill.Refiller(self.redis, self.history_size, self.history_ttl_ms, history_key)
+        return refill.Refiller(
+            self.redis, self.history_size, self.history_ttl_ms, history_key, self.layout
+        )
 
     async def ping(self) -> None:
         await self.redis.ping()

@@ -29,14 +29,16 @@ from __future__ import annotations
 import asyncio
 import secrets
 from collections.abc import Callable, Sequence
+from typing import Any
 
-import redis.asyncio as aioredis
+from redis.exceptions import NoScriptError
 
 from channels.backend import HistoryLost
 from channels.protocol import parse_pos
+from channels.redis_layout import HISTORY_COMPLETE, HISTORY_REFILL, AnyRedis, Layout
 
-HISTORY_COMPLETE = "rt:history:complete"
-HISTORY_REFILL = "rt:history:refill"
+__all__ = ["HISTORY_COMPLETE", "HISTORY_REFILL", "LOST", "Refiller", "predecessor", "wait_complete"]
+
 LOST = "lost"
 
 # KEYS: refill token, history stream. ARGV: token, expire at (ms), then the id, predecessor
@@ -72,12 +74,14 @@ def predecessor(since: str | None, entry_id: bytes, fields: dict[bytes, bytes]) 
     return prev
 
 
-async def wait_complete(redis: aioredis.Redis, seconds: float, every: float = 0.1) -> bool:
-    """Poll the marker until it is back (True) or ``seconds`` have passed (False)."""
+async def wait_complete(
+    redis: AnyRedis, seconds: float, every: float = 0.1, marker: str = HISTORY_COMPLETE
+) -> bool:
+    """Poll ``marker`` until it is back (True) or ``seconds`` have passed (False)."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + seconds
     while True:
-        if await redis.exists(HISTORY_COMPLETE):
+        if await redis.exists(marker):
             return True
         if loop.time() >= deadline:
             return False
@@ -90,28 +94,41 @@ ChannelEntries = tuple[str, str | None, Sequence[tuple[str, bytes]]]
 
 
 class Refiller:
-    """Writes a lost history back (the relay reads it from the outbox)."""
+    """Writes a lost history back (the relay reads it from the outbox).
+
+    On a cluster the token and the marker are per slot (``channels/redis_layout.py``): the
+    refill takes every slot over, writes each channel under its slot's token, and declares
+    each slot whole only while its token is still there."""
 
     def __init__(
         self,
-        redis: aioredis.Redis,
+        redis: AnyRedis,
         history_size: int,
         ttl_ms: int,
         history_key: Callable[[str], str],
+        layout: Layout | None = None,
     ) -> None:
         self.redis = redis
         self.history_key = history_key
         self.history_size = history_size
         self.ttl_ms = ttl_ms
+        self.layout = layout or Layout()
         self.token = secrets.token_hex(16)
-        self._refill = redis.register_script(_REFILL)
-        self._finish = redis.register_script(_FINISH)
+        self._refill_sha = ""
+        self._finish_sha = ""
         self.channels = 0
         self.entries = 0
 
     async def begin(self) -> None:
         """Take the refill over (a previous one, by a relay since gone, stops writing)."""
-        await self.redis.set(HISTORY_REFILL, self.token, px=3_600_000)
+        # Loaded first (on every node of a cluster), so that the pipelines below can call
+        # the scripts by their digest.
+        self._refill_sha = await self.redis.script_load(_REFILL)
+        self._finish_sha = await self.redis.script_load(_FINISH)
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for token, _ in self.layout.pairs():
+                pipe.set(token, self.token, px=3_600_000)
+            await pipe.execute()
 
     async def write(self, batch: Sequence[ChannelEntries]) -> None:
         """Write these channels' entries, one atomic call each, pipelined; raises HistoryLost
@@ -125,9 +142,9 @@ class Refiller:
                 for pos, tail in entries:
                     args += (pos, prev, tail)
                     prev = pos
-                keys = [HISTORY_REFILL, self.history_key(channel)]
-                await self._refill(keys=keys, args=args, client=pipe)
-            results = await pipe.execute()
+                keys = [self.layout.token(channel), self.history_key(channel)]
+                pipe.execute_command("EVALSHA", self._refill_sha, len(keys), *keys, *args)
+            results = await _execute(pipe)
         if any(r == -1 for r in results):
             raise HistoryLost("the refill was interrupted (Redis lost its data again?)")
         self.channels += sum(1 for r in results if r == 1)
@@ -135,8 +152,19 @@ class Refiller:
 
     async def finish(self) -> None:
         """Declare the history whole; raises HistoryLost when the refill was interrupted."""
-        if not await self._finish(keys=[HISTORY_REFILL, HISTORY_COMPLETE], args=[self.token]):
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for token, marker in self.layout.pairs():
+                pipe.execute_command("EVALSHA", self._finish_sha, 2, token, marker, self.token)
+            results = await _execute(pipe)
+        if not all(results):
             raise HistoryLost("the refill was interrupted (Redis lost its data again?)")
+
+
+async def _execute(pipe: Any) -> list[Any]:
+    try:
+        return await pipe.execute()
+    except NoScriptError as exc:  # Redis restarted since ``begin``: the token went too
+        raise HistoryLost("the refill was interrupted (Redis restarted?)") from exc
 
 
 def _expire_at(entries: Sequence[tuple[str, bytes]], ttl_ms: int) -> int:

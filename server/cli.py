@@ -320,7 +320,10 @@ def relay() -> None:
             settings, application_name="recoup-relay", max_size=2
         ).open()
         backend = RedisBackend(settings.redis_url or "", history_size=settings.channel_history)
-        jobs = make_broker(settings.redis_url or "", settings.jobs_queue)
+        # Waits for Redis rather than exit without it (a relay restarted while Redis, or a
+        # cluster's every node, is out of reach); its hand-offs kicked meanwhile are dropped
+        # and counted, and the minute sweeps offer their work again.
+        jobs = make_broker(settings.redis_url or "", settings.jobs_queue, wait_for_redis=True)
         await jobs.startup()
         # As in the web process: what is loaded by now lives as long as the process, out of
         # the collector's sight, so that its full collections walk only what batches leave.

@@ -10,6 +10,9 @@
   lease of the jobs it is running every ``RENEW_EVERY`` seconds (``XCLAIM ... JUSTID`` of
   its own entries, which sets their idle time back to zero without counting a delivery),
   so only a worker that stopped renewing (killed, frozen, cut off) loses its jobs.
+- **On a Redis Cluster too** (``REDIS_URL=redis+cluster://...``, ``channels/redis_layout.py``):
+  the jobs' stream is one key, so one slot; every call goes through redis-py's cluster
+  client, which finds the node that serves it.
 - **While Redis is away the worker waits.** One log line when Redis goes away, one when it
   is back; no traceback, no exit (which made the process manager restart the worker every
   two seconds, each time with a traceback). An acknowledgement that cannot reach Redis is
@@ -23,17 +26,25 @@ Delivery stays at least once; every job is idempotent (see each job's docstring)
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
-from collections.abc import AsyncGenerator, Awaitable, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import structlog
-from redis.asyncio import Redis
+from redis.asyncio import Redis, RedisCluster
+from redis.exceptions import (
+    ClusterDownError,
+    RedisClusterException,
+    ResponseError,
+    TryAgainError,
+)
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from taskiq import AckableMessage, BrokerMessage
 from taskiq_redis import RedisStreamBroker
+
+from channels.redis_layout import connect_redis, is_cluster, plain_url
 
 log = structlog.get_logger("recoup.jobs")
 
@@ -42,7 +53,15 @@ CLAIM_EVERY = 3.0
 RENEW_EVERY = 3.0
 XREAD_BLOCK_MS = 2_000
 _CLAIM_PAGES = 10
-_REDIS_DOWN = (RedisConnectionError, RedisTimeoutError, OSError)
+# A cluster's client says "no node answers" with errors of its own.
+_REDIS_DOWN = (
+    RedisConnectionError,
+    RedisTimeoutError,
+    OSError,
+    RedisClusterException,
+    ClusterDownError,
+    TryAgainError,
+)
 _BACKOFF_MAX = 5.0
 
 
@@ -62,12 +81,15 @@ class JobStream(RedisStreamBroker):
         **options: Any,
     ) -> None:
         super().__init__(
-            url,
+            plain_url(url),
             queue_name=queue_name,
             idle_timeout=idle_timeout_ms,
             xread_block=XREAD_BLOCK_MS,
             **options,
         )
+        self._cluster: RedisCluster | None = None
+        if is_cluster(url):
+            self._cluster = connect_redis(url)  # type: ignore[assignment]
         self.wait_for_redis = wait_for_redis
         self.claim_every = claim_every
         self.renew_every = renew_every
@@ -116,18 +138,45 @@ class JobStream(RedisStreamBroker):
         counted in the line that says Redis is back: its next tick kicks it again, and a
         traceback per tick says nothing the outage's line has not."""
         if not self.wait_for_redis:
-            await super().kick(message)
+            await self._put(message)
             return
         try:
-            await super().kick(message)
+            await self._put(message)
         except _REDIS_DOWN as exc:
             self._unavailable(exc)
             self._dropped += 1
         else:
             self._available()
 
+    @contextlib.asynccontextmanager
+    async def _client(self) -> AsyncIterator[Any]:
+        """A client for one call or loop: the cluster's (shared), or one on the pool."""
+        if self._cluster is not None:
+            yield self._cluster
+            return
+        async with Redis(connection_pool=self.connection_pool) as redis:
+            yield redis
+
+    async def _put(self, message: BrokerMessage) -> None:
+        queue_name = message.labels.get("queue_name") or self.queue_name
+        async with self._client() as redis:
+            await redis.xadd(
+                queue_name,
+                {b"data": message.message},
+                maxlen=self.maxlen,
+                approximate=self.approximate,
+            )
+
+    async def _make_groups(self) -> None:
+        async with self._client() as redis:
+            for stream in {self.queue_name, *self.additional_streams}:
+                with contextlib.suppress(ResponseError):  # BUSYGROUP: it is there already
+                    await redis.xgroup_create(
+                        stream, self.consumer_group_name, id=self.consumer_id, mkstream=True
+                    )
+
     async def _declare_consumer_group(self) -> None:
-        await self._until_redis(super()._declare_consumer_group)
+        await self._until_redis(self._make_groups)
 
     # -- delivery ------------------------------------------------------------------------
 
@@ -139,7 +188,7 @@ class JobStream(RedisStreamBroker):
         backoff = 0.2
         while True:
             try:
-                async with Redis(connection_pool=self.connection_pool) as redis:
+                async with self._client() as redis:
                     while True:
                         fetched = await redis.xreadgroup(
                             self.consumer_group_name,
@@ -201,7 +250,7 @@ class JobStream(RedisStreamBroker):
         async def ack() -> None:
             self._held.pop(entry_id, None)
             try:
-                async with Redis(connection_pool=self.connection_pool) as redis:
+                async with self._client() as redis:
                     await redis.xack(stream, self.consumer_group_name, entry_id)
             except _REDIS_DOWN as exc:
                 self._unavailable(exc)  # stays pending: claimed and run again later
@@ -216,7 +265,7 @@ class JobStream(RedisStreamBroker):
             for entry_id, stream in list(self._held.items()):
                 by_stream.setdefault(stream, []).append(entry_id)
             try:
-                async with Redis(connection_pool=self.connection_pool) as redis:
+                async with self._client() as redis:
                     for stream, ids in by_stream.items():
                         await redis.xclaim(
                             stream,
@@ -233,4 +282,6 @@ class JobStream(RedisStreamBroker):
         if self._renewer is not None:
             self._renewer.cancel()
             self._renewer = None
+        if self._cluster is not None:
+            await self._cluster.aclose()
         await super().shutdown()

@@ -100,6 +100,26 @@ async def redis_url(server_urls: tuple[str, str]) -> str:
 
 
 @pytest.fixture(scope="session")
+async def redis_cluster_url(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[str]:
+    """A Redis Cluster of three primaries (``tests/redis_cluster.py``), its history whole."""
+    from channels.redis_backend import RedisBackend
+    from tests.redis_cluster import RedisClusterNodes, available
+
+    missing = available()
+    if missing:
+        pytest.fail(missing)
+    nodes = RedisClusterNodes(tmp_path_factory.mktemp("redis-cluster"))
+    try:
+        nodes.start()
+        backend = RedisBackend(nodes.url)
+        await backend.mark_complete()
+        await backend.stop()
+        yield nodes.url
+    finally:
+        nodes.stop()
+
+
+@pytest.fixture(scope="session")
 def settings(
     database_url: str, redis_url: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Settings:

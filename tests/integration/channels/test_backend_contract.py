@@ -36,9 +36,17 @@ def publication(channel: str, n: int, event_type: str = "test.event") -> Publica
     return Publication(channel, event_tail(str(uuid.uuid4()), event_type, encode_json({"n": n})))
 
 
-@pytest.fixture(params=["memory", "redis"])
-async def backend(request, redis_url: str) -> AsyncIterator[Backend]:
-    made: Backend = MemoryBackend() if request.param == "memory" else RedisBackend(redis_url)
+@pytest.fixture(params=["memory", "redis", "cluster"])
+def backend_url(request) -> str | None:
+    """None for the memory backend; else one Redis, or a Redis Cluster (sharded pub/sub)."""
+    if request.param == "memory":
+        return None
+    return request.getfixturevalue("redis_url" if request.param == "redis" else "redis_cluster_url")
+
+
+@pytest.fixture
+async def backend(backend_url: str | None) -> AsyncIterator[Backend]:
+    made: Backend = MemoryBackend() if backend_url is None else RedisBackend(backend_url)
     await made.start()
     yield made
     await made.stop()

@@ -15,19 +15,29 @@ from channels import names
 from channels.backend import HistoryLost, Publication
 from channels.protocol import encode_json, event_tail
 from channels.redis_backend import RedisBackend, history_key
-from channels.refill import HISTORY_COMPLETE
 from tests.conftest import _with_redis_db
 
 REDIS_DB = 12
 
 
+@pytest.fixture(params=["redis", "cluster"])
+def backend_url(request) -> str:
+    """A Redis database of its own, or the tests' Redis Cluster (whose history is declared
+    whole again afterwards, for the other tests on it)."""
+    if request.param == "redis":
+        return _with_redis_db(request.getfixturevalue("redis_url"), REDIS_DB)
+    return request.getfixturevalue("redis_cluster_url")
+
+
 @pytest.fixture
-async def backend(redis_url: str) -> AsyncIterator[RedisBackend]:
-    made = RedisBackend(_with_redis_db(redis_url, REDIS_DB), refill_wait_seconds=2.0)
+async def backend(backend_url: str) -> AsyncIterator[RedisBackend]:
+    made = RedisBackend(backend_url, refill_wait_seconds=2.0)
     await made.redis.flushdb()
     await made.start()
     yield made
     await made.redis.flushdb()
+    if made.cluster:
+        await made.mark_complete()
     await made.stop()
 
 
@@ -124,7 +134,7 @@ async def test_a_refill_interrupted_by_another_loss_is_not_declared_whole(
         await refiller.write([(names.scoped(3, names.account(8)), None, ENTRIES)])
     with pytest.raises(HistoryLost):
         await refiller.finish()
-    assert not await backend.redis.exists(HISTORY_COMPLETE)
+    assert not await backend.redis.exists(backend.layout.marker(FULL))
     assert not await backend.redis.exists(history_key(FULL))
 
 
@@ -141,3 +151,44 @@ async def test_a_refill_taken_over_stops_and_leaves_existing_streams_alone(
     await second.finish()
     assert await backend.redis.xlen(history_key(FULL)) == 2
     assert (second.channels, second.entries) == (1, 2)
+
+
+async def test_on_a_cluster_a_node_that_lost_its_data_holds_back_only_its_own_slots(
+    redis_cluster_url: str,
+) -> None:
+    """One primary restarted empty: its slots' markers went with its data. Publishing to a
+    channel it serves is refused until the refill, one served by another node goes on; the
+    relay's check sees the loss, and the refill declares every slot whole again."""
+    made = RedisBackend(redis_cluster_url, refill_wait_seconds=0.5)
+    await made.start()
+    try:
+        await made.mark_complete()
+        assert await made.history_complete()
+        cluster = made.redis
+        lost_node = cluster.get_node_from_key(history_key(FULL))
+        other = next(
+            names.scoped(3, names.account(n))
+            for n in range(100, 1000)
+            if cluster.get_node_from_key(history_key(names.scoped(3, names.account(n))))
+            != lost_node
+        )
+        await cluster.execute_command("FLUSHALL", target_nodes=lost_node)
+        assert not await made.history_complete()  # one marker per primary tells
+        with pytest.raises(HistoryLost):
+            await made.publish([Publication(FULL, tail(1))])
+        [pos] = await made.publish([Publication(other, tail(2))])
+        assert (await made.history(other, None)).pos == pos
+        assert (await made.history(FULL, "0-0")).recovered is False  # waits, then says so
+        refiller = made.refiller()
+        await refiller.begin()
+        await refiller.write([(FULL, at(999, 5), ENTRIES)])
+        await refiller.finish()
+        assert await made.history_complete()
+        history = await made.history(FULL, at(1002))
+        assert history.recovered is True
+        assert [m.pos for m in history.messages] == [(T + 1003, 0), (T + 1004, 0)]
+        await made.publish([Publication(FULL, tail(3))])
+    finally:
+        await made.redis.flushdb()
+        await made.mark_complete()
+        await made.stop()
