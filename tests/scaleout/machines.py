@@ -24,6 +24,15 @@ def _ip(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
     return subprocess.run(["ip", *args], capture_output=True, text=True, check=check)
 
 
+def _free_subnet() -> int:
+    """The first 10.213.N.0/24 that no interface of this host has an address in."""
+    taken = _ip("-o", "-4", "addr", "show", check=False).stdout
+    for n in range(100, 250):
+        if f" 10.213.{n}." not in taken:
+            return n
+    raise RuntimeError("no free 10.213.N.0/24 subnet left for the test machines")
+
+
 def available() -> str | None:
     """Why no machines can be made here (None: they can)."""
     if os.geteuid() != 0:
@@ -37,9 +46,10 @@ def available() -> str | None:
 
 class Machines:
     def __init__(self, count: int = 2) -> None:
-        # Names and a subnet of this run's own (two runs on one host keep apart).
+        # Names and a subnet of this run's own (two runs on one host keep apart, and a
+        # run killed before its end leaves no subnet that a later one would reuse).
         tag = os.getpid() % 10_000
-        self.subnet = 100 + os.getpid() % 150
+        self.subnet = _free_subnet()
         self.bridge = f"rcb{tag}"
         self.host = f"10.213.{self.subnet}.1"
         self.names = [f"recoup-{tag}-m{n + 1}" for n in range(count)]
