@@ -22,7 +22,7 @@ from decimal import Decimal
 from typing import Any
 
 from channels import names
-from tests.faults.clients import Load, Watcher
+from tests.faults.clients import LeanWatcher, Load, Watcher
 from tests.faults.stack import Stack, until
 
 # The e-mail's Message-ID is its message's (domain/workflows/messaging.py), on every try.
@@ -115,7 +115,7 @@ async def run(stack: Stack, name: str, fault: Fault, scale: Scale) -> Row:
     watchers = [Watcher(stack.urls, tenant.admin, channels, n) for n in range(scale.watchers)]
     # A scenario of many sockets: each of those on one channel.
     many = getattr(fault, "sockets", 0)
-    watchers += [Watcher(stack.urls, tenant.admin, channels[:1], n) for n in range(many)]
+    watchers += [LeanWatcher(stack.urls, tenant.admin, channels[:1], n) for n in range(many)]
     scenario = Scenario(stack, watchers, load, channels)
     try:
         await load.add_webhook(stack.hooks.url)
@@ -287,4 +287,9 @@ def table(rows: list[Row]) -> str:
     ]
     out = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     out += ["| " + " | ".join(str(v) for v in line) + " |" for line in lines]
+    out += [
+        f"{r.scenario}: " + ", ".join(f"{k} {v}" for k, v in r.figures.items())
+        for r in rows
+        if r.figures
+    ]
     return "\n".join(out)
