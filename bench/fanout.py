@@ -216,6 +216,15 @@ def start(command: list[str], env: dict[str, str], cpu: int, name: str) -> subpr
         )
 
 
+def stop_processes(processes: list[subprocess.Popen[bytes]]) -> None:
+    for process in processes:
+        process.terminate()
+        try:
+            process.wait(20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
 def wait_http(url: str, process: subprocess.Popen[bytes]) -> None:
     import urllib.request
 
@@ -456,12 +465,7 @@ def main() -> None:
                     name, command, env, host, port + 1, args, redis_url or "", processes
                 )
     finally:
-        for process in processes:
-            process.terminate()
-            try:
-                process.wait(20)
-            except subprocess.TimeoutExpired:
-                process.kill()
+        stop_processes(processes)
         if services is not None:
             services.stop()
 

@@ -34,7 +34,15 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from fanout import LOAD_CPU, SERVER_CPU, cpu_seconds, rss_bytes, start, wait_http  # noqa: E402
+from fanout import (  # noqa: E402
+    LOAD_CPU,
+    SERVER_CPU,
+    cpu_seconds,
+    rss_bytes,
+    start,
+    stop_processes,
+    wait_http,
+)
 from wsclient import open_client  # noqa: E402
 
 ACCOUNTS = 50
@@ -46,8 +54,11 @@ async def post_ticket(host: str, port: int, token: str) -> str:
     reader, writer = await asyncio.open_connection(host, port)
     try:
         writer.write(
-            f"POST /api/v1/realtime/ticket HTTP/1.1\r\nHost: {host}:{port}\r\n"
-            f"Authorization: Bearer {token}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".encode()
+            (
+                f"POST /api/v1/realtime/ticket HTTP/1.1\r\nHost: {host}:{port}\r\n"
+                f"Authorization: Bearer {token}\r\nContent-Length: 0\r\n"
+                "Connection: close\r\n\r\n"
+            ).encode()
         )
         response = await reader.read()
     finally:
@@ -298,12 +309,7 @@ def main() -> None:
             )
         )
     finally:
-        for process in processes:
-            process.terminate()
-            try:
-                process.wait(20)
-            except subprocess.TimeoutExpired:
-                process.kill()
+        stop_processes(processes)
         services.stop()
 
 

@@ -15,6 +15,7 @@ import os
 import shutil
 import signal
 import subprocess
+import tempfile
 import time
 from collections import Counter
 from pathlib import Path
@@ -174,31 +175,10 @@ class Stack:
         self._smtp = Controller(self.smtp, hostname="127.0.0.1", port=self.smtp.port)
         self._smtp.start()
         await self.hooks.start()
-        env = {
-            **os.environ,
-            "DATABASE_URL": self.database_url,
-            "REDIS_URL": redis_url,
-            "SECRET_KEY": SECRET,
-            "RECOUP_ENV": "test",
-            "LOG_LEVEL": "WARNING",
-            "LOG_JSON": "true",
-            "PYTHONUNBUFFERED": "1",
-            "HOST": "127.0.0.1",
-            "PUBLIC_URL": self.url("web.1"),
-            "SMTP_URL": self.smtp.url,
-            "WEBHOOKS_ALLOW_LOCAL": "true",
-            "WORKER_PROCESSES": "1",
-            "LOGIN_LIMIT_PER_IP": "100000",
-        }
-        # Piccolo binds its tables to the first database a process migrates: a process.
-        await asyncio.to_thread(
-            subprocess.run,
-            [*RECOUP, "migrate"],
-            cwd=ROOT,
-            env=env,
-            check=True,
-            capture_output=True,
+        env = self.environment(
+            redis_url, HOST="127.0.0.1", PUBLIC_URL=self.url("web.1"), SMTP_URL=self.smtp.url
         )
+        await self.migrate(env)
         own = {
             "web.1": {"PORT": str(self.ports["web.1"])},
             # The partition scenario stalls this one's way to Redis.
@@ -211,6 +191,38 @@ class Stack:
             Program(name, [*RECOUP, name.split(".")[0]], {**env, **own.get(name, {})}, str(ROOT))
             for name in PROGRAMS
         ]
+        await self.run_programs(programs)
+
+    def environment(self, redis_url: str, **own: str) -> dict[str, str]:
+        """What every program of the stack runs with, and ``own``."""
+        return {
+            **os.environ,
+            "DATABASE_URL": self.database_url,
+            "REDIS_URL": redis_url,
+            "SECRET_KEY": SECRET,
+            "RECOUP_ENV": "test",
+            "LOG_LEVEL": "WARNING",
+            "LOG_JSON": "true",
+            "PYTHONUNBUFFERED": "1",
+            "WEBHOOKS_ALLOW_LOCAL": "true",
+            "WORKER_PROCESSES": "1",
+            "LOGIN_LIMIT_PER_IP": "100000",
+            **own,
+        }
+
+    async def migrate(self, env: dict[str, str]) -> None:
+        # Piccolo binds its tables to the first database a process migrates: a process.
+        await asyncio.to_thread(
+            subprocess.run,
+            [*RECOUP, "migrate"],
+            cwd=ROOT,
+            env=env,
+            check=True,
+            capture_output=True,
+        )
+
+    async def run_programs(self, programs: list[Program]) -> None:
+        """Start ``programs`` under the supervisor; return once both web processes answer."""
         self.supervisor = Supervisor(
             programs, backoff=0.2, backoff_max=1.0, out=self.log_path.open("a")
         )
@@ -295,7 +307,8 @@ class Stack:
     def processes_log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
-    async def stop(self) -> None:
+    async def stop_programs(self) -> None:
+        """Stop the supervised programs and close the test's own pool."""
         if self.supervisor is not None and self._run is not None:
             self.supervisor.stop()
             with contextlib.suppress(Exception):
@@ -303,6 +316,9 @@ class Stack:
         if self.db is not None:
             with contextlib.suppress(Exception):
                 await self.db.close()
+
+    async def stop(self) -> None:
+        await self.stop_programs()
         if self.proxy is not None:
             await self.proxy.close()
         await self.hooks.close()
@@ -312,6 +328,19 @@ class Stack:
         await asyncio.to_thread(self.redis.stop)
         with contextlib.suppress(subprocess.CalledProcessError):
             await asyncio.to_thread(self._pg_ctl, "-m", "fast", "stop")
+
+
+def stack_root(prefix: str) -> Path:
+    """A directory for a private stack: under /tmp, readable on the way down (as root,
+    pgserver runs PostgreSQL as its own user). pgserver's lock files go to the process's
+    runtime directory, which the first embedded PostgreSQL of the process sets: the one the
+    other tests' servers use, not this stack's (removed after it)."""
+    root = Path(tempfile.mkdtemp(prefix=prefix))
+    os.chmod(root, 0o755)
+    runtime = ROOT / ".recoup" / "test" / "run"
+    runtime.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.environ.setdefault("XDG_RUNTIME_DIR", str(runtime))
+    return root
 
 
 def _alive(pid: int) -> bool:

@@ -20,11 +20,9 @@ import asyncpg
 import httpx
 from aiosmtpd.smtp import SMTP
 
-from domain.db import Database
 from server.embedded import EmbeddedPostgres
-from server.supervise import Program, Supervisor
-from tests.conftest import RECOUP, ROOT, SECRET, SmtpSink, _free_port
-from tests.factories import TenantFactory
+from server.supervise import Program
+from tests.conftest import RECOUP, ROOT, SmtpSink, _free_port
 from tests.faults.stack import Stack, WebhookReceiver, _alive, until
 from tests.redis_cluster import RedisClusterNodes
 from tests.scaleout.machines import Machines
@@ -165,32 +163,15 @@ class ScaleOutStack(Stack):
         self._mail = Smtp(self.smtp)
         await self._mail.start(self.machines)
         await self.hooks.start_on(self.machines)
-        env = {
-            **os.environ,
-            "DATABASE_URL": self.database_url,
-            "REDIS_URL": self.cluster.url,
-            "SECRET_KEY": SECRET,
-            "RECOUP_ENV": "test",
-            "LOG_LEVEL": "WARNING",
-            "LOG_JSON": "true",
-            "PYTHONUNBUFFERED": "1",
-            "HOST": "0.0.0.0",
-            "PORT": str(WEB_PORT),
-            "PUBLIC_URL": self.front,
-            "SMTP_URL": f"smtp://127.0.0.1:{self.smtp.port}",
-            "WEBHOOKS_ALLOW_LOCAL": "true",
-            "WORKER_PROCESSES": "1",
-            "LOGIN_LIMIT_PER_IP": "100000",
-            "FORWARDED_ALLOW_IPS": self.machines.host,  # nginx, as the web machines see it
-        }
-        await asyncio.to_thread(
-            subprocess.run,
-            [*RECOUP, "migrate"],
-            cwd=ROOT,
-            env=env,
-            check=True,
-            capture_output=True,
+        env = self.environment(
+            self.cluster.url,
+            HOST="0.0.0.0",
+            PORT=str(WEB_PORT),
+            PUBLIC_URL=self.front,
+            SMTP_URL=f"smtp://127.0.0.1:{self.smtp.port}",
+            FORWARDED_ALLOW_IPS=self.machines.host,  # nginx, as the web machines see it
         )
+        await self.migrate(env)
         programs = [
             Program(
                 name,
@@ -201,14 +182,7 @@ class ScaleOutStack(Stack):
             for machine, names in self.placement.items()
             for name in names
         ]
-        self.supervisor = Supervisor(
-            programs, backoff=0.2, backoff_max=1.0, out=self.log_path.open("a")
-        )
-        self._run = asyncio.create_task(self.supervisor.run(handle_signals=False))
-        self.db = await Database(self.database_url, min_size=1, max_size=4).open()
-        self.tenants = await TenantFactory.create(self.db, SECRET)
-        for web in ("web.1", "web.2"):
-            await self.ready(web, within=90)
+        await self.run_programs(programs)
         self._start_nginx()
         await until(self._front_answers, 30, "nginx in front", every=0.1)
 
@@ -261,13 +235,7 @@ class ScaleOutStack(Stack):
             self.nginx.terminate()
             with contextlib.suppress(subprocess.TimeoutExpired):
                 self.nginx.wait(10)
-        if self.supervisor is not None and self._run is not None:
-            self.supervisor.stop()
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(self._run, 60)
-        if self.db is not None:
-            with contextlib.suppress(Exception):
-                await self.db.close()
+        await self.stop_programs()
         await self.hooks.close()
         if self._mail is not None:
             self._mail.close()
