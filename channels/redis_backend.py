@@ -23,13 +23,14 @@ import asyncio
 import contextlib
 import math
 from collections.abc import Sequence
+from typing import Any
 
 import redis.asyncio as aioredis
 import structlog
 from redis.asyncio import RedisCluster
 from redis.asyncio.connection import Connection
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import RedisClusterException, RedisError
+from redis.exceptions import NoScriptError, RedisClusterException, RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from channels import names, refill
@@ -58,44 +59,13 @@ from channels.redis_layout import (
     live_key,
     node_connection_kwargs,
 )
+from channels.redis_lua import NEWEST, PUBLISH, SPUBLISH
 from channels.redis_pubsub import CONFIRM_TIMEOUT, Link, await_confirmation
 from channels.redis_script import ScriptCaller
 
 __all__ = ["RedisBackend", "connect_redis", "history_key", "live_key"]
 
 log = structlog.get_logger("recoup.channels")
-
-# The whole batch in one call. KEYS: the completeness marker, then the history stream and
-# live channel of each publication. ARGV: maxlen, ttl ms, then the frame head and tail of
-# each. Refuses (nil) while the marker is missing: the history must be refilled first.
-# On a cluster the same with SPUBLISH, and every key in one slot.
-_PUBLISH = """
-if redis.call('EXISTS', KEYS[1]) == 0 then return false end
-local ids = {}
-local newest = {}
-for i = 2, #KEYS, 2 do
-  local history = KEYS[i]
-  local prev = newest[history]
-  if prev == nil then
-    local last = redis.call('XREVRANGE', history, '+', '-', 'COUNT', 1)
-    prev = ''
-    if last[1] then prev = last[1][1] end
-  end
-  local id = redis.call('XADD', history, 'MAXLEN', '~', ARGV[1], '*', 'p', prev, 't', ARGV[i + 2])
-  redis.call('PEXPIRE', history, ARGV[2])
-  redis.call('PUBLISH', KEYS[i + 1], ARGV[i + 1] .. id .. ARGV[i + 2])
-  newest[history] = id
-  ids[#ids + 1] = id
-end
-return ids
-"""
-_SPUBLISH = _PUBLISH.replace("'PUBLISH'", "'SPUBLISH'")
-
-# Whether the history is whole, and a stream's newest entry, read at once. KEYS: the
-# marker, the stream.
-_NEWEST = """
-return {redis.call('EXISTS', KEYS[1]), redis.call('XREVRANGE', KEYS[2], '+', '-', 'COUNT', 1)}
-"""
 
 _REPLAY_PAGE = 1000
 
@@ -124,10 +94,10 @@ class RedisBackend(Backend):
         self.redis = connect_redis(url)
         self._publish_one: ScriptCaller | None = None
         if self.cluster:
-            self._spublish = self.redis.register_script(_SPUBLISH)
+            self._spublish = self.redis.register_script(SPUBLISH)
         else:
-            self._publish_one = ScriptCaller(self.redis, _PUBLISH)  # type: ignore[arg-type]
-        self._newest_script = self.redis.register_script(_NEWEST)
+            self._publish_one = ScriptCaller(self.redis, PUBLISH)  # type: ignore[arg-type]
+        self._newest_script = self.redis.register_script(NEWEST)
         # Each channel's keys and frame head, as the publishing script takes them.
         self._channel_args: dict[str, tuple[str, str, bytes]] = {}
         self.refill_wait_seconds = refill_wait_seconds
@@ -306,28 +276,26 @@ class RedisBackend(Backend):
         return known
 
     async def _publish_sharded(self, publications: Sequence[Publication]) -> list[str]:
-        """One call per slot of the batch, all at once. Atomic per slot, not across slots:
-        should one slot refuse (its node lost its data), the others have published and the
-        relay publishes the batch again once refilled; delivery is at least once, and
-        clients drop an event they already hold by its id."""
+        """One script call per slot of the batch, pipelined: one round trip per node.
+        Atomic per slot, not across slots: should one slot refuse (its node lost its data),
+        the others have published and the relay publishes the batch again once refilled;
+        delivery is at least once, and clients drop an event they already hold by its id."""
         slots: dict[int, list[int]] = {}
         for i, p in enumerate(publications):
             slots.setdefault(channel_slot(p.channel), []).append(i)
-        calls = []
+        calls: list[list[bytes | int | str]] = []
         for slot, indexes in slots.items():
-            keys = [ClusterLayout.slot_marker(slot)]
+            keys: list[str] = [ClusterLayout.slot_marker(slot)]
             args: list[bytes | int] = [self.history_size, self.history_ttl_ms]
             for i in indexes:
                 known = self._args_of(publications[i].channel)
                 keys += known[:2]
                 args += (known[2], publications[i].tail)
-            calls.append(self._spublish(keys=keys, args=args))
+            calls.append([len(keys), *keys, *args])
         try:
-            results = await asyncio.gather(*calls)
-        except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
-            raise BackendUnavailable(str(exc)) from exc
-        except (RedisError, RedisClusterException) as exc:
-            # A node failing over, a slot moving: try again shortly.
+            results = await self._evalsha_all(calls)
+        except (RedisError, RedisClusterException, OSError) as exc:
+            # Away, or a node failing over, a slot moving: the relay tries again shortly.
             raise BackendUnavailable(str(exc)) from exc
         if any(r is None for r in results):
             self._refused = True
@@ -337,6 +305,30 @@ class RedisBackend(Backend):
             for i, r in zip(indexes, result, strict=True):
                 positions[i] = r.decode() if isinstance(r, bytes) else str(r)
         return positions
+
+    async def _evalsha_all(self, calls: list[list[bytes | int | str]]) -> list[Any]:
+        """The publishing script for each call, in one pipeline (grouped by node); a node
+        that lacks the script (restarted) gets it, and only its calls are made again."""
+        results: list[Any] = [None] * len(calls)
+        todo = list(range(len(calls)))
+        for attempt in range(2):
+            async with self.redis.pipeline(transaction=False) as pipe:
+                for i in todo:
+                    pipe.execute_command("EVALSHA", self._spublish.sha, *calls[i])
+                answers = await pipe.execute(raise_on_error=False)
+            missing = []
+            for i, answer in zip(todo, answers, strict=True):
+                if isinstance(answer, NoScriptError) and attempt == 0:
+                    missing.append(i)
+                elif isinstance(answer, Exception):
+                    raise answer
+                else:
+                    results[i] = answer
+            if not missing:
+                break
+            await self.redis.script_load(SPUBLISH)
+            todo = missing
+        return results
 
     async def subscribe(self, channel: str, listener: Listener) -> None:
         first = self._add_listener(channel, listener)

@@ -172,3 +172,21 @@ async def test_listened_names_the_tenants_someone_subscribes_to_a_channel_of(bac
             break
         await asyncio.sleep(0.01)
     assert watched not in await backend.listened(names.WALLBOARD)
+
+
+async def test_on_a_cluster_a_batch_over_thousands_of_channels_goes_out_whole(
+    redis_cluster_url: str,
+) -> None:
+    """A relay batch can touch thousands of channels over every slot: it goes out as one
+    pipelined round of script calls per node, not one connection per slot."""
+    made = RedisBackend(redis_cluster_url)
+    await made.start()
+    try:
+        channels = [channel() for _ in range(3000)]
+        positions = await made.publish([publication(c, n) for n, c in enumerate(channels)])
+        assert len(positions) == 3000 and all(p for p in positions)
+        for c, pos in list(zip(channels, positions, strict=True))[::300]:
+            history = await made.history(c, "0-0")
+            assert [m.pos for m in history.messages] == [tuple(map(int, pos.split("-")))]
+    finally:
+        await made.stop()
