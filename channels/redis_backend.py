@@ -362,7 +362,7 @@ class RedisBackend(Backend):
                 )
             else:
                 live = await self.redis.pubsub_channels(pattern)
-        except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
+        except (RedisConnectionError, RedisTimeoutError, OSError, RedisClusterException) as exc:
             raise BackendUnavailable(str(exc)) from exc
         tenants = set()
         for key in live:

@@ -18,6 +18,7 @@ from types import TracebackType
 
 import asyncpg
 import structlog
+from redis.exceptions import ClusterDownError, RedisClusterException, TryAgainError
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
@@ -46,6 +47,11 @@ _REDIS_DOWN: tuple[type[BaseException], ...] = (
     BackendUnavailable,
     RedisConnectionError,  # and BusyLoadingError: Redis loading its data after a restart
     RedisTimeoutError,
+    # A Redis Cluster: no node reachable, slots not served (a primary down without a
+    # replica), or a slot moving.
+    RedisClusterException,
+    ClusterDownError,
+    TryAgainError,
 )
 # The socket's own errors, without a library's class: whose socket it was is in the traceback.
 _LINK_DOWN: tuple[type[BaseException], ...] = (ConnectionError, TimeoutError, OSError)

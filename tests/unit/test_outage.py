@@ -6,7 +6,13 @@ import asyncio
 
 import asyncpg
 import pytest
-from redis.exceptions import BusyLoadingError, ResponseError
+from redis.exceptions import (
+    BusyLoadingError,
+    ClusterDownError,
+    RedisClusterException,
+    ResponseError,
+    TryAgainError,
+)
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from channels.backend import BackendUnavailable
@@ -24,6 +30,9 @@ from server.outage import DATABASE, REDIS, Outages, dependency_of
         (RedisConnectionError("Error 111 connecting"), REDIS),
         (BusyLoadingError("Redis is loading"), REDIS),
         (BackendUnavailable("pub/sub is reconnecting"), REDIS),
+        (RedisClusterException("Redis Cluster cannot be connected"), REDIS),
+        (ClusterDownError("CLUSTERDOWN The cluster is down"), REDIS),
+        (TryAgainError("TRYAGAIN Multiple keys request during rehashing"), REDIS),
         # Ours, or the request's: not an outage.
         (asyncpg.QueryCanceledError("canceling statement due to statement timeout"), None),
         (asyncpg.UniqueViolationError("duplicate key"), None),

@@ -184,7 +184,8 @@ async def test_on_a_cluster_a_batch_over_thousands_of_channels_goes_out_whole(
     try:
         channels = [channel() for _ in range(3000)]
         positions = await made.publish([publication(c, n) for n, c in enumerate(channels)])
-        assert len(positions) == 3000 and all(p for p in positions)
+        assert len(positions) == 3000
+        assert all(positions)
         for c, pos in list(zip(channels, positions, strict=True))[::300]:
             history = await made.history(c, "0-0")
             assert [m.pos for m in history.messages] == [tuple(map(int, pos.split("-")))]
