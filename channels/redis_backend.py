@@ -50,8 +50,10 @@ from channels.backend import (
 from channels.protocol import NO_POSITION, parse_pos
 from channels.redis_layout import (
     ClusterLayout,
+    RedisModeError,
     channel_of,
     channel_slot,
+    check_mode,
     connect_redis,
     history_key,
     is_cluster,
@@ -63,7 +65,7 @@ from channels.redis_lua import NEWEST, PUBLISH, SPUBLISH
 from channels.redis_pubsub import CONFIRM_TIMEOUT, Link, await_confirmation
 from channels.redis_script import ScriptCaller
 
-__all__ = ["RedisBackend", "connect_redis", "history_key", "live_key"]
+__all__ = ["RedisBackend", "RedisModeError", "connect_redis", "history_key", "live_key"]
 
 log = structlog.get_logger("recoup.channels")
 
@@ -118,7 +120,9 @@ class RedisBackend(Backend):
 
     async def start(self) -> None:
         """Start the pub/sub connection; wait a little for it, but start without Redis too
-        (REST works without it, and the connection comes when Redis does)."""
+        (REST works without it, and the connection comes when Redis does). Refuses an
+        address that says the wrong kind of server (``RedisModeError``)."""
+        await check_mode(self.url)
         if self.cluster:
             with contextlib.suppress(RedisError, RedisClusterException, OSError, TimeoutError):
                 await asyncio.wait_for(self.redis.initialize(), CONFIRM_TIMEOUT)

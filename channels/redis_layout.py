@@ -22,6 +22,7 @@ from typing import Any
 import redis.asyncio as aioredis
 from redis.asyncio import RedisCluster
 from redis.crc import REDIS_CLUSTER_HASH_SLOTS, key_slot
+from redis.exceptions import RedisError
 
 HISTORY_COMPLETE = "rt:history:complete"
 HISTORY_REFILL = "rt:history:refill"
@@ -70,6 +71,33 @@ def node_connection_kwargs(url: str) -> dict[str, Any]:
     kwargs = aioredis.ConnectionPool.from_url(plain_url(url)).connection_kwargs
     wanted = ("username", "password", "socket_timeout", "client_name")
     return {k: v for k, v in kwargs.items() if k in wanted} | {"socket_connect_timeout": 5}
+
+
+class RedisModeError(RuntimeError):
+    """REDIS_URL says one server where Redis is a cluster, or the other way round."""
+
+
+async def check_mode(url: str) -> None:
+    """Raise ``RedisModeError`` when ``url`` says the wrong kind of server: a node of a
+    cluster named as one server would answer MOVED to most keys, a single server named as
+    a cluster refuses the cluster's commands. Says nothing while Redis is away."""
+    probe = aioredis.Redis.from_url(plain_url(url), socket_connect_timeout=2, socket_timeout=2)
+    try:
+        info = await probe.info("cluster")
+    except (RedisError, OSError):
+        return  # away: the first command after it comes back says what is wrong
+    finally:
+        await probe.aclose()
+    if bool(info.get("cluster_enabled")) == is_cluster(url):
+        return
+    if is_cluster(url):
+        raise RedisModeError(
+            "REDIS_URL says redis+cluster:// but that Redis is not a cluster node; "
+            "write it redis:// (or rediss://)"
+        )
+    raise RedisModeError(
+        "REDIS_URL names a node of a Redis Cluster; write it redis+cluster://host:port"
+    )
 
 
 def live_key(channel: str) -> str:

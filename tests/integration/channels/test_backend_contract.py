@@ -13,7 +13,7 @@ from channels import names
 from channels.backend import Backend, Message, Publication
 from channels.memory import MemoryBackend
 from channels.protocol import NO_POSITION, encode_json, event_tail
-from channels.redis_backend import RedisBackend, history_key
+from channels.redis_backend import RedisBackend, RedisModeError, history_key
 from tests.helpers import eventually
 
 
@@ -189,5 +189,18 @@ async def test_on_a_cluster_a_batch_over_thousands_of_channels_goes_out_whole(
         for c, pos in list(zip(channels, positions, strict=True))[::300]:
             history = await made.history(c, "0-0")
             assert [m.pos for m in history.messages] == [tuple(map(int, pos.split("-")))]
+    finally:
+        await made.stop()
+
+
+async def test_a_cluster_node_named_as_one_server_is_refused_at_start(
+    redis_cluster_url: str,
+) -> None:
+    """As ``redis://`` a node of a cluster would answer MOVED to most keys: start says so."""
+    node = redis_cluster_url.replace("redis+cluster://", "redis://")
+    made = RedisBackend(node)
+    try:
+        with pytest.raises(RedisModeError, match="redis\\+cluster://"):
+            await made.start()
     finally:
         await made.stop()
