@@ -195,8 +195,6 @@ class RedisBackend(Backend):
     async def _reroute(self, link: Link) -> None:
         """After a node's connection failed: read the cluster's slots again, and move the
         channels whose slots another node serves now to that node's link."""
-        if not self.cluster:
-            return
         cluster: RedisCluster = self.redis  # type: ignore[assignment]
         try:
             await cluster.nodes_manager.initialize()
@@ -263,7 +261,6 @@ class RedisBackend(Backend):
         except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
             raise BackendUnavailable(str(exc)) from exc
         if result is None:
-            self._refused = True
             raise HistoryLost("the channels' history must be refilled first")
         return [r.decode() if isinstance(r, bytes) else str(r) for r in result]
 

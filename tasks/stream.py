@@ -170,10 +170,15 @@ class JobStream(RedisStreamBroker):
     async def _make_groups(self) -> None:
         async with self._client() as redis:
             for stream in {self.queue_name, *self.additional_streams}:
-                with contextlib.suppress(ResponseError):  # BUSYGROUP: it is there already
+                try:
                     await redis.xgroup_create(
                         stream, self.consumer_group_name, id=self.consumer_id, mkstream=True
                     )
+                except ResponseError as exc:
+                    # Only "it is there already"; a cluster that is down is waited for
+                    # (_REDIS_DOWN), anything else (a key of another type) is said.
+                    if "BUSYGROUP" not in str(exc) or isinstance(exc, _REDIS_DOWN):
+                        raise
 
     async def _declare_consumer_group(self) -> None:
         await self._until_redis(self._make_groups)

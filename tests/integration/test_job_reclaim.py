@@ -214,3 +214,34 @@ async def test_the_scheduler_waits_quietly_while_redis_is_away(settings: Setting
         line for line in workers.lines() if line.get("event") == "jobs: Redis available again"
     ]
     assert back["kicks_dropped"] >= 1
+
+
+@pytest.fixture(params=["redis", "cluster"])
+def any_redis_url(request: pytest.FixtureRequest) -> str:
+    return request.getfixturevalue("redis_url" if request.param == "redis" else "redis_cluster_url")
+
+
+async def test_a_jobs_stream_that_is_not_a_stream_is_said_at_start(any_redis_url: str) -> None:
+    """Its consumer group already there is fine (a second start); a key of another type
+    under the stream's name is an error at start, not a worker fetching nothing forever."""
+    import redis.asyncio as aioredis
+    from redis.exceptions import ResponseError
+
+    from channels.redis_layout import connect_redis
+
+    url = any_redis_url
+    queue = f"recoup:jobs-test-{uuid.uuid4().hex}"
+    for _ in range(2):  # the group made, then found there
+        broker = make_broker(url, queue)
+        await broker.startup()
+        await broker.shutdown()
+    client: aioredis.Redis = connect_redis(url)  # type: ignore[assignment]
+    try:
+        await client.set(f"{queue}-string", "not a stream")
+        broker = make_broker(url, f"{queue}-string")
+        with pytest.raises(ResponseError, match="WRONGTYPE"):
+            await broker.startup()
+        await broker.shutdown()
+        await client.delete(queue, f"{queue}-string")
+    finally:
+        await client.aclose()
