@@ -25,7 +25,7 @@ from server.cli_simulate import simulate_command
 from server.observability import configure_logging
 
 if TYPE_CHECKING:
-    from server.supervise import Program
+    from server.supervise import Program, Server
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -38,10 +38,13 @@ def _settings() -> Settings:
 
 
 @contextlib.contextmanager
-def _services(settings: Settings, database: str = "recoup") -> Iterator[Settings]:
+def _services(
+    settings: Settings, database: str = "recoup", kept: list[Server] | None = None
+) -> Iterator[Settings]:
     """Settings with both URLs resolved, starting the embedded servers for what is unset.
 
     Servers started here are stopped when the block ends; ones already running stay.
+    ``kept`` receives the servers started here, for a supervisor to keep running.
     """
     if not settings.embedded:
         yield settings
@@ -60,6 +63,8 @@ def _services(settings: Settings, database: str = "recoup") -> Iterator[Settings
         database_url=settings.database_url or database_url,
         redis_url=settings.redis_url or redis_url,
     )
+    if kept is not None:
+        kept.extend(services.kept())
     # Children (and code that reads the environment, such as the taskiq broker) see the same.
     os.environ["DATABASE_URL"] = resolved.database_url or ""
     os.environ["REDIS_URL"] = resolved.redis_url or ""
@@ -412,7 +417,8 @@ def dev(no_seed: bool, with_simulation: bool) -> None:
         raise click.ClickException(
             f"port {settings.port} on {settings.host} is taken; set PORT to another one"
         )
-    with _services(settings) as resolved:
+    kept: list[Server] = []
+    with _services(settings, kept=kept) as resolved:
         click.echo("preparing the database (migrations, demo tenant)...")
         created = asyncio.run(_prepare_database(resolved, seed=not no_seed))
         if created:
@@ -430,7 +436,7 @@ def dev(no_seed: bool, with_simulation: bool) -> None:
             }
         )
         env.setdefault("LOG_JSON", "false")
-        supervisor = Supervisor(dev_programs(env, simulate=with_simulation))
+        supervisor = Supervisor(dev_programs(env, simulate=with_simulation), servers=kept)
         stop = threading.Event()
         announcer = threading.Thread(
             target=_announce_when_ready, args=(resolved.base_url, stop), daemon=True

