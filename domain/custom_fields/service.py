@@ -28,7 +28,7 @@ from domain.custom_fields.values import (
 from domain.errors import Conflict, InvalidInput, NotFound
 from domain.pagination import Page
 from domain.service import Service
-from domain.workflows.conditions import compiled
+from domain.workflows.conditions import EVALUATION_ERRORS, compiled
 
 RECOMPUTE_PAGE = 2000
 MAX_FILTERS = 20
@@ -270,7 +270,7 @@ class CustomFieldService(Service):
                 raise InvalidInput(
                     f"expression: a {entity} has no field {name!r}", field="expression"
                 ) from None
-        except (RuntimeError, TypeError, ValueError, ZeroDivisionError) as exc:
+        except EVALUATION_ERRORS as exc:
             raise InvalidInput(f"expression: {exc}", field="expression") from None
 
     def _forget(self) -> None:

@@ -30,7 +30,7 @@ import msgspec
 from domain.custom_fields.schemas import CustomField
 from domain.errors import InvalidInput
 from domain.validation import check_email, phone_e164
-from domain.workflows.conditions import compiled, minor_units
+from domain.workflows.conditions import EVALUATION_ERRORS, compiled, minor_units
 
 MAX_TEXT = 1000
 URL = re.compile(r"^https?://[^\s/?#@]+(?:[/?#]\S*)?$", re.IGNORECASE)
@@ -252,7 +252,7 @@ def evaluate(expression: str, variables: Mapping[str, Any]) -> Any:
     """What a computed field's expression gives (null when it cannot be evaluated)."""
     try:
         result = compiled(expression).execute(dict(variables))
-    except (KeyError, RuntimeError, TypeError, ValueError, ZeroDivisionError):
+    except EVALUATION_ERRORS:
         return None
     return _stored(result)
 

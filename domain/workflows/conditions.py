@@ -26,6 +26,10 @@ import cel
 from domain.errors import InvalidInput
 
 VARIABLES = ("account", "debtor", "event", "tenant")
+# What running someone's expression may raise: the engine turns CEL's errors into Python
+# exceptions of many kinds (KeyError, IndexError, OverflowError, RuntimeError, ...). Each
+# is the expression's fault, said to whoever wrote it, never a server error.
+EVALUATION_ERRORS: tuple[type[Exception], ...] = (Exception,)
 # Maps whose keys vary by row: a missing key there is not a mistake in the expression.
 _OPEN_MAPS = ("custom", "data")
 
@@ -64,7 +68,7 @@ def holds(source: str, ctx: cel.Context) -> bool:
     run time raises ``ValueError`` with CEL's message."""
     try:
         result = compiled(source).execute(ctx)
-    except (KeyError, RuntimeError, TypeError, ValueError, ZeroDivisionError) as exc:
+    except EVALUATION_ERRORS as exc:
         raise ValueError(_runtime_message(exc)) from exc
     if not isinstance(result, bool):
         raise ValueError(f"the condition gives {_type_name(result)}, not true or false")
@@ -93,7 +97,7 @@ class Batch:
         if self.program is not None and self.sources:
             try:
                 results = self.program.execute(ctx)
-            except (KeyError, RuntimeError, TypeError, ValueError, ZeroDivisionError):
+            except EVALUATION_ERRORS:
                 pass  # one of them fails: each on its own finds which, with its message
             else:
                 return {
@@ -172,7 +176,7 @@ def check(source: str, *, field: str, sample: Mapping[str, Any]) -> None:
                 line=line,
                 column=column,
             ) from exc
-        except (RuntimeError, TypeError, ValueError, ZeroDivisionError) as exc:
+        except EVALUATION_ERRORS as exc:
             line, column = _failing_clause(source, ctx) if offset == 0 else _start(source, offset)
             raise ConditionError(
                 f"{field}: {_runtime_message(exc)} (at line {line}, column {column})",

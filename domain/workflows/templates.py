@@ -8,13 +8,15 @@ currency (``{{ account.balance }}`` is ``$1,234.56``).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import functools
+import re
+from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
 from babel.numbers import format_currency
-from jinja2 import StrictUndefined, TemplateError, TemplateSyntaxError, meta
+from jinja2 import StrictUndefined, TemplateError, TemplateSyntaxError, meta, nodes
 from jinja2.exceptions import SecurityError, UndefinedError
 from jinja2.sandbox import SandboxedEnvironment
 
@@ -22,7 +24,81 @@ from domain.errors import InvalidInput
 
 NAMES = ("account", "debtor", "tenant", "payment", "promise", "payment_link", "opt_out_link")
 
-_env = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True)
+# A message is text for one person: these bound what a template may make or spend. Jinja's
+# sandbox guards against reaching into Python, not against work: a string repeated a billion
+# times, a huge power, a method padding to a billion characters, loops within loops or a
+# macro calling itself twice each time would hold a worker (or a preview, the web process).
+MAX_TEXT = 20_000  # characters a rendered template may come to
+MAX_POWER = 64  # largest exponent of ``**`` (beyond ±1 and 0 as the base)
+MAX_FORMAT_WIDTH = 999  # widths and precisions in ``%`` and ``format``
+
+
+class _Bounded(SandboxedEnvironment):
+    intercepted_binops = frozenset({"*", "**", "%"})
+
+    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+        if operator == "*":
+            for many, times in ((left, right), (right, left)):
+                repeated = isinstance(many, (str, list, tuple)) and isinstance(times, int)
+                if repeated and len(many) * times > MAX_TEXT:
+                    raise SecurityError(f"a repeat beyond {MAX_TEXT:,} characters or items")
+        elif operator == "**":
+            small_base = isinstance(left, (int, float)) and abs(left) <= 1
+            if isinstance(right, (int, float)) and abs(right) > MAX_POWER and not small_base:
+                raise SecurityError(f"a power above {MAX_POWER}")
+        elif operator == "%" and isinstance(left, str):
+            _check_widths(left)
+        return super().call_binop(context, operator, left, right)
+
+    def call(self, context: Any, obj: Any, /, *args: Any, **kwargs: Any) -> Any:
+        # range(10**9), lipsum(10**6), "x".center(10**9): nothing called makes a value
+        # longer than a message may be.
+        if obj in (self.globals.get("range"), self.globals.get("lipsum")) or (
+            getattr(obj, "__name__", "") in _SIZING_METHODS
+        ):
+            _check_sizes((*args, *kwargs.values()))
+        return super().call(context, obj, *args, **kwargs)
+
+    def wrap_str_format(self, value: Any) -> Callable[..., str] | None:
+        wrapped = super().wrap_str_format(value)  # str.format, as the sandbox runs it
+        if wrapped is not None:
+            _check_widths(value.__self__)
+        return wrapped
+
+
+_SIZING_METHODS = frozenset({"center", "ljust", "rjust", "zfill", "expandtabs"})
+
+
+def _check_sizes(values: Iterable[Any]) -> None:
+    for value in values:
+        if isinstance(value, int) and not isinstance(value, bool) and value > MAX_TEXT:
+            raise SecurityError(f"a size above {MAX_TEXT:,}")
+
+
+def _check_widths(text: str) -> None:
+    for width in re.findall(r"[%:][^a-zA-Z%{}]*?(\d+)", text):
+        if int(width) > MAX_FORMAT_WIDTH:
+            raise SecurityError(f"a width or precision above {MAX_FORMAT_WIDTH}")
+
+
+def _bounded_filter(name: str, apply: Callable[..., Any]) -> Callable[..., Any]:
+    """``apply`` with its sizes bounded: ``indent(10**9)``, ``center``, ``truncate`` and the
+    rest take no size above ``MAX_TEXT`` (the value filtered may be any number), ``format``
+    no width above ``MAX_FORMAT_WIDTH``."""
+    skip = 2 if getattr(apply, "jinja_pass_arg", None) else 1  # a context, then the value
+
+    @functools.wraps(apply)
+    def bounded(*args: Any, **kwargs: Any) -> Any:
+        _check_sizes((*args[skip:], *kwargs.values()))
+        if name == "format" and len(args) >= skip and isinstance(args[skip - 1], str):
+            _check_widths(args[skip - 1])
+        return apply(*args, **kwargs)
+
+    return bounded
+
+
+_env = _Bounded(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True)
+_env.filters = {name: _bounded_filter(name, apply) for name, apply in _env.filters.items()}
 
 
 class TemplateInvalid(InvalidInput):
@@ -41,9 +117,20 @@ def _compiled(source: str) -> Any:
 def render(source: str, variables: Mapping[str, Any]) -> str:
     """The text for one account; raises ``ValueError`` naming what could not be rendered."""
     try:
-        return _compiled(source).render(**variables)
-    except (TemplateError, SecurityError) as exc:
+        return _bounded_render(source, variables)
+    except Exception as exc:  # whatever the template did (1/0, 'a' + 1): its author's to fix
         raise ValueError(_message(exc)) from exc
+
+
+def _bounded_render(source: str, variables: Mapping[str, Any]) -> str:
+    parts: list[str] = []
+    length = 0
+    for part in _compiled(source).generate(**variables):
+        length += len(part)
+        if length > MAX_TEXT:
+            raise SecurityError(f"the text comes to more than {MAX_TEXT:,} characters")
+        parts.append(part)
+    return "".join(parts)
 
 
 @lru_cache(maxsize=1024)
@@ -76,13 +163,31 @@ def check(source: str, *, field: str, sample: Mapping[str, Any]) -> None:
             f"{field}: unknown variable '{unknown[0]}' (templates can use {', '.join(NAMES)})",
             field=field,
         )
+    shape = _shape_refusal(parsed)
+    if shape:
+        raise TemplateInvalid(f"{field}: {shape}", field=field)
     try:
-        _compiled(source).render(**sample)
-    except (TemplateError, SecurityError) as exc:
+        _bounded_render(source, sample)
+    except Exception as exc:  # see render
         raise TemplateInvalid(f"{field}: {_message(exc)}", field=field) from exc
 
 
+def _shape_refusal(parsed: nodes.Template) -> str | None:
+    """What a message template may not hold: macros (they can call themselves) and a loop
+    within a loop (a thousand times a thousand)."""
+    if any(True for _ in parsed.find_all((nodes.Macro, nodes.CallBlock))):
+        return "macros are not allowed in a template"
+    for loop in parsed.find_all(nodes.For):
+        if any(True for _ in loop.find_all(nodes.For)):
+            return "a loop within a loop is not allowed in a template"
+    return None
+
+
 def _message(exc: BaseException) -> str:
+    if isinstance(exc, RecursionError):
+        return "the template calls itself too deeply"
+    if not isinstance(exc, (TemplateError, SecurityError)):
+        return f"{type(exc).__name__.lower().replace('error', ' error').strip()}: {exc}"
     if isinstance(exc, UndefinedError):
         # "'dict object' has no attribute 'nope'" -> "unknown field 'nope'"
         text = str(exc.message or "")

@@ -85,3 +85,14 @@ def test_an_imported_number_is_stored_as_written(text: str, stored: object) -> N
 def test_an_imported_number_a_double_cannot_hold_is_refused_not_rounded(text: str) -> None:
     with pytest.raises(InvalidInput, match="more digits than a number field keeps"):
         from_text(_number(), text, path="custom.score")
+
+
+@pytest.mark.parametrize(
+    "expression",
+    ["[10, 20][account.custom.score]", "9223372036854775807 + account.custom.score", "1 / 0"],
+)
+def test_an_expression_that_cannot_be_worked_out_gives_null_never_an_error(
+    expression: str,
+) -> None:
+    failing = _computed(expression)
+    assert with_computed([failing], "account", RECORD, CUSTOM) == {**CUSTOM, "out": None}

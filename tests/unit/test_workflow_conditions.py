@@ -217,3 +217,26 @@ def test_all_hold_takes_the_conditions_in_order_as_all_would() -> None:
     with pytest.raises(ValueError, match="nope") as caught:
         all_hold(["a", "c", "b"], truth)
     assert caught.value is broken
+
+
+@pytest.mark.parametrize(
+    ("source", "reason"),
+    [
+        ("[1, 2][5] == 1", "index out of bounds"),
+        ("9223372036854775807 + account.days_past_due + 1 > 0", "overflow"),
+        ("account.days_past_due / 0 > 1", "division by zero"),
+    ],
+)
+def test_any_fault_of_the_expression_at_run_time_is_refused_never_raised(
+    source: str, reason: str
+) -> None:
+    # CEL's faults reach Python as exceptions of many kinds (IndexError, OverflowError, ...):
+    # each is the condition's, said to its author, and a workflow skips it.
+    assert reason in refusal(source).detail.lower()
+    values = sample("payment.received")
+    with pytest.raises(ValueError, match="(?i)" + reason):
+        holds(source, context(values))
+    batch = Batch([source, "true"])
+    truth = batch.truth(batch.context(values))
+    assert isinstance(truth[source], ValueError)
+    assert truth["true"] is True

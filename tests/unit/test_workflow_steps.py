@@ -164,3 +164,57 @@ def test_arms_are_judged_only_once_each_has_thirty_accounts() -> None:
     assert (worse.significant, worse.verdict) == (True, "worse than the champion")
     flat = compare(arm(40, 0), arm(40, 0))
     assert (flat.z, flat.p_value, flat.verdict) == (0.0, 1.0, "no difference")
+
+
+@pytest.mark.parametrize(
+    ("source", "reason"),
+    [
+        ("{{ 1/0 }}", "zerodivision error: division by zero"),
+        ("{{ 'a' + 1 }}", 'type error: can only concatenate str (not "int") to str'),
+        ("{{ [1, 2][5] }}", "list object has no element 5"),
+        ("{{ 'a' * 20001 }}", "not allowed in a template: a repeat beyond 20,000 characters"),
+        ("{{ 7 ** 65 }}", "not allowed in a template: a power above 64"),
+        ("{{ '%01000d' % 1 }}", "not allowed in a template: a width or precision above 999"),
+        ("{{ '{:>1000}'.format(1) }}", "not allowed in a template: a width or precision above"),
+        ("{{ '%-1000s'|format(1) }}", "not allowed in a template: a width or precision above"),
+        ("{{ 'x'.center(20001) }}", "not allowed in a template: a size above 20,000"),
+        ("{{ 'x'|indent(20001) }}", "not allowed in a template: a size above 20,000"),
+        ("{{ range(20001)|list|length }}", "not allowed in a template: a size above 20,000"),
+        ("{{ ('a' * 20000) ~ 'b' }}", "not allowed in a template: the text comes to more than"),
+        ("{% for i in range(9) %}{% for j in range(9) %}{% endfor %}{% endfor %}", "a loop within"),
+        ("{% macro f(n) %}{{ f(n) }}{% endmacro %}{{ f(1) }}", "macros are not allowed"),
+    ],
+)
+def test_a_template_that_fails_or_would_run_away_is_refused_with_its_reason(
+    source: str, reason: str
+) -> None:
+    with pytest.raises(templates.TemplateInvalid) as caught:
+        templates.check(source, field="body", sample=templates.sample())
+    assert caught.value.detail.startswith(f"body: {reason}"), caught.value.detail
+    assert caught.value.field == "body"
+
+
+@pytest.mark.parametrize(
+    ("source", "text"),
+    [
+        ("{{ 'a' * 20000 }}", "a" * 20000),  # the limits themselves are allowed
+        ("{{ 7 ** 64 }}", str(7**64)),
+        ("{{ 1 ** 100000 }}", "1"),
+        ("{{ '%0999d' % 1 }}", "1".zfill(999)),
+        ("{{ 'x'.center(3) }}", " x "),
+        ("{{ range(20000)|list|length }}", "20000"),
+        ("{{ '{:,}'.format(1234567) }} {{ 1234567|string }}", "1,234,567 1234567"),
+        ("{{ 3.14159|round(2) }} {{ '%.2f'|format(2.5) }}", "3.14 2.50"),
+        ("{% for i in range(3) %}{{ i }}{% endfor %}", "012"),
+    ],
+)
+def test_a_template_within_the_limits_renders(source: str, text: str) -> None:
+    templates.check(source, field="body", sample=templates.sample())
+    assert templates.render(source, templates.sample()) == text
+
+
+def test_a_template_that_fails_only_on_some_account_says_why_when_rendered() -> None:
+    source = "{{ 100 / (debtor.first_name|length - 6) }}"
+    templates.check(source, field="body", sample=templates.sample())  # "Ada": 100 / -3
+    with pytest.raises(ValueError, match="zerodivision error"):
+        templates.render(source, {**templates.sample(), "debtor": {"first_name": "Robert"}})
