@@ -18,10 +18,11 @@ from litestar.params import Body, FromPath
 from litestar.response import Redirect
 
 from domain.money import minor_digits
+from domain.payments.service import CHECKOUT_LIFETIME
 from server.pages import message, page
 
 _KEY = "recoup:sandbox:checkout:{}"
-_TTL = 3600
+_TTL = int(CHECKOUT_LIFETIME.total_seconds())
 
 
 class Checkout(msgspec.Struct, kw_only=True):

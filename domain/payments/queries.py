@@ -165,6 +165,21 @@ async def checkout(
     )
 
 
+async def checkouts_under_way(
+    conn: Connection, account_id: int, lifetime: dt.timedelta
+) -> tuple[Decimal, dt.datetime | None]:
+    """What the account's checkouts started within ``lifetime`` and not yet ended add up to,
+    and when the newest of them started."""
+    row = await conn.fetchrow(
+        """SELECT coalesce(sum(amount), 0) AS amount, max(created_at) AS newest FROM payments
+        WHERE account_id = $1 AND status = 'pending' AND provider IS NOT NULL
+          AND created_at > now() - $2::interval""",
+        account_id,
+        lifetime,
+    )
+    return row["amount"], row["newest"]
+
+
 async def claim_key(
     conn: Connection, tenant_id: int, caller: str, key: str, request_hash: str
 ) -> bool:

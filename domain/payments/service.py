@@ -75,6 +75,11 @@ def _status_after(status: str, balance: Decimal) -> str:
     return status
 
 
+# How long a provider's checkout may stay open (the sandbox's sessions last as long): one
+# not paid by then can no longer take money, and no longer holds part of the balance.
+CHECKOUT_LIFETIME = dt.timedelta(hours=1)
+
+
 class PaymentService(Service):
     def __init__(self, conn: Connection, actor: Actor, clock: Clock = utcnow) -> None:
         super().__init__(conn, actor, clock)
@@ -170,10 +175,29 @@ class PaymentService(Service):
         account = await self._locked_account(account_id)
         amount = self._check_money(amount, account["currency"], account)
         balance = account["fees"] + account["interest"] + account["principal"]
+        currency = account["currency"]
         if amount > balance:
             # In the currency's format, as the refusal of a recorded payment says it.
-            shown = display(balance, account["currency"])
+            shown = display(balance, currency)
             raise InvalidInput(f"the amount is more than the balance of {shown}", field="amount")
+        # Checkouts under way count against the balance (the account row is locked, so two
+        # at once see each other): three tabs paying the whole balance would take it three
+        # times, and money a provider took is never refused.
+        under_way, newest = await queries.checkouts_under_way(
+            self.conn, account_id, CHECKOUT_LIFETIME
+        )
+        if under_way and amount > balance - under_way:
+            ends = (newest + CHECKOUT_LIFETIME).strftime("%H:%M UTC")
+            room = balance - under_way
+            rest = (
+                f"at most {display(room, currency)} more can be paid now"
+                if room > 0
+                else "nothing more can be paid until it ends"
+            )
+            raise Conflict(
+                f"a payment of {display(under_way, currency)} on this account is still under "
+                f"way: {rest} (a payment left unfinished ends by {ends})"
+            )
         row = await queries.insert(
             self.conn,
             self.actor.tenant_id,
