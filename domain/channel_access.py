@@ -115,10 +115,12 @@ async def announce_access_change(
     api_keys: Iterable[int] = (),
     links: Iterable[int] = (),
     accounts: Iterable[int] = (),
+    queues: Iterable[int] = (),
 ) -> None:
     """Tell the web processes, in the transaction of the change, whose access may have
-    changed: sockets of those users, keys and links check their identity again, and
-    collectors' subscriptions to those accounts are authorized again."""
+    changed: sockets of those users, keys and links check their identity and every
+    subscription again, and collectors' subscriptions to those accounts and queues are
+    authorized again."""
     data = {
         key: sorted(set(ids))
         for key, ids in (
@@ -126,6 +128,7 @@ async def announce_access_change(
             ("api_keys", api_keys),
             ("links", links),
             ("accounts", accounts),
+            ("queues", queues),
         )
     }
     data = {key: ids for key, ids in data.items() if ids}

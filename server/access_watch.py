@@ -36,6 +36,8 @@ from server.outage import Outages
 
 log = structlog.get_logger("recoup.realtime")
 
+SIGNED_OUT = "signed out: sign in again"
+
 # Notices waiting to be acted on; beyond this the tenant's sockets are all checked instead.
 MAX_PENDING = 10_000
 
@@ -45,6 +47,7 @@ class _Notice(msgspec.Struct):
     api_keys: list[int] = []
     links: list[int] = []
     accounts: list[int] = []
+    queues: list[int] = []
 
 
 class _Frame(msgspec.Struct):
@@ -168,24 +171,28 @@ class AccessWatch:
 
     async def apply(self, tenant_id: int, notice: _Notice | None) -> None:
         """Act on one notice for this process's sockets of the tenant."""
-        accounts = (
+        channels = (
             {names.scoped(tenant_id, names.account(a)) for a in notice.accounts}
+            | {names.scoped(tenant_id, names.queue(q)) for q in notice.queues}
             if notice is not None
             else set()
         )
         for socket in list(self.sockets.get(tenant_id, ())):
             if notice is None or self._concerns(socket.actor, notice):
-                await self.recheck(socket)
-            elif accounts and not socket.actor.sees_whole_tenant:
-                await socket.session.reauthorize(only=lambda s: s.full in accounts)
+                # (what decides a collector's channels, a group say, is not all in the
+                # actor: every subscription is asked about again)
+                await self.recheck(socket, everything=True)
+            elif channels and not socket.actor.sees_whole_tenant:
+                await socket.session.reauthorize(only=lambda s: s.full in channels)
 
     @staticmethod
     def _concerns(actor: Actor, notice: _Notice) -> bool:
         ids = {"user": notice.users, "api_key": notice.api_keys, "debtor": notice.links}
         return actor.id is not None and actor.id in ids.get(actor.type, ())
 
-    async def recheck(self, socket: LiveSocket) -> None:
-        """Check the socket's identity now: close it if gone, follow a new role."""
+    async def recheck(self, socket: LiveSocket, *, everything: bool = False) -> None:
+        """Check the socket's identity now: close it if gone, follow a new role (and, with
+        ``everything``, ask about every subscription again whatever changed)."""
         if socket.closed:
             return
         try:
@@ -199,9 +206,9 @@ class AccessWatch:
             socket.closed = True
             await self.leave(socket)
             await socket.session.close()
-            await socket.sink.close(CLOSE_SIGNED_OUT, "signed out: sign in again")
+            await socket.sink.close(CLOSE_SIGNED_OUT, SIGNED_OUT)
             return
-        if current != socket.actor:
+        if current != socket.actor or everything:
             socket.actor = current
             await socket.session.reauthorize(ChannelAccess.for_subscriber(self.db, current))
         socket.next_check = self._deadline(current)

@@ -22,14 +22,21 @@ from litestar.status_codes import HTTP_200_OK
 from litestar.types import Receive, Scope, Send
 
 from channels.metrics import CUT_SLOW, SOCKETS
-from channels.protocol import CLOSE_TRY_LATER, CLOSE_UNAUTHORIZED, Error, encode
+from channels.protocol import (
+    CLOSE_SIGNED_OUT,
+    CLOSE_TRY_LATER,
+    CLOSE_UNAUTHORIZED,
+    Error,
+    encode,
+)
 from channels.session import Session
 from channels.sinks import AsgiSink, direct_sink
 from domain.actor import Actor
+from domain.auth import sessions
 from domain.auth.tokens import API_KEY_PREFIX, digest
 from domain.channel_access import ChannelAccess
 from domain.errors import RecoupError
-from server.access_watch import LiveSocket
+from server.access_watch import SIGNED_OUT, LiveSocket
 from server.auth.guards import EVERYONE, allow
 
 if TYPE_CHECKING:
@@ -90,11 +97,23 @@ class RealtimeController(Controller):
         return await issue_ticket(resources, actor)
 
 
+class _Gone(Exception):
+    """The ticket's identity ended after the ticket was issued."""
+
+
 async def _authenticate(resources: Resources, scope: Scope) -> Actor | None:
     query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
     ticket = (query.get("ticket") or [None])[0]
     if ticket:
-        return await redeem_ticket(resources, ticket)
+        actor = await redeem_ticket(resources, ticket)
+        if actor is None:
+            return None
+        # Issued on a session valid then, seconds ago; one ended since (signed out,
+        # deactivated, key or link revoked) must not open a socket: ask again.
+        current = await sessions.recheck(resources.db, actor)
+        if current is None:
+            raise _Gone
+        return current
     headers = dict(scope.get("headers", []))
     scheme, _, key = headers.get(b"authorization", b"").decode("latin-1").partition(" ")
     if scheme.lower() == "bearer" and key.startswith(API_KEY_PREFIX):
@@ -116,6 +135,10 @@ class RealtimeEndpoint:
             return
         try:
             actor = await _authenticate(resources, scope)
+        except _Gone:
+            await send({"type": "websocket.accept"})
+            await send({"type": "websocket.close", "code": CLOSE_SIGNED_OUT, "reason": SIGNED_OUT})
+            return
         except Exception as exc:
             # Redis (tickets) or the database (API keys) out of reach: logged once an outage.
             if resources.outages.noted(exc) is None:

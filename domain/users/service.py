@@ -199,7 +199,7 @@ class UserService(Service):
             changes=[(after.id, msgspec.to_builtins(before), audit_after)],
             events=announced,
         )
-        if {"role", "active", "password_hash"} & set(changes):
+        if {"role", "active", "password_hash", "group_id"} & set(changes):
             await announce_access_change(self.changes, users=[after.id])
         return after
 
