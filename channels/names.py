@@ -23,7 +23,14 @@ Kind = Literal["agent", "account", "group", "queue", "wallboard", "tenant", "pay
 
 _WITH_ID: frozenset[str] = frozenset({"agent", "account", "group", "queue", "import"})
 _WITHOUT_ID: frozenset[str] = frozenset({"wallboard", "tenant", "pay"})
-_NAME = re.compile(r"^(?P<kind>[a-z]+)(?::(?P<ref>[0-9]{1,18}|me))?$")
+_NAME = re.compile(r"(?P<kind>[a-z]+)(?::(?P<ref>[0-9]{1,19}|me))?")
+_INT64_MAX = 2**63 - 1
+MAX_SHOWN = 64  # characters of a bad name said back in an error
+
+
+def shown(name: str) -> str:
+    """``name`` as an error says it: at most ``MAX_SHOWN`` characters."""
+    return name if len(name) <= MAX_SHOWN else name[: MAX_SHOWN - 1] + "…"
 
 
 class ChannelNameError(ValueError):
@@ -70,22 +77,24 @@ ACCESS = "access"
 
 def parse(name: str) -> tuple[Kind, int | Literal["me"] | None]:
     """Split a tenant-relative name into its kind and id (``"me"`` for ``agent:me``)."""
-    match = _NAME.match(name)
+    match = _NAME.fullmatch(name)
     if match is None:
-        raise ChannelNameError(f"{name!r} is not a channel name")
+        raise ChannelNameError(f"{shown(name)!r} is not a channel name")
     kind, ref = match["kind"], match["ref"]
     if kind in _WITHOUT_ID:
         if ref is not None:
             raise ChannelNameError(f"{kind!r} takes no id")
         return kind, None  # type: ignore[return-value]
     if kind not in _WITH_ID:
-        raise ChannelNameError(f"unknown channel kind {kind!r}")
+        raise ChannelNameError(f"unknown channel kind {shown(kind)!r}")
     if ref is None:
         raise ChannelNameError(f"{kind!r} needs an id, as in {kind}:42")
     if ref == "me":
         if kind != "agent":
             raise ChannelNameError("only agent:me may say 'me'")
         return "agent", "me"
+    if int(ref) > _INT64_MAX:
+        raise ChannelNameError(f"{kind}:{ref} is past the largest id")
     return kind, int(ref)  # type: ignore[return-value]
 
 

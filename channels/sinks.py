@@ -90,8 +90,17 @@ class DirectSink:
         transport.write(message.ws_frame)
 
     def write_control(self, payload: bytes) -> None:
-        if not self.closed and not self.transport.is_closing():
-            self.transport.write(ws_text_frame(payload))
+        # Answers to the client's own frames count against the same bound as events: a
+        # client that sends and never reads is cut, not buffered without end.
+        if self.closed:
+            return
+        if self.transport.is_closing():
+            self.closed = True
+            return
+        if self.transport.get_write_buffer_size() > self.limit:
+            self._cut()
+            return
+        self.transport.write(ws_text_frame(payload))
 
     def _cut(self) -> None:
         self.closed = True

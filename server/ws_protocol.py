@@ -104,6 +104,21 @@ class LeanWebSocketProtocol(WebSocketsSansIOProtocol):
         super().handle_connect(event)
         self.request = None  # type: ignore[assignment]  # uvicorn reads it no more
 
+    def send_receive_event_to_app(self) -> None:
+        # A text message that is not UTF-8 is the client's fault: close 1007 (invalid
+        # payload, RFC 6455 7.4.1) as uvicorn does, without its error line and traceback.
+        if self.curr_msg_data_type == "text" and not self.close_sent:
+            data = self.frames[0] if len(self.frames) == 1 else b"".join(self.frames)
+            try:
+                data.decode()
+            except UnicodeDecodeError:
+                self.frames = []
+                self.conn.send_close(1007, "text frames are UTF-8")
+                self.handle_parser_exception()
+                return
+            self.frames = [data]
+        super().send_receive_event_to_app()
+
     async def send(self, message: Any) -> None:
         await super().send(message)
         if message["type"] == "websocket.accept" and self.handshake_complete:

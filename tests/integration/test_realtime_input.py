@@ -46,3 +46,29 @@ async def test_a_deeply_nested_frame_is_a_bad_frame_and_the_socket_stays_open(
     await ws.send('{"op":"ping"}')
     assert (await frame(ws))["op"] == "pong"
     await ws.close()
+
+
+async def test_a_text_frame_that_is_not_utf8_closes_1007_and_logs_no_traceback(
+    client, live_server, tenant: SeededTenant
+) -> None:
+    from websockets.exceptions import ConnectionClosed
+
+    from tests.conftest import ROOT
+
+    log = ROOT / ".recoup" / "test-live-server.log"
+    before = log.stat().st_size
+    ws = await open_socket(client, live_server, tenant.admin)
+    await ws.send(b'{"op": "ping", "x": "\xff"}', text=True)
+    with pytest.raises(ConnectionClosed):
+        while True:
+            await frame(ws)
+    assert ws.close_code == 1007
+    assert ws.close_reason == "text frames are UTF-8"
+    with log.open("rb") as read:
+        read.seek(before)
+        written = read.read().decode(errors="replace")
+    assert "Traceback" not in written
+    assert "Invalid UTF-8" not in written
+    other = await open_socket(client, live_server, tenant.admin)  # the server goes on
+    assert (await subscribe(other, names.WALLBOARD))["op"] == "subscribed"
+    await other.close()

@@ -103,3 +103,27 @@ async def test_a_client_that_does_not_read_is_dropped_without_a_close_frame(
     assert closed.rcvd is None
     assert ws.close_code == 1006
     assert time.monotonic() - cut_at < SLOW_CLOSE_GRACE + 30
+
+
+async def test_a_client_that_sends_and_never_reads_is_cut_as_well(
+    client, live_server, tenant: SeededTenant
+) -> None:
+    """The server's answers to its own frames (pongs, errors) count against the same bound:
+    a client flooding requests it never reads the answers to is cut, not buffered."""
+    ws = await stuck_socket(client, live_server, tenant)
+    actor = f"user:{tenant.admin.id}"
+    bad = json.dumps({"op": "subscribe", "channel": "Nope:" + "x" * 200})
+    for n in range(200_000):
+        try:
+            await asyncio.wait_for(ws.send(bad if n % 2 else '{"op": "ping"}'), 5)
+        except (ConnectionClosed, TimeoutError):
+            break  # cut (or our own send buffer full behind a cut socket)
+        if n % 5000 == 4999 and cut_lines(actor):
+            break
+    for _ in range(100):  # the log line, within 10 s
+        if cut_lines(actor):
+            break
+        await asyncio.sleep(0.1)
+    [line] = cut_lines(actor)
+    assert line["channels"] == 2
+    ws.transport.abort()

@@ -30,11 +30,30 @@ def test_builders_and_parser_agree() -> None:
         "ACCOUNT:1",
         "account:-1",
         "account:" + "9" * 30,
+        "account:9223372036854775808",  # one past the largest 64-bit id
+        "wallboard\n",
+        "account:1\n",
+        "agent:me\n",
+        " account:1",
     ],
 )
 def test_parser_refuses_what_is_not_a_channel(bad: str) -> None:
     with pytest.raises(names.ChannelNameError):
         names.parse(bad)
+
+
+def test_every_64_bit_id_is_a_channel() -> None:
+    assert names.parse("account:9223372036854775807") == ("account", 2**63 - 1)
+    assert names.parse("queue:1000000000000000000") == ("queue", 10**18)
+
+
+def test_a_long_bad_name_is_said_back_shortened() -> None:
+    with pytest.raises(names.ChannelNameError) as caught:
+        names.parse("A" * 60_000)
+    assert str(caught.value) == repr("A" * 63 + "…") + " is not a channel name"
+    with pytest.raises(names.ChannelNameError) as caught:
+        names.parse("a" * 60_000)
+    assert str(caught.value) == "unknown channel kind " + repr("a" * 63 + "…")
 
 
 def test_tenant_scoping_round_trips() -> None:
