@@ -12,6 +12,7 @@ comparison, so a page never repeats nor skips an entry, however many share one i
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 
 import asyncpg
 
@@ -149,7 +150,9 @@ _STATUS = """(SELECT 'status_change'::text AS kind, {rank} AS rank, x.id, x.occu
 )
 
 TIMELINE = (
-    "\nUNION ALL\n".join([*_BRANCHES, _STATUS]) + "\nORDER BY at DESC, rank DESC, id DESC LIMIT $6"
+    "SELECT * FROM (\n"
+    + "\nUNION ALL\n".join([*_BRANCHES, _STATUS])
+    + "\n) entries WHERE kind = ANY($7::text[]) ORDER BY at DESC, rank DESC, id DESC LIMIT $6"
 )
 
 # Before the first page: after every entry there is.
@@ -162,6 +165,8 @@ async def entries(
     account_id: int,
     before: tuple[dt.datetime, int, int],
     limit: int,
+    kinds: Sequence[str] = KINDS,
 ) -> list[asyncpg.Record]:
-    """Up to ``limit`` entries strictly before ``before`` (``START`` for the newest)."""
-    return await conn.fetch(TIMELINE, tenant_id, account_id, *before, limit)
+    """Up to ``limit`` entries of ``kinds`` strictly before ``before`` (``START`` for the
+    newest)."""
+    return await conn.fetch(TIMELINE, tenant_id, account_id, *before, limit, list(kinds))

@@ -77,7 +77,31 @@ def to_entry(row: asyncpg.Record) -> TimelineEntry:
     )
 
 
+# What an API key needs to see each kind of entry (the route itself needs accounts:read).
+KIND_SCOPES = {
+    "interaction": "interactions:read",
+    "message": "interactions:read",
+    "payment": "payments:read",
+    "payment_link_sent": "payments:read",
+    "payment_link_opened": "payments:read",
+    "promise": "promises:read",
+    "task_created": "tasks:read",
+    "task_closed": "tasks:read",
+}
+
+
 class TimelineService(Service):
+    def _kinds(self) -> list[str]:
+        """The kinds the caller may see: every kind for a person (whose role the account's
+        own check covers), for an API key those its scopes reach."""
+        if self.actor.type != "api_key":
+            return list(queries.KINDS)
+        return [
+            kind
+            for kind in queries.KINDS
+            if kind not in KIND_SCOPES or self.actor.has_scope(KIND_SCOPES[kind])
+        ]
+
     async def page(
         self, account_id: int, *, cursor: str | None = None, limit: int = 50
     ) -> Page[TimelineEntry]:
@@ -94,7 +118,9 @@ class TimelineService(Service):
             if at.tzinfo is None:
                 raise InvalidInput(_NOT_THIS, field="cursor")
             before = (at, rank, entry_id)
-        rows = await queries.entries(self.conn, tenant_id, account_id, before, limit + 1)
+        rows = await queries.entries(
+            self.conn, tenant_id, account_id, before, limit + 1, self._kinds()
+        )
         items = [to_entry(r) for r in rows[:limit]]
         next_cursor = None
         if len(rows) > limit:

@@ -149,7 +149,7 @@ class MessageController(Controller):
 
     @get(
         "/accounts/{account_id:int}/messages",
-        opt=allow(*EVERYONE, scope="accounts:read"),
+        opt=allow(*EVERYONE, scope="interactions:read"),
         summary="E-mails and texts to the account's debtor, newest first",
     )
     async def account_messages(

@@ -151,7 +151,7 @@ ROUTE_RULES: dict[tuple[str, str], Rule] = {
     ("DELETE", f"{V1}/templates/{{template_id:int}}"): Rule(MANAGERS),
     ("POST", f"{V1}/templates/{{template_id:int}}/preview"): Rule(MANAGERS),
     ("GET", f"{V1}/messages"): Rule(MANAGERS),
-    ("GET", f"{V1}/accounts/{{account_id:int}}/messages"): Rule(EVERYONE, "accounts:read"),
+    ("GET", f"{V1}/accounts/{{account_id:int}}/messages"): Rule(EVERYONE, "interactions:read"),
     ("GET", f"{V1}/accounts/{{account_id:int}}/workflow-runs"): Rule(EVERYONE, "accounts:read"),
     # The floor's figures: supervisors and admins.
     ("GET", f"{V1}/stats/realtime"): Rule(MANAGERS),

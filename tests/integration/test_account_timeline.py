@@ -239,6 +239,7 @@ async def test_each_source_is_read_from_its_index(db: Database, tenant: SeededTe
             tenant.accounts[0].id,
             *timeline_queries.START,
             51,
+            list(timeline_queries.KINDS),
         )
     plan = json.loads(text)
     scans: list[str] = []
@@ -314,3 +315,51 @@ async def test_a_sent_message_is_one_entry_not_also_its_logged_interaction(
     ]
     assert items[0]["summary"] == "SMS to +15555550100 — sent"
     assert items[0]["details"]["sent_at"] is not None
+
+
+async def _key(client: httpx.AsyncClient, tenant: SeededTenant, *scopes: str) -> dict[str, str]:
+    made = await _ok(
+        await client.post(
+            f"{API}/api-keys",
+            json={"name": "feed " + "+".join(scopes), "scopes": list(scopes)},
+            headers=tenant.admin.headers,
+        ),
+        201,
+    )
+    return {"Authorization": f"Bearer {made['key']}"}
+
+
+async def test_an_api_key_sees_on_the_timeline_only_the_kinds_its_scopes_reach(
+    client: httpx.AsyncClient, db: Database, settings, tenant: SeededTenant
+) -> None:
+    account_id = await _everything(client, db, settings.secret_key, tenant)
+    everything = await _ok(await client.get(_timeline(account_id), headers=tenant.admin.headers))
+    every_kind = {i["kind"] for i in everything["items"]}
+    assert {"payment", "message", "interaction", "promise", "task_closed"} <= every_kind
+
+    accounts_only = await _key(client, tenant, "accounts:read")
+    seen = await _ok(await client.get(_timeline(account_id), headers=accounts_only))
+    assert {i["kind"] for i in seen["items"]} == {"status_change"}
+    messages = await client.get(f"{API}/accounts/{account_id}/messages", headers=accounts_only)
+    assert messages.status_code == 403, messages.text
+
+    with_payments = await _key(client, tenant, "accounts:read", "payments:read")
+    seen = await _ok(await client.get(_timeline(account_id), headers=with_payments))
+    assert {i["kind"] for i in seen["items"]} == {
+        "status_change",
+        *(k for k in every_kind if k.startswith("payment")),
+    }
+
+    every_scope = await _key(
+        client,
+        tenant,
+        "accounts:read",
+        "payments:read",
+        "interactions:read",
+        "promises:read",
+        "tasks:read",
+    )
+    seen = await _ok(await client.get(_timeline(account_id), headers=every_scope))
+    assert seen == everything
+    messages = await client.get(f"{API}/accounts/{account_id}/messages", headers=every_scope)
+    assert messages.status_code == 200, messages.text
