@@ -28,7 +28,7 @@ from domain.custom_fields.values import (
 from domain.errors import Conflict, InvalidInput, NotFound
 from domain.pagination import Page
 from domain.service import Service
-from domain.workflows.conditions import EVALUATION_ERRORS, compiled
+from domain.workflows.conditions import EVALUATION_ERRORS, compiled, costly, loop_variables
 
 RECOMPUTE_PAGE = 2000
 MAX_FILTERS = 20
@@ -248,12 +248,16 @@ class CustomFieldService(Service):
     async def _check_expression(self, entity: str, expression: str) -> None:
         if "\x00" in expression:
             raise InvalidInput("an expression cannot contain NUL", field="expression")
+        too_much = costly(expression)
+        if too_much:
+            raise InvalidInput(f"expression: {too_much}", field="expression")
         try:
             program = compiled(expression)
         except ValueError as exc:
             raise InvalidInput(f"expression: {exc}", field="expression") from None
+        bound = loop_variables(expression)
         for name in program.variables():
-            if name != entity:
+            if name != entity and name not in bound:
                 raise InvalidInput(
                     f"expression: unknown name {name!r} (a computed field of a {entity} "
                     f"reads {entity}.<field> and {entity}.custom.<key>)",

@@ -138,11 +138,38 @@ def _as_list(sources: tuple[str, ...]) -> cel.Program | None:
 _SYNTAX = re.compile(r"<input>:(\d+):(\d+): (.*)")
 
 
+# CEL's comprehensions (``list.map(x, ...)`` and the like) loop over a list; one within
+# another multiplies, and a few nested over short lists run for minutes on the server that
+# checks or evaluates them. An expression may hold one.
+_COMPREHENSION = re.compile(r"\.\s*(all|exists_one|exists|map|filter)\s*\(")
+_LOOP_VARIABLE = re.compile(r"\.\s*(?:all|exists_one|exists|map|filter)\s*\(\s*([A-Za-z_]\w*)\s*,")
+
+
+def loop_variables(source: str) -> frozenset[str]:
+    """The names a comprehension binds (``x`` in ``list.exists(x, x > 1)``): CEL lists
+    them among the expression's variables, but they are not the caller's to provide."""
+    return frozenset(_LOOP_VARIABLE.findall(source))
+
+
+def costly(source: str) -> str | None:
+    """Why ``source`` would cost too much to evaluate (None when it would not)."""
+    found = _COMPREHENSION.findall(source)
+    if len(found) > 1:
+        return (
+            f"at most one of all, exists, exists_one, map and filter in an expression "
+            f"(this one has {len(found)})"
+        )
+    return None
+
+
 def check(source: str, *, field: str, sample: Mapping[str, Any]) -> None:
     """Refuse (422) a condition with a syntax error, an unknown name or a type error,
     naming the line and column; ``sample`` holds a value of every variable's fields."""
     if "\x00" in source:
         raise ConditionError("a condition cannot contain NUL", field=field, line=1, column=1)
+    too_much = costly(source)
+    if too_much:
+        raise ConditionError(f"{field}: {too_much}", field=field, line=1, column=1)
     try:
         program = compiled(source)
     except ValueError as exc:
@@ -194,7 +221,10 @@ def check(source: str, *, field: str, sample: Mapping[str, Any]) -> None:
 
 
 def _check_names(program: cel.Program, source: str, field: str) -> None:
+    bound = loop_variables(source)
     for name in program.variables():
+        if name in bound and name not in VARIABLES:
+            continue
         if name not in VARIABLES:
             line, column = _position(source, rf"(?<![\w.])({re.escape(name)})\b")
             raise ConditionError(

@@ -240,3 +240,16 @@ def test_any_fault_of_the_expression_at_run_time_is_refused_never_raised(
     truth = batch.truth(batch.context(values))
     assert isinstance(truth[source], ValueError)
     assert truth["true"] is True
+
+
+def test_a_loop_within_a_loop_is_refused_one_loop_is_not() -> None:
+    nested = "[1, 2].exists(a, [1, 2].exists(b, a == b))"
+    assert refusal(nested).detail == (
+        "conditions[0]: at most one of all, exists, exists_one, map and filter in an "
+        "expression (this one has 2)"
+    )
+    check(
+        "[1, 2, 3].exists(a, a == account.days_past_due)",
+        field="c",
+        sample=sample("payment.received"),
+    )

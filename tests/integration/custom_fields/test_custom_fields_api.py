@@ -165,6 +165,15 @@ async def test_a_bad_definition_is_refused(client: httpx.AsyncClient, tenant: Se
         ({"type": "computed", "expression": "account.balance_minor >"}, "expression"),
         ({"type": "computed", "expression": "debtor.first_name"}, "expression"),
         ({"type": "computed", "expression": "account.nothing == 1"}, "expression"),
+        ({"type": "computed", "expression": "[1][5]"}, "expression"),  # was a 500
+        ({"type": "computed", "expression": "9223372036854775807 * 2"}, "expression"),
+        (
+            {
+                "type": "computed",
+                "expression": "[1, 2, 3].map(a, [1, 2, 3].map(b, a * b))",  # loops in loops
+            },
+            "expression",
+        ),
     ]
     for extra, field in cases:
         body = {"entity": "account", "key": "k", "label": "K", **extra}
@@ -174,6 +183,11 @@ async def test_a_bad_definition_is_refused(client: httpx.AsyncClient, tenant: Se
     assert (
         await client.post(f"{API}/custom-fields", json=bad_key, headers=admin)
     ).status_code == 422
+    one_loop = {"type": "computed", "expression": "[1, 2, 3].exists(a, a == 2)"}
+    allowed = {"entity": "account", "key": "loop", "label": "Loop", **one_loop}
+    assert (
+        await client.post(f"{API}/custom-fields", json=allowed, headers=admin)
+    ).status_code == 201
     good = {"entity": "account", "key": "k", "label": "K", "type": "string"}
     assert (await client.post(f"{API}/custom-fields", json=good, headers=admin)).status_code == 201
     again = await client.post(f"{API}/custom-fields", json=good, headers=admin)
