@@ -18,7 +18,7 @@ from taskiq import TaskiqDepends, TaskiqState
 from config.settings import get_settings
 from domain.db import Database
 from domain.imports import queries
-from domain.imports.runner import ImportMoved, run_import
+from domain.imports.runner import ImportMoved, give_up, run_import
 from domain.imports.sftp import key_box
 from domain.imports.sftp_poll import PollOptions, poll_all
 from domain.webhooks.signing import SecretBox
@@ -32,6 +32,9 @@ log = structlog.get_logger("recoup.jobs")
 # since a run goes on from the last batch written and two runs cannot both write one.
 PENDING_FOR = dt.timedelta(minutes=2)
 RUNNING_FOR = dt.timedelta(minutes=10)
+# An import handed out this many times in a row without reading a row more has met
+# something that stops it every time (a fault in the code that reads it): it ends as failed.
+MAX_STALLS = 3
 # How often the SFTP sources are polled.
 POLL_MINUTES = 5
 
@@ -60,6 +63,15 @@ async def sweep(db: Annotated[Database, TaskiqDepends(_db)]) -> int:
             conn, pending_for=PENDING_FOR, running_for=RUNNING_FOR
         )
     for row in stalled:
+        if row["stalls"] > MAX_STALLS:
+            reason = (
+                f"the import stopped {MAX_STALLS} times at row {row['rows_read'] + 1:,} of its "
+                "file without going on; the rows before it were written (the workers' log "
+                "says why it stopped)"
+            )
+            log.error("import given up", import_id=row["id"], rows_read=row["rows_read"])
+            await give_up(db, row["tenant_id"], row["id"], reason)
+            continue
         await run.kiq(row["tenant_id"], row["id"])
     if stalled:
         log.info(

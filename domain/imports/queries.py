@@ -330,15 +330,18 @@ async def claim_stalled(
     """Imports of every tenant that have waited ``pending_for`` since they were uploaded (a
     kick that never reached the workers) or not moved for ``running_for`` while running (a
     job lost with Redis's data), oldest first; each is marked as moved now, so that it is
-    handed out again at most once per such wait. System connection."""
+    handed out again at most once per such wait, and counts its ``stalls``: how many times
+    in a row it was handed out with no row read since. System connection."""
     return await conn.fetch(
-        """UPDATE imports SET updated_at = now()
+        """UPDATE imports SET updated_at = now(),
+          stalls = CASE WHEN stalled_at_rows = rows_read THEN stalls + 1 ELSE 1 END,
+          stalled_at_rows = rows_read
         WHERE id IN (
           SELECT id FROM imports
           WHERE status IN ('pending', 'running') AND updated_at < now() - $1::interval
             AND (status = 'pending' OR updated_at < now() - $2::interval)
           ORDER BY updated_at LIMIT $3 FOR UPDATE SKIP LOCKED)
-        RETURNING tenant_id, id, status""",
+        RETURNING tenant_id, id, status, stalls, rows_read""",
         min(pending_for, running_for),
         running_for,
         limit,

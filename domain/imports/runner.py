@@ -209,6 +209,12 @@ class _BatchReader:
         return batch if batch.read else None
 
 
+async def give_up(db: Database, tenant_id: int, import_id: int, reason: str) -> Import:
+    """End the import as failed, saying ``reason`` (the sweep's, for one that stops every
+    time it is run)."""
+    return await _finish(db, tenant_id, import_id, "failed", reason, None, 0)
+
+
 async def _finish(
     db: Database,
     tenant_id: int,

@@ -59,6 +59,9 @@ class Import(Table, tablename="imports"):
     started_at = Timestamptz(null=True, default=None)
     finished_at = Timestamptz(null=True, default=None)
     updated_at = Timestamptz(default=TimestamptzNow())
+    # How often the sweep handed it out again with no row read since (at ``stalled_at_rows``).
+    stalls = Integer(default=0)
+    stalled_at_rows = BigInt(null=True, default=None)
 
 
 class ImportRejection(Table, tablename="import_rejections"):

@@ -80,3 +80,48 @@ async def test_an_import_whose_kick_was_lost_is_run_by_the_sweep_through_the_wor
     assert row["status"] == "done", dict(row)
     assert row["rows_read"] == 500
     assert (await counts(db, tenant))["accounts"] == row["rows_created"] > 0
+
+
+async def stalled(db: Database, import_id: int) -> tuple[str, int]:
+    async with db.system() as conn:
+        row = await conn.fetchrow("SELECT status, stalls FROM imports WHERE id = $1", import_id)
+    return row["status"], row["stalls"]
+
+
+async def test_an_import_that_stops_at_the_same_row_every_time_ends_as_failed(
+    db: Database, tenant: SeededTenant, tmp_path: Path, worker, resources
+) -> None:
+    path = tmp_path / "placements.csv"
+    placement_file(path, rows=200)
+    import_id = await start(db, tenant, path)
+    async with db.system() as conn:
+        await conn.execute("UPDATE imports SET rows_read = 120 WHERE id = $1", import_id)
+    # Handed out again three times at row 121 (each time, say, its run died there).
+    for stalls in (1, 2, 3):
+        await backdate(db, import_id, "running", RUNNING_FOR + 5 * SECOND)
+        assert import_id in await claimed(db)
+        assert await stalled(db, import_id) == ("running", stalls)
+    # Rows read since start the count over.
+    async with db.system() as conn:
+        await conn.execute("UPDATE imports SET rows_read = 121 WHERE id = $1", import_id)
+    await backdate(db, import_id, "running", RUNNING_FOR + 5 * SECOND)
+    assert import_id in await claimed(db)
+    assert await stalled(db, import_id) == ("running", 1)
+    for _ in range(2):
+        await backdate(db, import_id, "running", RUNNING_FOR + 5 * SECOND)
+        assert import_id in await claimed(db)
+    # The fourth time at the same row: the sweep gives it up instead of handing it out.
+    await backdate(db, import_id, "running", RUNNING_FOR + 5 * SECOND)
+    await resources.kick(sweep)
+    for _ in range(300):
+        async with db.tenant(tenant.id) as conn:
+            row = await queries.get_import(conn, import_id)
+        if row["status"] == "failed":
+            break
+        await asyncio.sleep(0.1)
+    assert row["status"] == "failed", dict(row)
+    assert row["error"] == (
+        "the import stopped 3 times at row 122 of its file without going on; the rows "
+        "before it were written (the workers' log says why it stopped)"
+    )
+    assert row["rows_read"] == 121
