@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 from collections.abc import Callable
-from typing import Any, Generic, TypeVar, cast
+from typing import Any, Generic, TypeVar, cast, get_args
 
 import msgspec
 
@@ -24,21 +24,31 @@ class Page(msgspec.Struct, Generic[T]):
     next_cursor: str | None
 
 
-def encode_cursor(*key: Any) -> str:
+def encode_cursor(*key: Any, tenant_id: int | None = None) -> str:
+    """A cursor of ``key``; with ``tenant_id``, one good only for that tenant."""
+    if tenant_id is not None:
+        key = (tenant_id, *key)
     return base64.urlsafe_b64encode(msgspec.json.encode(key)).rstrip(b"=").decode()
 
 
-def decode_cursor(cursor: str, types: type[T]) -> T:
+def decode_cursor(cursor: str, types: type[T], *, tenant_id: int | None = None) -> T:
     """Decode a cursor into ``types`` (a tuple type such as ``tuple[int]``); its integers
-    are ids, so one a bigint cannot hold was never given out."""
+    are ids, so one a bigint cannot hold was never given out. With ``tenant_id``, the cursor
+    must have been given to that tenant (``encode_cursor(..., tenant_id=)``): another
+    tenant's is refused as one this API did not give out."""
+    full: Any = tuple[(int, *get_args(types))] if tenant_id is not None else types
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        key = msgspec.json.decode(raw, type=types)
+        key = msgspec.json.decode(raw, type=full)
     except (binascii.Error, ValueError, msgspec.DecodeError):
         raise InvalidInput(_NOT_OURS, field="cursor") from None
     values = cast(tuple[Any, ...], key)
     if any(isinstance(v, int) and not INT64_MIN <= v <= INT64_MAX for v in values):
         raise InvalidInput(_NOT_OURS, field="cursor")
+    if tenant_id is not None:
+        if values[0] != tenant_id:
+            raise InvalidInput(_NOT_OURS, field="cursor")
+        return cast(T, values[1:])
     return key
 
 
@@ -48,11 +58,14 @@ def check_limit(limit: int) -> int:
     return limit
 
 
-def page(rows: list[T], limit: int, key: Any) -> Page[T]:
-    """Build a page from ``limit + 1`` fetched rows; ``key`` maps the last item to its cursor."""
+def page(rows: list[T], limit: int, key: Any, *, tenant_id: int | None = None) -> Page[T]:
+    """Build a page from ``limit + 1`` fetched rows; ``key`` maps the last item to its cursor
+    (good only for ``tenant_id``, when given)."""
     more = len(rows) > limit
     items = rows[:limit]
-    return Page(items=items, next_cursor=encode_cursor(*key(items[-1])) if more and items else None)
+    if not (more and items):
+        return Page(items=items, next_cursor=None)
+    return Page(items=items, next_cursor=encode_cursor(*key(items[-1]), tenant_id=tenant_id))
 
 
 def decode_tenant_cursor(cursor: str, tenant_id: int, types: type[T]) -> T:

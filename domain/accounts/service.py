@@ -141,12 +141,14 @@ class AccountService(Service):
         terms = await self.search_terms(filters)
         if terms is None:
             return Page(items=[], next_cursor=None)
-        after = decode_cursor(cursor, tuple[int])[0] if cursor else None
+        after = (
+            decode_cursor(cursor, tuple[int], tenant_id=self.actor.tenant_id)[0] if cursor else None
+        )
         rows = await queries.search(self.conn, after_id=after, limit=limit + 1, **terms)
         tenant = await self.tenant()
         today = await self.today()
         items = [to_account(r, tenant, today) for r in rows]
-        return page(items, limit, lambda a: (a.id,))
+        return page(items, limit, lambda a: (a.id,), tenant_id=self.actor.tenant_id)
 
     async def create(self, data: AccountCreate) -> Account:
         currency = check_currency(data.currency)

@@ -59,7 +59,9 @@ class DebtorService(Service):
         self, *, q: str | None = None, cursor: str | None = None, limit: int = 50
     ) -> Page[Debtor]:
         check_limit(limit)
-        after = decode_cursor(cursor, tuple[int])[0] if cursor else None
+        after = (
+            decode_cursor(cursor, tuple[int], tenant_id=self.actor.tenant_id)[0] if cursor else None
+        )
         rows = await queries.search(
             self.conn,
             text=q,
@@ -67,7 +69,9 @@ class DebtorService(Service):
             after_id=after,
             limit=limit + 1,
         )
-        return page([to_debtor(r) for r in rows], limit, lambda d: (d.id,))
+        return page(
+            [to_debtor(r) for r in rows], limit, lambda d: (d.id,), tenant_id=self.actor.tenant_id
+        )
 
     async def _custom(
         self, custom: dict[str, Any], before: Debtor | None, record: dict[str, Any]

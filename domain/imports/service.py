@@ -99,9 +99,13 @@ class ImportService(Service):
 
     async def list(self, *, cursor: str | None = None, limit: int = 50) -> Page[Import]:
         check_limit(limit)
-        after = decode_cursor(cursor, tuple[int])[0] if cursor else None
+        after = (
+            decode_cursor(cursor, tuple[int], tenant_id=self.actor.tenant_id)[0] if cursor else None
+        )
         rows = await queries.list_imports(self.conn, after_id=after, limit=limit + 1)
-        return page([to_import(r) for r in rows], limit, lambda i: (i.id,))
+        return page(
+            [to_import(r) for r in rows], limit, lambda i: (i.id,), tenant_id=self.actor.tenant_id
+        )
 
     async def mapping_for(
         self, mapping: Mapping | None, preset_id: int | None, kind: Kind | None = None

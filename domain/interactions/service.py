@@ -89,6 +89,15 @@ class InteractionService(Service):
     ) -> Page[Interaction]:
         check_limit(limit)
         await self.accounts.get(account_id)  # 404 unless the viewer may see the account
-        before = decode_cursor(cursor, tuple[dt.datetime, int]) if cursor else None
+        before = (
+            decode_cursor(cursor, tuple[dt.datetime, int], tenant_id=self.actor.tenant_id)
+            if cursor
+            else None
+        )
         rows = await queries.for_account(self.conn, account_id, before=before, limit=limit + 1)
-        return page([to_interaction(r) for r in rows], limit, lambda i: (i.occurred_at, i.id))
+        return page(
+            [to_interaction(r) for r in rows],
+            limit,
+            lambda i: (i.occurred_at, i.id),
+            tenant_id=self.actor.tenant_id,
+        )

@@ -100,9 +100,16 @@ class PaymentService(Service):
     ) -> Page[Payment]:
         check_limit(limit)
         await self.accounts.get(account_id)
-        before = decode_cursor(cursor, tuple[int])[0] if cursor else None
+        before = (
+            decode_cursor(cursor, tuple[int], tenant_id=self.actor.tenant_id)[0] if cursor else None
+        )
         rows = await queries.for_account(self.conn, account_id, before_id=before, limit=limit + 1)
-        return page([self._payment(r) for r in rows], limit, lambda p: (p.id,))
+        return page(
+            [self._payment(r) for r in rows],
+            limit,
+            lambda p: (p.id,),
+            tenant_id=self.actor.tenant_id,
+        )
 
     async def may_pay(self, account_id: int) -> None:
         """The access a payment on this account needs (404 unless the caller may see it),

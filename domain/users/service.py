@@ -59,11 +59,15 @@ class UserService(Service):
         limit: int = 50,
     ) -> Page[User]:
         check_limit(limit)
-        after = decode_cursor(cursor, tuple[int])[0] if cursor else None
+        after = (
+            decode_cursor(cursor, tuple[int], tenant_id=self.actor.tenant_id)[0] if cursor else None
+        )
         rows = await queries.list_users(
             self.conn, role=role, group_id=group_id, after_id=after, limit=limit + 1
         )
-        return page([to_user(r) for r in rows], limit, lambda u: (u.id,))
+        return page(
+            [to_user(r) for r in rows], limit, lambda u: (u.id,), tenant_id=self.actor.tenant_id
+        )
 
     async def create(self, data: UserCreate) -> User:
         email = check_email(data.email)

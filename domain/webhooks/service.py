@@ -233,11 +233,15 @@ class WebhookEndpointService(Service):
         if status is not None and status not in STATUSES:
             raise InvalidInput(f"status is one of {', '.join(STATUSES)}", field="status")
         await self.get(endpoint_id)
-        before = decode_cursor(cursor, tuple[int])[0] if cursor else None
+        before = (
+            decode_cursor(cursor, tuple[int], tenant_id=self.actor.tenant_id)[0] if cursor else None
+        )
         rows = await queries.deliveries(
             self.conn, endpoint_id, status=status, before=before, limit=limit + 1
         )
-        return page([to_delivery(r) for r in rows], limit, lambda d: (d.id,))
+        return page(
+            [to_delivery(r) for r in rows], limit, lambda d: (d.id,), tenant_id=self.actor.tenant_id
+        )
 
     async def delivery(self, delivery_id: int) -> WebhookDelivery:
         row = await queries.get_delivery(self.conn, delivery_id)
@@ -251,9 +255,16 @@ class WebhookEndpointService(Service):
         """Every request made for the delivery, oldest first."""
         check_limit(limit)
         await self.delivery(delivery_id)
-        after = decode_cursor(cursor, tuple[int])[0] if cursor else None
+        after = (
+            decode_cursor(cursor, tuple[int], tenant_id=self.actor.tenant_id)[0] if cursor else None
+        )
         rows = await queries.attempts(self.conn, delivery_id, after=after, limit=limit + 1)
-        return page([WebhookAttempt(**dict(r)) for r in rows], limit, lambda a: (a.id,))
+        return page(
+            [WebhookAttempt(**dict(r)) for r in rows],
+            limit,
+            lambda a: (a.id,),
+            tenant_id=self.actor.tenant_id,
+        )
 
     async def replay(self, delivery_id: int) -> WebhookDelivery:
         """Send one delivery again (same ``webhook-id``); one still pending is left as is."""

@@ -324,7 +324,9 @@ class WorkflowService(Service):
             await self.get(workflow_id)
         if account_id is not None:
             await self.using(AccountService).get(account_id)
-        before = decode_cursor(cursor, tuple[int])[0] if cursor else None
+        before = (
+            decode_cursor(cursor, tuple[int], tenant_id=self.actor.tenant_id)[0] if cursor else None
+        )
         rows = await queries.runs(
             self.conn,
             workflow_id=workflow_id,
@@ -335,7 +337,12 @@ class WorkflowService(Service):
         steps: dict[int, list[asyncpg.Record]] = {}
         for s in await queries.steps_of(self.conn, [r["id"] for r in rows[:limit]]):
             steps.setdefault(s["run_id"], []).append(s)
-        return page([to_run(r, steps.get(r["id"], [])) for r in rows], limit, lambda r: (r.id,))
+        return page(
+            [to_run(r, steps.get(r["id"], [])) for r in rows],
+            limit,
+            lambda r: (r.id,),
+            tenant_id=self.actor.tenant_id,
+        )
 
     async def run(self, run_id: int) -> Run:
         row = await queries.run(self.conn, run_id)
@@ -350,11 +357,15 @@ class WorkflowService(Service):
         check_limit(limit)
         if account_id is not None:
             await self.using(AccountService).get(account_id)
-        before = decode_cursor(cursor, tuple[int])[0] if cursor else None
+        before = (
+            decode_cursor(cursor, tuple[int], tenant_id=self.actor.tenant_id)[0] if cursor else None
+        )
         rows = await queries.messages(
             self.conn, account_id=account_id, before=before, limit=limit + 1
         )
-        return page([to_message(r) for r in rows], limit, lambda m: (m.id,))
+        return page(
+            [to_message(r) for r in rows], limit, lambda m: (m.id,), tenant_id=self.actor.tenant_id
+        )
 
 
 class TemplateService(Service):

@@ -51,18 +51,18 @@ RETURNED: dict[str, Any] = {
 MINE_MAX = 1000
 
 
-def _cursor_after(sort: str, task: Task) -> str:
-    """The cursor of the page after ``task`` in the order ``sort`` names."""
+def _cursor_after(sort: str, task: Task, tenant_id: int) -> str:
+    """The cursor of the page after ``task`` in the order ``sort`` names (``tenant_id``'s)."""
     if sort == "newest":
-        return encode_cursor(task.id)
+        return encode_cursor(task.id, tenant_id=tenant_id)
     if sort == "age":
-        return encode_cursor(sort, task.created_at, task.id)
+        return encode_cursor(sort, task.created_at, task.id, tenant_id=tenant_id)
     if sort == "priority":
-        return encode_cursor(sort, task.priority, task.created_at, task.id)
-    return encode_cursor(sort, task.due_at, task.id)
+        return encode_cursor(sort, task.priority, task.created_at, task.id, tenant_id=tenant_id)
+    return encode_cursor(sort, task.due_at, task.id, tenant_id=tenant_id)
 
 
-def _after(where: Where, sort: str, cursor: str) -> list[Where]:
+def _after(where: Where, sort: str, cursor: str, tenant_id: int) -> list[Where]:
     """The tasks after the cursor's, in the order it was given out for, as ranges of that
     order's index, each a row comparison on plain columns (which an index can start at; a
     comparison over mixed directions or an expression would be a filter over every row
@@ -71,23 +71,27 @@ def _after(where: Where, sort: str, cursor: str) -> list[Where]:
     tasks without one."""
     first = where.copy()
     if sort == "newest":
-        (after,) = decode_cursor(cursor, tuple[int])
+        (after,) = decode_cursor(cursor, tuple[int], tenant_id=tenant_id)
         first.add(f"t.id < {first.param(after)}")
         return [first]
     if sort == "age":
-        _, created, task_id = decode_cursor(cursor, tuple[Literal["age"], dt.datetime, int])
+        _, created, task_id = decode_cursor(
+            cursor, tuple[Literal["age"], dt.datetime, int], tenant_id=tenant_id
+        )
         first.add(f"(t.created_at, t.id) > ({first.param(created)}, {first.param(task_id)})")
         return [first]
     rest = where.copy()
     if sort == "priority":
         _, priority, created, task_id = decode_cursor(
-            cursor, tuple[Literal["priority"], int, dt.datetime, int]
+            cursor, tuple[Literal["priority"], int, dt.datetime, int], tenant_id=tenant_id
         )
         first.add(f"t.priority = {first.param(priority)}")
         first.add(f"(t.created_at, t.id) > ({first.param(created)}, {first.param(task_id)})")
         rest.add(f"t.priority < {rest.param(priority)}")
         return [first, rest]
-    _, due, task_id = decode_cursor(cursor, tuple[Literal["due"], dt.datetime | None, int])
+    _, due, task_id = decode_cursor(
+        cursor, tuple[Literal["due"], dt.datetime | None, int], tenant_id=tenant_id
+    )
     if due is None:
         first.add(f"t.due_at IS NULL AND t.id > {first.param(task_id)}")
         return [first]
@@ -162,7 +166,7 @@ class TaskService(WorklistService):
         order = queries.TASK_ORDERS[sort]
         rows: list[asyncpg.Record] = []
         # The ranges after the cursor, in order: the next is read only if the page needs it.
-        for part in _after(where, sort, cursor) if cursor else [where]:
+        for part in _after(where, sort, cursor, self.actor.tenant_id) if cursor else [where]:
             rows += await queries.search_tasks(
                 self.conn, part, order=order, limit=limit + 1 - len(rows)
             )
@@ -172,7 +176,7 @@ class TaskService(WorklistService):
         more = len(rows) > limit and items
         return TaskPage(
             items=items,
-            next_cursor=_cursor_after(sort, items[-1]) if more else None,
+            next_cursor=_cursor_after(sort, items[-1], self.actor.tenant_id) if more else None,
             total=total,
         )
 

@@ -63,3 +63,16 @@ def test_role_url_swaps_the_user_and_drops_the_password() -> None:
     assert role_url("postgresql://postgres:@/recoup?host=/tmp/pg", "recoup_app") == (
         "postgresql://recoup_app@/recoup?host=/tmp/pg"
     )
+
+
+def test_a_tenants_cursor_serves_that_tenant_only() -> None:
+    cursor = encode_cursor(42, tenant_id=7)
+    assert decode_cursor(cursor, tuple[int], tenant_id=7) == (42,)
+    for other in (8, 0, -7):
+        with pytest.raises(InvalidInput) as caught:
+            decode_cursor(cursor, tuple[int], tenant_id=other)
+        assert caught.value.field == "cursor"
+    with pytest.raises(InvalidInput):  # one given out without a tenant
+        decode_cursor(encode_cursor(42), tuple[int], tenant_id=7)
+    with pytest.raises(InvalidInput):  # a tenant past int64
+        decode_cursor(encode_cursor(42, tenant_id=2**63), tuple[int], tenant_id=7)
