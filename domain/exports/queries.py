@@ -107,8 +107,18 @@ def accounts_sql(
         # number's minus sign is left unguarded.
         source = "a.custom" if entity == "account" else "a.debtor_custom"
         prefix = "custom." if entity == "account" else "debtor.custom."
-        cell = f"({source} ->> {w.param(key)}::text)"
-        columns.append((prefix + key, cell if kind == "number" else text(cell)))
+        name = w.param(key)
+        cell = f"({source} ->> {name}::text)"
+        if kind == "number":
+            # Guarded unless it is stored as a number (a value kept from before the field
+            # was a number may be any text).
+            cell = (
+                f"CASE WHEN jsonb_typeof({source} -> {name}::text) = 'number' "
+                f"THEN {cell} ELSE {text(cell)} END"
+            )
+        else:
+            cell = text(cell)
+        columns.append((prefix + key, cell))
     cells = ", ".join(f'{expr} AS "{name}"' for name, expr in columns)
     # A subquery with ORDER BY is not merged into the outer one: the formatting runs after.
     return f"SELECT {cells} FROM ({inner}) a"

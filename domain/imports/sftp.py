@@ -120,13 +120,20 @@ def check_private_key(text: str) -> str:
 def check_host_key(text: str | None) -> str | None:
     if text is None:
         return None
+    if "PRIVATE KEY" in text:
+        # asyncssh would read the public half out of it, and it would be kept and shown.
+        raise InvalidInput(
+            "that is a private key: give the server's public host key "
+            '(such as "ssh-ed25519 AAAA...")',
+            field="host_key",
+        )
     try:
-        asyncssh.import_public_key(text.strip())
+        key = asyncssh.import_public_key(text.strip())
     except (asyncssh.KeyImportError, ValueError):
         raise InvalidInput(
             'not an SSH public key (such as "ssh-ed25519 AAAA...")', field="host_key"
         ) from None
-    return text.strip()
+    return key.export_public_key("openssh").decode().strip()
 
 
 def _folder(text: str, field: str) -> str:

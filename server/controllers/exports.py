@@ -23,7 +23,7 @@ from server.auth.guards import EVERYONE, allow
 from server.controllers.deps import service
 from server.controllers.params import CUSTOM_FILTERS, QueryId, Search, custom_filters
 
-CSV = "text/csv; charset=utf-8"
+CSV = "text/csv"  # (Litestar adds the charset)
 RowLimit = Annotated[
     int | None, QueryParameter(ge=1, le=MAX_LIMIT, description="at most this many rows")
 ]

