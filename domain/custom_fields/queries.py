@@ -102,6 +102,21 @@ async def count_unfit(
     )
 
 
+async def phone_texts(
+    conn: Connection, tenant_id: int, entity: str, key: str
+) -> list[asyncpg.Record]:
+    """The distinct texts under ``key`` that look like E.164 (``SATISFIES["phone"]``), with
+    how many records hold each: whether each is a real number is for phonenumbers to say."""
+    return await conn.fetch(
+        f"""SELECT v #>> '{{}}' AS text, count(*) AS records FROM {_TABLES[entity]},
+          LATERAL (SELECT custom -> $1 AS v) x
+        WHERE tenant_id = $2 AND custom ? $1 AND ({SATISFIES["phone"]})
+        GROUP BY 1""",
+        key,
+        tenant_id,
+    )
+
+
 async def records(
     conn: Connection, tenant_id: int, entity: str, *, after_id: int, limit: int
 ) -> list[asyncpg.Record]:

@@ -28,6 +28,7 @@ from domain.custom_fields.values import (
 from domain.errors import Conflict, InvalidInput, NotFound
 from domain.pagination import Page
 from domain.service import Service
+from domain.validation import phone_e164
 from domain.workflows.conditions import EVALUATION_ERRORS, compiled, costly, loop_variables
 
 RECOMPUTE_PAGE = 2000
@@ -100,6 +101,10 @@ class CustomFieldService(Service):
     async def create(self, data: CustomFieldCreate) -> CustomField:
         values = msgspec.structs.asdict(data)
         await self._check_definition(values)
+        # Values may be stored under the key already (kept from a field deleted before, or
+        # written before any was defined): the new field must accept them, as a type change
+        # must, and a computed one would overwrite them.
+        await self._refuse_unfit(data.entity, data.key, data.type, data.options, field="type")
         try:
             row = await queries.insert_field(self.conn, self.actor.tenant_id, values)
         except asyncpg.UniqueViolationError:
@@ -127,28 +132,41 @@ class CustomFieldService(Service):
             values["type"] in CHOICE_TYPES and not set(before.options) <= set(values["options"])
         )
         if narrower:
-            unfit = await queries.count_unfit(
-                self.conn,
-                self.actor.tenant_id,
+            await self._refuse_unfit(
                 before.entity,
                 before.key,
                 values["type"],
                 values["options"],
+                field="type" if values["type"] != before.type else "options",
             )
-            if unfit:
-                raise Conflict(
-                    f"{unfit} {before.entity}{'s' if unfit != 1 else ''} hold a value of "
-                    f"{before.key!r} that the changed field would not accept; change or clear "
-                    "those values first",
-                    field="type" if values["type"] != before.type else "options",
-                    offending_rows=unfit,
-                )
         after = to_field(await queries.update_field(self.conn, field_id, values))
         self._forget()
         if after.type == "computed" and after.expression != before.expression:
             await self.recompute_all(after.entity)
         await self._audit("custom_field.update", before, after)
         return after
+
+    async def _refuse_unfit(
+        self, entity: str, key: str, kind: str, options: list[str], *, field: str
+    ) -> None:
+        """409 with their count when records hold values under ``key`` that a field of
+        ``kind`` would refuse."""
+        tenant_id = self.actor.tenant_id
+        unfit = await queries.count_unfit(self.conn, tenant_id, entity, key, kind, options)
+        if kind == "phone":  # E.164 in form; whether a real number, phonenumbers says
+            for row in await queries.phone_texts(self.conn, tenant_id, entity, key):
+                try:
+                    valid = phone_e164(row["text"], None) == row["text"]
+                except InvalidInput:
+                    valid = False
+                unfit += 0 if valid else row["records"]
+        if unfit:
+            raise Conflict(
+                f"{unfit} {entity}{'s' if unfit != 1 else ''} hold a value of {key!r} that "
+                "the field would not accept; change or clear those values first",
+                field=field,
+                offending_rows=unfit,
+            )
 
     async def delete(self, field_id: int) -> None:
         """Remove a definition; the values stored under its key stay on the records."""

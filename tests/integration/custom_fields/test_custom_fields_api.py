@@ -385,3 +385,38 @@ async def test_an_edit_merges_its_custom_values_into_the_stored_ones(
     assert kept.json()["custom"] == {"vip": True, "lang": "en"}
     dropped = await client.patch(debtor, json={"custom": {"vip": None}}, headers=headers)
     assert dropped.json()["custom"] == {"lang": "en"}
+
+
+async def test_a_field_defined_over_values_kept_under_its_key_must_accept_them(
+    client: httpx.AsyncClient, tenant: SeededTenant
+) -> None:
+    """Values stay on the records when their field is deleted; a field made again under the
+    key must accept them (a computed one would overwrite them), as a type change must."""
+    admin = tenant.admin.headers
+    field = await define(client, tenant, "keep", "string")
+    account = await tenant.account()
+    assert (await set_custom(client, tenant, account.id, {"keep": "precious"})).status_code == 200
+    gone = await client.delete(f"{API}/custom-fields/{field['id']}", headers=admin)
+    assert gone.status_code in (200, 204), gone.text
+    for kind in ({"type": "computed", "expression": "'overwritten'"}, {"type": "number"}):
+        body = {"entity": "account", "key": "keep", "label": "Keep", **kind}
+        refused = await client.post(f"{API}/custom-fields", json=body, headers=admin)
+        assert refused.status_code == 409, refused.text
+        assert (refused.json()["offending_rows"], refused.json()["field"]) == (1, "type")
+    again = {"entity": "account", "key": "keep", "label": "Keep", "type": "string"}
+    assert (await client.post(f"{API}/custom-fields", json=again, headers=admin)).status_code == 201
+    shown = await client.get(f"{API}/accounts/{account.id}", headers=admin)
+    assert shown.json()["custom"]["keep"] == "precious"
+
+
+async def test_a_change_to_phone_counts_the_numbers_phonenumbers_would_refuse(
+    client: httpx.AsyncClient, tenant: SeededTenant
+) -> None:
+    field = await define(client, tenant, "line", "string")
+    for value in ("+1000000", "+12125550123", "+447911123456", "+1000000"):
+        account = await tenant.account()
+        assert (await set_custom(client, tenant, account.id, {"line": value})).status_code == 200
+    url = f"{API}/custom-fields/{field['id']}"
+    refused = await client.patch(url, json={"type": "phone"}, headers=tenant.admin.headers)
+    assert refused.status_code == 409, refused.text
+    assert refused.json()["offending_rows"] == 2  # "+1000000" looks like E.164; it is no number
