@@ -61,6 +61,14 @@ def _zones() -> frozenset[str]:
     return frozenset(zoneinfo.available_timezones())
 
 
+def name_text(value: str, *, field: str = "name") -> str:
+    """A name as it is kept: without surrounding spaces, and never blank."""
+    name = value.strip()
+    if not name:
+        raise InvalidInput(f"{field} cannot be blank", field=field)
+    return name
+
+
 def check_time_zone(name: str, *, field: str = "time_zone") -> str:
     if name not in _zones():
         raise InvalidInput(

@@ -27,7 +27,7 @@ from domain.users.schemas import (
     UserCreate,
     UserUpdate,
 )
-from domain.validation import check_email, check_time_zone
+from domain.validation import check_email, check_time_zone, name_text
 
 
 def to_user(row: asyncpg.Record) -> User:
@@ -80,7 +80,7 @@ class UserService(Service):
             raise Conflict(f"a user with e-mail {email!r} already exists", field="email")
         values = {
             "email": email,
-            "name": data.name.strip(),
+            "name": name_text(data.name),
             "password_hash": await hash_password(data.password),
             "role": data.role,
             "group_id": data.group_id,
@@ -110,7 +110,7 @@ class UserService(Service):
         before = to_user(current)
         changes: dict[str, Any] = {}
         if data.name is not UNSET:
-            changes["name"] = data.name.strip()
+            changes["name"] = name_text(data.name)
         _set(changes, "role", data.role)
         _set(changes, "capacity", data.capacity)
         _set(changes, "active", data.active)
@@ -139,7 +139,7 @@ class UserService(Service):
         before = to_user(current)
         changes: dict[str, Any] = {}
         if data.name is not UNSET:
-            changes["name"] = data.name.strip()
+            changes["name"] = name_text(data.name)
         if data.time_zone is not UNSET:
             changes["time_zone"] = check_time_zone(data.time_zone)
         _set(changes, "status", data.status)
@@ -249,7 +249,7 @@ class AgentGroupService(Service):
         return [to_group(r) for r in await queries.list_groups(self.conn)]
 
     async def create(self, data: AgentGroupCreate) -> AgentGroup:
-        name = data.name.strip()
+        name = name_text(data.name)
         if await queries.group_name_taken(self.conn, name):
             raise Conflict(f"an agent group named {name!r} already exists", field="name")
         group = await self.get(
@@ -270,7 +270,7 @@ class AgentGroupService(Service):
         before = await self.get(group_id)
         changes: dict[str, Any] = {}
         if data.name is not UNSET:
-            name = data.name.strip()
+            name = name_text(data.name)
             if await queries.group_name_taken(self.conn, name, other_than=group_id):
                 raise Conflict(f"an agent group named {name!r} already exists", field="name")
             changes["name"] = name

@@ -51,6 +51,18 @@ EVENT_TYPES = tuple(
 )
 
 
+def check_event_types(types: list[str]) -> list[str]:
+    """The types, once each, every one known (an unknown one would never be delivered)."""
+    for n, name in enumerate(types):
+        if name not in EVENT_TYPES:
+            raise InvalidInput(
+                f"unknown event type {name!r} "
+                "(GET /api/v1/webhook-endpoints/event-types lists them)",
+                field=f"event_types[{n}]",
+            )
+    return sorted(set(types))
+
+
 def to_endpoint(row: asyncpg.Record) -> WebhookEndpoint:
     """(Its dead letters and last failure where the row has them: a listed or read one.)"""
     fields = {k: row[k] for k in WebhookEndpoint.__struct_fields__ if k in row}
@@ -118,7 +130,7 @@ class WebhookEndpointService(Service):
             tenant_id=self.actor.tenant_id,
             url=url,
             description=data.description.strip(),
-            event_types=sorted(set(data.event_types)),
+            event_types=check_event_types(data.event_types),
             enabled=data.enabled,
             secret_enc=self.box.seal(secret),
         )
@@ -143,7 +155,7 @@ class WebhookEndpointService(Service):
             event_types=(
                 before.event_types
                 if data.event_types is msgspec.UNSET
-                else sorted(set(data.event_types))
+                else check_event_types(data.event_types)
             ),
             enabled=before.enabled if data.enabled is msgspec.UNSET else data.enabled,
             at=self.clock(),

@@ -18,6 +18,7 @@ from domain.errors import Conflict, InvalidInput, NotFound
 from domain.outbox import events
 from domain.pagination import Page, check_limit, decode_cursor, page
 from domain.service import Service
+from domain.validation import name_text
 from domain.workflows import conditions, queries, templates
 from domain.workflows.plans import CLOCK_TIME, LOCAL_TIME
 from domain.workflows.schemas import (
@@ -139,7 +140,7 @@ class WorkflowService(Service):
     async def create(self, data: WorkflowCreate) -> Workflow:
         definition = Definition(trigger=data.trigger, conditions=data.conditions, steps=data.steps)
         await self.check(definition)
-        name = data.name.strip()
+        name = name_text(data.name)
         await self._name_free(name, None)
         row = await queries.insert_workflow(
             self.conn,
@@ -174,7 +175,7 @@ class WorkflowService(Service):
         changed = msgspec.to_builtins(definition) != row["definition"]
         if changed:
             await self.check(definition)
-        name = before.name if data.name is UNSET else data.name.strip()
+        name = before.name if data.name is UNSET else name_text(data.name)
         if name.lower() != before.name.lower():
             await self._name_free(name, workflow_id)
         row = await queries.update_workflow(
@@ -393,7 +394,7 @@ class TemplateService(Service):
 
     async def create(self, data: TemplateCreate) -> Template:
         await self._check(data.channel, data.subject, data.body)
-        name = data.name.strip()
+        name = name_text(data.name)
         if await queries.template_name_taken(self.conn, self.actor.tenant_id, name, None):
             raise Conflict(f"a template named {name!r} already exists", field="name")
         values = {"name": name, "channel": data.channel, "subject": data.subject, "body": data.body}
@@ -412,7 +413,7 @@ class TemplateService(Service):
 
     async def update(self, template_id: int, data: TemplateUpdate) -> Template:
         before = await self.get(template_id)
-        name = before.name if data.name is UNSET else data.name.strip()
+        name = before.name if data.name is UNSET else name_text(data.name)
         subject = before.subject if data.subject is UNSET else data.subject
         body = before.body if data.body is UNSET else data.body
         await self._check(before.channel, subject, body)

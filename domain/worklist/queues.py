@@ -12,6 +12,7 @@ from domain.errors import Conflict, InvalidInput, NotFound
 from domain.outbox import events
 from domain.service import Service
 from domain.users import queries as user_queries
+from domain.validation import name_text
 from domain.worklist.queries import queues as queries
 from domain.worklist.schemas import UNSET, Queue, QueueCreate, QueueUpdate
 from domain.worklist.views import to_queue
@@ -49,7 +50,7 @@ class QueueService(Service):
             queue_id = await queries.insert_queue(
                 self.conn,
                 self.actor.tenant_id,
-                name=data.name.strip(),
+                name=name_text(data.name),
                 group_id=data.group_id,
                 agent_ids=sorted(set(data.agent_ids)),
                 age_boost_minutes=data.age_boost_minutes,
@@ -68,7 +69,7 @@ class QueueService(Service):
             if getattr(data, k) is not UNSET
         }
         if "name" in changes:
-            changes["name"] = changes["name"].strip()
+            changes["name"] = name_text(changes["name"])
         if "agent_ids" in changes:
             changes["agent_ids"] = sorted(set(changes["agent_ids"]))
         await self._check(changes.get("group_id"), changes.get("agent_ids", []))

@@ -17,6 +17,7 @@ from domain.errors import Forbidden, NotFound
 from domain.outbox import events
 from domain.pagination import Page, check_limit, decode_tenant_cursor, page
 from domain.sql import Where
+from domain.validation import name_text
 from domain.worklist.base import WorklistService, check_strategy
 from domain.worklist.conditions import Context, compile_into, debtor_fields, validate
 from domain.worklist.queries import rules as queries
@@ -46,7 +47,7 @@ def _accounts(conditions: list[Condition]) -> str:
 
 def _stored(rule: Rule | RuleCreate) -> dict[str, Any]:
     return {
-        "name": rule.name.strip(),
+        "name": name_text(rule.name),
         "enabled": rule.enabled,
         "conditions": msgspec.to_builtins(rule.conditions),
         "task_type": rule.task_type,

@@ -292,3 +292,21 @@ async def test_a_test_event_goes_to_that_endpoint_alone(
         f"{ENDPOINTS}/{made.endpoint.id}", json={"enabled": True}, headers=tenant.admin.headers
     )
     assert (on.json()["enabled"], on.json()["disabled_reason"]) == (True, None)
+
+
+async def test_an_unknown_event_type_is_refused_by_its_place(
+    client: httpx.AsyncClient, tenant: SeededTenant
+) -> None:
+    refused = await make(client, tenant, event_types=["payment.received", "nope.nope"])
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["field"] == "event_types[1]"
+    made = await make(client, tenant, event_types=["payment.received", "payment.received"])
+    assert made.status_code == 201, made.text
+    endpoint = made.json()["endpoint"]
+    assert endpoint["event_types"] == ["payment.received"]
+    changed = await client.patch(
+        f"/api/v1/webhook-endpoints/{endpoint['id']}",
+        json={"event_types": ["account.updated", "account.nothing"]},
+        headers=tenant.admin.headers,
+    )
+    assert (changed.status_code, changed.json()["field"]) == (422, "event_types[1]")
