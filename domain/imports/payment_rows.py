@@ -19,7 +19,7 @@ from domain.errors import InvalidInput
 from domain.imports.mapping import PAYMENT_FIELDS, Mapping
 from domain.imports.rows import RowError, SeenRefs, read_cells
 from domain.money import check_amount, currencies, is_plain_decimal
-from domain.payments.schemas import Method
+from domain.payments.schemas import MAX_BACKDATE, Method
 
 # The staging table's columns, in the order of each record (row number first).
 PAYMENT_STAGE_COLUMNS: tuple[str, ...] = (
@@ -108,6 +108,8 @@ class PaymentRowChecker:
             else:
                 if paid_on > self.today:
                     fail("paid_on", f"{paid_on.isoformat()} is in the future")
+                elif paid_on < self.today - MAX_BACKDATE:
+                    fail("paid_on", f"{paid_on.isoformat()} is more than ten years ago")
         method = values.get("method")
         if method is not None:
             method = method.lower().replace(" ", "_")

@@ -11,6 +11,8 @@ from domain.payments.agency import Agency
 
 Method = Literal["card", "bank_transfer", "cash", "check", "direct_debit", "other"]
 PaymentStatus = Literal["pending", "succeeded", "failed", "refunded", "reversed"]
+# How far back a payment may be dated: a debt's history, not a typo's year (1900, 0202).
+MAX_BACKDATE = dt.timedelta(days=3653)
 Source = Literal["staff", "api", "debtor", "import"]
 Currency = Annotated[str, msgspec.Meta(pattern=r"^[A-Z]{3}$")]
 

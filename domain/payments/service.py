@@ -28,6 +28,7 @@ from domain.outbox import events
 from domain.pagination import Page, check_limit, decode_cursor, page
 from domain.payments import queries
 from domain.payments.schemas import (
+    MAX_BACKDATE,
     Payment,
     PaymentCreate,
     payment_from_row,
@@ -139,6 +140,8 @@ class PaymentService(Service):
             raise InvalidInput("received_at needs a time zone offset", field="received_at")
         if received_at > self.clock() + dt.timedelta(minutes=5):
             raise InvalidInput("received_at is in the future", field="received_at")
+        if received_at < self.clock() - MAX_BACKDATE:
+            raise InvalidInput("received_at is more than ten years ago", field="received_at")
         tenant = await self.tenant()
         split = allocate(
             amount,

@@ -192,6 +192,20 @@ async def test_a_payment_may_be_dated_up_to_five_minutes_ahead_of_the_clock(
     )
 
 
+async def test_a_payment_may_be_dated_back_ten_years_and_no_further(
+    tenant: SeededTenant,
+) -> None:
+    limit = NOW - dt.timedelta(days=3653)
+    assert (await record(tenant, tenant.accounts[0].id, received_at=limit)).received_at == limit
+    for too_old in (limit - dt.timedelta(microseconds=1), dt.datetime(1900, 1, 1, tzinfo=dt.UTC)):
+        with pytest.raises(InvalidInput) as refused:
+            await record(tenant, tenant.accounts[0].id, received_at=too_old)
+        assert (refused.value.detail, refused.value.field) == (
+            "received_at is more than ten years ago",
+            "received_at",
+        )
+
+
 async def test_a_received_at_without_an_offset_is_refused(client, tenant: SeededTenant) -> None:
     account = tenant.accounts[0]
     with pytest.raises(InvalidInput) as refused:

@@ -55,6 +55,7 @@ ROWS = [
     ["PAY-C", "R-12", "30.00", "EUR", "2026-11-04", "Direct Debit"],  # 14: 80 -> 50
     ["PAY-C", "R-13", "50.00", "EUR", "2026-11-04", ""],  # 15: exactly the rest: paid
     ["PAY-C", "R-14", "0.01", "EUR", "2026-11-04", ""],  # 16: a cent beyond nothing
+    ["PAY-C", "R-15", "1.00", "EUR", "1900-01-01", ""],  # 17: a typo's year
 ]
 REJECTED = [
     (5, "Account", "no account has the reference 'PAY-Z'"),
@@ -67,6 +68,7 @@ REJECTED = [
     (12, "Amount", "the payment is 420.00 more than the balance of 80.00"),
     (13, "Date", "2099-01-01 is in the future"),
     (16, "Amount", "the payment is 0.01 more than the balance of 0.00"),
+    (17, "Date", "1900-01-01 is more than ten years ago"),
 ]
 
 
@@ -132,8 +134,8 @@ async def test_a_file_of_payments_with_bad_rows_then_again(
 
     path = write_rows(tmp_path / "payments.csv", ROWS, header=PAY_HEADER)
     done = await _import(client, db, tenant, path, PAYMENTS, "payments")
-    assert (done["status"], done["rows_read"], done["rows_created"]) == ("done", 15, 5)
-    assert (done["rows_rejected"], done["rows_unchanged"], done["rows_updated"]) == (10, 0, 0)
+    assert (done["status"], done["rows_read"], done["rows_created"]) == ("done", 16, 5)
+    assert (done["rows_rejected"], done["rows_unchanged"], done["rows_updated"]) == (11, 0, 0)
     rejected = await client.get(
         f"{API}/imports/{done['id']}/rejected.csv", headers=tenant.admin.headers
     )
@@ -205,7 +207,7 @@ async def test_a_file_of_payments_with_bad_rows_then_again(
 
     # Again: nothing is recorded twice, no balance moves, no audit row is added.
     again = await _import(client, db, tenant, path, PAYMENTS, "payments")
-    assert (again["rows_created"], again["rows_unchanged"], again["rows_rejected"]) == (0, 5, 10)
+    assert (again["rows_created"], again["rows_unchanged"], again["rows_rejected"]) == (0, 5, 11)
     assert await _state(db, tenant) == state
 
     # A reference imported before, now with another amount, is refused, not changed.
