@@ -102,6 +102,15 @@ async def count_unfit(
     )
 
 
+async def mappings_feeding(conn: Connection, entity: str, key: str) -> list[str]:
+    """The names of the saved import mappings that feed the field (its column names it)."""
+    path = f"custom.{key}" if entity == "account" else f"debtor.custom.{key}"
+    rows = await conn.fetch(
+        "SELECT name FROM import_mappings WHERE columns ? $1 ORDER BY name", path
+    )
+    return [r["name"] for r in rows]
+
+
 async def phone_texts(
     conn: Connection, tenant_id: int, entity: str, key: str
 ) -> list[asyncpg.Record]:

@@ -171,6 +171,15 @@ class CustomFieldService(Service):
     async def delete(self, field_id: int) -> None:
         """Remove a definition; the values stored under its key stay on the records."""
         before = await self.get(field_id, for_update=True)
+        feeding = await queries.mappings_feeding(self.conn, before.entity, before.key)
+        if feeding:
+            # Their imports (and the SFTP sources using them) would fail from now on.
+            names = ", ".join(repr(name) for name in feeding)
+            raise Conflict(
+                f"the import mapping{'s' if len(feeding) > 1 else ''} {names} "
+                f"feed{'' if len(feeding) > 1 else 's'} this field: change "
+                f"{'them' if len(feeding) > 1 else 'it'} first"
+            )
         await queries.delete_field(self.conn, field_id)
         self._forget()
         await self._audit("custom_field.delete", before, None)

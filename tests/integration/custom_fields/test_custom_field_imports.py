@@ -213,3 +213,31 @@ async def test_an_import_whose_custom_field_was_removed_since_fails_with_the_rea
     assert done.status == "failed"
     assert done.error == "custom.tier: the accounts of this tenant have no custom field 'tier'"
     assert done.rows_created == 0
+
+
+async def test_a_field_a_saved_mapping_feeds_is_not_deleted_from_under_it(
+    client: httpx.AsyncClient, tenant: SeededTenant
+) -> None:
+    await _define(client, tenant)
+    admin = tenant.admin.headers
+    saved = await client.post(
+        f"{API}/import-mappings", json={"name": "Daily", "mapping": MAPPING}, headers=admin
+    )
+    assert saved.status_code == 201, saved.text
+    fields = (await client.get(f"{API}/custom-fields", headers=admin)).json()["items"]
+    by_path = {
+        ("custom." if f["entity"] == "account" else "debtor.custom.") + f["key"]: f["id"]
+        for f in fields
+    }
+    refused = await client.delete(f"{API}/custom-fields/{by_path['custom.tier']}", headers=admin)
+    assert refused.status_code == 409, refused.text
+    assert refused.json()["detail"] == (
+        "the import mapping 'Daily' feeds this field: change it first"
+    )
+    debtor_side = by_path["debtor.custom.work_phone"]
+    refused = await client.delete(f"{API}/custom-fields/{debtor_side}", headers=admin)
+    assert refused.status_code == 409, refused.text
+    unfed = [path for path in by_path if path not in MAPPING["columns"]]
+    assert unfed  # a field no mapping feeds (the computed one) is deleted as before
+    gone = await client.delete(f"{API}/custom-fields/{by_path[unfed[0]]}", headers=admin)
+    assert gone.status_code in (200, 204), gone.text
