@@ -83,6 +83,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     ws_ping_timeout: float = 20.0
     channel_history: int = 1000
     relay_metrics_port: int | None = None
+    # How long the relay waits after a commit's notice for more before it publishes: a
+    # longer wait costs each event that much latency and the relay less CPU per event
+    # (bench/README.md, relay.py, has the trade measured).
+    relay_gather_ms: int = 4
     # Payment providers' webhook secrets, newest first (several while rotating).
     sandbox_webhook_secrets: tuple[str, ...] = (DEV_SANDBOX_SECRET,)
     stripe_webhook_secrets: tuple[str, ...] = ()
@@ -146,6 +150,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
                 raise SettingsError(f"{name} must be a positive number of seconds")
         if not 3 <= self.webhooks_lease_seconds <= 600:
             raise SettingsError("WEBHOOKS_LEASE_SECONDS must be between 3 and 600 seconds")
+        if not 0 <= self.relay_gather_ms <= 100:
+            raise SettingsError("RELAY_GATHER_MS must be between 0 and 100 milliseconds")
         if not self.jobs_queue.strip():
             raise SettingsError("JOBS_QUEUE must name a Redis stream")
         if self.metrics_token is not None and len(self.metrics_token) < 16:
@@ -238,6 +244,7 @@ def settings_from_env(environ: dict[str, str] | os._Environ[str] | None = None) 
         "PULL_CONCURRENCY": "pull_concurrency",
         "CHANNEL_HISTORY": "channel_history",
         "RELAY_METRICS_PORT": "relay_metrics_port",
+        "RELAY_GATHER_MS": "relay_gather_ms",
         "PAY_CHECKOUT_LIMIT_PER_LINK": "pay_checkout_limit_per_link",
         "PAY_CHECKOUT_LIMIT_PER_IP": "pay_checkout_limit_per_ip",
         "PAY_TICKET_LIMIT_PER_LINK": "pay_ticket_limit_per_link",

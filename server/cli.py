@@ -339,6 +339,7 @@ def relay() -> None:
                 db,
                 backend,
                 metrics_port=settings.relay_metrics_port,
+                gather_seconds=settings.relay_gather_ms / 1000,
                 handoffs=[
                     assignment_handoff(jobs),
                     workflow_handoff(jobs),

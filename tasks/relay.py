@@ -383,13 +383,14 @@ async def run_relay(
     *,
     metrics_port: int | None = None,
     handoffs: Sequence[Handoff] = (),
+    gather_seconds: float = 0.004,
 ) -> None:
     """Run a relay for ever, starting over (and waiting for the lock) after any failure."""
     if metrics_port:
         start_http_server(metrics_port)
     while True:
         try:
-            await Relay(db, backend, handoffs=handoffs).run()
+            await Relay(db, backend, handoffs=handoffs, gather_seconds=gather_seconds).run()
         except asyncio.CancelledError:
             raise
         except Exception as exc:

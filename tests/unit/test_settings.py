@@ -86,3 +86,14 @@ def test_the_jobs_stream_and_the_webhook_lease_come_from_the_environment() -> No
             settings_from_env({"WEBHOOKS_LEASE_SECONDS": seconds})
     with pytest.raises(SettingsError, match="JOBS_QUEUE must name a Redis stream"):
         settings_from_env({"JOBS_QUEUE": "   "})
+
+
+def test_the_relays_gathering_comes_from_the_environment_within_its_bounds() -> None:
+    assert settings_from_env({}).relay_gather_ms == 4
+    for ms in ("0", "100"):
+        assert settings_from_env({"RELAY_GATHER_MS": ms}).relay_gather_ms == int(ms)
+    for ms in ("-1", "101"):
+        with pytest.raises(SettingsError, match="RELAY_GATHER_MS must be between 0 and 100"):
+            settings_from_env({"RELAY_GATHER_MS": ms})
+    with pytest.raises(SettingsError, match="RELAY_GATHER_MS"):
+        settings_from_env({"RELAY_GATHER_MS": "4.5"})
