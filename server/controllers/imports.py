@@ -41,6 +41,7 @@ from domain.imports.preview import Preview, preview_file
 from domain.imports.schemas import Import
 from domain.imports.service import ImportService
 from domain.pagination import Page
+from domain.validation import INT64_MAX
 from server.auth.guards import ADMINS, allow
 from server.controllers.deps import service
 from server.controllers.params import DEFAULT_LIMIT, Cursor, Limit, PathId
@@ -59,7 +60,7 @@ class ImportUpload:
     holds (``accounts`` or ``payments``: a saved mapping's own kind, else accounts)."""
 
     file: UploadFile
-    mapping_id: int | None = None
+    mapping_id: Annotated[int, msgspec.Meta(ge=1, le=INT64_MAX)] | None = None
     mapping: str | None = None
     kind: Kind | None = None
 

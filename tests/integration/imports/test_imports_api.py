@@ -89,6 +89,10 @@ async def test_an_upload_with_a_saved_mapping_and_what_is_refused(
         client, admin, path, mapping_id=str(made.json()["id"]), mapping=MAPPING_JSON
     )
     assert (both.status_code, both.json()["field"]) == (422, "mapping_id")
+    for odd in ("9223372036854775808", "0", "-1", "x"):
+        refused = await _upload(client, admin, path, mapping_id=odd)
+        assert refused.status_code in (400, 422), (odd, refused.text)
+        assert "mapping_id" in refused.text, (odd, refused.text)
     bad = await _upload(client, admin, path, mapping='{"columns": {"shoe": "S"}}')
     assert (bad.status_code, bad.json()["field"]) == (422, "mapping.columns.shoe")
     junk = await _upload(client, admin, path, mapping="not json")
