@@ -33,12 +33,24 @@ async def declined(db: Database, checkout_id: str, amount: str) -> None:
     assert await apply_provider_event(db, "sandbox", event, b"{}") == "processed"
 
 
+async def owing(tenant: SeededTenant, amount: str):  # type: ignore[no-untyped-def]
+    """An account whose whole balance is ``amount`` of principal."""
+    return await tenant.account(principal=Decimal(amount), interest=Decimal(0), fees=Decimal(0))
+
+
+async def started_ago(tenant: SeededTenant, payment_id: int, minutes: int) -> None:
+    async with tenant.db.tenant(tenant.id) as conn:
+        await conn.execute(
+            "UPDATE payments SET created_at = now() - make_interval(mins => $2) WHERE id = $1",
+            payment_id,
+            minutes,
+        )
+
+
 async def test_checkouts_under_way_hold_their_part_of_the_balance(
     client: httpx.AsyncClient, db: Database, tenant: SeededTenant
 ) -> None:
-    account = await tenant.account(
-        principal=Decimal("100.00"), interest=Decimal(0), fees=Decimal(0)
-    )
+    account = await owing(tenant, "100.00")
     page = await link(client, tenant, account.id)
     first, _ = await checkout(client, page, "60.00")
 
@@ -68,32 +80,20 @@ async def test_checkouts_under_way_hold_their_part_of_the_balance(
 async def test_a_checkout_left_unfinished_past_its_lifetime_holds_nothing(
     client: httpx.AsyncClient, tenant: SeededTenant
 ) -> None:
-    account = await tenant.account(
-        principal=Decimal("100.00"), interest=Decimal(0), fees=Decimal(0)
-    )
+    account = await owing(tenant, "100.00")
     page = await link(client, tenant, account.id)
     _, payment_id = await checkout(client, page, "100.00")
     assert (await start(client, page, "1.00")).status_code == 409
-    async with tenant.db.tenant(tenant.id) as conn:
-        await conn.execute(
-            "UPDATE payments SET created_at = now() - interval '59 minutes' WHERE id = $1",
-            payment_id,
-        )
+    await started_ago(tenant, payment_id, 59)
     assert (await start(client, page, "1.00")).status_code == 409  # still within the hour
-    async with tenant.db.tenant(tenant.id) as conn:
-        await conn.execute(
-            "UPDATE payments SET created_at = now() - interval '61 minutes' WHERE id = $1",
-            payment_id,
-        )
+    await started_ago(tenant, payment_id, 61)
     assert (await start(client, page, "100.00")).status_code == 200
 
 
 async def test_many_tabs_paying_the_whole_balance_at_once_start_one_checkout(
     client: httpx.AsyncClient, tenant: SeededTenant
 ) -> None:
-    account = await tenant.account(
-        principal=Decimal("199.68"), interest=Decimal(0), fees=Decimal(0)
-    )
+    account = await owing(tenant, "199.68")
     page = await link(client, tenant, account.id)
     answers = await asyncio.gather(*(start(client, page, "199.68") for _ in range(8)))
     assert sorted(a.status_code for a in answers) == [200] + [409] * 7

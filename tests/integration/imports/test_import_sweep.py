@@ -28,6 +28,17 @@ async def backdate(db: Database, import_id: int, status: str, by: dt.timedelta) 
         )
 
 
+async def ended(db: Database, tenant: SeededTenant, import_id: int):  # type: ignore[no-untyped-def]
+    """The import once it has ended (done or failed), within a minute."""
+    for _ in range(600):
+        async with db.tenant(tenant.id) as conn:
+            row = await queries.get_import(conn, import_id)
+        if row["status"] in ("done", "failed"):
+            return row
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"import {import_id} still {row['status']}")
+
+
 async def claimed(db: Database) -> set[int]:
     async with db.system() as conn:
         rows = await queries.claim_stalled(conn, pending_for=PENDING_FOR, running_for=RUNNING_FOR)
@@ -71,12 +82,7 @@ async def test_an_import_whose_kick_was_lost_is_run_by_the_sweep_through_the_wor
     import_id = await start(db, tenant, path)
     await backdate(db, import_id, "pending", PENDING_FOR + 5 * SECOND)
     await resources.kick(sweep)
-    for _ in range(600):
-        async with db.tenant(tenant.id) as conn:
-            row = await queries.get_import(conn, import_id)
-        if row["status"] in ("done", "failed"):
-            break
-        await asyncio.sleep(0.1)
+    row = await ended(db, tenant, import_id)
     assert row["status"] == "done", dict(row)
     assert row["rows_read"] == 500
     assert (await counts(db, tenant))["accounts"] == row["rows_created"] > 0
@@ -113,12 +119,7 @@ async def test_an_import_that_stops_at_the_same_row_every_time_ends_as_failed(
     # The fourth time at the same row: the sweep gives it up instead of handing it out.
     await backdate(db, import_id, "running", RUNNING_FOR + 5 * SECOND)
     await resources.kick(sweep)
-    for _ in range(300):
-        async with db.tenant(tenant.id) as conn:
-            row = await queries.get_import(conn, import_id)
-        if row["status"] == "failed":
-            break
-        await asyncio.sleep(0.1)
+    row = await ended(db, tenant, import_id)
     assert row["status"] == "failed", dict(row)
     assert row["error"] == (
         "the import stopped 3 times at row 122 of its file without going on; the rows "
