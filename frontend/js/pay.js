@@ -28,7 +28,12 @@ async function call(path, body, headers = {}) {
     throw new Error("We could not reach our server. Check your connection and try again.");
   }
   const data = await response.json().catch(() => ({}));
-  if (!response.ok) throw new Error(data.detail || "Something went wrong. Please try again.");
+  if (!response.ok) {
+    // The API's details are phrases ("the amount is more than ..."): a sentence here.
+    const detail = typeof data.detail === "string" && data.detail ? data.detail : "";
+    throw new Error(detail ? detail[0].toUpperCase() + detail.slice(1) + (/[.!?]$/.test(detail) ? "" : ".")
+      : "Something went wrong. Please try again.");
+  }
   return data;
 }
 
