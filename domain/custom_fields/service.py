@@ -297,9 +297,11 @@ class CustomFieldService(Service):
             program.execute(ctx)
         except KeyError as exc:
             name = str(exc.args[0]) if exc.args else ""
-            if name not in custom and f"custom.{name}" not in expression:
+            if name not in custom:
+                # (a custom key no field defines would give null on every record)
+                what = "custom field" if f"custom.{name}" in expression else "field"
                 raise InvalidInput(
-                    f"expression: a {entity} has no field {name!r}", field="expression"
+                    f"expression: a {entity} has no {what} {name!r}", field="expression"
                 ) from None
         except EVALUATION_ERRORS as exc:
             raise InvalidInput(f"expression: {exc}", field="expression") from None

@@ -166,6 +166,7 @@ async def test_a_bad_definition_is_refused(client: httpx.AsyncClient, tenant: Se
         ({"type": "computed", "expression": "debtor.first_name"}, "expression"),
         ({"type": "computed", "expression": "account.nothing == 1"}, "expression"),
         ({"type": "computed", "expression": "[1][5]"}, "expression"),  # was a 500
+        ({"type": "computed", "expression": "account.custom.nosuch > 1"}, "expression"),
         ({"type": "computed", "expression": "9223372036854775807 * 2"}, "expression"),
         (
             {
