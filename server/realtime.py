@@ -101,27 +101,36 @@ class _Gone(Exception):
     """The ticket's identity ended after the ticket was issued."""
 
 
-async def _authenticate(resources: Resources, scope: Scope) -> Actor | None:
+async def _authenticate(resources: Resources, scope: Scope) -> tuple[Actor | None, bool]:
+    """Who opens the socket (None: nobody we know), and whether that was confirmed against
+    the database just now."""
     query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
     ticket = (query.get("ticket") or [None])[0]
     if ticket:
         actor = await redeem_ticket(resources, ticket)
         if actor is None:
-            return None
+            return None, True
         # Issued on a session valid then, seconds ago; one ended since (signed out,
-        # deactivated, key or link revoked) must not open a socket: ask again.
-        current = await sessions.recheck(resources.db, actor)
+        # deactivated, key or link revoked) must not open a socket: ask again. With the
+        # database away the ticket stands (nothing can be revoked, or committed to hear,
+        # while it is) and the access watch asks as soon as it is back.
+        try:
+            current = await sessions.recheck(resources.db, actor)
+        except Exception as exc:
+            if resources.outages.noted(exc) != "database":
+                raise
+            return actor, False
         if current is None:
             raise _Gone
-        return current
+        return current, True
     headers = dict(scope.get("headers", []))
     scheme, _, key = headers.get(b"authorization", b"").decode("latin-1").partition(" ")
     if scheme.lower() == "bearer" and key.startswith(API_KEY_PREFIX):
         try:
-            return await resources.auth.authenticate_api_key(key.strip())
+            return await resources.auth.authenticate_api_key(key.strip()), True
         except RecoupError:
-            return None
-    return None
+            return None, True
+    return None, True
 
 
 class RealtimeEndpoint:
@@ -134,7 +143,7 @@ class RealtimeEndpoint:
         if (await receive())["type"] != "websocket.connect":
             return
         try:
-            actor = await _authenticate(resources, scope)
+            actor, confirmed = await _authenticate(resources, scope)
         except _Gone:
             await send({"type": "websocket.accept"})
             await send({"type": "websocket.close", "code": CLOSE_SIGNED_OUT, "reason": SIGNED_OUT})
@@ -187,6 +196,8 @@ class RealtimeEndpoint:
         live = LiveSocket(actor=actor, session=session, sink=sink)
         SOCKETS.inc()
         await resources.access_watch.join(live)
+        if not confirmed:
+            live.next_check = 0.0  # asked at the watch's next sweep (and until it answers)
         await resources.presence.connected(actor)
         try:
             while True:

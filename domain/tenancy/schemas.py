@@ -89,10 +89,14 @@ class WebhookRules(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
 
 
 Phone = Annotated[str, msgspec.Meta(max_length=32, pattern=r"^(\+?[0-9][0-9 ()./-]{3,30})?$")]
-WebAddress = Annotated[str, msgspec.Meta(max_length=500, pattern=r"^(https://[^\s<>\"']+)?$")]
+# Printable ASCII but quotes and angle brackets (and, in a path, backslash), spelled out:
+# "\s" differs between Python and the JSON Schema (ECMA) reading of the same pattern, so a
+# control character one of them takes as space the other would let through.
+WebAddress = Annotated[str, msgspec.Meta(max_length=500, pattern=r"^(https://[!#-&(-;=?-~]+)?$")]
 # A path on this server: the page loads nothing from elsewhere (its content policy).
 OwnPath = Annotated[
-    str, msgspec.Meta(max_length=500, pattern=r"^(/[A-Za-z0-9._~%!$&()*+,;=:@-][^\s<>\"'\\]*)?$")
+    str,
+    msgspec.Meta(max_length=500, pattern=r"^(/[A-Za-z0-9._~%!$&()*+,;=:@-][!#-&(-;=?-\[\]-~]*)?$"),
 ]
 
 

@@ -51,13 +51,17 @@ EVENT_TYPES = tuple(
 )
 
 
+WORKFLOW_EVENT_PREFIX = "workflow."
+
+
 def check_event_types(types: list[str]) -> list[str]:
-    """The types, once each, every one known (an unknown one would never be delivered)."""
+    """The types, once each, every one known or a workflow's own (``workflow.<event>``, what
+    an emit step sends): any other would never be delivered."""
     for n, name in enumerate(types):
-        if name not in EVENT_TYPES:
+        if name not in EVENT_TYPES and not name.startswith(WORKFLOW_EVENT_PREFIX):
             raise InvalidInput(
-                f"unknown event type {name!r} "
-                "(GET /api/v1/webhook-endpoints/event-types lists them)",
+                f"unknown event type {name!r} (GET /api/v1/webhook-endpoints/event-types "
+                "lists them; a workflow's emit step sends workflow.<event>)",
                 field=f"event_types[{n}]",
             )
     return sorted(set(types))

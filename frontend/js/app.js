@@ -60,7 +60,9 @@ async function start() {
     location.replace(`/login?next=${encodeURIComponent(location.pathname + location.search)}`);
     return;
   }
+  let signingOut = false;  // our own sign-out ends the session too: it goes to /login plain
   addEventListener("recoup:session-ended", () => {
+    if (signingOut) return;
     location.replace(`/login?next=${encodeURIComponent(location.pathname + location.search)}`);
   });
   const me = await api("/users/me");
@@ -73,6 +75,7 @@ async function start() {
     link.hidden = !link.dataset.roles.split(",").includes(me.role);
   }
   document.querySelector("#sign-out").addEventListener("click", async () => {
+    signingOut = true;
     await signOut();
     location.replace("/login");
   });

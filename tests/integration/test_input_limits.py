@@ -111,12 +111,12 @@ async def test_cursors_at_the_int64_limits_page_and_beyond_them_are_refused(
     url = path.format(account=tenant.accounts[0].id)
     for edge in (INT64_MAX, INT64_MIN):
         response = await client.get(
-            url, params={"cursor": cursor(edge)}, headers=tenant.admin.headers
+            url, params={"cursor": cursor(tenant.id, edge)}, headers=tenant.admin.headers
         )
         assert response.status_code == 200, response.text
     for beyond in BEYOND:
         response = await client.get(
-            url, params={"cursor": cursor(beyond)}, headers=tenant.admin.headers
+            url, params={"cursor": cursor(tenant.id, beyond)}, headers=tenant.admin.headers
         )
         assert response.status_code == 422, response.text
         assert fields_of(response) == ["cursor"]
@@ -143,11 +143,13 @@ async def test_a_time_cursor_with_an_id_beyond_int64_is_refused(client, tenant) 
     url = f"/api/v1/accounts/{tenant.accounts[0].id}/interactions"
     now = dt.datetime.now(dt.UTC).isoformat()
     ok = await client.get(
-        url, params={"cursor": cursor(now, INT64_MAX)}, headers=tenant.admin.headers
+        url, params={"cursor": cursor(tenant.id, now, INT64_MAX)}, headers=tenant.admin.headers
     )
     assert ok.status_code == 200, ok.text
     response = await client.get(
-        url, params={"cursor": cursor(now, INT64_MAX + 1)}, headers=tenant.admin.headers
+        url,
+        params={"cursor": cursor(tenant.id, now, INT64_MAX + 1)},
+        headers=tenant.admin.headers,
     )
     assert response.status_code == 422, response.text
     assert fields_of(response) == ["cursor"]

@@ -36,7 +36,9 @@ async def test_dead_letters_and_the_last_failure_are_counted_per_endpoint(
     async with Receiver([(500, {})]) as failing, Receiver([(200, {})]) as fine:
         bad = (await add_endpoint(db, tenant.id, failing.url)).endpoint.id
         good = (await add_endpoint(db, tenant.id, fine.url)).endpoint.id
-        idle = (await add_endpoint(db, tenant.id, fine.url, event_types=["x.none"])).endpoint.id
+        idle = (
+            await add_endpoint(db, tenant.id, fine.url, event_types=["workflow.never_emitted"])
+        ).endpoint.id
         await emit(db, tenant.id, TYPE, {"account_id": 1})
         await stage_events(db, tenant.id, TYPE)
         # The first attempt fails: a failure, not yet a dead letter.
