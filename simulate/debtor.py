@@ -158,13 +158,17 @@ class Debtors:
         self.metrics.action("debtor visit")
 
     def _amount(self, account: dict[str, Any]) -> Decimal | None:
-        """What this debtor pays: what they promised, the lot, or a part."""
+        """What this debtor pays: what they promised, the lot, or a part, of what no
+        checkout under way holds (one left unfinished by an earlier visit, say)."""
+        owed = Decimal(account["balance"]) - Decimal(account.get("under_way") or 0)
+        if owed <= 0:
+            return None
         promised = [p for p in account.get("promises", []) if p.get("status") == "pending"]
         if promised and self.rng.random() < 0.7:
-            return min(Decimal(promised[0]["amount"]), Decimal(account["balance"]))
+            return min(Decimal(promised[0]["amount"]), owed)
         if self.rng.random() < 0.4:
-            return Decimal(account["balance"])
-        return portion(account["balance"], 0.2, 0.6, self.rng)
+            return owed
+        return portion(str(owed), 0.2, 0.6, self.rng)
 
     async def _pay(self, base: str, amount: Decimal, socket: Any) -> None:
         status, response = await self._page(

@@ -16,7 +16,7 @@ from domain.actor import Actor
 from domain.db import Connection
 from domain.debtors import queries as debtor_queries
 from domain.errors import Conflict, Forbidden, NotFound
-from domain.money import minor_digits
+from domain.money import in_currency, minor_digits
 from domain.payments import queries
 from domain.payments.agency import agency_of
 from domain.payments.schemas import (
@@ -32,7 +32,7 @@ from domain.payments.schemas import (
     money,
     receipt_number,
 )
-from domain.payments.service import PaymentService
+from domain.payments.service import CHECKOUT_LIFETIME, PaymentService
 from domain.promises.schemas import Promise, PromiseCreate
 from domain.promises.service import PromiseService
 
@@ -69,6 +69,7 @@ async def debtor_summary(conn: Connection, actor: Actor) -> DebtorAccount:
     tenant = await accounts.tenant()
     today = await accounts.today()
     disputed = await accounts.using(DisputeService).current(account.id)
+    under_way, _ = await queries.checkouts_under_way(conn, account.id, CHECKOUT_LIFETIME)
     return DebtorAccount(
         creditor=account.creditor,
         reference=account.external_ref,
@@ -92,6 +93,7 @@ async def debtor_summary(conn: Connection, actor: Actor) -> DebtorAccount:
         fees=account.fees,
         status=account.status,
         promises=[_promise_view(p) for p in promises if p.status in ("pending", "kept")],
+        under_way=in_currency(under_way, account.currency),
         payments=[
             DebtorPayment(
                 receipt=receipt_number(p.id),

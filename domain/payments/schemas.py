@@ -128,6 +128,9 @@ class DebtorAccount(msgspec.Struct, kw_only=True):
     promises: list[PromiseView]
     # Received (and any refunded or reversed since), newest first: the last ten.
     payments: list[DebtorPayment] = []
+    # What checkouts started in the last hour and not yet ended add up to: the part of the
+    # balance they hold (a new checkout may be for the rest at most).
+    under_way: Decimal = Decimal(0)
 
 
 class CheckoutRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):

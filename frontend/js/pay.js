@@ -178,10 +178,32 @@ function agencyFooter() {
     h("p", { class: "fine" }, "This page shows this one account only. Payments are processed by our payment provider."));
 }
 
+// Amounts as the API writes them ("1075.00"), subtracted exactly in their minor units.
+function minus(a, b) {
+  const places = Math.max(...[a, b].map((x) => (String(x).split(".")[1] || "").length));
+  const units = (x) => {
+    const [whole, fraction = ""] = String(x).split(".");
+    return BigInt(whole + fraction.padEnd(places, "0"));
+  };
+  const left = units(a) - units(b);
+  const digits = (left < 0n ? -left : left).toString().padStart(places + 1, "0");
+  const text = places ? `${digits.slice(0, -places)}.${digits.slice(-places)}` : digits;
+  return left < 0n ? `-${text}` : text;
+}
+
 function render() {
   const problem = h("div");
-  const payAll = h("button", { class: "primary", type: "button", onclick: submit(problem, () => checkout(account.balance)) },
-    `Pay in full: ${money(account.balance)}`);
+  // A checkout started in the last hour and not finished (another tab, say) holds its part.
+  const underWay = Number(account.under_way || 0) > 0;
+  const rest = underWay ? minus(account.balance, account.under_way) : account.balance;
+  const payAll = Number(rest) > 0
+    ? h("button", { class: "primary", type: "button", onclick: submit(problem, () => checkout(rest)) },
+      underWay ? `Pay the rest: ${money(rest)}` : `Pay in full: ${money(rest)}`)
+    : null;
+  const held = underWay
+    ? notice("", `A payment of ${money(account.under_way)} started in the last hour is still under way`,
+      Number(rest) > 0 ? "." : ": nothing more can be paid until it ends.")
+    : null;
 
   const amount = h("input", { id: "amount", inputmode: "decimal", autocomplete: "off", required: true });
   const part = h("form", { onsubmit: submit(problem, () => checkout(amount.value.trim())) },
@@ -216,9 +238,10 @@ function render() {
       h("dt", {}, "Fees"), h("dd", {}, money(account.fees))),
     disputeBanner(),
     outcome,
+    held,
     problem,
     owed ? payAll : null,
-    owed ? h("details", {}, h("summary", {}, "Pay another amount"), part) : null,
+    owed && payAll ? h("details", {}, h("summary", {}, "Pay another amount"), part) : null,
     owed ? h("details", {}, h("summary", {}, "Propose a date"), promise) : null,
     owed && !account.dispute ? disputeForm(problem) : null,
     promised(),

@@ -8,8 +8,10 @@ import re
 import httpx
 from playwright.async_api import Browser, expect
 
+from tests.e2e.conftest import screenshot
 from tests.e2e.test_pay_page import PHONE, link_for
 from tests.factories import SeededTenant
+from tests.helpers import keyed
 
 
 async def test_a_second_tab_cannot_pay_what_the_first_is_paying(
@@ -35,4 +37,37 @@ async def test_a_second_tab_cannot_pay_what_the_first_is_paying(
         "paid until it ends (a payment left unfinished ends by "
     )
     await expect(alert).to_have_text(re.compile(r"ends by \d\d:\d\d UTC\)\.$"))  # a sentence
+    # Opened again, the page says so before anyone presses anything, and offers no payment.
+    await second.reload()
+    await expect(second.get_by_role("status")).to_have_text(
+        "A payment of $1,075.00 started in the last hour is still under way: nothing more "
+        "can be paid until it ends."
+    )
+    await expect(
+        second.get_by_role("button", name=re.compile("^Pay (in full|the rest)"))
+    ).to_have_count(0)
+    await expect(second.get_by_text("Pay another amount")).to_have_count(0)
+    await screenshot(second, "pay-under-way-phone")
+    await context.close()
+
+
+async def test_a_part_under_way_leaves_the_rest_to_pay(
+    browser: Browser, client: httpx.AsyncClient, live_server: str, tenant: SeededTenant
+) -> None:
+    link = await link_for(client, tenant, tenant.accounts[0].id)
+    token = link["url"].split("/pay/", 1)[1]
+    started = await client.post(f"/pay/{token}/checkout", json={"amount": "75.00"}, headers=keyed())
+    assert started.status_code == 200, started.text
+    context = await browser.new_context(viewport={"width": 1280, "height": 900})
+    page = await context.new_page()
+    await page.goto(f"{live_server}/pay/{token}")
+    await expect(page.get_by_role("status")).to_have_text(
+        "A payment of $75.00 started in the last hour is still under way."
+    )
+    pay_rest = page.get_by_role("button", name="Pay the rest: $1,000.00")
+    await expect(pay_rest).to_be_visible()
+    await screenshot(page, "pay-under-way")
+    await context.route("**/sandbox/checkout/**", lambda route: route.abort())
+    async with page.expect_request("**/sandbox/checkout/**"):
+        await pay_rest.click()
     await context.close()

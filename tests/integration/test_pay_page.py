@@ -114,6 +114,7 @@ async def test_the_summary_shows_the_accounts_figures_and_its_open_or_kept_promi
             {"amount": "200.00", "due_date": due.isoformat(), "status": "pending"},
         ],
         "payments": [],
+        "under_way": "0.00",
     }
 
 

@@ -52,7 +52,10 @@ async def test_checkouts_under_way_hold_their_part_of_the_balance(
 ) -> None:
     account = await owing(tenant, "100.00")
     page = await link(client, tenant, account.id)
+    assert (await client.get(f"{page}/summary")).json()["under_way"] == "0.00"
     first, _ = await checkout(client, page, "60.00")
+    # The page is told what is under way, and so what may still be paid.
+    assert (await client.get(f"{page}/summary")).json()["under_way"] == "60.00"
 
     refused = await start(client, page, "40.01")  # a cent over what is left
     assert refused.status_code == 409, refused.text
