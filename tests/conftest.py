@@ -131,6 +131,12 @@ def settings(
         redis_url=redis_url,
         login_limit_per_ip=100_000,
         login_limit_per_email=1000,
+        # Every test's debtor is at 127.0.0.1: a session's worth of payment pages would
+        # pass the per-address limits meant for one person (test_pay_page_limits.py has
+        # its own, low ones).
+        pay_checkout_limit_per_ip=100_000,
+        pay_ticket_limit_per_ip=100_000,
+        pay_dispute_limit_per_ip=100_000,
         log_json=True,
         log_level="WARNING",
     )
@@ -215,6 +221,9 @@ def live_server(settings: Settings) -> Iterator[str]:
         HOST="127.0.0.1",
         LOGIN_LIMIT_PER_IP="100000",
         LOGIN_LIMIT_PER_EMAIL="1000",
+        PAY_CHECKOUT_LIMIT_PER_IP="100000",
+        PAY_TICKET_LIMIT_PER_IP="100000",
+        PAY_DISPUTE_LIMIT_PER_IP="100000",
         # The webhook screen's test adds a receiver on loopback, as in development.
         WEBHOOKS_ALLOW_LOCAL="true",
     )

@@ -83,7 +83,7 @@ async def test_a_simulated_floor_works_the_demo_tenant_and_stops_cleanly_on_sigt
     assert summary["events_seen"] > 0
     assert effects["calls logged"] > 0
     assert effects["tasks completed"] > 0
-    assert effects["debtor payments"] >= 1
+    assert effects.get("debtor payments", 0) >= 1, (summary, err[-3000:])
     # What the screens heard: each collector's own channel carried their work (every
     # completion is announced there), the wallboards everything, each payment page its
     # payment's progress (pending, then received).
