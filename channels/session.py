@@ -81,7 +81,7 @@ class Session:
         self.closed = False
 
     def _error(self, code: str, message: str, channel: str | None = None) -> None:
-        if channel is not None and len(channel) > names.MAX_SHOWN:
+        if channel is not None:
             channel = names.shown(channel)  # a 60 KB "name" is not sent back whole
         self.sink.write_control(encode(Error(code=code, message=message, channel=channel)))
 

@@ -86,7 +86,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # How long the relay waits after a commit's notice for more before it publishes: a
     # longer wait costs each event that much latency and the relay less CPU per event
     # (bench/README.md, relay.py, has the trade measured).
-    relay_gather_ms: int = 4
+    relay_gather_ms: int = 4  # tasks.relay.GATHER_SECONDS
     # Payment providers' webhook secrets, newest first (several while rotating).
     sandbox_webhook_secrets: tuple[str, ...] = (DEV_SANDBOX_SECRET,)
     stripe_webhook_secrets: tuple[str, ...] = ()

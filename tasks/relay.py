@@ -84,6 +84,10 @@ class Handoff:
     stage: str | None = None
 
 
+# After a NOTIFY, how long to wait for more commits before claiming (RELAY_GATHER_MS).
+GATHER_SECONDS = 0.004
+
+
 class Relay:
     def __init__(
         self,
@@ -95,7 +99,7 @@ class Relay:
         poll_seconds: float = 1.0,
         retention: dt.timedelta = dt.timedelta(days=7),
         prune_every_seconds: float = 60.0,
-        gather_seconds: float = 0.004,
+        gather_seconds: float = GATHER_SECONDS,
     ) -> None:
         self.db = db
         self.backend = backend
@@ -383,7 +387,7 @@ async def run_relay(
     *,
     metrics_port: int | None = None,
     handoffs: Sequence[Handoff] = (),
-    gather_seconds: float = 0.004,
+    gather_seconds: float = GATHER_SECONDS,
 ) -> None:
     """Run a relay for ever, starting over (and waiting for the lock) after any failure."""
     if metrics_port:
