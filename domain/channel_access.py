@@ -2,10 +2,11 @@
 notice that access changed, which open sockets act on at once.
 
 A debtor's payment link hears only ``pay`` (its own account, reduced fields). API keys
-hear accounts with ``accounts:read``. Admins, supervisors and read-only users hear every
-channel of their tenant. A collector hears their own agent channel, the accounts they may
-work (owned, or holding work on them), their group and the queues they may pull from; the
-last three are asked of the database when they subscribe.
+hear account channels when they may read all that one carries (``ACCOUNT_CHANNEL_SCOPES``).
+Admins, supervisors and read-only users hear every channel of their tenant. A collector
+hears their own agent channel, the accounts they may work (owned, or holding work on them),
+their group and the queues they may pull from; the last three are asked of the database
+when they subscribe.
 """
 
 from __future__ import annotations
@@ -27,6 +28,16 @@ Requirement = tuple[Literal["account", "group", "queue"], int]
 # Asks the database whether the subscriber meets a requirement.
 Granted = tuple[Access, Requirement | None]
 Check = Callable[[Literal["account", "group", "queue"], int], Awaitable[bool]]
+
+# An account channel carries the account's changes and its interactions, messages, payments,
+# payment links, promises and tasks: an API key hears it only with every scope that reads them.
+ACCOUNT_CHANNEL_SCOPES = (
+    "accounts:read",
+    "interactions:read",
+    "payments:read",
+    "promises:read",
+    "tasks:read",
+)
 
 _STAFF = frozenset({"admin", "supervisor", "readonly"})
 _STAFF_KINDS = frozenset({"agent", "account", "group", "queue", "wallboard", "tenant"})
@@ -50,9 +61,14 @@ def grant(subject: Actor, name: str) -> Granted:
     if kind == "pay":
         raise ChannelRefused("pay is the channel of a debtor's payment link")
     if subject.type == "api_key":
-        if kind == "account" and "accounts:read" in subject.scopes:
-            return allow(names.account(ref))  # type: ignore[arg-type]
-        raise ChannelRefused(f"this API key may not subscribe to {kind} channels")
+        if kind != "account":
+            raise ChannelRefused(f"this API key may not subscribe to {kind} channels")
+        if missing := [s for s in ACCOUNT_CHANNEL_SCOPES if s not in subject.scopes]:
+            raise ChannelRefused(
+                "an account channel carries the account's interactions, payments, promises "
+                f"and tasks: this API key lacks {', '.join(missing)}"
+            )
+        return allow(names.account(ref))  # type: ignore[arg-type]
     if subject.type != "user" or subject.id is None:
         raise ChannelRefused("only users, API keys and payment links subscribe")
     if kind == "agent":

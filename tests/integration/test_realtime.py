@@ -15,6 +15,7 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
 from channels import names
+from domain.channel_access import ACCOUNT_CHANNEL_SCOPES
 from domain.interactions.schemas import InteractionCreate
 from domain.interactions.service import InteractionService
 from tasks.relay import RELAY_LOCK
@@ -340,7 +341,7 @@ async def test_sockets_need_a_fresh_ticket_or_an_api_key(client, live_server, te
     key = (
         await client.post(
             "/api/v1/api-keys",
-            json={"name": "feed", "scopes": ["accounts:read"]},
+            json={"name": "feed", "scopes": list(ACCOUNT_CHANNEL_SCOPES)},
             headers=tenant.admin.headers,
         )
     ).json()["key"]
@@ -348,6 +349,20 @@ async def test_sockets_need_a_fresh_ticket_or_an_api_key(client, live_server, te
         assert (await subscribe(ws, names.account(tenant.accounts[0].id)))["op"] == "subscribed"
         refused = await subscribe(ws, names.WALLBOARD)
         assert refused["code"] == "forbidden"
+    # A key that may read accounts but not their payments hears none of them on a socket.
+    narrow = (
+        await client.post(
+            "/api/v1/api-keys",
+            json={"name": "accounts only", "scopes": ["accounts:read"]},
+            headers=tenant.admin.headers,
+        )
+    ).json()["key"]
+    async with connect(
+        f"{base}/ws", additional_headers={"Authorization": f"Bearer {narrow}"}
+    ) as ws:
+        refused = await subscribe(ws, names.account(tenant.accounts[0].id))
+        assert refused["code"] == "forbidden"
+        assert "lacks interactions:read, payments:read" in refused["message"]
 
 
 async def test_heartbeats_drop_a_peer_that_stopped_answering(settings, tenant, client) -> None:

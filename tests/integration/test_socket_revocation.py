@@ -13,6 +13,7 @@ from websockets.exceptions import ConnectionClosed
 
 from channels import names
 from channels.protocol import CLOSE_SIGNED_OUT
+from domain.channel_access import ACCOUNT_CHANNEL_SCOPES
 from tests.factories import SeededTenant, SeededUser
 from tests.realtime import frame, open_socket, silence, subscribe
 
@@ -159,7 +160,7 @@ async def test_a_collector_whose_task_is_given_away_loses_its_account(
 async def test_a_revoked_api_keys_socket_is_closed(client, live_server, tenant) -> None:
     created = await client.post(
         "/api/v1/api-keys",
-        json={"name": "feed", "scopes": ["accounts:read"]},
+        json={"name": "feed", "scopes": list(ACCOUNT_CHANNEL_SCOPES)},
         headers=tenant.admin.headers,
     )
     key = created.json()

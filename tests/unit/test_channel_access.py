@@ -6,13 +6,32 @@ import pytest
 
 from channels import names
 from domain.actor import Actor
-from domain.channel_access import ChannelAccess, announce_access_change, grant
+from domain.channel_access import (
+    ACCOUNT_CHANNEL_SCOPES,
+    ChannelAccess,
+    announce_access_change,
+    grant,
+)
 
 ADMIN = Actor(tenant_id=1, type="user", id=10, role="admin")
 COLLECTOR = Actor(tenant_id=1, type="user", id=5, role="collector")
 DEBTOR = Actor(tenant_id=1, type="debtor", account_id=9)
-READER_KEY = Actor(tenant_id=1, type="api_key", id=3, scopes=frozenset({"accounts:read"}))
+READER_KEY = Actor(tenant_id=1, type="api_key", id=3, scopes=frozenset(ACCOUNT_CHANNEL_SCOPES))
 WRITER_KEY = Actor(tenant_id=1, type="api_key", id=4, scopes=frozenset({"tasks:write"}))
+
+
+@pytest.mark.parametrize("lacking", ACCOUNT_CHANNEL_SCOPES)
+def test_an_api_key_hears_an_account_only_with_every_scope_its_events_need(lacking: str) -> None:
+    """An account channel carries payments, interactions, promises and tasks: a key that may
+    not read one of them through the API does not hear them on a socket either."""
+    key = Actor(
+        tenant_id=1,
+        type="api_key",
+        id=3,
+        scopes=frozenset(ACCOUNT_CHANNEL_SCOPES) - {lacking},
+    )
+    with pytest.raises(names.ChannelRefused, match=f"lacks {lacking}$"):
+        grant(key, "account:4")
 
 
 @pytest.mark.parametrize(
@@ -86,11 +105,17 @@ async def test_the_policy_refuses_what_the_check_denies() -> None:
         (ADMIN, "pay", "pay is the channel of a debtor's payment link"),
         (READER_KEY, "pay", "pay is the channel of a debtor's payment link"),
         (READER_KEY, "wallboard", "this API key may not subscribe to wallboard channels"),
-        (WRITER_KEY, "account:4", "this API key may not subscribe to account channels"),
+        (
+            WRITER_KEY,
+            "account:4",
+            "an account channel carries the account's interactions, payments, promises and "
+            f"tasks: this API key lacks {', '.join(ACCOUNT_CHANNEL_SCOPES)}",
+        ),
         (
             Actor(tenant_id=1, type="api_key", id=4),
             "account:4",
-            "this API key may not subscribe to account channels",
+            "an account channel carries the account's interactions, payments, promises and "
+            f"tasks: this API key lacks {', '.join(ACCOUNT_CHANNEL_SCOPES)}",
         ),
         (
             Actor(tenant_id=1, type="system"),
