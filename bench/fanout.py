@@ -401,6 +401,7 @@ def main() -> None:
         "REDIS_URL": redis_url or "",
         "LOG_LEVEL": "WARNING",
         "WS_MAX_SUBSCRIPTIONS": "10",
+        "WS_SOCKETS_PER_IDENTITY": "1000000",  # every socket here is the demo admin's
     }
     recoup = [sys.executable, "-m", "server.cli"]
     subprocess.run([*recoup, "seed-demo"], env=env, cwd=ROOT, check=True, capture_output=True)

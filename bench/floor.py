@@ -278,6 +278,7 @@ def main() -> None:
                 # Every simulated browser and debtor comes from 127.0.0.1: the per-address
                 # limits, meant for one person's attempts, would count the whole floor.
                 "LOGIN_LIMIT_PER_IP": "10000000",
+                "WS_SOCKETS_PER_IDENTITY": "1000000",
                 "PAY_CHECKOUT_LIMIT_PER_IP": "10000000",
                 "PAY_TICKET_LIMIT_PER_IP": "10000000",
                 "WORKER_PROCESSES": "1",

@@ -227,6 +227,7 @@ def main() -> None:
         "REDIS_URL": redis_url,
         "LOG_LEVEL": "WARNING",
         "LOGIN_LIMIT_PER_IP": "1000000",
+        "WS_SOCKETS_PER_IDENTITY": "1000000",  # every socket here is the demo admin's
     }
     recoup = [sys.executable, "-m", "server.cli"]
     subprocess.run([*recoup, "seed-demo"], env=env, cwd=ROOT, check=True, capture_output=True)

@@ -113,6 +113,7 @@ class Soak:
             "LOG_JSON": "true",
             "PYTHONUNBUFFERED": "1",
             "RELAY_METRICS_PORT": str(RELAY_METRICS_PORT),
+            "WS_SOCKETS_PER_IDENTITY": "1000000",  # the idle sockets are a few users'
             # The whole floor comes from 127.0.0.1 (as in floor.py).
             "LOGIN_LIMIT_PER_IP": "10000000",
             "PAY_CHECKOUT_LIMIT_PER_IP": "10000000",

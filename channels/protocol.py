@@ -32,6 +32,7 @@ CLOSE_RESUME: Final = 4000  # reconnect and resume with `since` (server going aw
 CLOSE_UNAUTHORIZED: Final = 4001  # no valid ticket or API key
 CLOSE_SIGNED_OUT: Final = 4003  # the identity behind the socket is gone: sign in again
 CLOSE_TOO_SLOW: Final = 4008  # this socket fell behind its send bound; reconnect and resume
+CLOSE_TOO_MANY: Final = 4029  # this identity holds as many sockets as it may; close one first
 CLOSE_TOO_BIG: Final = 1009  # a client frame over the size limit
 CLOSE_TRY_LATER: Final = 1013  # the server cannot take sockets right now; back off and retry
 

@@ -75,6 +75,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     ws_send_limit_bytes: int = 512 * 1024
     ws_send_limit_frames: int = 1000
     ws_max_subscriptions: int = 1000
+    # Sockets one identity (a user, an API key, a payment link) may hold open on one web
+    # process: a browser tab holds one; more is a leak or an attack.
+    ws_sockets_per_identity: int = 100
     # "Next task" transactions in flight at once per web process; more wait their turn.
     # Pulls compete for the head of one queue: a few at a time finish sooner than many.
     pull_concurrency: int = 3
@@ -150,6 +153,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
                 raise SettingsError(f"{name} must be a positive number of seconds")
         if not 3 <= self.webhooks_lease_seconds <= 600:
             raise SettingsError("WEBHOOKS_LEASE_SECONDS must be between 3 and 600 seconds")
+        if not 1 <= self.ws_sockets_per_identity <= 1_000_000:
+            raise SettingsError("WS_SOCKETS_PER_IDENTITY must be between 1 and 1000000")
         if not 0 <= self.relay_gather_ms <= 100:
             raise SettingsError("RELAY_GATHER_MS must be between 0 and 100 milliseconds")
         if not self.jobs_queue.strip():
@@ -241,6 +246,7 @@ def settings_from_env(environ: dict[str, str] | os._Environ[str] | None = None) 
         "WORKER_PROCESSES": "worker_processes",
         "WS_SEND_LIMIT_BYTES": "ws_send_limit_bytes",
         "WS_MAX_SUBSCRIPTIONS": "ws_max_subscriptions",
+        "WS_SOCKETS_PER_IDENTITY": "ws_sockets_per_identity",
         "PULL_CONCURRENCY": "pull_concurrency",
         "CHANNEL_HISTORY": "channel_history",
         "RELAY_METRICS_PORT": "relay_metrics_port",

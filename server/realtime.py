@@ -10,6 +10,7 @@ transport (``channels.sinks``).
 from __future__ import annotations
 
 import secrets
+from collections import Counter
 from collections.abc import Awaitable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
@@ -24,6 +25,7 @@ from litestar.types import Receive, Scope, Send
 from channels.metrics import CUT_SLOW, SOCKETS
 from channels.protocol import (
     CLOSE_SIGNED_OUT,
+    CLOSE_TOO_MANY,
     CLOSE_TRY_LATER,
     CLOSE_UNAUTHORIZED,
     Error,
@@ -133,9 +135,15 @@ async def _authenticate(resources: Resources, scope: Scope) -> tuple[Actor | Non
     return None, True
 
 
+def _identity(actor: Actor) -> tuple[int, str, int | None, int | None]:
+    return actor.tenant_id, actor.type, actor.id, actor.account_id
+
+
 class RealtimeEndpoint:
     def __init__(self, app: Litestar) -> None:
         self.app = app
+        # Open sockets per identity on this process (WS_SOCKETS_PER_IDENTITY bounds them).
+        self.held: Counter[tuple[int, str, int | None, int | None]] = Counter()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         resources: Resources = self.app.state.resources
@@ -174,6 +182,37 @@ class RealtimeEndpoint:
                 }
             )
             return
+
+        identity = _identity(actor)
+        if self.held[identity] >= settings.ws_sockets_per_identity:
+            log.info(
+                "socket refused: too many",
+                tenant_id=actor.tenant_id,
+                actor=f"{actor.type}:{actor.id}",
+                held=self.held[identity],
+            )
+            await send(
+                {
+                    "type": "websocket.close",
+                    "code": CLOSE_TOO_MANY,
+                    "reason": "too many sockets open for this identity; close one first",
+                }
+            )
+            return
+        self.held[identity] += 1
+        try:
+            await self._serve(resources, actor, confirmed, receive, send)
+        finally:
+            if self.held[identity] > 1:
+                self.held[identity] -= 1
+            else:
+                del self.held[identity]
+
+    async def _serve(
+        self, resources: Resources, actor: Actor, confirmed: bool, receive: Receive, send: Send
+    ) -> None:
+        """The open socket, until it closes."""
+        settings = resources.settings
 
         def cut() -> None:
             CUT_SLOW.inc()

@@ -207,6 +207,8 @@ class Stack:
             "WEBHOOKS_ALLOW_LOCAL": "true",
             "WORKER_PROCESSES": "1",
             "LOGIN_LIMIT_PER_IP": "100000",
+            # The dropped sockets of a scenario are a few users' thousands.
+            "WS_SOCKETS_PER_IDENTITY": "1000000",
             **own,
         }
 

@@ -15,6 +15,7 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
 from channels import names
+from channels.protocol import CLOSE_TOO_MANY
 from domain.channel_access import ACCOUNT_CHANNEL_SCOPES
 from domain.interactions.schemas import InteractionCreate
 from domain.interactions.service import InteractionService
@@ -399,5 +400,41 @@ async def test_heartbeats_drop_a_peer_that_stopped_answering(settings, tenant, c
             pass
         assert time.monotonic() - started < 5
         writer.close()
+    finally:
+        stop(server)
+
+
+async def test_an_identity_holds_at_most_its_share_of_sockets(settings, tenant, client) -> None:
+    """WS_SOCKETS_PER_IDENTITY sockets of one user open on a web process, not one more (4029);
+    closing one makes room; another user's sockets do not count against them."""
+    from tests.realtime import start_web
+
+    port = _free_port()
+    server = await start_web(recoup_env(settings, WS_SOCKETS_PER_IDENTITY="2"), port)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        first = await open_socket(client, base, tenant.admin)
+        second = await open_socket(client, base, tenant.admin)
+        for ws in (first, second):
+            assert (await subscribe(ws, names.WALLBOARD))["op"] == "subscribed"
+        third = await open_socket(client, base, tenant.admin)
+        with pytest.raises(ConnectionClosed) as closed:
+            await third.recv()
+        assert closed.value.rcvd.code == CLOSE_TOO_MANY
+        other = await open_socket(client, base, tenant.supervisor)
+        assert (await subscribe(other, names.WALLBOARD))["op"] == "subscribed"
+        await first.close()
+        for _ in range(50):  # the server counts the close once it has read it
+            again = await open_socket(client, base, tenant.admin)
+            try:
+                assert (await subscribe(again, names.WALLBOARD))["op"] == "subscribed"
+                break
+            except ConnectionClosed:
+                await asyncio.sleep(0.1)
+        else:
+            raise AssertionError("a closed socket's place was not given back")
+        assert (await subscribe(second, names.TENANT))["op"] == "subscribed"
+        for ws in (second, other, again):
+            await ws.close()
     finally:
         stop(server)

@@ -97,3 +97,14 @@ def test_the_relays_gathering_comes_from_the_environment_within_its_bounds() -> 
             settings_from_env({"RELAY_GATHER_MS": ms})
     with pytest.raises(SettingsError, match="RELAY_GATHER_MS"):
         settings_from_env({"RELAY_GATHER_MS": "4.5"})
+
+
+def test_sockets_per_identity_come_from_the_environment_within_their_bounds() -> None:
+    assert settings_from_env({}).ws_sockets_per_identity == 100
+    for count in ("1", "1000000"):
+        assert settings_from_env({"WS_SOCKETS_PER_IDENTITY": count}).ws_sockets_per_identity == (
+            int(count)
+        )
+    for count in ("0", "1000001"):
+        with pytest.raises(SettingsError, match="WS_SOCKETS_PER_IDENTITY must be between 1"):
+            settings_from_env({"WS_SOCKETS_PER_IDENTITY": count})
