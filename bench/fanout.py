@@ -247,18 +247,17 @@ def server_pid(process: subprocess.Popen[bytes]) -> int:
 # -- the scenarios ---------------------------------------------------------------------------
 
 
-async def mint_tickets(redis_url: str, actor: Any, count: int) -> list[str]:
-    import msgspec
+async def mint_tickets(redis_url: str, actor: bytes, count: int) -> list[str]:
+    """``count`` tickets for ``actor`` (as a ticket holds it), straight into Redis."""
     import redis.asyncio as aioredis
 
     from domain.auth.tokens import digest
 
     client = aioredis.Redis.from_url(redis_url)
     tokens = [uuid.uuid4().hex for _ in range(count)]
-    encoded = msgspec.msgpack.encode(actor)
     async with client.pipeline(transaction=False) as pipe:
         for token in tokens:
-            pipe.set(f"recoup:ws-ticket:{digest(token)}", encoded, ex=600)
+            pipe.set(f"recoup:ws-ticket:{digest(token)}", actor, ex=600)
         await pipe.execute()
     await client.aclose()
     return [f"/ws?ticket={t}" for t in tokens]
@@ -417,7 +416,7 @@ def main() -> None:
         processes += [web, relay]
         wait_http(f"http://127.0.0.1:{port}/health/ready", web)
         pid = server_pid(web)
-        tenant_id, actor = asyncio.run(_demo_admin(database_url or ""))
+        tenant_id, actor = asyncio.run(_demo_admin(f"http://127.0.0.1:{port}", redis_url or ""))
         host = "127.0.0.1"
 
         # Idle sockets: memory.
@@ -617,20 +616,33 @@ def wait_tcp(host: str, port: int, process: subprocess.Popen[bytes]) -> None:
     raise RuntimeError(f"{host}:{port} did not answer")
 
 
-async def _demo_admin(database_url: str) -> tuple[int, Any]:
-    from domain.actor import Actor
-    from domain.db import Database
+async def _demo_admin(base_url: str, redis_url: str) -> tuple[int, bytes]:
+    """The demo admin's tenant, and their identity as a ticket of theirs holds it (a
+    signed-in session: a ticket is checked against it when redeemed)."""
+    import httpx
+    import msgspec
+    import redis.asyncio as aioredis
 
-    db = await Database(database_url, min_size=0, max_size=1).open()
-    async with db.system() as conn:
-        row = await conn.fetchrow(
-            "SELECT u.id, u.tenant_id FROM users u JOIN tenants t ON t.id = u.tenant_id "
-            "WHERE t.slug = 'demo' AND u.role = 'admin' LIMIT 1"
+    from domain.actor import Actor
+    from domain.auth.tokens import digest
+    from domain.demo import DEMO_PASSWORD
+
+    async with httpx.AsyncClient(base_url=base_url, timeout=30) as http:
+        login = await http.post(
+            "/api/v1/auth/login", json={"email": "admin@demo.test", "password": DEMO_PASSWORD}
         )
-    await db.close()
-    return row["tenant_id"], Actor(
-        tenant_id=row["tenant_id"], type="user", id=row["id"], role="admin"
-    )
+        login.raise_for_status()
+        answer = await http.post(
+            "/api/v1/realtime/ticket",
+            headers={"Authorization": f"Bearer {login.json()['access_token']}"},
+        )
+        answer.raise_for_status()
+    client = aioredis.Redis.from_url(redis_url)
+    actor = await client.get(f"recoup:ws-ticket:{digest(answer.json()['ticket'])}")
+    await client.aclose()
+    if not actor:
+        raise RuntimeError("the ticket was not in Redis")
+    return msgspec.msgpack.decode(actor, type=Actor).tenant_id, actor
 
 
 if __name__ == "__main__":

@@ -200,19 +200,6 @@ class RealtimeEndpoint:
             )
             return
         self.held[identity] += 1
-        try:
-            await self._serve(resources, actor, confirmed, receive, send)
-        finally:
-            if self.held[identity] > 1:
-                self.held[identity] -= 1
-            else:
-                del self.held[identity]
-
-    async def _serve(
-        self, resources: Resources, actor: Actor, confirmed: bool, receive: Receive, send: Send
-    ) -> None:
-        """The open socket, until it closes."""
-        settings = resources.settings
 
         def cut() -> None:
             CUT_SLOW.inc()
@@ -234,11 +221,11 @@ class RealtimeEndpoint:
         )
         live = LiveSocket(actor=actor, session=session, sink=sink)
         SOCKETS.inc()
-        await resources.access_watch.join(live)
-        if not confirmed:
-            live.next_check = 0.0  # asked at the watch's next sweep (and until it answers)
-        await resources.presence.connected(actor)
         try:
+            await resources.access_watch.join(live)
+            if not confirmed:
+                live.next_check = 0.0  # asked at the watch's next sweep (and until it answers)
+            await resources.presence.connected(actor)
             while True:
                 event = await receive()
                 if event["type"] == "websocket.receive":
@@ -258,6 +245,10 @@ class RealtimeEndpoint:
                     break
         finally:
             SOCKETS.dec()
+            if self.held[identity] > 1:
+                self.held[identity] -= 1
+            else:
+                del self.held[identity]
             await resources.access_watch.leave(live)
             await session.close()
             await resources.presence.disconnected(actor)
