@@ -173,6 +173,11 @@ def configure_logging(level: str = "INFO", *, json: bool = True) -> None:
     for name in ("uvicorn", "uvicorn.error"):
         logging.getLogger(name).handlers[:] = []
         logging.getLogger(name).propagate = True
+    # taskiq says at INFO every job the scheduler sends and every job a worker runs: lines
+    # every few seconds for ever, which bury everything else. Kept at DEBUG.
+    quiet = logging.DEBUG if root.level <= logging.DEBUG else logging.WARNING
+    for name in ("taskiq.receiver.receiver", "taskiq.cli.scheduler.run"):
+        logging.getLogger(name).setLevel(quiet)
 
 
 def request_id_of(scope: Scope) -> str | None:

@@ -298,7 +298,9 @@ class Relay:
         if refiller is None:
             return
         started = time.monotonic()
-        log.warning("redis lost the channels' history; refilling it from the outbox")
+        # A new Redis (a first start) looks the same as one that lost its data: which it was
+        # shows in what the outbox holds, said when done.
+        log.info("channels' history missing from redis; refilling it from the outbox")
         await refiller.begin()
         pending: list[ChannelEntries] = []
         size = 0
@@ -315,7 +317,7 @@ class Relay:
             await refiller.write(pending)
         await refiller.finish()
         REFILLS.inc()
-        log.warning(
+        (log.warning if refiller.entries else log.info)(
             "channels' history refilled from the outbox",
             channels=refiller.channels,
             events=refiller.entries,

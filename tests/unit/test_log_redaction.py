@@ -126,3 +126,26 @@ def test_uvicorns_socket_line_is_written_redacted(
     assert "/ws?ticket=[redacted]&since=4-2&access_token=[redacted]" in written
     if as_json:
         assert json.loads(written.splitlines()[-1])["logger"] == "uvicorn.error"
+
+
+@pytest.mark.parametrize(("level", "said"), [("INFO", False), ("DEBUG", True)])
+def test_taskiqs_line_per_job_is_kept_for_debug(
+    level: str, said: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """taskiq's INFO line for every job sent and run would bury the log; its warnings stay."""
+    out = io.StringIO()
+    monkeypatch.setattr("sys.stdout", out)
+    root = logging.getLogger()
+    handlers, root_level = root.handlers[:], root.level
+    try:
+        configure_logging(level, json=True)
+        for name in ("taskiq.receiver.receiver", "taskiq.cli.scheduler.run"):
+            logging.getLogger(name).info("Executing task %s", name)
+            logging.getLogger(name).warning("Cannot run %s", name)
+    finally:
+        root.handlers[:] = handlers
+        root.setLevel(root_level)
+    written = out.getvalue()
+    for name in ("taskiq.receiver.receiver", "taskiq.cli.scheduler.run"):
+        assert (f"Executing task {name}" in written) is said
+        assert f"Cannot run {name}" in written
