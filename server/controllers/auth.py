@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 from typing import Any
+from urllib.parse import urlsplit
 
 import msgspec
 import structlog
@@ -53,11 +54,17 @@ def _wants_cookie(request: Request[Any, Any, Any]) -> bool:
 
 
 def _check_same_origin(request: Request[Any, Any, Any]) -> None:
+    """The browser's ``Origin``, when it sends one, must be this server as the request
+    reached it (scheme and host) or as the public URL names it (behind a proxy)."""
     origin = request.headers.get("origin")
     if origin is None:
         return
-    host = request.headers.get("host", "")
-    if origin.split("://", 1)[-1] != host:
+    public = urlsplit(_resources(request).settings.base_url)
+    ours = {
+        f"{request.url.scheme}://{request.headers.get('host', '')}".lower(),
+        f"{public.scheme}://{public.netloc}".lower(),
+    }
+    if origin.lower() not in ours:
         raise Forbidden("cross-origin requests may not use the session cookie")
 
 

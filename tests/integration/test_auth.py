@@ -159,6 +159,13 @@ async def test_browser_session_keeps_refresh_token_in_an_httponly_cookie(
     # Nor from another origin.
     foreign = await client.post(REFRESH, headers={**session, "Origin": "https://evil.example"})
     assert foreign.status_code == 403
+    # Nor from this host under another scheme (a page served over plain HTTP by whoever
+    # sits on the network, for a site reached over HTTPS).
+    for origin in ("https://testserver", "http://testserver.evil.example", "null"):
+        other = await client.post(REFRESH, headers={**session, "Origin": origin})
+        assert other.status_code == 403, origin
+    same = await client.post(REFRESH, headers={**session, "Origin": "http://testserver"})
+    assert same.status_code == 200, same.text
     out = await client.post(LOGOUT, headers=session)
     assert out.status_code == 204
     assert (await client.post(REFRESH, headers=session)).status_code == 401
