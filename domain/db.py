@@ -32,6 +32,7 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 import msgspec
 
+from domain import validation
 from domain.actor import ROLES, Actor
 from domain.errors import Unauthenticated
 
@@ -308,6 +309,12 @@ class Database:
             reset=_reset_connection,
             server_settings={"application_name": f"{self._application_name}-system"},
         )
+        if not validation.database_zones_known():
+            # Away now, the zones are Python's alone until a later process reaches it.
+            with contextlib.suppress(*DATABASE_ERRORS):
+                async with self._app.acquire(timeout=5) as conn:
+                    names = await conn.fetch("SELECT name FROM pg_timezone_names")
+                validation.know_database_zones(frozenset(r["name"] for r in names))
         return self
 
     async def close(self, *, grace: float = 10.0) -> None:

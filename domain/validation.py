@@ -56,9 +56,28 @@ _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
 _PHONE = re.compile(r"^\+?[0-9][0-9 ()\-.]{3,30}$")
 
 
+# Files of the zone directory that are not zones (the machine's own "localtime", the
+# "posixrules" default) and IANA's placeholder "Factory".
+_NOT_ZONES = frozenset({"localtime", "posixrules", "Factory"})
+# The zones PostgreSQL knows (its own zone data, which may be older than Python's): set once
+# a process has reached the database. A zone it does not know fails every query that uses it.
+_database_zones: frozenset[str] | None = None
+
+
+def know_database_zones(names: frozenset[str]) -> None:
+    global _database_zones
+    _database_zones = names
+    _zones.cache_clear()
+
+
+def database_zones_known() -> bool:
+    return _database_zones is not None
+
+
 @lru_cache(maxsize=1)
 def _zones() -> frozenset[str]:
-    return frozenset(zoneinfo.available_timezones())
+    zones = zoneinfo.available_timezones() - _NOT_ZONES
+    return frozenset(zones if _database_zones is None else zones & _database_zones)
 
 
 def name_text(value: str, *, field: str = "name") -> str:
@@ -71,6 +90,12 @@ def name_text(value: str, *, field: str = "name") -> str:
 
 def check_time_zone(name: str, *, field: str = "time_zone") -> str:
     if name not in _zones():
+        if _database_zones is not None and name in zoneinfo.available_timezones():
+            raise InvalidInput(
+                f"{name!r} is too new for this server's database (its zone data is older); "
+                "choose a zone with the same offsets",
+                field=field,
+            )
         raise InvalidInput(
             f"{name!r} is not an IANA time zone (such as America/Chicago)", field=field
         )

@@ -145,19 +145,81 @@ _COMPREHENSION = re.compile(r"\.\s*(all|exists_one|exists|map|filter)\s*\(")
 _LOOP_VARIABLE = re.compile(r"\.\s*(?:all|exists_one|exists|map|filter)\s*\(\s*([A-Za-z_]\w*)\s*,")
 
 
+# Elements written out in list literals: a comprehension over one, building another in its
+# body, multiplies the two (CEL has no repetition operator; literals are the only way to
+# make a long list out of nothing).
+MAX_LIST_ELEMENTS = 200
+
+
+def code_only(source: str) -> str:
+    """``source`` with its comments and the insides of its string literals blanked (same
+    length, same lines): what is left is the expression's own syntax, which a comment
+    between ``.`` and ``map`` cannot hide."""
+    out = list(source)
+    i, n = 0, len(source)
+    while i < n:
+        char = source[i]
+        if source.startswith("//", i):
+            end = source.find("\n", i)
+            end = n if end < 0 else end
+            out[i:end] = " " * (end - i)
+            i = end
+            continue
+        if char in "\"'":
+            raw = i > 0 and source[i - 1] in "rR"
+            quote = source[i : i + 3] if source.startswith(char * 3, i) else char
+            j = i + len(quote)
+            while j < n and not source.startswith(quote, j):
+                j += 2 if source[j] == "\\" and not raw else 1
+            end = min(j, n)
+            out[i + len(quote) : end] = " " * max(0, end - i - len(quote))
+            i = end + len(quote)
+            continue
+        i += 1
+    return "".join(out)
+
+
+def _list_elements(code: str) -> int:
+    """Elements written out in ``code``'s list literals (its commas inside brackets, and
+    each non-empty bracket's first element)."""
+    count, stack, empty = 0, [], True
+    for char in code:
+        if char in "([{":
+            stack.append(char)
+            if char == "[":
+                empty = True
+        elif char in ")]}":
+            if stack and stack.pop() == "[" and not empty:
+                count += 1
+            empty = False
+        elif stack and stack[-1] == "[":
+            if char == ",":
+                count += 1
+            elif not char.isspace():
+                empty = False
+    return count
+
+
 def loop_variables(source: str) -> frozenset[str]:
     """The names a comprehension binds (``x`` in ``list.exists(x, x > 1)``): CEL lists
     them among the expression's variables, but they are not the caller's to provide."""
-    return frozenset(_LOOP_VARIABLE.findall(source))
+    return frozenset(_LOOP_VARIABLE.findall(code_only(source)))
 
 
 def costly(source: str) -> str | None:
     """Why ``source`` would cost too much to evaluate (None when it would not)."""
-    found = _COMPREHENSION.findall(source)
+    code = code_only(source)
+    found = _COMPREHENSION.findall(code)
     if len(found) > 1:
         return (
             f"at most one of all, exists, exists_one, map and filter in an expression "
             f"(this one has {len(found)})"
+        )
+    elements = _list_elements(code)
+    if elements > MAX_LIST_ELEMENTS:
+        return (
+            f"at most {MAX_LIST_ELEMENTS} elements written out in lists "
+            f"(this expression has {elements})"
         )
     return None
 

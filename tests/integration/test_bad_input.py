@@ -64,6 +64,8 @@ async def test_malformed_json_is_400(client, tenant: SeededTenant) -> None:
         ({"unknown_field": 1}, "unknown_field"),
         ({"custom": {"bad key!": 1}}, "custom.bad key!"),
         ({"debtor": {"time_zone": "Mars/Olympus"}}, "time_zone"),
+        ({"debtor": {"time_zone": "localtime"}}, "time_zone"),
+        ({"debtor": {"time_zone": "posixrules"}}, "time_zone"),
         ({"debtor": {"email": "not-an-email"}}, "email"),
     ],
 )
@@ -155,3 +157,22 @@ async def test_interaction_with_unknown_disposition_is_422(client, tenant: Seede
     )
     assert response.status_code == 422
     assert any(e["field"] == "disposition" for e in response.json()["errors"])
+
+
+@pytest.mark.parametrize("zone", ["localtime", "posixrules", "Factory"])
+async def test_zone_files_that_are_not_zones_are_refused_everywhere(
+    client, tenant: SeededTenant, zone: str
+) -> None:
+    """Files of the zone directory Python would read as zones, which PostgreSQL does not know
+    (every report of a tenant set to one failed): refused for the tenant, a user, oneself."""
+    admin = tenant.admin.headers
+    for path, headers in (
+        ("/api/v1/tenant", admin),
+        (f"/api/v1/users/{tenant.collector.id}", admin),
+        ("/api/v1/users/me", tenant.collector.headers),
+    ):
+        response = await client.patch(path, json={"time_zone": zone}, headers=headers)
+        assert response.status_code == 422, (path, response.text)
+        assert response.json()["errors"][0]["field"] == "time_zone"
+    reports = await client.get("/api/v1/reports/liquidation", headers=admin)
+    assert reports.status_code == 200, reports.text

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+import pytest
 
 from tests.factories import SeededTenant
 
@@ -272,3 +273,20 @@ async def test_another_tenants_workflow_is_not_found(
         assert response.status_code == 404, (method, path, response.text)
     still = await client.get(f"{API}/workflows/{workflow_id}", headers=tenant.supervisor.headers)
     assert still.json()["enabled"] is True
+
+
+async def test_counting_matches_stops_at_its_time_budget_with_what_it_reached(
+    client: httpx.AsyncClient, tenant: SeededTenant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The count shares the web process: past its budget it answers with the accounts it
+    reached, rather than holding every other request up."""
+    from domain.workflows import accounts
+
+    monkeypatch.setattr(accounts, "MATCH_YIELD", 1)
+    monkeypatch.setattr(accounts, "MATCH_BUDGET", -1.0)
+    response = await client.post(
+        f"{API}/workflows/check-condition",
+        json={"condition": "account.days_past_due >= 0"},
+        headers=tenant.supervisor.headers,
+    )
+    assert (response.json()["matches"], response.json()["accounts"]) == (1, 1)

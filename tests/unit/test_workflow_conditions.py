@@ -9,11 +9,14 @@ from decimal import Decimal
 import pytest
 
 from domain.workflows.conditions import (
+    MAX_LIST_ELEMENTS,
     Batch,
     ConditionError,
     all_hold,
     check,
+    code_only,
     context,
+    costly,
     holds,
     minor_units,
 )
@@ -253,3 +256,40 @@ def test_a_loop_within_a_loop_is_refused_one_loop_is_not() -> None:
         field="c",
         sample=sample("payment.received"),
     )
+
+
+@pytest.mark.parametrize(
+    "nested",
+    [
+        # A comment between the dot and the name hid the inner loops from a plain search.
+        "[1, 2].map(a, [1, 2].//\nmap(b, [1, 2].//\nmap(c, 1))).size() > 0",
+        "[1, 2].map(a, [1, 2]./* no block comments in CEL */map(b, 1)).size() > 0",
+        "[1, 2].exists(a, [1, 2] . exists ( b, a == b))",
+    ],
+)
+def test_a_loop_within_a_loop_is_refused_whatever_lies_between_its_words(nested: str) -> None:
+    assert "at most one of all, exists" in refusal(nested).detail or "at line" in (
+        refusal(nested).detail
+    )
+
+
+def test_loops_named_inside_strings_and_comments_are_not_loops() -> None:
+    check(
+        '"x.map(a, 1)" != "" && [1, 2].exists(a, a == 1) // .all(b, true)',
+        field="c",
+        sample=sample("payment.received"),
+    )
+    assert code_only('a == "x//y" // c.map(\n') == 'a == "    "          \n'
+    assert code_only("r'\\'.size() > 0 && '''a'b'''") == "r' '.size() > 0 && '''   '''"
+
+
+def test_lists_written_out_are_bounded_on_both_sides_of_the_limit() -> None:
+    values = ", ".join(["1"] * MAX_LIST_ELEMENTS)
+    check(f"account.days_past_due in [{values}]", field="c", sample=sample("payment.received"))
+    over = f"account.days_past_due in [{values}, 1]"
+    assert refusal(over).detail == (
+        f"conditions[0]: at most {MAX_LIST_ELEMENTS} elements written out in lists "
+        f"(this expression has {MAX_LIST_ELEMENTS + 1})"
+    )
+    nested = "[[1, 2], [3]].size() > 0"
+    assert costly(nested) is None
