@@ -150,6 +150,29 @@ def account_merge(fields: Sequence[str], *, computed: Sequence[str] = ()) -> str
 {_COUNTS.format(ids=_BOTH_IDS)}"""
 
 
+async def refuse_moves(conn: Connection, tenant_id: int) -> list[asyncpg.Record]:
+    """Take out of the staged batch the rows that would change an existing account's
+    currency (its figures and payments are in the one it has) or move it to another debtor
+    (its history stays with the one it has): ``row_number, field, reason`` of each."""
+    return await conn.fetch(
+        """DELETE FROM import_stage s
+        USING accounts a JOIN debtors d ON d.id = a.debtor_id
+        WHERE a.tenant_id = $1 AND a.external_ref = s.account_ref
+          AND (a.currency IS DISTINCT FROM s.currency
+            OR d.external_ref IS DISTINCT FROM s.debtor_ref)
+        RETURNING s.row_number,
+          CASE WHEN a.currency IS DISTINCT FROM s.currency THEN 'currency' ELSE 'debtor_ref'
+          END AS field,
+          CASE WHEN a.currency IS DISTINCT FROM s.currency
+            THEN format('account %s is in %s: an import does not change an account''s currency',
+              a.external_ref, a.currency)
+            ELSE format('account %s belongs to debtor %s: an import does not move an account '
+              'to another debtor', a.external_ref, coalesce(d.external_ref, '#' || d.id))
+          END AS reason""",
+        tenant_id,
+    )
+
+
 async def stage(conn: Connection, records: list[tuple[Any, ...]]) -> None:
     await conn.execute(_STAGE)
     await conn.copy_records_to_table("import_stage", records=records, columns=STAGE_COLUMNS)

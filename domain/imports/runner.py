@@ -284,6 +284,10 @@ class _Writer:
     ) -> tuple[int, int, list[RowError], dict[str, int]]:
         """The batch's rows written: ``(created, updated, rows refused by the database,
         what the batch changed)``."""
+        refused = [
+            RowError(r["row_number"], r["field"], r["reason"])
+            for r in await queries.refuse_moves(conn, self.actor.tenant_id)
+        ]
         debtors = await queries.merge(conn, self.debtor_sql, audit, at)
         accounts = await queries.merge(conn, self.account_sql, audit, at)
         if self.computed:
@@ -299,7 +303,7 @@ class _Writer:
             "debtors_created": debtors[0],
             "debtors_updated": debtors[1],
         }
-        return accounts[0], accounts[1], [], changed
+        return accounts[0], accounts[1], refused, changed
 
     async def write(self, batch: _Batch) -> Import:
         actor = self.actor

@@ -4,6 +4,7 @@ column and reason, nothing written twice, and a rerun after a crash finishing th
 from __future__ import annotations
 
 import asyncio
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -203,3 +204,61 @@ async def test_a_run_that_comes_second_never_moves_an_ended_import_back(
         stored = await queries.get_import(conn, import_id)
     assert (stored["status"], stored["error"], stored["rows_read"]) == ("done", None, 3)
     assert stored["finished_at"] == first[0].finished_at
+
+
+async def test_an_import_never_changes_an_accounts_currency_or_moves_it_to_another_debtor(
+    db: Database, tenant: SeededTenant, tmp_path: Path
+) -> None:
+    """An account's figures and payments are in its currency and its history is its debtor's:
+    a later file saying otherwise is refused for that row, and the rest of it is written."""
+    rows = [good_row(i) for i in range(4)]
+    first = await runner.run_import(
+        db, tenant.id, await start(db, tenant, write_rows(tmp_path / "a.csv", rows))
+    )
+    assert (first.rows_created, first.rows_rejected) == (4, 0)
+    changed = [list(r) for r in rows]
+    changed[0][5] = "EUR"  # another currency
+    changed[1][1] = "D-0000009"  # another debtor, new to Recoup
+    changed[2][1] = "D-0000000"  # the debtor of A-0000000 and A-0000001: not A-0000002's
+    changed[3][6] = "999.99"  # a new balance, same currency and debtor: written
+    done = await runner.run_import(
+        db, tenant.id, await start(db, tenant, write_rows(tmp_path / "b.csv", changed))
+    )
+    assert (done.status, done.rows_updated, done.rows_rejected) == ("done", 1, 3)
+    async with db.tenant(tenant.id) as conn:
+        rejected = await ImportService(conn, tenant.admin.actor).rejections(done.id)
+        stored = await conn.fetch(
+            """SELECT a.external_ref, a.currency, d.external_ref AS debtor, a.principal
+            FROM accounts a JOIN debtors d ON d.id = a.debtor_id
+            WHERE a.external_ref LIKE 'A-%' ORDER BY a.external_ref"""
+        )
+        strays = await conn.fetchval(
+            "SELECT count(*) FROM debtors WHERE external_ref = $1", "D-0000009"
+        )
+    assert [(r.row, r.column, r.reason) for r in rejected] == [
+        (
+            2,
+            "Currency",
+            "account A-0000000 is in USD: an import does not change an account's currency",
+        ),
+        (
+            3,
+            "Debtor",
+            "account A-0000001 belongs to debtor D-0000000: an import does not move an "
+            "account to another debtor",
+        ),
+        (
+            4,
+            "Debtor",
+            "account A-0000002 belongs to debtor D-0000001: an import does not move an "
+            "account to another debtor",
+        ),
+    ]
+    assert [(r["currency"], r["debtor"]) for r in stored] == [
+        ("USD", "D-0000000"),
+        ("USD", "D-0000000"),
+        ("USD", "D-0000001"),
+        ("USD", "D-0000001"),
+    ]
+    assert stored[3]["principal"] == Decimal("999.99")
+    assert strays == 0  # the refused row's new debtor was not made either
