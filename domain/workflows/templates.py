@@ -18,7 +18,7 @@ from typing import Any
 from babel.numbers import format_currency
 from jinja2 import StrictUndefined, TemplateError, TemplateSyntaxError, meta, nodes
 from jinja2.exceptions import SecurityError, UndefinedError
-from jinja2.sandbox import SandboxedEnvironment
+from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from domain.errors import InvalidInput
 
@@ -33,7 +33,10 @@ MAX_POWER = 64  # largest exponent of ``**`` (beyond ±1 and 0 as the base)
 MAX_FORMAT_WIDTH = 999  # widths and precisions in ``%`` and ``format``
 
 
-class _Bounded(SandboxedEnvironment):
+class _Bounded(ImmutableSandboxedEnvironment):
+    """The sandbox with sizes bounded; immutable, so no list or dict grows in a loop
+    (``l.extend(l)`` a hundred times)."""
+
     intercepted_binops = frozenset({"*", "**", "%"})
 
     def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
@@ -53,11 +56,18 @@ class _Bounded(SandboxedEnvironment):
     def call(self, context: Any, obj: Any, /, *args: Any, **kwargs: Any) -> Any:
         # range(10**9), lipsum(10**6), "x".center(10**9): nothing called makes a value
         # longer than a message may be.
+        name = getattr(obj, "__name__", "")
         if obj in (self.globals.get("range"), self.globals.get("lipsum")) or (
-            getattr(obj, "__name__", "") in _SIZING_METHODS
+            name in _SIZING_METHODS
         ):
             _check_sizes((*args, *kwargs.values()))
-        return super().call(context, obj, *args, **kwargs)
+        receiver = getattr(obj, "__self__", None)
+        if isinstance(receiver, str) and name == "replace":
+            _check_replace(receiver, *args, **kwargs)
+        elif isinstance(receiver, str) and name == "join" and args:
+            args = (list(args[0]), *args[1:])
+            _check_join(receiver, args[0])
+        return _checked_size(super().call(context, obj, *args, **kwargs))
 
     def wrap_str_format(self, value: Any) -> Callable[..., str] | None:
         wrapped = super().wrap_str_format(value)  # str.format, as the sandbox runs it
@@ -75,6 +85,38 @@ def _check_sizes(values: Iterable[Any]) -> None:
             raise SecurityError(f"a size above {MAX_TEXT:,}")
 
 
+def _checked_size(value: Any) -> Any:
+    if isinstance(value, (str, list, tuple, bytes)) and len(value) > MAX_TEXT:
+        raise SecurityError(f"a value of more than {MAX_TEXT:,} characters or items")
+    return value
+
+
+def _check_replace(text: Any, old: Any = "", new: Any = "", count: Any = -1, **_: Any) -> None:
+    """``text.replace(old, new)`` (and the filter) within ``MAX_TEXT``, before it is made."""
+    if not (isinstance(text, str) and isinstance(old, str) and isinstance(new, str)):
+        return
+    times = len(text) + 1 if old == "" else text.count(old)
+    if isinstance(count, int) and count >= 0:
+        times = min(times, count)
+    if len(text) + times * (len(new) - len(old)) > MAX_TEXT:
+        raise SecurityError(f"a replacement beyond {MAX_TEXT:,} characters")
+
+
+def _check_join(separator: str, items: list[Any]) -> None:
+    total = len(separator) * max(0, len(items) - 1)
+    for item in items:
+        total += len(item) if isinstance(item, str) else len(str(item))
+        if total > MAX_TEXT:
+            raise SecurityError(f"a join beyond {MAX_TEXT:,} characters")
+
+
+def _check_indent(text: Any, width: Any = 4, *_: Any, **__: Any) -> None:
+    size = len(width) if isinstance(width, str) else width
+    lines = text.count("\n") + 1 if isinstance(text, str) else 0
+    if isinstance(size, int) and isinstance(text, str) and len(text) + size * lines > MAX_TEXT:
+        raise SecurityError(f"an indent beyond {MAX_TEXT:,} characters")
+
+
 def _check_widths(text: str) -> None:
     for width in re.findall(r"[%:][^a-zA-Z%{}]*?(\d+)", text):
         if int(width) > MAX_FORMAT_WIDTH:
@@ -90,9 +132,20 @@ def _bounded_filter(name: str, apply: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(apply)
     def bounded(*args: Any, **kwargs: Any) -> Any:
         _check_sizes((*args[skip:], *kwargs.values()))
-        if name == "format" and len(args) >= skip and isinstance(args[skip - 1], str):
-            _check_widths(args[skip - 1])
-        return apply(*args, **kwargs)
+        if len(args) >= skip:
+            value = args[skip - 1]
+            if name == "format" and isinstance(value, str):
+                _check_widths(value)
+            elif name == "replace":
+                _check_replace(value, *args[skip:], **kwargs)
+            elif name == "indent":
+                _check_indent(value, *args[skip:], **kwargs)
+            elif name == "join" and not isinstance(value, str):
+                value = list(value)
+                args = (*args[: skip - 1], value, *args[skip:])
+                separator = args[skip] if len(args) > skip else kwargs.get("d", "")
+                _check_join(str(separator), value)
+        return _checked_size(apply(*args, **kwargs))
 
     return bounded
 

@@ -183,6 +183,35 @@ def test_arms_are_judged_only_once_each_has_thirty_accounts() -> None:
         ("{{ ('a' * 20000) ~ 'b' }}", "not allowed in a template: the text comes to more than"),
         ("{% for i in range(9) %}{% for j in range(9) %}{% endfor %}{% endfor %}", "a loop within"),
         ("{% macro f(n) %}{{ f(n) }}{% endmacro %}{{ f(1) }}", "macros are not allowed"),
+        # Growing a string past the bound by a call, checked before the string is made.
+        (
+            "{{ ('x' * 20000).replace('x', 'x' * 1000)|length }}",
+            "not allowed in a template: a replacement beyond 20,000 characters",
+        ),
+        (
+            "{{ ('x' * 10001)|replace('x', 'xx')|length }}",
+            "not allowed in a template: a replacement beyond 20,000 characters",
+        ),
+        (
+            "{{ ('y' * 20000).replace('', 'z')|length }}",
+            "not allowed in a template: a replacement beyond 20,000 characters",
+        ),
+        (
+            "{{ (['x' * 20000] * 20000)|join|length }}",
+            "not allowed in a template: a join beyond 20,000 characters",
+        ),
+        (
+            "{{ ''.join(['x' * 10000] * 3)|length }}",
+            "not allowed in a template: a join beyond 20,000 characters",
+        ),
+        (
+            "{{ ('\\n' * 10000)|indent(3)|length }}",
+            "not allowed in a template: an indent beyond 20,000 characters",
+        ),
+        (
+            "{% set l = [1] %}{% for i in range(60) %}{{ l.extend(l) }}{% endfor %}",
+            "not allowed in a template: access to attribute 'extend' of 'list' object is unsafe",
+        ),
     ],
 )
 def test_a_template_that_fails_or_would_run_away_is_refused_with_its_reason(
@@ -206,6 +235,10 @@ def test_a_template_that_fails_or_would_run_away_is_refused_with_its_reason(
         ("{{ '{:,}'.format(1234567) }} {{ 1234567|string }}", "1,234,567 1234567"),
         ("{{ 3.14159|round(2) }} {{ '%.2f'|format(2.5) }}", "3.14 2.50"),
         ("{% for i in range(3) %}{{ i }}{% endfor %}", "012"),
+        ("{{ ('x' * 10000)|replace('x', 'xx')|length }}", "20000"),
+        ("{{ ('x' * 20000).replace('x', 'y', 5)[:6] }}", "yyyyyx"),
+        ("{{ ['a', 'b']|join(', ') }} {{ '-'.join(['c', 'd']) }}", "a, b c-d"),
+        ("{{ 'a\\nb'|indent(2) }}", "a\n  b"),
     ],
 )
 def test_a_template_within_the_limits_renders(source: str, text: str) -> None:
