@@ -95,6 +95,9 @@ def parse(name: str) -> tuple[Kind, int | Literal["me"] | None]:
         return "agent", "me"
     if int(ref) > _INT64_MAX:
         raise ChannelNameError(f"{kind}:{ref} is past the largest id")
+    if ref != str(int(ref)):
+        # account:042 would be another channel than account:42, which the events go to.
+        raise ChannelNameError(f"{kind}:{ref} has leading zeros; write {kind}:{int(ref)}")
     return kind, int(ref)  # type: ignore[return-value]
 
 

@@ -35,6 +35,13 @@ def test_builders_and_parser_agree() -> None:
         "account:1\n",
         "agent:me\n",
         " account:1",
+        # Another name than the channel the events go to (account:42).
+        "account:042",
+        "account:00",
+        "queue:01",
+        "group:0001",
+        "import:01",
+        "agent:03",
     ],
 )
 def test_parser_refuses_what_is_not_a_channel(bad: str) -> None:
@@ -67,3 +74,10 @@ def test_tenant_scoping_round_trips() -> None:
 def test_an_imports_channel_is_named_by_its_id() -> None:
     assert names.import_progress(42) == "import:42"
     assert names.parse("import:42") == ("import", 42)
+
+
+def test_leading_zeros_are_refused_saying_how_to_write_the_name() -> None:
+    with pytest.raises(names.ChannelNameError) as caught:
+        names.parse("account:042")
+    assert str(caught.value) == "account:042 has leading zeros; write account:42"
+    assert names.parse("account:0") == ("account", 0)
