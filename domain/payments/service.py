@@ -93,8 +93,16 @@ class PaymentService(Service):
         row = await queries.get(self.conn, payment_id)
         if row is None:
             raise NotFound(f"payment {payment_id} not found")
-        await self.accounts.get(row["account_id"])  # the caller may see its account
+        await self._its_account(payment_id, row["account_id"])
         return self._payment(row)
+
+    async def _its_account(self, payment_id: int, account_id: int) -> None:
+        """The payment is the caller's to see when its account is; any other payment is not
+        found, as if it did not exist, so that its id tells nothing (not even its account)."""
+        try:
+            await self.accounts.get(account_id)
+        except NotFound:
+            raise NotFound(f"payment {payment_id} not found") from None
 
     async def list(
         self, account_id: int, *, cursor: str | None = None, limit: int = 50
@@ -304,7 +312,7 @@ class PaymentService(Service):
         row = await queries.get(self.conn, payment_id, for_update=True)
         if row is None:
             raise NotFound(f"payment {payment_id} not found")
-        await self.accounts.get(row["account_id"])
+        await self._its_account(payment_id, row["account_id"])
         if row["status"] != "succeeded":
             raise Conflict(f"only a received payment can be {kind}; this one is {row['status']}")
         account = await queries.lock_account(self.conn, row["account_id"])

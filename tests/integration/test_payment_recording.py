@@ -253,7 +253,8 @@ async def test_a_payment_is_read_by_whoever_may_see_its_account(
     assert (mine.json()["id"], mine.json()["amount"]) == (paid.id, "10.00")
     hidden = await client.get(f"/api/v1/payments/{paid.id}", headers=tenant.collector.headers)
     assert hidden.status_code == 404
-    assert hidden.json()["detail"] == f"account {theirs.id} not found"
+    # As if it did not exist: the id tells nothing, not even whose account it is on.
+    assert hidden.json()["detail"] == f"payment {paid.id} not found"
     missing = await client.get("/api/v1/payments/2000000000", headers=tenant.admin.headers)
     assert missing.status_code == 404
     assert missing.json()["detail"] == "payment 2000000000 not found"
