@@ -130,6 +130,17 @@ def _redact_secrets(_: Any, __: str, event_dict: dict[str, Any]) -> dict[str, An
     return event_dict
 
 
+class _EveryJob(logging.Filter):
+    """Drops taskiq's line for each job sent or run."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (
+            record.levelno == logging.INFO
+            and isinstance(record.msg, str)
+            and record.msg.startswith(("Executing task", "Sending task"))
+        )
+
+
 def configure_logging(level: str = "INFO", *, json: bool = True) -> None:
     """Structured logs on stdout: JSON in production, readable lines when ``json`` is off."""
     processors: list[Any] = [
@@ -174,10 +185,14 @@ def configure_logging(level: str = "INFO", *, json: bool = True) -> None:
         logging.getLogger(name).handlers[:] = []
         logging.getLogger(name).propagate = True
     # taskiq says at INFO every job the scheduler sends and every job a worker runs: lines
-    # every few seconds for ever, which bury everything else. Kept at DEBUG.
-    quiet = logging.DEBUG if root.level <= logging.DEBUG else logging.WARNING
+    # every few seconds for ever, which bury everything else. Kept at DEBUG; its other lines
+    # (started, stopping) stay.
     for name in ("taskiq.receiver.receiver", "taskiq.cli.scheduler.run"):
-        logging.getLogger(name).setLevel(quiet)
+        logger = logging.getLogger(name)
+        for old in [f for f in logger.filters if isinstance(f, _EveryJob)]:
+            logger.removeFilter(old)
+        if root.level > logging.DEBUG:
+            logger.addFilter(_EveryJob())
 
 
 def request_id_of(scope: Scope) -> str | None:

@@ -132,20 +132,31 @@ def test_uvicorns_socket_line_is_written_redacted(
 def test_taskiqs_line_per_job_is_kept_for_debug(
     level: str, said: bool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """taskiq's INFO line for every job sent and run would bury the log; its warnings stay."""
+    """taskiq's INFO line for every job sent and run would bury the log; its other lines
+    (started, stopping) and its warnings stay."""
     out = io.StringIO()
     monkeypatch.setattr("sys.stdout", out)
     root = logging.getLogger()
     handlers, root_level = root.handlers[:], root.level
     try:
         configure_logging(level, json=True)
-        for name in ("taskiq.receiver.receiver", "taskiq.cli.scheduler.run"):
-            logging.getLogger(name).info("Executing task %s", name)
-            logging.getLogger(name).warning("Cannot run %s", name)
+        configure_logging(level, json=True)  # configured twice, filtered once
+        logging.getLogger("taskiq.receiver.receiver").info("Executing task %s with ID: %s", "a", 1)
+        logging.getLogger("taskiq.cli.scheduler.run").info("Sending task %s with id %s.", "b", 2)
+        logging.getLogger("taskiq.receiver.receiver").info("Listening started.")
+        logging.getLogger("taskiq.cli.scheduler.run").info("Startup completed.")
+        logging.getLogger("taskiq.receiver.receiver").warning("Executing task %s failed", "c")
     finally:
         root.handlers[:] = handlers
         root.setLevel(root_level)
+        configure_logging_filters_reset()
     written = out.getvalue()
+    assert ("Executing task a with ID: 1" in written) is said
+    assert ("Sending task b with id 2." in written) is said
+    for line in ("Listening started.", "Startup completed.", "Executing task c failed"):
+        assert line in written
+
+
+def configure_logging_filters_reset() -> None:
     for name in ("taskiq.receiver.receiver", "taskiq.cli.scheduler.run"):
-        assert (f"Executing task {name}" in written) is said
-        assert f"Cannot run {name}" in written
+        logging.getLogger(name).filters.clear()
