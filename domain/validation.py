@@ -4,6 +4,7 @@ JSON of modest depth), time zones, e-mail addresses, phone numbers."""
 from __future__ import annotations
 
 import re
+import unicodedata
 import zoneinfo
 from functools import lru_cache
 from typing import Annotated, Any
@@ -106,6 +107,12 @@ def check_email(value: str, *, field: str = "email") -> str:
     value = value.strip()
     if not _EMAIL.match(value) or len(value) > 254:
         raise InvalidInput(f"{value!r} is not an e-mail address", field=field)
+    # Invisible characters (zero-width spaces, direction marks, controls, separators) would
+    # make an address that looks like another's.
+    if any(unicodedata.category(c)[0] in "CZ" for c in value):
+        raise InvalidInput(
+            f"{value!r} is not an e-mail address: it holds an invisible character", field=field
+        )
     return value
 
 
