@@ -267,4 +267,20 @@ class RecoupASGI:
         # every resumption of every request.
         if scope["type"] == "websocket" and scope["path"] == WS_PATH:
             return self.realtime(scope, receive, send)
+        if scope["type"] == "http" and scope["method"] == "HEAD":
+            return _head(self.app, scope, receive, send)
         return self.app(scope, receive, send)
+
+
+async def _head(app: Litestar, scope: Scope, receive: Receive, send: Send) -> None:
+    """HEAD is GET without the body (RFC 9110, 9.3.2): the same status and headers, the
+    length of the body that GET would send included."""
+
+    async def headers_only(message: Any) -> None:
+        if message["type"] == "http.response.body":
+            if message.get("more_body", False):
+                return
+            message = {"type": "http.response.body", "body": b"", "more_body": False}
+        await send(message)
+
+    await app({**scope, "method": "GET"}, receive, headers_only)  # type: ignore[arg-type]

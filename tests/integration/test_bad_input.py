@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import httpx
 import pytest
 
 from tests.factories import SeededTenant
@@ -176,3 +177,24 @@ async def test_zone_files_that_are_not_zones_are_refused_everywhere(
         assert response.json()["errors"][0]["field"] == "time_zone"
     reports = await client.get("/api/v1/reports/liquidation", headers=admin)
     assert reports.status_code == 200, reports.text
+
+
+async def test_head_is_get_without_the_body(live_server: str, tenant: SeededTenant) -> None:
+    """Through uvicorn, as a client's HEAD arrives: GET's status and headers, no body."""
+    async with httpx.AsyncClient(base_url=live_server) as http:
+        for path, headers in (
+            ("/", {}),
+            ("/api/v1/tenant", tenant.admin.headers),
+            ("/api/v1/tenant", {}),
+            ("/api/v1/nothing-here", tenant.admin.headers),
+        ):
+            get = await http.get(path, headers=headers)
+            head = await http.head(path, headers=headers)
+            assert head.status_code == get.status_code, path
+            assert head.content == b"", path
+            assert head.headers["content-type"] == get.headers["content-type"], path
+            assert head.headers.get("content-length") == get.headers.get("content-length"), path
+        # A route without GET still refuses HEAD, naming what it takes.
+        refused = await http.head("/api/v1/auth/login")
+        assert refused.status_code == 405
+        assert "POST" in refused.headers["allow"]
