@@ -91,7 +91,8 @@ def name_text(value: str, *, field: str = "name") -> str:
 
 def check_time_zone(name: str, *, field: str = "time_zone") -> str:
     if name not in _zones():
-        if _database_zones is not None and name in zoneinfo.available_timezones():
+        newer = zoneinfo.available_timezones() - _NOT_ZONES
+        if _database_zones is not None and name in newer:
             raise InvalidInput(
                 f"{name!r} is too new for this server's database (its zone data is older); "
                 "choose a zone with the same offsets",

@@ -97,6 +97,11 @@ class MappingPresetUpdate(msgspec.Struct, kw_only=True, forbid_unknown_fields=Tr
     mapping: Mapping | msgspec.UnsetType = msgspec.UNSET
 
 
+def date_written(date_format: str) -> str:
+    """A mapping's date format as people read it: ``2026-01-31 (%Y-%m-%d)``."""
+    return f"{dt.date(2026, 1, 31).strftime(date_format)} ({date_format})"
+
+
 def fields_of(kind: str) -> dict[str, tuple[bool, int]]:
     return PAYMENT_FIELDS if kind == "payments" else FIELDS
 

@@ -16,7 +16,7 @@ from decimal import Decimal
 from typing import Any, get_args
 
 from domain.errors import InvalidInput
-from domain.imports.mapping import PAYMENT_FIELDS, Mapping
+from domain.imports.mapping import PAYMENT_FIELDS, Mapping, date_written
 from domain.imports.rows import RowError, SeenRefs, read_cells
 from domain.money import check_amount, currencies, is_plain_decimal
 from domain.payments.schemas import MAX_BACKDATE, Method
@@ -103,7 +103,8 @@ class PaymentRowChecker:
             except ValueError:
                 fail(
                     "paid_on",
-                    f"{values['paid_on'][:40]!r} is not a date in {self.mapping.date_format}",  # type: ignore[index]
+                    f"{values['paid_on'][:40]!r} is not a date written as "  # type: ignore[index]
+                    f"{date_written(self.mapping.date_format)}",
                 )
             else:
                 if paid_on > self.today:

@@ -23,6 +23,7 @@ from domain.imports.mapping import (
     FIELDS,
     Mapping,
     custom_columns,
+    date_written,
 )
 from domain.money import check_amount, currencies, is_plain_decimal, minor_digits
 from domain.validation import check_email, check_phone, check_time_zone
@@ -207,7 +208,9 @@ class RowChecker:
                 due = self._date(values["due_date"])
             except ValueError:
                 fail(
-                    "due_date", f"{values['due_date'][:40]!r} is not a date in {self._date_format}"
+                    "due_date",
+                    f"{values['due_date'][:40]!r} is not a date written as "
+                    f"{date_written(self._date_format)}",
                 )
         for field, check in (
             ("email", check_email),

@@ -65,11 +65,15 @@ export const formatDateTime = (iso) => (iso ? dateTime.format(new Date(iso)) : "
 
 // A time the contact rules judge, as the debtor's clock shows it, the zone named
 // ("Dec 6, 2026, 9:00 AM debtor time (America/New_York)"); `short` keeps the weekday and the
-// hour, for a list's row. Without a zone it is the viewer's time, like every other.
+// hour, for a list's row, and the date as well from six days ahead (a weekday a week away
+// would read as this week's). Without a zone it is the viewer's time, like every other.
+const SIX_DAYS = 6 * 24 * 3600 * 1000;
 export function formatDebtorTime(iso, zone, { short = false } = {}) {
   if (!iso) return "—";
   if (!zone) return formatDateTime(iso);
-  const style = short ? { weekday: "short", hour: "2-digit", minute: "2-digit" } : { dateStyle: "medium", timeStyle: "short" };
+  const far = Date.parse(iso) - Date.now() >= SIX_DAYS;
+  const brief = { weekday: "short", hour: "2-digit", minute: "2-digit", ...(far ? { month: "short", day: "numeric" } : {}) };
+  const style = short ? brief : { dateStyle: "medium", timeStyle: "short" };
   const text = new Intl.DateTimeFormat(undefined, { ...style, timeZone: zone }).format(new Date(iso));
   return `${text} debtor time (${zone})`;
 }

@@ -28,7 +28,12 @@ def test_iana_zones_pass(zone: str) -> None:
 
 
 @pytest.mark.parametrize("zone", ["localtime", "posixrules", "Factory", "Mars/Olympus", ""])
-def test_what_is_not_a_zone_is_refused(zone: str) -> None:
+@pytest.mark.parametrize("database", [None, {"UTC", "Factory"}])
+def test_what_is_not_a_zone_is_refused(
+    zone: str, database: set[str] | None, database_zones
+) -> None:
+    if database is not None:
+        database_zones(database)
     with pytest.raises(InvalidInput, match="is not an IANA time zone"):
         check_time_zone(zone)
 

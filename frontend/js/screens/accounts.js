@@ -71,12 +71,12 @@ export async function accountsScreen() {
     h("h1", { id: "accounts-title" }, "Accounts"),
     form, problem,
     h("div", { class: "card" },
-      h("table", { class: "data" },
+      h("div", { class: "table-scroll" }, h("table", { class: "data" },
         h("thead", {}, h("tr", {},
           h("th", { scope: "col" }, "Reference"), h("th", { scope: "col" }, "Debtor"),
           h("th", { scope: "col" }, "Creditor"), h("th", { scope: "col", class: "num" }, "Balance"),
           h("th", { scope: "col", class: "num" }, "Days past due"), h("th", { scope: "col" }, "Bucket"),
           h("th", { scope: "col" }, "Status"))),
-        body),
+        body)),
       count, more));
 }

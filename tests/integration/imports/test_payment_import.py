@@ -63,7 +63,7 @@ REJECTED = [
     (7, "Ref", "payment 'R-1' appears more than once in the file"),
     (8, "Amount", "amount must be greater than zero"),
     (9, "Amount", "amount has more decimals than JPY allows (0)"),
-    (10, "Date", "'31/12/2026' is not a date in %Y-%m-%d"),
+    (10, "Date", "'31/12/2026' is not a date written as 2026-01-31 (%Y-%m-%d)"),
     (11, "How", "'crypto' is not one of card, bank_transfer, cash, check, direct_debit, other"),
     (12, "Amount", "the payment is 420.00 more than the balance of 80.00"),
     (13, "Date", "2099-01-01 is in the future"),

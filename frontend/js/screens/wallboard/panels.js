@@ -4,6 +4,7 @@
 import "../../../components/rc-kpi-tile.js";
 import { formatMoney, h } from "../../dom.js";
 import { words } from "../../codes.js";
+import { age as waited } from "../admin/rules/words.js";
 
 const percent = (share) => (share === null || share === undefined ? "—" : `${Math.round(share * 1000) / 10}%`);
 const count = (n) => new Intl.NumberFormat().format(n);
@@ -69,7 +70,8 @@ export function queueRows(figures, now) {
     return h("tr", { "data-queue": q.id ?? "none", "data-tone": tone },
       h("th", { scope: "row" }, q.name),
       h("td", { class: "num", "data-kpi": "depth" }, count(q.depth)),
-      h("td", { class: "num", "data-kpi": "oldest" }, seconds === null ? "—" : age(seconds)),
+      // "18 min", as the queues screen says it: a clock-like 18:12 reads as a time of day.
+      h("td", { class: "num", "data-kpi": "oldest" }, waited(q.oldest_since, now)),
       h("td", {}, h("span", { class: "badge", "data-tone": tone }, label)));
   });
 }

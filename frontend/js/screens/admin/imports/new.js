@@ -130,15 +130,16 @@ export function newImport(presets, defined = []) {
         `The file has no column “${column}” (for ${name}): the import would fail.`)),
       h("div", { class: "table-scroll" }, h("table", { class: "data preview-rows" },
         h("caption", { class: "visually-hidden" }, "Preview of the first rows"),
-        h("thead", {}, h("tr", {}, h("th", { scope: "col", class: "num" }, "Row"),
-          fields.map(([, label]) => h("th", { scope: "col" }, label)), h("th", { scope: "col" }, "Problems"))),
+        // The problems next to the row number: a wide file's last column is out of sight.
+        h("thead", {}, h("tr", {}, h("th", { scope: "col", class: "num" }, "Row"), h("th", { scope: "col" }, "Problems"),
+          fields.map(([, label]) => h("th", { scope: "col" }, label)))),
         h("tbody", {}, shown.rows.map((row) => h("tr", { class: row.errors.length ? "refused" : undefined },
           h("td", { class: "num" }, row.row),
-          fields.map(([name]) => h("td", {}, row.values[name] ?? "")),
           h("td", { class: "row-problems" }, row.errors.length
             ? [h("span", { class: "badge", "data-tone": "bad" }, "refused"),
               row.errors.map((e) => h("div", {}, e.column ? `${e.column}: ${e.reason}` : e.reason))]
-            : h("span", { class: "badge", "data-tone": "ok" }, "ok"))))))));
+            : h("span", { class: "badge", "data-tone": "ok" }, "ok")),
+          fields.map(([name]) => h("td", {}, row.values[name] ?? ""))))))));
   }, 250);
 
   async function readFile() {
