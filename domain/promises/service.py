@@ -89,7 +89,7 @@ class PromiseService(Service):
             last = n == len(plan) - 1
             if amount < minimum and not (last and total == balance):
                 raise InvalidInput(
-                    f"each payment must be at least {minimum} {account.currency} "
+                    f"each payment must be at least {display(minimum, account.currency)} "
                     f"({rules.min_share_percent}% of the balance)",
                     field=field,
                 )

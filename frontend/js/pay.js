@@ -205,9 +205,23 @@ function render() {
       Number(rest) > 0 ? "." : ": nothing more can be paid until it ends.")
     : null;
 
-  const amount = h("input", { id: "amount", inputmode: "decimal", autocomplete: "off", required: true });
-  const part = h("form", { onsubmit: submit(problem, () => checkout(amount.value.trim())) },
-    h("label", { for: "amount" }, `Amount (${account.currency})`), amount,
+  const amount = h("input", { id: "amount", inputmode: "decimal", autocomplete: "off", required: true,
+    "aria-describedby": "amount-problem" });
+  const amountProblem = h("p", { class: "field-problem", id: "amount-problem", role: "alert" });
+  const part = h("form", { onsubmit: submit(problem, () => {
+    // "1,250.50" as people write it; anything else is said here, beside the field.
+    const text = amount.value.trim().replace(/,(?=\d{3}(\D|$))/g, "");
+    if (!/^\d+(\.\d+)?$/.test(text)) {
+      amountProblem.textContent = `Enter an amount in figures, such as ${money("120.50")}.`;
+      amount.setAttribute("aria-invalid", "true");
+      amount.focus();
+      return undefined;
+    }
+    amountProblem.textContent = "";
+    amount.removeAttribute("aria-invalid");
+    return checkout(text);
+  }) },
+    h("label", { for: "amount" }, `Amount (${account.currency})`), amount, amountProblem,
     h("button", { type: "submit" }, "Pay this amount"));
 
   const { earliest, latest } = account.promise_dates;

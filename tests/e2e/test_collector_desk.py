@@ -117,6 +117,12 @@ async def test_the_open_task_keeps_up_with_the_account_and_keeps_a_draft_when_ta
 
     # Promises never pass the balance; the refusal says how much more may be promised.
     due = page.locator("#promise-date")
+    await page.locator("#promise-amount").fill("three hundred")
+    await due.fill(due_in(5))
+    await page.get_by_role("button", name="Record promise").click()
+    await expect(page.get_by_role("alert").filter(has_text="in figures")).to_have_text(
+        "Enter the promised amount in figures, such as 120.50."
+    )
     await page.locator("#promise-amount").fill("300.00")
     await due.fill(due_in(5))
     await page.get_by_role("button", name="Record promise").click()

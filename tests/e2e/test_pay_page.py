@@ -73,6 +73,15 @@ async def test_a_declined_card_says_so_and_charges_nothing(
     page = await context.new_page()
     await page.goto(live_server + "/pay/" + link["url"].split("/pay/", 1)[1])
     await page.get_by_text("Pay another amount").click()
+    # Words are said beside the field, in the page's terms, and nothing is started.
+    await page.get_by_label("Amount (USD)").fill("abc")
+    await page.get_by_role("button", name="Pay this amount").click()
+    await expect(page.locator("#amount-problem")).to_have_text(
+        "Enter an amount in figures, such as $120.50."
+    )
+    await expect(page.get_by_label("Amount (USD)")).to_have_attribute("aria-invalid", "true")
+    await expect(page.get_by_role("button", name="Decline the card")).to_have_count(0)
+    await screenshot(page, "pay-amount-refused-phone")
     await page.get_by_label("Amount (USD)").fill("100")
     await page.get_by_role("button", name="Pay this amount").click()
     await page.get_by_role("button", name="Decline the card").click()

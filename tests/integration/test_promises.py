@@ -173,3 +173,17 @@ async def test_an_instalment_is_kept_only_when_everything_due_so_far_is_paid(
         )
         judged = await settle_promises(conn, tenant.id, start + dt.timedelta(days=20))
     assert [(p.instalment, p.status) for p in judged] == [(1, "kept"), (2, "broken")]
+
+
+async def test_a_promise_under_the_minimum_says_the_minimum_as_money(
+    client, tenant: SeededTenant
+) -> None:
+    """10% of the balance of $1,075.00 is $107.50: a cent under it is refused, saying so."""
+    due = (today() + dt.timedelta(days=3)).isoformat()
+    under = await promise(
+        client, tenant, tenant.accounts[0].id, {"amount": "107.49", "due_date": due}
+    )
+    assert under.status_code == 422, under.text
+    assert under.json()["detail"] == ("each payment must be at least $107.50 (10% of the balance)")
+    at = await promise(client, tenant, tenant.accounts[0].id, {"amount": "107.50", "due_date": due})
+    assert at.status_code == 201, at.text
