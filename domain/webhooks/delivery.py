@@ -18,6 +18,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import email.utils
+import os
 import random
 import time
 import uuid
@@ -287,8 +288,7 @@ class Sender:
         except (aiohttp.ClientError, OSError, UnicodeError, ValueError) as exc:
             # Whatever one endpoint does, it is its delivery's failed attempt, never the job's.
             latency = round((time.perf_counter() - started) * 1000)
-            reason = f"{type(exc).__name__}: {exc}"[:500]
-            return Outcome(None, latency, None, reason)
+            return Outcome(None, latency, None, described(exc)[:500])
         latency = round((time.perf_counter() - started) * 1000)
         return Outcome(status, latency, start.decode("utf-8", "replace"), None, asked)
 
@@ -368,3 +368,28 @@ class Sender:
                 log.warning("webhook endpoint disabled", endpoint=endpoint_id, reason=reason)
                 return True
         return False
+
+
+def described(exc: BaseException) -> str:
+    """Why a delivery failed, in words an admin reads on the endpoint's page."""
+    if isinstance(exc, aiohttp.ClientConnectorCertificateError):
+        return f"the receiver's TLS certificate was not accepted ({exc.host}:{exc.port})"
+    if isinstance(exc, aiohttp.ClientSSLError):
+        return f"the TLS handshake with {exc.host}:{exc.port} failed"
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        error = exc.os_error
+        why = (os.strerror(error.errno) if error.errno else str(error)).lower() if error else ""
+        return f"could not connect to {exc.host}:{exc.port}" + (f": {why}" if why else "")
+    if isinstance(exc, aiohttp.ServerDisconnectedError):
+        return "the receiver closed the connection without answering"
+    if isinstance(exc, aiohttp.InvalidURL):
+        return "the URL is not one a request can be sent to"
+    if isinstance(exc, (aiohttp.ClientPayloadError, aiohttp.ClientResponseError)):
+        return f"the receiver's answer could not be read: {exc}"
+    if isinstance(exc, UnicodeError):
+        return "the URL's host name cannot be written in ASCII"
+    if isinstance(exc, OSError) and exc.strerror:
+        return f"the network failed: {exc.strerror.lower()}"
+    if str(exc):
+        return f"the request failed: {exc}"
+    return f"the request failed ({type(exc).__name__})"
