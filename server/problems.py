@@ -111,6 +111,33 @@ def _field_of(key: str | None, message: str) -> str | None:
     return path or key or None
 
 
+# The schemas' patterns as people would describe them (msgspec says "Expected `str` matching
+# regex '^[A-Z]{3}$'"); a pattern not listed is said as msgspec says it.
+_PATTERN_WORDS = {
+    r"^[A-Za-z_][A-Za-z0-9_]{0,62}$": (
+        "letters, digits and _ only, starting with a letter or _, at most 63 characters"
+    ),
+    r"^[A-Z]{3}$": "a currency's three capital letters, such as USD",
+    r"^[A-Z]{2}$": "a country's two capital letters, such as US",
+    r"^\S(.*\S)?$": "text that neither starts nor ends with a space",
+    r"^[^\s].*$": "text that does not start with a space",
+    r"^([01][0-9]|2[0-3]):[0-5][0-9]$": "a time of day as HH:MM, such as 08:30",
+    r"^(\+?[0-9][0-9 ()./-]{3,30})?$": "a phone number: digits, optionally with a leading +",
+    r"^(https://[!#-&(-;=?-~]+)?$": "an https:// address",
+    r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)+$": "an event type such as payment.received",
+    r"^[a-z][a-z0-9_.]{0,59}$": "lowercase letters, digits, _ and dots, starting with a letter",
+}
+_PATTERN = re.compile(r"Expected `str` matching regex '(.*)'( - at `\$[^`]*`)?$")
+
+
+def _in_words(message: str) -> str:
+    found = _PATTERN.match(message)
+    pattern = found[1].replace("\\\\", "\\") if found else ""  # msgspec writes each backslash twice
+    if found is None or pattern not in _PATTERN_WORDS:
+        return message
+    return f"Expected {_PATTERN_WORDS[pattern]}{found[2] or ''}"
+
+
 def validation_error(
     request: Request[Any, Any, Any], exc: ValidationException
 ) -> Response[dict[str, Any]]:
@@ -125,7 +152,7 @@ def validation_error(
             field = _field_of(item.get("key"), message)
             if field == "data":  # Litestar's name for the whole body
                 field = "body"
-            errors.append({"field": field or "body", "message": message})
+            errors.append({"field": field or "body", "message": _in_words(message)})
     detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors) or str(exc.detail)
     field = errors[0]["field"] if errors else None
     return problem(request, 422, detail, field=field, errors=errors or None)
