@@ -338,8 +338,15 @@ class WorkflowService(Service):
         steps: dict[int, list[asyncpg.Record]] = {}
         for s in await queries.steps_of(self.conn, [r["id"] for r in rows[:limit]]):
             steps.setdefault(s["run_id"], []).append(s)
+        runs = [to_run(r, steps.get(r["id"], [])) for r in rows]
+        if self.actor.type == "api_key" and not self.actor.has_scope("debtors:read"):
+            # Where a message went is the debtor's contact data: debtors:read reads it.
+            for run in runs:
+                for step in run.steps:
+                    if step.kind in ("send_email", "send_sms") and isinstance(step.detail, dict):
+                        step.detail = {k: v for k, v in step.detail.items() if k != "to"}
         return page(
-            [to_run(r, steps.get(r["id"], [])) for r in rows],
+            runs,
             limit,
             lambda r: (r.id,),
             tenant_id=self.actor.tenant_id,

@@ -426,3 +426,35 @@ async def test_a_run_made_meanwhile_sends_the_whole_batch_back_to_start_over(
     assert sorted(r["account_id"] for r in await runs(client, tenant, flow["id"])) == sorted(
         [first.id, second.id]
     )
+
+
+async def test_where_a_message_went_is_read_by_api_keys_with_debtors_read_alone(
+    client: httpx.AsyncClient, db: Database, tenant: SeededTenant
+) -> None:
+    account = await tenant.account(
+        debtor=DebtorCreate(first_name="Ola", phone="+12125550111", time_zone="America/New_York")
+    )
+    noon = dt.datetime(2026, 12, 30, 12, 0, tzinfo=NEW_YORK).astimezone(dt.UTC)
+    sms = await template(client, tenant, "sms", "Hello {{ debtor.first_name }}")
+    await workflow(client, tenant, "promise.broken", [{"kind": "send_sms", "template_id": sms}])
+    await deliver(db, tenant.id, "promise.broken", broken(account.id))
+    await run_jobs(db, tenant.id, Clock(noon))
+
+    async def step_detail(*scopes: str) -> dict:
+        made = await client.post(
+            "/api/v1/api-keys",
+            json={"name": f"runs {' '.join(scopes)}", "scopes": list(scopes)},
+            headers=tenant.admin.headers,
+        )
+        key = {"Authorization": f"Bearer {made.json()['key']}"}
+        answer = await client.get(f"{API}/accounts/{account.id}/workflow-runs", headers=key)
+        assert answer.status_code == 200, answer.text
+        (run,) = answer.json()["items"]
+        return run["steps"][0]["detail"]
+
+    assert "to" not in await step_detail("accounts:read")
+    assert (await step_detail("accounts:read", "debtors:read"))["to"] == "+12125550111"
+    staff = await client.get(
+        f"{API}/accounts/{account.id}/workflow-runs", headers=tenant.admin.headers
+    )
+    assert staff.json()["items"][0]["steps"][0]["detail"]["to"] == "+12125550111"
