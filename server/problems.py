@@ -152,6 +152,9 @@ def validation_error(
             field = _field_of(item.get("key"), message)
             if field == "data":  # Litestar's name for the whole body
                 field = "body"
+            elif item.get("source") == "header" and field:
+                # Named as the client sent it (Idempotency-Key), not as the handler calls it.
+                field = "-".join(part.capitalize() for part in field.split("_"))
             errors.append({"field": field or "body", "message": _in_words(message)})
     detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors) or str(exc.detail)
     field = errors[0]["field"] if errors else None

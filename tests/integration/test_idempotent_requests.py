@@ -448,3 +448,16 @@ async def test_a_completed_key_records_when_its_response_was_stored(
             "SELECT status, completed_at FROM idempotency_keys WHERE key = $1", key
         )
     assert dict(row) == {"status": "completed", "completed_at": CLAIMED_AT}
+
+
+async def test_over_http_a_long_key_is_refused_naming_the_header(
+    client, tenant: SeededTenant
+) -> None:
+    refused = await client.post(
+        f"/api/v1/accounts/{tenant.accounts[0].id}/payments",
+        json={"amount": "1.00", "currency": "USD"},
+        headers={**tenant.admin.headers, "Idempotency-Key": "k" * 201},
+    )
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["field"] == "Idempotency-Key"
+    assert refused.json()["detail"] == "Idempotency-Key: Expected `str` of length <= 200"
