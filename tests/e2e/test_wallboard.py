@@ -109,6 +109,8 @@ async def test_the_wallboard_follows_the_floor_and_says_when_it_cannot(
     board = page.locator(".wallboard")
     await expect(board).to_have_attribute("data-state", "live")
     await expect(page.locator(".topbar")).to_be_hidden()  # TV mode: no chrome
+    # A screen on the wall cannot scroll: the whole board fits its 1080 pixels.
+    assert await page.evaluate("document.documentElement.scrollHeight") <= TV["height"]
     await tiles_equal_the_api(page, await figures(live_server, tenant))
 
     # A payment through the API is on the board within a second, in the tiles and the feed.
