@@ -104,6 +104,17 @@ class LeanWebSocketProtocol(WebSocketsSansIOProtocol):
         super().handle_connect(event)
         self.request = None  # type: ignore[assignment]  # uvicorn reads it no more
 
+    def data_received(self, data: bytes) -> None:
+        super().data_received(data)
+        if self.conn.handshake_exc is not None and not self.handshake_complete:
+            # A handshake websockets could not read (a request line over 8 KiB, too many or
+            # too long headers): it has written its answer (414, 431, 400), which uvicorn
+            # would leave unsent, holding the connection open for good.
+            for chunk in self.conn.data_to_send():
+                if chunk:
+                    self.transport.write(chunk)
+            self.transport.close()
+
     def send_receive_event_to_app(self) -> None:
         # A text message that is not UTF-8 is the client's fault: close 1007 (invalid
         # payload, RFC 6455 7.4.1) as uvicorn does, without its error line and traceback.

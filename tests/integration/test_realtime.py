@@ -438,3 +438,28 @@ async def test_an_identity_holds_at_most_its_share_of_sockets(settings, tenant, 
             await ws.close()
     finally:
         stop(server)
+
+
+@pytest.mark.parametrize(
+    ("request_line_or_header", "status"),
+    [
+        (f"GET /ws?ticket={'a' * 9000} HTTP/1.1\r\n", b"HTTP/1.1 414"),
+        (f"GET /ws HTTP/1.1\r\nX-Big: {'b' * 9000}\r\n", b"HTTP/1.1 431"),
+    ],
+    ids=["request-line", "header"],
+)
+async def test_a_handshake_too_large_to_read_is_answered_and_closed(
+    live_server: str, request_line_or_header: str, status: bytes
+) -> None:
+    """Not left open with nothing said (the connection held for good)."""
+    host, port = live_server.removeprefix("http://").split(":")
+    reader, writer = await asyncio.open_connection(host, int(port))
+    writer.write(
+        (
+            f"{request_line_or_header}Host: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"
+            "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n"
+        ).encode()
+    )
+    answer = await asyncio.wait_for(reader.read(), 10)  # to the end: the server closes
+    assert answer.startswith(status), answer[:100]
+    writer.close()
