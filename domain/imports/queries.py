@@ -154,21 +154,30 @@ async def refuse_moves(conn: Connection, tenant_id: int) -> list[asyncpg.Record]
     """Take out of the staged batch the rows that would change an existing account's
     currency (its figures and payments are in the one it has) or move it to another debtor
     (its history stays with the one it has): ``row_number, field, reason`` of each."""
+    # Each staged row probes the account by its reference (LIMIT 1 keeps the probe from being
+    # turned into a hash join over all the tenant's accounts, a cost that grows with them).
     return await conn.fetch(
-        """DELETE FROM import_stage s
-        USING accounts a JOIN debtors d ON d.id = a.debtor_id
-        WHERE a.tenant_id = $1 AND a.external_ref = s.account_ref
-          AND (a.currency IS DISTINCT FROM s.currency
-            OR d.external_ref IS DISTINCT FROM s.debtor_ref)
-        RETURNING s.row_number,
-          CASE WHEN a.currency IS DISTINCT FROM s.currency THEN 'currency' ELSE 'debtor_ref'
-          END AS field,
-          CASE WHEN a.currency IS DISTINCT FROM s.currency
+        """WITH moved AS (
+          SELECT s.row_number, a.external_ref, a.currency,
+            coalesce(a.debtor_ref, '#' || a.debtor_id) AS debtor_ref,
+            a.currency IS DISTINCT FROM s.currency AS other_currency
+          FROM import_stage s, LATERAL (
+            SELECT a.external_ref, a.currency, a.debtor_id, d.external_ref AS debtor_ref
+            FROM accounts a JOIN debtors d ON d.id = a.debtor_id
+            WHERE a.tenant_id = $1 AND a.external_ref = s.account_ref LIMIT 1) a
+          WHERE a.currency IS DISTINCT FROM s.currency OR a.debtor_ref IS DISTINCT FROM s.debtor_ref
+        ), gone AS (
+          DELETE FROM import_stage s USING moved m WHERE s.row_number = m.row_number
+        )
+        SELECT row_number,
+          CASE WHEN other_currency THEN 'currency' ELSE 'debtor_ref' END AS field,
+          CASE WHEN other_currency
             THEN format('account %s is in %s: an import does not change an account''s currency',
-              a.external_ref, a.currency)
+              external_ref, currency)
             ELSE format('account %s belongs to debtor %s: an import does not move an account '
-              'to another debtor', a.external_ref, coalesce(d.external_ref, '#' || d.id))
-          END AS reason""",
+              'to another debtor', external_ref, debtor_ref)
+          END AS reason
+        FROM moved ORDER BY row_number""",
         tenant_id,
     )
 
