@@ -21,6 +21,7 @@ from domain.service import Service
 from domain.validation import name_text
 from domain.workflows import conditions, queries, templates
 from domain.workflows.plans import CLOCK_TIME, LOCAL_TIME
+from domain.workflows.runs import hide_addresses, to_run
 from domain.workflows.schemas import (
     EVENT_TRIGGERS,
     UNSET,
@@ -32,7 +33,6 @@ from domain.workflows.schemas import (
     Message,
     RenderedMessage,
     Run,
-    RunStep,
     SendEmail,
     SendSms,
     Step,
@@ -88,38 +88,6 @@ def to_message(row: asyncpg.Record) -> Message:
         created_at=row["created_at"],
         sent_at=row["sent_at"],
         send_at=row["next_attempt_at"] if row["status"] == "queued" else None,
-    )
-
-
-def to_run(row: asyncpg.Record, steps: list[asyncpg.Record] = ()) -> Run:  # type: ignore[assignment]
-    return Run(
-        id=row["id"],
-        workflow_id=row["workflow_id"],
-        workflow_name=row["workflow_name"],
-        version=row["version"],
-        account_id=row["account_id"],
-        account_ref=row["account_ref"],
-        trigger_event_id=row["event_id"],
-        trigger_type=row["trigger_type"],
-        arm=row["arm"],
-        status=row["status"],
-        position=row["position"],
-        resume_at=row["resume_at"],
-        error=row["error"],
-        started_at=row["started_at"],
-        finished_at=row["finished_at"],
-        steps=[
-            RunStep(
-                position=s["position"],
-                kind=s["kind"],
-                outcome=s["outcome"],
-                detail=s["detail"],
-                error=s["error"],
-                started_at=s["started_at"],
-                finished_at=s["finished_at"],
-            )
-            for s in steps
-        ],
     )
 
 
@@ -340,11 +308,7 @@ class WorkflowService(Service):
             steps.setdefault(s["run_id"], []).append(s)
         runs = [to_run(r, steps.get(r["id"], [])) for r in rows]
         if self.actor.type == "api_key" and not self.actor.has_scope("debtors:read"):
-            # Where a message went is the debtor's contact data: debtors:read reads it.
-            for run in runs:
-                for step in run.steps:
-                    if step.kind in ("send_email", "send_sms") and isinstance(step.detail, dict):
-                        step.detail = {k: v for k, v in step.detail.items() if k != "to"}
+            hide_addresses(runs)
         return page(
             runs,
             limit,

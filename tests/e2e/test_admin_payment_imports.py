@@ -131,18 +131,18 @@ async def test_an_admin_imports_a_file_of_payments(
     await expect(preview.locator("thead th")).to_have_text(
         [
             "Row",
+            "Problems",
             "Account reference",
             "Payment reference",
             "Amount",
             "Currency",
             "Date paid",
             "Method",
-            "Problems",
         ]
     )
     iso = (today - dt.timedelta(days=10)).isoformat()
     await expect(preview.locator("tbody tr").first.locator("td")).to_have_text(
-        ["2", first.external_ref, "BANK-1", "120.50", "EUR", iso, "bank_transfer", "ok"]
+        ["2", "ok", first.external_ref, "BANK-1", "120.50", "EUR", iso, "bank_transfer"]
     )
     await expect(preview.locator("tbody tr").nth(1).locator(".row-problems")).to_contain_text(
         "Paid: '75,25' is not a plain decimal"

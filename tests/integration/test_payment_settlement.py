@@ -407,7 +407,7 @@ async def test_a_payment_on_an_account_out_of_sight_is_not_undone(
     async with tenant.db.tenant(tenant.id) as conn:
         with pytest.raises(NotFound) as hidden:
             await PaymentService(conn, tenant.collector.actor).undo(paid.id, "refunded", "")
-    assert hidden.value.detail == f"account {theirs.id} not found"
+    assert hidden.value.detail == f"payment {paid.id} not found"
     assert (await account_json(client, tenant, theirs.id))["balance"] == "1065.00"
 
 

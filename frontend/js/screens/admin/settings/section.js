@@ -10,7 +10,11 @@ import { clearFieldErrors, field, showProblem, uid } from "../../../forms.js";
 function plain(message, form) {
   const bound = /Expected `(?:int|str|array|object)` of (length )?([<>]=) (\d+)/.exec(message)
     || /Expected `(?:int|str)`( length)? ([<>]=) (\d+)/.exec(message);
+  // A form the server names in words ("Expected an https:// address") or, for a form it has
+  // no words for, as its pattern ("Expected `str` matching regex ...").
+  const named = /^Expected (?!`)(.+?)(?: - at `\$[^`]*`)?$/.exec(message);
   if (/matching regex/.test(message)) return form ? `This must be ${form}.` : "This is not in a form the field takes.";
+  if (named) return `This must be ${form || named[1]}.`;
   if (bound) {
     const [, length, op, n] = bound;
     const what = length ? `${n} characters` : n;
