@@ -7,8 +7,16 @@ history and live channel of every channel it names (one Redis call per batch), t
 the rows published, with their positions, and stages what the hand-offs keep, in one
 statement. A batch is three round trips (read, Redis, mark) and no transaction: only the
 relay holding the lock (below) publishes, and a row is marked only once Redis has it.
-The notices that arrive while a batch is out are read afterwards, all at once; each names
-the newest id of its statement, and one for an event already published starts no batch.
+The notices that arrive while a batch is out are read afterwards, all at once.
+
+A notice carries the events of its statement when they are few and small (``_Row``: id,
+tenant, type, channels and frame tail; the outbox's trigger builds them as the read does).
+A trickle of single-event commits then goes out in two round trips a batch (Redis, mark),
+with no read: every committed event reaches the relay either in a notice or by a read,
+because the relay reads the outbox on taking over (after it listens), whenever a notice
+names only an id (a larger statement) or no event, and on every quiet poll. Notices arrive
+in commit order, as a read would find the events. A notice of an event already published
+starts no batch.
 
 When Redis lost the channels' history (restarted empty, flushed), the active relay refills
 it from the outbox before it publishes anything more (``refill``, ``channels/refill.py``).
@@ -37,6 +45,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
+import msgspec
 import structlog
 from prometheus_client import Counter, Gauge, start_http_server
 
@@ -86,6 +95,28 @@ class Handoff:
 
 # After a NOTIFY, how long to wait for more commits before claiming (RELAY_GATHER_MS).
 GATHER_SECONDS = 0.004
+# At most this many events kept from notices while they cannot be published.
+ANNOUNCED_HELD = 10_000
+
+
+class _Row(msgspec.Struct, array_like=True, gc=False):
+    """An unpublished event as the relay publishes it: from a notice (a JSON array of
+    these) or from the outbox (``queries.claim_unpublished``)."""
+
+    id: int
+    tenant_id: int
+    type: str
+    channels: list[str]
+    tail: str  # the frame after its position (``channels.protocol.event_tail``)
+
+    @property
+    def data(self) -> str:
+        """The event's data as JSON text: the end of its tail (the type before it is a JSON
+        string, in which ``,"data":`` cannot appear unescaped)."""
+        return self.tail[self.tail.index(',"data":') + 8 : -1]
+
+
+_read_notice = msgspec.json.Decoder(list[_Row]).decode
 
 
 class Relay:
@@ -113,8 +144,10 @@ class Relay:
         self._wake = asyncio.Event()
         self._conn: Any = None
         # Ids the notices named that no batch has claimed yet (None: a notice without one),
+        # the events notices carried, not yet published (in the order of their commits),
         # and the ids recently claimed (a notice often arrives after its event went out).
         self._pending: set[int | None] = set()
+        self._announced: dict[int, _Row] = {}
         self._claimed: dict[int, None] = {}
         self.published = 0
 
@@ -139,6 +172,22 @@ class Relay:
             self._conn = None
 
     def _notified(self, payload: str) -> None:
+        if payload.startswith("["):
+            try:
+                rows = _read_notice(payload)
+            except msgspec.DecodeError:
+                rows = None  # not one of the trigger's: read the outbox
+            if rows is not None:
+                if len(self._announced) >= ANNOUNCED_HELD:
+                    # Redis away for a while: the outbox keeps them; read them from there.
+                    self._announced.clear()
+                    self._pending.add(None)
+                for row in rows:
+                    if row.id not in self._claimed:
+                        self._announced[row.id] = row
+                if self._announced:
+                    self._wake.set()
+                return
         top = int(payload) if payload.isascii() and payload.isdigit() else None
         if top is not None and top in self._claimed:
             return  # published already: no batch for it
@@ -149,6 +198,7 @@ class Relay:
         for id_ in ids:
             self._claimed[id_] = None
             self._pending.discard(id_)
+            self._announced.pop(id_, None)
         if len(self._claimed) > 20_000:
             for old in list(itertools.islice(self._claimed, 10_000)):
                 del self._claimed[old]
@@ -157,8 +207,10 @@ class Relay:
         backoff = 0.1
         next_prune = time.monotonic()
         check_history = True  # on taking over, and on every quiet poll
+        read = True  # the outbox, rather than only what notices carried: on taking over too
         while True:
             self._wake.clear()
+            read = read or bool(self._pending)
             self._pending.discard(None)
             # Notices read before the claim are of commits it sees: once a batch comes back
             # short, they are answered (their rows claimed, or published by another relay).
@@ -166,24 +218,28 @@ class Relay:
             try:
                 if check_history and not await self.backend.history_complete():
                     await self.refill()
-                count = await self.relay_batch()
+                if read:
+                    count = await self.relay_batch()
+                    if count < self.batch_size:
+                        self._pending -= seen
+                        read = False
+                else:
+                    count = await self.relay_announced()
                 backoff = 0.1
-                if count < self.batch_size:
-                    self._pending -= seen
             except HistoryLost:
-                check_history = True
+                check_history = read = True
                 continue
             except BackendUnavailable as exc:
                 log.warning("redis unavailable; events wait in the outbox", error=str(exc))
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 5.0)
-                check_history = True
+                check_history = read = True
                 continue
             if time.monotonic() >= next_prune:
                 await self.prune()
                 next_prune = time.monotonic() + self.prune_every_seconds
             check_history = False
-            if self._pending:
+            if self._pending or self._announced:
                 self._wake.set()  # notices of events this batch did not hold
             else:
                 self._wake.clear()  # notices only of events this batch published
@@ -193,7 +249,7 @@ class Relay:
                     async with asyncio.timeout(self.poll_seconds):
                         await self._wake.wait()
                 except TimeoutError:
-                    check_history = True
+                    check_history = read = True
                     self._pending.clear()
                 else:
                     # Woken by a commit: let a few more arrive, so that events committed
@@ -202,36 +258,59 @@ class Relay:
                     # rather than one wake-up of this process per commit.
                     _reading(conn, False)
                     await asyncio.sleep(self.gather_seconds)
+                    await _hear(conn)
             if conn.is_closed():  # type: ignore[attr-defined]
                 raise ConnectionError("the relay's database connection was lost")
 
     async def relay_batch(self) -> int:
-        """Publish one batch; returns how many events it held."""
+        """Read one batch from the outbox and publish it; returns how many events it held."""
         async with self._batch() as (conn, lock):
-            rows = await queries.claim_unpublished(conn, self.batch_size, lock=lock)
-            if not rows:
-                return 0
-            publications = [
-                Publication(names.scoped(row["tenant_id"], channel), row["tail"])
-                for row in rows
-                for channel in row["channels"]
+            rows = [
+                _Row(r["id"], r["tenant_id"], r["type"], r["channels"], r["tail"])
+                for r in await queries.claim_unpublished(conn, self.batch_size, lock=lock)
             ]
-            started = time.time()
-            # Raises HistoryLost (and the batch waits) while the history is to be refilled.
-            positions = await self.backend.publish(publications)
-            ids = [row["id"] for row in rows]
-            kept = iter(await self._mark(conn, rows, ids, _per_row(rows, positions)))
-            staged = [next(kept) if h.stage is not None else None for h in self.handoffs]
+            staged = await self._publish(conn, rows)
+        return await self._handed_off(rows, staged)
+
+    async def relay_announced(self) -> int:
+        """Publish the events notices carried (as many as a batch holds), without reading
+        the outbox; returns how many."""
+        rows = list(itertools.islice(self._announced.values(), self.batch_size))
+        async with self._batch() as (conn, _lock):
+            staged = await self._publish(conn, rows)
+        return await self._handed_off(rows, staged)
+
+    async def _publish(self, conn: Any, rows: list[_Row]) -> list[list[int] | None]:
+        """Publish ``rows`` and mark them published; what each hand-off staged of them."""
+        if not rows:
+            return []
+        publications = [
+            Publication(names.scoped(row.tenant_id, channel), row.tail.encode())
+            for row in rows
+            for channel in row.channels
+        ]
+        started = time.time()
+        # Raises HistoryLost (and the batch waits) while the history is to be refilled.
+        positions = await self.backend.publish(publications)
+        ids = [row.id for row in rows]
+        kept = iter(await self._mark(conn, rows, ids, _per_row(rows, positions)))
         self._remember(ids)
         RELAYED.inc(len(rows))
         BATCHES.inc()
         LAG.set(time.time() - started)
         self.published += len(rows)
+        return [next(kept) if h.stage is not None else None for h in self.handoffs]
+
+    async def _handed_off(self, rows: list[_Row], staged: list[list[int] | None]) -> int:
+        """Kick each hand-off's job for the tenants whose events it wants (once the batch
+        is committed); returns how many events the batch held."""
+        if not rows:
+            return 0
         for handoff, kept in zip(self.handoffs, staged, strict=True):
             tenants = (
                 kept
                 if kept is not None
-                else sorted({r["tenant_id"] for r in rows if handoff.wants(r["type"], r["data"])})
+                else sorted({r.tenant_id for r in rows if handoff.wants(r.type, r.data)})
             )
             if tenants:
                 try:
@@ -242,7 +321,7 @@ class Relay:
         return len(rows)
 
     async def _mark(
-        self, conn: Any, rows: Sequence[Any], ids: list[int], positions: list[str]
+        self, conn: Any, rows: Sequence[_Row], ids: list[int], positions: list[str]
     ) -> list[list[int]]:
         """Mark the batch published and stage its hand-offs (one statement). An event a
         hand-off cannot stage (a value its table refuses) would fail that statement on every
@@ -266,7 +345,7 @@ class Relay:
                 log.error(
                     "an event was published without its hand-offs: they refused it",
                     outbox_id=id_,
-                    type=row["type"],
+                    type=row.type,
                     error=str(exc),
                 )
                 STAGE_REFUSED.inc()
@@ -349,12 +428,22 @@ def _reading(conn: Any, on: bool) -> None:
         (transport.resume_reading if on else transport.pause_reading)()
 
 
-def _per_row(rows: Sequence[Any], positions: list[str]) -> list[str]:
+async def _hear(conn: Any) -> None:
+    """Read the notices held in the listening socket now, rather than after the batch:
+    one turn of the loop reads them (asyncpg schedules each listener call), the next runs
+    the calls. A notice read later is not lost; its events wait for the next batch."""
+    _reading(conn, True)
+    await asyncio.sleep(0)
+    await asyncio.sleep(0)
+    _reading(conn, False)
+
+
+def _per_row(rows: Sequence[_Row], positions: list[str]) -> list[str]:
     """Each row's positions on its channels, space-separated, in the order published."""
     out = []
     at = 0
     for row in rows:
-        count = len(row["channels"])
+        count = len(row.channels)
         out.append(" ".join(positions[at : at + count]))
         at += count
     return out

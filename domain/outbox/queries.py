@@ -62,10 +62,12 @@ async def wait_for_lock(conn: Connection, key: int) -> None:
 
 
 # ``tail``: the event's frame after its position, as ``channels.protocol.event_tail``
-# writes it, built here so that the relay does no work of its own for each event.
-_UNPUBLISHED = """SELECT id, tenant_id, type, channels, data::text AS data,
-  convert_to('","id":"' || event_id::text || '","type":' || to_json(type)::text
-    || ',"data":' || data::text || '}', 'UTF8') AS tail
+# writes it, built here so that the relay does no work of its own for each event. The
+# outbox's notice builds it the same way for the events it carries (``outbox_notify()``,
+# migration 2026-12-02T19:00).
+_UNPUBLISHED = """SELECT id, tenant_id, type, channels,
+  '","id":"' || event_id::text || '","type":' || to_json(type)::text
+    || ',"data":' || data::text || '}' AS tail
 FROM outbox WHERE published_at IS NULL ORDER BY id LIMIT $1"""
 
 

@@ -14,9 +14,9 @@ from channels import names
 from channels.protocol import NO_POSITION, event_tail
 from domain.accounts.schemas import AccountUpdate
 from domain.accounts.service import AccountService
-from domain.db import Database
+from domain.db import Database, connect
 from domain.outbox import queries
-from tasks.relay import Handoff, Relay
+from tasks.relay import Handoff, Relay, _Row
 from tests.factories import SeededTenant
 
 
@@ -99,14 +99,89 @@ async def test_the_claim_builds_each_frame_tail_as_the_protocol_writes_it(
             )
             rows = await queries.claim_unpublished(conn, 10_000)
             [row] = [r for r in rows if r["tenant_id"] == tenant.id and r["type"].startswith("odd")]
-            assert row["tail"] == event_tail(str(event_id), 'odd "type"\té', stored.encode())
-            assert msgspec.json.decode(b'{"pos":"1-0' + row["tail"]) == {
+            tail = row["tail"].encode()
+            assert tail == event_tail(str(event_id), 'odd "type"\té', stored.encode())
+            assert msgspec.json.decode(b'{"pos":"1-0' + tail) == {
                 "pos": "1-0",
                 "id": str(event_id),
                 "type": 'odd "type"\té',
                 "data": data,
             }
             raise _Undo
+
+
+async def test_a_small_statements_notice_carries_its_events_as_the_claim_reads_them(
+    db: Database, tenant: SeededTenant
+) -> None:
+    """The outbox's notice carries each event of a statement of up to 16 events, its tail
+    byte for byte what the claim reads; a 17th event, or a notice that would pass 7,900
+    bytes, leaves only the newest id for the relay to read."""
+    notices: asyncio.Queue[str] = asyncio.Queue()
+    data = {"note": 'a "quoted" \\ back\\slash\t\n', "name": "Zoë 𝄞 ✓", "x": [1, None]}
+
+    async def insert(conn, count: int, payload: dict) -> list[int]:  # type: ignore[no-untyped-def]
+        return [
+            r["id"]
+            for r in await conn.fetch(
+                """INSERT INTO outbox (tenant_id, event_id, type, channels, data, occurred_at)
+                SELECT $1, gen_random_uuid(), 'test.notice', $2, $3, now()
+                FROM generate_series(1, $4) RETURNING id""",
+                tenant.id,
+                ["wallboard", "account:7"],
+                payload,
+                count,
+            )
+        ]
+
+    def heard_one(*args: object) -> None:
+        notices.put_nowait(str(args[-1]))
+
+    listening = await connect(db.system_dsn)
+    try:
+        await listening.add_listener("recoup_outbox", heard_one)
+        conn = await connect(db.system_dsn)
+        try:
+            ids = {}
+            for name, count, payload in (
+                ("one", 1, data),
+                ("sixteen", 16, {"n": 1}),
+                ("seventeen", 17, {"n": 1}),
+                ("large", 1, {"text": "x" * 7_800}),
+            ):
+                async with conn.transaction():
+                    ids[name] = await insert(conn, count, payload)
+            tails = {
+                r["id"]: event_tail(str(r["event_id"]), r["type"], r["data"].encode()).decode()
+                for r in await conn.fetch(
+                    "SELECT id, event_id, type, data::text AS data FROM outbox WHERE id = ANY($1)",
+                    [id_ for made in ids.values() for id_ in made],
+                )
+            }
+        finally:
+            await conn.close()
+        heard = []
+        while len(heard) < 4:  # other tests' commits are heard too
+            notice = await asyncio.wait_for(notices.get(), 5)
+            first = notice.lstrip("[").split(",", 1)[0]
+            if first.isdigit() and int(first) in tails:
+                heard.append(notice)
+    finally:
+        await listening.close()
+
+    one = msgspec.json.decode(heard[0], type=list[_Row])
+    [row] = one
+    assert (row.id, row.tenant_id, row.type, row.channels) == (
+        ids["one"][0],
+        tenant.id,
+        "test.notice",
+        ["wallboard", "account:7"],
+    )
+    assert row.tail == tails[row.id]
+    assert msgspec.json.decode(row.data) == data
+    assert [r.id for r in msgspec.json.decode(heard[1], type=list[_Row])] == ids["sixteen"]
+    assert all(r.tail == tails[r.id] for r in msgspec.json.decode(heard[1], type=list[_Row]))
+    assert heard[2] == str(max(ids["seventeen"]))
+    assert heard[3] == str(ids["large"][0])
 
 
 async def test_the_mark_runs_each_stage_once_and_says_which_tenants_each_kept(
@@ -181,7 +256,8 @@ async def test_an_event_a_hand_off_refuses_holds_up_no_other(db: Database, tenan
                 for event_type in ("test.fine", "test.refused", "test.fine")
             ]
             ids = [r["id"] for r in rows]
-            staged = await relay._mark(conn, rows, ids, ["", "", ""])
+            batch = [_Row(r["id"], tenant.id, r["type"], [], "") for r in rows]
+            staged = await relay._mark(conn, batch, ids, ["", "", ""])
             assert staged == [[tenant.id]]
             published = await conn.fetchval(
                 "SELECT count(*) FROM outbox WHERE id = ANY($1) AND published_at IS NOT NULL",

@@ -9,8 +9,10 @@ import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
+import msgspec
+
 from channels import names
-from tasks.relay import Relay, _channels_of, _per_row
+from tasks.relay import ANNOUNCED_HELD, Relay, _channels_of, _per_row, _Row
 
 
 async def rows(items: list[tuple[int, str, str]]) -> AsyncIterator[dict[str, Any]]:
@@ -46,7 +48,7 @@ async def test_each_channel_keeps_its_newest_and_the_one_before_as_predecessor()
 
 
 def test_positions_go_back_to_their_rows_in_channel_order() -> None:
-    batch = [{"channels": ["a", "b"]}, {"channels": []}, {"channels": ["c"]}]
+    batch = [_Row(n, 1, "t", channels, "") for n, channels in enumerate((["a", "b"], [], ["c"]))]
     assert _per_row(batch, ["1-0", "1-1", "2-0"]) == ["1-0 1-1", "", "2-0"]
 
 
@@ -111,3 +113,91 @@ async def test_a_notice_of_an_event_another_relay_published_costs_one_batch() ->
         running.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await running
+
+
+def _notice(*ids: int) -> str:
+    tail = '","id":"e","type":"account.updated","data":{"type":"x,\\"data\\":1","n":2}}'
+    return msgspec.json.encode(
+        [[id_, 1, "account.updated", ["wallboard"], tail] for id_ in ids]
+    ).decode()
+
+
+def test_a_notice_that_carries_events_keeps_them_to_publish_unless_published() -> None:
+    relay = Relay(None, None)  # type: ignore[arg-type]
+    relay._remember([4])
+    relay._notified(_notice(4, 5, 6))
+    assert relay._wake.is_set()
+    assert list(relay._announced) == [5, 6]
+    assert relay._pending == set()
+    assert msgspec.json.decode(relay._announced[5].data) == {"type": 'x,"data":1', "n": 2}
+    relay._remember([5, 6])
+    assert relay._announced == {}
+    relay._wake.clear()
+    relay._notified(_notice(6))  # heard after its event went out
+    assert not relay._wake.is_set()
+    relay._notified("[not what the trigger writes")
+    assert relay._pending == {None}  # the outbox is read instead
+
+
+async def test_events_a_notice_carries_go_out_without_a_read_and_an_id_is_read() -> None:
+    """On taking over the relay reads the outbox; then the events notices carry go out
+    without one, and a notice naming only an id (a larger statement) brings a read."""
+
+    class Listening:
+        def is_closed(self) -> bool:
+            return False
+
+    class WholeHistory:
+        async def history_complete(self) -> bool:
+            return True
+
+    relay = Relay(None, WholeHistory(), poll_seconds=60, gather_seconds=0)  # type: ignore[arg-type]
+    reads: list[int] = []
+    announced: list[list[int]] = []
+
+    async def read() -> int:
+        reads.append(1)
+        relay._remember(list(relay._announced))
+        return 0
+
+    async def publish_announced() -> int:
+        ids = list(relay._announced)
+        announced.append(ids)
+        relay._remember(ids)
+        return len(ids)
+
+    async def prune() -> None:
+        pass
+
+    relay.relay_batch = read  # type: ignore[method-assign]
+    relay.relay_announced = publish_announced  # type: ignore[method-assign]
+    relay.prune = prune  # type: ignore[method-assign]
+    running = asyncio.create_task(relay._loop(Listening()))
+    try:
+        await asyncio.sleep(0.05)
+        assert (len(reads), announced) == (1, [])  # on taking over
+        relay._notified(_notice(7))
+        await asyncio.sleep(0.05)
+        relay._notified(_notice(8, 9))
+        await asyncio.sleep(0.05)
+        assert (len(reads), announced) == (1, [[7], [8, 9]])
+        relay._notified("10")
+        await asyncio.sleep(0.05)
+        assert (len(reads), announced) == (2, [[7], [8, 9]])
+        relay._notified(_notice(11))
+        await asyncio.sleep(0.05)
+        assert (len(reads), announced) == (2, [[7], [8, 9], [11]])
+    finally:
+        running.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await running
+
+
+def test_events_kept_from_notices_are_bounded_and_then_read_from_the_outbox() -> None:
+    relay = Relay(None, None)  # type: ignore[arg-type]
+    relay._notified(_notice(*range(1, ANNOUNCED_HELD + 1)))
+    assert len(relay._announced) == ANNOUNCED_HELD
+    assert relay._pending == set()
+    relay._notified(_notice(ANNOUNCED_HELD + 1))
+    assert list(relay._announced) == [ANNOUNCED_HELD + 1]
+    assert relay._pending == {None}  # the ones let go are read from the outbox
