@@ -152,7 +152,8 @@ async def run(args: argparse.Namespace, base: str, database_url: str, relay_pid:
         if len(latencies) >= total:
             break
         await asyncio.sleep(0.05)
-    user, system = (after - before for after, before in zip(cpu_seconds(relay_pid), cpu_start))
+    now = cpu_seconds(relay_pid)
+    user, system = now[0] - cpu_start[0], now[1] - cpu_start[1]
     cpu = user + system
     batched = batches() - batches_start
     receiver.cancel()

@@ -3,7 +3,7 @@ import "../components/rc-money.js";
 import { api } from "./api.js";
 import { h, problemBox } from "./dom.js";
 import { realtime } from "./realtime.js";
-import { refresh, signOut } from "./session.js";
+import { mayBeSignedIn, refresh, signOut } from "./session.js";
 import { accountScreen } from "./screens/account.js";
 import { accountsScreen } from "./screens/accounts.js";
 import { adminScreen } from "./screens/admin.js";
@@ -55,6 +55,7 @@ const HOME = { collector: "/queue", supervisor: "/wallboard" };
 
 async function start() {
   try {
+    if (!mayBeSignedIn()) throw new Error("not signed in");
     await refresh();
   } catch {
     location.replace(`/login?next=${encodeURIComponent(location.pathname + location.search)}`);

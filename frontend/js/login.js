@@ -1,4 +1,4 @@
-import { ProblemError, SIGNED_OUT_NOTE, refresh, signIn } from "./session.js";
+import { ProblemError, SIGNED_OUT_NOTE, mayBeSignedIn, refresh, signIn } from "./session.js";
 
 const form = document.querySelector("#login-form");
 const problem = document.querySelector("#login-problem");
@@ -6,7 +6,7 @@ const note = document.querySelector("#login-note");
 const button = form.querySelector("button[type=submit]");
 
 // Already signed in (a valid session cookie)? Go straight to the app.
-refresh().then(() => location.replace(next()), () => {});
+if (mayBeSignedIn()) refresh().then(() => location.replace(next()), () => {});
 
 // Signed out on purpose a moment ago (a new password, signing out everywhere): said once.
 const why = sessionStorage.getItem(SIGNED_OUT_NOTE);

@@ -91,6 +91,13 @@ export function refresh() {
   return refreshing;
 }
 
+// Whether this browser holds a session to refresh: the server keeps a cookie beside the
+// HttpOnly refresh token that says so (and nothing more), so that a visitor who never
+// signed in is not sent to ask, and refused.
+export function mayBeSignedIn() {
+  return document.cookie.split(";").some((c) => c.trim() === "recoup_signed_in=1");
+}
+
 export async function token() {
   if (!accessToken || Date.now() > expiresAt) await refresh();
   return accessToken;

@@ -4,7 +4,10 @@ API clients send and receive the refresh token in JSON. Browsers ask for a cooki
 session (header ``X-Recoup-Session: cookie``): the refresh token then lives only in
 an HttpOnly, SameSite=Strict cookie scoped to this path, where no script can read
 it; refreshing with that cookie needs the same header, which a cross-site form
-cannot send, and a same-origin ``Origin`` when the browser sends one.
+cannot send, and a same-origin ``Origin`` when the browser sends one. Beside it, a cookie
+that holds no secret (``recoup_signed_in=1``, readable by the pages, for the same time)
+tells the sign-in page and the app frame whether there is a session to refresh at all, so
+that a visitor who never signed in costs no refused request.
 """
 
 from __future__ import annotations
@@ -27,12 +30,14 @@ from domain.auth.tokens import API_KEY_PREFIX
 from domain.errors import Forbidden, RecoupError, Unauthenticated
 from server.auth.ratelimit import client_address
 from server.observability import request_id_of
+from server.problems import recoup_error
 from server.resources import Resources
 
 log = structlog.get_logger("recoup.auth")
 
 AUTH_PATH = "/api/v1/auth"
 REFRESH_COOKIE = "recoup_refresh"
+SIGNED_IN_COOKIE = "recoup_signed_in"
 SESSION_HEADER = "x-recoup-session"
 
 
@@ -68,16 +73,29 @@ def _check_same_origin(request: Request[Any, Any, Any]) -> None:
         raise Forbidden("cross-origin requests may not use the session cookie")
 
 
-def _cookie(request: Request[Any, Any, Any], value: str, max_age: int) -> Cookie:
-    return Cookie(
-        key=REFRESH_COOKIE,
-        value=value,
-        path=AUTH_PATH,
-        httponly=True,
-        secure=_resources(request).settings.cookie_secure,
-        samesite="strict",
-        max_age=max_age,
-    )
+def _cookies(request: Request[Any, Any, Any], refresh: str, max_age: int) -> list[Cookie]:
+    """The session's cookies: the refresh token (HttpOnly, for the auth routes only) and
+    the hint that a session exists (for the pages' scripts); with ``max_age`` 0, gone."""
+    secure = _resources(request).settings.cookie_secure
+    return [
+        Cookie(
+            key=REFRESH_COOKIE,
+            value=refresh,
+            path=AUTH_PATH,
+            httponly=True,
+            secure=secure,
+            samesite="strict",
+            max_age=max_age,
+        ),
+        Cookie(
+            key=SIGNED_IN_COOKIE,
+            value="1" if max_age else "",
+            path="/",
+            secure=secure,
+            samesite="strict",
+            max_age=max_age,
+        ),
+    ]
 
 
 class AuthController(Controller):
@@ -121,7 +139,7 @@ class AuthController(Controller):
     )
     async def refresh(
         self, request: Request[Any, Any, Any], data: JSONBody[RefreshRequest | None] = None
-    ) -> Response[AccessToken]:
+    ) -> Response[Any]:
         token = data.refresh_token if data and data.refresh_token else None
         from_cookie = False
         if token is None:
@@ -138,9 +156,11 @@ class AuthController(Controller):
         try:
             tokens = await _resources(request).auth.refresh(token)
         except RecoupError as exc:
-            if from_cookie:
-                exc.headers["Set-Cookie"] = _cookie(request, "", 0).to_header(header="")
-            raise
+            if not from_cookie:
+                raise
+            refused = recoup_error(request, exc)
+            refused.cookies = _cookies(request, "", 0)  # the browser's session is over
+            return refused
         return self._tokens(request, tokens.access_token, tokens.refresh_token, tokens.expires_in)
 
     @post(
@@ -179,7 +199,7 @@ class AuthController(Controller):
                     )
                 )
         response: Response[None] = Response(None, status_code=HTTP_204_NO_CONTENT)
-        response.set_cookie(_cookie(request, "", 0))
+        response.cookies = _cookies(request, "", 0)
         return response
 
     @staticmethod
@@ -192,7 +212,7 @@ class AuthController(Controller):
             return Response(
                 AccessToken(access_token=access, expires_in=expires_in),
                 headers=headers,
-                cookies=[_cookie(request, refresh, ttl)],
+                cookies=_cookies(request, refresh, ttl),
             )
         return Response(
             AccessToken(access_token=access, refresh_token=refresh, expires_in=expires_in),

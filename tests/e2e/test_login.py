@@ -54,6 +54,37 @@ async def test_demo_admin_signs_in_and_sees_the_app_frame(
     await expect(page).to_have_url(f"{live_server}/login?next=%2F")
 
 
+async def test_a_visitor_who_never_signed_in_meets_no_refused_request(
+    page: Page, live_server: str, demo
+) -> None:
+    """The sign-in page and the app frame ask to refresh a session only when the browser
+    holds one: a first visit logs no error in the console and no 401."""
+    complaints: list[str] = []
+    page.on("console", lambda m: complaints.append(m.text) if m.type == "error" else None)
+    page.on(
+        "response",
+        lambda r: complaints.append(f"{r.status} {r.url}") if r.status >= 400 else None,
+    )
+    await page.goto(f"{live_server}/accounts")
+    await expect(page).to_have_url(f"{live_server}/login?next=%2Faccounts")
+    await expect(page.get_by_role("button", name="Sign in")).to_be_visible()
+    await page.reload()
+    await expect(page.get_by_role("button", name="Sign in")).to_be_visible()
+    assert complaints == []
+    await page.get_by_label("E-mail").fill("admin@demo.test")
+    await page.get_by_label("Password").fill(DEMO_PASSWORD)
+    await page.get_by_role("button", name="Sign in").click()
+    await expect(page).to_have_url(f"{live_server}/accounts")
+    await expect(page.locator("#who")).to_contain_text("Ada Admin")
+    assert "recoup_signed_in=1" in await page.evaluate("document.cookie")
+    await page.get_by_role("button", name="Sign out").click()
+    await expect(page).to_have_url(f"{live_server}/login")
+    assert "recoup_signed_in" not in await page.evaluate("document.cookie")
+    await page.goto(f"{live_server}/login")
+    await expect(page.get_by_role("button", name="Sign in")).to_be_visible()
+    assert complaints == []
+
+
 async def test_wrong_password_shows_the_reason(page: Page, live_server: str, demo) -> None:
     await sign_in(page, live_server, "admin@demo.test", "not the password")
     alert = page.get_by_role("alert")

@@ -148,9 +148,14 @@ async def test_browser_session_keeps_refresh_token_in_an_httponly_cookie(
     response = await login(client, tenant.collector.email, headers=session)
     assert response.status_code == 200
     assert "refresh_token" not in response.json()
-    cookie = response.headers["set-cookie"]
+    refresh_cookie, hint = response.headers.get_list("set-cookie")
     for part in ("recoup_refresh=", "HttpOnly", "Path=/api/v1/auth", "SameSite=Strict"):
-        assert part.lower() in cookie.lower(), cookie
+        assert part.lower() in refresh_cookie.lower(), refresh_cookie
+    # Beside it, for the pages' scripts, only that a session exists.
+    assert hint.startswith("recoup_signed_in=1;"), hint
+    assert "path=/;" in hint.lower(), hint
+    assert "samesite=strict" in hint.lower(), hint
+    assert "httponly" not in hint.lower(), hint
     refreshed = await client.post(REFRESH, headers=session)
     assert refreshed.status_code == 200, refreshed.text
     assert "access_token" in refreshed.json()
@@ -168,7 +173,27 @@ async def test_browser_session_keeps_refresh_token_in_an_httponly_cookie(
     assert same.status_code == 200, same.text
     out = await client.post(LOGOUT, headers=session)
     assert out.status_code == 204
-    assert (await client.post(REFRESH, headers=session)).status_code == 401
+    assert [c.split(";")[0] for c in out.headers.get_list("set-cookie")] == [
+        'recoup_refresh=""',
+        'recoup_signed_in=""',
+    ]
+    assert not client.cookies
+    client.cookies.clear()
+
+
+async def test_a_refused_cookie_refresh_ends_both_cookies(client, tenant: SeededTenant) -> None:
+    session = {"X-Recoup-Session": "cookie"}
+    assert (await login(client, tenant.collector.email, headers=session)).status_code == 200
+    old = client.cookies["recoup_refresh"]
+    assert (await client.post(REFRESH, headers=session)).status_code == 200
+    client.cookies.set("recoup_refresh", old, path="/api/v1/auth")  # used once already
+    refused = await client.post(REFRESH, headers=session)
+    assert refused.status_code == 401
+    assert refused.headers["content-type"] == "application/problem+json"
+    assert [c.split(";")[0] for c in refused.headers.get_list("set-cookie")] == [
+        'recoup_refresh=""',
+        'recoup_signed_in=""',
+    ]
     client.cookies.clear()
 
 
