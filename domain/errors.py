@@ -66,3 +66,9 @@ class RateLimited(RecoupError):
     def __init__(self, detail: str, *, retry_after: int) -> None:
         super().__init__(detail, retry_after=retry_after)
         self.headers["Retry-After"] = str(retry_after)
+
+
+class UnsupportedMediaType(RecoupError):
+    status = 415
+    slug = "unsupported-media-type"
+    title = "Unsupported media type"

@@ -19,7 +19,7 @@ import msgspec.inspect as mi
 from litestar import Request
 from litestar.exceptions import SerializationException
 
-from domain.errors import InvalidInput
+from domain.errors import InvalidInput, UnsupportedMediaType
 from domain.money import parse_decimal
 from domain.validation import check_json, json_path
 
@@ -102,10 +102,24 @@ def _body_type(annotation: Any) -> mi.Type:
     return mi.type_info(annotation)
 
 
+def _is_json(content_type: str) -> bool:
+    kind = content_type.partition(";")[0].strip().lower()
+    return kind == "application/json" or (
+        kind.startswith("application/") and kind.endswith("+json")
+    )
+
+
 class RecoupRequest(Request[Any, Any, Any]):
-    """A request whose JSON body is refused when PostgreSQL could not take it as meant."""
+    """A request whose JSON body is refused when PostgreSQL could not take it as meant, or
+    when it does not say it is JSON (a form or text a page on another site could send)."""
 
     async def json(self) -> Any:
+        content_type = self.headers.get("content-type", "")
+        if not _is_json(content_type) and (await self.body()).strip():
+            said = content_type.partition(";")[0].strip() or "no Content-Type"
+            raise UnsupportedMediaType(
+                f"send the body as JSON with Content-Type: application/json (it was {said})"
+            )
         try:
             value = await super().json()
         except RecursionError:

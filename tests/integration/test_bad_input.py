@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import httpx
+import msgspec
 import pytest
 
 from tests.factories import SeededTenant
@@ -198,3 +199,29 @@ async def test_head_is_get_without_the_body(live_server: str, tenant: SeededTena
         refused = await http.head("/api/v1/auth/login")
         assert refused.status_code == 405
         assert "POST" in refused.headers["allow"]
+
+
+async def test_a_body_that_does_not_say_it_is_json_is_415_and_writes_nothing(
+    client, tenant: SeededTenant
+) -> None:
+    """A form or text (what a page on another site can post without asking) is refused,
+    whatever it holds; JSON said as such, with a charset or as a +json type, is read."""
+    before = await counts(tenant)
+    body = msgspec.json.encode(valid_account())
+    for content_type in (None, "text/plain", "application/x-www-form-urlencoded", "text/json"):
+        headers = dict(tenant.admin.headers)
+        headers.pop("Content-Type", None)
+        if content_type:
+            headers["Content-Type"] = content_type
+        response = await client.post("/api/v1/accounts", content=body, headers=headers)
+        assert response.status_code == 415, (content_type, response.text)
+        assert response.headers["content-type"].startswith(PROBLEM)
+        detail = response.json()["detail"]
+        assert detail.startswith("send the body as JSON with Content-Type: application/json")
+        assert (content_type or "no Content-Type") in detail
+    assert await counts(tenant) == before
+    for content_type in ("application/json; charset=utf-8", "application/merge-patch+json"):
+        headers = {**tenant.admin.headers, "Content-Type": content_type}
+        body = msgspec.json.encode(valid_account(external_ref=f"CT-{content_type[-5:]}"))
+        response = await client.post("/api/v1/accounts", content=body, headers=headers)
+        assert response.status_code == 201, (content_type, response.text)
