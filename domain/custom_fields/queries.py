@@ -17,7 +17,7 @@ _BUMP = {"account": ", version = t.version + 1", "debtor": ""}
 _TEXT = "jsonb_typeof(v) = 'string'"
 SATISFIES: dict[str, str] = {
     "string": f"{_TEXT} AND length(v #>> '{{}}') <= 1000",
-    "number": "jsonb_typeof(v) = 'number'",
+    "number": "jsonb_typeof(v) = 'number' AND abs(v::numeric) < 1e15",
     "boolean": "jsonb_typeof(v) = 'boolean'",
     "date": f"{_TEXT} AND (v #>> '{{}}') ~ '^[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}$'"
     " AND pg_input_is_valid(v #>> '{}', 'date')",

@@ -29,10 +29,15 @@ import msgspec
 
 from domain.custom_fields.schemas import CustomField
 from domain.errors import InvalidInput
-from domain.validation import check_email, phone_e164
+from domain.validation import check_email, check_json, phone_e164
 from domain.workflows.conditions import EVALUATION_ERRORS, compiled, minor_units
 
 MAX_TEXT = 1000
+# A number field holds magnitudes under 10^15: every such integer is exact in JSON, and a
+# figure typed or imported is refused before it is expanded (``1e300000`` would be a
+# 300,000-digit integer).
+MAX_NUMBER_DIGITS = 15
+_NUMBER_LIMIT = 10**MAX_NUMBER_DIGITS
 URL = re.compile(r"^https?://[^\s/?#@]+(?:[/?#]\S*)?$", re.IGNORECASE)
 MAX_URL = 2000
 DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
@@ -61,6 +66,8 @@ def check_value(field: CustomField, value: Any, *, path: str, region: str | None
             raise refuse("a number")
         if isinstance(value, float) and not math.isfinite(value):
             raise refuse("a finite number")
+        if abs(value) >= _NUMBER_LIMIT:
+            raise refuse(f"a number of at most {MAX_NUMBER_DIGITS} digits before the point")
         return value
     if kind == "boolean":
         if not isinstance(value, bool):
@@ -128,6 +135,12 @@ def from_text(field: CustomField, text: str, *, path: str, region: str | None = 
             raise InvalidInput(f"{text[:40]!r} is not a number", field=path) from None
         if not number.is_finite():
             raise InvalidInput(f"{text[:40]!r} is not a number", field=path)
+        if number and number.adjusted() >= MAX_NUMBER_DIGITS:
+            raise InvalidInput(
+                f"{text[:40]!r} is not a number of at most {MAX_NUMBER_DIGITS} digits "
+                "before the point",
+                field=path,
+            )
         if number == number.to_integral_value():
             value = int(number)
         else:
@@ -159,10 +172,13 @@ def from_text(field: CustomField, text: str, *, path: str, region: str | None = 
 
 
 def _json(text: str, path: str) -> Any:
+    """A cell's JSON, held to what the API holds a body to (no NUL, not too deep)."""
     try:
-        return msgspec.json.decode(text)
+        value = msgspec.json.decode(text)
     except msgspec.DecodeError:
         raise InvalidInput(f"{text[:40]!r} is not JSON", field=path) from None
+    check_json(value, field=path)
+    return value
 
 
 def merged(stored: Mapping[str, Any], sent: Mapping[str, Any]) -> dict[str, Any]:

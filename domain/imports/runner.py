@@ -25,6 +25,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import msgspec
 import structlog
 
@@ -64,6 +65,26 @@ Progress = Callable[[Import, int], None]
 
 class ImportMoved(RuntimeError):
     """Another run of the same import wrote a batch since this one read its position."""
+
+
+# What the database (or the driver, encoding a value) may still refuse of rows that passed
+# every check: the batch is then written in halves until the row stands alone, and that row
+# is rejected with the refusal's reason; the rest of the batch is written as ever.
+_REFUSED = (
+    asyncpg.DataError,
+    asyncpg.IntegrityConstraintViolationError,
+    ValueError,
+    OverflowError,
+)
+# More rows refused this way in one import than this says something is wrong with all of
+# them, not with a few: the import ends, failed, with the reason.
+MAX_REFUSED_ALONE = 100
+
+
+class _RefusedThroughout(Exception):
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
 
 
 class _Batch:
@@ -139,6 +160,8 @@ async def run_import(
                 on_progress(current, total)
     except FileRefused as exc:  # the file changed under us since the first pass
         return await _finish(db, tenant_id, import_id, "failed", exc.detail, on_progress, total)
+    except _RefusedThroughout as exc:
+        return await _finish(db, tenant_id, import_id, "failed", exc.reason, on_progress, total)
     finally:
         # A write that failed leaves a read under way: let it end before the file is let go.
         if not ahead.done():
@@ -209,6 +232,13 @@ class _BatchReader:
         return batch if batch.read else None
 
 
+def _refusal(exc: BaseException) -> str:
+    """What the database said of a row, for the rejected rows' file."""
+    detail = getattr(exc, "detail", None)
+    said = str(exc).strip() or type(exc).__name__
+    return f"the database refused it: {said}" + (f" ({detail})" if detail else "")
+
+
 async def give_up(db: Database, tenant_id: int, import_id: int, reason: str) -> Import:
     """End the import as failed, saying ``reason`` (the sweep's, for one that stops every
     time it is run)."""
@@ -262,6 +292,7 @@ class _Writer:
         self.clock = clock
         self.done = done
         self.columns = columns
+        self.refused_alone = 0
         mapped = mapping.columns.keys()
         entities = {entity for entity, _ in custom_columns(mapping).values()}
         debtor_fields = [f for f in DEBTOR_FIELDS if f in mapped]
@@ -306,6 +337,36 @@ class _Writer:
         return accounts[0], accounts[1], refused, changed
 
     async def write(self, batch: _Batch) -> Import:
+        """Write ``batch``; a row the database refuses is found by halves and rejected."""
+        try:
+            return await self._write(batch)
+        except _REFUSED as exc:
+            if not batch.records:
+                raise
+            if len(batch.records) > 1:
+                half = len(batch.records) // 2
+                first, second = _Batch(), _Batch()
+                first.records, second.records = batch.records[:half], batch.records[half:]
+                first.errors, first.rejected = batch.errors, batch.rejected
+                second.read = len(second.records)
+                first.read = batch.read - second.read
+                await self.write(first)
+                return await self.write(second)
+            row = batch.records[0][0]
+            reason = _refusal(exc)
+            self.refused_alone += 1
+            if self.refused_alone > MAX_REFUSED_ALONE:
+                raise _RefusedThroughout(
+                    f"the database refused more than {MAX_REFUSED_ALONE} rows that passed "
+                    f"every check, the last row {row}: {reason}"
+                ) from exc
+            log.warning("an import row refused by the database", row=row, error=reason)
+            alone = _Batch()
+            alone.errors = [*batch.errors, RowError(row, "", reason)]
+            alone.rejected, alone.read = batch.rejected + 1, batch.read
+            return await self._write(alone)
+
+    async def _write(self, batch: _Batch) -> Import:
         actor = self.actor
         audit = (actor.tenant_id, actor.type, actor.id, actor.request_id)
         at = self.clock()

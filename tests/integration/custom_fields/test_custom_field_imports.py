@@ -241,3 +241,81 @@ async def test_a_field_a_saved_mapping_feeds_is_not_deleted_from_under_it(
     assert unfed  # a field no mapping feeds (the computed one) is deleted as before
     gone = await client.delete(f"{API}/custom-fields/{by_path[unfed[0]]}", headers=admin)
     assert gone.status_code in (200, 204), gone.text
+
+
+async def test_numbers_past_15_digits_and_json_the_api_refuses_reject_their_rows(
+    client: httpx.AsyncClient, db: Database, tenant: SeededTenant, tmp_path: Path
+) -> None:
+    """A number cell is refused from its exponent (``1e300000000`` is never expanded), a
+    JSON cell is held to what the API holds a body to (no NUL, 32 levels at most); the
+    preview says so too, and the good rows of the same batch are written."""
+    await _define(client, tenant)
+    made = await client.post(
+        f"{API}/custom-fields",
+        json={"entity": "account", "key": "blob", "label": "Blob", "type": "json"},
+        headers=tenant.admin.headers,
+    )
+    assert made.status_code == 201, made.text
+    header = ["Account", "Debtor", "Currency", "Balance", "Score", "Blob"]
+    mapping = {
+        "columns": {
+            "account_ref": "Account",
+            "debtor_ref": "Debtor",
+            "currency": "Currency",
+            "principal": "Balance",
+            "custom.score": "Score",
+            "custom.blob": "Blob",
+        }
+    }
+    rows = [
+        ["BIG-1", "BD-1", "USD", "1.00", "999999999999999", '{"a": 1}'],
+        ["BIG-2", "BD-2", "USD", "1.00", "1e5000", ""],
+        ["BIG-3", "BD-3", "USD", "1.00", "1e300000000", ""],
+        ["BIG-4", "BD-4", "USD", "1.00", "", '"\\u0000"'],
+        ["BIG-5", "BD-5", "USD", "1.00", "", "[" * 40 + "]" * 40],
+        ["BIG-6", "BD-6", "USD", "1.00", "-1000000000000000", ""],
+        ["BIG-7", "BD-7", "USD", "1.00", "2", "[1]"],
+    ]
+    path = tmp_path / "big.csv"
+    with path.open("w", newline="") as f:
+        csv.writer(f).writerows([header, *rows])
+    with path.open("rb") as f:
+        preview = await client.post(
+            f"{API}/imports/preview",
+            headers=tenant.admin.headers,
+            files={"file": (path.name, f, "text/csv")},
+            data={"mapping": msgspec.json.encode(mapping).decode()},
+        )
+    assert preview.status_code == 200, preview.text
+    refused = {e["row"]: e["reason"] for r in preview.json()["rows"] for e in r["errors"]}
+    assert sorted(refused) == [3, 4, 5, 6, 7]
+    assert "at most 15 digits before the point" in refused[3]
+    assert "must not contain NUL characters" in refused[5]
+    assert "nests deeper than 32 levels" in refused[6]
+    with path.open("rb") as f:
+        response = await client.post(
+            f"{API}/imports",
+            headers=tenant.admin.headers,
+            files={"file": (path.name, f, "text/csv")},
+            data={"mapping": msgspec.json.encode(mapping).decode()},
+        )
+    assert response.status_code == 201, response.text
+    await finish(db, tenant.id, response.json()["id"])
+    done = await client.get(f"{API}/imports/{response.json()['id']}", headers=tenant.admin.headers)
+    assert (done.json()["status"], done.json()["rows_created"], done.json()["rows_rejected"]) == (
+        "done",
+        2,
+        5,
+    )
+    assert (await _account(client, tenant, "BIG-1"))["custom"]["score"] == 10**15 - 1
+    assert (await _account(client, tenant, "BIG-7"))["custom"]["blob"] == [1]
+
+    # The same figures as a list filter: refused at once, named.
+    for figure in ("1e5000", "1e300000000", "-1E+4300"):
+        listed = await client.get(
+            f"{API}/accounts",
+            params={"custom.score": figure, "limit": 1},
+            headers=tenant.admin.headers,
+        )
+        assert listed.status_code == 422, (figure, listed.text)
+        assert "at most 15 digits before the point" in listed.json()["detail"]

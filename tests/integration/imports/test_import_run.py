@@ -262,3 +262,50 @@ async def test_an_import_never_changes_an_accounts_currency_or_moves_it_to_anoth
     ]
     assert stored[3]["principal"] == Decimal("999.99")
     assert strays == 0  # the refused row's new debtor was not made either
+
+
+async def test_a_row_the_database_refuses_is_found_by_halves_and_rejected_alone(
+    db: Database, tenant: SeededTenant, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A value that passed every check but that the database (or the driver) refuses fails
+    its batch's statements: the batch is written in halves until that row stands alone,
+    and only it is rejected, with the refusal's reason; a refusal of every row ends the
+    import, failed, saying why, instead of leaving it running."""
+    staged = queries.stage
+
+    async def refusing(conn: Any, records: list[tuple[Any, ...]]) -> None:
+        if any(record[0] in (5, 9) for record in records):
+            raise ValueError("Exceeds the limit (4300 digits) for integer string conversion")
+        await staged(conn, records)
+
+    monkeypatch.setattr(queries, "stage", refusing)
+    rows = [[f"A-R{n}", f"D-R{n}", "Ann", "Lee", "", "USD", "10.00", "0", ""] for n in range(12)]
+    path = write_rows(tmp_path / "refused.csv", rows)
+    done = await runner.run_import(db, tenant.id, await start(db, tenant, path), batch_rows=8)
+    assert (done.status, done.rows_read, done.rows_created, done.rows_rejected) == (
+        "done",
+        12,
+        10,
+        2,
+    )
+    async with db.tenant(tenant.id) as conn:
+        rejected = await ImportService(conn, tenant.admin.actor).rejections(done.id)
+        written = await conn.fetchval(
+            "SELECT count(*) FROM accounts WHERE external_ref LIKE 'A-R%'"
+        )
+    assert [r.row for r in rejected] == [5, 9]
+    assert all(r.reason.startswith("the database refused it: Exceeds the limit") for r in rejected)
+    assert written == 10
+
+    async def refusing_all(conn: Any, records: list[tuple[Any, ...]]) -> None:
+        raise ValueError("no row fits")
+
+    monkeypatch.setattr(queries, "stage", refusing_all)
+    monkeypatch.setattr(runner, "MAX_REFUSED_ALONE", 3)
+    rows = [[f"A-S{n}", f"D-S{n}", "Ann", "Lee", "", "USD", "10.00", "0", ""] for n in range(6)]
+    path = write_rows(tmp_path / "all.csv", rows)
+    failed = await runner.run_import(db, tenant.id, await start(db, tenant, path))
+    assert failed.status == "failed"
+    assert failed.error is not None
+    assert failed.error.startswith("the database refused more than 3 rows that passed every check")
+    assert failed.error.endswith("the database refused it: no row fits")
