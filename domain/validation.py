@@ -3,6 +3,7 @@ JSON of modest depth), time zones, e-mail addresses, phone numbers."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import unicodedata
 import zoneinfo
@@ -22,6 +23,22 @@ Id = Int64
 
 # Deep enough for any body Recoup takes; shallow enough to decode, walk and store safely.
 MAX_JSON_DEPTH = 32
+# The days a date may name. The driver writes the first and last day Python knows
+# (0001-01-01, 9999-12-31) as PostgreSQL's -infinity and infinity, which no date arithmetic
+# takes (an account due "infinity" broke its tenant's exports and aging report); no debt,
+# payment or period of this business lies outside these.
+FIRST_DAY = dt.date(1900, 1, 1)
+LAST_DAY = dt.date(2999, 12, 31)
+
+
+def check_day(day: dt.date, *, field: str) -> dt.date:
+    """``day``, or a 422 naming ``field`` when it lies outside ``FIRST_DAY``..``LAST_DAY``."""
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise InvalidInput(
+            f"{field} must be a date from {FIRST_DAY.isoformat()} to {LAST_DAY.isoformat()}",
+            field=field,
+        )
+    return day
 
 
 def json_path(path: str, key: str | int) -> str:

@@ -4,7 +4,9 @@ msgspec checks a body against its schema, integers included (``domain.validation
 but not what no schema says: PostgreSQL text cannot hold NUL, JSON may nest too deep to
 decode or to store, msgspec reads a ``Decimal`` from ``"1e3"``, ``"1_000"``, ``" 5 "`` or
 Arabic-Indic digits, and a time such as ``0001-01-01T00:00+14:00`` falls before year 1 in
-UTC. ``RecoupRequest`` refuses those in JSON bodies, and ``refuse_nul_parameters`` NUL in
+UTC, and a date on the first or last day Python knows is written as infinity.
+``RecoupRequest`` refuses those in JSON bodies (dates outside ``validation.FIRST_DAY`` ..
+``LAST_DAY``), and ``refuse_nul_parameters`` NUL in
 query strings and paths; each answer names the field.
 """
 
@@ -21,7 +23,7 @@ from litestar.exceptions import SerializationException
 
 from domain.errors import InvalidInput, UnsupportedMediaType
 from domain.money import parse_decimal
-from domain.validation import check_json, json_path
+from domain.validation import check_day, check_json, json_path
 
 
 def _check_time(text: str, path: str) -> None:
@@ -33,6 +35,14 @@ def _check_time(text: str, path: str) -> None:
         moment.astimezone(dt.UTC)
     except OverflowError:
         raise InvalidInput(f"{path} is outside the years 1 to 9999 in UTC", field=path) from None
+
+
+def _check_day(text: str, path: str) -> None:
+    try:
+        day = msgspec.convert(text, dt.date)
+    except msgspec.ValidationError:
+        return  # msgspec says what is wrong with it
+    check_day(day, field=path)
 
 
 def _fits(value: Any, t: mi.Type) -> bool:
@@ -67,6 +77,9 @@ def _check_values(value: Any, t: mi.Type, path: str) -> None:
     elif isinstance(t, mi.DateTimeType):
         if isinstance(value, str):
             _check_time(value, path or "body")
+    elif isinstance(t, mi.DateType):
+        if isinstance(value, str):
+            _check_day(value, path or "body")
     elif isinstance(t, mi.DecimalType):
         if isinstance(value, str):
             parse_decimal(value, field=path or "body")

@@ -25,6 +25,7 @@ from domain.errors import InvalidInput
 from domain.exports import queries
 from domain.service import Service
 from domain.sql import Where
+from domain.validation import check_day
 
 # At most this many rows per file when a limit is given (a whole tenant otherwise).
 MAX_LIMIT = 10_000_000
@@ -93,6 +94,9 @@ class ExportService(Service):
         alias: str,
         at: str,
     ) -> Where:
+        for day, name in ((filters.from_, "from"), (filters.to, "to")):
+            if day is not None:
+                check_day(day, field=name)
         if filters.from_ and filters.to and filters.from_ > filters.to:
             raise InvalidInput("from must be on or before to", field="from")
         for kind in filters.kinds or ():

@@ -14,6 +14,7 @@ import msgspec
 from domain.custom_fields.schemas import CustomField, custom_path
 from domain.errors import InvalidInput
 from domain.money import check_currency
+from domain.validation import FIRST_DAY, LAST_DAY
 
 Kind = Literal["accounts", "payments"]
 KINDS: Final = ("accounts", "payments")
@@ -100,6 +101,39 @@ class MappingPresetUpdate(msgspec.Struct, kw_only=True, forbid_unknown_fields=Tr
 def date_written(date_format: str) -> str:
     """A mapping's date format as people read it: ``2026-01-31 (%Y-%m-%d)``."""
     return f"{dt.date(2026, 1, 31).strftime(date_format)} ({date_format})"
+
+
+class DayOutOfRange(ValueError):
+    """A date outside the days the API takes (``validation.FIRST_DAY``..``LAST_DAY``)."""
+
+
+def read_date(text: str, date_format: str) -> dt.date:
+    """A cell's date in the mapping's format; ``ValueError`` when it is not one. A format
+    without separators takes exactly its digits (``2026111`` is no date: it could be the
+    1st of November or the 11th of January); every date lies in the days the API takes."""
+    if date_format == "%Y-%m-%d":
+        if len(text) != 10:
+            raise ValueError(text)
+        day = dt.date.fromisoformat(text)
+    elif date_format == "%Y%m%d":
+        if len(text) != 8 or not text.isascii() or not text.isdigit():
+            raise ValueError(text)
+        day = dt.datetime.strptime(text, date_format).date()  # noqa: DTZ007 (a date)
+    else:
+        day = dt.datetime.strptime(text, date_format).date()  # noqa: DTZ007 (a date)
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise DayOutOfRange(text)
+    return day
+
+
+def date_refused(text: str, date_format: str, exc: ValueError) -> str:
+    """Why a cell is not a date: the days a date may name, or the form it is written in."""
+    if isinstance(exc, DayOutOfRange):
+        return (
+            f"{text[:40]!r} is outside the days a date may name "
+            f"({FIRST_DAY.isoformat()} to {LAST_DAY.isoformat()})"
+        )
+    return f"{text[:40]!r} is not a date written as {date_written(date_format)}"
 
 
 def fields_of(kind: str) -> dict[str, tuple[bool, int]]:

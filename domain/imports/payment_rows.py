@@ -16,7 +16,7 @@ from decimal import Decimal
 from typing import Any, get_args
 
 from domain.errors import InvalidInput
-from domain.imports.mapping import PAYMENT_FIELDS, Mapping, date_written
+from domain.imports.mapping import PAYMENT_FIELDS, Mapping, date_refused, read_date
 from domain.imports.rows import RowError, SeenRefs, read_cells
 from domain.money import check_amount, currencies, is_plain_decimal
 from domain.payments.schemas import MAX_BACKDATE, Method
@@ -53,13 +53,6 @@ class PaymentRowChecker:
         self._currencies = currencies()
         self.today = today or dt.datetime.now(dt.UTC).date()
         self.seen = SeenRefs()
-
-    def _date(self, text: str) -> dt.date:
-        if self.mapping.date_format == "%Y-%m-%d":
-            if len(text) != 10:
-                raise ValueError(text)
-            return dt.date.fromisoformat(text)
-        return dt.datetime.strptime(text, self.mapping.date_format).date()  # noqa: DTZ007
 
     def check(self, number: int, fields: list[str]) -> tuple[Any, ...] | list[RowError]:
         if len(fields) != self.width:
@@ -98,14 +91,11 @@ class PaymentRowChecker:
                     fail("amount", str(exc.detail))
         paid_on: dt.date | None = None
         if values.get("paid_on") is not None:
+            written = values["paid_on"]
             try:
-                paid_on = self._date(values["paid_on"])  # type: ignore[arg-type]
-            except ValueError:
-                fail(
-                    "paid_on",
-                    f"{values['paid_on'][:40]!r} is not a date written as "  # type: ignore[index]
-                    f"{date_written(self.mapping.date_format)}",
-                )
+                paid_on = read_date(written, self.mapping.date_format)  # type: ignore[arg-type]
+            except ValueError as exc:
+                fail("paid_on", date_refused(written, self.mapping.date_format, exc))  # type: ignore[arg-type]
             else:
                 if paid_on > self.today:
                     fail("paid_on", f"{paid_on.isoformat()} is in the future")

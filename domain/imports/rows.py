@@ -23,7 +23,8 @@ from domain.imports.mapping import (
     FIELDS,
     Mapping,
     custom_columns,
-    date_written,
+    date_refused,
+    read_date,
 )
 from domain.money import check_amount, currencies, is_plain_decimal, minor_digits
 from domain.validation import check_email, check_phone, check_time_zone
@@ -139,13 +140,6 @@ class RowChecker:
         self._plain: dict[str, tuple[re.Pattern[str], Decimal]] = {}
         self.seen = SeenRefs()
 
-    def _date(self, text: str) -> dt.date:
-        if self._date_format == "%Y-%m-%d":
-            if len(text) != 10:
-                raise ValueError(text)
-            return dt.date.fromisoformat(text)
-        return dt.datetime.strptime(text, self._date_format).date()  # noqa: DTZ007 (a date)
-
     def _plain_amount(self, currency: str) -> tuple[re.Pattern[str], Decimal]:
         """What an amount that needs no further check looks like in ``currency`` (digits,
         at most its decimals, under 10^16), and the exponent it is stored with; any other
@@ -205,13 +199,9 @@ class RowChecker:
         due: dt.date | None = None
         if values.get("due_date") is not None:
             try:
-                due = self._date(values["due_date"])
-            except ValueError:
-                fail(
-                    "due_date",
-                    f"{values['due_date'][:40]!r} is not a date written as "
-                    f"{date_written(self._date_format)}",
-                )
+                due = read_date(values["due_date"], self._date_format)
+            except ValueError as exc:
+                fail("due_date", date_refused(values["due_date"], self._date_format, exc))
         for field, check in (
             ("email", check_email),
             ("phone", check_phone),

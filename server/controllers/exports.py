@@ -37,7 +37,8 @@ To = Annotated[
     QueryParameter(name="to", description="last day, the tenant's calendar (included)"),
 ]
 DESCRIPTION = (
-    "RFC 4180 CSV (UTF-8, CRLF, a header row), rows in id order; money as plain decimals "
+    "CSV as RFC 4180 quotes it (UTF-8, a header row; lines end in LF, as PostgreSQL's COPY "
+    "writes them), rows in id order; money as plain decimals "
     "to the currency's digits, times in ISO 8601 UTC; a text cell starting with `=`, `+`, "
     "`-`, `@`, a tab or a carriage return is prefixed with `'`. Streamed: a bad filter is "
     "answered 422 before the file starts; once it has started, a failure cuts it short."

@@ -225,3 +225,42 @@ async def test_a_body_that_does_not_say_it_is_json_is_415_and_writes_nothing(
         body = msgspec.json.encode(valid_account(external_ref=f"CT-{content_type[-5:]}"))
         response = await client.post("/api/v1/accounts", content=body, headers=headers)
         assert response.status_code == 201, (content_type, response.text)
+
+
+@pytest.mark.parametrize(
+    ("due_date", "status"),
+    [
+        ("0001-01-01", 422),  # the driver would store -infinity
+        ("1899-12-31", 422),
+        ("1900-01-01", 201),
+        ("2999-12-31", 201),
+        ("3000-01-01", 422),
+        ("9999-12-31", 422),  # the driver would store infinity
+    ],
+)
+async def test_a_date_in_a_body_lies_from_1900_to_2999(
+    client, tenant: SeededTenant, due_date: str, status: int
+) -> None:
+    body = valid_account(external_ref=f"DAY-{due_date}", due_date=due_date)
+    response = await client.post("/api/v1/accounts", json=body, headers=tenant.admin.headers)
+    assert response.status_code == status, response.text
+    if status == 422:
+        assert response.json()["field"] == "due_date"
+        assert response.json()["detail"] == "due_date must be a date from 1900-01-01 to 2999-12-31"
+    exported = await client.get(
+        "/api/v1/exports/accounts.csv", params={"q": "DAY-"}, headers=tenant.admin.headers
+    )
+    assert exported.status_code == 200, exported.text
+
+
+@pytest.mark.parametrize("name", ["payments", "interactions"])
+async def test_an_export_period_names_the_day_out_of_range(
+    client, tenant: SeededTenant, name: str
+) -> None:
+    for field, params in (("to", {"to": "9999-12-31"}), ("from", {"from": "0001-01-01"})):
+        response = await client.get(
+            f"/api/v1/exports/{name}.csv", params=params, headers=tenant.admin.headers
+        )
+        assert response.status_code == 422, response.text
+        assert response.json()["field"] == field
+        assert response.json()["detail"] == f"{field} must be a date from 1900-01-01 to 2999-12-31"

@@ -122,3 +122,41 @@ def test_a_blank_currency_cell_is_the_mappings_default_and_without_one_is_requir
     refused = RowChecker(MAPPING, positions, header).check(2, blank)
     assert isinstance(refused, list)
     assert [(e.column, e.reason) for e in refused] == [("Currency", "is required")]
+
+
+@pytest.mark.parametrize(
+    ("date_format", "cell", "stored", "reason"),
+    [
+        ("%Y%m%d", "20261101", "2026-11-01", None),
+        ("%Y%m%d", "2026111", None, "is not a date written as 20260131 (%Y%m%d)"),
+        ("%Y%m%d", "202611", None, "is not a date written as 20260131 (%Y%m%d)"),
+        ("%Y%m%d", "2026 111", None, "is not a date written as 20260131 (%Y%m%d)"),
+        ("%d/%m/%Y", "1/2/2026", "2026-02-01", None),
+        ("%d/%m/%Y", "31/12/9999", None, "outside the days a date may name"),
+        ("%d/%m/%Y", "01/01/0001", None, "outside the days a date may name"),
+        ("%d/%m/%Y", "31/12/2999", "2999-12-31", None),
+        ("%Y-%m-%d", "1899-12-31", None, "(1900-01-01 to 2999-12-31)"),
+        ("%Y-%m-%d", "1900-01-01", "1900-01-01", None),
+    ],
+)
+def test_a_due_date_is_read_in_exactly_its_format_within_the_days_a_date_may_name(
+    date_format: str, cell: str, stored: str | None, reason: str | None
+) -> None:
+    """A format without separators takes exactly its digits (``2026111`` is no date), and a
+    date outside 1900 to 2999 is refused: 0001-01-01 and 9999-12-31 would be stored as minus
+    and plus infinity, which broke the tenant's exports and aging report."""
+    mapping = msgspec.structs.replace(MAPPING, date_format=date_format)
+    header = list(MAPPING.columns.values())
+    positions = {field: n for n, field in enumerate(MAPPING.columns)}
+    row = dict(zip(MAPPING.columns, good_row(1), strict=True))
+    cells = [row[f] if f != "due_date" else cell for f in MAPPING.columns]
+    checked = RowChecker(mapping, positions, header).check(2, cells)
+    if stored is None:
+        assert isinstance(checked, list), checked
+        [(column, said)] = [(e.column, e.reason) for e in checked]
+        assert column == "Due", column
+        assert reason is not None
+        assert reason in said, said
+    else:
+        assert not isinstance(checked, list), checked
+        assert stored in {str(v) for v in checked}
