@@ -54,12 +54,29 @@ _SAMPLE_RECORD: dict[str, Any] = {
 }
 
 
-def _sample(field: CustomField) -> Any:
+# A second record, every amount and number other than the first's: an expression that fails
+# on the first only for its values (a ratio over its zero interest) is tried on this one.
+_OTHER_RECORD: dict[str, Any] = {
+    **_SAMPLE_RECORD,
+    "principal": 7,
+    "interest": 3,
+    "fees": 2,
+}
+# What an expression may meet on some records and not others (a ratio over a zero, an index
+# past a list's end, a function given text it cannot read).
+_ON_VALUES = (ZeroDivisionError, OverflowError, IndexError)
+
+
+def _sample(field: CustomField, *, other: bool = False) -> Any:
     """A value ``field`` could hold, to try an expression that reads it."""
     if field.type == "select":
-        return field.options[0]
+        return field.options[-1 if other else 0]
     if field.type == "multi_select":
-        return field.options[:1]
+        return field.options[-1:] if other else field.options[:1]
+    if other and field.type == "number":
+        return 3
+    if other and field.type == "string":
+        return "42"
     return _SAMPLES[field.type]
 
 
@@ -290,11 +307,25 @@ class CustomFieldService(Service):
                     f"reads {entity}.<field> and {entity}.custom.<key>)",
                     field="expression",
                 )
-        custom = {f.key: _sample(f) for f in await self.fields(entity)}
+        fields = await self.fields(entity)
+        custom = {f.key: _sample(f) for f in fields}
         ctx = cel.Context()
         ctx.update({entity: record_variables(entity, _SAMPLE_RECORD, custom)})
         try:
-            program.execute(ctx)
+            try:
+                program.execute(ctx)
+            except (*_ON_VALUES, RuntimeError) as exc:
+                if isinstance(exc, RuntimeError) and not str(exc).startswith("Function '"):
+                    raise
+                # Perhaps only the sample's values (a zero, say): such a record gives null,
+                # as it should. An expression that fails on other values too is at fault.
+                other = cel.Context()
+                others = {f.key: _sample(f, other=True) for f in fields}
+                other.update({entity: record_variables(entity, _OTHER_RECORD, others)})
+                try:
+                    program.execute(other)
+                except EVALUATION_ERRORS:
+                    raise exc from None
         except KeyError as exc:
             name = str(exc.args[0]) if exc.args else ""
             if name not in custom:

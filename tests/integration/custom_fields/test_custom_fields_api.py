@@ -180,6 +180,25 @@ async def test_a_bad_definition_is_refused(client: httpx.AsyncClient, tenant: Se
         body = {"entity": "account", "key": "k", "label": "K", **extra}
         response = await client.post(f"{API}/custom-fields", json=body, headers=admin)
         assert (response.status_code, response.json().get("field")) == (422, field), extra
+    # An expression that fails only for the sample's values (its zero interest, a text
+    # that is not a number) is not at fault: such a record gives null.
+    for n, expression in enumerate(
+        (
+            "account.principal_minor / account.interest_minor",
+            "account.balance_minor % account.fees_minor",
+            "int(account.custom.code) > 10",
+        )
+    ):
+        body = {"entity": "account", "key": f"ratio{n}", "label": "Ratio", "type": "computed"}
+        if "code" in expression:
+            code = {"entity": "account", "key": "code", "label": "Code", "type": "string"}
+            assert (await client.post(f"{API}/custom-fields", json=code, headers=admin)).is_success
+        made = await client.post(
+            f"{API}/custom-fields", json={**body, "expression": expression}, headers=admin
+        )
+        assert made.status_code == 201, (expression, made.text)
+        gone = await client.delete(f"{API}/custom-fields/{made.json()['id']}", headers=admin)
+        assert gone.status_code == 204, gone.text
     bad_key = {"entity": "account", "key": "1x", "label": "K", "type": "string"}
     assert (
         await client.post(f"{API}/custom-fields", json=bad_key, headers=admin)
