@@ -26,6 +26,7 @@ from domain.pagination import Page
 from domain.service import Service
 from domain.validation import Id
 from domain.webhooks.signing import SecretBox
+from domain.webhooks.urls import UrlPolicy, refusal, resolve
 
 KEY_PURPOSE = b"recoup sftp source private keys"
 # An Ed25519, ECDSA or RSA (up to 4096 bits) key in OpenSSH or PEM form fits.
@@ -143,11 +144,21 @@ def _folder(text: str, field: str) -> str:
 
 
 class SftpSourceService(Service):
+    """``allow_local``: whether sources may name loopback and private addresses (the
+    deployment's ``WEBHOOKS_ALLOW_LOCAL``, as for webhooks)."""
+
     def __init__(
-        self, conn: Connection, actor: Actor, clock: Clock = utcnow, *, box: SecretBox
+        self,
+        conn: Connection,
+        actor: Actor,
+        clock: Clock = utcnow,
+        *,
+        box: SecretBox,
+        allow_local: bool = False,
     ) -> None:
         super().__init__(conn, actor, clock)
         self.box = box
+        self.allow_local = allow_local
 
     async def get(self, source_id: int) -> SftpSource:
         row = await sftp_queries.get_source(self.conn, source_id)
@@ -208,6 +219,8 @@ class SftpSourceService(Service):
                 "the processed folder must not be the folder files arrive in",
                 field="processed_folder",
             )
+        if only is None or "host" in only or "port" in only:
+            await self._check_host(data["host"], data["port"])
         values = {**data, "folder": folder, "processed_folder": processed}
         values["host_key"] = check_host_key(data.get("host_key"))
         if "private_key" in data:
@@ -217,6 +230,18 @@ class SftpSourceService(Service):
             keep = {("private_key_enc" if k == "private_key" else k) for k in only}
             values = {k: v for k, v in values.items() if k in keep}
         return values
+
+    async def _check_host(self, host: str, port: int) -> None:
+        """The addresses ``host`` names now must be ones sources may reach, as each poll
+        checks again before it connects (a name may resolve anew). A name that does not
+        resolve yet is kept: the poll says so, and tries again."""
+        try:
+            addresses = await resolve(host, port, field="host")
+        except InvalidInput:
+            return
+        refused = refusal(host, addresses, UrlPolicy(allow_local=self.allow_local))
+        if refused is not None:
+            raise InvalidInput(refused.replace("webhooks", "SFTP sources"), field="host")
 
     async def _audit(
         self,

@@ -83,7 +83,7 @@ def is_public(address: IPAddress) -> bool:
     return not any(address in net for net in _REFUSED if net.version == address.version)
 
 
-async def resolve(host: str, port: int) -> list[IPAddress]:
+async def resolve(host: str, port: int, *, field: str = "url") -> list[IPAddress]:
     try:
         return [ipaddress.ip_address(host)]
     except ValueError:
@@ -93,7 +93,7 @@ async def resolve(host: str, port: int) -> list[IPAddress]:
         infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (OSError, UnicodeError):
         # UnicodeError: a name IDNA cannot encode (an empty or overlong label).
-        raise InvalidInput(f"{host} does not resolve", field="url") from None
+        raise InvalidInput(f"{host} does not resolve", field=field) from None
     return [ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos]
 
 

@@ -25,12 +25,18 @@ _BOXES: dict[str, SecretBox] = {}
 
 
 async def provide_sources(request: Request[Any, Any, Any]) -> SftpSourceService:
-    secret = request.app.state.resources.settings.secret_key
+    settings = request.app.state.resources.settings
+    secret = settings.secret_key
     box = _BOXES.get(secret)
     if box is None:
         box = _BOXES[secret] = key_box(secret)
     transaction = request_transaction()
-    return SftpSourceService(await transaction.connection(), transaction.actor, box=box)
+    return SftpSourceService(
+        await transaction.connection(),
+        transaction.actor,
+        box=box,
+        allow_local=settings.webhooks_allow_local,
+    )
 
 
 class SftpSourceController(Controller):

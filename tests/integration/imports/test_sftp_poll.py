@@ -62,9 +62,12 @@ async def _source(
         preset = {"name": "DebtFlow", "mapping": msgspec.to_builtins(MAPPING)}
         made = await client.post(f"{API}/import-mappings", json=preset, headers=admin)
         mapping_id = made.json()["id"]
+    # The API takes loopback only where the deployment allows it (WEBHOOKS_ALLOW_LOCAL, as
+    # in development, which these polls stand for): the test server's address goes in
+    # behind it.
     body = {
         "name": "DebtFlow daily",
-        "host": "127.0.0.1",
+        "host": "sftp.debtflow.example",
         "port": server.port,
         "username": USER,
         "private_key": private_text(server.client_key),
@@ -77,7 +80,12 @@ async def _source(
     }
     made = await client.post(f"{API}/sftp-sources", json=body, headers=admin)
     assert made.status_code == 201, made.text
-    return made.json()
+    host = overrides.get("host", "127.0.0.1")
+    async with tenant.db.tenant(tenant.id) as conn:
+        await conn.execute(
+            "UPDATE sftp_sources SET host = $1 WHERE id = $2", host, made.json()["id"]
+        )
+    return {**made.json(), "host": host}
 
 
 def _options(settings: Settings, **kw: object) -> PollOptions:

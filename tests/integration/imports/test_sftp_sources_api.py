@@ -118,6 +118,15 @@ async def test_what_a_source_refuses(
         ({"port": 65536}, "port"),
         ({"pattern": "a/*.csv"}, "pattern"),
         ({"host": "bad host"}, "host"),
+        # Addresses a poll would refuse are refused when saved (loopback only where the
+        # deployment allows it, as for webhooks; never private, link-local or "this host").
+        # A name that does not resolve yet is kept: the poll says so.
+        ({"host": "169.254.169.254"}, "host"),
+        ({"host": "10.0.0.1"}, "host"),
+        ({"host": "0.0.0.0"}, "host"),
+        ({"host": "fd00::1"}, "host"),
+        ({"host": "167772161"}, "host"),  # 10.0.0.1 written as one number
+        ({"host": "0177.0.0.1"}, "host"),  # 127.0.0.1 in octal: loopback not allowed here
         ({"name": " DebtFlow"}, "name"),
         ({"username": "a@b"}, "username"),
     ]
@@ -127,6 +136,15 @@ async def test_what_a_source_refuses(
         )
         assert refused.status_code == 422, (change, refused.text)
         assert field in (refused.json().get("field") or refused.text), (change, refused.text)
+    made = await client.post(
+        f"{API}/sftp-sources", json=_body(mapping_id, key, name="Moves"), headers=admin
+    )
+    assert made.status_code == 201, made.text
+    moved = await client.patch(
+        f"{API}/sftp-sources/{made.json()['id']}", json={"host": "192.168.1.5"}, headers=admin
+    )
+    assert (moved.status_code, moved.json()["field"]) == (422, "host"), moved.text
+    assert "SFTP sources may not reach (192.168.1.5)" in moved.json()["detail"]
     # The bounds themselves are taken.
     for port in (1, 65535):
         ok = await client.post(
