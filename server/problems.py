@@ -131,6 +131,8 @@ _PATTERN = re.compile(r"Expected `str` matching regex '(.*)'( - at `\$[^`]*`)?$"
 
 
 def _in_words(message: str) -> str:
+    if message.startswith("Unsupported type: <class 'list'>"):
+        return "sent more than once: send it once"  # a form's part repeated (two files)
     found = _PATTERN.match(message)
     pattern = found[1].replace("\\\\", "\\") if found else ""  # msgspec writes each backslash twice
     if found is None or pattern not in _PATTERN_WORDS:
@@ -156,9 +158,17 @@ def validation_error(
                 # Named as the client sent it (Idempotency-Key), not as the handler calls it.
                 field = "-".join(part.capitalize() for part in field.split("_"))
             errors.append({"field": field or "body", "message": _in_words(message)})
+    if not errors and _sent_nothing(request):
+        # Litestar's "Validation failed for POST ..." for a body that is required and absent.
+        return problem(request, 422, "the request needs a JSON body", field="body")
     detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors) or str(exc.detail)
     field = errors[0]["field"] if errors else None
     return problem(request, 422, detail, field=field, errors=errors or None)
+
+
+def _sent_nothing(request: Request[Any, Any, Any]) -> bool:
+    headers = request.headers
+    return headers.get("content-length", "0") == "0" and "transfer-encoding" not in headers
 
 
 def http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[dict[str, Any]]:

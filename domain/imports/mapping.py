@@ -212,4 +212,11 @@ def check_header(mapping: Mapping, header: list[str]) -> dict[str, int]:
             + ", ".join(repr(c) for c in missing)
             + f" (it has {', '.join(repr(h) for h in header[:20])})"
         )
+    twice = sorted({c for c in mapping.columns.values() if header.count(c) > 1})
+    if twice:
+        raise FileRefused(
+            "the header names "
+            + ", ".join(repr(c) for c in twice)
+            + " more than once: which of them the mapping means cannot be told"
+        )
     return {field: positions[column] for field, column in mapping.columns.items()}

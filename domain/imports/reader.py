@@ -107,6 +107,11 @@ def read_rows(
             reason = f"a field longer than {MAX_FIELD_BYTES // 1024} KiB"
         elif "unexpected end of data" in message or "EOF" in message:
             reason = "a quote that is never closed"
+        elif "new-line character seen in unquoted field" in message:
+            reason = (
+                "a line ends in a lone carriage return (as old Mac files do): save the file "
+                "with CRLF or LF line endings"
+            )
         else:
             reason = message
         raise FileRefused(f"the file is not valid CSV at row {number + 1}: {reason}") from None

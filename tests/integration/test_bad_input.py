@@ -264,3 +264,27 @@ async def test_an_export_period_names_the_day_out_of_range(
         assert response.status_code == 422, response.text
         assert response.json()["field"] == field
         assert response.json()["detail"] == f"{field} must be a date from 1900-01-01 to 2999-12-31"
+
+
+async def test_a_missing_body_and_a_repeated_file_are_said_in_words(
+    client, tenant: SeededTenant
+) -> None:
+    for path in ("/api/v1/import-mappings", "/api/v1/accounts"):
+        response = await client.post(path, headers=tenant.admin.headers)
+        assert response.status_code == 422, response.text
+        assert (response.json()["detail"], response.json()["field"]) == (
+            "the request needs a JSON body",
+            "body",
+        )
+    mapping = '{"columns": {"account_ref": "a", "debtor_ref": "d", "currency": "c"}}'
+    twice = await client.post(
+        "/api/v1/imports",
+        headers=tenant.admin.headers,
+        files=[
+            ("file", ("a.csv", b"a,d,c\n", "text/csv")),
+            ("file", ("b.csv", b"x\n", "text/csv")),
+        ],
+        data={"mapping": mapping},
+    )
+    assert twice.status_code == 422, twice.text
+    assert twice.json()["detail"] == "file: sent more than once: send it once"

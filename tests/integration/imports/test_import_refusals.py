@@ -11,7 +11,8 @@ import pytest
 from domain.db import Database
 from domain.errors import InvalidInput
 from domain.imports import runner
-from domain.imports.mapping import check_mapping
+from domain.imports.mapping import check_header, check_mapping
+from domain.imports.reader import FileRefused, check_file
 from domain.imports.rows import RowChecker
 from tests.factories import SeededTenant
 from tests.integration.imports.files import MAPPING, good_row, write_rows
@@ -160,3 +161,18 @@ def test_a_due_date_is_read_in_exactly_its_format_within_the_days_a_date_may_nam
     else:
         assert not isinstance(checked, list), checked
         assert stored in {str(v) for v in checked}
+
+
+def test_a_mapped_column_named_twice_in_the_header_is_refused() -> None:
+    header = list(MAPPING.columns.values())
+    header.append(header[0])
+    with pytest.raises(FileRefused, match=f"the header names {header[0]!r} more than once"):
+        check_header(MAPPING, header)
+    check_header(MAPPING, [*list(MAPPING.columns.values()), "", "", "Unused", "Unused"])
+
+
+def test_lone_carriage_returns_are_said_in_words(tmp_path: Path) -> None:
+    path = tmp_path / "mac.csv"
+    path.write_bytes(",".join(MAPPING.columns.values()).encode() + b"\r" + b"a,b\rc,d\r")
+    with pytest.raises(FileRefused, match="a line ends in a lone carriage return"):
+        check_file(path)
