@@ -27,6 +27,20 @@ async def rows(items: list[tuple[int, str, str]]) -> AsyncIterator[dict[str, Any
         }
 
 
+class Listening:
+    """The relay's listening connection, as the loop asks after it."""
+
+    def is_closed(self) -> bool:
+        return False
+
+
+class WholeHistory:
+    """A backend whose channels' history is whole."""
+
+    async def history_complete(self) -> bool:
+        return True
+
+
 async def test_each_channel_keeps_its_newest_and_the_one_before_as_predecessor() -> None:
     items = [
         (1, "account:1", "10-0"),  # one more than the size: the predecessor only
@@ -79,14 +93,6 @@ def test_the_memory_of_claimed_ids_is_bounded() -> None:
 async def test_a_notice_of_an_event_another_relay_published_costs_one_batch() -> None:
     """A notice whose event the claim did not return (another relay published it) is
     answered by the batch that came back short: the relay then waits, it does not spin."""
-
-    class Listening:
-        def is_closed(self) -> bool:
-            return False
-
-    class WholeHistory:
-        async def history_complete(self) -> bool:
-            return True
 
     relay = Relay(None, WholeHistory(), poll_seconds=60)  # type: ignore[arg-type]
     batches = 0
@@ -142,14 +148,6 @@ def test_a_notice_that_carries_events_keeps_them_to_publish_unless_published() -
 async def test_events_a_notice_carries_go_out_without_a_read_and_an_id_is_read() -> None:
     """On taking over the relay reads the outbox; then the events notices carry go out
     without one, and a notice naming only an id (a larger statement) brings a read."""
-
-    class Listening:
-        def is_closed(self) -> bool:
-            return False
-
-    class WholeHistory:
-        async def history_complete(self) -> bool:
-            return True
 
     relay = Relay(None, WholeHistory(), poll_seconds=60, gather_seconds=0)  # type: ignore[arg-type]
     reads: list[int] = []
