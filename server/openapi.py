@@ -14,6 +14,8 @@ in one place, from the route table:
 - parameter bounds are written as declared: Litestar writes them as floats, which turns
   the int64 bounds into 2**63, and leaves out a bound of 0;
 - no string may hold a NUL character (PostgreSQL text cannot), so every string says so;
+- a day is one from 1900-01-01 to 2999-12-31 (``validation.FIRST_DAY``..``LAST_DAY``): its
+  year is written as a pattern, which JSON Schema can state of a ``date`` string;
 - every integer is an int64 (a bigint), and says so.
 
 The schema plugins say what the types say: a struct that forbids unknown fields has
@@ -51,6 +53,7 @@ if TYPE_CHECKING:
 MONEY_PATTERN = r"^0*[0-9]{1,16}(\.[0-9]+)?$"
 MONEY_MAX_CHARS = 40
 NO_NUL = "^[^\\u0000]*$"
+DAY_PATTERN = r"^(19[0-9]{2}|2[0-9]{3})-"
 WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 PROBLEM_REF = "#/components/schemas/Problem"
 
@@ -193,6 +196,8 @@ def finish(document: dict[str, Any], app: Litestar) -> dict[str, Any]:
     document = copy.deepcopy(document)
     for schema in _schemas_of_type(document, "string"):
         _refuse_nul(schema)
+        if schema.get("format") == "date":
+            schema["pattern"] = DAY_PATTERN
     for schema in _schemas_of_type(document, "integer"):
         _int64(schema)
     components = document.setdefault("components", {})

@@ -3,12 +3,13 @@ what the API answers and takes, and the API takes what the document declares."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
 
 from domain.auth.schemas import SCOPE_DESCRIPTIONS
-from domain.validation import INT64_MAX, INT64_MIN
+from domain.validation import FIRST_DAY, INT64_MAX, INT64_MIN, LAST_DAY
 from tests.factories import SeededTenant
 
 PROBLEM = "application/problem+json"
@@ -124,6 +125,26 @@ async def test_request_bodies_are_closed_and_money_is_a_decimal_string(document)
     amount = schemas["PaymentCreate"]["properties"]["amount"]
     assert amount["type"] == "string"
     assert amount["pattern"] == r"^0*[0-9]{1,16}(\.[0-9]+)?$"
+
+
+async def test_days_are_those_the_api_takes(document, client, tenant: SeededTenant) -> None:
+    """A ``date`` says its years (1900 to 2999) as a pattern, and the API takes exactly those."""
+    export = _operation(document, "GET", "/api/v1/exports/interactions.csv")
+    pattern = _parameter(export, "to")["schema"]["oneOf"][0]["pattern"]
+    for day, taken in (
+        ("1899-12-31", False),
+        (FIRST_DAY.isoformat(), True),
+        (LAST_DAY.isoformat(), True),
+        ("3000-01-01", False),
+        ("0227-06-26", False),
+    ):
+        assert bool(re.search(pattern, day)) is taken, day
+        response = await client.get(
+            "/api/v1/exports/interactions.csv",
+            params={"from": day, "to": day},
+            headers=tenant.admin.headers,
+        )
+        assert (response.status_code == 422) is not taken, (day, response.text)
 
 
 async def test_api_key_scopes_are_listed_with_what_each_allows(document) -> None:
