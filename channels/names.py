@@ -9,8 +9,9 @@ anywhere else. Who may hear which channel is the domain's policy
 ``agent:me`` is an alias a signed-in user may subscribe with; the reply and the events
 name the canonical ``agent:{id}``. ``pay`` is what a debtor's payment link subscribes to:
 the events of its one account, published on ``pay:{account id}`` and shown to the
-debtor as ``pay``. ``tenant`` carries changes to the tenant's own setup (settings, queues,
-rules, groups) for the screens that configure it.
+debtor as ``pay``. The tenant's own setup is heard by those who may read it over the API:
+``tenant`` carries its settings, groups and queues (all staff), ``setup`` its users, task
+rules, workflows and templates (managers), ``webhooks`` its webhook endpoints (admins).
 """
 
 from __future__ import annotations
@@ -19,10 +20,21 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-Kind = Literal["agent", "account", "group", "queue", "wallboard", "tenant", "pay", "import"]
+Kind = Literal[
+    "agent",
+    "account",
+    "group",
+    "queue",
+    "wallboard",
+    "tenant",
+    "setup",
+    "webhooks",
+    "pay",
+    "import",
+]
 
 _WITH_ID: frozenset[str] = frozenset({"agent", "account", "group", "queue", "import"})
-_WITHOUT_ID: frozenset[str] = frozenset({"wallboard", "tenant", "pay"})
+_WITHOUT_ID: frozenset[str] = frozenset({"wallboard", "tenant", "setup", "webhooks", "pay"})
 _NAME = re.compile(r"(?P<kind>[a-z]+)(?::(?P<ref>[0-9]{1,19}|me))?")
 _INT64_MAX = 2**63 - 1
 MAX_SHOWN = 64  # characters of a bad name said back in an error
@@ -69,6 +81,8 @@ def pay(account_id: int) -> str:
 
 WALLBOARD = "wallboard"
 TENANT = "tenant"
+SETUP = "setup"
+WEBHOOKS = "webhooks"
 PAY = "pay"
 # Server-internal: changes of identity and access that web processes act on for the sockets
 # they hold. Not a kind ``parse`` knows, so no client can subscribe to it.

@@ -3,7 +3,9 @@ notice that access changed, which open sockets act on at once.
 
 A debtor's payment link hears only ``pay`` (its own account, reduced fields). API keys
 hear account channels when they may read all that one carries (``ACCOUNT_CHANNEL_SCOPES``).
-Admins, supervisors and read-only users hear every channel of their tenant. A collector
+Admins, supervisors and read-only users hear every channel of their tenant but two:
+``setup`` (users, rules, workflows, templates) is the managers', ``webhooks`` the admins',
+as their REST routes are. A collector
 hears their own agent channel, the accounts they may work (owned, or holding work on them),
 their group and the queues they may pull from; the last three are asked of the database
 when they subscribe.
@@ -29,10 +31,12 @@ Requirement = tuple[Literal["account", "group", "queue"], int]
 Granted = tuple[Access, Requirement | None]
 Check = Callable[[Literal["account", "group", "queue"], int], Awaitable[bool]]
 
-# An account channel carries the account's changes and its interactions, messages, payments,
-# payment links, promises and tasks: an API key hears it only with every scope that reads them.
+# An account channel carries the account's changes, its debtor's (contacts, opt-outs), and its
+# interactions, messages, payments, payment links, promises and tasks: an API key hears it
+# only with every scope that reads them.
 ACCOUNT_CHANNEL_SCOPES = (
     "accounts:read",
+    "debtors:read",
     "interactions:read",
     "payments:read",
     "promises:read",
@@ -40,6 +44,11 @@ ACCOUNT_CHANNEL_SCOPES = (
 )
 
 _STAFF = frozenset({"admin", "supervisor", "readonly"})
+# The setup channels are heard by those who may read what they carry over the API.
+_SETUP_ROLES = {
+    names.SETUP: frozenset({"admin", "supervisor"}),
+    names.WEBHOOKS: frozenset({"admin"}),
+}
 _STAFF_KINDS = frozenset({"agent", "account", "group", "queue", "wallboard", "tenant"})
 
 
@@ -65,8 +74,8 @@ def grant(subject: Actor, name: str) -> Granted:
             raise ChannelRefused(f"this API key may not subscribe to {kind} channels")
         if missing := [s for s in ACCOUNT_CHANNEL_SCOPES if s not in subject.scopes]:
             raise ChannelRefused(
-                "an account channel carries the account's interactions, payments, promises "
-                f"and tasks: this API key lacks {', '.join(missing)}"
+                "an account channel carries the account's debtor, interactions, payments, "
+                f"promises and tasks: this API key lacks {', '.join(missing)}"
             )
         return allow(names.account(ref))  # type: ignore[arg-type]
     if subject.type != "user" or subject.id is None:
@@ -83,6 +92,8 @@ def grant(subject: Actor, name: str) -> Granted:
             return allow(relative)
         raise ChannelRefused("only admins follow imports")
     if subject.role in _STAFF and kind in _STAFF_KINDS:
+        return allow(relative)
+    if subject.role in _SETUP_ROLES.get(kind, ()):
         return allow(relative)
     if subject.role == "collector" and kind in ("account", "group", "queue"):
         return allow(relative, (kind, ref))  # type: ignore[arg-type]

@@ -99,7 +99,7 @@ class UserService(Service):
             before=None,
             after=msgspec.to_builtins(user),
             event_type=events.USER_CREATED,
-            channels=[names.agent(user.id), names.TENANT],
+            channels=[names.agent(user.id), names.SETUP],
         )
         return user
 
@@ -184,9 +184,7 @@ class UserService(Service):
         announced = []
         if set(changes) - {"status", "status_changed_at"}:
             user_data = msgspec.to_builtins(after)
-            announced.append(
-                (events.USER_UPDATED, [names.agent(after.id), names.TENANT], user_data)
-            )
+            announced.append((events.USER_UPDATED, [names.agent(after.id), names.SETUP], user_data))
         if {"status", "capacity"} & set(changes):
             status = AgentStatus(
                 id=after.id,

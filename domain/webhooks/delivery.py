@@ -362,7 +362,7 @@ class Sender:
                     before=None,
                     after={"enabled": False, "disabled_reason": reason},
                     event_type=events.WEBHOOK_ENDPOINT_DISABLED,
-                    channels=[names.TENANT],
+                    channels=[names.WEBHOOKS],
                     data={"id": endpoint_id, "url": row["url"], "reason": reason},
                 )
                 log.warning("webhook endpoint disabled", endpoint=endpoint_id, reason=reason)

@@ -203,7 +203,7 @@ class WebhookEndpointService(Service):
             before=None,
             after=None,
             event_type=events.WEBHOOK_TEST,
-            channels=[names.TENANT],
+            channels=[names.WEBHOOKS],
             data={"endpoint_id": endpoint_id, "message": "A test event from Recoup"},
         )
         assert event is not None
@@ -230,7 +230,7 @@ class WebhookEndpointService(Service):
             before=b,
             after=a,
             event_type=event_type,
-            channels=[names.TENANT],
+            channels=[names.WEBHOOKS],
             data=a if a is not None else {"id": endpoint_id},
         )
 
@@ -316,7 +316,7 @@ class WebhookEndpointService(Service):
                 before=None,
                 after={"deliveries": ids},
                 event_type=events.WEBHOOK_DELIVERIES_REPLAYED,
-                channels=[names.TENANT],
+                channels=[names.WEBHOOKS],
                 data={"endpoint_id": endpoint_id, "deliveries": len(ids)},
             )
         return ids

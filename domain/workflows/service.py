@@ -126,7 +126,7 @@ class WorkflowService(Service):
             None,
             workflow,
             event_type=events.WORKFLOW_CREATED,
-            channels=[names.TENANT],
+            channels=[names.SETUP],
         )
         return workflow
 
@@ -163,7 +163,7 @@ class WorkflowService(Service):
             before,
             after,
             event_type=events.WORKFLOW_UPDATED,
-            channels=[names.TENANT],
+            channels=[names.SETUP],
         )
         return after
 
@@ -178,7 +178,7 @@ class WorkflowService(Service):
             to_workflow(row),
             None,
             event_type=events.WORKFLOW_DELETED,
-            channels=[names.TENANT],
+            channels=[names.SETUP],
         )
 
     async def _name_free(self, name: str, other_than: int | None) -> None:
@@ -378,7 +378,7 @@ class TemplateService(Service):
             None,
             template,
             event_type=events.TEMPLATE_CREATED,
-            channels=[names.TENANT],
+            channels=[names.SETUP],
         )
         return template
 
@@ -402,7 +402,7 @@ class TemplateService(Service):
             before,
             after,
             event_type=events.TEMPLATE_UPDATED,
-            channels=[names.TENANT],
+            channels=[names.SETUP],
         )
         return after
 
@@ -445,7 +445,7 @@ class TemplateService(Service):
             before,
             None,
             event_type=events.TEMPLATE_DELETED,
-            channels=[names.TENANT],
+            channels=[names.SETUP],
         )
 
 

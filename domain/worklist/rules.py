@@ -119,7 +119,7 @@ class RuleService(WorklistService):
         self, action: str, event_type: str, before: Rule | None, after: Rule | None
     ) -> None:
         await self.record_change(
-            action, "rule", before, after, event_type=event_type, channels=[names.TENANT]
+            action, "rule", before, after, event_type=event_type, channels=[names.SETUP]
         )
 
     def _matching(self, conditions: list[Condition], ctx: Context) -> Where:
@@ -208,7 +208,7 @@ class RuleService(WorklistService):
             before=None,
             after=msgspec.to_builtins(run),
             event_type=events.RULE_RUN,
-            channels=[names.TENANT],
+            channels=[names.SETUP],
         )
         if count <= EVENTS_PER_TASK_UP_TO:
             await self.announce("task.create", events.TASK_CREATED, await self.load(first))

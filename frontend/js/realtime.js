@@ -30,6 +30,13 @@ class Realtime extends EventTarget {
     };
   }
 
+  // One handler on several channels (a screen showing what two of them carry); the function
+  // returned stops them all.
+  subscribeAll(channels, handler) {
+    const stops = channels.map((channel) => this.subscribe(channel, handler));
+    return () => { for (const stop of stops) stop(); };
+  }
+
   subscribe(channel, handler) {
     let set = this.handlers.get(channel);
     if (!set) {

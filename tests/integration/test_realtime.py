@@ -363,7 +363,7 @@ async def test_sockets_need_a_fresh_ticket_or_an_api_key(client, live_server, te
     ) as ws:
         refused = await subscribe(ws, names.account(tenant.accounts[0].id))
         assert refused["code"] == "forbidden"
-        assert "lacks interactions:read, payments:read" in refused["message"]
+        assert "lacks debtors:read, interactions:read, payments:read" in refused["message"]
 
 
 async def test_heartbeats_drop_a_peer_that_stopped_answering(settings, tenant, client) -> None:

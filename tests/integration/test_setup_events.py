@@ -1,5 +1,7 @@
-"""Changes to the tenant's setup (queues, rules, settings) are events on the ``tenant``
-channel, so the screens that configure them stay live for everyone watching."""
+"""Changes to the tenant's setup are events, so the screens that configure them stay live
+for everyone watching, on the channel of those who may read them over the API: settings,
+queues and groups on ``tenant`` (all staff), users, rules, workflows and templates on
+``setup`` (managers), webhook endpoints on ``webhooks`` (admins)."""
 
 from __future__ import annotations
 
@@ -18,8 +20,15 @@ async def test_queue_rule_and_settings_changes_reach_the_tenant_channel(
     admin = tenant.admin.headers
     watcher = await open_socket(client, live_server, tenant.supervisor)
     assert (await subscribe(watcher, "tenant"))["op"] == "subscribed"
+    assert (await subscribe(watcher, "setup"))["op"] == "subscribed"
     collector = await open_socket(client, live_server, tenant.collector)
-    refused = await subscribe(collector, "tenant")
+    for channel in ("tenant", "setup"):
+        refused = await subscribe(collector, channel)
+        assert (refused["op"], refused["code"]) == ("error", "forbidden")
+    # Read-only users read the tenant's settings and queues, not its rules.
+    readonly = await open_socket(client, live_server, tenant.readonly)
+    assert (await subscribe(readonly, "tenant"))["op"] == "subscribed"
+    refused = await subscribe(readonly, "setup")
     assert (refused["op"], refused["code"]) == ("error", "forbidden")
 
     created = await client.post("/api/v1/queues", json={"name": "Live queue"}, headers=admin)
@@ -58,18 +67,31 @@ async def test_queue_rule_and_settings_changes_reach_the_tenant_channel(
     assert [(e["type"], e["channel"]) for e in got] == [
         ("queue.created", "tenant"),
         ("queue.updated", "tenant"),
-        ("rule.created", "tenant"),
-        ("rule.run", "tenant"),
-        ("rule.deleted", "tenant"),
+        ("rule.created", "setup"),
+        ("rule.run", "setup"),
+        ("rule.deleted", "setup"),
         ("queue.deleted", "tenant"),
         ("tenant.updated", "tenant"),
     ]
+    heard: list[str] = []
+    while "Live Tenant" not in heard:
+        (event,) = await events(readonly, 1)
+        heard += [event["type"], event["data"].get("name")]
+    heard = [t for t in heard if isinstance(t, str) and "." in t]
+    assert [t for t in heard if t.startswith(setup)] == [
+        "queue.created",
+        "queue.updated",
+        "queue.deleted",
+        "tenant.updated",
+    ]
+    assert not [t for t in heard if t.startswith(("rule.", "user."))], heard
     assert got[1]["data"]["name"] == "Renamed queue"
     assert got[3]["data"]["created"] == 0
     assert got[4]["data"] == {"id": rule_id}
     assert got[6]["data"]["name"] == "Live Tenant"
     await watcher.close()
     await collector.close()
+    await readonly.close()
 
 
 async def test_workflow_and_template_changes_reach_the_tenant_channel(
@@ -77,7 +99,7 @@ async def test_workflow_and_template_changes_reach_the_tenant_channel(
 ) -> None:
     supervisor = tenant.supervisor.headers
     watcher = await open_socket(client, live_server, tenant.admin)
-    assert (await subscribe(watcher, "tenant"))["op"] == "subscribed"
+    assert (await subscribe(watcher, "setup"))["op"] == "subscribed"
 
     template = await client.post(
         "/api/v1/templates",
@@ -116,12 +138,12 @@ async def test_workflow_and_template_changes_reach_the_tenant_channel(
 
     got = await events(watcher, 6)
     assert [(e["type"], e["channel"]) for e in got] == [
-        ("template.created", "tenant"),
-        ("template.updated", "tenant"),
-        ("workflow.created", "tenant"),
-        ("workflow.updated", "tenant"),
-        ("workflow.deleted", "tenant"),
-        ("template.deleted", "tenant"),
+        ("template.created", "setup"),
+        ("template.updated", "setup"),
+        ("workflow.created", "setup"),
+        ("workflow.updated", "setup"),
+        ("workflow.deleted", "setup"),
+        ("template.deleted", "setup"),
     ]
     assert got[1]["data"]["name"] == "Live text 2"
     assert (got[3]["data"]["id"], got[3]["data"]["enabled"]) == (flow_id, False)
@@ -166,3 +188,31 @@ async def test_new_contact_rules_reach_every_active_users_own_channel(
     assert got["data"]["time_zone"] == "Asia/Tokyo"
     await collector.close()
     await readonly.close()
+
+
+async def test_webhook_endpoints_are_heard_by_admins_alone(
+    client, live_server, tenant: SeededTenant
+) -> None:
+    """An endpoint's address may hold a token: supervisors cannot read endpoints over the API,
+    nor hear of them."""
+    admin = await open_socket(client, live_server, tenant.admin)
+    assert (await subscribe(admin, "webhooks"))["op"] == "subscribed"
+    supervisor = await open_socket(client, live_server, tenant.supervisor)
+    refused = await subscribe(supervisor, "webhooks")
+    assert (refused["op"], refused["code"]) == ("error", "forbidden")
+    for channel in ("tenant", "setup"):
+        assert (await subscribe(supervisor, channel))["op"] == "subscribed"
+
+    url = "https://93.184.215.14/hooks?token=kept-between-admins"
+    made = await client.post(
+        "/api/v1/webhook-endpoints",
+        json={"url": url, "event_types": ["payment.received"]},
+        headers=tenant.admin.headers,
+    )
+    assert made.status_code == 201, made.text
+    (event,) = await events(admin, 1, of_type="webhook_endpoint.created")
+    assert (event["channel"], event["data"]["url"]) == ("webhooks", url)
+    heard = await silence(supervisor)
+    assert not [f for f in heard if "kept-between-admins" in str(f)], heard
+    await admin.close()
+    await supervisor.close()

@@ -64,7 +64,7 @@ async def test_a_capacity_change_is_announced_with_the_status_shape_and_as_a_use
     assert status["channels"] == {f"agent:{agent.id}", "wallboard"}  # no group
     assert (status["data"]["capacity"], status["data"]["status"]) == (3, "offline")
     [user] = journal.of_type("user.updated")
-    assert user["channels"] == {f"agent:{agent.id}", "tenant"}
+    assert user["channels"] == {f"agent:{agent.id}", "setup"}
     # The same value again changes nothing and says nothing.
     again = await mark(tenant)
     same = await client.patch(
@@ -198,7 +198,7 @@ async def test_pausing_and_resuming_a_rule_is_audited_and_announced(
         assert entry["action"] == "rule.update"
         assert (entry["before"]["enabled"], entry["after"]["enabled"]) == (not enabled, enabled)
         [event] = journal.events
-        assert (event["type"], event["channels"]) == ("rule.updated", {"tenant"})
+        assert (event["type"], event["channels"]) == ("rule.updated", {"setup"})
         assert event["data"]["enabled"] is enabled
     refused = await client.patch(
         f"/api/v1/rules/{rule['id']}", json={"enabled": False}, headers=tenant.collector.headers
@@ -233,6 +233,6 @@ async def test_pausing_a_workflow_is_audited_and_announced(client, tenant: Seede
     [event] = journal.events
     assert (event["type"], event["channels"], event["data"]["enabled"]) == (
         "workflow.updated",
-        {"tenant"},
+        {"setup"},
         False,
     )

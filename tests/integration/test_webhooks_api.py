@@ -74,7 +74,7 @@ async def test_the_secret_is_shown_once_and_kept_encrypted(
     with pytest.raises(ValueError, match="another server key"):
         SecretBox("another-server-secret-of-enough-length").open(stored)
     assert audit == 1
-    assert event == ["tenant"]
+    assert event == ["webhooks"]
     assert secret not in (await client.get("/api/v1/audit", headers=tenant.admin.headers)).text
 
 

@@ -15,6 +15,8 @@ from domain.channel_access import (
 
 ADMIN = Actor(tenant_id=1, type="user", id=10, role="admin")
 COLLECTOR = Actor(tenant_id=1, type="user", id=5, role="collector")
+SUPERVISOR = Actor(tenant_id=1, type="user", id=11, role="supervisor")
+READONLY = Actor(tenant_id=1, type="user", id=2, role="readonly")
 DEBTOR = Actor(tenant_id=1, type="debtor", account_id=9)
 READER_KEY = Actor(tenant_id=1, type="api_key", id=3, scopes=frozenset(ACCOUNT_CHANNEL_SCOPES))
 WRITER_KEY = Actor(tenant_id=1, type="api_key", id=4, scopes=frozenset({"tasks:write"}))
@@ -32,6 +34,18 @@ def test_an_api_key_hears_an_account_only_with_every_scope_its_events_need(lacki
     )
     with pytest.raises(names.ChannelRefused, match=f"lacks {lacking}$"):
         grant(key, "account:4")
+
+
+def test_the_scopes_an_account_channel_needs_are_those_that_read_what_it_carries() -> None:
+    """Its debtor's changes (contacts, opt-outs) need debtors:read, as GET /debtors does."""
+    assert set(ACCOUNT_CHANNEL_SCOPES) == {
+        "accounts:read",
+        "debtors:read",
+        "interactions:read",
+        "payments:read",
+        "promises:read",
+        "tasks:read",
+    }
 
 
 @pytest.mark.parametrize(
@@ -54,6 +68,16 @@ def test_an_api_key_hears_an_account_only_with_every_scope_its_events_need(lacki
         (WRITER_KEY, "account:4", None),
         (Actor(tenant_id=1, type="user", id=2, role="readonly"), "wallboard", "t1:wallboard"),
         (Actor(tenant_id=1, type="user", id=2, role="readonly"), "tenant", "t1:tenant"),
+        # Users, rules, workflows and templates are the managers' to read; webhooks the admins'.
+        (ADMIN, "setup", "t1:setup"),
+        (SUPERVISOR, "setup", "t1:setup"),
+        (READONLY, "setup", None),
+        (COLLECTOR, "setup", None),
+        (READER_KEY, "setup", None),
+        (ADMIN, "webhooks", "t1:webhooks"),
+        (SUPERVISOR, "webhooks", None),
+        (READONLY, "webhooks", None),
+        (COLLECTOR, "webhooks", None),
         (Actor(tenant_id=2, type="user", id=2, role="supervisor"), "account:4", "t2:account:4"),
         (Actor(tenant_id=2, type="user", id=2, role="supervisor"), "queue:4", "t2:queue:4"),
         (COLLECTOR, "agent:me", "t1:agent:5"),
@@ -108,14 +132,14 @@ async def test_the_policy_refuses_what_the_check_denies() -> None:
         (
             WRITER_KEY,
             "account:4",
-            "an account channel carries the account's interactions, payments, promises and "
-            f"tasks: this API key lacks {', '.join(ACCOUNT_CHANNEL_SCOPES)}",
+            "an account channel carries the account's debtor, interactions, payments, promises "
+            f"and tasks: this API key lacks {', '.join(ACCOUNT_CHANNEL_SCOPES)}",
         ),
         (
             Actor(tenant_id=1, type="api_key", id=4),
             "account:4",
-            "an account channel carries the account's interactions, payments, promises and "
-            f"tasks: this API key lacks {', '.join(ACCOUNT_CHANNEL_SCOPES)}",
+            "an account channel carries the account's debtor, interactions, payments, promises "
+            f"and tasks: this API key lacks {', '.join(ACCOUNT_CHANNEL_SCOPES)}",
         ),
         (
             Actor(tenant_id=1, type="system"),
@@ -130,6 +154,8 @@ async def test_the_policy_refuses_what_the_check_denies() -> None:
         (COLLECTOR, "agent:6", "collectors hear only their own agent channel"),
         (COLLECTOR, "wallboard", "a collector may not subscribe to wallboard channels"),
         (COLLECTOR, "tenant", "a collector may not subscribe to tenant channels"),
+        (READONLY, "setup", "a readonly may not subscribe to setup channels"),
+        (SUPERVISOR, "webhooks", "a supervisor may not subscribe to webhooks channels"),
     ],
 )
 def test_each_refusal_says_why(actor: Actor, name: str, message: str) -> None:

@@ -52,7 +52,7 @@ export async function webhooksScreen() {
 
   render(endpoints);
   // Another admin's change, or an endpoint the deliveries disabled, shows without a reload.
-  const stop = realtime.subscribe("tenant", (event) => {
+  const stop = realtime.subscribe("webhooks", (event) => {
     if (event.type?.startsWith("webhook_endpoint.") || event.type === "webhook_delivery.replayed") {
       clearTimeout(timer);
       timer = setTimeout(() => reload().catch(() => {}), 300);

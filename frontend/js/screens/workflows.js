@@ -49,7 +49,7 @@ export async function workflowsScreen() {
   }
 
   render(await everything("/workflows"));
-  const stop = realtime.subscribe("tenant", (event) => {
+  const stop = realtime.subscribe("setup", (event) => {
     if (event.type?.startsWith("workflow.") && !["workflow.triggered", "workflow.step"].includes(event.type)) {
       clearTimeout(timer);
       timer = setTimeout(() => reload().catch(() => {}), 300);

@@ -103,7 +103,7 @@ export async function groupsSection() {
   });
 
   render();
-  const stop = realtime.subscribe("tenant", (event) => {
+  const stop = realtime.subscribeAll(["setup", "tenant"], (event) => {
     if (event.type?.startsWith("user.") || event.type?.startsWith("group.") || event.type === "resync") {
       clearTimeout(timer);
       timer = setTimeout(() => reload().catch(() => {}), 300);

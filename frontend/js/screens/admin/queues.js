@@ -189,7 +189,8 @@ export async function queuesSection() {
   await reload();
   const soon = () => { clearTimeout(timer); timer = setTimeout(() => reload().catch(() => {}), 300); };
   const stops = [
-    realtime.subscribe("tenant", (event) => {
+    // Queues change on the tenant channel; rule runs (which fill them) are on setup.
+    realtime.subscribeAll(["tenant", "setup"], (event) => {
       if (event.type?.startsWith("queue.") || event.type === "rule.run" || event.type === "resync") soon();
     }),
     // Work arriving, pulled or done moves the depths.

@@ -176,7 +176,7 @@ export async function ruleSection(id) {
       notice.replaceChildren(h("p", { class: "notice-box" }, "Someone else deleted this rule."));
     }
   }
-  const stop = id ? realtime.subscribe("tenant", (event) => {
+  const stop = id ? realtime.subscribe("setup", (event) => {
     if (event.type === "rule.run" && event.data?.rule_id === id) runs.reload();
     else if (["rule.updated", "rule.deleted"].includes(event.type) && event.data?.id === id) {
       if (saving) heard = event;

@@ -34,7 +34,7 @@ export async function rulesSection() {
   }
 
   await reload();
-  const stop = realtime.subscribe("tenant", (event) => {
+  const stop = realtime.subscribeAll(["setup", "tenant"], (event) => {
     if (event.type?.startsWith("rule.") || event.type?.startsWith("queue.") || event.type === "resync") {
       clearTimeout(timer);
       timer = setTimeout(() => reload().catch(() => {}), 250);

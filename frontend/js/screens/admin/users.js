@@ -113,7 +113,7 @@ export async function usersSection() {
   });
 
   render();
-  const stop = realtime.subscribe("tenant", (event) => {
+  const stop = realtime.subscribeAll(["setup", "tenant"], (event) => {
     if (event.type?.startsWith("user.") || event.type?.startsWith("group.") || event.type === "resync") {
       clearTimeout(timer);
       timer = setTimeout(() => reload().catch(() => {}), 300);

@@ -104,7 +104,7 @@ export async function webhookEndpointScreen(id) {
 
   render();
   await deliveries.load();
-  const stop = realtime.subscribe("tenant", (event) => {
+  const stop = realtime.subscribe("webhooks", (event) => {
     if (event.type?.startsWith("webhook_endpoint.") && Number(event.data?.id) === id) {
       clearTimeout(timer);
       timer = setTimeout(() => reload().catch(() => {}), 300);
