@@ -5,10 +5,10 @@ A debtor's payment link hears only ``pay`` (its own account, reduced fields). AP
 hear account channels when they may read all that one carries (``ACCOUNT_CHANNEL_SCOPES``).
 Admins, supervisors and read-only users hear every channel of their tenant but two:
 ``setup`` (users, rules, workflows, templates) is the managers', ``webhooks`` the admins',
-as their REST routes are. A collector
-hears their own agent channel, the accounts they may work (owned, or holding work on them),
-their group and the queues they may pull from; the last three are asked of the database
-when they subscribe.
+as their REST routes are. A collector hears their own agent channel, the accounts they may
+work (owned, or holding work on them) and their group, the last two asked of the database
+when they subscribe. Queue channels are not a collector's: a queue's tasks wait on accounts
+they may not see until they pull one, which then reaches them on their own channel.
 """
 
 from __future__ import annotations
@@ -24,12 +24,11 @@ from domain.db import Database
 from domain.outbox import events
 from domain.outbox.service import ChangeRecorder
 from domain.users import queries as user_queries
-from domain.worklist.queries import queues as queue_queries
 
-Requirement = tuple[Literal["account", "group", "queue"], int]
+Requirement = tuple[Literal["account", "group"], int]
 # Asks the database whether the subscriber meets a requirement.
 Granted = tuple[Access, Requirement | None]
-Check = Callable[[Literal["account", "group", "queue"], int], Awaitable[bool]]
+Check = Callable[[Literal["account", "group"], int], Awaitable[bool]]
 
 # An account channel carries the account's changes, its debtor's (contacts, opt-outs), and its
 # interactions, messages, payments, payment links, promises and tasks: an API key hears it
@@ -95,7 +94,7 @@ def grant(subject: Actor, name: str) -> Granted:
         return allow(relative)
     if subject.role in _SETUP_ROLES.get(kind, ()):
         return allow(relative)
-    if subject.role == "collector" and kind in ("account", "group", "queue"):
+    if subject.role == "collector" and kind in ("account", "group"):
         return allow(relative, (kind, ref))  # type: ignore[arg-type]
     raise ChannelRefused(f"a {subject.role} may not subscribe to {kind} channels")
 
@@ -112,7 +111,7 @@ class ChannelAccess:
     def for_subscriber(cls, db: Database, subject: Actor) -> ChannelAccess:
         """The policy with its requirements asked of the database, in the subscriber's tenant."""
 
-        async def check(kind: Literal["account", "group", "queue"], ident: int) -> bool:
+        async def check(kind: Literal["account", "group"], ident: int) -> bool:
             user_id = subject.id
             if user_id is None:
                 return False
@@ -121,10 +120,7 @@ class ChannelAccess:
                     row = await account_queries.get(conn, ident, viewer=user_id)
                     return row is not None
                 group_id = await user_queries.group_of(conn, user_id)
-                if kind == "group":
-                    return group_id is not None and group_id == ident
-                queues = await queue_queries.eligible_queues(conn, user_id, group_id)
-                return any(q["id"] == ident for q in queues)
+                return group_id is not None and group_id == ident
 
         return cls(subject, check)
 
@@ -142,12 +138,11 @@ async def announce_access_change(
     api_keys: Iterable[int] = (),
     links: Iterable[int] = (),
     accounts: Iterable[int] = (),
-    queues: Iterable[int] = (),
 ) -> None:
     """Tell the web processes, in the transaction of the change, whose access may have
     changed: sockets of those users, keys and links check their identity and every
-    subscription again, and collectors' subscriptions to those accounts and queues are
-    authorized again."""
+    subscription again, and collectors' subscriptions to those accounts are authorized
+    again."""
     data = {
         key: sorted(set(ids))
         for key, ids in (
@@ -155,7 +150,6 @@ async def announce_access_change(
             ("api_keys", api_keys),
             ("links", links),
             ("accounts", accounts),
-            ("queues", queues),
         )
     }
     data = {key: ids for key, ids in data.items() if ids}

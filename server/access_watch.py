@@ -47,7 +47,6 @@ class _Notice(msgspec.Struct):
     api_keys: list[int] = []
     links: list[int] = []
     accounts: list[int] = []
-    queues: list[int] = []
 
 
 class _Frame(msgspec.Struct):
@@ -173,7 +172,6 @@ class AccessWatch:
         """Act on one notice for this process's sockets of the tenant."""
         channels = (
             {names.scoped(tenant_id, names.account(a)) for a in notice.accounts}
-            | {names.scoped(tenant_id, names.queue(q)) for q in notice.queues}
             if notice is not None
             else set()
         )

@@ -7,7 +7,6 @@ from typing import Any
 import asyncpg
 
 from channels import names
-from domain.channel_access import announce_access_change
 from domain.errors import Conflict, InvalidInput, NotFound
 from domain.outbox import events
 from domain.service import Service
@@ -80,8 +79,6 @@ class QueueService(Service):
                 raise Conflict("a queue with that name already exists", field="name") from None
         after = await self.get(queue_id)
         await self._record("queue.update", events.QUEUE_UPDATED, before, after)
-        if {"group_id", "agent_ids"} & set(changes):  # who may pull from it changed
-            await announce_access_change(self.changes, queues=[queue_id])
         return after
 
     async def delete(self, queue_id: int) -> None:
@@ -93,7 +90,6 @@ class QueueService(Service):
             )
         await queries.delete_queue(self.conn, queue_id)
         await self._record("queue.delete", events.QUEUE_DELETED, before, None)
-        await announce_access_change(self.changes, queues=[queue_id])
 
     async def _record(
         self, action: str, event_type: str, before: Queue | None, after: Queue | None

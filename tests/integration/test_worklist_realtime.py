@@ -1,5 +1,5 @@
 """The worklist over real sockets: tasks reach and leave agents' channels, queue channels
-are for those who may pull from them, and an open socket is presence."""
+are the staff's, and an open socket is presence."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 from server.pull_gate import Busy, PullGate
 from tests.factories import SeededTenant
 from tests.integration.worklist_helpers import queue, task_row, tasks
-from tests.realtime import events, open_socket, subscribe
+from tests.realtime import events, open_socket, silence, subscribe
 
 pytestmark = pytest.mark.usefixtures("relay")
 
@@ -68,17 +68,18 @@ async def test_a_reassignment_reaches_both_agents_sockets(
         await ws.close()
 
 
-async def test_queue_channels_are_for_those_who_may_pull(
-    client, live_server, tenant: SeededTenant
-) -> None:
+async def test_queue_channels_are_the_staffs(client, live_server, tenant: SeededTenant) -> None:
+    """A queue's tasks carry their account (debtor, balance): a collector who may pull from
+    it hears them only once pulled, on their own channel; the staff watch the queue."""
     theirs = await queue(tenant, name="Named", agent_ids=[tenant.collector.id])
     ws = await open_socket(client, live_server, tenant.collector)
-    assert (await subscribe(ws, f"queue:{theirs}"))["op"] == "subscribed"
-    other = await open_socket(client, live_server, tenant.other_collector)
-    refused = await subscribe(other, f"queue:{theirs}")
+    refused = await subscribe(ws, f"queue:{theirs}")
     assert (refused["op"], refused["code"]) == ("error", "forbidden")
+    assert (await subscribe(ws, f"agent:{tenant.collector.id}"))["op"] == "subscribed"
     supervisor = await open_socket(client, live_server, tenant.supervisor)
     assert (await subscribe(supervisor, f"queue:{theirs}"))["op"] == "subscribed"
+    readonly = await open_socket(client, live_server, tenant.readonly)
+    assert (await subscribe(readonly, f"queue:{theirs}"))["op"] == "subscribed"
 
     created = await client.post(
         "/api/v1/tasks",
@@ -86,10 +87,19 @@ async def test_queue_channels_are_for_those_who_may_pull(
         headers=tenant.supervisor.headers,
     )
     assert created.status_code == 201
-    for socket in (ws, supervisor):
+    for socket in (supervisor, readonly):
         [event] = await events(socket, 1, of_type="task.created")
         assert event["data"]["task"]["queue_id"] == theirs
-    for socket in (ws, other, supervisor):
+    assert not [f for f in await silence(ws, 0.5) if f.get("type") == "task.created"]
+    pulled = await client.post("/api/v1/tasks/next", headers=tenant.collector.headers)
+    assert pulled.status_code == 200, pulled.text
+    assert pulled.json()["task"]["id"] == created.json()["id"]
+    [event] = await events(ws, 1)
+    assert (event["channel"], event["data"]["task"]["id"]) == (
+        f"agent:{tenant.collector.id}",
+        created.json()["id"],
+    )
+    for socket in (ws, readonly, supervisor):
         await socket.close()
 
 
