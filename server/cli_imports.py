@@ -13,8 +13,19 @@ import click
 from config.settings import Settings
 
 
+def _regular_file(ctx: click.Context, param: click.Parameter, path: Path) -> Path:
+    """A file that ends: not a device (``/dev/zero``), a pipe or a socket, read for ever."""
+    if not path.resolve().is_file():
+        raise click.BadParameter(f"{str(path)!r} is not a regular file", ctx, param)
+    return path
+
+
 @click.command("import")
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument(
+    "file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    callback=_regular_file,
+)
 @click.option("--mapping", "mapping_name", required=True, help="a mapping preset of the tenant")
 @click.option("--tenant", "tenant_slug", default="demo", show_default=True)
 @click.option("--batch-rows", type=click.IntRange(1, 1_000_000), default=10_000, show_default=True)

@@ -174,15 +174,19 @@ class AuthController(Controller):
         self, request: Request[Any, Any, Any], data: JSONBody[RefreshRequest | None] = None
     ) -> Response[None]:
         resources = _resources(request)
-        token = data.refresh_token if data and data.refresh_token else None
-        if token is None and (cookie := request.cookies.get(REFRESH_COOKIE)):
+        sent = data.refresh_token if data and data.refresh_token else None
+        cookie = request.cookies.get(REFRESH_COOKIE)
+        # The browser's session ends only on its own page's word (the session header, from
+        # this origin): a token in the body signs out that token alone, and leaves the
+        # cookies of whatever browser the request came from as they are.
+        ends_cookie = bool(cookie) and (sent is None or _wants_cookie(request))
+        if ends_cookie:
             if not _wants_cookie(request):
                 raise Forbidden(
                     f"signing out with the session cookie needs the {SESSION_HEADER} header"
                 )
             _check_same_origin(request)
-            token = cookie
-        if token:
+        for token in {t for t in (sent, cookie if ends_cookie else None) if t}:
             await resources.auth.logout(token)
         scheme, _, bearer = request.headers.get("authorization", "").partition(" ")
         if scheme.lower() == "bearer" and bearer and not bearer.startswith(API_KEY_PREFIX):
@@ -199,7 +203,8 @@ class AuthController(Controller):
                     )
                 )
         response: Response[None] = Response(None, status_code=HTTP_204_NO_CONTENT)
-        response.cookies = _cookies(request, "", 0)
+        if ends_cookie or (not cookie and _wants_cookie(request)):
+            response.cookies = _cookies(request, "", 0)
         return response
 
     @staticmethod

@@ -181,6 +181,36 @@ async def test_browser_session_keeps_refresh_token_in_an_httponly_cookie(
     client.cookies.clear()
 
 
+async def test_a_token_in_the_body_signs_out_that_token_and_leaves_the_cookies(
+    client, tenant: SeededTenant
+) -> None:
+    """Without the session header (a request another site's page could make), a refresh
+    token sent in the body ends that sign-in alone: the browser's cookie session stays."""
+    session = {"X-Recoup-Session": "cookie"}
+    assert (await login(client, tenant.collector.email, headers=session)).status_code == 200
+    other = (await login(client, tenant.collector.email)).json()  # a second, body-token sign-in
+    out = await client.post(LOGOUT, json={"refresh_token": other["refresh_token"]})
+    assert out.status_code == 204
+    assert out.headers.get_list("set-cookie") == []
+    assert "recoup_refresh" in client.cookies
+    assert (
+        await client.post(REFRESH, json={"refresh_token": other["refresh_token"]})
+    ).status_code == 401
+    assert (await client.post(REFRESH, headers=session)).status_code == 200
+    # With the header from this origin, both end and both cookies go.
+    third = (await login(client, tenant.collector.email)).json()
+    out = await client.post(LOGOUT, json={"refresh_token": third["refresh_token"]}, headers=session)
+    assert out.status_code == 204
+    assert [c.split(";")[0] for c in out.headers.get_list("set-cookie")] == [
+        'recoup_refresh=""',
+        'recoup_signed_in=""',
+    ]
+    client.cookies.clear()
+    assert (
+        await client.post(REFRESH, json={"refresh_token": third["refresh_token"]})
+    ).status_code == 401
+
+
 async def test_a_refused_cookie_refresh_ends_both_cookies(client, tenant: SeededTenant) -> None:
     session = {"X-Recoup-Session": "cookie"}
     assert (await login(client, tenant.collector.email, headers=session)).status_code == 200

@@ -3,6 +3,7 @@ rows listed; a second run of the same file changes nothing."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 from pathlib import Path
 
@@ -93,3 +94,25 @@ async def test_an_unknown_mapping_or_tenant_is_refused(
     nobody = _recoup(settings, "import", str(path), "--mapping", "nope", "--tenant", "no-such")
     assert nobody.returncode == 1
     assert "no tenant 'no-such'" in nobody.stderr
+
+
+async def test_a_file_that_never_ends_is_refused_before_it_is_read(
+    settings,
+    tenant: SeededTenant,
+    tmp_path: Path,  # type: ignore[no-untyped-def]
+) -> None:
+    """A device or a pipe would be read (and checksummed) for ever: refused by name; a
+    symbolic link to a regular file is a regular file."""
+    fifo = tmp_path / "pipe.csv"
+    os.mkfifo(fifo)
+    for path in ("/dev/zero", str(fifo)):
+        refused = _recoup(settings, "import", path, "--mapping", "any", "--tenant", tenant.slug)
+        assert refused.returncode == 2, refused
+        assert f"'{path}' is not a regular file" in refused.stderr
+        assert "Traceback" not in refused.stderr
+    real = tmp_path / "f.csv"
+    placement_file(real, rows=3)
+    link = tmp_path / "link.csv"
+    link.symlink_to(real)
+    unknown = _recoup(settings, "import", str(link), "--mapping", "nope", "--tenant", tenant.slug)
+    assert "no mapping named 'nope'" in unknown.stderr  # got past the file check
