@@ -16,6 +16,8 @@ import msgspec
 
 DEV_SECRET = "recoup-development-secret-do-not-use-in-production"
 DEV_SANDBOX_SECRET = "whsec_recoup_sandbox_development"
+# Each worker process holds its own database pool: a bound keeps a typo from exhausting it.
+MAX_WORKER_PROCESSES = 64
 
 Environment = Literal["development", "test", "production"]
 
@@ -155,6 +157,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             raise SettingsError("WEBHOOKS_LEASE_SECONDS must be between 3 and 600 seconds")
         if not 1 <= self.ws_sockets_per_identity <= 1_000_000:
             raise SettingsError("WS_SOCKETS_PER_IDENTITY must be between 1 and 1000000")
+        if not 1 <= self.worker_processes <= MAX_WORKER_PROCESSES:
+            raise SettingsError(f"WORKER_PROCESSES must be between 1 and {MAX_WORKER_PROCESSES}")
         if not 0 <= self.relay_gather_ms <= 100:
             raise SettingsError("RELAY_GATHER_MS must be between 0 and 100 milliseconds")
         if not self.jobs_queue.strip():

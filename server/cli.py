@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 import click
 import msgspec
 
-from config.settings import Settings, SettingsError, get_settings
+from config.settings import MAX_WORKER_PROCESSES, Settings, SettingsError, get_settings
 from domain.db import Database
 from server.cli_imports import import_command
 from server.cli_simulate import simulate_command
@@ -258,7 +258,12 @@ JOB_MODULES = (
 
 
 @main.command()
-@click.option("--processes", type=int, default=None, help="worker processes (WORKER_PROCESSES)")
+@click.option(
+    "--processes",
+    type=click.IntRange(1, MAX_WORKER_PROCESSES),
+    default=None,
+    help="worker processes (WORKER_PROCESSES)",
+)
 def worker(processes: int | None) -> None:
     """Run taskiq workers for the background jobs."""
     from taskiq.cli.worker.args import WorkerArgs

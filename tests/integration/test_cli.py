@@ -98,6 +98,8 @@ async def test_bad_input_gets_a_readable_message_and_exit_code(settings, demo) -
             ),
             "password",
         ),
+        (("worker", "--processes", "0"), "'--processes': 0 is not in the range 1<=x<=64"),
+        (("import", "/dev/zero", "--mapping", "m"), "is not a regular file"),
     ]
     for args, words in cases:
         result = recoup(settings, *args)

@@ -108,3 +108,12 @@ def test_sockets_per_identity_come_from_the_environment_within_their_bounds() ->
     for count in ("0", "1000001"):
         with pytest.raises(SettingsError, match="WS_SOCKETS_PER_IDENTITY must be between 1"):
             settings_from_env({"WS_SOCKETS_PER_IDENTITY": count})
+
+
+def test_worker_processes_are_at_least_one_and_bounded() -> None:
+    assert settings_from_env({}).worker_processes == 1
+    for count in ("1", "64"):
+        assert settings_from_env({"WORKER_PROCESSES": count}).worker_processes == int(count)
+    for count in ("0", "-1", "65"):
+        with pytest.raises(SettingsError, match="WORKER_PROCESSES must be between 1 and 64"):
+            settings_from_env({"WORKER_PROCESSES": count})
