@@ -21,6 +21,7 @@ from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 from domain.errors import RecoupError
 from server.observability import request_id_of
 from server.outage import RETRY_AFTER_SECONDS, dependency_of, unavailable_detail
+from server.refusal_words import in_words
 
 PROBLEM_JSON = "application/problem+json"
 log = structlog.get_logger("recoup.errors")
@@ -101,7 +102,7 @@ def recoup_error(request: Request[Any, Any, Any], exc: RecoupError) -> Response[
 _UNKNOWN_FIELD = re.compile(r"(?:unknown|missing required) field `([^`]+)`")
 
 
-def _field_of(key: str | None, message: str) -> str | None:
+def field_of(key: str | None, message: str) -> str | None:
     """Litestar names the parameter; msgspec names the path inside the body (``$.amount``)."""
     path = message.rsplit("at `$", 1)[1].rstrip("`").lstrip(".") if "at `$" in message else ""
     if unknown := _UNKNOWN_FIELD.search(message):
@@ -109,35 +110,6 @@ def _field_of(key: str | None, message: str) -> str | None:
     if key and key.endswith("_") and keyword.iskeyword(key[:-1]):
         key = key[:-1]  # a parameter named as a Python keyword (``from``), as the client sent it
     return path or key or None
-
-
-# The schemas' patterns as people would describe them (msgspec says "Expected `str` matching
-# regex '^[A-Z]{3}$'"); a pattern not listed is said as msgspec says it.
-_PATTERN_WORDS = {
-    r"^[A-Za-z_][A-Za-z0-9_]{0,62}$": (
-        "letters, digits and _ only, starting with a letter or _, at most 63 characters"
-    ),
-    r"^[A-Z]{3}$": "a currency's three capital letters, such as USD",
-    r"^[A-Z]{2}$": "a country's two capital letters, such as US",
-    r"^\S(.*\S)?$": "text that neither starts nor ends with a space",
-    r"^[^\s].*$": "text that does not start with a space",
-    r"^([01][0-9]|2[0-3]):[0-5][0-9]$": "a time of day as HH:MM, such as 08:30",
-    r"^(\+?[0-9][0-9 ()./-]{3,30})?$": "a phone number: digits, optionally with a leading +",
-    r"^(https://[!#-&(-;=?-~]+)?$": "an https:// address",
-    r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)+$": "an event type such as payment.received",
-    r"^[a-z][a-z0-9_.]{0,59}$": "lowercase letters, digits, _ and dots, starting with a letter",
-}
-_PATTERN = re.compile(r"Expected `str` matching regex '(.*)'( - at `\$[^`]*`)?$")
-
-
-def _in_words(message: str) -> str:
-    if message.startswith("Unsupported type: <class 'list'>"):
-        return "sent more than once: send it once"  # a form's part repeated (two files)
-    found = _PATTERN.match(message)
-    pattern = found[1].replace("\\\\", "\\") if found else ""  # msgspec writes each backslash twice
-    if found is None or pattern not in _PATTERN_WORDS:
-        return message
-    return f"Expected {_PATTERN_WORDS[pattern]}{found[2] or ''}"
 
 
 def validation_error(
@@ -151,13 +123,13 @@ def validation_error(
                 # Litestar's KeyError for a defaulted field not sent (an optional body),
                 # listed when another field fails: not an error of the request.
                 continue
-            field = _field_of(item.get("key"), message)
+            field = field_of(item.get("key"), message)
             if field == "data":  # Litestar's name for the whole body
                 field = "body"
             elif item.get("source") == "header" and field:
                 # Named as the client sent it (Idempotency-Key), not as the handler calls it.
                 field = "-".join(part.capitalize() for part in field.split("_"))
-            errors.append({"field": field or "body", "message": _in_words(message)})
+            errors.append({"field": field or "body", "message": in_words(message)})
     if not errors and _sent_nothing(request):
         # Litestar's "Validation failed for POST ..." for a body that is required and absent.
         return problem(request, 422, "the request needs a JSON body", field="body")

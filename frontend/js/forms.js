@@ -34,13 +34,19 @@ export function clearFieldErrors(root) {
 // "steps[1].arms[0].steps[2].until" -> "steps[1].arms[0].steps[2]" -> ... -> "steps".
 const parent = (path) => path.replace(/(\.[^.[\]]+|\[\d+\])$/, "");
 
+// The server says what is wrong with a field without naming it ("must not be empty",
+// "is required"): beside the field, that reads as a sentence about it.
+function sentence(message) {
+  return /^(must|is) /.test(message) ? `This ${message}.` : message;
+}
+
 function placeError(root, path, message) {
   for (let at = path; at;) {
     const holder = root.querySelector(`[data-field="${CSS.escape(at)}"]`);
     if (holder) {
       const control = holder.querySelector(":scope > input, :scope > select, :scope > textarea");
       control?.setAttribute("aria-invalid", "true");
-      const note = h("p", { class: "error-text field-error", role: "alert" }, message);
+      const note = h("p", { class: "error-text field-error", role: "alert" }, sentence(message));
       const head = holder.querySelector(":scope > .head");
       if (holder.classList.contains("field") || !head) holder.append(note);
       else head.after(note);

@@ -45,6 +45,8 @@ from domain.validation import INT64_MAX
 from server.auth.guards import ADMINS, allow
 from server.controllers.deps import service
 from server.controllers.params import DEFAULT_LIMIT, Cursor, Limit, PathId
+from server.problems import field_of
+from server.refusal_words import in_words
 
 # The largest file an upload may carry (the multipart envelope included): 413 beyond.
 MAX_UPLOAD_BYTES = 512 * 1024 * 1024
@@ -71,7 +73,11 @@ def _mapping(upload: ImportUpload) -> Mapping | None:
     try:
         return msgspec.json.decode(upload.mapping, type=Mapping)
     except msgspec.ValidationError as exc:
-        raise InvalidInput(f"the mapping is not valid: {exc}", field="mapping") from None
+        where = field_of(None, str(exc))
+        raise InvalidInput(
+            f"the mapping is not valid: {where + ' ' if where else ''}{in_words(str(exc))}",
+            field="mapping",
+        ) from None
     except msgspec.DecodeError:
         raise InvalidInput("the mapping must be a JSON object", field="mapping") from None
 

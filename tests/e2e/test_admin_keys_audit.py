@@ -41,7 +41,9 @@ async def test_an_admin_makes_a_key_uses_it_and_revokes_it(
 
     # Neither name nor scopes: the name is refused beside it; then the scopes beside them.
     await create.click()
-    await expect(page.locator("[data-field='name'] .field-error")).to_be_visible()
+    await expect(page.locator("[data-field='name'] .field-error")).to_have_text(
+        "This must not be empty."
+    )
     await expect(page.get_by_label("Name")).to_have_attribute("aria-invalid", "true")
     accounts_read = page.locator("input[name=scopes][value='accounts:read']")
     await page.get_by_label("Name").fill("   ")

@@ -91,9 +91,9 @@ async def test_proposed_buckets_count_open_accounts_on_both_sides_of_each_edge(
         (
             [{"name": "a", "min_days": 0}, {"name": "b", "min_days": -1}],
             "buckets[1].min_days",
-            ">= 0",
+            "must be at least 0",
         ),
-        ([{"name": "", "min_days": 0}], "buckets[0].name", "length >= 1"),
+        ([{"name": "", "min_days": 0}], "buckets[0].name", "must not be empty"),
     ],
 )
 async def test_proposed_buckets_are_refused_as_a_save_refuses_them(

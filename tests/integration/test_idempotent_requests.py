@@ -460,4 +460,4 @@ async def test_over_http_a_long_key_is_refused_naming_the_header(
     )
     assert refused.status_code == 422, refused.text
     assert refused.json()["field"] == "Idempotency-Key"
-    assert refused.json()["detail"] == "Idempotency-Key: Expected `str` of length <= 200"
+    assert refused.json()["detail"] == "Idempotency-Key: must be at most 200 characters"

@@ -79,6 +79,15 @@ async def test_missing_columns_bad_mappings_and_who_may(
     refused = await preview(client, tenant.admin, csv_with(1), mapping=json.dumps(unfed))
     assert refused.status_code == 422
     assert refused.json()["field"] == "mapping.columns.debtor_ref"
+    for wrong, said in (
+        ({**MAPPING, "date_format": "%s"}, "date_format is not one of the values this field takes"),
+        ({**MAPPING, "columns": "Ref"}, "columns must be an object, not text"),
+        ({"date_format": "%Y%m%d"}, "columns is required"),
+    ):
+        refused = await preview(client, tenant.admin, csv_with(1), mapping=json.dumps(wrong))
+        assert refused.status_code == 422
+        assert refused.json()["field"] == "mapping"
+        assert refused.json()["detail"].startswith(f"the mapping is not valid: {said}")
     neither = await preview(client, tenant.admin, csv_with(1))
     assert (neither.status_code, neither.json()["field"]) == (422, "mapping_id")
     unreadable = await preview(

@@ -6,22 +6,17 @@ import { api } from "../../../api.js";
 import { announce, flash, h, submit } from "../../../dom.js";
 import { clearFieldErrors, field, showProblem, uid } from "../../../forms.js";
 
-// msgspec's words for a value outside its type, in plain words for the field's `form`.
+// The server's words for a value outside its field's form ("must be at least 1", "must be
+// an https:// address"), as a sentence beside the field; `form`, when the section knows one,
+// says the expected form its own way. A form the server has no words for comes as its
+// pattern ("Expected `str` matching regex ...").
 function plain(message, form) {
-  const bound = /Expected `(?:int|str|array|object)` of (length )?([<>]=) (\d+)/.exec(message)
-    || /Expected `(?:int|str)`( length)? ([<>]=) (\d+)/.exec(message);
-  // A form the server names in words ("Expected an https:// address") or, for a form it has
-  // no words for, as its pattern ("Expected `str` matching regex ...").
-  const named = /^Expected (?!`)(.+?)(?: - at `\$[^`]*`)?$/.exec(message);
-  if (/matching regex/.test(message)) return form ? `This must be ${form}.` : "This is not in a form the field takes.";
-  if (named) return `This must be ${form || named[1]}.`;
-  if (bound) {
-    const [, length, op, n] = bound;
-    const what = length ? `${n} characters` : n;
-    return op === ">=" ? `This must be at least ${what}.` : `This must be at most ${what}.`;
-  }
-  if (/Expected `int`/.test(message)) return "This must be a whole number.";
-  return message.replace(/ - at `\$[^`]*`$/, "");
+  const text = message.replace(/ - at `\$[^`]*`$/, "");
+  if (/matching regex/.test(text)) return form ? `This must be ${form}.` : "This is not in a form the field takes.";
+  const bound = /^must (be|list|have) (at least|at most|more than|less than) /.test(text);
+  if (form && !bound && text.startsWith("must be ")) return `This must be ${form}.`;
+  if (/^(must|is) /.test(text)) return `This ${text}.`;
+  return text;
 }
 
 // A number field with its bounds, explained, and its Regulation F (or shipped) default.
