@@ -83,14 +83,36 @@ export const formatDate = (iso) => (iso ? date.format(new Date(`${iso}T00:00:00Z
 // them as exact decimals (never through a float).
 const moneyFormats = new Map();
 
+function moneyFormat(currency, places) {
+  const name = `${currency}:${places ?? ""}`;
+  let format = moneyFormats.get(name);
+  if (!format) {
+    const exact = places === undefined ? {} : { minimumFractionDigits: places, maximumFractionDigits: places };
+    format = new Intl.NumberFormat(undefined, { style: "currency", currency, ...exact });
+    moneyFormats.set(name, format);
+  }
+  return format;
+}
+
+// How many decimals the currency's amounts have (CLDR's count, as the server's): 2 for EUR,
+// 0 for JPY, 3 for KWD.
+export function currencyDecimals(currency) {
+  return moneyFormat(currency).resolvedOptions().maximumFractionDigits;
+}
+
+// The decimals of an amount as typed ("10.50": 2).
+export const decimalsOf = (text) => (String(text).split(".")[1] || "").length;
+
+// An amount in figures people write, in the currency's own decimals ("120.50", "¥120").
+export const exampleAmount = (currency) => formatMoney(currencyDecimals(currency) ? "120.50" : "120", currency);
+
+// An amount with more decimals than its currency has (¥10.50 typed) is shown as typed,
+// never rounded to one that was not.
 export function formatMoney(amount, currency) {
   const text = String(amount ?? "");
   if (!/^-?\d+(\.\d+)?$/.test(text) || !currency) return text;
-  let format = moneyFormats.get(currency);
-  if (!format) {
-    format = new Intl.NumberFormat(undefined, { style: "currency", currency });
-    moneyFormats.set(currency, format);
-  }
+  const places = decimalsOf(text);
+  const format = places > currencyDecimals(currency) ? moneyFormat(currency, places) : moneyFormat(currency);
   return format.format(text);
 }
 

@@ -2,7 +2,7 @@
 // who collects and how to reach them. Confirmation arrives live on the page's own channel,
 // without a reload. It runs on small, slow phones: it takes only dom.js and realtime.js,
 // never the staff screens.
-import { formatMoney, h, submit } from "./dom.js";
+import { currencyDecimals, decimalsOf, exampleAmount, formatMoney, h, submit } from "./dom.js";
 import { realtime } from "./realtime.js";
 
 const root = document.querySelector("#pay");
@@ -211,8 +211,13 @@ function render() {
   const part = h("form", { onsubmit: submit(problem, () => {
     // "1,250.50" as people write it; anything else is said here, beside the field.
     const text = amount.value.trim().replace(/,(?=\d{3}(\D|$))/g, "");
-    if (!/^\d+(\.\d+)?$/.test(text)) {
-      amountProblem.textContent = `Enter an amount in figures, such as ${money("120.50")}.`;
+    const places = currencyDecimals(account.currency);
+    const wrong = !/^\d+(\.\d+)?$/.test(text) ? `Enter an amount in figures, such as ${exampleAmount(account.currency)}.`
+      : decimalsOf(text) > places ? (places ? `Amounts in ${account.currency} have at most ${places} decimals.`
+        : `Amounts in ${account.currency} have no decimals: enter a whole number, such as ${exampleAmount(account.currency)}.`)
+        : null;
+    if (wrong) {
+      amountProblem.textContent = wrong;
       amount.setAttribute("aria-invalid", "true");
       amount.focus();
       return undefined;
@@ -292,9 +297,10 @@ async function start() {
       paid(event.data.payment);
       // The list of payments, with this one in it.
       refresh().catch(() => {});
-    } else if (event.type === "payment.failed" && event.data.payment.provider_ref === returning) {
-      outcome = declined(event.data.payment.failure_reason);
-      render();
+    } else if (event.type === "payment.failed") {
+      // Ours, or another tab's: either way it no longer holds its part of the balance.
+      if (event.data.payment.provider_ref === returning) outcome = declined(event.data.payment.failure_reason);
+      refresh().catch(() => render());
     } else if (event.type === "ready" && returning) {
       // Back from the checkout: the confirmation may have come before this page listened.
       call(`/checkout/${returning}`).then(async (payment) => {
@@ -303,7 +309,7 @@ async function start() {
           paid(payment);
         } else if (payment.status === "failed") {
           outcome = declined(payment.failure_reason);
-          render();
+          await refresh();
         }
       }).catch(() => {});
     } else if (event.type === "resync") {

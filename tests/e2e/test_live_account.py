@@ -69,6 +69,12 @@ async def test_changes_in_one_page_appear_live_in_another(
 
     # The collector takes a payment on the phone and records a promise for the rest.
     # A card: nothing is recorded until it is said how the card is paid and confirmed.
+    # An amount beyond the currency's cents is refused as typed, never rounded to one.
+    await collector.get_by_label("Amount (USD)").fill("75.005")
+    await collector.get_by_role("button", name="Take payment").click()
+    await expect(collector.get_by_role("alert")).to_have_text(
+        "USD amounts have at most 2 decimals."
+    )
     await collector.get_by_label("Amount (USD)").fill("75.00")
     await collector.get_by_label("Method").select_option("card")
     await collector.get_by_role("button", name="Take payment").click()

@@ -87,6 +87,9 @@ async def test_a_declined_card_says_so_and_charges_nothing(
     await page.get_by_role("button", name="Decline the card").click()
     await expect(page.get_by_role("alert")).to_contain_text("did not go through", timeout=15_000)
     await expect(page.locator("#balance")).to_contain_text("1,075.00")
+    # The declined payment holds nothing back: the whole balance may be paid again.
+    await expect(page.get_by_text("still under way")).to_have_count(0)
+    await expect(page.get_by_role("button", name="Pay in full: $1,075.00")).to_be_visible()
     await context.close()
 
 

@@ -6,7 +6,7 @@
 // everyone else's changes.
 import { api } from "../../api.js";
 import { PAYMENT_METHODS, words } from "../../codes.js";
-import { announce, formatMoney, h, pending, submit } from "../../dom.js";
+import { announce, currencyDecimals, decimalsOf, exampleAmount, formatMoney, h, pending, submit } from "../../dom.js";
 
 export function takePaymentPanel(id, current) {
   const problem = h("div");
@@ -69,7 +69,12 @@ export function takePaymentPanel(id, current) {
 
   const form = h("form", { class: "inline-form", "aria-label": "Take a payment", onsubmit: submit(problem, async () => {
     result.replaceChildren();
-    if (!/^\d+(\.\d+)?$/.test(amount.value.trim())) throw new Error("Enter the amount as a number, such as 75.00.");
+    const currency = current().currency;
+    if (!/^\d+(\.\d+)?$/.test(amount.value.trim())) throw new Error(`Enter the amount in figures, such as ${exampleAmount(currency)}.`);
+    const places = currencyDecimals(currency);
+    if (decimalsOf(amount.value.trim()) > places) {
+      throw new Error(places ? `${currency} amounts have at most ${places} decimals.` : `${currency} amounts have no decimals.`);
+    }
     if (method.value === "card" && !chosen()) {
       how.querySelector("input").focus();
       throw new Error("Choose how the card is paid: already charged elsewhere, or through the checkout.");
