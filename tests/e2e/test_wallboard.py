@@ -18,6 +18,17 @@ from tests.factories import SeededTenant
 from tests.integration.test_admin_users_api import new_user
 
 TV = {"width": 1920, "height": 1080}
+
+
+def zone_name(zone: str) -> str:
+    """How the board names a zone: its place, or UTC±n for an Etc/GMT zone (whose sign is
+    the other way round: Etc/GMT-3 is three hours ahead)."""
+    if zone.startswith("Etc/GMT"):
+        offset = zone.removeprefix("Etc/GMT")
+        return "UTC" + ({"-": "+", "+": "-"}[offset[0]] + offset[1:] if offset else "")
+    return zone.rsplit("/", 1)[-1].replace("_", " ")
+
+
 PHONE = {"width": 390, "height": 844}
 
 
@@ -97,7 +108,9 @@ async def tiles_equal_the_api(page: Page, got: dict[str, Any]) -> None:
 async def test_the_wallboard_follows_the_floor_and_says_when_it_cannot(
     browser: Browser, live_server: str, relay, tenant: SeededTenant
 ) -> None:
-    context = await browser.new_context(viewport=TV)
+    # The supervisor watches from another zone than the tenant's: the board keeps to the
+    # tenant's, whose hours and day its figures are.
+    context = await browser.new_context(viewport=TV, timezone_id="Pacific/Chatham")
     page = await context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
@@ -119,6 +132,15 @@ async def test_the_wallboard_follows_the_floor_and_says_when_it_cannot(
     await expect(collected).to_have_attribute("value", await money(page, "12.34"), timeout=1000)
     await expect(page.locator("#wb-feed li").first).to_contain_text(await money(page, "12.34"))
     await tiles_equal_the_api(page, await figures(live_server, tenant))
+    zone = (await figures(live_server, tenant))["time_zone"]
+    at = await page.locator("#wb-feed li time").first.get_attribute("datetime")
+    there = await page.evaluate(
+        "([at, zone]) => new Intl.DateTimeFormat(undefined, "
+        "{timeZone: zone, hour: '2-digit', minute: '2-digit'}).format(new Date(at))",
+        [at, zone],
+    )
+    await expect(page.locator("#wb-feed li time").first).to_have_text(there)
+    await expect(page.locator("#wb-as-of")).to_contain_text(f"({zone_name(zone)} time)")
     await screenshot(page, "wallboard")
 
     # The connection goes: the board says so, and what happens meanwhile is not lost.
@@ -278,4 +300,46 @@ async def test_the_wallboards_store_counts_each_payment_once_whatever_the_order(
         "0.3",
         "-0.995",
         "1000.00",
+    ]
+
+
+LEADING_CURRENCY = """async () => {
+  const { mainCurrency } = await import("/static/js/screens/wallboard/chart.js");
+  const { tiles } = await import("/static/js/screens/wallboard/panels.js");
+  const figures = (collected) => ({
+    collected,
+    promises: { made_today: 0, due_today: 0, broken_today: 0, kept_rate_7d: null },
+    calls: { attempted_today: 0, right_party_today: 0, right_party_rate: null },
+    tasks: { open_by_status: { open: 0, assigned: 0, in_progress: 0 }, completed_today: 0 },
+    agents_by_status: {}, agents: [], by_hour: [],
+  });
+  const usd = { currency: "USD", amount: "900.00", count: 3, target: null };
+  const jpy = { currency: "JPY", amount: "100000", count: 1, target: null };
+  const said = (f) => {
+    const main = mainCurrency(f);
+    const tile = tiles(f, main)[0];
+    return [main, tile.getAttribute("value"), tile.getAttribute("detail")];
+  };
+  return [
+    said(figures([jpy, usd])),
+    said(figures([{ ...jpy, count: 3 }, usd])),
+    said(figures([{ ...jpy, target: "500000" }, usd])),
+    said(figures([])),
+  ];
+}"""
+
+
+async def test_the_board_leads_with_a_currency_by_payments_not_by_the_size_of_its_figures(
+    page: Page, live_server: str
+) -> None:
+    """¥100,000 is about $650: the larger figure is not the larger sum. The tile leads with
+    the currency that has a target, else the one most payments came in, and counts every
+    payment of the day."""
+    await page.goto(f"{live_server}/login")
+    yen, dollars = await money(page, "100000", "JPY"), await money(page, "900.00")
+    assert await page.evaluate(LEADING_CURRENCY) == [
+        ["USD", dollars, f"4 payments · {yen}"],
+        ["JPY", yen, f"6 payments · {dollars}"],
+        ["JPY", yen, f"20% of {await money(page, '500000', 'JPY')} target · {dollars}"],
+        [None, "—", "no payments yet"],
     ]

@@ -14,7 +14,6 @@ import { WallboardStore } from "./wallboard/store.js";
 // Without a reading or an event for this long, even on a live socket, the figures are stale
 // (an unchanged snapshot is resent every 30 s, so a quiet floor stays fresh).
 const STALE_AFTER_MS = 45_000;
-const timeOfDay = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit", second: "2-digit" });
 
 export async function wallboardScreen() {
   const tv = new URLSearchParams(location.search).get("tv") === "1";
@@ -95,11 +94,13 @@ export async function wallboardScreen() {
     if (["all", "hours", "collected"].includes(part)) {
       const hour = Number(store.hourOf.format(new Date()));
       chartBox.replaceChildren(hourlyChart(f, currency, hour));
-      chartCaption.textContent = currency ? `${currency}: bars today, line the same hours last week` : "No money yet today";
+      chartCaption.textContent = currency
+        ? `${currency}: bars today, line the same hours last week${store.zoneNote}`
+        : "No money yet today";
     }
     if (part === "all") queueBody.replaceChildren(...queueRows(f, now));
     if (["all", "agents", "collected"].includes(part)) drawAgents(now);
-    if (["all", "feed"].includes(part)) feedList.replaceChildren(...feedItems(f));
+    if (["all", "feed"].includes(part)) feedList.replaceChildren(...feedItems(f, store.clock));
     title.textContent = `Floor today · ${f.today}`;
   };
 
@@ -110,12 +111,15 @@ export async function wallboardScreen() {
     node.dataset.state = fresh ? "live" : "stale";
     stale.hidden = Boolean(fresh);
     if (!fresh) {
-      const since = store.figures ? timeOfDay.format(new Date(store.received)) : "—";
+      const since = store.figures ? store.timeOfDay.format(new Date(store.received)) + store.zoneNote : "—";
       stale.textContent = live
         ? `Not updating — figures as of ${since}`
         : `Connection lost — figures as of ${since}; reconnecting…`;
     }
-    if (store.figures) asOf.textContent = `As of ${timeOfDay.format(new Date(Math.max(store.received, Date.parse(store.figures.as_of))))}`;
+    if (store.figures) {
+      const at = new Date(Math.max(store.received, Date.parse(store.figures.as_of)));
+      asOf.textContent = `As of ${store.timeOfDay.format(at)}${store.zoneNote}`;
+    }
   };
 
   store.addEventListener("change", (event) => {

@@ -15,8 +15,16 @@ function el(tag, attrs = {}, text) {
 }
 
 // The currency the chart shows: the one with most money today, else the first with a target.
+// The currency the board leads with: amounts in two currencies do not compare (¥100,000 is
+// less than $1,000), so one with a daily target set, then the one most payments came in,
+// then the first by code.
 export function mainCurrency(figures) {
-  const best = [...figures.collected].sort((a, b) => Number(b.amount) - Number(a.amount))[0];
+  const rank = (c) => [c.target ? 0 : 1, -c.count, c.currency];
+  const order = (a, b) => {
+    const [x, y] = [rank(a), rank(b)];
+    return x[0] - y[0] || x[1] - y[1] || x[2].localeCompare(y[2]);
+  };
+  const best = [...figures.collected].sort(order)[0];
   return best?.currency ?? figures.by_hour[0]?.currency ?? null;
 }
 

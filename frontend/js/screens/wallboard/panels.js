@@ -25,7 +25,9 @@ function tile(kpi, label, value, detail = "", extra = {}) {
 export function tiles(figures, currency) {
   const main = figures.collected.find((c) => c.currency === currency);
   const others = figures.collected.filter((c) => c.currency !== currency && c.count);
-  let collectedDetail = main?.count ? `${count(main.count)} payment${main.count === 1 ? "" : "s"}` : "no payments yet";
+  // Every payment of the day counts, whatever its currency; the other currencies' sums follow.
+  const payments = figures.collected.reduce((sum, c) => sum + c.count, 0);
+  let collectedDetail = payments ? `${count(payments)} payment${payments === 1 ? "" : "s"}` : "no payments yet";
   const extra = {};
   if (main?.target) {
     const share = Number(main.amount) / Number(main.target);
@@ -101,9 +103,8 @@ const FEED_LABEL = {
   "promise.made": ["info", "Promise"],
   "promise.broken": ["bad", "Broken"],
 };
-const clock = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit" });
-
-export function feedItems(figures) {
+// `clock` says the time of day in the tenant's zone (the store's).
+export function feedItems(figures, clock) {
   return figures.feed.map((item) => {
     const [tone, label] = FEED_LABEL[item.type] ?? [undefined, item.type];
     return h("li", { "data-type": item.type },

@@ -38,6 +38,14 @@ export function addDecimal(a, b) {
 
 const rate = (part, whole) => (whole ? Math.round((part / whole) * 10000) / 10000 : null);
 
+// A zone as people name it: its place ("New York"), or UTC±n for an Etc/GMT zone, whose
+// sign is the other way round (Etc/GMT-3 is three hours ahead of UTC).
+export function zoneName(zone) {
+  const etc = /^Etc\/GMT(?:([+-])(\d+))?$/.exec(zone);
+  if (etc) return etc[1] ? `UTC${etc[1] === "-" ? "+" : "-"}${etc[2]}` : "UTC";
+  return zone.split("/").pop().replaceAll("_", " ");
+}
+
 export class WallboardStore extends EventTarget {
   constructor() {
     super();
@@ -57,6 +65,13 @@ export class WallboardStore extends EventTarget {
     const zone = { timeZone: figures.time_zone };
     this.dayOf = new Intl.DateTimeFormat("en-CA", { ...zone, year: "numeric", month: "2-digit", day: "2-digit" });
     this.hourOf = new Intl.DateTimeFormat("en-GB", { ...zone, hour: "2-digit", hourCycle: "h23" });
+    // Every time on the board is the tenant's, as its hours and its "today" are.
+    this.clock = new Intl.DateTimeFormat(undefined, { ...zone, hour: "2-digit", minute: "2-digit" });
+    this.timeOfDay = new Intl.DateTimeFormat(undefined, { ...zone, hour: "2-digit", minute: "2-digit", second: "2-digit" });
+    const viewer = Intl.DateTimeFormat().resolvedOptions().timeZone;
+    // Said beside them where the viewer's own zone differs: " (New York time)".
+    const place = zoneName(figures.time_zone);
+    this.zoneNote = viewer === figures.time_zone ? "" : ` (${place} time)`;
     this.received = Date.now();
     for (const event of this.recent) HANDLERS[event.type]?.(this, event.data);
     this.#changed("all");
