@@ -15,6 +15,7 @@ from pathlib import Path
 import httpx
 from playwright.async_api import Browser, Page, expect
 
+from tests.e2e.conftest import screenshot
 from tests.e2e.test_login import sign_in
 from tests.e2e.test_queue import call
 from tests.e2e.test_workflow_screens import both_sizes
@@ -52,11 +53,18 @@ async def rejected_rows(page: Page) -> list[list[str]]:
     return list(csv.reader(io.StringIO(text)))
 
 
+LONG_NAME = (
+    "northbank_collections_daily_placements_portfolio_20261203_batch_000001_of_000004_"
+    "retail_cards_and_personal_loans_charged_off_before_2024_reassigned_from_agency_7_final.csv"
+)
+
+
 async def test_an_admin_maps_previews_saves_and_runs_an_import(
     page: Page, live_server: str, relay, worker, tenant: SeededTenant, tmp_path: Path
 ) -> None:
     base = live_server
-    placements = tmp_path / "daily-placements.csv"
+    # A long name, with no space or dash to break at, as files from other systems are named.
+    placements = tmp_path / LONG_NAME
     placements.write_text(PLACEMENTS, encoding="utf-8")
     await sign_in(page, base, tenant.admin.email, tenant.admin.password)
     await expect(page.locator("#who")).not_to_be_empty(timeout=20_000)
@@ -134,7 +142,12 @@ async def test_an_admin_maps_previews_saves_and_runs_an_import(
     # The history lists it, by whom, and opens it.
     await page.get_by_role("link", name="← All imports").click()
     row = page.locator("#import-history tbody tr").first
-    await expect(row).to_contain_text("daily-placements.csv")
+    await expect(row).to_contain_text(LONG_NAME)
+    # It wraps inside its column: the table still fits the desktop's page, without a scroll.
+    scroll = page.locator("#import-history .table-scroll")
+    assert await scroll.evaluate("(el) => el.scrollWidth <= el.clientWidth")
+    await page.locator("#import-history").scroll_into_view_if_needed()
+    await screenshot(page, "admin-import-history")
     await expect(row.locator("[data-label=Who]")).to_have_text(
         (await call(base, tenant.admin, "GET", "/users/me"))["name"]
     )
@@ -142,7 +155,7 @@ async def test_an_admin_maps_previews_saves_and_runs_an_import(
     await expect(row.locator("[data-label=Status]")).to_have_text("done")
     await expect(row.locator("[data-label=Written]")).to_have_text("2")
     await expect(row.locator("[data-label=Rejected]")).to_have_text("3")
-    await row.get_by_role("link", name="daily-placements.csv").click()
+    await row.get_by_role("link", name=LONG_NAME).click()
     await expect(page).to_have_url(f"{base}/admin/imports/{import_id}")
     await expect(page.locator(".import-counts [data-count=rejected]")).to_have_text("3")
 
