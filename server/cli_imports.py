@@ -26,9 +26,27 @@ def _regular_file(ctx: click.Context, param: click.Parameter, path: Path) -> Pat
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     callback=_regular_file,
 )
-@click.option("--mapping", "mapping_name", required=True, help="a mapping preset of the tenant")
-@click.option("--tenant", "tenant_slug", default="demo", show_default=True)
-@click.option("--batch-rows", type=click.IntRange(1, 1_000_000), default=10_000, show_default=True)
+@click.option(
+    "--mapping",
+    "mapping_name",
+    required=True,
+    help="the name of a mapping preset the tenant saved (Admin > Imports, or "
+    "POST /api/v1/import-mappings): which column of the file is which field",
+)
+@click.option(
+    "--tenant",
+    "tenant_slug",
+    default="demo",
+    show_default=True,
+    help="the slug of the tenant the rows are imported into",
+)
+@click.option(
+    "--batch-rows",
+    type=click.IntRange(1, 1_000_000),
+    default=10_000,
+    show_default=True,
+    help="rows written per transaction (each batch is one COPY and one merge)",
+)
 @click.option(
     "--show-rejected",
     type=click.IntRange(0),
@@ -45,7 +63,8 @@ def import_command(
     from server.observability import configure_logging
 
     with _services(_settings()) as settings:
-        configure_logging(settings.log_level, json=settings.log_json)
+        # Its stdout is the progress and the result: the log goes to stderr.
+        configure_logging(settings.log_level, json=settings.log_json, stream=sys.stderr)
         try:
             done, rejected = asyncio.run(
                 _run(settings, file.resolve(), mapping_name, tenant_slug, batch_rows, show_rejected)

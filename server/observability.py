@@ -15,7 +15,7 @@ import secrets
 import sys
 import time
 from contextvars import ContextVar
-from typing import Any
+from typing import IO, Any
 
 import structlog
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
@@ -141,8 +141,11 @@ class _EveryJob(logging.Filter):
         )
 
 
-def configure_logging(level: str = "INFO", *, json: bool = True) -> None:
-    """Structured logs on stdout: JSON in production, readable lines when ``json`` is off."""
+def configure_logging(
+    level: str = "INFO", *, json: bool = True, stream: IO[str] | None = None
+) -> None:
+    """Structured logs on stdout (or ``stream``: a command whose stdout is its answer logs
+    on stderr): JSON in production, readable lines when ``json`` is off."""
     processors: list[Any] = [
         structlog.contextvars.merge_contextvars,
         _merge_request_log,
@@ -166,7 +169,7 @@ def configure_logging(level: str = "INFO", *, json: bool = True) -> None:
         wrapper_class=structlog.stdlib.BoundLogger,
         cache_logger_on_first_use=True,
     )
-    handler = logging.StreamHandler(sys.stdout)
+    handler = logging.StreamHandler(stream or sys.stdout)
     handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(
             foreign_pre_chain=processors,

@@ -156,8 +156,11 @@ async def create_tenant(
 
     ``defaults``: with the shipped workflows and their templates (``domain.workflows.
     defaults``), enabled. Tests that count messages, tasks or interactions start without."""
-    if not _SLUG.match(slug):
-        raise InvalidInput("slug must be lower-case letters, digits and dashes", field="slug")
+    if not _SLUG.fullmatch(slug):
+        raise InvalidInput(
+            "slug must be 1 to 63 lower-case letters, digits and dashes, not starting with a dash",
+            field="slug",
+        )
     check_time_zone(time_zone)
     settings = settings or TenantSettings()
     check_buckets(settings.buckets)

@@ -6,6 +6,8 @@ import asyncpg
 import pytest
 
 from domain.db import Database, copy_rows
+from domain.errors import InvalidInput
+from domain.tenancy.service import create_tenant
 from tests.factories import SeededTenant, TenantFactory
 
 
@@ -155,3 +157,35 @@ async def test_bulk_copied_rows_land_in_the_tenant_and_obey_its_policies(
             await copy_rows(conn, "agent_groups", columns, [(other.id, "Sneaky")])
     async with db.system() as conn:
         assert await conn.fetchval("SELECT count(*) FROM agent_groups WHERE name = 'Sneaky'") == 0
+
+
+@pytest.mark.parametrize(
+    ("slug", "taken"),
+    [
+        ("a", True),
+        ("north-bank-2", True),
+        ("a" * 63, True),
+        ("a" * 64, False),
+        ("", False),
+        ("-north", False),
+        ("North", False),
+        ("north\n", False),
+        ("north bank", False),
+    ],
+)
+async def test_a_tenant_slug_is_one_to_63_lower_case_letters_digits_and_dashes(
+    db: Database, slug: str, taken: bool
+) -> None:
+    async with db.system() as conn:
+        tx = conn.transaction()
+        await tx.start()
+        try:
+            if taken:
+                made = await create_tenant(conn, slug=slug, name="Slug", defaults=False)
+                assert made.slug == slug
+            else:
+                with pytest.raises(InvalidInput, match="1 to 63 lower-case letters") as refused:
+                    await create_tenant(conn, slug=slug, name="Slug", defaults=False)
+                assert refused.value.field == "slug"
+        finally:
+            await tx.rollback()

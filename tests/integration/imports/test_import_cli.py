@@ -17,11 +17,11 @@ from tests.integration.imports.files import MAPPING, placement_file
 ROOT = Path(__file__).resolve().parents[3]
 
 
-def _recoup(settings, *args: str) -> subprocess.CompletedProcess[str]:  # type: ignore[no-untyped-def]
+def _recoup(settings, *args: str, **env: str) -> subprocess.CompletedProcess[str]:  # type: ignore[no-untyped-def]
     return subprocess.run(
         [*RECOUP, *args],
         cwd=ROOT,
-        env=recoup_env(settings),
+        env={**recoup_env(settings), **env},
         capture_output=True,
         text=True,
         timeout=300,
@@ -56,7 +56,7 @@ async def test_the_command_imports_with_a_progress_bar_and_lists_the_rejected_ro
         "--show-rejected",
         "3",
     )
-    first = _recoup(settings, *args)
+    first = _recoup(settings, *args, LOG_LEVEL="INFO", LOG_JSON="true")
     assert first.returncode == 0, first.stderr
     rejected = len(expected)
     assert (
@@ -76,6 +76,9 @@ async def test_the_command_imports_with_a_progress_bar_and_lists_the_rejected_ro
             (first_id(first.stdout), 3000),
         ]
     ]
+    # Its stdout is the progress and the result alone: log lines go to stderr.
+    assert not [line for line in first.stdout.splitlines() if line.startswith("{")], first.stdout
+    assert '"level":"info"' in first.stderr.replace(" ", ""), first.stderr
     again = _recoup(settings, *args)
     assert again.returncode == 0, again.stderr
     assert f"0 created, 0 updated, {3000 - rejected} unchanged" in again.stdout
