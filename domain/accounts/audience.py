@@ -9,12 +9,25 @@ own account on ``pay:{id}``, written separately (see ``domain.payments.service``
 from __future__ import annotations
 
 from channels import names
+from domain.db import Connection
 
 
 def account_audience(account_id: int, *agents: int | None) -> list[str]:
     channels = [names.account(account_id), names.WALLBOARD]
     channels += [names.agent(a) for a in sorted({a for a in agents if a is not None})]
     return channels
+
+
+async def balance_audience(conn: Connection, account_id: int, *agents: int | None) -> list[str]:
+    """The audience of a change to what an account owes (a payment, an edit): as
+    ``account_audience``, and whoever holds work on it now, whose worklist shows its balance
+    (as ``visibility.collector_sees``, they may see it)."""
+    holders = await conn.fetch(
+        "SELECT DISTINCT assignee_id FROM tasks WHERE account_id = $1 "
+        "AND assignee_id IS NOT NULL AND status IN ('assigned', 'in_progress')",
+        account_id,
+    )
+    return account_audience(account_id, *agents, *(r["assignee_id"] for r in holders))
 
 
 def bulk_audience(account_id: int, *agents: int | None) -> list[str]:

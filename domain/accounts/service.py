@@ -10,7 +10,7 @@ import asyncpg
 import msgspec
 
 from domain.accounts import queries
-from domain.accounts.audience import account_audience, bulk_audience
+from domain.accounts.audience import account_audience, balance_audience, bulk_audience
 from domain.accounts.schemas import (
     ACCOUNT_STATUSES,
     STATUS_CHANGES_HERE,
@@ -268,7 +268,7 @@ class AccountService(Service):
             before=msgspec.to_builtins(before),
             after=msgspec.to_builtins(after),
             event_type=events.ACCOUNT_UPDATED,
-            channels=account_audience(account_id, after.owner_id, before.owner_id),
+            channels=await balance_audience(self.conn, account_id, after.owner_id, before.owner_id),
             data={**msgspec.to_builtins(after), "changed": sorted(changes)},
         )
         if "owner_id" in changes:

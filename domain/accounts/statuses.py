@@ -24,7 +24,7 @@ from typing import Annotated, Literal
 import msgspec
 
 from domain.accounts import queries
-from domain.accounts.audience import account_audience
+from domain.accounts.audience import balance_audience
 from domain.accounts.disputes import DisputeService
 from domain.accounts.schemas import Account
 from domain.accounts.service import AccountService
@@ -129,7 +129,7 @@ class AccountStatusService(Service):
             before={"status": before.status},
             after={"status": after.status, "status_change": told},
             event_type=events.ACCOUNT_UPDATED,
-            channels=account_audience(after.id, after.owner_id),
+            channels=await balance_audience(self.conn, after.id, after.owner_id),
             data={
                 **msgspec.to_builtins(after),
                 "changed": ["status"],

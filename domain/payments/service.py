@@ -16,7 +16,7 @@ import asyncpg
 import msgspec
 
 from channels import names
-from domain.accounts.audience import account_audience, bulk_audience
+from domain.accounts.audience import account_audience, balance_audience, bulk_audience
 from domain.accounts.service import ANNOUNCE_SLICE, AccountService
 from domain.actor import Actor
 from domain.clock import Clock, utcnow
@@ -410,7 +410,7 @@ class PaymentService(Service):
             before=msgspec.to_builtins(before) if before else None,
             after=msgspec.to_builtins(payment),
             event_type=event_type,
-            channels=account_audience(payment.account_id, account["owner_id"]),
+            channels=await balance_audience(self.conn, payment.account_id, account["owner_id"]),
             data=data,
         )
         await self.changes.event(

@@ -138,6 +138,25 @@ async def test_a_collector_works_the_live_queue(
     await collector.evaluate("window.scrollTo(0, 0)")
     await screenshot(collector, "queue-working")
 
+    # A payment taken elsewhere on an account of my list that is not the open one moves its
+    # card's balance: here one I hold work on (pulled) without owning it.
+    await collector.locator("#task-list li", has_text=owned.debtor_name).click()
+    await expect(collector.locator("#task-title")).to_contain_text(owned.debtor_name)
+    async with httpx.AsyncClient(base_url=base, headers=boss.headers) as http:
+        paid = await http.post(
+            f"/api/v1/accounts/{waiting.id}/payments",
+            json={"amount": "75.00", "currency": "USD", "method": "cash"},
+            headers={"Idempotency-Key": f"queue-card-{waiting.id}"},
+        )
+    assert paid.status_code == 201, paid.text
+    now = await call(base, boss, "GET", f"/accounts/{waiting.id}")
+    assert now["owner_id"] != first.id
+    assert now["balance"] != "1075.00"
+    card = collector.locator("#task-list li", has_text=waiting.debtor_name)
+    await expect(card.locator("rc-money")).to_have_attribute("amount", now["balance"])
+    await card.click()
+    await expect(collector.locator("#task-title")).to_contain_text(waiting.debtor_name)
+
     # "d" completes the task with an outcome; it leaves the list.
     await collector.keyboard.press("Escape")
     await collector.keyboard.press("d")

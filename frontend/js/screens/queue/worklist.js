@@ -54,11 +54,26 @@ export function worklist({ list, me, problem, say, panel, onAvailability }) {
     }
   }
 
+  // A payment or a change to an account (here because I hold work on it) moves what its
+  // cards show: balance, status, days past due.
+  function onAccount(account) {
+    for (const task of [...list.tasks.values()]) {
+      if (task.account_id !== account.id) continue;
+      const shown = { ...task.account };
+      for (const key of ["balance", "status", "days_past_due", "bucket", "currency", "owner_id"]) {
+        if (account[key] !== undefined) shown[key] = account[key];
+      }
+      list.put({ ...task, account: shown });  // (the open task's panel hears its account itself)
+    }
+  }
+
   function listen() {
     stopFeed?.();
     stopFeed = realtime.subscribe(`agent:${me}`, (event) => {
       if (event.type === "ready" || event.type === "resync") load();
       else if (event.type?.startsWith("task.")) onTask(event);
+      else if (event.type === "account.updated" && event.data?.id) onAccount(event.data);
+      else if (event.type?.startsWith("payment.") && event.data?.account) onAccount(event.data.account);
       else if (event.type === "agent.status" && event.data?.id === me) onAvailability(event.data.status);
       // New contact hours or rules: each task's "no call until" is read again.
       else if (event.type === "tenant.contact_rules_changed") reread();
