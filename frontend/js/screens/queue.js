@@ -25,7 +25,8 @@ export async function queueScreen() {
   const problem = h("div");
   const availability = availabilitySwitch(problem);
   const panel = workingPanel({ me, manager, list, belongs: (task) => feed.belongs(task) });
-  const feed = worklist({ list, me, problem, say: notice.say, panel, onAvailability: availability.show });
+  const feed = worklist({ list, me, problem, say: notice.say, panel, onAvailability: availability.show,
+    rereadAvailability: availability.reread });
 
   list.addEventListener("count", (event) => {
     count.textContent = `${event.detail} task${event.detail === 1 ? "" : "s"}`;

@@ -8,7 +8,7 @@ export function availabilitySwitch(problem) {
   const select = h("select", { id: "my-status", "aria-label": "My availability" },
     [["available", "Available"], ["away", "Away"], ["offline", "Offline"]].map(([v, l]) => h("option", { value: v }, l)));
   select.addEventListener("change", async () => {
-    heard = true;
+    version += 1;
     try {
       await api("/users/me", { method: "PATCH", body: { status: select.value } });
       // A refusal shown earlier no longer stands.
@@ -17,12 +17,18 @@ export function availabilitySwitch(problem) {
       problem.replaceChildren(problemBox(error));
     }
   });
-  // The status read once at the start loses to any the channel brought meanwhile: it may
-  // have been read before this socket made me available, and answered after.
-  let heard = false;
-  api("/users/me").then((user) => { if (!heard) select.value = user.status; }).catch(() => {});
+  // A status read loses to any the channel brought, or I chose, while it was on its way: it
+  // may have been read before this socket made me available, and answered after. It is read
+  // again each time my channel is (re)joined, which is after the socket made me available.
+  let version = 0;
+  const reread = () => {
+    const asked = version;
+    api("/users/me").then((user) => { if (version === asked) select.value = user.status; }).catch(() => {});
+  };
+  reread();
   return {
     nodes: [h("label", { for: "my-status", class: "visually-hidden" }, "My availability"), select],
-    show: (status) => { heard = true; select.value = status; },
+    show: (status) => { version += 1; select.value = status; },
+    reread,
   };
 }

@@ -8,7 +8,7 @@ import { realtime } from "../../realtime.js";
 
 const whereTo = (task) => (task.assignee_id ? `given to ${task.assignee_name || "someone else"}` : "returned to its queue");
 
-export function worklist({ list, me, problem, say, panel, onAvailability }) {
+export function worklist({ list, me, problem, say, panel, onAvailability, rereadAvailability }) {
   let stopFeed = null;
 
   async function load() {
@@ -70,7 +70,10 @@ export function worklist({ list, me, problem, say, panel, onAvailability }) {
   function listen() {
     stopFeed?.();
     stopFeed = realtime.subscribe(`agent:${me}`, (event) => {
-      if (event.type === "ready" || event.type === "resync") load();
+      if (event.type === "ready" || event.type === "resync") {
+        load();
+        rereadAvailability?.();
+      }
       else if (event.type?.startsWith("task.")) onTask(event);
       else if (event.type === "account.updated" && event.data?.id) onAccount(event.data);
       else if (event.type?.startsWith("payment.") && event.data?.account) onAccount(event.data.account);
