@@ -50,4 +50,15 @@ async def test_export_downloads_the_filtered_accounts(
         await page.set_viewport_size(size)
         await page.evaluate("scrollTo(0, 0)")
         await screenshot(page, f"accounts-export{suffix}")
+    # Filters that match nothing say so, with a way back to every account.
+    await page.set_viewport_size({"width": 1366, "height": 860})
+    await page.locator("#f-q").fill("no such debtor anywhere")
+    await page.get_by_role("button", name="Filter").click()
+    await expect(page.locator("#accounts-empty")).to_contain_text(
+        "No account matches these filters."
+    )
+    await screenshot(page, "accounts-none-match")
+    await page.get_by_role("button", name="Clear the filters").click()
+    await expect(page.locator("tbody tr")).to_have_count(4)
+    await expect(page.locator("#f-status")).to_have_value("")
     no_errors(page)

@@ -44,6 +44,23 @@ export async function accountsScreen() {
     cursor = page.next_cursor;
     more.hidden = !cursor;
     count.textContent = `${shown} account${shown === 1 ? "" : "s"} shown${cursor ? ", more available" : ""}`;
+    count.hidden = !shown;
+    if (!shown) body.replaceChildren(h("tr", { class: "empty-row" }, h("td", { colspan: 7, id: "accounts-empty" }, nothing())));
+  }
+
+  // What an empty list means, and what to do about it.
+  function nothing() {
+    if (search.value || status.value || bucket.value) {
+      const clear = h("button", { type: "button", onclick: () => {
+        search.value = ""; status.value = ""; bucket.value = "";
+        form.requestSubmit();
+      } }, "Clear the filters");
+      return ["No account matches these filters. ", clear];
+    }
+    const role = document.body.dataset.role;
+    if (role === "collector") return "No accounts yet: the accounts you own, and those you hold work on, show here.";
+    if (role === "admin") return ["No accounts yet: import a file in ", h("a", { href: "/admin/imports" }, "Admin › Imports"), ", or send them over the API."];
+    return "No accounts yet.";
   }
 
   more.addEventListener("click", submit(problem, () => load(false)));
