@@ -59,7 +59,8 @@ def check_buckets(buckets: list[Bucket] | tuple[Bucket, ...]) -> tuple[Bucket, .
 def check_contact_rules(rules: ContactRules) -> None:
     if rules.window_start >= rules.window_end:
         raise InvalidInput(
-            "contact hours must start before they end: window_start must come before window_end",
+            f"contact hours must start before they end: {rules.window_start} is not before "
+            f"{rules.window_end}",
             field="contact.window_start",
         )
     unknown = set(rules.window_channels) - {"call", "sms", "email", "letter"}

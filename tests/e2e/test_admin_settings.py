@@ -172,7 +172,7 @@ async def test_each_sections_refusal_shows_beside_its_field(
             "Contact starts at",
             "21:30",
             "contact.window_start",
-            "must come before window_end",
+            "contact hours must start before they end: 21:30 is not before",
         ),
         (
             "promises",
