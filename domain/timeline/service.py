@@ -43,7 +43,8 @@ def summary(kind: str, d: dict[str, Any]) -> str:
         channel = "SMS" if d["channel"] == "sms" else "E-mail"
         return f"{channel} to {d['to']} — {d['status']}"
     if kind == "payment_link_sent":
-        return "Payment link sent" + (" (opened)" if d["opened_at"] else "")
+        # Made (and copied, or sent: a message of its own says so); not sent by itself.
+        return "Payment link made" + (" (opened)" if d["opened_at"] else "")
     if kind == "payment_link_opened":
         return "Payment link opened"
     if kind == "payment":

@@ -61,7 +61,7 @@ async def test_the_timeline_shows_everything_pages_back_and_takes_a_callback(
         "Call outbound — promise",
         "Payment link opened",
         "SMS to +15555550100",
-        "Payment link sent (opened)",
+        "Payment link made (opened)",
         "Call task cancelled — cancelled",
         "Call task created: Ring Pat",
     ):
@@ -106,7 +106,7 @@ async def test_the_timeline_shows_everything_pages_back_and_takes_a_callback(
             headers=tenant.collector.headers,
         )
         assert made.status_code == 201, made.text
-    await expect(entries.first).to_contain_text("Payment link sent")
+    await expect(entries.first).to_contain_text("Payment link made")
     await open_link(db, settings.secret_key, made.json()["url"].rsplit("/", 1)[1])
     await expect(entries.first).to_contain_text("Payment link opened")
     await expect(entries.first).to_contain_text("debtor")

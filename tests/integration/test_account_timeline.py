@@ -122,7 +122,7 @@ async def test_every_source_appears_newest_first_with_who_and_summary(
         "interaction": (collector, "Call outbound — promise"),
         "payment_link_opened": ("debtor", "Payment link opened"),
         "message": ("system", f"SMS to +15555550100 — {by_kind['message']['status']}"),
-        "payment_link_sent": (collector, "Payment link sent (opened)"),
+        "payment_link_sent": (collector, "Payment link made (opened)"),
         # Nobody held it: the work closed without a collector.
         "task_closed": ("system", "Call task cancelled — cancelled"),
         "task_created": (supervisor, "Call task created: Ring Pat"),
