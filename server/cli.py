@@ -217,6 +217,7 @@ def web() -> None:
 
     with _services(_settings()) as settings:
         from server.app import create_asgi
+        from server.http_protocol import ProblemHttpToolsProtocol
         from server.ws_protocol import LeanWebSocketProtocol
 
         uvicorn.run(
@@ -224,7 +225,8 @@ def web() -> None:
             host=settings.host,
             port=settings.port,
             loop="uvloop",
-            http="httptools",
+            # httptools, answering what it cannot parse with a problem (server/http_protocol.py)
+            http=ProblemHttpToolsProtocol,
             interface="asgi3",  # RecoupASGI hands over coroutines rather than being one
             # Frames are small JSON; per-message compression would cost a deflate per socket
             # and defeat writing one encoded frame to every socket.

@@ -7,6 +7,7 @@ import re
 from typing import Any
 
 import asyncpg
+import msgspec
 import structlog
 from litestar import MediaType, Request, Response
 from litestar.exceptions import (
@@ -84,6 +85,20 @@ def problem(
     return Response(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
+def problem_bytes(status: int, detail: str, instance: str) -> bytes:
+    """The problem document of a refusal written below Litestar (a request the HTTP or
+    WebSocket parser could not read), encoded."""
+    return msgspec.json.encode(
+        {
+            "type": f"urn:recoup:problem:{_SLUGS.get(status, 'error')}",
+            "title": TITLES.get(status, "Error"),
+            "status": status,
+            "detail": detail,
+            "instance": instance,
+        }
+    )
+
+
 def recoup_error(request: Request[Any, Any, Any], exc: RecoupError) -> Response[dict[str, Any]]:
     errors = [{"field": exc.field, "message": exc.detail}] if exc.field else None
     return problem(
@@ -143,6 +158,14 @@ def _sent_nothing(request: Request[Any, Any, Any]) -> bool:
     return headers.get("content-length", "0") == "0" and "transfer-encoding" not in headers
 
 
+# msgspec's words for a body that is not JSON, where they would mislead: it says "truncated"
+# of a lone \uD800-\uDFFF escape as well as of a body that stops early.
+_JSON_WORDS = {
+    "Input data was truncated": "it ends before its JSON does, or a \\uD800-\\uDFFF escape "
+    "stands alone where it must be half of a pair",
+}
+
+
 def http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[dict[str, Any]]:
     status = exc.status_code
     detail = exc.detail if exc.detail and exc.detail != TITLES.get(status) else None
@@ -162,10 +185,11 @@ def http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[
             request, 405, detail or f"{request.method} is not allowed here", headers=exc.headers
         )
     if status == 400 and isinstance(exc.__cause__, SerializationException):
+        why = _JSON_WORDS.get(str(exc.detail), exc.detail)
         return problem(
             request,
             400,
-            f"the request body is not valid JSON ({exc.detail})",
+            f"the request body is not valid JSON ({why})",
             slug="malformed-json",
             title="Malformed request body",
         )

@@ -16,11 +16,16 @@ import asyncio
 from typing import Any
 
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+from websockets.datastructures import Headers
+from websockets.http11 import Response
 from websockets.protocol import Protocol, State
 from websockets.server import ServerProtocol
 from websockets.streams import StreamReader
 
+from server.problems import PROBLEM_JSON, problem_bytes
+
 _AT_EOF = StreamReader.at_eof.__code__
+_BODY = frozenset({"content-type", "content-length"})
 
 
 class Inbox:
@@ -101,7 +106,26 @@ class LeanWebSocketProtocol(WebSocketsSansIOProtocol):
         self.writable = Writable()  # type: ignore[assignment]
 
     def handle_connect(self, event: Any) -> None:
+        accept = self.conn.accept
+
+        def accept_or_problem(request: Any) -> Response:
+            # A handshake websockets refuses (no Sec-WebSocket-Key, another version) is
+            # answered as the API answers: a problem document, its headers kept.
+            response = accept(request)
+            if response.status_code == 101:
+                return response
+            detail = response.body.decode("utf-8", "replace").strip() or response.reason_phrase
+            body = problem_bytes(response.status_code, detail, request.path.split("?", 1)[0])
+            headers = Headers(
+                [(k, v) for k, v in response.headers.raw_items() if k.lower() not in _BODY]
+            )
+            headers["Content-Type"] = PROBLEM_JSON
+            headers["Content-Length"] = str(len(body))
+            return Response(response.status_code, response.reason_phrase, headers, body)
+
+        self.conn.accept = accept_or_problem  # type: ignore[method-assign]
         super().handle_connect(event)
+        del self.conn.accept  # the class's own again: nothing kept for the socket's life
         self.request = None  # type: ignore[assignment]  # uvicorn reads it no more
 
     def data_received(self, data: bytes) -> None:

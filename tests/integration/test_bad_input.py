@@ -45,6 +45,15 @@ async def test_malformed_json_is_400(client, tenant: SeededTenant) -> None:
     assert body["status"] == 400
     assert body["type"] == "urn:recoup:problem:malformed-json"
     assert await counts(tenant) == before
+    # A lone surrogate escape is not JSON text either: said as such, not as a cut-off body.
+    lone = await client.post(
+        "/api/v1/accounts",
+        content=b'{"external_ref": "\\ud800"}',
+        headers={**tenant.admin.headers, "Content-Type": "application/json"},
+    )
+    assert lone.status_code == 400
+    assert "stands alone where it must be half of a pair" in lone.json()["detail"]
+    assert await counts(tenant) == before
 
 
 @pytest.mark.parametrize(
