@@ -3,11 +3,13 @@ notice that access changed, which open sockets act on at once.
 
 A debtor's payment link hears only ``pay`` (its own account, reduced fields). API keys
 hear account channels when they may read all that one carries (``ACCOUNT_CHANNEL_SCOPES``).
-Admins, supervisors and read-only users hear every channel of their tenant but two:
-``setup`` (users, rules, workflows, templates) is the managers', ``webhooks`` the admins',
-as their REST routes are. A collector hears their own agent channel, the accounts they may
-work (owned, or holding work on them) and their group, the last two asked of the database
-when they subscribe. Queue channels are not a collector's: a queue's tasks wait on accounts
+Admins and supervisors hear every channel of their tenant but ``webhooks``, the admins'
+alone, as their REST routes are. Read-only users read the collections work, not the people
+or the floor's figures: they hear accounts, queues, the tenant's settings and their own
+agent channel, not the wallboard, groups, ``setup`` or another user's agent channel. A
+collector hears their own agent channel, the accounts they may work (owned, or holding
+work on them) and their group, the last two asked of the database when they subscribe.
+Queue channels are not a collector's: a queue's tasks wait on accounts
 they may not see until they pull one, which then reaches them on their own channel.
 """
 
@@ -42,13 +44,14 @@ ACCOUNT_CHANNEL_SCOPES = (
     "tasks:read",
 )
 
-_STAFF = frozenset({"admin", "supervisor", "readonly"})
 # The setup channels are heard by those who may read what they carry over the API.
 _SETUP_ROLES = {
     names.SETUP: frozenset({"admin", "supervisor"}),
     names.WEBHOOKS: frozenset({"admin"}),
 }
 _STAFF_KINDS = frozenset({"agent", "account", "group", "queue", "wallboard", "tenant"})
+_MANAGERS = frozenset({"admin", "supervisor"})
+_READONLY_KINDS = frozenset({"account", "queue", "tenant"})
 
 
 def grant(subject: Actor, name: str) -> Granted:
@@ -81,16 +84,18 @@ def grant(subject: Actor, name: str) -> Granted:
         raise ChannelRefused("only users, API keys and payment links subscribe")
     if kind == "agent":
         target = subject.id if ref == "me" else ref
-        if target == subject.id or subject.role in _STAFF:
+        if target == subject.id or subject.role in _MANAGERS:
             return allow(names.agent(target))  # type: ignore[arg-type]
-        raise ChannelRefused("collectors hear only their own agent channel")
+        raise ChannelRefused("only managers hear another user's agent channel")
     relative = name
     if kind == "import":
         # Imports are an admin's work; the tenant prefix keeps other tenants' out of reach.
         if subject.role == "admin":
             return allow(relative)
         raise ChannelRefused("only admins follow imports")
-    if subject.role in _STAFF and kind in _STAFF_KINDS:
+    if (subject.role in _MANAGERS and kind in _STAFF_KINDS) or (
+        subject.role == "readonly" and kind in _READONLY_KINDS
+    ):
         return allow(relative)
     if subject.role in _SETUP_ROLES.get(kind, ()):
         return allow(relative)

@@ -397,7 +397,7 @@ class _Writer:
             if any(changed.values()):
                 await ChangeRecorder(conn, actor, self.clock).event(
                     events.IMPORT_PROGRESS,
-                    [names.import_progress(self.import_id), names.WALLBOARD],
+                    [names.import_progress(self.import_id)],
                     {
                         "import_id": self.import_id,
                         "file_name": current.file_name,

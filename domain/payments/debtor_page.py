@@ -132,7 +132,8 @@ async def checkout_state(conn: Connection, actor: Actor, checkout_id: str) -> Ch
         id=row["id"],
         amount=money(row["amount"], minor_digits(row["currency"])),
         status=row["status"],
-        failure_reason=row["failure_reason"],
+        # (the provider's word on a decline; a refund's reason is a manager's note)
+        failure_reason=row["failure_reason"] if row["status"] == "failed" else None,
         receipt=receipt_number(row["id"]) if row["status"] in SHOWN_PAYMENTS else None,
         method=row["method"],
         received_at=row["received_at"],

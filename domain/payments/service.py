@@ -47,7 +47,9 @@ def debtor_view(payment: Payment | None, account: Any | None) -> dict[str, Any]:
             "currency": payment.currency,
             "status": payment.status,
             "provider_ref": payment.provider_ref,
-            "failure_reason": payment.failure_reason,
+            # The provider's word on a declined card; a refund's or reversal's reason is a
+            # manager's note, not the debtor's to read.
+            "failure_reason": payment.failure_reason if payment.status == "failed" else None,
             # What the receipt on the page shows: how and when it was paid.
             "method": payment.method,
             "received_at": payment.received_at.isoformat() if payment.received_at else None,

@@ -341,3 +341,40 @@ async def test_only_the_holder_of_a_link_has_a_payment_page(tenant: SeededTenant
         with pytest.raises(Forbidden) as refused:
             await call(conn, tenant.admin.actor, tenant.accounts[0].id)
     assert refused.value.detail == "only the holder of a payment link has a payment page"
+
+
+async def test_a_refunds_reason_is_the_managers_note_not_the_debtors_to_read(
+    client, db: Database, tenant: SeededTenant
+) -> None:
+    """A decline says the provider's reason on the page; a refund's or reversal's reason is
+    what a manager wrote, and neither the page's checkout nor its channel carries it."""
+    account = tenant.accounts[0]
+    page = await link(client, tenant, account.id)
+    checkout_id, payment_id = await checkout(client, page, "25.00")
+    paid = ProviderEvent(
+        id=f"evt_{uuid.uuid4().hex}",
+        type="charge.succeeded",
+        payment_ref=checkout_id,
+        amount=Decimal("25.00"),
+        currency="USD",
+        failure_reason=None,
+    )
+    assert await apply_provider_event(db, "sandbox", paid, b"{}") == "processed"
+    note = "goodwill: agreed with the client's account manager"
+    refunded = await client.post(
+        f"/api/v1/payments/{payment_id}/refund",
+        json={"reason": note},
+        headers=keyed(tenant.supervisor.headers),
+    )
+    assert refunded.status_code == 200, refunded.text
+    state = (await client.get(f"{page}/checkout/{checkout_id}")).json()
+    assert (state["status"], state["failure_reason"]) == ("refunded", None)
+    async with db.tenant(tenant.id) as conn:
+        heard = await conn.fetch(
+            "SELECT channels, data::text AS data FROM outbox WHERE type = 'payment.refunded'"
+        )
+    on_page = [r["data"] for r in heard if f"pay:{account.id}" in r["channels"]]
+    assert len(on_page) == 1
+    assert note not in on_page[0]
+    # The staff's own event keeps it.
+    assert any(note in r["data"] for r in heard if f"account:{account.id}" in r["channels"])

@@ -23,7 +23,7 @@ async def test_each_refusal_says_why_and_names_the_channel(
         (
             names.agent(tenant.other_collector.id),
             "forbidden",
-            "collectors hear only their own agent channel",
+            "only managers hear another user's agent channel",
         ),
         (names.account(other), "forbidden", f"you may not subscribe to account:{other}"),
         ("wallboard:1", "bad_channel", "'wallboard' takes no id"),

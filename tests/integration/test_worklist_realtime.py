@@ -126,7 +126,7 @@ async def test_an_open_socket_brings_an_agent_online_and_closing_it_is_remembere
     assert later > seen  # type: ignore[operator]
     # A read-only user's socket is not presence.
     viewer = await open_socket(client, live_server, tenant.readonly)
-    await subscribe(viewer, "wallboard")
+    await subscribe(viewer, "tenant")
     await asyncio.sleep(0.3)
     assert (await status_of(tenant, tenant.readonly.id))[0] == "offline"
     await viewer.close()

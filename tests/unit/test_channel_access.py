@@ -66,7 +66,18 @@ def test_the_scopes_an_account_channel_needs_are_those_that_read_what_it_carries
         (READER_KEY, "wallboard", None),
         (READER_KEY, "agent:3", None),
         (WRITER_KEY, "account:4", None),
-        (Actor(tenant_id=1, type="user", id=2, role="readonly"), "wallboard", "t1:wallboard"),
+        # Read-only users read the collections work (accounts, queues, settings), not the
+        # floor's figures, the people or another user's channel.
+        (READONLY, "wallboard", None),
+        (READONLY, "group:3", None),
+        (READONLY, "agent:5", None),
+        (READONLY, "agent:2", "t1:agent:2"),
+        (READONLY, "agent:me", "t1:agent:2"),
+        (READONLY, "account:4", "t1:account:4"),
+        (READONLY, "queue:4", "t1:queue:4"),
+        (SUPERVISOR, "wallboard", "t1:wallboard"),
+        (SUPERVISOR, "agent:5", "t1:agent:5"),
+        (SUPERVISOR, "group:3", "t1:group:3"),
         (Actor(tenant_id=1, type="user", id=2, role="readonly"), "tenant", "t1:tenant"),
         # Users, rules, workflows and templates are the managers' to read; webhooks the admins'.
         (ADMIN, "setup", "t1:setup"),
@@ -151,7 +162,9 @@ async def test_the_policy_refuses_what_the_check_denies() -> None:
             "wallboard",
             "only users, API keys and payment links subscribe",
         ),
-        (COLLECTOR, "agent:6", "collectors hear only their own agent channel"),
+        (COLLECTOR, "agent:6", "only managers hear another user's agent channel"),
+        (READONLY, "agent:6", "only managers hear another user's agent channel"),
+        (READONLY, "wallboard", "a readonly may not subscribe to wallboard channels"),
         (COLLECTOR, "wallboard", "a collector may not subscribe to wallboard channels"),
         (COLLECTOR, "tenant", "a collector may not subscribe to tenant channels"),
         # A queue's waiting tasks are on accounts a collector may not see.
@@ -192,7 +205,7 @@ def test_each_refusal_says_why(actor: Actor, name: str, message: str) -> None:
             "account:8",
         ),
         (
-            Actor(tenant_id=3, type="user", id=2, role="readonly"),
+            Actor(tenant_id=3, type="user", id=2, role="supervisor"),
             "agent:8",
             "t3:agent:8",
             "agent:8",

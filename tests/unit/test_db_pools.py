@@ -11,6 +11,7 @@ import asyncpg
 import pytest
 
 from domain import db as dbmodule
+from domain import validation
 from domain.db import Database, forget_tenant, known_tenant
 from tests.unit.test_db import Conn, database
 
@@ -30,6 +31,9 @@ class Pools:
 def pools(monkeypatch: pytest.MonkeyPatch) -> Pools:
     created = Pools()
     monkeypatch.setattr(asyncpg, "create_pool", created)
+    # Opening asks a real pool for the zone names once per process, if no test has yet:
+    # these pools are stand-ins, so as if one had.
+    monkeypatch.setattr(validation, "database_zones_known", lambda: True)
     return created
 
 

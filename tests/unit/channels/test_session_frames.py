@@ -90,7 +90,7 @@ async def test_subscribe_and_unsubscribe_frames_act_on_the_channel_and_its_posit
             "forbidden",
             "a collector may not subscribe to wallboard channels",
         ),
-        (COLLECTOR, "agent:6", "forbidden", "collectors hear only their own agent channel"),
+        (COLLECTOR, "agent:6", "forbidden", "only managers hear another user's agent channel"),
     ],
 )
 async def test_a_refused_subscription_says_why_and_names_the_channel_asked_for(
