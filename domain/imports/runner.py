@@ -397,10 +397,11 @@ class _Writer:
             if any(changed.values()):
                 await ChangeRecorder(conn, actor, self.clock).event(
                     events.IMPORT_PROGRESS,
-                    [names.import_progress(self.import_id)],
+                    # The wallboard hears each batch once (never one event per account):
+                    # counts, not the file's name, as imports themselves are the admins'.
+                    [names.import_progress(self.import_id), names.WALLBOARD],
                     {
                         "import_id": self.import_id,
-                        "file_name": current.file_name,
                         "status": current.status,
                         "rows_read": current.rows_read,
                         "rows_created": current.rows_created,

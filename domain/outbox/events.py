@@ -73,9 +73,9 @@ WEBHOOK_DELIVERIES_REPLAYED: Final = "webhook_delivery.replayed"
 WEBHOOK_TEST: Final = "webhook.test"
 # The whole of a tenant's figures of the day, every few seconds, on its wallboard channel.
 WALLBOARD_KPIS: Final = "wallboard.kpis"
-# One per batch of an import that changed something: counts so far, for its page (an import
-# announces its accounts in bulk, never one event per account; the wallboard's figures take
-# them in with its next snapshot). Imports are the admins', as their channel is.
+# One per batch of an import that changed something: counts so far, for its page and the
+# wallboard (an import announces its accounts in bulk, never one event per account). Counts
+# only: the import itself (its file's name) is the admins'.
 IMPORT_PROGRESS: Final = "import.progress"
 
 

@@ -71,6 +71,13 @@ async def test_ten_thousand_rows_with_37_bad_ones(
     # On the sockets one event per batch of 3,000 (the wallboard's), never one per account;
     # each new account's own event goes to the jobs that take events (webhooks) only.
     assert after_first["events"] == 4
+    async with db.tenant(tenant.id) as conn:
+        batches = await conn.fetch(
+            "SELECT channels, data FROM outbox WHERE type = 'import.progress' ORDER BY id"
+        )
+    assert {tuple(b["channels"]) for b in batches} == {(f"import:{import_id}", "wallboard")}
+    # Counts, not the file's name: the import itself is the admins', the wallboard is not.
+    assert not [b for b in batches if "file_name" in b["data"]]
     assert (after_first["created"], after_first["created_on_a_channel"]) == (9_963, 0)
     assert after_first["updated"] == 0
 

@@ -202,7 +202,7 @@ async def test_a_file_of_payments_with_bad_rows_then_again(
     assert sum(f"account:{i}" in c for c in by_channel for i in ids) == 5
     assert sum(f"pay:{i}" in c for c in by_channel for i in ids) == 5
     assert len(state["events"]) == 10
-    # The wallboard hears of none of them one by one (its next snapshot counts them).
+    # The wallboard hears of the batch once (its import.progress), not of each payment.
     assert not [c for c in by_channel if "wallboard" in c]
 
     # Again: nothing is recorded twice, no balance moves, no audit row is added.
