@@ -38,11 +38,9 @@ def agent_status(row: Mapping[str, Any]) -> AgentStatus:
 
 
 def status_audience(status: AgentStatus) -> list[str]:
-    """Who hears an agent's status: the agent, the wallboard and the agent's group."""
-    channels = [names.agent(status.id), names.WALLBOARD]
-    if status.group_id is not None:
-        channels.append(names.group(status.group_id))
-    return channels
+    """Who hears an agent's status: the agent and the wallboard, the managers'. Not the
+    agent's group, whose collectors may not read one another's availability over the API."""
+    return [names.agent(status.id), names.WALLBOARD]
 
 
 def status_event(status: AgentStatus) -> tuple[str, list[str], dict[str, Any]]:

@@ -42,7 +42,8 @@ async def test_a_supervisor_sets_an_agents_status_audited_and_announced_to_who_s
     assert (entry["before"]["status"], entry["after"]["status"]) == ("available", "away")
     [event] = journal.events  # a status alone: one event, the one shape
     assert event["type"] == "agent.status"
-    assert event["channels"] == {f"agent:{agent.id}", "wallboard", f"group:{team}"}
+    # Not the group's: its collectors may not read one another's availability.
+    assert event["channels"] == {f"agent:{agent.id}", "wallboard"}
     assert (event["data"]["status"], event["data"]["capacity"]) == ("away", 25)
     assert event["data"]["since"] == shown["since"]
 
