@@ -116,7 +116,9 @@ async def test_an_admin_adds_changes_and_deactivates_a_collector(
     await editor.get_by_label("Group").select_option(label="Day shift")
     await editor.get_by_label("Capacity").fill("-1")
     await editor.get_by_role("button", name="Save changes").click()
-    await expect(editor.locator("[data-field='capacity'] .field-error")).to_contain_text(">= 0")
+    await expect(editor.locator("[data-field='capacity'] .field-error")).to_have_text(
+        "This must be at least 0."
+    )
     await expect(row).to_contain_text("Collector")
     await editor.get_by_label("Capacity").fill("4")
     await editor.get_by_role("button", name="Save changes").click()

@@ -139,7 +139,7 @@ async def test_410_disables_the_endpoint_and_tells_the_tenant(
         )
         told = await conn.fetchval(
             "SELECT count(*) FROM outbox WHERE type = 'webhook_endpoint.disabled' "
-            "AND 'tenant' = ANY (channels)"
+            "AND 'webhooks' = ANY (channels)"
         )
     assert endpoint["enabled"] is False
     assert endpoint["disabled_reason"] == "the receiver answered 410 Gone"
