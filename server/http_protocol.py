@@ -13,8 +13,8 @@ from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 from server.problems import PROBLEM_JSON, problem_bytes
 
 UNREADABLE = (
-    "the request is not valid HTTP/1.1: its request line, or a header's name or value, "
-    "holds characters HTTP does not allow (control characters, say)"
+    "the request is not valid HTTP/1.1: its request line, a header, or the framing of its "
+    "body cannot be read (a control character in a header's value, say)"
 )
 
 

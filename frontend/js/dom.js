@@ -94,10 +94,16 @@ function moneyFormat(currency, places) {
   return format;
 }
 
-// How many decimals the currency's amounts have (CLDR's count, as the server's): 2 for EUR,
-// 0 for JPY, 3 for KWD.
+// ISO 4217's minor units where CLDR's display digits (the browser's) differ, as the server
+// counts them (domain/money.py, _ISO_MINOR_UNITS; a test keeps the two the same).
+const ISO_MINOR_UNITS = {
+  IQD: 3, AFN: 2, ALL: 2, IRR: 2, KPW: 2, LAK: 2, LBP: 2, MGA: 2, MMK: 2, RSD: 2, SOS: 2, SYP: 2, YER: 2,
+};
+
+// How many decimals the currency's amounts have, as the server counts them: 2 for EUR, 0 for
+// JPY, 3 for KWD and IQD.
 export function currencyDecimals(currency) {
-  return moneyFormat(currency).resolvedOptions().maximumFractionDigits;
+  return ISO_MINOR_UNITS[currency] ?? moneyFormat(currency).resolvedOptions().maximumFractionDigits;
 }
 
 // The decimals of an amount as typed ("10.50": 2).
@@ -106,14 +112,15 @@ export const decimalsOf = (text) => (String(text).split(".")[1] || "").length;
 // An amount in figures people write, in the currency's own decimals ("120.50", "¥120").
 export const exampleAmount = (currency) => formatMoney(currencyDecimals(currency) ? "120.50" : "120", currency);
 
-// An amount with more decimals than its currency has (¥10.50 typed) is shown as typed,
-// never rounded to one that was not.
+// Shown with the currency's own decimals (the server's count, where the browser's differs:
+// ALL 1,000.50, not ALL 1,001), and an amount with more than its currency has (¥10.50 typed)
+// as typed, never rounded to one that was not (up to 20 decimals).
 export function formatMoney(amount, currency) {
   const text = String(amount ?? "");
   if (!/^-?\d+(\.\d+)?$/.test(text) || !currency) return text;
-  const places = decimalsOf(text);
-  const format = places > currencyDecimals(currency) ? moneyFormat(currency, places) : moneyFormat(currency);
-  return format.format(text);
+  const places = Math.min(Math.max(decimalsOf(text), currencyDecimals(currency)), 20);
+  const shown = moneyFormat(currency).resolvedOptions().maximumFractionDigits;
+  return (places === shown ? moneyFormat(currency) : moneyFormat(currency, places)).format(text);
 }
 
 // The brief highlight on what just changed; restarted even if the last one still runs.

@@ -309,7 +309,7 @@ async function start() {
           paid(payment);
         } else if (payment.status === "failed") {
           outcome = declined(payment.failure_reason);
-          await refresh();
+          await refresh().catch(() => render());
         }
       }).catch(() => {});
     } else if (event.type === "resync") {

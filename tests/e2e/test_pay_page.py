@@ -4,7 +4,7 @@ see the confirmation arrive live, while a collector's page shows the new balance
 from __future__ import annotations
 
 import httpx
-from playwright.async_api import Browser, expect
+from playwright.async_api import Browser, Page, expect
 
 from tests.e2e.conftest import screenshot
 from tests.e2e.test_live_account import open_account
@@ -123,3 +123,32 @@ async def test_expired_revoked_and_forged_links_show_a_clear_page(
     assert summary.status_code == 404
     assert summary.headers["content-type"].startswith("application/problem+json")
     await page.close()
+
+
+MONEY_WORDS = """async () => {
+  const { currencyDecimals, exampleAmount, formatMoney } = await import("/static/js/dom.js");
+  return {
+    usd: formatMoney("1075", "USD"),
+    all: formatMoney("1000.50", "ALL"),
+    iqd: [currencyDecimals("IQD"), formatMoney("5", "IQD")],
+    jpy: [currencyDecimals("JPY"), formatMoney("10.50", "JPY"), exampleAmount("JPY")],
+    usdTyped: formatMoney("12.345", "USD"),
+    long: formatMoney("1." + "1".repeat(150), "USD").length > 0,
+  };
+}"""
+
+
+async def test_amounts_are_shown_in_the_servers_decimals_and_never_rounded(
+    page: Page, live_server: str
+) -> None:
+    """The browser's digits for ALL are 0 where ISO 4217 (and the server) say 2: its amounts
+    keep their cents; ¥10.50 typed is shown as typed; nothing throws on a long paste."""
+    await page.goto(f"{live_server}/login")
+    said = await page.evaluate(MONEY_WORDS)
+    assert said["usd"] == "$1,075.00"
+    assert said["all"].endswith("1,000.50"), said
+    assert said["iqd"][0] == 3
+    assert said["iqd"][1].endswith("5.000"), said
+    assert said["jpy"] == [0, "¥10.50", "¥120"]
+    assert said["usdTyped"] == "$12.345"
+    assert said["long"] is True

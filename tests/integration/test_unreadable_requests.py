@@ -45,7 +45,7 @@ async def test_a_header_http_does_not_allow_is_a_problem(live_server: str, heade
     problem = json.loads(body)
     assert problem["type"] == "urn:recoup:problem:bad-request"
     assert problem["status"] == 400
-    assert "characters HTTP does not allow" in problem["detail"]
+    assert "is not valid HTTP/1.1" in problem["detail"]
     assert problem["instance"] == "/api/v1/auth/login"
 
 

@@ -68,10 +68,13 @@ export class WallboardStore extends EventTarget {
     // Every time on the board is the tenant's, as its hours and its "today" are.
     this.clock = new Intl.DateTimeFormat(undefined, { ...zone, hour: "2-digit", minute: "2-digit" });
     this.timeOfDay = new Intl.DateTimeFormat(undefined, { ...zone, hour: "2-digit", minute: "2-digit", second: "2-digit" });
-    const viewer = Intl.DateTimeFormat().resolvedOptions().timeZone;
+    // The same zone under two names (UTC and Etc/UTC) is the same clock: compared by the
+    // time of day each shows now.
+    const now = new Date();
+    const wall = (timeZone) => new Intl.DateTimeFormat("en-GB", { timeZone, dateStyle: "short", timeStyle: "short" }).format(now);
     // Said beside them where the viewer's own zone differs: " (New York time)".
     const place = zoneName(figures.time_zone);
-    this.zoneNote = viewer === figures.time_zone ? "" : ` (${place} time)`;
+    this.zoneNote = wall(undefined) === wall(figures.time_zone) ? "" : ` (${place} time)`;
     this.received = Date.now();
     for (const event of this.recent) HANDLERS[event.type]?.(this, event.data);
     this.#changed("all");
