@@ -76,8 +76,13 @@ async def test_a_worker_killed_mid_import_is_taken_over_and_every_row_lands_once
 
     workers.start()
     while (seen := await state(db, tenant, import_id))["status"] not in ("done", "failed"):
-        # Taken over within 30 s of the kill (the reclaim's timer), then run to its end.
-        if seen["rows_read"] == halfway["rows_read"]:
+        # Taken over within 30 s of the kill (the reclaim's timer): the run that takes it
+        # marks it running again (its updated_at moves) before its first batch lands.
+        taken = (seen["rows_read"], seen["updated_at"]) != (
+            halfway["rows_read"],
+            halfway["updated_at"],
+        )
+        if not taken:
             assert time.monotonic() - killed_at < 30, "no worker took the import over"
         assert time.monotonic() - killed_at < 240, f"the import did not finish: {seen}"
         await asyncio.sleep(0.1)
