@@ -183,22 +183,30 @@ async def test_a_checkout_is_pending_until_the_provider_says_how_it_ended(
     }
 
 
+async def paid_checkout(
+    client: httpx.AsyncClient, db: Database, page: str, amount: str
+) -> tuple[str, int]:
+    """A checkout of ``amount`` the provider has said succeeded: its id and its payment's."""
+    checkout_id, payment_id = await checkout(client, page, amount)
+    paid = ProviderEvent(
+        id=f"evt_{uuid.uuid4().hex}",
+        type="charge.succeeded",
+        payment_ref=checkout_id,
+        amount=Decimal(amount),
+        currency="USD",
+        failure_reason=None,
+    )
+    assert await apply_provider_event(db, "sandbox", paid, b"{}") == "processed"
+    return checkout_id, payment_id
+
+
 async def test_a_paid_checkout_and_the_payments_list_show_the_receipt_number(
     client, db: Database, tenant: SeededTenant
 ) -> None:
     """The number the receipt e-mail carries (R- and the payment's id), on the page too."""
     account = tenant.accounts[0]
     page = await link(client, tenant, account.id)
-    checkout_id, payment_id = await checkout(client, page, "25.00")
-    paid = ProviderEvent(
-        id=f"evt_{uuid.uuid4().hex}",
-        type="charge.succeeded",
-        payment_ref=checkout_id,
-        amount=Decimal("25.00"),
-        currency="USD",
-        failure_reason=None,
-    )
-    assert await apply_provider_event(db, "sandbox", paid, b"{}") == "processed"
+    checkout_id, payment_id = await paid_checkout(client, db, page, "25.00")
     state = await client.get(f"{page}/checkout/{checkout_id}")
     assert state.json() == {
         "id": payment_id,
@@ -350,16 +358,7 @@ async def test_a_refunds_reason_is_the_managers_note_not_the_debtors_to_read(
     what a manager wrote, and neither the page's checkout nor its channel carries it."""
     account = tenant.accounts[0]
     page = await link(client, tenant, account.id)
-    checkout_id, payment_id = await checkout(client, page, "25.00")
-    paid = ProviderEvent(
-        id=f"evt_{uuid.uuid4().hex}",
-        type="charge.succeeded",
-        payment_ref=checkout_id,
-        amount=Decimal("25.00"),
-        currency="USD",
-        failure_reason=None,
-    )
-    assert await apply_provider_event(db, "sandbox", paid, b"{}") == "processed"
+    checkout_id, payment_id = await paid_checkout(client, db, page, "25.00")
     note = "goodwill: agreed with the client's account manager"
     refunded = await client.post(
         f"/api/v1/payments/{payment_id}/refund",
