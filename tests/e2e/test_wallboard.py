@@ -194,7 +194,12 @@ async def test_a_supervisor_runs_an_agent_from_the_wallboards_grid(
         "detail", "1 away · 1 offline"
     )
     await card.get_by_role("spinbutton", name="Capacity").fill("3")
-    await card.get_by_role("button", name="Set").click()
+    # The field shows what was typed at once: the saving is the answer to the change.
+    async with page.expect_response(
+        lambda r: r.request.method == "PATCH" and f"/agents/{tenant.collector.id}" in r.url
+    ) as saved:
+        await card.get_by_role("button", name="Set").click()
+    assert (await saved.value).status == 200
     await expect(card.get_by_role("spinbutton", name="Capacity")).to_have_value("3")
     async with httpx.AsyncClient(base_url=live_server) as http:
         agent = await http.get(
