@@ -92,6 +92,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # longer wait costs each event that much latency and the relay less CPU per event
     # (bench/README.md, relay.py, has the trade measured).
     relay_gather_ms: int = 4  # tasks.relay.GATHER_SECONDS
+    # How long events a trickle published may wait to be marked published (and handed to
+    # webhooks and workflows), gathered with those of the next batches into one statement.
+    relay_mark_ms: int = 25  # tasks.relay.MARK_SECONDS
     # Payment providers' webhook secrets, newest first (several while rotating).
     sandbox_webhook_secrets: tuple[str, ...] = (DEV_SANDBOX_SECRET,)
     stripe_webhook_secrets: tuple[str, ...] = ()
@@ -161,6 +164,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             raise SettingsError(f"WORKER_PROCESSES must be between 1 and {MAX_WORKER_PROCESSES}")
         if not 0 <= self.relay_gather_ms <= 100:
             raise SettingsError("RELAY_GATHER_MS must be between 0 and 100 milliseconds")
+        if not 0 <= self.relay_mark_ms <= 1000:
+            raise SettingsError("RELAY_MARK_MS must be between 0 and 1000 milliseconds")
         if not self.jobs_queue.strip():
             raise SettingsError("JOBS_QUEUE must name a Redis stream")
         if self.metrics_token is not None and len(self.metrics_token) < 16:
@@ -255,6 +260,7 @@ def settings_from_env(environ: dict[str, str] | os._Environ[str] | None = None) 
         "CHANNEL_HISTORY": "channel_history",
         "RELAY_METRICS_PORT": "relay_metrics_port",
         "RELAY_GATHER_MS": "relay_gather_ms",
+        "RELAY_MARK_MS": "relay_mark_ms",
         "PAY_CHECKOUT_LIMIT_PER_LINK": "pay_checkout_limit_per_link",
         "PAY_CHECKOUT_LIMIT_PER_IP": "pay_checkout_limit_per_ip",
         "PAY_TICKET_LIMIT_PER_LINK": "pay_ticket_limit_per_link",

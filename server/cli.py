@@ -347,6 +347,7 @@ def relay() -> None:
                 backend,
                 metrics_port=settings.relay_metrics_port,
                 gather_seconds=settings.relay_gather_ms / 1000,
+                mark_seconds=settings.relay_mark_ms / 1000,
                 handoffs=[
                     assignment_handoff(jobs),
                     workflow_handoff(jobs),

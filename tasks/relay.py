@@ -9,23 +9,18 @@ statement. A batch is three round trips (read, Redis, mark) and no transaction: 
 relay holding the lock (below) publishes, and a row is marked only once Redis has it.
 The notices that arrive while a batch is out are read afterwards, all at once.
 
-A notice carries the events of its statement when they are few and small (``_Row``: id,
-tenant, type, channels and frame tail; the outbox's trigger builds them as the read does).
-A trickle of single-event commits then goes out in two round trips a batch (Redis, mark),
-with no read: every committed event reaches the relay either in a notice or by a read,
-because the relay reads the outbox on taking over (after it listens), whenever a notice
-names only an id (a larger statement) or no event, and on every quiet poll. Notices arrive
-in commit order, as a read would find the events. A notice of an event already published
-starts no batch.
+A notice carries the events of its statement when they are few and small (``_Row``; the
+outbox's trigger builds them as the read does). A trickle of single-event commits then goes
+out in one round trip a batch (Redis), with no read, and is marked published (and handed
+off) within ``mark_seconds``, several batches in one statement; always before a read, a
+refill, or the relay stopping. Every committed event reaches the relay in a notice or by a
+read: it reads on taking over, whenever a notice names only an id (a larger statement),
+and on every quiet poll. A notice of an event already published starts no batch.
 
-When Redis lost the channels' history (restarted empty, flushed), the active relay refills
-it from the outbox before it publishes anything more (``refill``, ``channels/refill.py``).
-
-If the relay dies between Redis and the mark, the rows go out again on restart (or from
-the standby): consumers de-duplicate by event id.
-
-After a batch is published, each hand-off picks the events its job wants (the worklist
-says which events may let waiting work move) and kicks one job per tenant and batch.
+When Redis lost the channels' history, the active relay refills it from the outbox before
+it publishes anything more (``relay_refill.py``). If the relay dies between Redis and the
+mark, the rows go out again on restart (or from the standby): consumers de-duplicate by
+event id. Each hand-off picks the events its job wants and kicks one job per tenant and mark.
 
 Exactly one relay is active: it holds a session advisory lock on its listening
 connection. Others block on that lock and take over as soon as the active one's
@@ -51,26 +46,21 @@ from prometheus_client import Counter, Gauge, start_http_server
 
 from channels import names
 from channels.backend import Backend, BackendUnavailable, HistoryLost, Publication
-from channels.protocol import event_tail
-from channels.refill import ChannelEntries
 from domain.db import Database, connect
 from domain.outbox import queries
+from tasks.relay_refill import refill_history
 
 log = structlog.get_logger("recoup.relay")
 
 # Any constant: it names "the relay" among the advisory locks of this database.
 RELAY_LOCK = 0x52454C4159  # "RELAY"
 CHANNEL = "recoup_outbox"
-# A refill writes this many channels (or entries) per pipeline.
-REFILL_CHANNELS = 200
-REFILL_ENTRIES = 20_000
 # What PostgreSQL refuses of the values themselves: the same on every try.
 _REFUSED = (asyncpg.DataError, asyncpg.IntegrityConstraintViolationError)
 
 RELAYED = Counter("recoup_relay_events_total", "Outbox events published to Redis")
 BATCHES = Counter("recoup_relay_batches_total", "Batches published")
 ACTIVE = Gauge("recoup_relay_active", "1 while this relay holds the lock")
-REFILLS = Counter("recoup_relay_refills_total", "Channel histories refilled from the outbox")
 STAGE_REFUSED = Counter(
     "recoup_relay_stage_refused_total", "Events published without their hand-offs (refused)"
 )
@@ -97,6 +87,9 @@ class Handoff:
 GATHER_SECONDS = 0.004
 # At most this many events kept from notices while they cannot be published.
 ANNOUNCED_HELD = 10_000
+# A trickle's events are marked published (and handed off) this long after they went out,
+# with the batches' that followed: one statement, one kick (RELAY_MARK_MS).
+MARK_SECONDS = 0.025
 
 
 class _Row(msgspec.Struct, array_like=True, gc=False):
@@ -131,6 +124,7 @@ class Relay:
         retention: dt.timedelta = dt.timedelta(days=7),
         prune_every_seconds: float = 60.0,
         gather_seconds: float = GATHER_SECONDS,
+        mark_seconds: float = MARK_SECONDS,
     ) -> None:
         self.db = db
         self.backend = backend
@@ -139,6 +133,7 @@ class Relay:
         self.retention = retention
         self.prune_every_seconds = prune_every_seconds
         self.gather_seconds = gather_seconds
+        self.mark_seconds = mark_seconds
         self.handoffs = tuple(handoffs)
         self._stages = tuple(h.stage for h in self.handoffs if h.stage is not None)
         self._wake = asyncio.Event()
@@ -149,6 +144,10 @@ class Relay:
         self._pending: set[int | None] = set()
         self._announced: dict[int, _Row] = {}
         self._claimed: dict[int, None] = {}
+        # Events in Redis, not yet marked published: each row with its positions, and when
+        # the first of them went out (``flush_marks``).
+        self._unmarked: list[tuple[_Row, str]] = []
+        self._unmarked_since = 0.0
         self.published = 0
 
     async def run(self) -> None:
@@ -164,6 +163,12 @@ class Relay:
             self._conn = await connect(self.db.system_dsn, application_name="recoup-relay")
             await self._loop(conn)
         finally:
+            if self._unmarked and self._conn is not None and not self._conn.is_closed():
+                # Stopped while events wait to be marked: mark them now, or (should that
+                # fail) the next relay publishes them again, as after any crash.
+                with contextlib.suppress(Exception):
+                    async with asyncio.timeout(2):
+                        await self.flush_marks()
             ACTIVE.set(0)
             for held in (self._conn, conn):
                 if held is not None:
@@ -216,6 +221,10 @@ class Relay:
             # short, they are answered (their rows claimed, or published by another relay).
             seen = set(self._pending)
             try:
+                if self._unmarked and (read or check_history or self._marks_due()):
+                    # Before a read (which would find them unmarked) and before a refill
+                    # (which writes back what is marked), and when they have waited enough.
+                    await self.flush_marks()
                 if check_history and not await self.backend.history_complete():
                     await self.refill()
                 if read:
@@ -245,12 +254,17 @@ class Relay:
                 self._wake.clear()  # notices only of events this batch published
             if count < self.batch_size:
                 _reading(conn, True)
+                marks_in = self._unmarked_since + self.mark_seconds - time.monotonic()
+                marks_due = bool(self._unmarked) and marks_in < self.poll_seconds
                 try:
-                    async with asyncio.timeout(self.poll_seconds):
+                    async with asyncio.timeout(
+                        max(0.0, marks_in) if marks_due else self.poll_seconds
+                    ):
                         await self._wake.wait()
                 except TimeoutError:
-                    check_history = read = True
-                    self._pending.clear()
+                    if not marks_due:  # a quiet poll, not only marks to write
+                        check_history = read = True
+                        self._pending.clear()
                 else:
                     # Woken by a commit: let a few more arrive, so that events committed
                     # one at a time still go out in batches (each costs a few round trips),
@@ -264,6 +278,7 @@ class Relay:
 
     async def relay_batch(self) -> int:
         """Read one batch from the outbox and publish it; returns how many events it held."""
+        await self.flush_marks()  # or the read would find them, and publish them again
         async with self._batch() as (conn, lock):
             rows = [
                 _Row(r["id"], r["tenant_id"], r["type"], r["channels"], r["tail"])
@@ -276,14 +291,48 @@ class Relay:
         """Publish the events notices carried (as many as a batch holds), without reading
         the outbox; returns how many."""
         rows = list(itertools.islice(self._announced.values(), self.batch_size))
+        if not rows:
+            return 0
+        async with self._batch() as (conn, lock):
+            if lock:  # driven batch by batch, beside the relay that runs: mark at once
+                staged = await self._publish(conn, rows)
+                return await self._handed_off(rows, staged)
+            positions = await self._send(rows)
+        if not self._unmarked:
+            self._unmarked_since = time.monotonic()
+        self._unmarked += zip(rows, positions, strict=True)
+        if len(self._unmarked) >= self.batch_size:
+            await self.flush_marks()
+        return len(rows)
+
+    def _marks_due(self) -> bool:
+        return time.monotonic() >= self._unmarked_since + self.mark_seconds
+
+    async def flush_marks(self) -> None:
+        """Mark published the events that went out without being marked (``relay_announced``),
+        staging and kicking their hand-offs: one statement for several batches of a trickle.
+        A relay that dies before this publishes nothing twice that its clients keep: the
+        next one publishes them again, and clients drop an event they hold by its id."""
+        if not self._unmarked:
+            return
+        rows = [row for row, _ in self._unmarked]
+        positions = [p for _, p in self._unmarked]
         async with self._batch() as (conn, _lock):
-            staged = await self._publish(conn, rows)
-        return await self._handed_off(rows, staged)
+            kept = iter(await self._mark(conn, rows, [row.id for row in rows], positions))
+        self._unmarked = []
+        staged = [next(kept) if h.stage is not None else None for h in self.handoffs]
+        await self._handed_off(rows, staged)
 
     async def _publish(self, conn: Any, rows: list[_Row]) -> list[list[int] | None]:
         """Publish ``rows`` and mark them published; what each hand-off staged of them."""
         if not rows:
             return []
+        positions = await self._send(rows)
+        kept = iter(await self._mark(conn, rows, [row.id for row in rows], positions))
+        return [next(kept) if h.stage is not None else None for h in self.handoffs]
+
+    async def _send(self, rows: list[_Row]) -> list[str]:
+        """Publish ``rows`` to Redis; each row's positions (``_per_row``)."""
         publications = [
             Publication(names.scoped(row.tenant_id, channel), row.tail.encode())
             for row in rows
@@ -292,14 +341,12 @@ class Relay:
         started = time.time()
         # Raises HistoryLost (and the batch waits) while the history is to be refilled.
         positions = await self.backend.publish(publications)
-        ids = [row.id for row in rows]
-        kept = iter(await self._mark(conn, rows, ids, _per_row(rows, positions)))
-        self._remember(ids)
+        self._remember([row.id for row in rows])
         RELAYED.inc(len(rows))
         BATCHES.inc()
         LAG.set(time.time() - started)
         self.published += len(rows)
-        return [next(kept) if h.stage is not None else None for h in self.handoffs]
+        return _per_row(rows, positions)
 
     async def _handed_off(self, rows: list[_Row], staged: list[list[int] | None]) -> int:
         """Kick each hand-off's job for the tenants whose events it wants (once the batch
@@ -371,37 +418,9 @@ class Relay:
 
     async def refill(self) -> None:
         """Redis lost the channels' history: write it back from the outbox, each channel's
-        newest events under the positions they were published with (``channels/refill.py``).
+        newest events under the positions they were published with (``relay_refill.py``).
         Only the active relay gets here; nothing is published until it is done."""
-        refiller = self.backend.refiller()
-        if refiller is None:
-            return
-        started = time.monotonic()
-        # A new Redis (a first start) looks the same as one that lost its data: which it was
-        # shows in what the outbox holds, said when done.
-        log.info("channels' history missing from redis; refilling it from the outbox")
-        await refiller.begin()
-        pending: list[ChannelEntries] = []
-        size = 0
-        async with self.db.system() as conn:
-            rows = queries.published_history(
-                conn, refiller.history_size + 1, dt.timedelta(milliseconds=refiller.ttl_ms)
-            )
-            async for channel, first_prev, entries in _channels_of(rows, refiller.history_size):
-                pending.append((channel, first_prev, entries))
-                size += len(entries)
-                if len(pending) >= REFILL_CHANNELS or size >= REFILL_ENTRIES:
-                    await refiller.write(pending)
-                    pending, size = [], 0
-            await refiller.write(pending)
-        await refiller.finish()
-        REFILLS.inc()
-        (log.warning if refiller.entries else log.info)(
-            "channels' history refilled from the outbox",
-            channels=refiller.channels,
-            events=refiller.entries,
-            seconds=round(time.monotonic() - started, 3),
-        )
+        await refill_history(self.db, self.backend)
 
     async def prune(self) -> None:
         async with self.db.system() as conn:
@@ -449,29 +468,6 @@ def _per_row(rows: Sequence[_Row], positions: list[str]) -> list[str]:
     return out
 
 
-async def _channels_of(rows: Any, size: int) -> AsyncIterator[ChannelEntries]:
-    """Group the outbox's history rows (each channel's oldest first, one more than ``size``
-    where the outbox has it) by channel: its predecessor position and its entries."""
-    key: tuple[int, str] | None = None
-    entries: list[tuple[str, bytes]] = []
-
-    def done() -> ChannelEntries:
-        assert key is not None
-        first_prev = entries[0][0] if len(entries) > size else None
-        kept = entries[1:] if len(entries) > size else entries
-        return names.scoped(key[0], key[1]), first_prev, kept
-
-    async for row in rows:
-        if (row["tenant_id"], row["channel"]) != key:
-            if key is not None:
-                yield done()
-            key, entries = (row["tenant_id"], row["channel"]), []
-        tail = event_tail(str(row["event_id"]), row["type"], row["data"].encode())
-        entries.append((row["pos"], tail))
-    if key is not None:
-        yield done()
-
-
 async def run_relay(
     db: Database,
     backend: Backend,
@@ -479,13 +475,21 @@ async def run_relay(
     metrics_port: int | None = None,
     handoffs: Sequence[Handoff] = (),
     gather_seconds: float = GATHER_SECONDS,
+    mark_seconds: float = MARK_SECONDS,
 ) -> None:
     """Run a relay for ever, starting over (and waiting for the lock) after any failure."""
     if metrics_port:
         start_http_server(metrics_port)
     while True:
         try:
-            await Relay(db, backend, handoffs=handoffs, gather_seconds=gather_seconds).run()
+            relay = Relay(
+                db,
+                backend,
+                handoffs=handoffs,
+                gather_seconds=gather_seconds,
+                mark_seconds=mark_seconds,
+            )
+            await relay.run()
         except asyncio.CancelledError:
             raise
         except Exception as exc:

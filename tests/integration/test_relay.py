@@ -3,20 +3,24 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import uuid
 from decimal import Decimal
 
+import asyncpg
 import msgspec
 import pytest
 
 from channels import names
+from channels.backend import format_pos
 from channels.protocol import NO_POSITION, event_tail
 from domain.accounts.schemas import AccountUpdate
 from domain.accounts.service import AccountService
 from domain.db import Database, connect
 from domain.outbox import queries
 from tasks.relay import Handoff, Relay, _Row
+from tests.conftest import start_relay
 from tests.factories import SeededTenant
 
 
@@ -280,3 +284,54 @@ async def test_outbox_lag_and_socket_figures_are_metrics(client, tenant: SeededT
         "recoup_ws_deliveries_total",
     ):
         assert metric in body
+
+
+async def test_a_trickle_is_marked_published_together_and_before_the_relay_stops(
+    db: Database, resources, settings, relay, tenant: SeededTenant
+) -> None:
+    """A single-event commit goes out to Redis at once; its row is marked published (with
+    its positions) later, with the trickle's next events, or when the relay stops: a relay
+    that stops leaves nothing for the next one to publish again."""
+    for process in relay:  # the suite's relays make way for this one
+        process.kill()
+        process.wait(timeout=10)
+    account = tenant.accounts[0]
+    own = Relay(db, resources.channels, gather_seconds=0, mark_seconds=60, poll_seconds=60)
+    running = asyncio.create_task(own.run())
+    channel = names.scoped(tenant.id, names.account(account.id))
+
+    async def row() -> asyncpg.Record:
+        async with db.system() as conn:
+            return await conn.fetchrow(
+                "SELECT published_at, positions FROM outbox WHERE tenant_id = $1"
+                " AND type = 'account.updated' ORDER BY id DESC LIMIT 1",
+                tenant.id,
+            )
+
+    try:
+        for _ in range(200):  # taken over, and what was waiting published (and marked)
+            if own._conn is not None and not own._unmarked:
+                break
+            await asyncio.sleep(0.05)
+        assert own._conn is not None
+        relay.append(start_relay(settings))  # a standby, until this test's relay stops
+        async with db.tenant(tenant.id) as conn:
+            await AccountService(conn, tenant.admin.actor).update(
+                account.id, AccountUpdate(fees=Decimal("7.00"))
+            )
+        for _ in range(200):
+            if own._unmarked:
+                break
+            await asyncio.sleep(0.01)
+        history = await resources.channels.history(channel, NO_POSITION)
+        assert [msgspec.json.decode(m.payload)["data"]["fees"] for m in history.messages][-1:] == [
+            "7.00"
+        ]
+        assert (await row())["published_at"] is None  # in Redis, not yet marked
+    finally:
+        running.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await running
+    marked = await row()
+    assert marked["published_at"] is not None
+    assert format_pos(history.messages[-1].pos) in marked["positions"]

@@ -12,7 +12,9 @@ from typing import Any
 import msgspec
 
 from channels import names
-from tasks.relay import ANNOUNCED_HELD, Relay, _channels_of, _per_row, _Row
+from channels.backend import BackendUnavailable
+from tasks.relay import ANNOUNCED_HELD, Handoff, Relay, _per_row, _Row
+from tasks.relay_refill import _channels_of
 
 
 async def rows(items: list[tuple[int, str, str]]) -> AsyncIterator[dict[str, Any]]:
@@ -199,3 +201,172 @@ def test_events_kept_from_notices_are_bounded_and_then_read_from_the_outbox() ->
     relay._notified(_notice(ANNOUNCED_HELD + 1))
     assert list(relay._announced) == [ANNOUNCED_HELD + 1]
     assert relay._pending == {None}  # the ones let go are read from the outbox
+
+
+class Published(WholeHistory):
+    """A backend that takes every batch."""
+
+    async def publish(self, publications: list[Any]) -> list[str]:
+        return [f"1-{n}" for n in range(len(publications))]
+
+
+class Autocommit:
+    """The running relay's own connection, as a batch asks after it."""
+
+    def is_closed(self) -> bool:
+        return False
+
+    def is_in_transaction(self) -> bool:
+        return False
+
+
+def _trickle_relay(log: list[tuple[str, list[int]]], **options: Any) -> tuple[Relay, Published]:
+    """A relay whose reads, marks and kicks are written down in ``log``, in order."""
+
+    backend = Published()
+
+    async def kick(tenants: list[int]) -> None:
+        log.append(("kick", tenants))
+
+    relay = Relay(
+        None,  # type: ignore[arg-type]
+        backend,  # type: ignore[arg-type]
+        poll_seconds=60,
+        gather_seconds=0,
+        handoffs=[Handoff(wants=lambda _type, _data: True, kick=kick)],
+        **options,
+    )
+    relay._conn = Autocommit()
+
+    async def publish(publications: list[Any]) -> list[str]:
+        ids = sorted({int(p.tail.split(b'"')[4]) for p in publications})
+        log.append(("publish", ids))
+        return await Published.publish(backend, publications)
+
+    async def mark(_conn: Any, rows: Any, ids: list[int], positions: list[str]) -> list[Any]:
+        assert len(positions) == len(ids)
+        log.append(("mark", ids))
+        return []
+
+    async def read() -> int:
+        log.append(("read", []))
+        return 0
+
+    async def prune() -> None:
+        pass
+
+    backend.publish = publish  # type: ignore[method-assign]
+    relay._mark = mark  # type: ignore[method-assign]
+    relay.relay_batch = read  # type: ignore[method-assign]
+    relay.prune = prune  # type: ignore[method-assign]
+    return relay, backend
+
+
+def _notice_of(*ids: int) -> str:
+    """A notice whose tails carry each event's outbox id as its event id."""
+    return msgspec.json.encode(
+        [
+            [id_, 1, "account.updated", ["wallboard"], f'","id":"{id_}","type":"t","data":{{}}}}']
+            for id_ in ids
+        ]
+    ).decode()
+
+
+async def test_a_trickle_goes_out_at_once_and_is_marked_and_handed_off_together() -> None:
+    """Each gathering's events reach Redis at once; they are marked published (and their
+    hand-offs kicked) together, one statement and one kick for several batches, once the
+    first of them has waited ``mark_seconds``."""
+    log: list[tuple[str, list[int]]] = []
+    relay, _ = _trickle_relay(log, mark_seconds=0.2)
+    running = asyncio.create_task(relay._loop(Listening()))
+    try:
+        await asyncio.sleep(0.03)
+        assert log == [("read", [])]  # on taking over
+        relay._notified(_notice_of(7))
+        await asyncio.sleep(0.03)
+        relay._notified(_notice_of(8, 9))
+        await asyncio.sleep(0.03)
+        assert log[1:] == [("publish", [7]), ("publish", [8, 9])]  # not marked yet
+        await asyncio.sleep(0.25)
+        assert log[3:] == [("mark", [7, 8, 9]), ("kick", [1])]
+        assert relay._unmarked == []
+        await asyncio.sleep(0.25)
+        assert len(log) == 5  # nothing more to mark: no statement, no kick
+    finally:
+        running.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await running
+
+
+async def test_what_went_out_unmarked_is_marked_before_a_read_or_when_a_batch_is_full() -> None:
+    """A read of the outbox would find events published but not yet marked, and publish
+    them again: they are marked first. A batch's worth waiting is marked at once."""
+    log: list[tuple[str, list[int]]] = []
+    relay, _ = _trickle_relay(log, mark_seconds=60, batch_size=3)
+    running = asyncio.create_task(relay._loop(Listening()))
+    try:
+        await asyncio.sleep(0.03)
+        relay._notified(_notice_of(7))
+        await asyncio.sleep(0.03)
+        relay._notified("12")  # a larger statement: its events are read
+        await asyncio.sleep(0.03)
+        assert log == [
+            ("read", []),
+            ("publish", [7]),
+            ("mark", [7]),
+            ("kick", [1]),
+            ("read", []),
+        ]
+        del log[:]
+        relay._notified(_notice_of(20, 21))
+        await asyncio.sleep(0.03)
+        relay._notified(_notice_of(22))
+        await asyncio.sleep(0.03)
+        assert log == [
+            ("publish", [20, 21]),
+            ("publish", [22]),
+            ("mark", [20, 21, 22]),
+            ("kick", [1]),
+        ]
+    finally:
+        running.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await running
+
+
+async def test_marks_wait_out_a_redis_outage_and_are_written_before_the_next_try() -> None:
+    """Events that reached Redis before it went away are marked (their positions kept for a
+    refill) before the relay tries again, not published a second time."""
+    log: list[tuple[str, list[int]]] = []
+    relay, backend = _trickle_relay(log, mark_seconds=60)
+    publish = backend.publish
+    refusals = 1
+
+    async def flaky(publications: list[Any]) -> list[str]:
+        nonlocal refusals
+        if b'"8"' in publications[0].tail and refusals:
+            refusals -= 1
+            raise BackendUnavailable("connection refused")
+        return await publish(publications)
+
+    backend.publish = flaky  # type: ignore[method-assign]
+    running = asyncio.create_task(relay._loop(Listening()))
+    try:
+        await asyncio.sleep(0.03)
+        relay._notified(_notice_of(7))
+        await asyncio.sleep(0.03)
+        relay._notified(_notice_of(8))
+        await asyncio.sleep(0.3)  # the relay's back-off (0.1 s), and its next try
+        assert log == [
+            ("read", []),
+            ("publish", [7]),
+            ("mark", [7]),  # before the refill check and the read that follow an outage
+            ("kick", [1]),
+            ("read", []),
+            ("publish", [8]),
+        ]
+        assert [row.id for row, _ in relay._unmarked] == [8]
+    finally:
+        running.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await running

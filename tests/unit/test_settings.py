@@ -99,6 +99,15 @@ def test_the_relays_gathering_comes_from_the_environment_within_its_bounds() -> 
         settings_from_env({"RELAY_GATHER_MS": "4.5"})
 
 
+def test_the_relays_marking_comes_from_the_environment_within_its_bounds() -> None:
+    assert settings_from_env({}).relay_mark_ms == 25
+    for ms in ("0", "1000"):
+        assert settings_from_env({"RELAY_MARK_MS": ms}).relay_mark_ms == int(ms)
+    for ms in ("-1", "1001"):
+        with pytest.raises(SettingsError, match="RELAY_MARK_MS must be between 0 and 1000"):
+            settings_from_env({"RELAY_MARK_MS": ms})
+
+
 def test_sockets_per_identity_come_from_the_environment_within_their_bounds() -> None:
     assert settings_from_env({}).ws_sockets_per_identity == 100
     for count in ("1", "1000000"):
