@@ -221,7 +221,7 @@ class Relay:
             # short, they are answered (their rows claimed, or published by another relay).
             seen = set(self._pending)
             try:
-                if self._unmarked and (read or check_history or self._marks_due()):
+                if self._unmarked and (read or check_history or self._marks_in() <= 0):
                     # Before a read (which would find them unmarked) and before a refill
                     # (which writes back what is marked), and when they have waited enough.
                     await self.flush_marks()
@@ -254,7 +254,7 @@ class Relay:
                 self._wake.clear()  # notices only of events this batch published
             if count < self.batch_size:
                 _reading(conn, True)
-                marks_in = self._unmarked_since + self.mark_seconds - time.monotonic()
+                marks_in = self._marks_in()
                 marks_due = bool(self._unmarked) and marks_in < self.poll_seconds
                 try:
                     async with asyncio.timeout(
@@ -278,7 +278,6 @@ class Relay:
 
     async def relay_batch(self) -> int:
         """Read one batch from the outbox and publish it; returns how many events it held."""
-        await self.flush_marks()  # or the read would find them, and publish them again
         async with self._batch() as (conn, lock):
             rows = [
                 _Row(r["id"], r["tenant_id"], r["type"], r["channels"], r["tail"])
@@ -305,8 +304,8 @@ class Relay:
             await self.flush_marks()
         return len(rows)
 
-    def _marks_due(self) -> bool:
-        return time.monotonic() >= self._unmarked_since + self.mark_seconds
+    def _marks_in(self) -> float:  # seconds until the events waiting are to be marked
+        return self._unmarked_since + self.mark_seconds - time.monotonic()
 
     async def flush_marks(self) -> None:
         """Mark published the events that went out without being marked (``relay_announced``),
@@ -316,18 +315,22 @@ class Relay:
         if not self._unmarked:
             return
         rows = [row for row, _ in self._unmarked]
-        positions = [p for _, p in self._unmarked]
         async with self._batch() as (conn, _lock):
-            kept = iter(await self._mark(conn, rows, [row.id for row in rows], positions))
+            staged = await self._mark_staged(conn, rows, [p for _, p in self._unmarked])
         self._unmarked = []
-        staged = [next(kept) if h.stage is not None else None for h in self.handoffs]
         await self._handed_off(rows, staged)
 
     async def _publish(self, conn: Any, rows: list[_Row]) -> list[list[int] | None]:
         """Publish ``rows`` and mark them published; what each hand-off staged of them."""
         if not rows:
             return []
-        positions = await self._send(rows)
+        return await self._mark_staged(conn, rows, await self._send(rows))
+
+    async def _mark_staged(
+        self, conn: Any, rows: list[_Row], positions: list[str]
+    ) -> list[list[int] | None]:
+        """Mark ``rows`` published; what each hand-off staged of them (None: it stages
+        nothing, and picks from the rows themselves)."""
         kept = iter(await self._mark(conn, rows, [row.id for row in rows], positions))
         return [next(kept) if h.stage is not None else None for h in self.handoffs]
 

@@ -295,6 +295,7 @@ async def test_a_trickle_is_marked_published_together_and_before_the_relay_stops
     for process in relay:  # the suite's relays make way for this one
         process.kill()
         process.wait(timeout=10)
+    relay.clear()  # the next test that kills the active relay kills the standby below
     account = tenant.accounts[0]
     own = Relay(db, resources.channels, gather_seconds=0, mark_seconds=60, poll_seconds=60)
     running = asyncio.create_task(own.run())
